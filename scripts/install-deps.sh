@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing KubeVox needs on Debian 12.
+# Idempotent: it asks dpkg first and calls apt-get only for what is missing,
+# so `make run` and `make test` can call it every time at no cost.
+set -euo pipefail
+
+BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-dev
+  libmicrohttpd-dev libsndfile1-dev libcmocka-dev"
+TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps"
+BENCH_PKGS="kamailio"
+
+want="$BUILD_PKGS"
+case "${1:-build}" in
+  build) ;;
+  test)  want="$want $TEST_PKGS" ;;
+  bench) want="$want $TEST_PKGS $BENCH_PKGS" ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,174 @@
+/*
+ * config.h - KubeVox's configuration model, read from Asterisk-style files.
+ *
+ * config_load() reads a config directory (asterisk.conf, pjsip.conf,
+ * rtp.conf, kubevox.conf; extensions.conf is accepted) with Asterisk's
+ * grammar (see astconf.h) and Asterisk's meaning, resolves every reference
+ * and validates every value.  The result is immutable and reference
+ * counted, so a reload can build a new one and swap it in while requests
+ * in flight keep the old one.
+ */
+#ifndef KV_CONFIG_CONFIG_H
+#define KV_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Diagnostics: every problem is "file:line: message". */
+enum cfg_severity { CFG_WARNING, CFG_ERROR };
+
+struct cfg_msg {
+	enum cfg_severity sev;
+	char *file;      /* path relative to the config dir, as the user wrote it */
+	int line;        /* 0 when the problem concerns a whole file */
+	char *text;
+};
+
+struct cfg_diag {
+	struct cfg_msg *v;
+	size_t n, cap;
+	unsigned errors;
+	unsigned warnings;
+};
+
+void cfg_diag_init(struct cfg_diag *d);
+void cfg_diag_free(struct cfg_diag *d);
+void cfg_diag_add(struct cfg_diag *d, enum cfg_severity sev, const char *file,
+		  int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* "file:line: message" (warnings: "file:line: warning: message"). */
+int cfg_msg_format(const struct cfg_msg *m, char *buf, size_t size);
+
+enum cfg_proto { CFG_PROTO_UDP, CFG_PROTO_TCP };
+
+struct cfg_net {                     /* CIDR: local_net, identify match */
+	struct sockaddr_storage addr;
+	unsigned prefix;
+};
+
+struct cfg_transport {
+	char *name;
+	enum cfg_proto proto;
+	struct sockaddr_storage bind;    /* default 0.0.0.0:5060 */
+	char *external_signaling_address;    /* NULL when unset */
+	uint16_t external_signaling_port;    /* 0 when unset */
+	char *external_media_address;        /* NULL when unset */
+	struct cfg_net *local_net;
+	size_t local_net_n;
+	const char *file;
+	int line;
+};
+
+enum cfg_digest_alg { CFG_ALG_MD5 = 1, CFG_ALG_SHA256 = 2 };
+#define CFG_MAX_ALGS 2
+
+struct cfg_auth {
+	char *name;
+	char *username;
+	char *password;          /* NULL when password_digest is used */
+	char *password_digest;   /* hex MD5(username:realm:password), or NULL */
+	char *realm;             /* effective: auth realm or global default_realm */
+	enum cfg_digest_alg algs[CFG_MAX_ALGS];  /* offered, in order */
+	size_t algs_n;
+	const char *file;
+	int line;
+};
+
+struct cfg_aor {
+	char *name;
+	unsigned max_contacts;        /* default 0 = registration refused */
+	bool remove_existing;
+	uint32_t minimum_expiration;  /* default 60 */
+	uint32_t maximum_expiration;  /* default 7200 */
+	uint32_t default_expiration;  /* default 3600 */
+	uint32_t qualify_frequency;   /* stored, not used yet */
+	char **contact;               /* static contacts (contact=) */
+	size_t contact_n;
+	const char *file;
+	int line;
+};
+
+enum cfg_codec { CFG_CODEC_PCMU, CFG_CODEC_PCMA, CFG_CODEC_G722, CFG_CODEC_GSM,
+		 CFG_CODEC_OPUS, CFG_CODEC_TELEPHONE_EVENT, CFG_CODEC_COUNT };
+
+struct cfg_endpoint {
+	char *name;
+	char *context;                /* default "default" */
+	struct cfg_auth *auth;        /* NULL: no authentication required */
+	struct cfg_aor **aors;
+	size_t aors_n;
+	struct cfg_transport *transport;   /* NULL: any */
+	char *callerid;               /* "Name" <num>, as written, or NULL */
+	enum cfg_codec allow[CFG_CODEC_COUNT];  /* preference order */
+	size_t allow_n;
+	const char *file;
+	int line;
+};
+
+struct cfg_identify {
+	char *name;
+	struct cfg_endpoint *endpoint;
+	struct cfg_net *match;
+	size_t match_n;
+	const char *file;
+	int line;
+};
+
+struct cfg_security {                 /* kubevox.conf [security] */
+	unsigned ban_failures;        /* failed auths before a ban (default 20) */
+	unsigned ban_window;          /* seconds the failures are counted over (60) */
+	unsigned ban_time;            /* seconds a banned source gets 403 (300) */
+	unsigned nonce_lifetime;      /* seconds a nonce is valid (default 300) */
+	char *nonce_secret;           /* shared by replicas; derived if unset */
+};
+
+struct kv_config {
+	unsigned refs;
+	char *dir;
+
+	/* pjsip.conf [global] */
+	char *default_realm;          /* default "asterisk" */
+	enum cfg_digest_alg default_algs[CFG_MAX_ALGS];  /* default MD5 only */
+	size_t default_algs_n;
+	char *user_agent;             /* default "KubeVox" */
+
+	struct cfg_transport *transports;  size_t transports_n;
+	struct cfg_auth *auths;            size_t auths_n;
+	struct cfg_aor *aors;              size_t aors_n;
+	struct cfg_endpoint *endpoints;    size_t endpoints_n;
+	struct cfg_identify *identifies;   size_t identifies_n;
+
+	/* rtp.conf [general] */
+	uint16_t rtpstart;            /* default 5000, as Asterisk */
+	uint16_t rtpend;              /* default 31000, as Asterisk */
+
+	/* asterisk.conf [directories] */
+	char *astlogdir;              /* default /var/log/asterisk */
+	char *astspooldir;            /* default /var/spool/asterisk */
+
+	struct cfg_security security;
+
+	/* Every file read (after includes), for change detection. */
+	char **files;
+	size_t files_n;
+};
+
+/*
+ * Load and validate dir.  Returns 0 and *cfgp (refs=1) when there is no
+ * error (warnings are allowed); otherwise -1 with *cfgp NULL.  Every problem
+ * is added to diag either way.
+ */
+int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag);
+struct kv_config *config_ref(struct kv_config *cfg);
+void config_unref(struct kv_config *cfg);
+
+/* Name lookups (exact, case-sensitive as in Asterisk); NULL when absent. */
+struct cfg_endpoint *config_endpoint(const struct kv_config *cfg, const char *name, size_t len);
+struct cfg_aor *config_aor(const struct kv_config *cfg, const char *name, size_t len);
+struct cfg_auth *config_auth(const struct kv_config *cfg, const char *name, size_t len);
+/* Endpoint whose identify section matches this source address, or NULL. */
+struct cfg_endpoint *config_identify(const struct kv_config *cfg, const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * auth.h - SIP digest authentication, server side (RFC 3261 §22, RFC 7616,
+ * RFC 8760: MD5 and SHA-256, qop=auth).
+ *
+ * Nonces are stateless: base64url(issue time || HMAC-SHA256(secret, issue
+ * time || realm)) truncated.  Any process that knows the secret can verify
+ * a nonce it never issued (another replica, or this one after a restart),
+ * and an expired nonce is recognised as such (stale=true).  Replay of a
+ * nonce-count is tracked by the state backend (state_nonce_use()), not here.
+ */
+#ifndef KV_SIP_AUTH_H
+#define KV_SIP_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "util/pl.h"
+#include "util/sbuf.h"
+
+/* Parsed Authorization / Proxy-Authorization value (slices). */
+struct digest_cred {
+	struct pl username, realm, nonce, uri, response, algorithm;
+	struct pl cnonce, opaque, qop, nc;
+	bool userhash;
+};
+
+/* Parses 'Digest k=v, k="v", ...'.  Fails (-1) when the scheme is not
+ * Digest, on syntax errors, and when username/realm/nonce/uri/response is
+ * missing or a parameter is repeated. */
+int digest_cred_decode(struct digest_cred *c, const struct pl *val);
+
+/* Algorithm named by the credentials (absent means MD5); 0 if unknown. */
+enum cfg_digest_alg digest_cred_alg(const struct digest_cred *c);
+const char *digest_alg_name(enum cfg_digest_alg alg);  /* "MD5", "SHA-256" */
+
+/* Hex length of a digest for alg (32 or 64). */
+size_t digest_hex_len(enum cfg_digest_alg alg);
+
+/* H(username:realm:password) as lowercase hex into out (>= 65 bytes). */
+void digest_ha1(enum cfg_digest_alg alg, const char *user, const char *realm,
+		const char *password, char *out);
+
+/*
+ * Check c->response for this request.  ha1 is the hex H(A1) for the
+ * credentials' algorithm.  method is the request method.  Returns true when
+ * the response matches (constant-time comparison).
+ */
+bool digest_check(const struct digest_cred *c, const char *ha1,
+		  const struct pl *method);
+
+struct nonce_key {
+	uint8_t secret[32];
+};
+
+/* Derive the HMAC key from configured secret text (any length). */
+void nonce_key_init(struct nonce_key *k, const void *secret, size_t len);
+
+/* Writes a NUL-terminated nonce (< 64 chars) for realm issued at now
+ * (unix seconds). */
+void nonce_make(const struct nonce_key *k, const char *realm, uint64_t now,
+		char *out, size_t size);
+
+enum nonce_status { NONCE_VALID, NONCE_STALE, NONCE_INVALID };
+
+/* Validates a nonce: INVALID if forged/garbled/for another realm or issued
+ * in the future (beyond 5 s skew), STALE if older than lifetime seconds.
+ * *issued gets the issue time when not INVALID. */
+enum nonce_status nonce_verify(const struct nonce_key *k, const char *realm,
+			       const struct pl *nonce, uint64_t now,
+			       uint32_t lifetime, uint64_t *issued);
+
+/*
+ * Append one challenge header line per algorithm, in order:
+ * 'hdr: Digest realm="R", nonce="N", opaque="O", algorithm=A, qop="auth"'
+ * (plus ', stale=true' when stale).  hdr is "WWW-Authenticate" or
+ * "Proxy-Authenticate".
+ */
+void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
+			    const char *nonce, const enum cfg_digest_alg *algs,
+			    size_t algs_n, bool stale);
+
+#endif

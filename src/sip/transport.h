@@ -1,0 +1,85 @@
+/*
+ * transport.h - SIP transports: UDP and TCP over IPv4 and IPv6 (RFC 3261 §18).
+ *
+ * The transport owns the sockets.  It reads datagrams and TCP streams,
+ * frames stream messages by Content-Length, decodes each message once with
+ * sip_msg_decode() and hands it up with the peer it came from.  It sends
+ * bytes to a peer: over UDP from the listener the peer talks to, over TCP on
+ * the connection the peer used (or a new outgoing one when that is gone).
+ * A CRLF keep-alive ping on TCP is answered (RFC 5626 §3.5.1).
+ */
+#ifndef KV_SIP_TRANSPORT_H
+#define KV_SIP_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "sip/msg.h"
+
+enum sip_proto { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 };
+
+struct sip_listener;
+struct sip_transport;
+
+/* Where a message came from / goes to. */
+struct sip_peer {
+	struct sockaddr_storage addr;   /* remote address */
+	enum sip_proto proto;
+	uint64_t conn_id;               /* TCP connection (0: none / open new) */
+	struct sip_listener *lst;       /* listener it arrived on, or NULL */
+};
+
+/*
+ * A received message.  err == 0: msg is fully decoded.  err != 0: the
+ * message was malformed; why says how, and msg holds what could be decoded
+ * (msg->buf/len always set) so the stack can still answer 400 when it has
+ * Via/From/To/Call-ID/CSeq.  msg and its buffer are valid only during the
+ * call.
+ */
+typedef void (sip_recv_h)(int err, const char *why, struct sip_msg *msg,
+			  const struct sip_peer *peer, void *arg);
+
+int  sip_transport_alloc(struct sip_transport **tpp, uv_loop_t *loop,
+			 sip_recv_h *recvh, void *arg);
+/* Closes every socket and connection, then frees tp (asynchronously, on
+ * the loop; the loop must run for the handles to close). */
+void sip_transport_free(struct sip_transport *tp);
+
+/* Bind a listener.  Port 0 picks a free port (tests); see
+ * sip_listener_addr() for the actual address. */
+int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
+			 const struct sockaddr *bind, struct sip_listener **lp);
+const struct sockaddr *sip_listener_addr(const struct sip_listener *l);
+enum sip_proto sip_listener_proto(const struct sip_listener *l);
+
+/* Idle TCP connections (no bytes either way) are closed after ms
+ * (default 600 s, and never while a message is being received). */
+void sip_transport_set_idle_timeout(struct sip_transport *tp, uint64_t ms);
+/* Upper bound on TCP connections at once (default 10000); past it new
+ * connections are accepted and closed at once. */
+void sip_transport_set_max_conns(struct sip_transport *tp, unsigned n);
+
+/*
+ * Send buf to dst.  UDP: from dst->lst when set, else from a listener of
+ * the same address family.  TCP: on dst->conn_id when that connection is
+ * open, else on an open connection to dst->addr, else a new connection to
+ * dst->addr (bytes are queued until it is up).  The buffer is copied.
+ */
+int sip_transport_send(struct sip_transport *tp, const struct sip_peer *dst,
+		       const void *buf, size_t len);
+
+/* Is this TCP connection still open? */
+bool sip_transport_conn_alive(struct sip_transport *tp, uint64_t conn_id);
+unsigned sip_transport_conn_count(const struct sip_transport *tp);
+
+/* First listener with this protocol and address family, or NULL. */
+struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
+						 enum sip_proto proto, int af);
+
+/* "udp"/"tcp" and "UDP"/"TCP". */
+const char *sip_proto_name(enum sip_proto p);
+const char *sip_proto_upper(enum sip_proto p);
+
+#endif

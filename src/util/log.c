@@ -1,0 +1,154 @@
+/*
+ * log.c - logfmt event lines on stdout (see log.h for the format).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+static enum log_level log_min = LOG_INFO;
+static int log_fd = STDOUT_FILENO;
+
+static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_level(enum log_level lvl)
+{
+	log_min = lvl;
+}
+
+void log_set_fd(int fd)
+{
+	log_fd = fd;
+}
+
+bool log_enabled(enum log_level lvl)
+{
+	return lvl >= log_min;
+}
+
+void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
+{
+	char line[2048];
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+	int r;
+	va_list ap;
+
+	if (!log_enabled(lvl))
+		return;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s event=%s",
+		     (long)(tv.tv_usec / 1000), level_names[lvl], event);
+	if (r > 0)
+		n += (size_t)r;
+	if (fmt && *fmt && n < sizeof(line) - 2) {
+		line[n++] = ' ';
+		va_start(ap, fmt);
+		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		if (r > 0)
+			n += (size_t)r;
+	}
+	/* A truncated line still ends with a newline, so the next one parses. */
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+
+	const char *p = line;
+	while (n) {
+		ssize_t w = write(log_fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+const char *log_q(char *buf, size_t size, const char *s, size_t len)
+{
+	bool quote = (len == 0);
+	size_t o = 0;
+
+	if (size < 3) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (size_t i = 0; i < len && !quote; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f)
+			quote = true;
+	}
+	if (!quote) {
+		if (len >= size)
+			len = size - 1;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[5];
+		size_t el;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			el = 2;
+		} else if (c < ' ' || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			el = 4;
+		} else {
+			esc[0] = (char)c;
+			el = 1;
+		}
+		if (o + el + 2 > size)
+			break;
+		memcpy(buf + o, esc, el);
+		o += el;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+void log_ratelimit_init(struct log_ratelimit *rl, double rate, double burst)
+{
+	rl->tokens = burst;
+	rl->rate = rate;
+	rl->burst = burst;
+	rl->last_ms = 0;
+	rl->suppressed = 0;
+}
+
+bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_ms, uint64_t *suppressed)
+{
+	if (rl->last_ms && now_ms > rl->last_ms) {
+		rl->tokens += (double)(now_ms - rl->last_ms) * rl->rate / 1000.0;
+		if (rl->tokens > rl->burst)
+			rl->tokens = rl->burst;
+	}
+	rl->last_ms = now_ms;
+	if (rl->tokens < 1.0) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->tokens -= 1.0;
+	if (suppressed)
+		*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}

@@ -2,8 +2,8 @@
  * auth.h - SIP digest authentication, server side (RFC 3261 §22, RFC 7616,
  * RFC 8760: MD5 and SHA-256, qop=auth).
  *
- * Nonces are stateless: base64url(issue time || HMAC-SHA256(secret, issue
- * time || realm)) truncated.  Any process that knows the secret can verify
+ * Nonces are stateless: base64url(issue time || salt || HMAC-SHA256(secret,
+ * issue time || salt || realm) truncated).  Any process that knows the secret can verify
  * a nonce it never issued (another replica, or this one after a restart),
  * and an expired nonce is recognised as such (stale=true).  Replay of a
  * nonce-count is tracked by the state backend (state_nonce_use()), not here.
@@ -58,9 +58,14 @@ struct nonce_key {
 void nonce_key_init(struct nonce_key *k, const void *secret, size_t len);
 
 /* Writes a NUL-terminated nonce (< 64 chars) for realm issued at now
- * (unix seconds). */
+ * (unix seconds), unique per call (random salt); "" on failure. */
 void nonce_make(const struct nonce_key *k, const char *realm, uint64_t now,
 		char *out, size_t size);
+/* The same with a given salt: a pinned format for tests. */
+#define NONCE_SALT_LEN 6
+void nonce_make_salted(const struct nonce_key *k, const char *realm,
+		       uint64_t now, const uint8_t salt[NONCE_SALT_LEN],
+		       char *out, size_t size);
 
 enum nonce_status { NONCE_VALID, NONCE_STALE, NONCE_INVALID };
 

@@ -1,0 +1,666 @@
+/*
+ * auth.c - SIP digest authentication, server side: credential parsing,
+ * response checking (MD5 and SHA-256, qop=auth or none), stateless HMAC
+ * nonces and challenge printing.
+ *
+ * Decisions worth knowing:
+ *  - qop other than "auth" (auth-int) makes digest_cred_decode() fail, so
+ *    the registrar simply re-challenges; we never offer auth-int.
+ *  - username and uri are hashed exactly as they appear between the quotes.
+ *    Clients hash what they send, and no real client escapes inside them.
+ *  - opaque is a fixed function of the nonce and is not checked on the way
+ *    back: the nonce already carries an HMAC, so opaque protects nothing.
+ *    A client returning it (as RFC 7616 requires) is accepted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "sip/auth.h"
+
+/*
+ * Issue time (8 bytes), a random salt (6 bytes) and a truncated
+ * HMAC-SHA256 (16 bytes).  The salt makes every challenge's nonce unique,
+ * so the nonce-count of two clients challenged in the same second never
+ * collides in the replay check.
+ */
+#define NONCE_TIME_LEN	8
+#define NONCE_MAC_LEN	16
+#define NONCE_HEAD_LEN	(NONCE_TIME_LEN + NONCE_SALT_LEN)
+#define NONCE_RAW_LEN	(NONCE_HEAD_LEN + NONCE_MAC_LEN)
+#define NONCE_B64_LEN	40	/* 30 bytes -> 40 base64 chars, no padding */
+#define NONCE_SKEW	5	/* seconds a nonce may come from the future */
+
+#define HEX_MAX		64	/* SHA-256 */
+
+/* Which known parameter has been seen; a repeat is an error. */
+enum {
+	P_USERNAME = 1 << 0,
+	P_REALM    = 1 << 1,
+	P_NONCE    = 1 << 2,
+	P_URI      = 1 << 3,
+	P_RESPONSE = 1 << 4,
+	P_ALG      = 1 << 5,
+	P_CNONCE   = 1 << 6,
+	P_OPAQUE   = 1 << 7,
+	P_QOP      = 1 << 8,
+	P_NC       = 1 << 9,
+	P_USERHASH = 1 << 10,
+};
+
+#define P_REQUIRED (P_USERNAME | P_REALM | P_NONCE | P_URI | P_RESPONSE)
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* --- credential parsing ------------------------------------------------ */
+
+/* The parser hands us folded values with CRLF+WSP inside: all of it is LWS. */
+static bool is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* RFC 3261 §25.1 token characters. */
+static bool is_token(char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("-.!%*_+`'~", c) != NULL;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static bool pl_is_hex(const struct pl *pl, size_t len)
+{
+	if (pl->l != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!is_hex(pl->p[i]))
+			return false;
+	}
+	return true;
+}
+
+struct scan {
+	const char *p;
+	const char *end;
+};
+
+static void scan_lws(struct scan *s)
+{
+	while (s->p < s->end && is_lws(*s->p))
+		s->p++;
+}
+
+static int scan_token(struct scan *s, struct pl *tok)
+{
+	tok->p = s->p;
+	while (s->p < s->end && is_token(*s->p))
+		s->p++;
+	tok->l = (size_t)(s->p - tok->p);
+	return tok->l ? 0 : -1;
+}
+
+/* quoted-string: the slice is the content, escapes left as written. */
+static int scan_quoted(struct scan *s, struct pl *val)
+{
+	s->p++;		/* opening quote */
+	val->p = s->p;
+	while (s->p < s->end) {
+		unsigned char c = (unsigned char)*s->p;
+
+		if (c == '"') {
+			val->l = (size_t)(s->p - val->p);
+			s->p++;
+			return 0;
+		}
+		if (c == '\\') {
+			/* quoted-pair excludes CR and LF (RFC 3261 §25.1) */
+			if (s->p + 1 >= s->end || s->p[1] == '\r' ||
+			    s->p[1] == '\n' || s->p[1] == '\0')
+				return -1;
+			s->p += 2;
+			continue;
+		}
+		if (c < 0x20 && !is_lws((char)c))
+			return -1;
+		if (c == 0x7f)
+			return -1;
+		s->p++;
+	}
+	return -1;	/* unterminated */
+}
+
+/* Maps a parameter name to its slot, or 0 for one we do not know. */
+static int cred_slot(struct digest_cred *c, const struct pl *name,
+		     struct pl **dst)
+{
+	static const struct {
+		const char *name;
+		int bit;
+		size_t off;
+	} tab[] = {
+		{"username",  P_USERNAME, offsetof(struct digest_cred, username)},
+		{"realm",     P_REALM,    offsetof(struct digest_cred, realm)},
+		{"nonce",     P_NONCE,    offsetof(struct digest_cred, nonce)},
+		{"uri",       P_URI,      offsetof(struct digest_cred, uri)},
+		{"response",  P_RESPONSE, offsetof(struct digest_cred, response)},
+		{"algorithm", P_ALG,      offsetof(struct digest_cred, algorithm)},
+		{"cnonce",    P_CNONCE,   offsetof(struct digest_cred, cnonce)},
+		{"opaque",    P_OPAQUE,   offsetof(struct digest_cred, opaque)},
+		{"qop",       P_QOP,      offsetof(struct digest_cred, qop)},
+		{"nc",        P_NC,       offsetof(struct digest_cred, nc)},
+	};
+
+	*dst = NULL;
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (pl_eqcase_str(name, tab[i].name)) {
+			*dst = (struct pl *)((char *)c + tab[i].off);
+			return tab[i].bit;
+		}
+	}
+	if (pl_eqcase_str(name, "userhash"))
+		return P_USERHASH;
+	return 0;
+}
+
+/* Checks that only depend on the parsed values, after the whole header. */
+static int cred_validate(struct digest_cred *c, int seen)
+{
+	enum cfg_digest_alg alg;
+
+	if ((seen & P_REQUIRED) != P_REQUIRED)
+		return -1;
+
+	alg = digest_cred_alg(c);
+	if (alg) {
+		if (!pl_is_hex(&c->response, digest_hex_len(alg)))
+			return -1;
+	} else {
+		/* Unsupported algorithm: let the caller re-challenge, but the
+		 * value must still look like a digest. */
+		if (!c->response.l || c->response.l > 128 ||
+		    !pl_is_hex(&c->response, c->response.l))
+			return -1;
+	}
+
+	if ((seen & P_NC) && !pl_is_hex(&c->nc, 8))
+		return -1;
+
+	if (seen & P_QOP) {
+		if (!pl_eqcase_str(&c->qop, "auth"))
+			return -1;
+		/* RFC 7616 §3.4: with qop, cnonce and nc are mandatory. */
+		if (!(seen & P_CNONCE) || !(seen & P_NC))
+			return -1;
+	}
+	return 0;
+}
+
+/* One k=v item starting at s->p; fills the slot of a known parameter. */
+static int cred_param(struct digest_cred *c, struct scan *s, int *seen)
+{
+	struct pl name, v, *dst;
+	int bit;
+
+	scan_lws(s);
+	if (scan_token(s, &name))
+		return -1;
+	scan_lws(s);
+	if (s->p >= s->end || *s->p != '=')
+		return -1;
+	s->p++;
+	scan_lws(s);
+	if (s->p >= s->end)
+		return -1;
+	if (*s->p == '"') {
+		if (scan_quoted(s, &v))
+			return -1;
+	} else if (scan_token(s, &v)) {
+		return -1;
+	}
+
+	bit = cred_slot(c, &name, &dst);
+	if (!bit)
+		return 0;	/* unknown parameters are ignored */
+	if (*seen & bit)
+		return -1;
+	*seen |= bit;
+	if (dst) {
+		*dst = v;
+		return 0;
+	}
+	if (pl_eqcase_str(&v, "true")) {
+		c->userhash = true;
+		return 0;
+	}
+	return pl_eqcase_str(&v, "false") ? 0 : -1;
+}
+
+int digest_cred_decode(struct digest_cred *c, const struct pl *val)
+{
+	struct scan s;
+	struct pl scheme;
+	int seen = 0;
+	int err = -1;
+
+	if (!c)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	if (!val || !val->p)
+		goto out;
+	s.p = val->p;
+	s.end = val->p + val->l;
+
+	scan_lws(&s);
+	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
+		goto out;
+	if (s.p >= s.end || !is_lws(*s.p))
+		goto out;
+
+	for (;;) {
+		err = cred_param(c, &s, &seen);
+		if (err)
+			goto out;
+		scan_lws(&s);
+		if (s.p >= s.end)
+			break;
+		if (*s.p != ',') {
+			err = -1;
+			goto out;
+		}
+		s.p++;
+	}
+
+	err = cred_validate(c, seen);
+out:
+	if (err)
+		memset(c, 0, sizeof(*c));
+	return err;
+}
+
+enum cfg_digest_alg digest_cred_alg(const struct digest_cred *c)
+{
+	if (!c->algorithm.l || pl_eqcase_str(&c->algorithm, "MD5"))
+		return CFG_ALG_MD5;
+	if (pl_eqcase_str(&c->algorithm, "SHA-256"))
+		return CFG_ALG_SHA256;
+	return 0;
+}
+
+const char *digest_alg_name(enum cfg_digest_alg alg)
+{
+	switch (alg) {
+	case CFG_ALG_MD5:
+		return "MD5";
+	case CFG_ALG_SHA256:
+		return "SHA-256";
+	}
+	return "unknown";
+}
+
+size_t digest_hex_len(enum cfg_digest_alg alg)
+{
+	switch (alg) {
+	case CFG_ALG_MD5:
+		return 32;
+	case CFG_ALG_SHA256:
+		return 64;
+	}
+	return 0;
+}
+
+/* --- hashing ----------------------------------------------------------- */
+
+static const EVP_MD *alg_md(enum cfg_digest_alg alg)
+{
+	switch (alg) {
+	case CFG_ALG_MD5:
+		return EVP_md5();
+	case CFG_ALG_SHA256:
+		return EVP_sha256();
+	}
+	return NULL;
+}
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * H(part0:part1:...:partN) as lowercase hex into out (>= HEX_MAX + 1).
+ * On a libcrypto failure out is left empty, which never matches anything.
+ */
+static void hash_parts(enum cfg_digest_alg alg, const struct pl *parts,
+		       size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const EVP_MD *type = alg_md(alg);
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	out[0] = '\0';
+	if (!type)
+		return;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return;
+	ok = EVP_DigestInit_ex(ctx, type, NULL);
+	for (size_t i = 0; ok && i < n; i++) {
+		if (i)
+			ok = EVP_DigestUpdate(ctx, ":", 1);
+		if (ok && parts[i].l)
+			ok = EVP_DigestUpdate(ctx, parts[i].p, parts[i].l);
+	}
+	if (ok)
+		ok = EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (ok && mdlen * 2 <= HEX_MAX)
+		hex_encode(md, mdlen, out);
+}
+
+void digest_ha1(enum cfg_digest_alg alg, const char *user, const char *realm,
+		const char *password, char *out)
+{
+	struct pl parts[3];
+
+	pl_set_str(&parts[0], user);
+	pl_set_str(&parts[1], realm);
+	pl_set_str(&parts[2], password);
+	hash_parts(alg, parts, 3, out);
+}
+
+bool digest_check(const struct digest_cred *c, const char *ha1,
+		  const struct pl *method)
+{
+	char ha2[HEX_MAX + 1], want[HEX_MAX + 1], got[HEX_MAX + 1];
+	enum cfg_digest_alg alg = digest_cred_alg(c);
+	size_t hexlen = digest_hex_len(alg);
+	struct pl parts[6];
+
+	if (!hexlen || !ha1 || !method || strlen(ha1) != hexlen ||
+	    c->response.l != hexlen)
+		return false;
+
+	parts[0] = *method;
+	parts[1] = c->uri;
+	hash_parts(alg, parts, 2, ha2);
+	if (strlen(ha2) != hexlen)
+		return false;
+
+	pl_set_str(&parts[0], ha1);
+	parts[1] = c->nonce;
+	if (c->qop.l) {
+		parts[2] = c->nc;
+		parts[3] = c->cnonce;
+		parts[4] = c->qop;
+		pl_set_str(&parts[5], ha2);
+		hash_parts(alg, parts, 6, want);
+	} else {
+		pl_set_str(&parts[2], ha2);
+		hash_parts(alg, parts, 3, want);
+	}
+	if (strlen(want) != hexlen)
+		return false;
+
+	/* Some clients send upper-case hex; the digest is the same. */
+	for (size_t i = 0; i < hexlen; i++) {
+		char ch = c->response.p[i];
+		got[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	return CRYPTO_memcmp(want, got, hexlen) == 0;
+}
+
+/* --- stateless nonces -------------------------------------------------- */
+
+void nonce_key_init(struct nonce_key *k, const void *secret, size_t len)
+{
+	unsigned int n = 0;
+
+	/* A zero or partial key would make every nonce forgeable; running
+	 * without a working SHA-256 is not an option. */
+	if (!EVP_Digest(secret, len, k->secret, &n, EVP_sha256(), NULL) ||
+	    n != sizeof(k->secret))
+		abort();
+}
+
+static int nonce_mac(const struct nonce_key *k, const char *realm,
+		     const uint8_t tbuf[NONCE_HEAD_LEN],
+		     uint8_t mac[NONCE_MAC_LEN])
+{
+	uint8_t full[EVP_MAX_MD_SIZE];
+	size_t outl = 0;
+	EVP_MAC *m = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	int err = -1;
+
+	m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!m)
+		goto out;
+	ctx = EVP_MAC_CTX_new(m);
+	if (!ctx)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(ctx, k->secret, sizeof(k->secret), params))
+		goto out;
+	if (!EVP_MAC_update(ctx, tbuf, NONCE_HEAD_LEN))
+		goto out;
+	if (realm && *realm &&
+	    !EVP_MAC_update(ctx, (const unsigned char *)realm, strlen(realm)))
+		goto out;
+	if (!EVP_MAC_final(ctx, full, &outl, sizeof(full)) ||
+	    outl < NONCE_MAC_LEN)
+		goto out;
+	memcpy(mac, full, NONCE_MAC_LEN);
+	err = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(m);
+	return err;
+}
+
+static void time_put(uint8_t *b, uint64_t t)
+{
+	for (int i = NONCE_TIME_LEN - 1; i >= 0; i--) {
+		b[i] = (uint8_t)(t & 0xff);
+		t >>= 8;
+	}
+}
+
+static uint64_t time_get(const uint8_t *b)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < NONCE_TIME_LEN; i++)
+		t = (t << 8) | b[i];
+	return t;
+}
+
+/* in is a multiple of 3 bytes, so there is never any padding. */
+static void b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+			     in[i + 2];
+		out[o++] = b64url[(v >> 18) & 0x3f];
+		out[o++] = b64url[(v >> 12) & 0x3f];
+		out[o++] = b64url[(v >> 6) & 0x3f];
+		out[o++] = b64url[v & 0x3f];
+	}
+	out[o] = '\0';
+}
+
+static int b64url_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Decodes exactly NONCE_B64_LEN characters into NONCE_RAW_LEN bytes. */
+static int b64url_decode_nonce(const struct pl *in, uint8_t *out)
+{
+	size_t o = 0;
+
+	if (!in->p || in->l != NONCE_B64_LEN)
+		return -1;
+	for (size_t i = 0; i < NONCE_B64_LEN; i += 4) {
+		uint32_t v = 0;
+
+		for (size_t j = 0; j < 4; j++) {
+			int d = b64url_val(in->p[i + j]);
+			if (d < 0)
+				return -1;
+			v = v << 6 | (uint32_t)d;
+		}
+		out[o++] = (uint8_t)(v >> 16);
+		out[o++] = (uint8_t)(v >> 8);
+		out[o++] = (uint8_t)v;
+	}
+	return 0;
+}
+
+void nonce_make_salted(const struct nonce_key *k, const char *realm,
+		       uint64_t now, const uint8_t salt[NONCE_SALT_LEN],
+		       char *out, size_t size)
+{
+	uint8_t raw[NONCE_RAW_LEN];
+
+	if (!size)
+		return;
+	out[0] = '\0';
+	if (size < NONCE_B64_LEN + 1)
+		return;
+	time_put(raw, now);
+	memcpy(raw + NONCE_TIME_LEN, salt, NONCE_SALT_LEN);
+	if (nonce_mac(k, realm, raw, raw + NONCE_HEAD_LEN))
+		return;
+	b64url_encode(raw, sizeof(raw), out);
+}
+
+void nonce_make(const struct nonce_key *k, const char *realm, uint64_t now,
+		char *out, size_t size)
+{
+	uint8_t salt[NONCE_SALT_LEN];
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	nonce_make_salted(k, realm, now, salt, out, size);
+}
+
+enum nonce_status nonce_verify(const struct nonce_key *k, const char *realm,
+			       const struct pl *nonce, uint64_t now,
+			       uint32_t lifetime, uint64_t *issued)
+{
+	uint8_t raw[NONCE_RAW_LEN], mac[NONCE_MAC_LEN];
+	uint64_t t;
+
+	if (!nonce || b64url_decode_nonce(nonce, raw))
+		return NONCE_INVALID;
+	if (nonce_mac(k, realm, raw, mac))
+		return NONCE_INVALID;
+	if (CRYPTO_memcmp(mac, raw + NONCE_HEAD_LEN, NONCE_MAC_LEN) != 0)
+		return NONCE_INVALID;
+
+	t = time_get(raw);
+	if (t > now && t - now > NONCE_SKEW)
+		return NONCE_INVALID;
+	if (issued)
+		*issued = t;
+	if (now > t && now - t > lifetime)
+		return NONCE_STALE;
+	return NONCE_VALID;
+}
+
+/* --- challenges -------------------------------------------------------- */
+
+/* Realms come from configuration; keep the quoted-string well formed. */
+static void print_quoted(struct sbuf *sb, const char *s)
+{
+	sbuf_append(sb, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			sbuf_append(sb, "\\", 1);
+		if (*s == '\r' || *s == '\n')
+			continue;
+		sbuf_append(sb, s, 1);
+	}
+	sbuf_append(sb, "\"", 1);
+}
+
+/* opaque = first 8 bytes of SHA-256(nonce), hex: same for every line of a
+ * challenge and reproducible by any replica. */
+static void opaque_make(const char *nonce, char out[17])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(nonce, strlen(nonce), md, &n, EVP_sha256(), NULL) &&
+	    n >= 8)
+		hex_encode(md, 8, out);
+}
+
+/*
+ * Same shape as Asterisk (pjsip) challenges: no space after the commas,
+ * stale between opaque and algorithm.
+ */
+void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
+			    const char *nonce, const enum cfg_digest_alg *algs,
+			    size_t algs_n, bool stale)
+{
+	char opaque[17];
+
+	opaque_make(nonce, opaque);
+	for (size_t i = 0; i < algs_n; i++) {
+		if (!digest_hex_len(algs[i]))
+			continue;
+		sbuf_printf(sb, "%s: Digest realm=", hdr);
+		print_quoted(sb, realm);
+		sbuf_append_str(sb, ",nonce=");
+		print_quoted(sb, nonce);
+		if (opaque[0]) {
+			sbuf_append_str(sb, ",opaque=");
+			print_quoted(sb, opaque);
+		}
+		if (stale)
+			sbuf_append_str(sb, ",stale=true");
+		sbuf_printf(sb, ",algorithm=%s,qop=\"auth\"\r\n",
+			    digest_alg_name(algs[i]));
+	}
+}

@@ -1,0 +1,1016 @@
+/*
+ * mem.c - the in-memory state backend: location store and nonce counts.
+ *
+ * Used on a single host.  AORs live in a chained hash table; each AOR owns
+ * a list of contacts, and each contact is ONE allocation holding the
+ * struct and all its strings.  Contact expiry runs on the shared timer
+ * heap (a struct tmr embedded in every contact, no uv handle of its own);
+ * lookups and registrations also drop contacts that the wall clock says
+ * are expired, in case their timer has not fired yet.
+ *
+ * A REGISTER is applied in three phases so that it is all-or-nothing:
+ * plan (match bindings, check Call-ID/CSeq ordering and max_contacts),
+ * allocate (every new contact and the result list), then commit (which
+ * cannot fail).  Callbacks are called before the operation returns; they
+ * must not modify the state themselves.
+ *
+ * Nonce counts: the highest nc seen per nonce is kept until the nonce
+ * expires, in a hash table plus a min-heap on expiry time driven by one
+ * timer.  The table is bounded (state_mem_set_nonce_max(), default
+ * MEM_NONCE_MAX); when it is full the nonce that expires soonest is
+ * forgotten, which leaves the shortest possible replay window for it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sip/msg.h"
+#include "state/state.h"
+
+#define MEM_NONCE_MAX    1000000
+#define MEM_NONCE_MAXLEN 256
+#define MEM_HTAB_MIN     64
+#define MEM_EXPORT_STACK 16
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+/* Chained hash table of intrusive nodes (first member of each entry). */
+struct htab {
+	struct hnode **v;
+	size_t cap;              /* power of two */
+	size_t n;
+};
+
+struct mem_state;
+
+struct mem_aor {
+	struct hnode node;
+	struct mem_state *ms;
+	struct mem_contact *contacts;
+	uint32_t n;
+	uint32_t namelen;
+	char name[];
+};
+
+struct mem_contact {
+	struct mem_contact *next;
+	struct mem_aor *aor;
+	struct tmr tmr;
+	uint64_t expires_at;
+	uint32_t cseq;
+	int q;
+	const char *uri;
+	const char *path;
+	const char *callid;
+	const char *user_agent;
+	const char *endpoint;
+	const char *instance;
+	struct loc_source src;
+	char strs[];             /* the strings above, packed */
+};
+
+struct mem_nonce {
+	struct hnode node;
+	size_t hidx;             /* slot in the expiry heap */
+	uint64_t expires_at;
+	uint32_t nc;
+	uint32_t len;
+	char name[];
+};
+
+struct mem_state {
+	struct state st;
+	struct tmrq *q;
+	state_clock_h *clock;
+	void *clock_arg;
+
+	struct htab aors;
+	size_t contacts_n;
+
+	struct htab nonces;
+	struct mem_nonce **nheap;
+	size_t nheap_cap;
+	size_t nonce_max;
+	struct tmr nonce_tmr;
+	uint64_t nonce_armed;    /* expires_at nonce_tmr is armed for */
+};
+
+/* One Contact of the request, as planned. */
+struct plan {
+	const struct loc_binding *b;
+	struct mem_contact *match;   /* existing binding it refreshes/removes */
+	struct mem_contact *fresh;   /* replacement or new binding */
+	bool skip;                   /* superseded by a later equal binding */
+};
+
+static const struct state_ops mem_ops;
+
+static uint64_t hash_bytes(const char *p, size_t l)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < l; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int htab_init(struct htab *h)
+{
+	h->v = calloc(MEM_HTAB_MIN, sizeof(*h->v));
+	if (!h->v)
+		return ENOMEM;
+	h->cap = MEM_HTAB_MIN;
+	h->n = 0;
+	return 0;
+}
+
+/* Failing to grow only makes chains longer: insertion never fails. */
+static void htab_grow(struct htab *h)
+{
+	size_t cap = h->cap * 2, i;
+	struct hnode **v;
+
+	if (cap < h->cap || cap > SIZE_MAX / sizeof(*v))
+		return;
+	v = calloc(cap, sizeof(*v));
+	if (!v)
+		return;
+	for (i = 0; i < h->cap; i++) {
+		struct hnode *e = h->v[i];
+
+		while (e) {
+			struct hnode *next = e->next;
+			size_t b = (size_t)(e->hash & (cap - 1));
+
+			e->next = v[b];
+			v[b] = e;
+			e = next;
+		}
+	}
+	free(h->v);
+	h->v = v;
+	h->cap = cap;
+}
+
+static struct hnode *htab_bucket(const struct htab *h, uint64_t hash)
+{
+	return h->v[hash & (h->cap - 1)];
+}
+
+static void htab_insert(struct htab *h, struct hnode *e)
+{
+	size_t b;
+
+	if (h->n >= h->cap)
+		htab_grow(h);
+	b = (size_t)(e->hash & (h->cap - 1));
+	e->next = h->v[b];
+	h->v[b] = e;
+	h->n++;
+}
+
+static void htab_remove(struct htab *h, struct hnode *e)
+{
+	struct hnode **pp = &h->v[e->hash & (h->cap - 1)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	*pp = e->next;
+	e->next = NULL;
+	h->n--;
+}
+
+static uint64_t mem_now(const struct mem_state *ms)
+{
+	if (ms->clock)
+		return ms->clock(ms->clock_arg);
+	return (uint64_t)time(NULL);
+}
+
+/* ---- AORs and contacts ---- */
+
+static struct mem_aor *aor_find(const struct mem_state *ms, const struct pl *name)
+{
+	uint64_t hash = hash_bytes(name->p, name->l);
+	struct hnode *e;
+
+	for (e = htab_bucket(&ms->aors, hash); e; e = e->next) {
+		struct mem_aor *a = (struct mem_aor *)e;
+
+		if (e->hash == hash && a->namelen == name->l &&
+		    memcmp(a->name, name->p, name->l) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+static struct mem_aor *aor_alloc(struct mem_state *ms, const struct pl *name)
+{
+	struct mem_aor *a;
+
+	if (name->l > UINT32_MAX)
+		return NULL;
+	a = malloc(sizeof(*a) + name->l + 1);
+	if (!a)
+		return NULL;
+	a->node.next = NULL;
+	a->node.hash = hash_bytes(name->p, name->l);
+	a->ms = ms;
+	a->contacts = NULL;
+	a->n = 0;
+	a->namelen = (uint32_t)name->l;
+	memcpy(a->name, name->p, name->l);
+	a->name[name->l] = '\0';
+	return a;
+}
+
+static void aor_unlink_contact(struct mem_aor *a, struct mem_contact *c)
+{
+	struct mem_contact **pp = &a->contacts;
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	*pp = c->next;
+	c->next = NULL;
+	a->n--;
+	a->ms->contacts_n--;
+}
+
+static size_t pack_len(const struct pl *pl)
+{
+	return pl_isset(pl) ? pl->l + 1 : 0;
+}
+
+/* Copies pl into *dst (advancing it); "" when pl is empty. */
+static const char *pack_str(char **dst, const struct pl *pl)
+{
+	char *s = *dst;
+
+	if (pl->l)
+		memcpy(s, pl->p, pl->l);
+	s[pl->l] = '\0';
+	*dst += pl->l + 1;
+	return s;
+}
+
+/* Same, but NULL (and no space) when pl is empty: optional fields. */
+static const char *pack_opt(char **dst, const struct pl *pl)
+{
+	return pl_isset(pl) ? pack_str(dst, pl) : NULL;
+}
+
+static struct mem_contact *contact_alloc(const struct loc_register *r,
+					 const struct loc_binding *b)
+{
+	struct mem_contact *c;
+	size_t len;
+	char *p;
+
+	/* Call-ID and endpoint are never NULL for readers: always packed. */
+	len = pack_len(&b->uri) + pack_len(&r->path) + r->callid.l + 1 +
+	      pack_len(&r->user_agent) + r->endpoint.l + 1 +
+	      pack_len(&b->instance);
+	c = malloc(sizeof(*c) + len);
+	if (!c)
+		return NULL;
+	c->next = NULL;
+	c->aor = NULL;
+	tmr_init(&c->tmr);
+	c->expires_at = r->now + b->expires;
+	c->cseq = r->cseq;
+	c->q = b->q;
+	p = c->strs;
+	c->uri = pack_opt(&p, &b->uri);
+	c->path = pack_opt(&p, &r->path);
+	c->callid = pack_str(&p, &r->callid);
+	c->user_agent = pack_opt(&p, &r->user_agent);
+	c->endpoint = pack_str(&p, &r->endpoint);
+	c->instance = pack_opt(&p, &b->instance);
+	c->src = r->src;
+	return c;
+}
+
+static void contact_export(const struct mem_contact *c, struct loc_contact *lc)
+{
+	lc->aor = c->aor->name;
+	lc->uri = c->uri;
+	lc->path = c->path;
+	lc->callid = c->callid;
+	lc->cseq = c->cseq;
+	lc->q = c->q;
+	lc->expires_at = c->expires_at;
+	lc->user_agent = c->user_agent;
+	lc->endpoint = c->endpoint;
+	lc->instance = c->instance;
+	lc->src = c->src;
+}
+
+static void contact_notify_expired(struct mem_state *ms, const struct mem_contact *c)
+{
+	struct loc_contact lc;
+
+	if (!ms->st.expireh)
+		return;
+	contact_export(c, &lc);
+	ms->st.expireh(&lc, ms->st.expire_arg);
+}
+
+/* The timer is authoritative: a contact whose timer fires was not
+ * refreshed in time, whatever the wall clock says. */
+static void contact_expire_h(void *arg)
+{
+	struct mem_contact *c = arg;
+	struct mem_aor *a = c->aor;
+	struct mem_state *ms = a->ms;
+	bool empty;
+
+	aor_unlink_contact(a, c);
+	empty = a->n == 0;
+	if (empty)
+		htab_remove(&ms->aors, &a->node);
+	contact_notify_expired(ms, c);
+	free(c);
+	if (empty)
+		free(a);
+}
+
+static void contact_arm(struct mem_state *ms, struct mem_contact *c, uint64_t now)
+{
+	uint64_t secs = c->expires_at > now ? c->expires_at - now : 0;
+	uint64_t ms_delay = secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000;
+
+	tmr_start(ms->q, &c->tmr, ms_delay, contact_expire_h, c);
+}
+
+static void contact_free(struct mem_state *ms, struct mem_contact *c)
+{
+	tmr_cancel(ms->q, &c->tmr);
+	free(c);
+}
+
+/*
+ * Drops the AOR's contacts that are expired by the wall clock.  Everything
+ * is unlinked before the expire handler runs, so the handler sees a
+ * consistent store.
+ */
+static void aor_purge(struct mem_state *ms, const struct pl *name, uint64_t now)
+{
+	struct mem_aor *a = aor_find(ms, name);
+	struct mem_contact *expired = NULL, **pp, *c;
+	bool empty;
+
+	if (!a)
+		return;
+	pp = &a->contacts;
+	while ((c = *pp) != NULL) {
+		if (c->expires_at > now) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		a->n--;
+		ms->contacts_n--;
+		tmr_cancel(ms->q, &c->tmr);
+		c->next = expired;
+		expired = c;
+	}
+	if (!expired)
+		return;
+	empty = a->n == 0;
+	if (empty)
+		htab_remove(&ms->aors, &a->node);
+	while (expired) {
+		c = expired;
+		expired = c->next;
+		contact_notify_expired(ms, c);
+		free(c);
+	}
+	if (empty)
+		free(a);
+}
+
+/* Result lists: on the stack when small. */
+static struct loc_contact *export_alloc(size_t n, struct loc_contact *stackbuf)
+{
+	if (n <= MEM_EXPORT_STACK)
+		return stackbuf;
+	if (n > SIZE_MAX / sizeof(struct loc_contact))
+		return NULL;
+	return malloc(n * sizeof(struct loc_contact));
+}
+
+static void export_free(struct loc_contact *v, struct loc_contact *stackbuf)
+{
+	if (v != stackbuf)
+		free(v);
+}
+
+static size_t aor_export(const struct mem_aor *a, struct loc_contact *v)
+{
+	const struct mem_contact *c;
+	size_t n = 0;
+
+	if (!a)
+		return 0;
+	for (c = a->contacts; c; c = c->next)
+		contact_export(c, &v[n++]);
+	return n;
+}
+
+/* Answers with the AOR's current bindings. */
+static void aor_reply(struct mem_state *ms, const struct pl *name, enum loc_result res,
+		      loc_result_h *cb, void *arg)
+{
+	struct loc_contact stackbuf[MEM_EXPORT_STACK];
+	struct mem_aor *a = aor_find(ms, name);
+	size_t n = a ? a->n : 0;
+	struct loc_contact *v = export_alloc(n, stackbuf);
+
+	if (!v) {
+		cb(LOC_FAILED, NULL, 0, arg);
+		return;
+	}
+	n = aor_export(a, v);
+	cb(res, n ? v : NULL, n, arg);
+	export_free(v, stackbuf);
+}
+
+static bool uri_same(const struct pl *a, const struct pl *b)
+{
+	struct sip_uri ua, ub;
+
+	if (sip_uri_decode(&ua, a) == 0 && sip_uri_decode(&ub, b) == 0)
+		return sip_uri_equal(&ua, &ub);
+	/* Unparseable URIs only match themselves. */
+	return pl_eq(a, b);
+}
+
+static bool instance_same(const struct pl *a, const struct pl *b)
+{
+	return pl_isset(a) && pl_isset(b) && pl_eqcase(a, b);
+}
+
+static bool contact_matches(const struct mem_contact *c, const struct loc_binding *b)
+{
+	struct pl uri = pl_from_str(c->uri);
+	struct pl inst = pl_from_str(c->instance);
+
+	return instance_same(&inst, &b->instance) || uri_same(&uri, &b->uri);
+}
+
+static bool binding_matches(const struct loc_binding *a, const struct loc_binding *b)
+{
+	return instance_same(&a->instance, &b->instance) || uri_same(&a->uri, &b->uri);
+}
+
+static bool plan_claimed(const struct plan *pv, size_t n, const struct mem_contact *c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (pv[i].match == c)
+			return true;
+	}
+	return false;
+}
+
+static bool contact_in(struct mem_contact *const *v, size_t n, const struct mem_contact *c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == c)
+			return true;
+	}
+	return false;
+}
+
+static bool callid_same(const struct mem_contact *c, const struct pl *callid)
+{
+	return pl_eq_str(callid, c->callid);
+}
+
+/* "Contact: *": §10.3 step 6, every binding goes or none does. */
+static enum loc_result reg_wildcard(struct mem_state *ms, const struct loc_register *r)
+{
+	struct mem_aor *a = aor_find(ms, &r->aor);
+	struct mem_contact *c;
+
+	if (!a)
+		return LOC_OK;
+	for (c = a->contacts; c; c = c->next) {
+		if (callid_same(c, &r->callid) && r->cseq <= c->cseq)
+			return LOC_OUT_OF_ORDER;
+	}
+	htab_remove(&ms->aors, &a->node);
+	while ((c = a->contacts) != NULL) {
+		a->contacts = c->next;
+		ms->contacts_n--;
+		contact_free(ms, c);
+	}
+	free(a);
+	return LOC_OK;
+}
+
+/* Replaces old by fresh at the same place in the AOR's list. */
+static void aor_replace(struct mem_aor *a, struct mem_contact *old, struct mem_contact *fresh)
+{
+	struct mem_contact **pp = &a->contacts;
+
+	while (*pp && *pp != old)
+		pp = &(*pp)->next;
+	fresh->next = old->next;
+	fresh->aor = a;
+	*pp = fresh;
+	old->next = NULL;
+}
+
+static void aor_append(struct mem_aor *a, struct mem_contact *c)
+{
+	struct mem_contact **pp = &a->contacts;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	c->next = NULL;
+	c->aor = a;
+	*pp = c;
+	a->n++;
+	a->ms->contacts_n++;
+}
+
+/*
+ * §10.3 steps 7-8 for a list of bindings, plus max_contacts.  Returns the
+ * result; LOC_OK means the store was changed.
+ */
+static enum loc_result reg_bindings(struct mem_state *ms, const struct loc_register *r,
+				    uint64_t now)
+{
+	struct mem_aor *a = aor_find(ms, &r->aor), *newaor = NULL;
+	size_t n = r->bindings_n, i, j;
+	size_t existing = a ? a->n : 0;
+	size_t removed = 0, kept_in_req = 0, added = 0, result, evict_n = 0;
+	struct mem_contact **evict = NULL, *c;
+	struct plan *pv;
+	enum loc_result res = LOC_OK;
+
+	/* No Contact at all: a query. */
+	if (!n)
+		return LOC_OK;
+	pv = calloc(n, sizeof(*pv));
+	if (!pv)
+		return LOC_FAILED;
+
+	/* Plan: a later Contact equal to an earlier one supersedes it. */
+	for (i = 0; i < n; i++) {
+		pv[i].b = &r->bindings[i];
+		for (j = i + 1; j < n && !pv[i].skip; j++)
+			pv[i].skip = binding_matches(&r->bindings[i], &r->bindings[j]);
+	}
+	for (i = 0; i < n; i++) {
+		if (pv[i].skip)
+			continue;
+		for (c = a ? a->contacts : NULL; c; c = c->next) {
+			if (!plan_claimed(pv, i, c) && contact_matches(c, pv[i].b)) {
+				pv[i].match = c;
+				break;
+			}
+		}
+		if (pv[i].match && callid_same(pv[i].match, &r->callid) &&
+		    r->cseq <= pv[i].match->cseq) {
+			res = LOC_OUT_OF_ORDER;
+			goto out;
+		}
+		if (pv[i].match && !pv[i].b->expires)
+			removed++;
+		else if (pv[i].match)
+			kept_in_req++;
+		else if (pv[i].b->expires)
+			added++;
+	}
+
+	result = existing - removed + added;
+	if (result > r->max_contacts) {
+		/* Bindings of this request are never evicted: if they
+		 * alone exceed the limit, the request fails. */
+		if (kept_in_req + added > r->max_contacts || !r->remove_existing) {
+			res = LOC_TOO_MANY;
+			goto out;
+		}
+		evict_n = result - r->max_contacts;
+		evict = calloc(evict_n, sizeof(*evict));
+		if (!evict) {
+			res = LOC_FAILED;
+			goto out;
+		}
+		for (j = 0; j < evict_n; j++) {
+			struct mem_contact *soonest = NULL;
+
+			for (c = a->contacts; c; c = c->next) {
+				if (plan_claimed(pv, n, c) || contact_in(evict, j, c))
+					continue;
+				if (!soonest || c->expires_at < soonest->expires_at)
+					soonest = c;
+			}
+			evict[j] = soonest;
+		}
+	}
+
+	/* Allocate: nothing has changed yet, so failing here is harmless. */
+	if (!a && added) {
+		newaor = aor_alloc(ms, &r->aor);
+		if (!newaor) {
+			res = LOC_FAILED;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (pv[i].skip || !pv[i].b->expires)
+			continue;
+		pv[i].fresh = contact_alloc(r, pv[i].b);
+		if (!pv[i].fresh) {
+			res = LOC_FAILED;
+			goto out;
+		}
+	}
+
+	/* Commit: cannot fail from here on. */
+	if (newaor) {
+		htab_insert(&ms->aors, &newaor->node);
+		a = newaor;
+		newaor = NULL;
+	}
+	for (j = 0; j < evict_n; j++) {
+		aor_unlink_contact(a, evict[j]);
+		contact_free(ms, evict[j]);
+	}
+	for (i = 0; i < n; i++) {
+		struct mem_contact *old = pv[i].match, *fresh = pv[i].fresh;
+
+		if (old && fresh) {
+			aor_replace(a, old, fresh);
+			contact_free(ms, old);
+		} else if (old) {
+			aor_unlink_contact(a, old);
+			contact_free(ms, old);
+		} else if (fresh) {
+			aor_append(a, fresh);
+		}
+		if (fresh)
+			contact_arm(ms, fresh, now);
+		pv[i].fresh = NULL;
+	}
+	if (a && !a->n) {
+		htab_remove(&ms->aors, &a->node);
+		free(a);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(pv[i].fresh);
+	free(newaor);
+	free(evict);
+	free(pv);
+	return res;
+}
+
+static int mem_reg(struct state *st, const struct loc_register *r,
+		   loc_result_h *cb, void *arg)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+	enum loc_result res;
+	uint64_t now;
+	size_t i;
+
+	if (!ms || !r || !cb || !pl_isset(&r->aor) || r->aor.l > UINT32_MAX)
+		return EINVAL;
+	if (r->bindings_n && !r->bindings)
+		return EINVAL;
+	for (i = 0; i < r->bindings_n && !r->wildcard; i++) {
+		if (!pl_isset(&r->bindings[i].uri))
+			return EINVAL;
+	}
+
+	now = mem_now(ms);
+	aor_purge(ms, &r->aor, now);
+	if (r->wildcard)
+		res = reg_wildcard(ms, r);
+	else
+		res = reg_bindings(ms, r, now);
+	if (res == LOC_FAILED)
+		cb(LOC_FAILED, NULL, 0, arg);
+	else
+		aor_reply(ms, &r->aor, res, cb, arg);
+	return 0;
+}
+
+static int mem_lookup(struct state *st, const struct pl *aor,
+		      loc_result_h *cb, void *arg)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+
+	if (!ms || !aor || !cb || !pl_isset(aor))
+		return EINVAL;
+	aor_purge(ms, aor, mem_now(ms));
+	aor_reply(ms, aor, LOC_OK, cb, arg);
+	return 0;
+}
+
+/* ---- nonces ---- */
+
+static void nheap_place(struct mem_state *ms, size_t i, struct mem_nonce *e)
+{
+	ms->nheap[i] = e;
+	e->hidx = i;
+}
+
+static void nheap_up(struct mem_state *ms, size_t i)
+{
+	struct mem_nonce *e = ms->nheap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (ms->nheap[parent]->expires_at <= e->expires_at)
+			break;
+		nheap_place(ms, i, ms->nheap[parent]);
+		i = parent;
+	}
+	nheap_place(ms, i, e);
+}
+
+static void nheap_down(struct mem_state *ms, size_t i)
+{
+	struct mem_nonce *e = ms->nheap[i];
+	size_t n = ms->nonces.n;
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n &&
+		    ms->nheap[child + 1]->expires_at < ms->nheap[child]->expires_at)
+			child++;
+		if (ms->nheap[child]->expires_at >= e->expires_at)
+			break;
+		nheap_place(ms, i, ms->nheap[child]);
+		i = child;
+	}
+	nheap_place(ms, i, e);
+}
+
+/* Removes e from the table and the heap, and frees it. */
+static void nonce_remove(struct mem_state *ms, struct mem_nonce *e)
+{
+	size_t i = e->hidx;
+	struct mem_nonce *last;
+
+	htab_remove(&ms->nonces, &e->node);
+	/* The heap holds as many entries as the table. */
+	last = ms->nheap[ms->nonces.n];
+	ms->nheap[ms->nonces.n] = NULL;
+	if (last != e) {
+		nheap_place(ms, i, last);
+		if (i > 0 && ms->nheap[(i - 1) / 2]->expires_at > last->expires_at)
+			nheap_up(ms, i);
+		else
+			nheap_down(ms, i);
+	}
+	free(e);
+}
+
+static void nonce_purge(struct mem_state *ms, uint64_t now)
+{
+	while (ms->nonces.n && ms->nheap[0]->expires_at <= now)
+		nonce_remove(ms, ms->nheap[0]);
+}
+
+static void nonce_timer_h(void *arg);
+
+static void nonce_arm(struct mem_state *ms, uint64_t now)
+{
+	uint64_t next, secs;
+
+	if (!ms->nonces.n) {
+		tmr_cancel(ms->q, &ms->nonce_tmr);
+		return;
+	}
+	next = ms->nheap[0]->expires_at;
+	if (tmr_running(&ms->nonce_tmr) && ms->nonce_armed == next)
+		return;
+	secs = next > now ? next - now : 0;
+	ms->nonce_armed = next;
+	tmr_start(ms->q, &ms->nonce_tmr,
+		  secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000,
+		  nonce_timer_h, ms);
+}
+
+static void nonce_timer_h(void *arg)
+{
+	struct mem_state *ms = arg;
+	uint64_t now = mem_now(ms);
+
+	nonce_purge(ms, now);
+	/* Loop time and wall clock can disagree by a fraction of a second:
+	 * an entry not expired yet gets a new, later timer. */
+	nonce_arm(ms, now);
+}
+
+static struct mem_nonce *nonce_find(const struct mem_state *ms, const struct pl *nonce,
+				    uint64_t hash)
+{
+	struct hnode *e;
+
+	for (e = htab_bucket(&ms->nonces, hash); e; e = e->next) {
+		struct mem_nonce *n = (struct mem_nonce *)e;
+
+		if (e->hash == hash && n->len == nonce->l &&
+		    memcmp(n->name, nonce->p, nonce->l) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+static bool nheap_reserve(struct mem_state *ms)
+{
+	size_t cap;
+	struct mem_nonce **v;
+
+	if (ms->nonces.n < ms->nheap_cap)
+		return true;
+	cap = ms->nheap_cap ? ms->nheap_cap * 2 : MEM_HTAB_MIN;
+	if (cap > SIZE_MAX / sizeof(*v))
+		return false;
+	v = realloc(ms->nheap, cap * sizeof(*v));
+	if (!v)
+		return false;
+	ms->nheap = v;
+	ms->nheap_cap = cap;
+	return true;
+}
+
+static bool nonce_check(struct mem_state *ms, const struct pl *nonce, uint32_t nc,
+			uint64_t expires_at, uint64_t now)
+{
+	uint64_t hash = hash_bytes(nonce->p, nonce->l);
+	struct mem_nonce *e;
+
+	/* nc counts from 1; a nonce past its life is never accepted. */
+	if (nc == 0 || expires_at <= now || nonce->l > MEM_NONCE_MAXLEN)
+		return false;
+	e = nonce_find(ms, nonce, hash);
+	if (e) {
+		if (nc <= e->nc)
+			return false;
+		e->nc = nc;
+		if (expires_at > e->expires_at) {
+			e->expires_at = expires_at;
+			nheap_down(ms, e->hidx);
+		}
+		return true;
+	}
+	while (ms->nonces.n && ms->nonces.n >= ms->nonce_max)
+		nonce_remove(ms, ms->nheap[0]);
+	/* Not remembering it would allow a replay: refuse instead. */
+	if (!nheap_reserve(ms))
+		return false;
+	e = malloc(sizeof(*e) + nonce->l + 1);
+	if (!e)
+		return false;
+	e->node.next = NULL;
+	e->node.hash = hash;
+	e->expires_at = expires_at;
+	e->nc = nc;
+	e->len = (uint32_t)nonce->l;
+	memcpy(e->name, nonce->p, nonce->l);
+	e->name[nonce->l] = '\0';
+	htab_insert(&ms->nonces, &e->node);
+	nheap_place(ms, ms->nonces.n - 1, e);
+	nheap_up(ms, e->hidx);
+	return true;
+}
+
+static int mem_nonce_use(struct state *st, const struct pl *nonce, uint32_t nc,
+			 uint64_t expires_at, nonce_result_h *cb, void *arg)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+	uint64_t now;
+	bool ok;
+
+	if (!ms || !nonce || !cb || !pl_isset(nonce))
+		return EINVAL;
+	now = mem_now(ms);
+	nonce_purge(ms, now);
+	ok = nonce_check(ms, nonce, nc, expires_at, now);
+	nonce_arm(ms, now);
+	cb(ok, arg);
+	return 0;
+}
+
+/* ---- the rest of the interface ---- */
+
+static size_t mem_contacts_count(struct state *st)
+{
+	return ((struct mem_state *)st)->contacts_n;
+}
+
+static bool mem_healthy(struct state *st)
+{
+	return true;
+}
+
+static void mem_free(struct state *st)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+	size_t i;
+
+	if (!ms)
+		return;
+	for (i = 0; ms->aors.v && i < ms->aors.cap; i++) {
+		struct hnode *e = ms->aors.v[i];
+
+		while (e) {
+			struct mem_aor *a = (struct mem_aor *)e;
+			struct mem_contact *c;
+
+			e = e->next;
+			while ((c = a->contacts) != NULL) {
+				a->contacts = c->next;
+				contact_free(ms, c);
+			}
+			free(a);
+		}
+	}
+	for (i = 0; i < ms->nonces.n; i++)
+		free(ms->nheap[i]);
+	tmr_cancel(ms->q, &ms->nonce_tmr);
+	free(ms->aors.v);
+	free(ms->nonces.v);
+	free(ms->nheap);
+	free(ms);
+}
+
+static const struct state_ops mem_ops = {
+	.name = "memory",
+	.reg = mem_reg,
+	.lookup = mem_lookup,
+	.nonce_use = mem_nonce_use,
+	.contacts_count = mem_contacts_count,
+	.healthy = mem_healthy,
+	.free = mem_free,
+};
+
+int state_mem_alloc(struct state **stp, struct tmrq *q,
+		    state_clock_h *clock, void *clock_arg)
+{
+	struct mem_state *ms;
+	int err;
+
+	if (!stp || !q)
+		return EINVAL;
+	ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return ENOMEM;
+	ms->st.ops = &mem_ops;
+	ms->q = q;
+	ms->clock = clock;
+	ms->clock_arg = clock_arg;
+	ms->nonce_max = MEM_NONCE_MAX;
+	tmr_init(&ms->nonce_tmr);
+	err = htab_init(&ms->aors);
+	if (err)
+		goto out;
+	err = htab_init(&ms->nonces);
+	if (err)
+		goto out;
+	*stp = &ms->st;
+	return 0;
+out:
+	free(ms->aors.v);
+	free(ms->nonces.v);
+	free(ms);
+	return err;
+}
+
+int state_mem_set_nonce_max(struct state *st, size_t max)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+
+	if (!st || st->ops != &mem_ops || max == 0)
+		return EINVAL;
+	ms->nonce_max = max;
+	while (ms->nonces.n > max)
+		nonce_remove(ms, ms->nheap[0]);
+	nonce_arm(ms, mem_now(ms));
+	return 0;
+}

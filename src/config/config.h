@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 /* Diagnostics: every problem is "file:line: message". */
@@ -38,8 +39,11 @@ void cfg_diag_free(struct cfg_diag *d);
 void cfg_diag_add(struct cfg_diag *d, enum cfg_severity sev, const char *file,
 		  int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* "file:line: message" (warnings: "file:line: warning: message"). */
+/* "file:line: message" (warnings: "file:line: warning: message"); a
+ * message about a whole file (line 0) is "file: message". */
 int cfg_msg_format(const struct cfg_msg *m, char *buf, size_t size);
+/* Every message, one formatted line each, in order. */
+void cfg_diag_print(const struct cfg_diag *d, FILE *fp);
 
 enum cfg_proto { CFG_PROTO_UDP, CFG_PROTO_TCP };
 
@@ -69,6 +73,7 @@ struct cfg_auth {
 	char *username;
 	char *password;          /* NULL when password_digest is used */
 	char *password_digest;   /* hex MD5(username:realm:password), or NULL */
+	char *password_digest_sha256;  /* hex SHA-256 of the same, or NULL */
 	char *realm;             /* effective: auth realm or global default_realm */
 	enum cfg_digest_alg algs[CFG_MAX_ALGS];  /* offered, in order */
 	size_t algs_n;
@@ -150,9 +155,12 @@ struct kv_config {
 
 	struct cfg_security security;
 
-	/* Every file read (after includes), for change detection. */
+	/* Every file read (after includes), for change detection: full
+	 * paths (the config dir joined with the name the user wrote). */
 	char **files;
 	size_t files_n;
+
+	void *mem;                    /* private: storage of everything above */
 };
 
 /*
@@ -161,6 +169,12 @@ struct kv_config {
  * is added to diag either way.
  */
 int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag);
+/*
+ * `kubevoxd --check`: load dir, print every message to fp (one
+ * "file:line: message" line each, nothing else) and return the exit
+ * status: 0 when there is no error (warnings allowed), 1 otherwise.
+ */
+int config_check(const char *dir, FILE *fp);
 struct kv_config *config_ref(struct kv_config *cfg);
 void config_unref(struct kv_config *cfg);
 

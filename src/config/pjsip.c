@@ -1,0 +1,1214 @@
+/*
+ * pjsip.c - pjsip.conf with res_pjsip's meaning.
+ *
+ * Every non-template section is an object of its type= (the last type=
+ * wins, as any single-valued option).  Options are applied in order, so a
+ * section's own values override what it inherited.  Options we implement
+ * are validated; options Asterisk has but we do not implement yet are
+ * ignored with one warning each; anything else is an error, as res_pjsip
+ * refuses unknown options.  References (auth=, aors=, transport=,
+ * endpoint=) are resolved once every section is read, so order in the file
+ * does not matter.
+ *
+ * A problem on a line inherited from a template is reported once, at the
+ * template's line, naming the template.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/cfgval.h"
+#include "config/load.h"
+
+#define FILE_NAME "pjsip.conf"
+
+/* Options of Asterisk's res_pjsip that KubeVox does not implement yet. */
+static const char *const endpoint_unsupported[] = {
+	"100rel", "accept_multiple_sdp_answers", "accountcode", "acl",
+	"aggregate_mwi", "allow_overlap", "allow_subscribe", "allow_transfer",
+	"allow_unauthenticated_options", "asymmetric_rtp_codec",
+	"bind_rtp_to_media_address", "bundle", "call_group", "callerid_privacy",
+	"callerid_tag", "codec_prefs_incoming_answer", "codec_prefs_incoming_offer",
+	"codec_prefs_outgoing_answer", "codec_prefs_outgoing_offer",
+	"connected_line_method", "contact_acl", "contact_deny", "contact_permit",
+	"contact_user", "cos_audio", "cos_video", "deny", "device_state_busy_at",
+	"direct_media", "direct_media_glare_mitigation", "direct_media_method",
+	"disable_direct_media_on_nat", "dtls_auto_generate_cert", "dtls_ca_file",
+	"dtls_ca_path", "dtls_cert_file", "dtls_cipher", "dtls_fingerprint",
+	"dtls_private_key", "dtls_rekey", "dtls_setup", "dtls_verify", "dtmf_mode",
+	"fax_detect", "fax_detect_timeout", "follow_early_media_fork", "force_avp",
+	"force_rport", "from_domain", "from_user", "g726_non_standard",
+	"geoloc_incoming_call_profile", "geoloc_outgoing_call_profile",
+	"ice_support", "identify_by", "ignore_183_without_sdp", "inband_progress",
+	"incoming_call_offer_pref", "incoming_mwi_mailbox", "language", "mailboxes",
+	"max_audio_streams", "max_video_streams", "media_address",
+	"media_encryption", "media_encryption_optimistic",
+	"media_use_received_transport", "message_context", "moh_passthrough",
+	"moh_suggest", "mwi_from_user", "mwi_subscribe_replaces_unsolicited",
+	"named_call_group", "named_pickup_group", "notify_early_inuse_ringing",
+	"one_touch_recording", "outbound_auth", "outbound_proxy",
+	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
+	"preferred_codec_only", "record_off_feature", "record_on_feature",
+	"redirect_method", "refer_blind_progress", "rewrite_contact",
+	"rpid_immediate", "rtcp_mux", "rtp_engine", "rtp_ipv6", "rtp_keepalive",
+	"rtp_symmetric", "rtp_timeout", "rtp_timeout_hold", "sdp_owner",
+	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
+	"send_connected_line", "send_diversion", "send_history_info", "send_pai",
+	"send_rpid", "set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
+	"sub_min_expiry", "subscribe_context", "suppress_moh_on_sendonly",
+	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
+	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
+	"t38_udptl_nat", "tenantid", "timers", "timers_min_se",
+	"timers_sess_expires", "tone_zone", "tos_audio", "tos_video",
+	"trust_connected_line", "trust_id_inbound", "trust_id_outbound", "use_avpf",
+	"use_ptime", "user_eq_phone", "voicemail_extension", "webrtc", NULL
+};
+
+static const char *const transport_unsupported[] = {
+	"allow_reload", "allow_wildcard_certs", "async_operations", "ca_list_file",
+	"ca_list_path", "cert_file", "cipher", "cos", "domain", "method", "password",
+	"priv_key_file", "require_client_cert", "symmetric_transport",
+	"tcp_keepalive_enable", "tcp_keepalive_idle_time",
+	"tcp_keepalive_interval_time", "tcp_keepalive_probe_count", "tos",
+	"verify_client", "verify_server", "websocket_write_timeout", NULL
+};
+
+static const char *const auth_unsupported[] = {
+	"nonce_lifetime", "oauth_clientid", "oauth_secret", "refresh_token",
+	"supported_algorithms_uac", NULL
+};
+
+static const char *const aor_unsupported[] = {
+	"authenticate_qualify", "mailboxes", "outbound_proxy", "qualify_2xx_only",
+	"qualify_timeout", "remove_unavailable", "support_path",
+	"voicemail_extension", NULL
+};
+
+static const char *const identify_unsupported[] = {
+	"match_header", "match_request_uri", "srv_lookups", NULL
+};
+
+static const char *const global_unsupported[] = {
+	"all_codecs_on_empty_reinvite", "allow_sending_180_after_183",
+	"contact_expiration_check_interval", "debug", "default_auth_algorithms_uac",
+	"default_from_user", "default_outbound_endpoint",
+	"default_voicemail_extension", "disable_multi_domain",
+	"endpoint_identifier_order", "ignore_uri_user_options",
+	"keep_alive_interval", "max_forwards", "max_initial_qualify_time",
+	"mwi_disable_initial_unsolicited", "mwi_tps_queue_high",
+	"mwi_tps_queue_low", "norefersub", "regcontext",
+	"send_contact_status_on_update_registration",
+	"taskprocessor_overload_trigger", "unidentified_request_count",
+	"unidentified_request_period", "unidentified_request_prune_interval",
+	"use_callerid_contact", NULL
+};
+
+/* Section types of res_pjsip and its modules that we do not implement. */
+static const char *const types_unsupported[] = {
+	"acl", "asterisk-publication", "contact", "domain_alias",
+	"inbound-publication", "outbound-publish", "phoneprov", "registration",
+	"resource_list", "system", NULL
+};
+
+static const struct {
+	const char *name;
+	enum cfg_codec codec;
+} codecs[] = {
+	{ "ulaw", CFG_CODEC_PCMU },
+	{ "alaw", CFG_CODEC_PCMA },
+	{ "g722", CFG_CODEC_G722 },
+	{ "gsm", CFG_CODEC_GSM },
+	{ "opus", CFG_CODEC_OPUS },
+};
+#define CODECS_N (sizeof(codecs) / sizeof(codecs[0]))
+
+struct vec {
+	void *v;
+	size_t n, cap, size;
+};
+
+/* One aors= item, kept with its line until references are resolved. */
+struct ref {
+	const struct astconf_var *var;
+	char *name;
+};
+
+struct tmp_transport {
+	struct cfg_transport t;
+	const struct astconf_var *bind_var;
+	bool bind_bad;               /* reported; do not compare it */
+	struct vec nets;             /* struct cfg_net */
+	size_t order;
+};
+
+struct tmp_auth {
+	struct cfg_auth a;
+	const struct astconf_section *s;
+	bool algs_set;
+	bool md5;                    /* auth_type=md5 */
+	size_t order;
+};
+
+struct tmp_aor {
+	struct cfg_aor a;
+	struct vec contacts;         /* char * */
+	size_t order;
+};
+
+struct tmp_endpoint {
+	struct cfg_endpoint e;
+	const struct astconf_var *auth_var;
+	const struct astconf_var *transport_var;
+	struct vec aors;             /* struct ref */
+	size_t order;
+};
+
+struct tmp_identify {
+	struct cfg_identify i;
+	const struct astconf_section *s;
+	const struct astconf_var *endpoint_var;
+	struct vec nets;             /* struct cfg_net */
+	size_t order;
+};
+
+struct pjsip {
+	struct cfg_load *ld;
+	const struct astconf_section *global;
+	struct vec transports, auths, aors, endpoints, identifies;
+	bool global_algs_bad;
+};
+
+static void vec_init(struct vec *v, size_t size)
+{
+	v->v = NULL;
+	v->n = v->cap = 0;
+	v->size = size;
+}
+
+static void vec_free(struct vec *v)
+{
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+static void *vec_at(const struct vec *v, size_t i)
+{
+	return (char *)v->v + i * v->size;
+}
+
+/* A new zeroed element at the end; NULL (and ld->oom) on failure. */
+static void *vec_push(struct cfg_load *ld, struct vec *v)
+{
+	void *e;
+
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *nv = realloc(v->v, cap * v->size);
+		if (!nv) {
+			ld->oom = true;
+			return NULL;
+		}
+		v->v = nv;
+		v->cap = cap;
+	}
+	e = vec_at(v, v->n++);
+	memset(e, 0, v->size);
+	return e;
+}
+
+static bool in_list(const char *const *list, const char *name)
+{
+	for (; *list; list++) {
+		if (!strcasecmp(*list, name))
+			return true;
+	}
+	return false;
+}
+
+static bool is(const struct astconf_var *v, const char *name)
+{
+	return !strcasecmp(v->name, name);
+}
+
+static void var_msg(struct cfg_load *ld, enum cfg_severity sev,
+		    const struct astconf_var *v, const char *kind,
+		    const char *fmt, va_list ap)
+{
+	char text[768];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	load_msg(ld, sev, load_file(ld, v->file_idx), v->line, "%s '%s': %s", kind,
+		 v->origin, text);
+}
+
+static void var_err(struct cfg_load *ld, const struct astconf_var *v,
+		    const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void var_warn(struct cfg_load *ld, const struct astconf_var *v,
+		     const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void sec_err(struct cfg_load *ld, const struct astconf_section *s,
+		    const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void var_err(struct cfg_load *ld, const struct astconf_var *v,
+		    const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	var_msg(ld, CFG_ERROR, v, kind, fmt, ap);
+	va_end(ap);
+}
+
+static void var_warn(struct cfg_load *ld, const struct astconf_var *v,
+		     const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	var_msg(ld, CFG_WARNING, v, kind, fmt, ap);
+	va_end(ap);
+}
+
+static void sec_err(struct cfg_load *ld, const struct astconf_section *s,
+		    const char *kind, const char *fmt, ...)
+{
+	char text[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	load_msg(ld, CFG_ERROR, load_file(ld, s->file_idx), s->line, "%s '%s': %s",
+		 kind, s->name, text);
+}
+
+static void opt_other(struct cfg_load *ld, const struct astconf_var *v,
+		      const char *kind, const char *const *unsupported)
+{
+	if (in_list(unsupported, v->name))
+		var_warn(ld, v, kind, "option '%s' is not supported yet (ignored)", v->name);
+	else
+		var_err(ld, v, kind, "unknown option '%s' for type=%s", v->name, kind);
+}
+
+static bool opt_uint(struct cfg_load *ld, const struct astconf_var *v,
+		     const char *kind, uint32_t min, uint32_t max, uint32_t *out)
+{
+	if (!cfgval_uint(v->value, min, max, out))
+		return true;
+	var_err(ld, v, kind, "invalid %s '%s' (expected a number from %u to %u)",
+		v->name, v->value, min, max);
+	return false;
+}
+
+static bool opt_bool(struct cfg_load *ld, const struct astconf_var *v,
+		     const char *kind, bool *out)
+{
+	if (!cfgval_bool(v->value, out))
+		return true;
+	var_err(ld, v, kind, "invalid %s '%s' (expected yes or no)", v->name, v->value);
+	return false;
+}
+
+/* A string option; empty means unset, as for Asterisk's string fields. */
+static void opt_str(struct cfg_load *ld, const struct astconf_var *v, char **out)
+{
+	*out = *v->value ? load_strdup(ld, v->value) : NULL;
+}
+
+static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
+		     const char *kind, struct vec *nets)
+{
+	const char *pos = v->value, *item;
+	size_t len;
+
+	while (cfgval_list_next(&pos, &item, &len)) {
+		char buf[128];
+		struct cfg_net net, *slot;
+		int err = -1;
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, item, len);
+			buf[len] = '\0';
+			err = cfgval_net(buf, &net);
+		}
+		if (err) {
+			var_err(ld, v, kind, "invalid %s '%.*s' (expected an IP address or "
+				"network such as 192.168.0.0/16; hostnames are not supported)",
+				v->name, (int)(len > 64 ? 64 : len), item);
+			continue;
+		}
+		slot = vec_push(ld, nets);
+		if (slot)
+			*slot = net;
+	}
+}
+
+/* "md5, sha-256" into algs; false after reporting a problem. */
+static bool algs_parse(struct cfg_load *ld, const struct astconf_var *v,
+		       const char *kind, enum cfg_digest_alg *algs, size_t *algs_n)
+{
+	const char *pos = v->value, *item;
+	enum cfg_digest_alg out[CFG_MAX_ALGS];
+	size_t n = 0, len;
+	bool ok = true;
+
+	while (cfgval_list_next(&pos, &item, &len)) {
+		enum cfg_digest_alg alg;
+		size_t i;
+
+		if (len == 3 && !strncasecmp(item, "md5", 3)) {
+			alg = CFG_ALG_MD5;
+		} else if (len == 7 && !strncasecmp(item, "sha-256", 7)) {
+			alg = CFG_ALG_SHA256;
+		} else if (len == 11 && !strncasecmp(item, "sha-512-256", 11)) {
+			var_warn(ld, v, kind, "algorithm '%.*s' is not supported (ignored)",
+				 (int)len, item);
+			continue;
+		} else {
+			var_err(ld, v, kind, "unknown algorithm '%.*s' in %s (expected md5 "
+				"or sha-256)", (int)(len > 64 ? 64 : len), item, v->name);
+			ok = false;
+			continue;
+		}
+		for (i = 0; i < n && out[i] != alg; i++)
+			;
+		if (i == n && n < CFG_MAX_ALGS)
+			out[n++] = alg;
+	}
+	if (!ok)
+		return false;
+	if (n == 0) {
+		var_err(ld, v, kind, "%s has no supported algorithm", v->name);
+		return false;
+	}
+	memcpy(algs, out, n * sizeof(out[0]));
+	*algs_n = n;
+	return true;
+}
+
+static void global_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	const char *kind = "global";
+
+	if (pj->global) {
+		sec_err(ld, s, kind, "a second type=global section (the first is at %s:%d)",
+			load_file(ld, pj->global->file_idx), pj->global->line);
+		return;
+	}
+	pj->global = s;
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "default_realm")) {
+			if (*v->value)
+				cfg->default_realm = load_strdup(ld, v->value);
+			else
+				var_err(ld, v, kind, "default_realm is empty");
+		} else if (is(v, "user_agent")) {
+			if (*v->value)
+				cfg->user_agent = load_strdup(ld, v->value);
+			else
+				var_err(ld, v, kind, "user_agent is empty");
+		} else if (is(v, "default_auth_algorithms_uas")) {
+			if (!algs_parse(ld, v, kind, cfg->default_algs, &cfg->default_algs_n))
+				pj->global_algs_bad = true;
+		} else {
+			opt_other(ld, v, kind, global_unsupported);
+		}
+	}
+}
+
+static void transport_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	static const char *const later[] = { "tls", "ws", "wss", "flow", NULL };
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "transport";
+	struct tmp_transport *tt = vec_push(ld, &pj->transports);
+	struct cfg_transport *t;
+	struct sockaddr_in *sin;
+
+	if (!tt)
+		return;
+	tt->order = pj->transports.n - 1;
+	vec_init(&tt->nets, sizeof(struct cfg_net));
+	t = &tt->t;
+	t->name = load_strdup(ld, s->name);
+	t->file = load_file(ld, s->file_idx);
+	t->line = s->line;
+	t->proto = CFG_PROTO_UDP;
+	sin = (struct sockaddr_in *)&t->bind;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(5060);
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+		uint32_t port;
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "protocol")) {
+			if (!strcasecmp(v->value, "udp"))
+				t->proto = CFG_PROTO_UDP;
+			else if (!strcasecmp(v->value, "tcp"))
+				t->proto = CFG_PROTO_TCP;
+			else if (in_list(later, v->value))
+				var_err(ld, v, kind, "protocol %s is not supported", v->value);
+			else
+				var_err(ld, v, kind, "invalid protocol '%s' (expected udp or tcp)",
+					v->value);
+		} else if (is(v, "bind")) {
+			switch (cfgval_addr(v->value, 5060, &t->bind)) {
+			case CFGVAL_ADDR_OK:
+				tt->bind_var = v;
+				break;
+			case CFGVAL_ADDR_PORT:
+				tt->bind_bad = true;
+				var_err(ld, v, kind, "invalid port in bind '%s' (expected 1 to 65535)",
+					v->value);
+				break;
+			case CFGVAL_ADDR_BAD:
+				tt->bind_bad = true;
+				var_err(ld, v, kind, "invalid bind address '%s' (expected an IP "
+					"address, optionally with :port)", v->value);
+				break;
+			}
+		} else if (is(v, "external_signaling_address")) {
+			opt_str(ld, v, &t->external_signaling_address);
+		} else if (is(v, "external_signaling_port")) {
+			if (opt_uint(ld, v, kind, 0, 65535, &port))
+				t->external_signaling_port = (uint16_t)port;
+		} else if (is(v, "external_media_address")) {
+			opt_str(ld, v, &t->external_media_address);
+		} else if (is(v, "local_net")) {
+			opt_nets(ld, v, kind, &tt->nets);
+		} else {
+			opt_other(ld, v, kind, transport_unsupported);
+		}
+	}
+}
+
+/* password_digest: "MD5:<hex>", "SHA-256:<hex>" or, as md5_cred, "<hex>". */
+static void digest_parse(struct cfg_load *ld, const struct astconf_var *v,
+			 const char *kind, struct cfg_auth *a)
+{
+	const char *val = v->value, *colon = strchr(val, ':');
+	enum cfg_digest_alg alg = CFG_ALG_MD5;
+	size_t hexlen;
+	char *hex;
+
+	if (colon) {
+		size_t n = (size_t)(colon - val);
+
+		if (n == 3 && !strncasecmp(val, "md5", 3)) {
+			alg = CFG_ALG_MD5;
+		} else if (n == 7 && !strncasecmp(val, "sha-256", 7)) {
+			alg = CFG_ALG_SHA256;
+		} else if (n == 11 && !strncasecmp(val, "sha-512-256", 11)) {
+			var_warn(ld, v, kind, "algorithm 'SHA-512-256' is not supported (ignored)");
+			return;
+		} else {
+			var_err(ld, v, kind, "unknown algorithm '%.*s' in %s (expected MD5 or "
+				"SHA-256)", (int)(n > 64 ? 64 : n), val, v->name);
+			return;
+		}
+		val = colon + 1;
+	}
+	hexlen = alg == CFG_ALG_MD5 ? 32 : 64;
+	/* The value is credential-equivalent: never echo it. */
+	if (!cfgval_is_hex(val, hexlen)) {
+		if (colon || is(v, "md5_cred"))
+			var_err(ld, v, kind, "invalid %s (expected %zu hex digits%s)", v->name,
+				hexlen, colon ? " after the algorithm" : "");
+		else
+			var_err(ld, v, kind, "invalid %s (expected MD5:<32 hex digits>, "
+				"SHA-256:<64 hex digits> or 32 hex digits)", v->name);
+		return;
+	}
+	hex = load_strdup(ld, val);
+	if (!hex)
+		return;
+	for (char *p = hex; *p; p++) {
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	if (alg == CFG_ALG_MD5)
+		a->password_digest = hex;
+	else
+		a->password_digest_sha256 = hex;
+}
+
+static void auth_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "auth";
+	struct tmp_auth *ta = vec_push(ld, &pj->auths);
+	struct cfg_auth *a;
+
+	if (!ta)
+		return;
+	ta->order = pj->auths.n - 1;
+	ta->s = s;
+	a = &ta->a;
+	a->name = load_strdup(ld, s->name);
+	a->file = load_file(ld, s->file_idx);
+	a->line = s->line;
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "auth_type")) {
+			if (!strcasecmp(v->value, "userpass") || !strcasecmp(v->value, "digest"))
+				ta->md5 = false;
+			else if (!strcasecmp(v->value, "md5"))
+				ta->md5 = true;
+			else if (!strcasecmp(v->value, "google_oauth"))
+				var_err(ld, v, kind, "auth_type google_oauth is not supported");
+			else
+				var_err(ld, v, kind, "invalid auth_type '%s' (expected userpass, "
+					"digest or md5)", v->value);
+		} else if (is(v, "username")) {
+			opt_str(ld, v, &a->username);
+		} else if (is(v, "password")) {
+			opt_str(ld, v, &a->password);
+		} else if (is(v, "password_digest") || is(v, "md5_cred")) {
+			if (*v->value)
+				digest_parse(ld, v, kind, a);
+		} else if (is(v, "realm")) {
+			opt_str(ld, v, &a->realm);
+		} else if (is(v, "supported_algorithms_uas")) {
+			if (algs_parse(ld, v, kind, a->algs, &a->algs_n))
+				ta->algs_set = true;
+		} else {
+			opt_other(ld, v, kind, auth_unsupported);
+		}
+	}
+
+	/* auth_type=md5 authenticates with the stored hash only. */
+	if (ta->md5)
+		a->password = NULL;
+	if (!a->username)
+		sec_err(ld, s, kind, "username is required");
+	if (ta->md5 && !a->password_digest && !a->password_digest_sha256)
+		sec_err(ld, s, kind, "auth_type=md5 needs md5_cred or password_digest");
+	else if (!ta->md5 && !a->password && !a->password_digest &&
+		 !a->password_digest_sha256)
+		sec_err(ld, s, kind, "a password or password_digest is required");
+}
+
+static void aor_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "aor";
+	struct tmp_aor *ta = vec_push(ld, &pj->aors);
+	struct cfg_aor *a;
+
+	if (!ta)
+		return;
+	ta->order = pj->aors.n - 1;
+	vec_init(&ta->contacts, sizeof(char *));
+	a = &ta->a;
+	a->name = load_strdup(ld, s->name);
+	a->file = load_file(ld, s->file_idx);
+	a->line = s->line;
+	a->max_contacts = 0;
+	a->remove_existing = false;
+	a->minimum_expiration = 60;
+	a->maximum_expiration = 7200;
+	a->default_expiration = 3600;
+	a->qualify_frequency = 0;
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+		uint32_t n;
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "max_contacts")) {
+			if (opt_uint(ld, v, kind, 0, 65535, &n))
+				a->max_contacts = n;
+		} else if (is(v, "remove_existing")) {
+			opt_bool(ld, v, kind, &a->remove_existing);
+		} else if (is(v, "minimum_expiration")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &a->minimum_expiration);
+		} else if (is(v, "maximum_expiration")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &a->maximum_expiration);
+		} else if (is(v, "default_expiration")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &a->default_expiration);
+		} else if (is(v, "qualify_frequency")) {
+			if (opt_uint(ld, v, kind, 0, 86400, &a->qualify_frequency) &&
+			    a->qualify_frequency)
+				var_warn(ld, v, kind, "option 'qualify_frequency' is not "
+					 "supported yet (contacts are not qualified)");
+		} else if (is(v, "contact")) {
+			const char *pos = v->value, *item;
+			size_t len;
+
+			while (cfgval_list_next(&pos, &item, &len)) {
+				char **slot;
+
+				if (!((len > 4 && !strncasecmp(item, "sip:", 4)) ||
+				      (len > 5 && !strncasecmp(item, "sips:", 5)))) {
+					var_err(ld, v, kind, "invalid contact '%.*s' (expected a sip: "
+						"or sips: URI)", (int)(len > 64 ? 64 : len), item);
+					continue;
+				}
+				slot = vec_push(ld, &ta->contacts);
+				if (slot)
+					*slot = load_strndup(ld, item, len);
+			}
+		} else {
+			opt_other(ld, v, kind, aor_unsupported);
+		}
+	}
+
+	if (a->minimum_expiration > a->maximum_expiration)
+		sec_err(ld, s, kind, "minimum_expiration (%u) is greater than "
+			"maximum_expiration (%u)", a->minimum_expiration, a->maximum_expiration);
+	else if (a->default_expiration < a->minimum_expiration ||
+		 a->default_expiration > a->maximum_expiration)
+		sec_err(ld, s, kind, "default_expiration (%u) must be between "
+			"minimum_expiration (%u) and maximum_expiration (%u)",
+			a->default_expiration, a->minimum_expiration, a->maximum_expiration);
+}
+
+static void codec_remove(struct cfg_endpoint *e, enum cfg_codec c)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < e->allow_n; i++) {
+		if (e->allow[i] != c)
+			e->allow[j++] = e->allow[i];
+	}
+	e->allow_n = j;
+}
+
+static void codec_add(struct cfg_endpoint *e, enum cfg_codec c)
+{
+	for (size_t i = 0; i < e->allow_n; i++) {
+		if (e->allow[i] == c)
+			return;
+	}
+	if (e->allow_n < CFG_CODEC_COUNT)
+		e->allow[e->allow_n++] = c;
+}
+
+/* allow= / disallow=: codec lists applied in order; "all"; "!codec". */
+static void codecs_apply(struct cfg_load *ld, const struct astconf_var *v,
+			 const char *kind, struct cfg_endpoint *e, bool allow)
+{
+	const char *pos = v->value, *item;
+	size_t len;
+
+	while (cfgval_list_next(&pos, &item, &len)) {
+		bool add = allow;
+		const char *colon;
+		size_t i, n;
+
+		if (*item == '!') {
+			add = !add;
+			item++;
+			len--;
+		}
+		/* "ulaw:20" sets the packetisation, which we do not do. */
+		colon = memchr(item, ':', len);
+		n = colon ? (size_t)(colon - item) : len;
+		if (n == 3 && !strncasecmp(item, "all", 3)) {
+			if (add) {
+				for (i = 0; i < CODECS_N; i++)
+					codec_add(e, codecs[i].codec);
+			} else {
+				e->allow_n = 0;
+			}
+			continue;
+		}
+		for (i = 0; i < CODECS_N; i++) {
+			if (strlen(codecs[i].name) == n && !strncasecmp(item, codecs[i].name, n))
+				break;
+		}
+		if (i == CODECS_N) {
+			var_warn(ld, v, kind, "codec '%.*s' is not supported (ignored)",
+				 (int)(n > 64 ? 64 : n), item);
+			continue;
+		}
+		if (colon && add)
+			var_warn(ld, v, kind, "packetisation '%.*s' of codec '%s' is not "
+				 "supported yet (ignored)", (int)(len - n > 16 ? 16 : len - n),
+				 colon, codecs[i].name);
+		if (add)
+			codec_add(e, codecs[i].codec);
+		else
+			codec_remove(e, codecs[i].codec);
+	}
+}
+
+static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "endpoint";
+	struct tmp_endpoint *te = vec_push(ld, &pj->endpoints);
+	struct cfg_endpoint *e;
+
+	if (!te)
+		return;
+	te->order = pj->endpoints.n - 1;
+	vec_init(&te->aors, sizeof(struct ref));
+	e = &te->e;
+	e->name = load_strdup(ld, s->name);
+	e->file = load_file(ld, s->file_idx);
+	e->line = s->line;
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "context")) {
+			opt_str(ld, v, &e->context);
+		} else if (is(v, "allow")) {
+			codecs_apply(ld, v, kind, e, true);
+		} else if (is(v, "disallow")) {
+			codecs_apply(ld, v, kind, e, false);
+		} else if (is(v, "auth")) {
+			te->auth_var = v;
+		} else if (is(v, "aors")) {
+			const char *pos = v->value, *item;
+			size_t len;
+
+			while (cfgval_list_next(&pos, &item, &len)) {
+				struct ref *r = vec_push(ld, &te->aors);
+
+				if (!r)
+					break;
+				r->var = v;
+				r->name = load_strndup(ld, item, len);
+			}
+		} else if (is(v, "transport")) {
+			te->transport_var = *v->value ? v : NULL;
+		} else if (is(v, "callerid")) {
+			opt_str(ld, v, &e->callerid);
+		} else {
+			opt_other(ld, v, kind, endpoint_unsupported);
+		}
+	}
+	if (!e->context)
+		e->context = load_strdup(ld, "default");
+}
+
+static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "identify";
+	struct tmp_identify *ti = vec_push(ld, &pj->identifies);
+
+	if (!ti)
+		return;
+	ti->order = pj->identifies.n - 1;
+	ti->s = s;
+	vec_init(&ti->nets, sizeof(struct cfg_net));
+	ti->i.name = load_strdup(ld, s->name);
+	ti->i.file = load_file(ld, s->file_idx);
+	ti->i.line = s->line;
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "endpoint"))
+			ti->endpoint_var = *v->value ? v : NULL;
+		else if (is(v, "match"))
+			opt_nets(ld, v, kind, &ti->nets);
+		else
+			opt_other(ld, v, kind, identify_unsupported);
+	}
+	if (!ti->endpoint_var)
+		sec_err(ld, s, kind, "endpoint is required");
+	if (!ti->nets.n && !astconf_var(s, "match"))
+		sec_err(ld, s, kind, "match is required");
+}
+
+static void section_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const struct astconf_var *tv = astconf_var(s, "type");
+	const char *type;
+
+	if (!tv) {
+		load_msg(ld, CFG_ERROR, load_file(ld, s->file_idx), s->line,
+			 "section '%s': no type= option", s->name);
+		return;
+	}
+	type = tv->value;
+	if (!strcmp(type, "endpoint"))
+		endpoint_parse(pj, s);
+	else if (!strcmp(type, "auth"))
+		auth_parse(pj, s);
+	else if (!strcmp(type, "aor"))
+		aor_parse(pj, s);
+	else if (!strcmp(type, "transport"))
+		transport_parse(pj, s);
+	else if (!strcmp(type, "identify"))
+		identify_parse(pj, s);
+	else if (!strcmp(type, "global"))
+		global_parse(pj, s);
+	else if (in_list(types_unsupported, type))
+		load_msg(ld, CFG_WARNING, load_file(ld, s->file_idx), s->line,
+			 "type=%s is not supported yet; section ignored", type);
+	else
+		load_msg(ld, CFG_ERROR, load_file(ld, tv->file_idx), tv->line,
+			 "section '%s': unknown type '%s'", s->name, type);
+}
+
+/* The sorts below put equal names in file order, so the first wins. */
+static int cmp_auth(const void *a, const void *b)
+{
+	const struct tmp_auth *x = a, *y = b;
+	int c = strcmp(x->a.name, y->a.name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_aor(const void *a, const void *b)
+{
+	const struct tmp_aor *x = a, *y = b;
+	int c = strcmp(x->a.name, y->a.name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_endpoint(const void *a, const void *b)
+{
+	const struct tmp_endpoint *x = a, *y = b;
+	int c = strcmp(x->e.name, y->e.name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static void duplicate(struct cfg_load *ld, const char *kind, const char *name,
+		      const char *file, int line, const char *ffile, int fline)
+{
+	load_msg(ld, CFG_ERROR, file, line, "duplicate %s '%s' (first defined at %s:%d)",
+		 kind, name, ffile, fline);
+}
+
+static void transports_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	size_t n = 0, count = pj->transports.n ? pj->transports.n : 1;
+	bool *bad;
+
+	cfg->transports = load_alloc(ld, count * sizeof(*cfg->transports));
+	/* An unparsable bind= was reported: comparing it would only add
+	 * a misleading "already bound". */
+	bad = calloc(count, sizeof(*bad));
+	if (!cfg->transports || !bad) {
+		ld->oom = true;
+		free(bad);
+		return;
+	}
+	for (size_t i = 0; i < pj->transports.n; i++) {
+		struct tmp_transport *tt = vec_at(&pj->transports, i);
+		struct cfg_transport *t = &tt->t;
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++) {
+			const struct cfg_transport *o = &cfg->transports[j];
+			char addr[80];
+
+			if (!strcmp(o->name, t->name)) {
+				duplicate(ld, "transport", t->name, t->file, t->line, o->file, o->line);
+				dup = true;
+			} else if (!tt->bind_bad && !bad[j] && o->proto == t->proto &&
+				   !memcmp(&o->bind, &t->bind, sizeof(t->bind))) {
+				cfgval_addr_print(&t->bind, addr, sizeof(addr));
+				load_msg(ld, CFG_ERROR, tt->bind_var ? load_file(ld, tt->bind_var->file_idx)
+					 : t->file, tt->bind_var ? tt->bind_var->line : t->line,
+					 "transport '%s': %s %s is already bound by transport '%s'",
+					 t->name, t->proto == CFG_PROTO_UDP ? "udp" : "tcp", addr, o->name);
+				dup = true;
+			}
+		}
+		if (dup)
+			continue;
+		if (tt->nets.n) {
+			t->local_net = load_alloc(ld, tt->nets.n * sizeof(struct cfg_net));
+			if (t->local_net) {
+				memcpy(t->local_net, tt->nets.v, tt->nets.n * sizeof(struct cfg_net));
+				t->local_net_n = tt->nets.n;
+			}
+		}
+		bad[n] = tt->bind_bad;
+		cfg->transports[n++] = *t;
+	}
+	cfg->transports_n = n;
+	free(bad);
+}
+
+static void auths_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	size_t n = 0;
+
+	if (pj->auths.n)
+		qsort(pj->auths.v, pj->auths.n, pj->auths.size, cmp_auth);
+	cfg->auths = load_alloc(ld, (pj->auths.n ? pj->auths.n : 1) * sizeof(*cfg->auths));
+	if (!cfg->auths)
+		return;
+	for (size_t i = 0; i < pj->auths.n; i++) {
+		struct tmp_auth *ta = vec_at(&pj->auths, i);
+		struct cfg_auth *a = &ta->a;
+
+		if (n && !strcmp(cfg->auths[n - 1].name, a->name)) {
+			duplicate(ld, "auth", a->name, a->file, a->line, cfg->auths[n - 1].file,
+				  cfg->auths[n - 1].line);
+			continue;
+		}
+		if (!a->realm)
+			a->realm = cfg->default_realm;
+		if (!ta->algs_set) {
+			memcpy(a->algs, cfg->default_algs, sizeof(a->algs));
+			a->algs_n = cfg->default_algs_n;
+		}
+		/* Without a username or any credential this was reported. */
+		bool creds = a->password || a->password_digest || a->password_digest_sha256;
+
+		for (size_t j = 0; j < a->algs_n && a->username && creds; j++) {
+			bool sha = a->algs[j] == CFG_ALG_SHA256;
+
+			if (a->password || (sha ? a->password_digest_sha256 : a->password_digest))
+				continue;
+			/* Asterisk would send this challenge and then fail
+			 * every answer to it. */
+			sec_err(ld, ta->s, "auth", "algorithm %s needs a password or a %s "
+				"password_digest", sha ? "SHA-256" : "MD5", sha ? "SHA-256" : "MD5");
+		}
+		cfg->auths[n++] = *a;
+	}
+	cfg->auths_n = n;
+}
+
+static void aors_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	size_t n = 0;
+
+	if (pj->aors.n)
+		qsort(pj->aors.v, pj->aors.n, pj->aors.size, cmp_aor);
+	cfg->aors = load_alloc(ld, (pj->aors.n ? pj->aors.n : 1) * sizeof(*cfg->aors));
+	if (!cfg->aors)
+		return;
+	for (size_t i = 0; i < pj->aors.n; i++) {
+		struct tmp_aor *ta = vec_at(&pj->aors, i);
+		struct cfg_aor *a = &ta->a;
+
+		if (n && !strcmp(cfg->aors[n - 1].name, a->name)) {
+			duplicate(ld, "aor", a->name, a->file, a->line, cfg->aors[n - 1].file,
+				  cfg->aors[n - 1].line);
+			continue;
+		}
+		if (ta->contacts.n) {
+			a->contact = load_alloc(ld, ta->contacts.n * sizeof(char *));
+			if (a->contact) {
+				memcpy(a->contact, ta->contacts.v, ta->contacts.n * sizeof(char *));
+				a->contact_n = ta->contacts.n;
+			}
+		}
+		cfg->aors[n++] = *a;
+	}
+	cfg->aors_n = n;
+}
+
+static struct cfg_transport *transport_find(struct kv_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->transports_n; i++) {
+		if (!strcmp(cfg->transports[i].name, name))
+			return &cfg->transports[i];
+	}
+	return NULL;
+}
+
+static void endpoints_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	const char *kind = "endpoint";
+	size_t n = 0;
+
+	if (pj->endpoints.n)
+		qsort(pj->endpoints.v, pj->endpoints.n, pj->endpoints.size, cmp_endpoint);
+	cfg->endpoints = load_alloc(ld, (pj->endpoints.n ? pj->endpoints.n : 1) *
+				    sizeof(*cfg->endpoints));
+	if (!cfg->endpoints)
+		return;
+	for (size_t i = 0; i < pj->endpoints.n; i++) {
+		struct tmp_endpoint *te = vec_at(&pj->endpoints, i);
+		struct cfg_endpoint *e = &te->e;
+
+		if (n && !strcmp(cfg->endpoints[n - 1].name, e->name)) {
+			duplicate(ld, kind, e->name, e->file, e->line, cfg->endpoints[n - 1].file,
+				  cfg->endpoints[n - 1].line);
+			continue;
+		}
+
+		if (te->auth_var) {
+			const struct astconf_var *v = te->auth_var;
+			const char *pos = v->value, *item;
+			size_t len, count = 0;
+
+			while (cfgval_list_next(&pos, &item, &len)) {
+				char name[ASTCONF_MAX_NAME + 1];
+
+				if (++count > 1) {
+					var_err(ld, v, kind, "several auth sections per endpoint are "
+						"not supported yet");
+					e->auth = NULL;
+					break;
+				}
+				if (len > ASTCONF_MAX_NAME ||
+				    !(e->auth = config_auth(cfg, item, len))) {
+					snprintf(name, sizeof(name), "%.*s", (int)(len > ASTCONF_MAX_NAME ?
+						 ASTCONF_MAX_NAME : len), item);
+					var_err(ld, v, kind, "auth '%s' is not defined", name);
+				}
+			}
+		}
+
+		if (te->aors.n) {
+			e->aors = load_alloc(ld, te->aors.n * sizeof(*e->aors));
+			for (size_t j = 0; e->aors && j < te->aors.n; j++) {
+				struct ref *r = vec_at(&te->aors, j);
+				struct cfg_aor *aor;
+				size_t k;
+
+				if (!r->name)
+					continue;
+				aor = config_aor(cfg, r->name, strlen(r->name));
+				if (!aor) {
+					var_err(ld, r->var, kind, "aor '%s' is not defined", r->name);
+					continue;
+				}
+				for (k = 0; k < e->aors_n && e->aors[k] != aor; k++)
+					;
+				if (k == e->aors_n)
+					e->aors[e->aors_n++] = aor;
+			}
+		}
+
+		if (te->transport_var) {
+			e->transport = transport_find(cfg, te->transport_var->value);
+			if (!e->transport)
+				var_err(ld, te->transport_var, kind, "transport '%s' is not defined",
+					te->transport_var->value);
+		}
+		cfg->endpoints[n++] = *e;
+	}
+	cfg->endpoints_n = n;
+}
+
+static void identifies_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	size_t n = 0;
+
+	cfg->identifies = load_alloc(ld, (pj->identifies.n ? pj->identifies.n : 1) *
+				     sizeof(*cfg->identifies));
+	if (!cfg->identifies)
+		return;
+	for (size_t i = 0; i < pj->identifies.n; i++) {
+		struct tmp_identify *ti = vec_at(&pj->identifies, i);
+		struct cfg_identify *id = &ti->i;
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++) {
+			if (!strcmp(cfg->identifies[j].name, id->name)) {
+				duplicate(ld, "identify", id->name, id->file, id->line,
+					  cfg->identifies[j].file, cfg->identifies[j].line);
+				dup = true;
+			}
+		}
+		if (dup)
+			continue;
+		if (ti->endpoint_var) {
+			const char *name = ti->endpoint_var->value;
+
+			id->endpoint = config_endpoint(cfg, name, strlen(name));
+			if (!id->endpoint)
+				var_err(ld, ti->endpoint_var, "identify", "endpoint '%s' is not "
+					"defined", name);
+		}
+		if (ti->nets.n) {
+			id->match = load_alloc(ld, ti->nets.n * sizeof(struct cfg_net));
+			if (id->match) {
+				memcpy(id->match, ti->nets.v, ti->nets.n * sizeof(struct cfg_net));
+				id->match_n = ti->nets.n;
+			}
+		}
+		cfg->identifies[n++] = *id;
+	}
+	cfg->identifies_n = n;
+}
+
+void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
+{
+	struct pjsip pj;
+
+	memset(&pj, 0, sizeof(pj));
+	pj.ld = ld;
+	vec_init(&pj.transports, sizeof(struct tmp_transport));
+	vec_init(&pj.auths, sizeof(struct tmp_auth));
+	vec_init(&pj.aors, sizeof(struct tmp_aor));
+	vec_init(&pj.endpoints, sizeof(struct tmp_endpoint));
+	vec_init(&pj.identifies, sizeof(struct tmp_identify));
+
+	for (size_t i = 0; i < ac->sections_n && !ld->oom; i++) {
+		if (!ac->sections[i]->template)
+			section_parse(&pj, ac->sections[i]);
+	}
+	if (!ld->oom && pj.transports.n == 0)
+		load_msg(ld, CFG_ERROR, FILE_NAME, 0, "no transport defined");
+
+	/* Order matters: endpoints refer to transports, auths and aors,
+	 * identifies to endpoints, and auths use the global defaults. */
+	if (!ld->oom)
+		transports_finish(&pj);
+	if (!ld->oom)
+		auths_finish(&pj);
+	if (!ld->oom)
+		aors_finish(&pj);
+	if (!ld->oom)
+		endpoints_finish(&pj);
+	if (!ld->oom)
+		identifies_finish(&pj);
+
+	for (size_t i = 0; i < pj.transports.n; i++)
+		vec_free(&((struct tmp_transport *)vec_at(&pj.transports, i))->nets);
+	for (size_t i = 0; i < pj.aors.n; i++)
+		vec_free(&((struct tmp_aor *)vec_at(&pj.aors, i))->contacts);
+	for (size_t i = 0; i < pj.endpoints.n; i++)
+		vec_free(&((struct tmp_endpoint *)vec_at(&pj.endpoints, i))->aors);
+	for (size_t i = 0; i < pj.identifies.n; i++)
+		vec_free(&((struct tmp_identify *)vec_at(&pj.identifies, i))->nets);
+	vec_free(&pj.transports);
+	vec_free(&pj.auths);
+	vec_free(&pj.aors);
+	vec_free(&pj.endpoints);
+	vec_free(&pj.identifies);
+}

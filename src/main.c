@@ -1,0 +1,204 @@
+/*
+ * main.c - kubevoxd: command line, start-up, signals and shutdown.
+ *
+ *   kubevoxd [-C DIR] [--check | --accounts] [-d] [-V] [-h]
+ *
+ * Runs in the foreground (as containers want), logging one logfmt line per
+ * event on stdout.  --check loads and validates the configuration only and
+ * prints every problem as file:line: message; --accounts lists what a
+ * softphone can register with.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "pbx/pbx.h"
+#include "util/log.h"
+#include "util/tmr.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG_DIR "/etc/kubevox"
+
+struct daemon {
+	uv_loop_t loop;
+	struct tmrq tmrq;
+	uv_signal_t sigint, sigterm;
+	struct pbx *pbx;
+	bool stopping;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kubevoxd [-C DIR] [--check | --accounts] [-d] [-V] [-h]\n"
+		"  -C, --config DIR  Asterisk-style config directory (default %s)\n"
+		"      --check       validate the configuration and exit (0 usable, 1 not)\n"
+		"      --accounts    list the SIP accounts of the configuration and exit\n"
+		"  -d, --debug       log debug events too\n"
+		"  -V, --version     print the version and exit\n"
+		"  -h, --help        this text\n", DEFAULT_CONFIG_DIR);
+}
+
+
+static void stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_event(LOG_INFO, "shutdown", "reason=%s", why);
+	pbx_free(d->pbx);
+	d->pbx = NULL;
+	tmrq_close(&d->tmrq);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	stop(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int run(const char *dir)
+{
+	struct cfg_diag diag;
+	struct kv_config *cfg = NULL;
+	struct daemon d;
+	int err;
+
+	cfg_diag_init(&diag);
+	err = config_load(dir, &cfg, &diag);
+	cfg_diag_print(&diag, stderr);
+	cfg_diag_free(&diag);
+	if (err) {
+		fprintf(stderr, "kubevoxd: configuration in %s is not usable\n", dir);
+		return 1;
+	}
+
+	memset(&d, 0, sizeof(d));
+	uv_loop_init(&d.loop);
+	tmrq_init(&d.tmrq, &d.loop);
+	err = pbx_alloc(&d.pbx, &d.loop, &d.tmrq, cfg);
+	config_unref(cfg);
+	if (err) {
+		tmrq_close(&d.tmrq);
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&d.loop);
+		return 1;
+	}
+
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sigterm);
+	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+
+	log_event(LOG_INFO, "ready", "version=%s config=%s", KV_VERSION, dir);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	err = uv_loop_close(&d.loop);
+	if (err)
+		log_event(LOG_ERROR, "loop_close", "error=%s", uv_err_name(err));
+	log_event(LOG_INFO, "exit", "status=0");
+	return 0;
+}
+
+static int accounts(const char *dir)
+{
+	struct cfg_diag diag;
+	struct kv_config *cfg = NULL;
+	int err;
+
+	cfg_diag_init(&diag);
+	err = config_load(dir, &cfg, &diag);
+	if (err) {
+		cfg_diag_print(&diag, stderr);
+		cfg_diag_free(&diag);
+		return 1;
+	}
+	cfg_diag_free(&diag);
+	printf("SIP accounts in %s (register to this host, UDP or TCP):\n", dir);
+	for (size_t i = 0; i < cfg->endpoints_n; i++) {
+		const struct cfg_endpoint *ep = &cfg->endpoints[i];
+		const struct cfg_auth *a = ep->auth;
+
+		printf("  extension %-10s username %-10s password %-16s context %s\n",
+		       ep->name, a ? a->username : "-",
+		       a ? (a->password ? a->password : "(digest)") : "(none)",
+		       ep->context);
+	}
+	for (size_t i = 0; i < cfg->transports_n; i++) {
+		const struct cfg_transport *t = &cfg->transports[i];
+		char addr[INET6_ADDRSTRLEN] = "?";
+		uint16_t port;
+
+		if (t->bind.ss_family == AF_INET6) {
+			uv_ip6_name((const struct sockaddr_in6 *)&t->bind, addr, sizeof(addr));
+			port = ntohs(((const struct sockaddr_in6 *)&t->bind)->sin6_port);
+		} else {
+			uv_ip4_name((const struct sockaddr_in *)&t->bind, addr, sizeof(addr));
+			port = ntohs(((const struct sockaddr_in *)&t->bind)->sin_port);
+		}
+		printf("  listening: %s %s port %u\n",
+		       t->proto == CFG_PROTO_TCP ? "tcp" : "udp", addr, port);
+	}
+	config_unref(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'C'},
+		{"check", no_argument, NULL, 'c'},
+		{"accounts", no_argument, NULL, 'a'},
+		{"debug", no_argument, NULL, 'd'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = DEFAULT_CONFIG_DIR;
+	bool only_check = false, list_accounts = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "C:dVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'c':
+			only_check = true;
+			break;
+		case 'a':
+			list_accounts = true;
+			break;
+		case 'd':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'V':
+			printf("kubevoxd %s\n", KV_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* A peer closing a TCP connection must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (only_check)
+		return config_check(dir, stderr);
+	if (list_accounts)
+		return accounts(dir);
+	return run(dir);
+}

@@ -1,0 +1,213 @@
+/*
+ * pbx.c - PBX core: construction, and the routing of new SIP requests.
+ *
+ * Every request first passes the checks that do not depend on its method
+ * (banned source, Request-URI scheme, Require), then goes to its module.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pbx/pbx.h"
+#include "sip/print.h"
+#include "util/sbuf.h"
+
+const char pbx_allow[] = "OPTIONS, REGISTER";
+
+/* Option tags we implement (RFC 3261 §8.2.2.3). */
+static const char *const supported_tags[] = {"path", NULL};
+
+static uint64_t wall_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static bool tag_supported(const struct pl *tag)
+{
+	for (size_t i = 0; supported_tags[i]; i++) {
+		if (pl_eqcase_str(tag, supported_tags[i]))
+			return true;
+	}
+	return false;
+}
+
+/* 420 when Require names an extension we do not have; true if answered. */
+static bool check_require(struct sip_stx *stx, const struct sip_msg *req)
+{
+	struct sbuf sb;
+	struct pl tag;
+	unsigned it = 0;
+	bool bad = false;
+
+	sbuf_init(&sb);
+	while (sip_msg_hdr_next(req, SIP_HDR_REQUIRE, &it, &tag)) {
+		if (tag_supported(&tag))
+			continue;
+		sbuf_append_str(&sb, bad ? ", " : "Unsupported: ");
+		sbuf_append_pl(&sb, &tag);
+		bad = true;
+	}
+	if (bad) {
+		sbuf_append_str(&sb, "\r\n");
+		sip_stx_reply(stx, 420, NULL, NULL, sbuf_cstr(&sb), NULL, NULL);
+	}
+	sbuf_free(&sb);
+	return bad;
+}
+
+static void reply_allow(struct sip_stx *stx, uint16_t scode)
+{
+	char extra[160];
+
+	snprintf(extra, sizeof(extra),
+		 "Allow: %s\r\nAccept: application/sdp\r\nSupported: path\r\n",
+		 pbx_allow);
+	sip_stx_reply(stx, scode, NULL, NULL, extra, NULL, NULL);
+}
+
+static bool source_banned(struct pbx *pbx, const struct sip_peer *src)
+{
+	uint64_t now_ms = uv_now(pbx->loop);
+	uint64_t suppressed = 0;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (!banlist_banned(pbx->bans, (const struct sockaddr *)&src->addr, now_ms))
+		return false;
+	pbx->stats.banned_requests++;
+	if (log_ratelimit_allow(&pbx->ban_log, now_ms, &suppressed)) {
+		if (src->addr.ss_family == AF_INET6)
+			uv_ip6_name((const struct sockaddr_in6 *)&src->addr, ip, sizeof(ip));
+		else
+			uv_ip4_name((const struct sockaddr_in *)&src->addr, ip, sizeof(ip));
+		log_event(LOG_WARN, "banned_request", "src=%s suppressed=%llu",
+			  ip, (unsigned long long)suppressed);
+	}
+	return true;
+}
+
+void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
+		 const struct sip_msg *req, const struct sip_peer *src,
+		 void *arg)
+{
+	struct pbx *pbx = arg;
+	struct sip_uri uri;
+
+	/* ACK to a 2xx: no dialogs exist yet that could own it. */
+	if (!stx)
+		return;
+
+	if (source_banned(pbx, src)) {
+		sip_stx_reply(stx, 403, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	if (sip_uri_decode(&uri, &req->ruri_raw) || uri.scheme == SIP_URI_TEL) {
+		sip_stx_reply(stx, 416, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	if (!sip_msg_is_method(req, "CANCEL") && check_require(stx, req))
+		return;
+
+	if (sip_msg_is_method(req, "REGISTER")) {
+		registrar_request(pbx, stx, req, src);
+	} else if (sip_msg_is_method(req, "OPTIONS")) {
+		reply_allow(stx, 200);
+	} else if (sip_msg_is_method(req, "SUBSCRIBE") ||
+		   sip_msg_is_method(req, "PUBLISH")) {
+		/* No event packages yet: RFC 6665 §4.2.1.1 answers 489. */
+		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: \r\n", NULL, NULL);
+	} else if (sip_msg_is_method(req, "BYE") ||
+		   sip_msg_is_method(req, "CANCEL") ||
+		   sip_msg_is_method(req, "NOTIFY")) {
+		/* No dialog or transaction of ours can match these yet. */
+		sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
+	} else {
+		pbx->stats.requests_by_method_other++;
+		reply_allow(stx, 501);
+	}
+}
+
+static void contact_expired(const struct loc_contact *c, void *arg)
+{
+	struct pbx *pbx = arg;
+	char uri[256];
+
+	pbx->stats.contacts_expired++;
+	log_event(LOG_INFO, "contact_expired", "aor=%s contact=%s", c->aor,
+		  log_q(uri, sizeof(uri), c->uri, strlen(c->uri)));
+}
+
+int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
+	      struct kv_config *cfg)
+{
+	struct pbx *pbx;
+	int err;
+
+	pbx = calloc(1, sizeof(*pbx));
+	if (!pbx)
+		return ENOMEM;
+	pbx->loop = loop;
+	pbx->tmrq = q;
+	pbx->now = wall_now;
+	pbx->cfg = config_ref(cfg);
+	log_ratelimit_init(&pbx->ban_log, 1.0, 5.0);
+	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,
+		       strlen(cfg->security.nonce_secret));
+
+	pbx->bans = banlist_alloc(cfg->security.ban_failures,
+				  cfg->security.ban_window, cfg->security.ban_time);
+	if (!pbx->bans) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = state_mem_alloc(&pbx->state, q, NULL, NULL);
+	if (err)
+		goto out;
+	state_set_expire_handler(pbx->state, contact_expired, pbx);
+
+	err = sip_stack_alloc(&pbx->stack, loop, q, pbx_request, pbx);
+	if (err)
+		goto out;
+
+	for (size_t i = 0; i < cfg->transports_n; i++) {
+		const struct cfg_transport *t = &cfg->transports[i];
+		enum sip_proto proto = t->proto == CFG_PROTO_TCP ? SIP_PROTO_TCP
+								  : SIP_PROTO_UDP;
+		char addr[INET6_ADDRSTRLEN + 8] = "?";
+
+		err = sip_transport_listen(sip_stack_transport(pbx->stack), proto,
+					   (const struct sockaddr *)&t->bind, NULL);
+		if (t->bind.ss_family == AF_INET6)
+			uv_ip6_name((const struct sockaddr_in6 *)&t->bind, addr, sizeof(addr));
+		else
+			uv_ip4_name((const struct sockaddr_in *)&t->bind, addr, sizeof(addr));
+		if (err) {
+			const char *e = err < 0 ? uv_strerror(err) : strerror(err);
+			char q[96];
+
+			log_event(LOG_ERROR, "listen_failed",
+				  "transport=%s proto=%s addr=%s error=%s", t->name,
+				  sip_proto_name(proto), addr, log_q(q, sizeof(q), e, strlen(e)));
+			goto out;
+		}
+	}
+
+ out:
+	if (err)
+		pbx_free(pbx);
+	else
+		*pbxp = pbx;
+	return err;
+}
+
+void pbx_free(struct pbx *pbx)
+{
+	if (!pbx)
+		return;
+	sip_stack_free(pbx->stack);
+	state_free(pbx->state);
+	banlist_free(pbx->bans);
+	if (pbx->cfg)
+		config_unref(pbx->cfg);
+	free(pbx);
+}

@@ -1,0 +1,69 @@
+/*
+ * pbx.h - the PBX core: owns the running configuration, the SIP stack, the
+ * shared state backend and the security state, and routes every new SIP
+ * request to the module that handles its method.
+ */
+#ifndef KV_PBX_PBX_H
+#define KV_PBX_PBX_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "pbx/banlist.h"
+#include "sip/auth.h"
+#include "sip/stack.h"
+#include "state/state.h"
+#include "util/log.h"
+#include "util/tmr.h"
+
+enum reg_result {
+	REG_OK,            /* 200 */
+	REG_CHALLENGED,    /* 401 without credentials or stale nonce */
+	REG_AUTH_FAILED,   /* 401 after wrong credentials */
+	REG_REJECTED,      /* 4xx other than 401 */
+	REG_ERROR,         /* 5xx */
+	REG_RESULT_COUNT
+};
+
+struct pbx_stats {
+	uint64_t reg[REG_RESULT_COUNT];
+	uint64_t auth_failures;
+	uint64_t bans;
+	uint64_t banned_requests;
+	uint64_t contacts_expired;
+	uint64_t requests_by_method_other;
+};
+
+struct pbx {
+	uv_loop_t *loop;
+	struct tmrq *tmrq;
+	struct kv_config *cfg;          /* current; replaced on reload */
+	struct sip_stack *stack;
+	struct state *state;
+	struct banlist *bans;
+	struct nonce_key nonce_key;
+	struct pbx_stats stats;
+	struct log_ratelimit ban_log;
+	uint64_t (*now)(void);          /* wall clock, unix seconds */
+};
+
+/* Build the PBX on loop with cfg (a reference is taken): the SIP stack with
+ * one listener per configured transport, the in-memory state backend. */
+int  pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
+	       struct kv_config *cfg);
+void pbx_free(struct pbx *pbx);
+
+/* Request entry point (the SIP stack's TU handler). */
+void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
+		 const struct sip_msg *req, const struct sip_peer *src,
+		 void *arg);
+
+/* Methods the PBX answers, for Allow headers. */
+extern const char pbx_allow[];
+
+/* registrar.c */
+void registrar_request(struct pbx *pbx, struct sip_stx *stx,
+		       const struct sip_msg *req, const struct sip_peer *src);
+
+#endif

@@ -1,0 +1,536 @@
+/*
+ * registrar.c - REGISTER processing (RFC 3261 §10.3, RFC 3327 Path) with
+ * digest authentication and the failed-authentication ban.
+ *
+ * The AOR is the To user and the endpoint the From user (or the endpoint
+ * an identify section assigns to the source address), as in Asterisk.
+ * Unknown users are challenged and rejected exactly like known users with
+ * a wrong password, so the responses never reveal which accounts exist.
+ * The binding update itself is one state_register() call, which the state
+ * backend applies atomically and may complete later (Redis).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pbx/pbx.h"
+#include "sip/print.h"
+#include "util/sbuf.h"
+
+/* Defensive bound on Contact values in one REGISTER. */
+#define REG_MAX_BINDINGS 32
+
+/* One REGISTER in flight while the state backend works on it. */
+struct reg_ctx {
+	struct pbx *pbx;
+	struct sip_stx *stx;
+	struct kv_config *cfg;
+	struct cfg_endpoint *ep;
+	struct cfg_aor *aor;
+	struct sip_peer src;
+	struct pl nonce;            /* into the stx's copy of the request */
+	struct digest_cred cred;
+	bool has_cred;
+};
+
+static void peer_ip(const struct sip_peer *p, char *buf, size_t size)
+{
+	if (p->addr.ss_family == AF_INET6)
+		uv_ip6_name((const struct sockaddr_in6 *)&p->addr, buf, size);
+	else
+		uv_ip4_name((const struct sockaddr_in *)&p->addr, buf, size);
+}
+
+static void log_result(const struct reg_ctx *ctx, const struct sip_msg *req,
+		       uint16_t scode, const char *why)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	char aor[96];
+
+	peer_ip(&ctx->src, ip, sizeof(ip));
+	/* A first 401 is the normal first half of every registration. */
+	bool normal = scode < 300 || (scode == 401 && (!strcmp(why, "challenge") ||
+						       !strcmp(why, "stale_nonce")));
+
+	log_event(normal ? LOG_INFO : LOG_WARN, "register",
+		  "aor=%s src=%s proto=%s status=%u reason=%s",
+		  log_q(aor, sizeof(aor), req->to.uri.user.p, req->to.uri.user.l),
+		  ip, sip_proto_name(ctx->src.proto), scode, why);
+}
+
+static void count(struct pbx *pbx, enum reg_result r)
+{
+	pbx->stats.reg[r]++;
+}
+
+static void reply(struct reg_ctx *ctx, uint16_t scode, const char *reason,
+		  const char *extra, const char *why)
+{
+	const struct sip_msg *req = sip_stx_request(ctx->stx);
+
+	log_result(ctx, req, scode, why);
+	sip_stx_reply(ctx->stx, scode, reason, NULL, extra, NULL, NULL);
+}
+
+static void challenge(struct reg_ctx *ctx, const char *realm,
+		      const enum cfg_digest_alg *algs, size_t algs_n,
+		      bool stale, const char *why)
+{
+	struct pbx *pbx = ctx->pbx;
+	char nonce[64];
+	struct sbuf sb;
+
+	nonce_make(&pbx->nonce_key, realm, pbx->now(), nonce, sizeof(nonce));
+	sbuf_init(&sb);
+	digest_challenge_print(&sb, "WWW-Authenticate", realm, nonce, algs,
+			       algs_n, stale);
+	if (sbuf_err(&sb)) {
+		reply(ctx, 500, NULL, NULL, "out_of_memory");
+	} else {
+		reply(ctx, 401, NULL, sbuf_cstr(&sb), why);
+	}
+	sbuf_free(&sb);
+}
+
+/* Count a failed authentication; bans the source past the threshold. */
+static void auth_failed(struct reg_ctx *ctx)
+{
+	struct pbx *pbx = ctx->pbx;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	pbx->stats.auth_failures++;
+	count(pbx, REG_AUTH_FAILED);
+	if (banlist_fail(pbx->bans, (const struct sockaddr *)&ctx->src.addr,
+			 uv_now(pbx->loop))) {
+		pbx->stats.bans++;
+		peer_ip(&ctx->src, ip, sizeof(ip));
+		log_event(LOG_WARN, "ban", "src=%s failures=%u window=%u ban_time=%u",
+			  ip, ctx->cfg->security.ban_failures,
+			  ctx->cfg->security.ban_window, ctx->cfg->security.ban_time);
+	}
+}
+
+static bool alg_offered(enum cfg_digest_alg alg, const enum cfg_digest_alg *algs,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (algs[i] == alg)
+			return true;
+	}
+	return false;
+}
+
+/* Credentials for our realm among the Authorization headers, if any. */
+static bool find_cred(const struct sip_msg *req, const char *realm,
+		      struct digest_cred *cred, bool *garbled)
+{
+	*garbled = false;
+	for (unsigned i = 0; i < req->hdrc; i++) {
+		const struct sip_hdr *h = &req->hdrv[i];
+
+		if (h->id != SIP_HDR_AUTHORIZATION)
+			continue;
+		if (digest_cred_decode(cred, &h->val)) {
+			*garbled = true;
+			continue;
+		}
+		if (pl_eq_str(&cred->realm, realm))
+			return true;
+	}
+	return false;
+}
+
+static void authorized(struct reg_ctx *ctx);
+
+static void nonce_checked(bool ok, void *arg)
+{
+	struct reg_ctx *ctx = arg;
+	const struct cfg_auth *auth = ctx->ep->auth;
+
+	if (!ok) {
+		auth_failed(ctx);
+		challenge(ctx, auth->realm, auth->algs, auth->algs_n, false,
+			  "nonce_count_replay");
+		config_unref(ctx->cfg);
+		free(ctx);
+		return;
+	}
+	authorized(ctx);
+}
+
+/*
+ * Returns true when the request may proceed (authenticated, or the endpoint
+ * needs no authentication); otherwise it has been answered.  May also hand
+ * the request to the nonce-count check, which continues asynchronously
+ * (*pending set).
+ */
+static bool authenticate(struct reg_ctx *ctx, const struct sip_msg *req,
+			 bool *pending)
+{
+	static const char dummy_ha1[] = "00000000000000000000000000000000"
+					"00000000000000000000000000000000";
+	struct pbx *pbx = ctx->pbx;
+	const struct kv_config *cfg = ctx->cfg;
+	const struct cfg_auth *auth = ctx->ep ? ctx->ep->auth : NULL;
+	const char *realm = auth ? auth->realm : cfg->default_realm;
+	const enum cfg_digest_alg *algs = auth ? auth->algs : cfg->default_algs;
+	size_t algs_n = auth ? auth->algs_n : cfg->default_algs_n;
+	struct digest_cred *cred = &ctx->cred;
+	enum cfg_digest_alg alg;
+	enum nonce_status ns;
+	char ha1[80];
+	bool garbled, match;
+	uint64_t issued = 0;
+	struct sip_uri duri;
+
+	*pending = false;
+	if (ctx->ep && !ctx->ep->auth)
+		return true;
+
+	if (!find_cred(req, realm, cred, &garbled)) {
+		if (garbled)
+			auth_failed(ctx);
+		challenge(ctx, realm, algs, algs_n, false,
+			  garbled ? "bad_credentials" : "challenge");
+		if (!garbled)
+			count(pbx, REG_CHALLENGED);
+		return false;
+	}
+
+	/* RFC 7616 §3.4.6: the digest-uri must be the Request-URI. */
+	if (sip_uri_decode(&duri, &cred->uri) ||
+	    !sip_uri_equal(&duri, &req->ruri)) {
+		count(pbx, REG_REJECTED);
+		reply(ctx, 400, "Bad Request - digest uri mismatch", NULL,
+		      "digest_uri_mismatch");
+		return false;
+	}
+
+	alg = digest_cred_alg(cred);
+	ns = nonce_verify(&pbx->nonce_key, realm, &cred->nonce, pbx->now(),
+			  cfg->security.nonce_lifetime, &issued);
+
+	/* Always compute one digest, so unknown users cost what known do. */
+	if (auth && alg && alg_offered(alg, algs, algs_n) &&
+	    pl_eq_str(&cred->username, auth->username)) {
+		if (auth->password) {
+			digest_ha1(alg, auth->username, auth->realm, auth->password, ha1);
+		} else if (alg == CFG_ALG_MD5 && auth->password_digest) {
+			snprintf(ha1, sizeof(ha1), "%s", auth->password_digest);
+		} else if (alg == CFG_ALG_SHA256 && auth->password_digest_sha256) {
+			snprintf(ha1, sizeof(ha1), "%s", auth->password_digest_sha256);
+		} else {
+			snprintf(ha1, sizeof(ha1), "%s", dummy_ha1);
+		}
+		match = digest_check(cred, ha1, &req->method);
+	} else {
+		digest_check(cred, dummy_ha1, &req->method);
+		match = false;
+	}
+
+	if (!match || ns == NONCE_INVALID) {
+		auth_failed(ctx);
+		challenge(ctx, realm, algs, algs_n, false, "auth_failed");
+		return false;
+	}
+	if (ns == NONCE_STALE) {
+		count(pbx, REG_CHALLENGED);
+		challenge(ctx, realm, algs, algs_n, true, "stale_nonce");
+		return false;
+	}
+
+	/* Without qop there is no nonce-count to track (RFC 2069 clients). */
+	if (pl_isset(&cred->qop)) {
+		uint32_t nc = 0;
+		char ncbuf[16];
+
+		if (pl_strcpy(&cred->nc, ncbuf, sizeof(ncbuf)) == 0)
+			nc = (uint32_t)strtoul(ncbuf, NULL, 16);
+		*pending = true;
+		ctx->nonce = cred->nonce;
+		state_nonce_use(pbx->state, &cred->nonce, nc,
+				issued + cfg->security.nonce_lifetime + 5,
+				nonce_checked, ctx);
+		return false;
+	}
+	return true;
+}
+
+static void print_contacts(struct sbuf *sb, const struct loc_contact *c,
+			   size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t left = c[i].expires_at > now ? c[i].expires_at - now : 0;
+
+		sbuf_printf(sb, "Contact: <%s>;expires=%llu", c[i].uri,
+			    (unsigned long long)left);
+		if (c[i].q >= 0)
+			sbuf_printf(sb, ";q=%d.%03d", c[i].q / 1000, c[i].q % 1000);
+		sbuf_append_str(sb, "\r\n");
+	}
+}
+
+static void registered(enum loc_result res, const struct loc_contact *contacts,
+		       size_t n, void *arg)
+{
+	struct reg_ctx *ctx = arg;
+	struct pbx *pbx = ctx->pbx;
+	const struct sip_msg *req = sip_stx_request(ctx->stx);
+	struct sbuf sb;
+	char date[64];
+	time_t t = (time_t)pbx->now();
+	struct tm tm;
+	struct pl path;
+	unsigned it = 0;
+
+	switch (res) {
+	case LOC_OK:
+		break;
+	case LOC_OUT_OF_ORDER:
+		count(pbx, REG_ERROR);
+		reply(ctx, 500, "Server Internal Error - CSeq out of order", NULL,
+		      "cseq_out_of_order");
+		goto out;
+	case LOC_TOO_MANY:
+		count(pbx, REG_REJECTED);
+		reply(ctx, 403, "Forbidden - too many contacts", NULL,
+		      "max_contacts");
+		goto out;
+	case LOC_FAILED:
+	default:
+		count(pbx, REG_ERROR);
+		reply(ctx, 500, NULL, "Retry-After: 5\r\n", "state_backend_error");
+		goto out;
+	}
+
+	sbuf_init(&sb);
+	print_contacts(&sb, contacts, n, pbx->now());
+	/* RFC 3327 §5.3: the registrar echoes the Path it stored. */
+	while (sip_msg_hdr_next(req, SIP_HDR_PATH, &it, &path)) {
+		sbuf_append_str(&sb, "Path: ");
+		sbuf_append_pl(&sb, &path);
+		sbuf_append_str(&sb, "\r\n");
+	}
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	sbuf_append_str(&sb, date);
+	if (sbuf_err(&sb)) {
+		count(pbx, REG_ERROR);
+		reply(ctx, 500, NULL, NULL, "out_of_memory");
+	} else {
+		count(pbx, REG_OK);
+		reply(ctx, 200, NULL, sbuf_cstr(&sb), "ok");
+	}
+	sbuf_free(&sb);
+ out:
+	config_unref(ctx->cfg);
+	free(ctx);
+}
+
+/* Expires of one Contact (RFC 3261 §10.3 step 6): its param, else the
+ * Expires header, else the AOR default.  -1 when unparsable. */
+static int64_t contact_expires(const struct sip_msg *req, const struct sip_addr *a,
+			       const struct cfg_aor *aor)
+{
+	const struct sip_hdr *h;
+	struct pl v;
+	uint32_t e;
+
+	if (sip_param_get(&a->params, "expires", &v))
+		return sip_delta_seconds(&v, &e) ? -1 : (int64_t)e;
+	h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	if (h)
+		return sip_delta_seconds(&h->val, &e) ? -1 : (int64_t)e;
+	return aor->default_expiration;
+}
+
+static void finish_register(struct reg_ctx *ctx)
+{
+	struct pbx *pbx = ctx->pbx;
+	const struct sip_msg *req = sip_stx_request(ctx->stx);
+	const struct cfg_aor *aor = ctx->aor;
+	struct loc_binding bindings[REG_MAX_BINDINGS];
+	struct loc_register r;
+	struct sip_addr addr;
+	struct pl val, ua = PL_INIT;
+	struct sbuf path;
+	const struct sip_hdr *h;
+	unsigned it = 0;
+	size_t n = 0;
+	bool wildcard = false;
+	int err;
+
+	sbuf_init(&path);
+	while (sip_msg_hdr_next(req, SIP_HDR_CONTACT, &it, &val)) {
+		int64_t exp;
+
+		if (pl_eq_str(&val, "*")) {
+			wildcard = true;
+			continue;
+		}
+		if (n == REG_MAX_BINDINGS) {
+			count(pbx, REG_REJECTED);
+			reply(ctx, 400, "Bad Request - too many Contact values",
+			      NULL, "too_many_contact_values");
+			goto fail;
+		}
+		if (sip_addr_decode(&addr, &val)) {
+			count(pbx, REG_REJECTED);
+			reply(ctx, 400, "Bad Request - invalid Contact", NULL,
+			      "invalid_contact");
+			goto fail;
+		}
+		exp = contact_expires(req, &addr, aor);
+		if (exp < 0) {
+			count(pbx, REG_REJECTED);
+			reply(ctx, 400, "Bad Request - invalid expires", NULL,
+			      "invalid_expires");
+			goto fail;
+		}
+		if (exp > 0 && exp < aor->minimum_expiration) {
+			char extra[48];
+
+			count(pbx, REG_REJECTED);
+			snprintf(extra, sizeof(extra), "Min-Expires: %u\r\n",
+				 aor->minimum_expiration);
+			reply(ctx, 423, NULL, extra, "interval_too_brief");
+			goto fail;
+		}
+		if (exp > aor->maximum_expiration)
+			exp = aor->maximum_expiration;
+
+		memset(&bindings[n], 0, sizeof(bindings[n]));
+		bindings[n].uri = addr.uri.whole;
+		bindings[n].expires = (uint32_t)exp;
+		bindings[n].q = -1;
+		if (sip_param_get(&addr.params, "q", &val) && val.l && val.l <= 5) {
+			/* q = "0" / "1" / "0.ddd" / "1.000" */
+			char qbuf[8];
+			pl_strcpy(&val, qbuf, sizeof(qbuf));
+			bindings[n].q = (int)(strtod(qbuf, NULL) * 1000.0 + 0.5);
+			if (bindings[n].q < 0 || bindings[n].q > 1000)
+				bindings[n].q = -1;
+		}
+		sip_param_get(&addr.params, "+sip.instance", &bindings[n].instance);
+		n++;
+	}
+
+	/* RFC 3261 §10.3 step 6: "*" must be alone and with Expires: 0. */
+	if (wildcard) {
+		uint32_t e = 1;
+
+		h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+		if (n || !h || sip_delta_seconds(&h->val, &e) || e != 0) {
+			count(pbx, REG_REJECTED);
+			reply(ctx, 400, "Bad Request - invalid wildcard Contact",
+			      NULL, "invalid_wildcard");
+			goto fail;
+		}
+	}
+
+	memset(&r, 0, sizeof(r));
+	r.aor = req->to.uri.user;
+	r.wildcard = wildcard;
+	r.bindings = bindings;
+	r.bindings_n = n;
+	r.callid = req->callid;
+	r.cseq = req->cseq.num;
+	it = 0;
+	while (sip_msg_hdr_next(req, SIP_HDR_PATH, &it, &val)) {
+		if (path.len)
+			sbuf_append_str(&path, ", ");
+		sbuf_append_pl(&path, &val);
+	}
+	r.path.p = path.len ? sbuf_cstr(&path) : NULL;
+	r.path.l = path.len;
+	h = sip_msg_hdr(req, SIP_HDR_USER_AGENT);
+	if (h)
+		ua = h->val;
+	r.user_agent = ua;
+	r.endpoint = pl_from_str(ctx->ep->name);
+	memcpy(&r.src.addr, &ctx->src.addr, sizeof(r.src.addr));
+	r.src.proto = ctx->src.proto == SIP_PROTO_TCP ? LOC_PROTO_TCP : LOC_PROTO_UDP;
+	r.src.conn_id = ctx->src.conn_id;
+	r.max_contacts = aor->max_contacts;
+	r.remove_existing = aor->remove_existing;
+	r.now = pbx->now();
+
+	/* The backend copies what it keeps before returning. */
+	err = state_register(pbx->state, &r, registered, ctx);
+	sbuf_free(&path);
+	if (err) {
+		count(pbx, REG_ERROR);
+		reply(ctx, 500, NULL, "Retry-After: 5\r\n", "state_backend_error");
+		goto fail;
+	}
+	return;
+
+ fail:
+	sbuf_free(&path);
+	config_unref(ctx->cfg);
+	free(ctx);
+}
+
+/* Authenticated (or no authentication needed): now the AOR may be named. */
+static void authorized(struct reg_ctx *ctx)
+{
+	const struct sip_msg *req = sip_stx_request(ctx->stx);
+	const struct pl *user = &req->to.uri.user;
+
+	for (size_t i = 0; user->l && i < ctx->ep->aors_n; i++) {
+		if (pl_eq_str(user, ctx->ep->aors[i]->name)) {
+			ctx->aor = ctx->ep->aors[i];
+			break;
+		}
+	}
+	if (!ctx->aor) {
+		count(ctx->pbx, REG_REJECTED);
+		reply(ctx, 404, NULL, NULL, "aor_not_found");
+		goto fail;
+	}
+	if (ctx->aor->max_contacts == 0) {
+		count(ctx->pbx, REG_REJECTED);
+		reply(ctx, 403, "Forbidden - registration not allowed", NULL,
+		      "max_contacts_zero");
+		goto fail;
+	}
+	finish_register(ctx);
+	return;
+
+ fail:
+	config_unref(ctx->cfg);
+	free(ctx);
+}
+
+void registrar_request(struct pbx *pbx, struct sip_stx *stx,
+		       const struct sip_msg *req, const struct sip_peer *src)
+{
+	struct reg_ctx *ctx;
+	bool pending = false;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	ctx->pbx = pbx;
+	ctx->stx = stx;
+	ctx->cfg = config_ref(pbx->cfg);
+	ctx->src = *src;
+	/* Work on the stack's copy: it outlives this call if we go async. */
+	req = sip_stx_request(stx);
+
+	ctx->ep = config_identify(ctx->cfg, (const struct sockaddr *)&src->addr);
+	if (!ctx->ep && req->from.uri.user.l)
+		ctx->ep = config_endpoint(ctx->cfg, req->from.uri.user.p,
+					  req->from.uri.user.l);
+
+	if (authenticate(ctx, req, &pending)) {
+		authorized(ctx);
+	} else if (!pending) {
+		config_unref(ctx->cfg);
+		free(ctx);
+	}
+}

@@ -1,0 +1,963 @@
+/*
+ * test_config.c - configuration semantics: pjsip.conf objects, defaults,
+ * references, every diagnostic with its exact text, the small files, the
+ * shipped default configuration, lookups and --check output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+#ifndef KV_SOURCE_DIR
+#define KV_SOURCE_DIR "."
+#endif
+
+/* The minimal valid pjsip.conf most tests start from. */
+#define TRANSPORT "[t]\ntype=transport\n"
+
+struct fx {
+	char dir[64];
+	struct cfg_diag diag;
+	struct kv_config *cfg;
+	int rc;
+};
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/kv-config-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	cfg_diag_init(&fx->diag);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	config_unref(fx->cfg);
+	cfg_diag_free(&fx->diag);
+	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void put(struct fx *fx, const char *name, const char *text)
+{
+	char path[512];
+	char *slash;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
+	for (slash = strchr(path + strlen(fx->dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load_dir(struct fx *fx, const char *dir)
+{
+	config_unref(fx->cfg);
+	fx->cfg = NULL;
+	cfg_diag_free(&fx->diag);
+	cfg_diag_init(&fx->diag);
+	fx->rc = config_load(dir, &fx->cfg, &fx->diag);
+	if (fx->rc)
+		assert_null(fx->cfg);
+	else
+		assert_non_null(fx->cfg);
+	return fx->rc;
+}
+
+static int load(struct fx *fx)
+{
+	return load_dir(fx, fx->dir);
+}
+
+static const char *msgs(struct fx *fx)
+{
+	static char out[16384];
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < fx->diag.n && off < sizeof(out); i++) {
+		char line[1024];
+
+		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", line);
+	}
+	return out;
+}
+
+/* Load a pjsip.conf alone and return its messages. */
+static const char *pjsip(struct fx *fx, const char *text)
+{
+	put(fx, "pjsip.conf", text);
+	load(fx);
+	return msgs(fx);
+}
+
+static struct cfg_endpoint *ep(struct fx *fx, const char *name)
+{
+	return config_endpoint(fx->cfg, name, strlen(name));
+}
+
+static void test_shipped(void **state)
+{
+	struct fx *fx = *state;
+	struct kv_config *cfg;
+	char secret[80];
+
+	assert_int_equal(load_dir(fx, KV_SOURCE_DIR "/asterisk_config"), 0);
+	assert_string_equal(msgs(fx), "");
+	assert_int_equal(fx->diag.errors, 0);
+	assert_int_equal(fx->diag.warnings, 0);
+	cfg = fx->cfg;
+
+	assert_int_equal(cfg->endpoints_n, 3);
+	assert_int_equal(cfg->auths_n, 3);
+	assert_int_equal(cfg->aors_n, 3);
+	assert_int_equal(cfg->transports_n, 2);
+	assert_int_equal(cfg->transports[0].proto, CFG_PROTO_UDP);
+	assert_int_equal(cfg->transports[1].proto, CFG_PROTO_TCP);
+	for (int i = 1; i <= 3; i++) {
+		char name[8], pw[16];
+		struct cfg_endpoint *e;
+
+		snprintf(name, sizeof(name), "100%d", i);
+		snprintf(pw, sizeof(pw), "kubevox100%d", i);
+		e = ep(fx, name);
+		assert_non_null(e);
+		assert_string_equal(e->context, "from-internal");
+		assert_int_equal(e->allow_n, 2);
+		assert_int_equal(e->allow[0], CFG_CODEC_PCMU);
+		assert_int_equal(e->allow[1], CFG_CODEC_PCMA);
+		assert_non_null(e->auth);
+		assert_string_equal(e->auth->username, name);
+		assert_string_equal(e->auth->password, pw);
+		assert_string_equal(e->auth->realm, "asterisk");
+		assert_int_equal(e->auth->algs_n, 1);
+		assert_int_equal(e->auth->algs[0], CFG_ALG_MD5);
+		assert_int_equal(e->aors_n, 1);
+		assert_string_equal(e->aors[0]->name, name);
+		assert_int_equal(e->aors[0]->max_contacts, 3);
+		assert_true(e->aors[0]->remove_existing);
+		assert_null(e->transport);
+		assert_non_null(e->callerid);
+	}
+	assert_int_equal(cfg->rtpstart, 10000);
+	assert_int_equal(cfg->rtpend, 20000);
+	assert_string_equal(cfg->astlogdir, "/var/log/kubevox");
+	assert_string_equal(cfg->user_agent, "KubeVox");
+	assert_int_equal(cfg->files_n, 5);
+
+	/* The derived nonce secret is the same on every load. */
+	assert_non_null(cfg->security.nonce_secret);
+	assert_int_equal(strlen(cfg->security.nonce_secret), 64);
+	snprintf(secret, sizeof(secret), "%s", cfg->security.nonce_secret);
+	assert_int_equal(load_dir(fx, KV_SOURCE_DIR "/asterisk_config"), 0);
+	assert_string_equal(fx->cfg->security.nonce_secret, secret);
+}
+
+static void test_defaults(void **state)
+{
+	struct fx *fx = *state;
+	struct kv_config *cfg;
+	const struct sockaddr_in *sin;
+
+	assert_string_equal(pjsip(fx,
+		"[transport-udp]\ntype=transport\n"
+		"[1001]\ntype=endpoint\nauth=1001\naors=1001\n"
+		"[1001]\ntype=auth\nusername=1001\npassword=secret1001\n"
+		"[1001]\ntype=aor\n"), "");
+	cfg = fx->cfg;
+	assert_string_equal(cfg->default_realm, "asterisk");
+	assert_string_equal(cfg->user_agent, "KubeVox");
+	assert_int_equal(cfg->default_algs_n, 1);
+	assert_int_equal(cfg->default_algs[0], CFG_ALG_MD5);
+	assert_int_equal(cfg->rtpstart, 5000);
+	assert_int_equal(cfg->rtpend, 31000);
+	assert_string_equal(cfg->astlogdir, "/var/log/asterisk");
+	assert_string_equal(cfg->astspooldir, "/var/spool/asterisk");
+	assert_int_equal(cfg->security.ban_failures, 20);
+	assert_int_equal(cfg->security.ban_window, 60);
+	assert_int_equal(cfg->security.ban_time, 300);
+	assert_int_equal(cfg->security.nonce_lifetime, 300);
+	assert_non_null(cfg->security.nonce_secret);
+
+	sin = (const struct sockaddr_in *)&cfg->transports[0].bind;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 5060);
+	assert_int_equal(sin->sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(cfg->transports[0].proto, CFG_PROTO_UDP);
+	assert_null(cfg->transports[0].external_signaling_address);
+	assert_int_equal(cfg->transports[0].external_signaling_port, 0);
+
+	assert_string_equal(ep(fx, "1001")->context, "default");
+	assert_int_equal(ep(fx, "1001")->allow_n, 0);
+	assert_string_equal(cfg->aors[0].name, "1001");
+	assert_int_equal(cfg->aors[0].max_contacts, 0);
+	assert_false(cfg->aors[0].remove_existing);
+	assert_int_equal(cfg->aors[0].minimum_expiration, 60);
+	assert_int_equal(cfg->aors[0].maximum_expiration, 7200);
+	assert_int_equal(cfg->aors[0].default_expiration, 3600);
+	assert_int_equal(cfg->aors[0].qualify_frequency, 0);
+	assert_string_equal(cfg->auths[0].realm, "asterisk");
+	assert_string_equal(cfg->auths[0].file, "pjsip.conf");
+	assert_int_equal(cfg->auths[0].line, 7);
+	assert_int_equal(cfg->refs, 1);
+	assert_ptr_equal(config_ref(cfg), cfg);
+	assert_int_equal(cfg->refs, 2);
+	config_unref(cfg);
+	assert_int_equal(cfg->refs, 1);
+}
+
+static void test_values(void **state)
+{
+	struct fx *fx = *state;
+	struct cfg_transport *t;
+	struct cfg_auth *a;
+	struct cfg_aor *aor;
+	struct cfg_endpoint *e;
+	const struct sockaddr_in6 *s6;
+
+	assert_string_equal(pjsip(fx,
+		"[global]\ntype=global\ndefault_realm=example.com\nuser_agent=PBX 1\n"
+		"default_auth_algorithms_uas=sha-256, MD5\n"
+		"[t6]\ntype=transport\nprotocol=TCP\nbind=[::1]:5070\n"
+		"external_signaling_address=sip.example.com\nexternal_signaling_port=5080\n"
+		"external_media_address=203.0.113.1\nlocal_net=10.0.0.0/8,192.168.0.0/255.255.0.0\n"
+		"local_net=fd00::/8\n"
+		"[a]\ntype=auth\nauth_type=digest\nusername=u\npassword=p\nrealm=r\n"
+		"supported_algorithms_uas=md5\n"
+		"[b]\ntype=auth\nauth_type=md5\nusername=u\npassword=ignored\n"
+		"md5_cred=0123456789ABCDEF0123456789abcdef\nsupported_algorithms_uas=md5\n"
+		"[c]\ntype=auth\nusername=u\n"
+		"password_digest=SHA-256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+		"password_digest=MD5:0123456789abcdef0123456789abcdef\n"
+		"[x]\ntype=aor\nmax_contacts=5\nremove_existing=on\nminimum_expiration=2\n"
+		"default_expiration=60\nmaximum_expiration=3600\n"
+		"contact=sip:a@192.0.2.1:5060, sips:b@example.com\ncontact=sip:c@h\n"
+		"[e]\ntype=endpoint\ntransport=t6\ncontext=ctx\ncallerid=\"Al\" <100>\n"
+		"aors=x,x\naors=x\nallow=all\ndisallow=alaw\nallow=!gsm\n"), "");
+
+	assert_string_equal(fx->cfg->default_realm, "example.com");
+	assert_string_equal(fx->cfg->user_agent, "PBX 1");
+	t = &fx->cfg->transports[0];
+	assert_int_equal(t->proto, CFG_PROTO_TCP);
+	s6 = (const struct sockaddr_in6 *)&t->bind;
+	assert_int_equal(s6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(s6->sin6_port), 5070);
+	assert_string_equal(t->external_signaling_address, "sip.example.com");
+	assert_int_equal(t->external_signaling_port, 5080);
+	assert_string_equal(t->external_media_address, "203.0.113.1");
+	assert_int_equal(t->local_net_n, 3);
+	assert_int_equal(t->local_net[1].prefix, 16);
+	assert_int_equal(t->local_net[2].prefix, 8);
+
+	a = config_auth(fx->cfg, "a", 1);
+	assert_string_equal(a->realm, "r");
+	assert_int_equal(a->algs_n, 1);
+	assert_int_equal(a->algs[0], CFG_ALG_MD5);
+	a = config_auth(fx->cfg, "b", 1);
+	assert_null(a->password);
+	assert_string_equal(a->password_digest, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(a->realm, "example.com");
+	a = config_auth(fx->cfg, "c", 1);
+	assert_int_equal(a->algs_n, 2);
+	assert_int_equal(a->algs[0], CFG_ALG_SHA256);
+	assert_int_equal(a->algs[1], CFG_ALG_MD5);
+	assert_non_null(a->password_digest_sha256);
+	assert_non_null(a->password_digest);
+
+	aor = config_aor(fx->cfg, "x", 1);
+	assert_int_equal(aor->max_contacts, 5);
+	assert_true(aor->remove_existing);
+	assert_int_equal(aor->minimum_expiration, 2);
+	assert_int_equal(aor->contact_n, 3);
+	assert_string_equal(aor->contact[1], "sips:b@example.com");
+
+	e = ep(fx, "e");
+	assert_ptr_equal(e->transport, t);
+	assert_string_equal(e->context, "ctx");
+	assert_string_equal(e->callerid, "\"Al\" <100>");
+	assert_int_equal(e->aors_n, 1);
+	assert_ptr_equal(e->aors[0], aor);
+	assert_null(e->auth);
+	/* all, minus alaw, minus gsm: in canonical order. */
+	assert_int_equal(e->allow_n, 3);
+	assert_int_equal(e->allow[0], CFG_CODEC_PCMU);
+	assert_int_equal(e->allow[1], CFG_CODEC_G722);
+	assert_int_equal(e->allow[2], CFG_CODEC_OPUS);
+}
+
+static void test_codecs(void **state)
+{
+	struct fx *fx = *state;
+	struct cfg_endpoint *e;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[e]\ntype=endpoint\nallow=g722\nallow=ulaw,alaw\ndisallow=all\n"
+		"allow=alaw, g729 ,ulaw:20,opus,g722\n"),
+		"pjsip.conf:8: warning: endpoint 'e': codec 'g729' is not supported (ignored)\n"
+		"pjsip.conf:8: warning: endpoint 'e': packetisation ':20' of codec 'ulaw' "
+		"is not supported yet (ignored)\n");
+	e = ep(fx, "e");
+	assert_int_equal(e->allow_n, 4);
+	assert_int_equal(e->allow[0], CFG_CODEC_PCMA);
+	assert_int_equal(e->allow[1], CFG_CODEC_PCMU);
+	assert_int_equal(e->allow[2], CFG_CODEC_OPUS);
+	assert_int_equal(e->allow[3], CFG_CODEC_G722);
+}
+
+static void test_missing_pjsip(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx), "pjsip.conf: cannot open: No such file or directory\n");
+}
+
+static void test_transport_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx,
+		"[t1]\ntype=transport\nprotocol=tls\nbind=0.0.0.0:5061\n"    /* 3 */
+		"[t2]\ntype=transport\nprotocol=sctp\nbind=0.0.0.0:5062\n"   /* 7 */
+		"[t3]\ntype=transport\nbind=127.0.0.1:99999\n"                /* 11 */
+		"[t4]\ntype=transport\nbind=localhost\n"                      /* 14 */
+		"[t5]\ntype=transport\nbind=0.0.0.0\n"                        /* 17 */
+		"[t6]\ntype=transport\nbind=0.0.0.0:5060\n"                   /* 20: as t5 */
+		"[t7]\ntype=transport\nbind=10.0.0.1\nexternal_signaling_port=x\n"
+		"local_net=10.0.0.0/33\n"                                      /* 25 */
+		"[t8]\ntype=transport\nprotocol=wss\nbind=[::1\n"),           /* 28 */
+		"pjsip.conf:3: transport 't1': protocol tls is not supported\n"
+		"pjsip.conf:7: transport 't2': invalid protocol 'sctp' (expected udp or tcp)\n"
+		"pjsip.conf:11: transport 't3': invalid port in bind '127.0.0.1:99999' "
+		"(expected 1 to 65535)\n"
+		"pjsip.conf:14: transport 't4': invalid bind address 'localhost' (expected an "
+		"IP address, optionally with :port)\n"
+		"pjsip.conf:20: transport 't6': udp 0.0.0.0:5060 is already bound by transport 't5'\n"
+		"pjsip.conf:24: transport 't7': invalid external_signaling_port 'x' (expected a "
+		"number from 0 to 65535)\n"
+		"pjsip.conf:25: transport 't7': invalid local_net '10.0.0.0/33' (expected an IP "
+		"address or network such as 192.168.0.0/16; hostnames are not supported)\n"
+		"pjsip.conf:28: transport 't8': protocol wss is not supported\n"
+		"pjsip.conf:29: transport 't8': invalid bind address '[::1' (expected an IP "
+		"address, optionally with :port)\n");
+	assert_int_equal(fx->rc, -1);
+
+	assert_string_equal(pjsip(fx, "[g]\ntype=global\n"),
+			    "pjsip.conf: no transport defined\n");
+	/* UDP and TCP may share an address; two UDP without bind= may not. */
+	assert_string_equal(pjsip(fx,
+		"[u]\ntype=transport\nbind=0.0.0.0:5060\n"
+		"[t]\ntype=transport\nprotocol=tcp\nbind=0.0.0.0:5060\n"), "");
+	assert_string_equal(pjsip(fx,
+		"[u]\ntype=transport\n[v]\ntype=transport\n"),
+		"pjsip.conf:3: transport 'v': udp 0.0.0.0:5060 is already bound by transport 'u'\n");
+}
+
+static void test_auth_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[a1]\ntype=auth\nauth_type=plain\nusername=u\npassword=p\n"          /* 3 */
+		"[a2]\ntype=auth\npassword=p\n"                                        /* 8 */
+		"[a3]\ntype=auth\nusername=u\n"                                        /* 11 */
+		"[a4]\ntype=auth\nauth_type=md5\nusername=u\npassword=p\n"             /* 14 */
+		"[a5]\ntype=auth\nauth_type=md5\nusername=u\nmd5_cred=abc\n"           /* 19 */
+		"[a6]\ntype=auth\nusername=u\npassword=p\nsupported_algorithms_uas=md5,sha-1\n"
+		"[a7]\ntype=auth\nusername=u\npassword=p\nsupported_algorithms_uas=sha-512-256\n"
+		"[a8]\ntype=auth\nusername=u\npassword_digest=0123456789abcdef0123456789abcdef\n"
+		"supported_algorithms_uas=sha-256,md5\n"                               /* 38 */
+		"[a9]\ntype=auth\nusername=u\npassword=p\nauth_type=google_oauth\n"
+		"password_digest=SHA-1:00\n"                                           /* 44 */
+		"[a10]\ntype=auth\nusername=u\npassword=p\n"
+		"supported_algorithms_uas=sha-512-256,sha-256\n"),
+		"pjsip.conf:5: auth 'a1': invalid auth_type 'plain' (expected userpass, digest or md5)\n"
+		"pjsip.conf:8: auth 'a2': username is required\n"
+		"pjsip.conf:11: auth 'a3': a password or password_digest is required\n"
+		"pjsip.conf:14: auth 'a4': auth_type=md5 needs md5_cred or password_digest\n"
+		"pjsip.conf:19: auth 'a5': auth_type=md5 needs md5_cred or password_digest\n"
+		"pjsip.conf:23: auth 'a5': invalid md5_cred (expected 32 hex digits)\n"
+		"pjsip.conf:28: auth 'a6': unknown algorithm 'sha-1' in supported_algorithms_uas "
+		"(expected md5 or sha-256)\n"
+		"pjsip.conf:33: warning: auth 'a7': algorithm 'sha-512-256' is not supported (ignored)\n"
+		"pjsip.conf:33: auth 'a7': supported_algorithms_uas has no supported algorithm\n"
+		"pjsip.conf:34: auth 'a8': algorithm SHA-256 needs a password or a SHA-256 "
+		"password_digest\n"
+		"pjsip.conf:43: auth 'a9': auth_type google_oauth is not supported\n"
+		"pjsip.conf:44: auth 'a9': unknown algorithm 'SHA-1' in password_digest "
+		"(expected MD5 or SHA-256)\n"
+		"pjsip.conf:49: warning: auth 'a10': algorithm 'sha-512-256' is not supported "
+		"(ignored)\n");
+	assert_int_equal(fx->rc, -1);
+}
+
+static void test_aor_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[x1]\ntype=aor\nmax_contacts=-1\nremove_existing=maybe\n"          /* 3 */
+		"[x2]\ntype=aor\nminimum_expiration=100\nmaximum_expiration=50\n"   /* 7 */
+		"[x3]\ntype=aor\ndefault_expiration=30\n"                           /* 11 */
+		"[x4]\ntype=aor\ncontact=192.0.2.1\nqualify_frequency=60\n"         /* 14 */
+		"[x5]\ntype=aor\ndefault_expiration=99999999999\n"),                /* 18 */
+		"pjsip.conf:5: aor 'x1': invalid max_contacts '-1' (expected a number from 0 to 65535)\n"
+		"pjsip.conf:6: aor 'x1': invalid remove_existing 'maybe' (expected yes or no)\n"
+		"pjsip.conf:7: aor 'x2': minimum_expiration (100) is greater than "
+		"maximum_expiration (50)\n"
+		"pjsip.conf:11: aor 'x3': default_expiration (30) must be between "
+		"minimum_expiration (60) and maximum_expiration (7200)\n"
+		"pjsip.conf:16: aor 'x4': invalid contact '192.0.2.1' (expected a sip: or sips: URI)\n"
+		"pjsip.conf:17: warning: aor 'x4': option 'qualify_frequency' is not supported "
+		"yet (contacts are not qualified)\n"
+		"pjsip.conf:20: aor 'x5': invalid default_expiration '99999999999' (expected a "
+		"number from 0 to 2147483647)\n");
+}
+
+static void test_reference_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[1001]\ntype=endpoint\n"  /* 3 */
+		"auth=nope\n"              /* 5 */
+		"aors=1001,missing\n"      /* 6 */
+		"transport=tx\n"           /* 7 */
+		"[1002]\ntype=endpoint\nauth=a,b\n"   /* 10 */
+		"[1001]\ntype=aor\n"
+		"[a]\ntype=auth\nusername=a\npassword=a\n"
+		"[b]\ntype=auth\nusername=b\npassword=b\n"
+		"[id]\ntype=identify\nendpoint=ghost\nmatch=192.0.2.1\n"   /* 21 */
+		"[id2]\ntype=identify\nmatch=sip.example.com\n"              /* 25 */
+		"[id3]\ntype=identify\nendpoint=1001\n"),                    /* 28 */
+		"pjsip.conf:5: endpoint '1001': auth 'nope' is not defined\n"
+		"pjsip.conf:6: endpoint '1001': aor 'missing' is not defined\n"
+		"pjsip.conf:7: endpoint '1001': transport 'tx' is not defined\n"
+		"pjsip.conf:10: endpoint '1002': several auth sections per endpoint are not "
+		"supported yet\n"
+		"pjsip.conf:23: identify 'id': endpoint 'ghost' is not defined\n"
+		"pjsip.conf:25: identify 'id2': endpoint is required\n"
+		"pjsip.conf:27: identify 'id2': invalid match 'sip.example.com' (expected an IP "
+		"address or network such as 192.168.0.0/16; hostnames are not supported)\n"
+		"pjsip.conf:28: identify 'id3': match is required\n");
+	assert_int_equal(fx->rc, -1);
+}
+
+static void test_types(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[trunk]\ntype=registration\nserver_uri=sip:x\n"   /* 3 */
+		"[sys]\ntype=system\ntimer_t1=500\n"                /* 6 */
+		"[notype]\ncontext=x\n"                             /* 9 */
+		"[odd]\ntype=Endpoint\n"                            /* 11 */
+		"[tpl](!)\nfoo=bar\n"),                             /* templates are not objects */
+		"pjsip.conf:3: warning: type=registration is not supported yet; section ignored\n"
+		"pjsip.conf:6: warning: type=system is not supported yet; section ignored\n"
+		"pjsip.conf:9: section 'notype': no type= option\n"
+		"pjsip.conf:12: section 'odd': unknown type 'Endpoint'\n");
+}
+
+static void test_options(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[1001]\ntype=endpoint\ndirect_media=no\nfoo=bar\nDTMF_MODE=rfc4733\n"   /* 3 */
+		"[g]\ntype=global\nendpoint_identifier_order=ip\nbogus=1\n"               /* 8 */
+		"[a]\ntype=auth\nusername=u\npassword=p\nnonce_lifetime=32\n"             /* 12 */
+		"[id]\ntype=identify\nendpoint=1001\nmatch=10.0.0.1\nsrv_lookups=no\n"
+		"[t2]\ntype=transport\nbind=0.0.0.0:5070\ntos=cs3\ncert_file=x\n"),
+		"pjsip.conf:5: warning: endpoint '1001': option 'direct_media' is not supported "
+		"yet (ignored)\n"
+		"pjsip.conf:6: endpoint '1001': unknown option 'foo' for type=endpoint\n"
+		"pjsip.conf:7: warning: endpoint '1001': option 'DTMF_MODE' is not supported yet "
+		"(ignored)\n"
+		"pjsip.conf:10: warning: global 'g': option 'endpoint_identifier_order' is not "
+		"supported yet (ignored)\n"
+		"pjsip.conf:11: global 'g': unknown option 'bogus' for type=global\n"
+		"pjsip.conf:16: warning: auth 'a': option 'nonce_lifetime' is not supported yet "
+		"(ignored)\n"
+		"pjsip.conf:21: warning: identify 'id': option 'srv_lookups' is not supported "
+		"yet (ignored)\n"
+		"pjsip.conf:25: warning: transport 't2': option 'tos' is not supported yet "
+		"(ignored)\n"
+		"pjsip.conf:26: warning: transport 't2': option 'cert_file' is not supported "
+		"yet (ignored)\n");
+}
+
+/* A problem on a template line is reported once, naming the template. */
+static void test_template_once(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[ep](!)\ntype=endpoint\ndirect_media=no\nauth=shared\n"   /* 3 */
+		"[1](ep)\n[2](ep)\n[3](ep)\n"),
+		"pjsip.conf:5: warning: endpoint 'ep': option 'direct_media' is not supported "
+		"yet (ignored)\n"
+		"pjsip.conf:6: endpoint 'ep': auth 'shared' is not defined\n");
+	assert_int_equal(fx->diag.warnings, 1);
+	assert_int_equal(fx->diag.errors, 1);
+}
+
+static void test_duplicates(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[e]\ntype=endpoint\n"            /* 3 */
+		"[e]\ntype=endpoint\n"            /* 5 */
+		"[t]\ntype=transport\nbind=0.0.0.0:5070\n"
+		"[g]\ntype=global\n"              /* 10 */
+		"[g2]\ntype=global\n"),           /* 12 */
+		"pjsip.conf:5: duplicate endpoint 'e' (first defined at pjsip.conf:3)\n"
+		"pjsip.conf:7: duplicate transport 't' (first defined at pjsip.conf:1)\n"
+		"pjsip.conf:12: global 'g2': a second type=global section (the first is at "
+		"pjsip.conf:10)\n");
+}
+
+static void test_rtp(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "pjsip.conf", TRANSPORT);
+	put(fx, "rtp.conf", "[general]\nrtpstart=20000\nrtpend=10000\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx), "rtp.conf:3: rtpstart (20000) must be lower than rtpend (10000)\n");
+
+	put(fx, "rtp.conf", "[general]\nrtpstart=40000\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx), "rtp.conf:2: rtpstart (40000) must be lower than rtpend (31000)\n");
+
+	put(fx, "rtp.conf", "[general]\nrtpstart=0\nrtpend=70000\nstrictrtp=yes\n[ice_host_candidates]\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx),
+		"rtp.conf:2: invalid rtpstart '0' (expected a number from 1 to 65535)\n"
+		"rtp.conf:3: invalid rtpend '70000' (expected a number from 1 to 65535)\n"
+		"rtp.conf:4: warning: option 'strictrtp' is not supported yet (ignored)\n"
+		"rtp.conf:5: warning: section [ice_host_candidates] is not supported yet (ignored)\n");
+
+	put(fx, "rtp.conf", "[general]\nrtpstart=10000\nrtpend=10100\n");
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->cfg->rtpstart, 10000);
+	assert_int_equal(fx->cfg->rtpend, 10100);
+}
+
+static void test_kubevox_conf(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "pjsip.conf", TRANSPORT);
+	put(fx, "kubevox.conf", "[security]\nban_failures=5\nban_window=30\nban_time=600\n"
+	    "nonce_lifetime=120\nnonce_secret=0123456789abcdef0123\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	assert_int_equal(fx->cfg->security.ban_failures, 5);
+	assert_int_equal(fx->cfg->security.ban_window, 30);
+	assert_int_equal(fx->cfg->security.ban_time, 600);
+	assert_int_equal(fx->cfg->security.nonce_lifetime, 120);
+	assert_string_equal(fx->cfg->security.nonce_secret, "0123456789abcdef0123");
+
+	put(fx, "kubevox.conf", "[security]\nban_window=0\nnonce_secret=short\nbanfailures=3\n"
+	    "[redis]\nhost=x\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx),
+		"kubevox.conf:2: invalid ban_window '0' (expected a number from 1 to 86400)\n"
+		"kubevox.conf:3: warning: nonce_secret is short (use at least 16 random characters)\n"
+		"kubevox.conf:4: unknown option 'banfailures' in [security]\n"
+		"kubevox.conf:5: unknown section [redis]\n");
+}
+
+static void test_asterisk_conf(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "pjsip.conf", TRANSPORT);
+	put(fx, "asterisk.conf", "[directories](!)\nastlogdir => /tpl\n"
+	    "[options]\nverbose=3\n[directories]\nastspooldir => /spool\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	assert_string_equal(fx->cfg->astlogdir, "/var/log/asterisk");
+	assert_string_equal(fx->cfg->astspooldir, "/spool");
+}
+
+/* Grammar errors of any file fail the load, reported per file. */
+static void test_grammar_errors(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "pjsip.conf", TRANSPORT "#include users/*.conf\n");
+	put(fx, "users/a.conf", "[1001]\ntype=endpoint\nauth=none\n");
+	put(fx, "extensions.conf", "[from-internal]\nexten => 1,1,Answer()\nbroken line\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx),
+		"users/a.conf:3: endpoint '1001': auth 'none' is not defined\n"
+		"extensions.conf:3: no '=' in line\n");
+
+	/* A file with a grammar error is not interpreted further. */
+	put(fx, "extensions.conf", "[x]\n");
+	put(fx, "pjsip.conf", TRANSPORT "#exec /bin/true\n[e]\ntype=endpoint\nauth=none\n");
+	assert_int_equal(load(fx), -1);
+	assert_string_equal(msgs(fx), "pjsip.conf:3: #exec is not supported\n");
+}
+
+static void test_files_list(void **state)
+{
+	struct fx *fx = *state;
+	size_t n = 0;
+
+	put(fx, "pjsip.conf", TRANSPORT "#include a.conf\n#include a.conf\n");
+	put(fx, "a.conf", "; nothing\n");
+	put(fx, "rtp.conf", "[general]\n");
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->cfg->files_n, 3);
+	for (size_t i = 0; i < fx->cfg->files_n; i++) {
+		assert_non_null(strstr(fx->cfg->files[i], fx->dir));
+		n += strstr(fx->cfg->files[i], "/a.conf") != NULL;
+	}
+	assert_int_equal(n, 1);
+}
+
+static void test_identify(void **state)
+{
+	struct fx *fx = *state;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[trunk]\ntype=endpoint\n[office]\ntype=endpoint\n[v6]\ntype=endpoint\n"
+		"[i1]\ntype=identify\nendpoint=trunk\nmatch=198.51.100.0/24\n"
+		"[i2]\ntype=identify\nendpoint=office\nmatch=198.51.100.7, 192.0.2.0/255.255.255.0\n"
+		"[i3]\ntype=identify\nendpoint=v6\nmatch=2001:db8::/32\n"), "");
+	assert_int_equal(fx->cfg->identifies_n, 3);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5060);
+	inet_pton(AF_INET, "198.51.100.9", &sin.sin_addr);
+	assert_ptr_equal(config_identify(fx->cfg, (struct sockaddr *)&sin), ep(fx, "trunk"));
+	/* The most specific match wins. */
+	inet_pton(AF_INET, "198.51.100.7", &sin.sin_addr);
+	assert_ptr_equal(config_identify(fx->cfg, (struct sockaddr *)&sin), ep(fx, "office"));
+	inet_pton(AF_INET, "192.0.2.200", &sin.sin_addr);
+	assert_ptr_equal(config_identify(fx->cfg, (struct sockaddr *)&sin), ep(fx, "office"));
+	inet_pton(AF_INET, "203.0.113.1", &sin.sin_addr);
+	assert_null(config_identify(fx->cfg, (struct sockaddr *)&sin));
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::5", &sin6.sin6_addr);
+	assert_ptr_equal(config_identify(fx->cfg, (struct sockaddr *)&sin6), ep(fx, "v6"));
+	inet_pton(AF_INET6, "::ffff:198.51.100.9", &sin6.sin6_addr);
+	assert_ptr_equal(config_identify(fx->cfg, (struct sockaddr *)&sin6), ep(fx, "trunk"));
+	inet_pton(AF_INET6, "2001:db9::5", &sin6.sin6_addr);
+	assert_null(config_identify(fx->cfg, (struct sockaddr *)&sin6));
+}
+
+static void test_lookups(void **state)
+{
+	struct fx *fx = *state;
+	const char key[] = "1002xyz";
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[1002]\ntype=endpoint\n[100]\ntype=endpoint\n[10021]\ntype=endpoint\n"
+		"[Alice]\ntype=endpoint\n"), "");
+	/* The key need not be NUL-terminated. */
+	assert_string_equal(config_endpoint(fx->cfg, key, 4)->name, "1002");
+	assert_string_equal(config_endpoint(fx->cfg, key, 3)->name, "100");
+	assert_null(config_endpoint(fx->cfg, key, 5));
+	assert_null(config_endpoint(fx->cfg, "alice", 5));
+	assert_non_null(config_endpoint(fx->cfg, "Alice", 5));
+	assert_null(config_endpoint(fx->cfg, "", 0));
+	assert_null(config_aor(fx->cfg, "1002", 4));
+	assert_null(config_auth(fx->cfg, "1002", 4));
+	assert_null(config_endpoint(NULL, "x", 1));
+}
+
+/* 10,000 users from templates: loads, and every one can be found. */
+static void test_many_users(void **state)
+{
+	struct fx *fx = *state;
+	size_t cap = 10000 * 160 + 1024, n = 0;
+	char *buf = malloc(cap);
+	char path[256];
+	FILE *f;
+
+	assert_non_null(buf);
+	n += (size_t)snprintf(buf + n, cap - n, TRANSPORT
+			      "[ep](!)\ntype=endpoint\ncontext=users\nallow=ulaw\n"
+			      "[au](!)\ntype=auth\nauth_type=userpass\n"
+			      "[ao](!)\ntype=aor\nmax_contacts=1\n");
+	for (int i = 0; i < 10000; i++)
+		n += (size_t)snprintf(buf + n, cap - n,
+				      "[u%d](ep)\nauth=u%d\naors=u%d\n[u%d](au)\nusername=u%d\n"
+				      "password=pw%d\n[u%d](ao)\n", i, i, i, i, i, i, i);
+	snprintf(path, sizeof(path), "%s/pjsip.conf", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+	free(buf);
+
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	assert_int_equal(fx->cfg->endpoints_n, 10000);
+	assert_int_equal(fx->cfg->auths_n, 10000);
+	assert_int_equal(fx->cfg->aors_n, 10000);
+	for (int i = 0; i < 10000; i += 7) {
+		char name[16], pw[16];
+		struct cfg_endpoint *e;
+
+		snprintf(name, sizeof(name), "u%d", i);
+		snprintf(pw, sizeof(pw), "pw%d", i);
+		e = ep(fx, name);
+		assert_non_null(e);
+		assert_string_equal(e->auth->password, pw);
+		assert_string_equal(e->aors[0]->name, name);
+		assert_string_equal(e->context, "users");
+	}
+}
+
+static void test_check_output(void **state)
+{
+	struct fx *fx = *state;
+	char out[2048];
+	size_t n;
+	FILE *f;
+
+	put(fx, "pjsip.conf", TRANSPORT "[e]\ntype=endpoint\nauth=x\ndirect_media=no\n");
+	put(fx, "rtp.conf", "[general]\nrtpstart=20000\nrtpend=10000\n");
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(config_check(fx->dir, f), 1);
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_string_equal(out,
+		"pjsip.conf:5: endpoint 'e': auth 'x' is not defined\n"
+		"pjsip.conf:6: warning: endpoint 'e': option 'direct_media' is not supported "
+		"yet (ignored)\n"
+		"rtp.conf:3: rtpstart (20000) must be lower than rtpend (10000)\n");
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(config_check(KV_SOURCE_DIR "/asterisk_config", f), 0);
+	assert_int_equal(ftell(f), 0);
+	fclose(f);
+}
+
+/* The fixture used by the --check protocol test prints expected.txt. */
+static void test_check_fixture(void **state)
+{
+	char out[4096], want[4096];
+	size_t n, m;
+	FILE *f, *e;
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(config_check(KV_SOURCE_DIR "/tests/config/broken", f), 1);
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	e = fopen(KV_SOURCE_DIR "/tests/config/broken/expected.txt", "r");
+	assert_non_null(e);
+	m = fread(want, 1, sizeof(want) - 1, e);
+	want[m] = '\0';
+	fclose(e);
+	assert_string_equal(out, want);
+}
+
+/*
+ * Random configurations.  Odd rounds mix real option lines with good and
+ * bad values: whatever the mix, loading never crashes or leaks, and fails
+ * only with errors.  Even rounds use only valid lines in random order and
+ * number: they must load, with every reference resolved.
+ */
+static void test_random_configs(void **state)
+{
+	static const char *const headers[] = {
+		"[a]", "[b]", "[1001]", "[t]", "[x](!)", "[y](x)", "[a](+)", "[b](+type=aor)",
+	};
+	static const char *const lines[] = {
+		"type=endpoint", "type=auth", "type=aor", "type=transport", "type=identify",
+		"type=global", "type=registration", "type=bogus", "auth=a", "auth=b",
+		"aors=a,b", "aors=1001", "transport=t", "context=c", "allow=all",
+		"disallow=ulaw", "allow=!alaw,g729:30", "callerid=\"x\" <1>", "username=u",
+		"password=p", "password_digest=MD5:0123456789abcdef0123456789abcdef",
+		"md5_cred=zz", "auth_type=md5", "auth_type=digest", "realm=r",
+		"supported_algorithms_uas=sha-256", "supported_algorithms_uas=md5,sha-512-256",
+		"max_contacts=3", "max_contacts=x", "remove_existing=yes", "minimum_expiration=99999",
+		"default_expiration=10", "contact=sip:a@b", "contact=nope", "protocol=tcp",
+		"protocol=tls", "bind=127.0.0.1:5070", "bind=[::1]:5071", "bind=x", "local_net=10.0.0.0/8",
+		"endpoint=1001", "endpoint=a", "match=192.0.2.0/24", "match=host", "direct_media=no",
+		"foo=bar", "default_realm=", "default_auth_algorithms_uas=sha-256,md5", "qualify_frequency=5",
+	};
+	static const char *const good_types[] = { "endpoint", "auth", "aor", "identify" };
+	/* What makes each type valid whichever options follow. */
+	static const char *const preamble[] = {
+		"", "username=u\npassword=p", "minimum_expiration=1\nmaximum_expiration=99999",
+		"endpoint=e0\nmatch=192.0.2.1",
+	};
+	static const char *const good[][6] = {
+		{ "context=c", "allow=all", "disallow=ulaw", "auth=1001", "aors=1001, a0",
+		  "transport=t" },
+		{ "username=u", "password=p", "realm=r", "supported_algorithms_uas=sha-256,md5",
+		  "auth_type=digest", "password_digest=MD5:0123456789abcdef0123456789abcdef" },
+		{ "max_contacts=2", "remove_existing=yes", "contact=sip:a@b", "minimum_expiration=1",
+		  "maximum_expiration=99999", "default_expiration=30" },
+		{ "endpoint=e0", "match=192.0.2.0/24", "match=2001:db8::1", "endpoint=1001",
+		  "match=10.0.0.0/255.0.0.0", "match=10.1.0.0/16" },
+	};
+	struct fx *fx = *state;
+	uint32_t seed = 42;
+	unsigned loaded = 0;
+
+	for (int round = 0; round < 400; round++) {
+		char text[16384];
+		size_t n = 0;
+		int sections = 1 + round % 12;
+
+		if (round % 2 == 0) {
+			n += (size_t)snprintf(text + n, sizeof(text) - n, TRANSPORT
+					      "[1001]\ntype=endpoint\n[e0]\ntype=endpoint\n"
+					      "[1001]\ntype=auth\nusername=u\npassword=p\n"
+					      "[1001]\ntype=aor\n[a0]\ntype=aor\n");
+		}
+		for (int i = 0; i < sections; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if (round % 2) {
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n",
+						      headers[(seed >> 16) % (sizeof(headers) / sizeof(headers[0]))]);
+			} else {
+				unsigned type = (seed >> 16) % 4;
+
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "[s%d]\ntype=%s\n%s\n",
+						      i, good_types[type], preamble[type]);
+				for (int j = 0; j < 4; j++) {
+					seed = seed * 1103515245u + 12345u;
+					n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n",
+							      good[type][(seed >> 16) % 6]);
+				}
+				continue;
+			}
+			for (int j = 0; j < 5; j++) {
+				seed = seed * 1103515245u + 12345u;
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n",
+						      lines[(seed >> 16) % (sizeof(lines) / sizeof(lines[0]))]);
+			}
+		}
+		put(fx, "pjsip.conf", text);
+		if (load(fx) != 0) {
+			if (round % 2 == 0)
+				fail_msg("valid configuration refused:\n%s\n%s", text, msgs(fx));
+			assert_true(fx->diag.errors > 0);
+			continue;
+		}
+		loaded++;
+		assert_int_equal(fx->diag.errors, 0);
+		assert_true(fx->cfg->transports_n > 0);
+		for (size_t i = 0; i < fx->cfg->endpoints_n; i++) {
+			const struct cfg_endpoint *e = &fx->cfg->endpoints[i];
+
+			assert_non_null(e->context);
+			for (size_t j = 0; j < e->aors_n; j++)
+				assert_ptr_equal(config_aor(fx->cfg, e->aors[j]->name,
+							    strlen(e->aors[j]->name)), e->aors[j]);
+			if (e->auth)
+				assert_non_null(e->auth->username);
+		}
+		for (size_t i = 0; i < fx->cfg->identifies_n; i++)
+			assert_non_null(fx->cfg->identifies[i].endpoint);
+		for (size_t i = 0; i < fx->cfg->auths_n; i++)
+			assert_true(fx->cfg->auths[i].algs_n > 0);
+	}
+	assert_true(loaded >= 200);
+}
+
+static void test_msg_format(void **state)
+{
+	struct cfg_diag d;
+	char buf[64];
+
+	cfg_diag_init(&d);
+	cfg_diag_add(&d, CFG_ERROR, "a.conf", 3, "bad %s", "thing");
+	cfg_diag_add(&d, CFG_WARNING, "b.conf", 0, "odd");
+	assert_int_equal(d.errors, 1);
+	assert_int_equal(d.warnings, 1);
+	assert_int_equal(cfg_msg_format(&d.v[0], buf, sizeof(buf)), 19);
+	assert_string_equal(buf, "a.conf:3: bad thing");
+	cfg_msg_format(&d.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "b.conf: warning: odd");
+	/* Truncation still terminates and reports the full length. */
+	assert_int_equal(cfg_msg_format(&d.v[0], buf, 5), 19);
+	assert_string_equal(buf, "a.co");
+	cfg_diag_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_shipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_pjsip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aor_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reference_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_template_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rtp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubevox_conf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_asterisk_conf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grammar_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_files_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_output, setup, teardown),
+		cmocka_unit_test(test_check_fixture),
+		cmocka_unit_test_setup_teardown(test_random_configs, setup, teardown),
+		cmocka_unit_test(test_msg_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -183,11 +183,11 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 			uv_ip4_name((const struct sockaddr_in *)&t->bind, addr, sizeof(addr));
 		if (err) {
 			const char *e = err < 0 ? uv_strerror(err) : strerror(err);
-			char q[96];
+			char eq[96];
 
 			log_event(LOG_ERROR, "listen_failed",
 				  "transport=%s proto=%s addr=%s error=%s", t->name,
-				  sip_proto_name(proto), addr, log_q(q, sizeof(q), e, strlen(e)));
+				  sip_proto_name(proto), addr, log_q(eq, sizeof(eq), e, strlen(e)));
 			goto out;
 		}
 	}

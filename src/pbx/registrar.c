@@ -290,7 +290,7 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 		break;
 	case LOC_OUT_OF_ORDER:
 		count(pbx, REG_ERROR);
-		reply(ctx, 500, "Server Internal Error - CSeq out of order", NULL,
+		reply(ctx, 500, "Server Internal Error - Out Of Order", NULL,
 		      "cseq_out_of_order");
 		goto out;
 	case LOC_TOO_MANY:

@@ -99,4 +99,23 @@ int sip_stack_send_raw(struct sip_stack *st, const struct sip_peer *dst,
 void sip_stack_response_dest(const struct sip_msg *req,
 			     const struct sip_peer *src, struct sip_peer *dst);
 
+/*
+ * Additions (h3-stack).
+ */
+
+/* The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), or NULL.
+ * Use it only during the current callback; sip_stx_reply() on it fails
+ * with EINVAL once the INVITE has its final response. */
+struct sip_stx *sip_stack_cancel_target(struct sip_stack *st,
+					const struct sip_msg *cancel);
+
+/*
+ * Send the TU's ACK for a 2xx to this INVITE (RFC 3261 §13.2.2.4) and let
+ * the transaction resend it whenever that 2xx is retransmitted during the
+ * next 64*T1 (RFC 6026 Accepted state).  Call it from the resph callback
+ * that reported the 2xx (the ctx is valid there).
+ */
+int sip_ctx_ack(struct sip_ctx *ctx, const struct sip_peer *dst,
+		const char *ack, size_t len);
+
 #endif

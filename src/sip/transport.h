@@ -82,4 +82,33 @@ struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 const char *sip_proto_name(enum sip_proto p);
 const char *sip_proto_upper(enum sip_proto p);
 
+/*
+ * Additions (h3-stack) used by the transaction layer.
+ */
+
+/* Like sip_transport_send(); *conn_id (may be NULL) gets the TCP
+ * connection the bytes went to or were queued on (0 for UDP). */
+int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst,
+			    const void *buf, size_t len, uint64_t *conn_id);
+
+/* A TCP connection is gone.  err 0: orderly (EOF, idle, framing error);
+ * else a positive errno (ECONNREFUSED, ECONNRESET, ENOBUFS for a peer
+ * that does not read...).  Called from a loop callback, never from inside
+ * sip_transport_send(), and not for connections closed by
+ * sip_transport_free().  One handler per transport: sip_stack_alloc()
+ * installs the stack's. */
+typedef void (sip_conn_close_h)(uint64_t conn_id, int err, void *arg);
+void sip_transport_set_close_handler(struct sip_transport *tp,
+				     sip_conn_close_h *closeh);
+
+struct sip_transport_stats {
+	uint64_t rx_msgs, rx_bytes, tx_bytes, rx_errors;
+	uint64_t tcp_accepted, tcp_connected, tcp_rejected, tcp_closed;
+	uint64_t tcp_idle_closed, tcp_overflow_closed, tcp_pings;
+};
+const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *tp);
+
+/* "192.0.2.1:5060" or "[2001:db8::1]:5060" (always NUL-terminated). */
+const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size);
+
 #endif

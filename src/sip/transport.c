@@ -1,0 +1,1140 @@
+/*
+ * transport.c - SIP over UDP and TCP, IPv4 and IPv6, on libuv
+ * (RFC 3261 §18, RFC 5626 §3.5.1 keep-alives).
+ *
+ * UDP listeners read every datagram into one 64 KiB buffer per listener
+ * and decode it in place.  TCP connections (accepted or outgoing) keep an
+ * input buffer that grows up to TCP_MSG_MAX; messages are framed by
+ * Content-Length, several per read or one split over many reads.  Framing
+ * is lost on a malformed stream message, so the connection is closed after
+ * the message is handed up (the stack may still answer 400 on it first).
+ * Connections are found by id or by peer address through two hash tables;
+ * one repeating timer closes idle connections.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sip/transport.h"
+#include "util/log.h"
+#include "util/sbuf.h"
+
+enum {
+	UDP_BUF_SIZE = 65536,            /* largest possible datagram */
+	TCP_BUF_INIT = 4096,
+	TCP_MSG_MAX = 65536,             /* headers + body of one message */
+	TCP_WQ_MAX = 1024 * 1024,        /* unread bytes before we give up */
+	UDP_SOCKBUF = 4 * 1024 * 1024,   /* kernel buffer for bursts */
+	CONN_BUCKETS_INIT = 64,
+};
+
+#define IDLE_DEFAULT_MS (600ULL * 1000)
+#define MAX_CONNS_DEFAULT 10000U
+
+struct sip_listener {
+	struct sip_listener *next;
+	struct sip_transport *tp;
+	enum sip_proto proto;
+	struct sockaddr_storage addr;
+	union {
+		uv_handle_t h;
+		uv_udp_t udp;
+		uv_tcp_t tcp;
+	} u;
+	char *rxbuf;
+	bool closing;
+};
+
+struct sip_conn {
+	struct sip_transport *tp;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_shutdown_t sreq;
+	uint64_t id;
+	struct sockaddr_storage peer;
+	struct sip_listener *lst;
+	char *in;
+	size_t inlen, incap;
+	struct sbuf pending;             /* queued while connecting */
+	size_t wq;                       /* bytes held by uv_write requests */
+	uint64_t last_ms;
+	int err;                         /* reported to closeh */
+	bool connected, closing, listed;
+	struct sip_conn *prev, *next;    /* every listed connection */
+	struct sip_conn *id_next, *addr_next;
+};
+
+struct wreq {
+	uv_write_t req;
+	struct sip_conn *c;
+	size_t len;
+	char data[];
+};
+
+struct udp_sreq {
+	uv_udp_send_t req;
+	char data[];
+};
+
+struct sip_transport {
+	uv_loop_t *loop;
+	sip_recv_h *recvh;
+	sip_conn_close_h *closeh;
+	void *arg;
+	struct sip_listener *lsts;
+	struct sip_conn *conns;
+	struct sip_conn **byid, **byaddr;
+	size_t nbuckets;
+	unsigned nconns;
+	unsigned max_conns;
+	uint64_t idle_ms;
+	uint64_t next_id;
+	uv_timer_t sweep;
+	bool sweep_running;
+	unsigned nhandles;               /* open uv handles; free at 0 */
+	bool freeing;
+	struct sip_transport_stats stats;
+};
+
+static void conn_parse(struct sip_conn *c);
+static void conn_close(struct sip_conn *c, int err, bool flush);
+
+const char *sip_proto_name(enum sip_proto p)
+{
+	return p == SIP_PROTO_TCP ? "tcp" : "udp";
+}
+
+const char *sip_proto_upper(enum sip_proto p)
+{
+	return p == SIP_PROTO_TCP ? "TCP" : "UDP";
+}
+
+const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!size)
+		return buf;
+	buf[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
+			snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
+			snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, size, "unknown");
+	}
+	return buf;
+}
+
+static socklen_t sa_len(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return false;
+}
+
+/* FNV-1a: peer addresses are chosen by peers, but a connection table of
+ * at most max_conns entries bounds what a collision flood can cost. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static size_t addr_slot(const struct sip_transport *tp, const struct sockaddr *sa)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		h = fnv(h, &in->sin_addr, sizeof(in->sin_addr));
+		h = fnv(h, &in->sin_port, sizeof(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		h = fnv(h, &in6->sin6_addr, sizeof(in6->sin6_addr));
+		h = fnv(h, &in6->sin6_port, sizeof(in6->sin6_port));
+	}
+	return (size_t)(h & (tp->nbuckets - 1));
+}
+
+static size_t id_slot(const struct sip_transport *tp, uint64_t id)
+{
+	return (size_t)(id & (tp->nbuckets - 1));
+}
+
+static void table_link(struct sip_transport *tp, struct sip_conn *c)
+{
+	size_t i = id_slot(tp, c->id);
+	size_t j = addr_slot(tp, (struct sockaddr *)&c->peer);
+
+	c->id_next = tp->byid[i];
+	tp->byid[i] = c;
+	c->addr_next = tp->byaddr[j];
+	tp->byaddr[j] = c;
+}
+
+static void table_unlink(struct sip_transport *tp, struct sip_conn *c)
+{
+	struct sip_conn **pp;
+
+	for (pp = &tp->byid[id_slot(tp, c->id)]; *pp; pp = &(*pp)->id_next) {
+		if (*pp == c) {
+			*pp = c->id_next;
+			break;
+		}
+	}
+	for (pp = &tp->byaddr[addr_slot(tp, (struct sockaddr *)&c->peer)]; *pp;
+	     pp = &(*pp)->addr_next) {
+		if (*pp == c) {
+			*pp = c->addr_next;
+			break;
+		}
+	}
+}
+
+static int table_alloc(struct sip_transport *tp, size_t n)
+{
+	struct sip_conn **byid = calloc(n, sizeof(*byid));
+	struct sip_conn **byaddr = calloc(n, sizeof(*byaddr));
+
+	if (!byid || !byaddr) {
+		free(byid);
+		free(byaddr);
+		return ENOMEM;
+	}
+	free(tp->byid);
+	free(tp->byaddr);
+	tp->byid = byid;
+	tp->byaddr = byaddr;
+	tp->nbuckets = n;
+	return 0;
+}
+
+/* Keeps chains short: doubles the tables when they are full.  Failing to
+ * grow only makes chains longer, so the error is not fatal. */
+static void table_grow(struct sip_transport *tp)
+{
+	struct sip_conn *c;
+
+	if (tp->nconns < tp->nbuckets || tp->nbuckets > SIZE_MAX / 4)
+		return;
+	if (table_alloc(tp, tp->nbuckets * 2))
+		return;
+	for (c = tp->conns; c; c = c->next)
+		table_link(tp, c);
+}
+
+static struct sip_conn *conn_find_id(struct sip_transport *tp, uint64_t id)
+{
+	struct sip_conn *c;
+
+	for (c = tp->byid[id_slot(tp, id)]; c; c = c->id_next) {
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
+}
+
+static struct sip_conn *conn_find_addr(struct sip_transport *tp,
+				       const struct sockaddr *sa)
+{
+	struct sip_conn *c;
+
+	for (c = tp->byaddr[addr_slot(tp, sa)]; c; c = c->addr_next) {
+		if (sa_equal((struct sockaddr *)&c->peer, sa))
+			return c;
+	}
+	return NULL;
+}
+
+static void handle_closed(struct sip_transport *tp)
+{
+	tp->nhandles--;
+	if (tp->freeing && !tp->nhandles) {
+		free(tp->byid);
+		free(tp->byaddr);
+		free(tp);
+	}
+}
+
+/* ---- idle sweep ---- */
+
+static void sweep_cb(uv_timer_t *t)
+{
+	struct sip_transport *tp = t->data;
+	uint64_t now = uv_now(tp->loop);
+	struct sip_conn *c, *next;
+	char a[64];
+
+	/* last_ms moves with every byte either way, so a message that is
+	 * still arriving keeps its connection; one stalled for the whole
+	 * timeout is not being received any more. */
+	for (c = tp->conns; c; c = next) {
+		next = c->next;
+		if (now - c->last_ms < tp->idle_ms)
+			continue;
+		log_event(LOG_INFO, "tcp_idle_close", "conn=%" PRIu64 " peer=%s",
+			  c->id, sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
+		tp->stats.tcp_idle_closed++;
+		conn_close(c, 0, false);
+	}
+}
+
+/* A quarter of the timeout keeps the close within 125% of it. */
+static void sweep_arm(struct sip_transport *tp)
+{
+	uint64_t every = tp->idle_ms / 4;
+
+	if (every < 10)
+		every = 10;
+	if (every > 5000)
+		every = 5000;
+	uv_timer_start(&tp->sweep, sweep_cb, every, every);
+	tp->sweep_running = true;
+}
+
+void sip_transport_set_idle_timeout(struct sip_transport *tp, uint64_t ms)
+{
+	tp->idle_ms = ms ? ms : IDLE_DEFAULT_MS;
+	if (tp->sweep_running)
+		sweep_arm(tp);
+}
+
+void sip_transport_set_max_conns(struct sip_transport *tp, unsigned n)
+{
+	tp->max_conns = n;
+}
+
+void sip_transport_set_close_handler(struct sip_transport *tp,
+				     sip_conn_close_h *closeh)
+{
+	tp->closeh = closeh;
+}
+
+const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *tp)
+{
+	return &tp->stats;
+}
+
+unsigned sip_transport_conn_count(const struct sip_transport *tp)
+{
+	return tp->nconns;
+}
+
+bool sip_transport_conn_alive(struct sip_transport *tp, uint64_t conn_id)
+{
+	return conn_id && conn_find_id(tp, conn_id) != NULL;
+}
+
+/* ---- allocation ---- */
+
+int sip_transport_alloc(struct sip_transport **tpp, uv_loop_t *loop,
+			sip_recv_h *recvh, void *arg)
+{
+	struct sip_transport *tp;
+	int err;
+
+	if (!tpp || !loop || !recvh)
+		return EINVAL;
+	tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return ENOMEM;
+	tp->loop = loop;
+	tp->recvh = recvh;
+	tp->arg = arg;
+	tp->idle_ms = IDLE_DEFAULT_MS;
+	tp->max_conns = MAX_CONNS_DEFAULT;
+	tp->next_id = 1;
+	err = table_alloc(tp, CONN_BUCKETS_INIT);
+	if (err) {
+		free(tp);
+		return err;
+	}
+	err = -uv_timer_init(loop, &tp->sweep);
+	if (err) {
+		free(tp->byid);
+		free(tp->byaddr);
+		free(tp);
+		return err;
+	}
+	tp->sweep.data = tp;
+	/* The sweep alone must not keep a loop alive. */
+	uv_unref((uv_handle_t *)&tp->sweep);
+	tp->nhandles = 1;
+	*tpp = tp;
+	return 0;
+}
+
+static void listener_close_cb(uv_handle_t *h)
+{
+	struct sip_listener *l = h->data;
+	struct sip_transport *tp = l->tp;
+
+	free(l->rxbuf);
+	free(l);
+	handle_closed(tp);
+}
+
+static void sweep_close_cb(uv_handle_t *h)
+{
+	handle_closed(h->data);
+}
+
+void sip_transport_free(struct sip_transport *tp)
+{
+	struct sip_listener *l;
+
+	if (!tp || tp->freeing)
+		return;
+	tp->freeing = true;
+	while (tp->conns)
+		conn_close(tp->conns, 0, false);
+	while ((l = tp->lsts)) {
+		tp->lsts = l->next;
+		l->closing = true;
+		uv_close(&l->u.h, listener_close_cb);
+	}
+	uv_close((uv_handle_t *)&tp->sweep, sweep_close_cb);
+}
+
+/* ---- UDP ---- */
+
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct sip_listener *l = h->data;
+
+	buf->base = l->rxbuf;
+	buf->len = UDP_BUF_SIZE;
+}
+
+/* Keep-alives from NATed phones: CRLF pairs, or an empty datagram. */
+static bool only_whitespace(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' && p[i] != '\t' && p[i] != '\0')
+			return false;
+	}
+	return true;
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+			const struct sockaddr *addr, unsigned flags)
+{
+	struct sip_listener *l = h->data;
+	struct sip_transport *tp = l->tp;
+	struct sip_peer peer;
+	struct sip_msg msg;
+	const char *why = NULL;
+	int rc;
+
+	if (nread < 0) {
+		log_event(LOG_DEBUG, "udp_recv_error", "err=%s", uv_err_name((int)nread));
+		return;
+	}
+	if (!addr || !nread || l->closing || tp->freeing)
+		return;
+	if (flags & UV_UDP_PARTIAL) {
+		tp->stats.rx_errors++;
+		return;
+	}
+	tp->stats.rx_bytes += (uint64_t)nread;
+	if (only_whitespace(buf->base, (size_t)nread))
+		return;
+
+	memset(&peer, 0, sizeof(peer));
+	memcpy(&peer.addr, addr, sa_len(addr));
+	peer.proto = SIP_PROTO_UDP;
+	peer.lst = l;
+
+	memset(&msg, 0, sizeof(msg));
+	rc = sip_msg_decode(&msg, buf->base, (size_t)nread, false, &why);
+	if (rc != SIP_DECODE_OK) {
+		tp->stats.rx_errors++;
+		msg.buf = buf->base;
+		if (!msg.len || msg.len > (size_t)nread)
+			msg.len = (size_t)nread;
+		tp->recvh(EBADMSG, why ? why : "Malformed message", &msg, &peer, tp->arg);
+		return;
+	}
+	tp->stats.rx_msgs++;
+	tp->recvh(0, NULL, &msg, &peer, tp->arg);
+}
+
+static struct sip_listener *udp_listener_for(struct sip_transport *tp,
+					     const struct sip_peer *dst)
+{
+	int af = dst->addr.ss_family;
+	struct sip_listener *l = dst->lst;
+
+	if (l && !l->closing && l->proto == SIP_PROTO_UDP && l->addr.ss_family == af)
+		return l;
+	return sip_transport_find_listener(tp, SIP_PROTO_UDP, af);
+}
+
+static void udp_send_cb(uv_udp_send_t *req, int status)
+{
+	if (status && status != UV_ECANCELED)
+		log_event(LOG_DEBUG, "udp_send_error", "err=%s", uv_err_name(status));
+	free(req->data);
+}
+
+static int udp_send(struct sip_transport *tp, const struct sip_peer *dst,
+		    const void *buf, size_t len)
+{
+	struct sip_listener *l = udp_listener_for(tp, dst);
+	const struct sockaddr *sa = (const struct sockaddr *)&dst->addr;
+	struct udp_sreq *r;
+	uv_buf_t b;
+	int rc;
+
+	if (!l)
+		return EAFNOSUPPORT;
+	if (len > UDP_BUF_SIZE - 8 - 40)
+		return EMSGSIZE;
+	b = uv_buf_init((char *)buf, (unsigned)len);
+	rc = uv_udp_try_send(&l->u.udp, &b, 1, sa);
+	if (rc >= 0) {
+		tp->stats.tx_bytes += len;
+		return 0;
+	}
+	if (rc != UV_EAGAIN && rc != UV_ENOSYS)
+		return -rc;
+
+	/* The socket buffer is full (or sends are queued): keep order by
+	 * queueing behind them, with our own copy of the bytes. */
+	r = malloc(sizeof(*r) + len);
+	if (!r)
+		return ENOMEM;
+	memcpy(r->data, buf, len);
+	r->req.data = r;
+	b = uv_buf_init(r->data, (unsigned)len);
+	rc = uv_udp_send(&r->req, &l->u.udp, &b, 1, sa, udp_send_cb);
+	if (rc) {
+		free(r);
+		return -rc;
+	}
+	tp->stats.tx_bytes += len;
+	return 0;
+}
+
+/* ---- TCP connections ---- */
+
+static void conn_close_cb(uv_handle_t *h)
+{
+	struct sip_conn *c = h->data;
+	struct sip_transport *tp = c->tp;
+
+	if (c->id && tp->closeh && !tp->freeing)
+		tp->closeh(c->id, c->err, tp->arg);
+	sbuf_free(&c->pending);
+	free(c->in);
+	free(c);
+	handle_closed(tp);
+}
+
+static void conn_shutdown_cb(uv_shutdown_t *req, int status)
+{
+	struct sip_conn *c = req->data;
+
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+/*
+ * Takes c out of every table at once, so nothing sends on it any more.
+ * flush: send a FIN after what was written (a 400 for a malformed
+ * message).  Only when nothing is left queued in user space, so the
+ * shutdown completes at once and a peer that does not read cannot keep
+ * the connection half-closed forever.
+ */
+static void conn_close(struct sip_conn *c, int err, bool flush)
+{
+	struct sip_transport *tp = c->tp;
+	char a[64];
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->err = err;
+	if (c->listed) {
+		table_unlink(tp, c);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			tp->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		c->listed = false;
+		tp->nconns--;
+		tp->stats.tcp_closed++;
+		log_event(err ? LOG_INFO : LOG_DEBUG, "tcp_close",
+			  "conn=%" PRIu64 " peer=%s err=%d", c->id,
+			  sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)), err);
+	}
+	if (!tp->conns && tp->sweep_running) {
+		uv_timer_stop(&tp->sweep);
+		tp->sweep_running = false;
+	}
+	if (flush && c->connected && !c->wq && !tp->freeing) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->sreq.data = c;
+		if (!uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, conn_shutdown_cb))
+			return;
+	}
+	uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+}
+
+static int conn_new(struct sip_transport *tp, struct sip_conn **cp)
+{
+	struct sip_conn *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return ENOMEM;
+	err = -uv_tcp_init(tp->loop, &c->tcp);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->tp = tp;
+	c->tcp.data = c;
+	c->last_ms = uv_now(tp->loop);
+	sbuf_init(&c->pending);
+	tp->nhandles++;
+	*cp = c;
+	return 0;
+}
+
+/* Makes c findable by id and address, and starts the idle sweep. */
+static void conn_list(struct sip_transport *tp, struct sip_conn *c)
+{
+	c->id = tp->next_id++;
+	c->next = tp->conns;
+	if (tp->conns)
+		tp->conns->prev = c;
+	tp->conns = c;
+	c->listed = true;
+	tp->nconns++;
+	table_link(tp, c);
+	table_grow(tp);
+	if (!tp->sweep_running)
+		sweep_arm(tp);
+}
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+	struct wreq *w = req->data;
+	struct sip_conn *c = w->c;
+
+	c->wq -= w->len;
+	free(w);
+	if (status == UV_ECANCELED)
+		return;
+	if (status) {
+		conn_close(c, -status, false);
+		return;
+	}
+	c->last_ms = uv_now(c->tp->loop);
+}
+
+static int conn_write(struct sip_conn *c, const void *buf, size_t len)
+{
+	struct sip_transport *tp = c->tp;
+	const char *p = buf;
+	struct wreq *w;
+	uv_buf_t b;
+	int rc;
+
+	if (c->closing)
+		return ECONNRESET;
+	if (!c->connected) {
+		if (c->pending.len + len > TCP_WQ_MAX)
+			return ENOBUFS;
+		sbuf_append(&c->pending, buf, len);
+		return sbuf_err(&c->pending) ? ENOMEM : 0;
+	}
+
+	b = uv_buf_init((char *)p, (unsigned)len);
+	rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (rc >= 0) {
+		tp->stats.tx_bytes += (uint64_t)rc;
+		c->last_ms = uv_now(tp->loop);
+		p += rc;
+		len -= (size_t)rc;
+		if (!len)
+			return 0;
+	} else if (rc != UV_EAGAIN && rc != UV_ENOSYS) {
+		conn_close(c, -rc, false);
+		return -rc;
+	}
+
+	if (c->wq + len > TCP_WQ_MAX) {
+		char a[64];
+
+		log_event(LOG_WARN, "tcp_write_overflow", "conn=%" PRIu64 " peer=%s queued=%zu",
+			  c->id, sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)), c->wq);
+		tp->stats.tcp_overflow_closed++;
+		conn_close(c, ENOBUFS, false);
+		return ENOBUFS;
+	}
+	w = malloc(sizeof(*w) + len);
+	if (!w)
+		return ENOMEM;
+	memcpy(w->data, p, len);
+	w->c = c;
+	w->len = len;
+	w->req.data = w;
+	b = uv_buf_init(w->data, (unsigned)len);
+	rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb);
+	if (rc) {
+		free(w);
+		conn_close(c, -rc, false);
+		return -rc;
+	}
+	c->wq += len;
+	tp->stats.tx_bytes += len;
+	return 0;
+}
+
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct sip_conn *c = h->data;
+
+	if (!c->in) {
+		c->in = malloc(TCP_BUF_INIT);
+		c->incap = c->in ? TCP_BUF_INIT : 0;
+	} else if (c->incap - c->inlen < TCP_BUF_INIT / 4 && c->incap < TCP_MSG_MAX) {
+		size_t cap = c->incap * 2;
+		char *p;
+
+		if (cap > TCP_MSG_MAX)
+			cap = TCP_MSG_MAX;
+		p = realloc(c->in, cap);
+		if (p) {
+			c->in = p;
+			c->incap = cap;
+		}
+	}
+	/* A zero-length buffer makes libuv report UV_ENOBUFS. */
+	buf->base = c->in ? c->in + c->inlen : NULL;
+	buf->len = c->in ? c->incap - c->inlen : 0;
+}
+
+static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct sip_conn *c = s->data;
+	struct sip_transport *tp = c->tp;
+
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		if (nread == UV_EOF) {
+			conn_close(c, 0, false);
+		} else if (nread == UV_ENOBUFS) {
+			tp->stats.tcp_overflow_closed++;
+			conn_close(c, EMSGSIZE, false);
+		} else {
+			conn_close(c, (int)-nread, false);
+		}
+		return;
+	}
+	c->inlen += (size_t)nread;
+	c->last_ms = uv_now(tp->loop);
+	tp->stats.rx_bytes += (uint64_t)nread;
+	conn_parse(c);
+}
+
+static void conn_peer(const struct sip_conn *c, struct sip_peer *peer)
+{
+	memset(peer, 0, sizeof(*peer));
+	peer->addr = c->peer;
+	peer->proto = SIP_PROTO_TCP;
+	peer->conn_id = c->id;
+	peer->lst = c->lst;
+}
+
+/*
+ * Frames every complete message in the input buffer.  Between messages,
+ * CRLFCRLF is a keep-alive ping (answered with CRLF) and a lone CRLF is
+ * skipped; a CRLF at the very end is kept, it may be half a ping.
+ */
+static void conn_parse(struct sip_conn *c)
+{
+	struct sip_transport *tp = c->tp;
+	struct sip_peer peer;
+	struct sip_msg msg;
+	size_t off = 0;
+
+	conn_peer(c, &peer);
+	while (!c->closing && !tp->freeing && off < c->inlen) {
+		const char *p = c->in + off;
+		size_t n = c->inlen - off;
+		const char *why = NULL;
+		int rc;
+
+		if (p[0] == '\r' || p[0] == '\n') {
+			if (n >= 4 && !memcmp(p, "\r\n\r\n", 4)) {
+				tp->stats.tcp_pings++;
+				conn_write(c, "\r\n", 2);
+				off += 4;
+				continue;
+			}
+			if (n < 4 && !memcmp(p, "\r\n\r\n", n))
+				break;
+			off += (n >= 2 && p[0] == '\r' && p[1] == '\n') ? 2 : 1;
+			continue;
+		}
+
+		memset(&msg, 0, sizeof(msg));
+		rc = sip_msg_decode(&msg, p, n, true, &why);
+		if (rc == SIP_DECODE_PARTIAL)
+			break;
+		if (rc != SIP_DECODE_OK) {
+			char a[64];
+
+			tp->stats.rx_errors++;
+			msg.buf = p;
+			if (!msg.len || msg.len > n)
+				msg.len = n;
+			log_event(LOG_INFO, "tcp_bad_message", "conn=%" PRIu64 " peer=%s",
+				  c->id, sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
+			tp->recvh(EBADMSG, why ? why : "Malformed message", &msg, &peer, tp->arg);
+			conn_close(c, 0, true);
+			return;
+		}
+		if (!msg.len || msg.len > n) {
+			/* A decoder that consumed nothing would spin forever. */
+			conn_close(c, EPROTO, false);
+			return;
+		}
+		tp->stats.rx_msgs++;
+		off += msg.len;
+		tp->recvh(0, NULL, &msg, &peer, tp->arg);
+	}
+	if (c->closing || tp->freeing)
+		return;
+	if (off) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+	if (c->inlen >= TCP_MSG_MAX) {
+		char a[64];
+
+		log_event(LOG_WARN, "tcp_message_too_large", "conn=%" PRIu64 " peer=%s",
+			  c->id, sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
+		tp->stats.tcp_overflow_closed++;
+		conn_close(c, EMSGSIZE, false);
+		return;
+	}
+	/* Idle connections should not each pin a grown buffer. */
+	if (!c->inlen && c->incap > TCP_BUF_INIT) {
+		free(c->in);
+		c->in = NULL;
+		c->incap = 0;
+	}
+}
+
+static void conn_connect_cb(uv_connect_t *req, int status)
+{
+	struct sip_conn *c = req->data;
+	struct sip_transport *tp = c->tp;
+	struct sbuf out;
+	char a[64];
+	int rc;
+
+	if (status == UV_ECANCELED || c->closing)
+		return;
+	if (status) {
+		log_event(LOG_WARN, "tcp_connect_failed", "conn=%" PRIu64 " peer=%s err=%s dropped=%zu",
+			  c->id, sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)),
+			  uv_err_name(status), c->pending.len);
+		conn_close(c, -status, false);
+		return;
+	}
+	c->connected = true;
+	c->last_ms = uv_now(tp->loop);
+	tp->stats.tcp_connected++;
+	log_event(LOG_DEBUG, "tcp_connected", "conn=%" PRIu64 " peer=%s", c->id,
+		  sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
+	uv_tcp_nodelay(&c->tcp, 1);
+	rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+	if (rc) {
+		conn_close(c, -rc, false);
+		return;
+	}
+	out = c->pending;
+	sbuf_init(&c->pending);
+	if (out.len)
+		conn_write(c, out.p, out.len);
+	sbuf_free(&out);
+}
+
+static bool sa_is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return true;
+}
+
+static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
+			struct sip_conn **cp)
+{
+	struct sip_listener *l;
+	struct sip_conn *c;
+	int err;
+
+	if (!sa_len(sa))
+		return EAFNOSUPPORT;
+	if (tp->nconns >= tp->max_conns)
+		return EMFILE;
+	err = conn_new(tp, &c);
+	if (err)
+		return err;
+	memcpy(&c->peer, sa, sa_len(sa));
+	l = sip_transport_find_listener(tp, SIP_PROTO_TCP, sa->sa_family);
+	c->lst = l;
+	conn_list(tp, c);
+
+	/* Leave from the listener's address when it is a specific one, so the
+	 * peer sees the address our Via advertises. */
+	if (l && !sa_is_any((struct sockaddr *)&l->addr)) {
+		struct sockaddr_storage src = l->addr;
+
+		if (src.ss_family == AF_INET)
+			((struct sockaddr_in *)&src)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&src)->sin6_port = 0;
+		uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+	}
+	c->creq.data = c;
+	err = -uv_tcp_connect(&c->creq, &c->tcp, sa, conn_connect_cb);
+	if (err) {
+		conn_close(c, err, false);
+		return err;
+	}
+	*cp = c;
+	return 0;
+}
+
+static void tcp_accept_cb(uv_stream_t *server, int status)
+{
+	struct sip_listener *l = server->data;
+	struct sip_transport *tp = l->tp;
+	struct sip_conn *c;
+	int len = sizeof(struct sockaddr_storage);
+	char a[64];
+	int rc;
+
+	if (status < 0) {
+		log_event(LOG_WARN, "tcp_accept_error", "err=%s", uv_err_name(status));
+		return;
+	}
+	if (conn_new(tp, &c))
+		return;
+	rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+	if (rc) {
+		conn_close(c, 0, false);
+		return;
+	}
+	if (tp->nconns >= tp->max_conns || tp->freeing) {
+		tp->stats.tcp_rejected++;
+		log_event(LOG_WARN, "tcp_reject", "reason=max_conns max=%u", tp->max_conns);
+		conn_close(c, 0, false);
+		return;
+	}
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len)) {
+		conn_close(c, 0, false);
+		return;
+	}
+	c->lst = l;
+	c->connected = true;
+	conn_list(tp, c);
+	tp->stats.tcp_accepted++;
+	log_event(LOG_DEBUG, "tcp_accept", "conn=%" PRIu64 " peer=%s", c->id,
+		  sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
+	uv_tcp_nodelay(&c->tcp, 1);
+	rc = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+	if (rc)
+		conn_close(c, -rc, false);
+}
+
+/* ---- listeners ---- */
+
+int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
+			 const struct sockaddr *bind, struct sip_listener **lp)
+{
+	struct sip_listener *l, **pp;
+	int af, len = sizeof(struct sockaddr_storage);
+	char a[64];
+	int rc;
+
+	if (!tp || !bind || tp->freeing || !sa_len(bind))
+		return EINVAL;
+	af = bind->sa_family;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return ENOMEM;
+	l->tp = tp;
+	l->proto = proto;
+
+	if (proto == SIP_PROTO_UDP) {
+		l->rxbuf = malloc(UDP_BUF_SIZE);
+		if (!l->rxbuf) {
+			free(l);
+			return ENOMEM;
+		}
+		rc = uv_udp_init_ex(tp->loop, &l->u.udp, (unsigned)af);
+	} else {
+		rc = uv_tcp_init_ex(tp->loop, &l->u.tcp, (unsigned)af);
+	}
+	if (rc) {
+		free(l->rxbuf);
+		free(l);
+		return -rc;
+	}
+	l->u.h.data = l;
+	tp->nhandles++;
+
+	/* v6 sockets stay v6-only so a v4 and a v6 listener share a port. */
+	if (proto == SIP_PROTO_UDP) {
+		rc = uv_udp_bind(&l->u.udp, bind, af == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+		if (!rc) {
+			int size = UDP_SOCKBUF;
+
+			/* Best effort: the kernel may cap it. */
+			uv_recv_buffer_size(&l->u.h, &size);
+			size = UDP_SOCKBUF;
+			uv_send_buffer_size(&l->u.h, &size);
+			rc = uv_udp_getsockname(&l->u.udp, (struct sockaddr *)&l->addr, &len);
+		}
+		if (!rc)
+			rc = uv_udp_recv_start(&l->u.udp, udp_alloc_cb, udp_recv_cb);
+	} else {
+		rc = uv_tcp_bind(&l->u.tcp, bind, af == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+		if (!rc)
+			rc = uv_listen((uv_stream_t *)&l->u.tcp, 511, tcp_accept_cb);
+		if (!rc)
+			rc = uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&l->addr, &len);
+	}
+	if (rc) {
+		log_event(LOG_ERROR, "listen_failed", "proto=%s addr=%s err=%s",
+			  sip_proto_name(proto), sip_sockaddr_str(bind, a, sizeof(a)),
+			  uv_err_name(rc));
+		l->closing = true;
+		uv_close(&l->u.h, listener_close_cb);
+		return -rc;
+	}
+	/* Keep registration order: the first listener bound is found first. */
+	pp = &tp->lsts;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = l;
+	log_event(LOG_INFO, "listen", "proto=%s addr=%s", sip_proto_name(proto),
+		  sip_sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
+	if (lp)
+		*lp = l;
+	return 0;
+}
+
+const struct sockaddr *sip_listener_addr(const struct sip_listener *l)
+{
+	return (const struct sockaddr *)&l->addr;
+}
+
+enum sip_proto sip_listener_proto(const struct sip_listener *l)
+{
+	return l->proto;
+}
+
+struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
+						 enum sip_proto proto, int af)
+{
+	struct sip_listener *l;
+
+	for (l = tp->lsts; l; l = l->next) {
+		if (l->proto == proto && l->addr.ss_family == af && !l->closing)
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- sending ---- */
+
+int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst,
+			    const void *buf, size_t len, uint64_t *conn_id)
+{
+	struct sip_conn *c = NULL;
+	int err;
+
+	/* conn_id may point into dst (a caller updating its own peer), so it
+	 * is written only once dst->conn_id has been used. */
+	if (!tp || !dst || (!buf && len))
+		return EINVAL;
+	if (tp->freeing)
+		return ESHUTDOWN;
+	if (dst->proto == SIP_PROTO_UDP) {
+		if (conn_id)
+			*conn_id = 0;
+		return len ? udp_send(tp, dst, buf, len) : 0;
+	}
+
+	if (dst->conn_id)
+		c = conn_find_id(tp, dst->conn_id);
+	if (!c && sa_len((const struct sockaddr *)&dst->addr))
+		c = conn_find_addr(tp, (const struct sockaddr *)&dst->addr);
+	if (!c) {
+		err = conn_connect(tp, (const struct sockaddr *)&dst->addr, &c);
+		if (err)
+			return err;
+	}
+	if (conn_id)
+		*conn_id = c->id;
+	return conn_write(c, buf, len);
+}
+
+int sip_transport_send(struct sip_transport *tp, const struct sip_peer *dst,
+		       const void *buf, size_t len)
+{
+	return sip_transport_send_conn(tp, dst, buf, len, NULL);
+}

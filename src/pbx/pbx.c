@@ -86,6 +86,18 @@ static bool source_banned(struct pbx *pbx, const struct sip_peer *src)
 	return true;
 }
 
+const struct cfg_endpoint *pbx_identify(const struct kv_config *cfg,
+					const struct sip_msg *req,
+					const struct sip_peer *src)
+{
+	const struct cfg_endpoint *ep;
+
+	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
+	if (!ep && req->from.uri.user.l)
+		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);
+	return ep;
+}
+
 void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		 const struct sip_msg *req, const struct sip_peer *src,
 		 void *arg)

@@ -62,6 +62,13 @@ void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 /* Methods the PBX answers, for Allow headers. */
 extern const char pbx_allow[];
 
+/* The endpoint a request comes from: the identify section matching its
+ * source address, else the endpoint named like its From user; NULL when
+ * there is none (the request is then challenged like any other). */
+const struct cfg_endpoint *pbx_identify(const struct kv_config *cfg,
+					const struct sip_msg *req,
+					const struct sip_peer *src);
+
 /* registrar.c */
 void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 		       const struct sip_msg *req, const struct sip_peer *src);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pbx/authn.h"
 #include "pbx/pbx.h"
 #include "sip/print.h"
 #include "util/sbuf.h"
@@ -27,36 +28,22 @@ struct reg_ctx {
 	struct pbx *pbx;
 	struct sip_stx *stx;
 	struct kv_config *cfg;
-	struct cfg_endpoint *ep;
+	const struct cfg_endpoint *ep;
 	struct cfg_aor *aor;
 	struct sip_peer src;
-	struct pl nonce;            /* into the stx's copy of the request */
-	struct digest_cred cred;
-	bool has_cred;
+	char aor_name[96];    /* To user, quoted for the log */
 };
 
-static void peer_ip(const struct sip_peer *p, char *buf, size_t size)
+static void log_result(const struct reg_ctx *ctx, uint16_t scode, const char *why)
 {
-	if (p->addr.ss_family == AF_INET6)
-		uv_ip6_name((const struct sockaddr_in6 *)&p->addr, buf, size);
-	else
-		uv_ip4_name((const struct sockaddr_in *)&p->addr, buf, size);
-}
-
-static void log_result(const struct reg_ctx *ctx, const struct sip_msg *req,
-		       uint16_t scode, const char *why)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	char aor[96];
-
-	peer_ip(&ctx->src, ip, sizeof(ip));
 	/* A first 401 is the normal first half of every registration. */
 	bool normal = scode < 300 || (scode == 401 && (!strcmp(why, "challenge") ||
 						       !strcmp(why, "stale_nonce")));
+	char ip[64];
 
+	sip_sockaddr_str((const struct sockaddr *)&ctx->src.addr, ip, sizeof(ip));
 	log_event(normal ? LOG_INFO : LOG_WARN, "register",
-		  "aor=%s src=%s proto=%s status=%u reason=%s",
-		  log_q(aor, sizeof(aor), req->to.uri.user.p, req->to.uri.user.l),
+		  "aor=%s src=%s proto=%s status=%u reason=%s", ctx->aor_name,
 		  ip, sip_proto_name(ctx->src.proto), scode, why);
 }
 
@@ -68,194 +55,8 @@ static void count(struct pbx *pbx, enum reg_result r)
 static void reply(struct reg_ctx *ctx, uint16_t scode, const char *reason,
 		  const char *extra, const char *why)
 {
-	const struct sip_msg *req = sip_stx_request(ctx->stx);
-
-	log_result(ctx, req, scode, why);
+	log_result(ctx, scode, why);
 	sip_stx_reply(ctx->stx, scode, reason, NULL, extra, NULL, NULL);
-}
-
-static void challenge(struct reg_ctx *ctx, const char *realm,
-		      const enum cfg_digest_alg *algs, size_t algs_n,
-		      bool stale, const char *why)
-{
-	struct pbx *pbx = ctx->pbx;
-	char nonce[64];
-	struct sbuf sb;
-
-	nonce_make(&pbx->nonce_key, realm, pbx->now(), nonce, sizeof(nonce));
-	sbuf_init(&sb);
-	digest_challenge_print(&sb, "WWW-Authenticate", realm, nonce, algs,
-			       algs_n, stale);
-	if (sbuf_err(&sb)) {
-		reply(ctx, 500, NULL, NULL, "out_of_memory");
-	} else {
-		reply(ctx, 401, NULL, sbuf_cstr(&sb), why);
-	}
-	sbuf_free(&sb);
-}
-
-/* Count a failed authentication; bans the source past the threshold. */
-static void auth_failed(struct reg_ctx *ctx)
-{
-	struct pbx *pbx = ctx->pbx;
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	pbx->stats.auth_failures++;
-	count(pbx, REG_AUTH_FAILED);
-	if (banlist_fail(pbx->bans, (const struct sockaddr *)&ctx->src.addr,
-			 uv_now(pbx->loop))) {
-		pbx->stats.bans++;
-		peer_ip(&ctx->src, ip, sizeof(ip));
-		log_event(LOG_WARN, "ban", "src=%s failures=%u window=%u ban_time=%u",
-			  ip, ctx->cfg->security.ban_failures,
-			  ctx->cfg->security.ban_window, ctx->cfg->security.ban_time);
-	}
-}
-
-static bool alg_offered(enum cfg_digest_alg alg, const enum cfg_digest_alg *algs,
-			size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (algs[i] == alg)
-			return true;
-	}
-	return false;
-}
-
-/* Credentials for our realm among the Authorization headers, if any. */
-static bool find_cred(const struct sip_msg *req, const char *realm,
-		      struct digest_cred *cred, bool *garbled)
-{
-	*garbled = false;
-	for (unsigned i = 0; i < req->hdrc; i++) {
-		const struct sip_hdr *h = &req->hdrv[i];
-
-		if (h->id != SIP_HDR_AUTHORIZATION)
-			continue;
-		if (digest_cred_decode(cred, &h->val)) {
-			*garbled = true;
-			continue;
-		}
-		if (pl_eq_str(&cred->realm, realm))
-			return true;
-	}
-	return false;
-}
-
-static void authorized(struct reg_ctx *ctx);
-
-static void nonce_checked(bool ok, void *arg)
-{
-	struct reg_ctx *ctx = arg;
-	const struct cfg_auth *auth = ctx->ep->auth;
-
-	if (!ok) {
-		auth_failed(ctx);
-		challenge(ctx, auth->realm, auth->algs, auth->algs_n, false,
-			  "nonce_count_replay");
-		config_unref(ctx->cfg);
-		free(ctx);
-		return;
-	}
-	authorized(ctx);
-}
-
-/*
- * Returns true when the request may proceed (authenticated, or the endpoint
- * needs no authentication); otherwise it has been answered.  May also hand
- * the request to the nonce-count check, which continues asynchronously
- * (*pending set).
- */
-static bool authenticate(struct reg_ctx *ctx, const struct sip_msg *req,
-			 bool *pending)
-{
-	static const char dummy_ha1[] = "00000000000000000000000000000000"
-					"00000000000000000000000000000000";
-	struct pbx *pbx = ctx->pbx;
-	const struct kv_config *cfg = ctx->cfg;
-	const struct cfg_auth *auth = ctx->ep ? ctx->ep->auth : NULL;
-	const char *realm = auth ? auth->realm : cfg->default_realm;
-	const enum cfg_digest_alg *algs = auth ? auth->algs : cfg->default_algs;
-	size_t algs_n = auth ? auth->algs_n : cfg->default_algs_n;
-	struct digest_cred *cred = &ctx->cred;
-	enum cfg_digest_alg alg;
-	enum nonce_status ns;
-	char ha1[80];
-	bool garbled, match;
-	uint64_t issued = 0;
-	struct sip_uri duri;
-
-	*pending = false;
-	if (ctx->ep && !ctx->ep->auth)
-		return true;
-
-	if (!find_cred(req, realm, cred, &garbled)) {
-		if (garbled)
-			auth_failed(ctx);
-		challenge(ctx, realm, algs, algs_n, false,
-			  garbled ? "bad_credentials" : "challenge");
-		if (!garbled)
-			count(pbx, REG_CHALLENGED);
-		return false;
-	}
-
-	/* RFC 7616 §3.4.6: the digest-uri must be the Request-URI. */
-	if (sip_uri_decode(&duri, &cred->uri) ||
-	    !sip_uri_equal(&duri, &req->ruri)) {
-		count(pbx, REG_REJECTED);
-		reply(ctx, 400, "Bad Request - digest uri mismatch", NULL,
-		      "digest_uri_mismatch");
-		return false;
-	}
-
-	alg = digest_cred_alg(cred);
-	ns = nonce_verify(&pbx->nonce_key, realm, &cred->nonce, pbx->now(),
-			  cfg->security.nonce_lifetime, &issued);
-
-	/* Always compute one digest, so unknown users cost what known do. */
-	if (auth && alg && alg_offered(alg, algs, algs_n) &&
-	    pl_eq_str(&cred->username, auth->username)) {
-		if (auth->password) {
-			digest_ha1(alg, auth->username, auth->realm, auth->password, ha1);
-		} else if (alg == CFG_ALG_MD5 && auth->password_digest) {
-			snprintf(ha1, sizeof(ha1), "%s", auth->password_digest);
-		} else if (alg == CFG_ALG_SHA256 && auth->password_digest_sha256) {
-			snprintf(ha1, sizeof(ha1), "%s", auth->password_digest_sha256);
-		} else {
-			snprintf(ha1, sizeof(ha1), "%s", dummy_ha1);
-		}
-		match = digest_check(cred, ha1, &req->method);
-	} else {
-		digest_check(cred, dummy_ha1, &req->method);
-		match = false;
-	}
-
-	if (!match || ns == NONCE_INVALID) {
-		auth_failed(ctx);
-		challenge(ctx, realm, algs, algs_n, false, "auth_failed");
-		return false;
-	}
-	if (ns == NONCE_STALE) {
-		count(pbx, REG_CHALLENGED);
-		challenge(ctx, realm, algs, algs_n, true, "stale_nonce");
-		return false;
-	}
-
-	/* Without qop there is no nonce-count to track (RFC 2069 clients). */
-	if (pl_isset(&cred->qop)) {
-		uint32_t nc = 0;
-		char ncbuf[16];
-
-		if (pl_strcpy(&cred->nc, ncbuf, sizeof(ncbuf)) == 0)
-			nc = (uint32_t)strtoul(ncbuf, NULL, 16);
-		*pending = true;
-		ctx->nonce = cred->nonce;
-		state_nonce_use(pbx->state, &cred->nonce, nc,
-				issued + cfg->security.nonce_lifetime + 5,
-				nonce_checked, ctx);
-		return false;
-	}
-	return true;
 }
 
 static void print_contacts(struct sbuf *sb, const struct loc_contact *c,
@@ -504,11 +305,31 @@ static void authorized(struct reg_ctx *ctx)
 	free(ctx);
 }
 
+static void authenticated(enum authn_result res, const char *why, void *arg)
+{
+	struct reg_ctx *ctx = arg;
+	static const enum reg_result counts[] = {
+		[AUTHN_CHALLENGED] = REG_CHALLENGED,
+		[AUTHN_STALE] = REG_CHALLENGED,
+		[AUTHN_FAILED] = REG_AUTH_FAILED,
+		[AUTHN_REJECTED] = REG_REJECTED,
+	};
+
+	if (res == AUTHN_OK) {
+		/* No auth section: the endpoint is trusted, as in Asterisk. */
+		authorized(ctx);
+		return;
+	}
+	count(ctx->pbx, counts[res]);
+	log_result(ctx, res == AUTHN_REJECTED ? 400 : 401, why);
+	config_unref(ctx->cfg);
+	free(ctx);
+}
+
 void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 		       const struct sip_msg *req, const struct sip_peer *src)
 {
 	struct reg_ctx *ctx;
-	bool pending = false;
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
@@ -521,16 +342,9 @@ void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 	ctx->src = *src;
 	/* Work on the stack's copy: it outlives this call if we go async. */
 	req = sip_stx_request(stx);
+	log_q(ctx->aor_name, sizeof(ctx->aor_name), req->to.uri.user.p,
+	      req->to.uri.user.l);
 
-	ctx->ep = config_identify(ctx->cfg, (const struct sockaddr *)&src->addr);
-	if (!ctx->ep && req->from.uri.user.l)
-		ctx->ep = config_endpoint(ctx->cfg, req->from.uri.user.p,
-					  req->from.uri.user.l);
-
-	if (authenticate(ctx, req, &pending)) {
-		authorized(ctx);
-	} else if (!pending) {
-		config_unref(ctx->cfg);
-		free(ctx);
-	}
+	ctx->ep = pbx_identify(ctx->cfg, req, src);
+	authn_request(pbx, ctx->cfg, stx, ctx->ep, src, authenticated, ctx);
 }

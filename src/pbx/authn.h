@@ -1,0 +1,37 @@
+/*
+ * authn.h - digest authentication of any request from an endpoint
+ * (REGISTER, INVITE, ...), with the same answers for unknown users as for
+ * wrong passwords, stale-nonce handling, nonce-count replay checks in the
+ * state backend, and failed attempts fed to the ban list.
+ */
+#ifndef KV_PBX_AUTHN_H
+#define KV_PBX_AUTHN_H
+
+#include "config/config.h"
+#include "sip/stack.h"
+
+struct pbx;
+
+enum authn_result {
+	AUTHN_OK,          /* authenticated, or the endpoint needs no auth */
+	AUTHN_CHALLENGED,  /* 401 sent: no credentials for our realm yet */
+	AUTHN_STALE,       /* 401 stale=true sent: right password, old nonce */
+	AUTHN_FAILED,      /* 401 sent after wrong credentials (counted) */
+	AUTHN_REJECTED,    /* 400 sent: digest uri is not the Request-URI */
+};
+
+/* why: a short token for the log ("challenge", "auth_failed", ...). */
+typedef void (authn_done_h)(enum authn_result res, const char *why, void *arg);
+
+/*
+ * Authenticate the request held by stx (sip_stx_request()), claimed to come
+ * from endpoint ep (NULL when no such endpoint exists).  Everything but
+ * AUTHN_OK has been answered already.  done is called exactly once, either
+ * before authn_request() returns or later (nonce-count check); cfg must
+ * stay referenced until then.
+ */
+void authn_request(struct pbx *pbx, const struct kv_config *cfg,
+		   struct sip_stx *stx, const struct cfg_endpoint *ep,
+		   const struct sip_peer *src, authn_done_h *done, void *arg);
+
+#endif

@@ -6,10 +6,15 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-dev
   libmicrohttpd-dev libsndfile1-dev libcmocka-dev"
+# Playback prompts, 8 kHz WAV, in /usr/share/asterisk/sounds/{en,fr}: the
+# -wav packages hold the files (en_US_f_Allison, fr_CA_f_June), the plain
+# ones register the en and fr directory links through update-alternatives.
+SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
+  asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
 TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps"
 BENCH_PKGS="kamailio"
 
-want="$BUILD_PKGS"
+want="$BUILD_PKGS $SOUND_PKGS"
 case "${1:-build}" in
   build) ;;
   test)  want="$want $TEST_PKGS" ;;

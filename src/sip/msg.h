@@ -153,6 +153,25 @@ enum {
  * the body are ignored.
  * stream=true: Content-Length is mandatory; returns SIP_DECODE_PARTIAL until
  * the headers and the whole body are in the buffer.
+ *
+ * Leading CRLFs: CR and LF bytes before the start line (RFC 3261 §7.5,
+ * RFC 5626 keep-alives) are skipped on both transports and counted in
+ * msg->len.  On SIP_DECODE_PARTIAL, msg->len is the number of such leading
+ * bytes (possibly 0): the caller may drop them (answering a CRLFCRLF
+ * ping with CRLF) and must keep the rest.  A datagram holding only CR/LF is
+ * SIP_DECODE_BAD with why "Empty message" (a keep-alive: drop it quietly).
+ *
+ * Line endings: CRLF, or a bare LF anywhere CRLF is expected (liberal
+ * receive); a CR not followed by LF in the headers is an error.  A
+ * datagram whose header section runs to the end of the data without the
+ * empty line is accepted with an empty body.
+ *
+ * On SIP_DECODE_BAD, msg->len is the framed message length when framing
+ * was possible (headers complete, Content-Length valid and body present),
+ * else len: a stream caller may answer 400 and skip msg->len bytes, but
+ * closing the connection is always safe.  An eager header that failed to
+ * decode keeps only its raw value in .whole (via, from, to); callid and
+ * cseq are set only when valid.
  */
 int sip_msg_decode(struct sip_msg *msg, const char *buf, size_t len,
 		   bool stream, const char **why);
@@ -190,20 +209,27 @@ bool sip_msg_hdr_has_token(const struct sip_msg *msg, enum sip_hdr_id id,
 
 bool sip_msg_is_method(const struct sip_msg *msg, const char *method);
 
-/* Value parsers, usable on any slice (header value, Request-URI...). */
+/* Value parsers, usable on any slice (header value, Request-URI...).
+ * sip_uri_decode() fails for a URI of a scheme other than sip/sips/tel;
+ * when that URI is otherwise well formed it still sets uri->whole (and
+ * nothing else), as sip_msg_decode() does for such a Request-URI (the TU
+ * answers 416).  sip_addr_decode() accepts such URIs the same way. */
 int sip_uri_decode(struct sip_uri *uri, const struct pl *pl);
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl);
 int sip_via_decode(struct sip_via *via, const struct pl *pl);
 
 /* ";name=value" or ";name" lookup in a parameter list (case-insensitive
- * name).  Returns true when present; *val is empty for a flag param. */
+ * name).  Returns true when present; *val is empty for a flag param and a
+ * quoted value is returned without its quotes (escapes kept). */
 bool sip_param_get(const struct pl *params, const char *name, struct pl *val);
 
 /* Compare two URIs per RFC 3261 §19.1.4 (scheme, user, password case-
  * sensitive after unescaping, host case-insensitive, port, params). */
 bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
 
-/* Strict decimal parse of a delta-seconds value (Expires, expires param). */
+/* Strict decimal parse of a delta-seconds value (Expires, expires param):
+ * 1*DIGIT with surrounding LWS; above 2^32-1 is malformed (-1, RFC 3261
+ * §20.19), so the caller applies its default. */
 int sip_delta_seconds(const struct pl *pl, uint32_t *v);
 
 #endif

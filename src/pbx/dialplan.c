@@ -1,0 +1,1571 @@
+/*
+ * dialplan.c - extensions.conf: loading, validation and extension matching
+ * (see dialplan.h).
+ *
+ * Loading reads every line into a record, in file order, and only then
+ * sorts the records into Asterisk's matching order (context, extension by
+ * ext_cmp(), caller-ID, priority, file order).  Equal neighbours are then
+ * duplicates, reported with the line that came first, and each context's
+ * extensions end up in one array: exact names, binary searched, then the
+ * patterns, tried in order.  Application arguments are checked last,
+ * when every context and label is known.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/cfgval.h"
+#include "pbx/dialplan.h"
+#include "pbx/dpexec.h"
+#include "pbx/dpexpr.h"
+#include "util/log.h"
+
+#define PRIO_NONE  (-2)       /* no priority yet in this section */
+#define PRIO_HINT  (-1)
+#define PRIO_MAX   (INT_MAX / 2)
+#define DATA_MAX   256        /* longest extension looked up */
+
+struct rec {
+	size_t ctx;
+	const char *name;        /* as written, caller-ID removed */
+	const char *key;
+	const char *cid;
+	bool pattern;
+	int prio;
+	const char *label;
+	enum dp_app app;
+	const char *args;
+	const char *file;
+	int line;
+	size_t seq;
+};
+
+struct binc {
+	const char *name;
+	const char *file;
+	int line;
+};
+
+struct bctx {
+	const char *name;
+	const char *file;
+	int line;
+	struct binc *incs;
+	size_t incs_n, incs_cap;
+	size_t final;            /* index in dp->contexts */
+};
+
+struct build {
+	struct dialplan *dp;
+	struct arena *mem;
+	struct cfg_diag *diag;
+	const char **fmap;       /* astconf file index -> name in mem */
+	size_t fmap_n;
+	struct rec *recs;
+	size_t recs_n, recs_cap;
+	struct bctx *ctxs;
+	size_t ctxs_n, ctxs_cap;
+	size_t *index;           /* context name -> ctxs index + 1 */
+	size_t index_cap;
+	struct dp_global *globals;
+	size_t globals_n, globals_cap;
+	bool oom;
+};
+
+/* Per section: what "same" and "n" continue from. */
+struct sect {
+	size_t ctx;
+	const char *lastext;
+	int lastpri;
+};
+
+static void msg(struct build *b, enum cfg_severity sev, const char *file, int line,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void msg(struct build *b, enum cfg_severity sev, const char *file, int line,
+		const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cfg_diag_add(b->diag, sev, file, line, "%s", text);
+}
+
+static void oom(struct build *b)
+{
+	if (!b->oom)
+		cfg_diag_add(b->diag, CFG_ERROR, "extensions.conf", 0, "out of memory");
+	b->oom = true;
+}
+
+static int grow(void *vp, size_t *cap, size_t n, size_t size)
+{
+	void **v = vp;
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static char *dup(struct build *b, const char *s)
+{
+	char *d = arena_strdup(b->mem, s);
+
+	if (!d)
+		oom(b);
+	return d;
+}
+
+static bool blank(char c)
+{
+	return (unsigned char)c < 33 && c != '\0';
+}
+
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (blank(*s))
+		s++;
+	n = strlen(s);
+	while (n && blank(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+	}
+	return true;
+}
+
+static int small_int(const char *s, int *v)
+{
+	long n = 0;
+
+	if (!all_digits(s) || strlen(s) > 9)
+		return -1;
+	for (; *s; s++)
+		n = n * 10 + (*s - '0');
+	if (n > PRIO_MAX)
+		return -1;
+	*v = (int)n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Extension order and matching (pbx.c ext_cmp(), extension_match_core) */
+
+/* Exact names: byte order, '-' ignored. */
+static int plain_cmp(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '-')
+			a++;
+		while (*b == '-')
+			b++;
+		if (*a != *b)
+			return (unsigned char)*a - (unsigned char)*b;
+		if (!*a)
+			return 0;
+		a++;
+		b++;
+	}
+}
+
+static void bit_set(unsigned char bits[32], unsigned c)
+{
+	bits[c / 8] |= (unsigned char)(1u << (7 - c % 8));
+}
+
+/*
+ * One position of a pattern: a score where fewer matching characters
+ * sort first (the low byte is the smallest of them), and the set itself.
+ * '.' scores 0x18000, '!' 0x28000, the end 0x30000.
+ */
+static int pattern_pos(const char **pp, unsigned char bits[32])
+{
+	const char *p = *pp;
+
+	for (;;) {
+		const char *end;
+		unsigned cmin = 0xff;
+		int count = 0;
+		unsigned char c;
+
+		do {
+			c = (unsigned char)*p++;
+		} while (c == '-');
+		switch (c) {
+		case 'n':
+		case 'N':
+			for (unsigned d = '2'; d <= '9'; d++)
+				bit_set(bits, d);
+			*pp = p;
+			return 0x0800 | '2';
+		case 'x':
+		case 'X':
+			for (unsigned d = '0'; d <= '9'; d++)
+				bit_set(bits, d);
+			*pp = p;
+			return 0x0A00 | '0';
+		case 'z':
+		case 'Z':
+			for (unsigned d = '1'; d <= '9'; d++)
+				bit_set(bits, d);
+			*pp = p;
+			return 0x0900 | '1';
+		case '.':
+			*pp = p;
+			return 0x18000;
+		case '!':
+			*pp = p;
+			return 0x28000;
+		case '\0':
+			*pp = NULL;
+			return 0x30000;
+		case '[':
+			break;
+		default:
+			bit_set(bits, c);
+			*pp = p;
+			return 0x0100 | c;
+		}
+		end = strchr(p, ']');
+		if (!end) {
+			*pp = NULL;
+			return 0x40000;
+		}
+		for (; p < end; p++) {
+			unsigned c1 = (unsigned char)p[0], c2 = c1;
+
+			if (p + 2 < end && p[1] == '-') {
+				c2 = (unsigned char)p[2];
+				p += 2;
+			}
+			if (c1 < cmin)
+				cmin = c1;
+			for (unsigned d = c1; d <= c2; d++) {
+				unsigned char mask = (unsigned char)(1u << (7 - d % 8));
+
+				if (!(bits[d / 8] & mask)) {
+					bits[d / 8] |= mask;
+					count += 0x100;
+				}
+			}
+		}
+		p++;
+		if (count) {
+			*pp = p;
+			return count | (int)cmin;
+		}
+		/* An empty set is skipped. */
+	}
+}
+
+static int pattern_cmp(const char *a, const char *b)
+{
+	for (;;) {
+		unsigned char ba[32] = { 0 }, bb[32] = { 0 };
+		int pa = pattern_pos(&a, ba), pb = pattern_pos(&b, bb);
+		int c = pa - pb;
+
+		if (!c)
+			c = memcmp(bb, ba, sizeof(ba));
+		if (c || !a || !b)
+			return c;
+	}
+}
+
+static int key_cmp(const char *a, const char *b)
+{
+	if (a[0] != '_')
+		return b[0] == '_' ? -1 : plain_cmp(a, b);
+	if (b[0] != '_')
+		return 1;
+	return pattern_cmp(a + 1, b + 1);
+}
+
+/* Same key: the one restricted to a caller-ID comes first. */
+static int exten_cmp(const char *ka, const char *ca, const char *kb, const char *cb)
+{
+	int c = key_cmp(ka, kb);
+
+	if (c)
+		return c;
+	if (!ca || !cb)
+		return (ca ? -1 : 0) + (cb ? 1 : 0);
+	return key_cmp(ca, cb);
+}
+
+/* Does key (a name or a "_pattern") match data, as E_MATCH? */
+static bool key_match(const char *key, const char *data)
+{
+	const char *p, *d = data;
+
+	if (key[0] != '_')
+		return plain_cmp(key, data) == 0;
+	if (data[0] == '_' && pattern_cmp(key + 1, data + 1) == 0)
+		return true;
+	for (p = key + 1;;) {
+		while (*d == '-')
+			d++;
+		while (*p == '-')
+			p++;
+		if (!*d || !*p || *p == '/')
+			break;
+		switch (*p) {
+		case '[': {
+			const char *end = strchr(++p, ']');
+			unsigned char dc = (unsigned char)*d;
+
+			if (!end)
+				return false;
+			if (p == end) {
+				p++;
+				continue;
+			}
+			for (; p < end; p++) {
+				if (p + 2 < end && p[1] == '-') {
+					if (dc >= (unsigned char)p[0] && dc <= (unsigned char)p[2])
+						break;
+					p += 2;
+				} else if (dc == (unsigned char)p[0]) {
+					break;
+				}
+			}
+			if (p >= end)
+				return false;
+			p = end;
+			break;
+		}
+		case 'n':
+		case 'N':
+			if (*d < '2' || *d > '9')
+				return false;
+			break;
+		case 'x':
+		case 'X':
+			if (*d < '0' || *d > '9')
+				return false;
+			break;
+		case 'z':
+		case 'Z':
+			if (*d < '1' || *d > '9')
+				return false;
+			break;
+		case '.':
+		case '!':
+			return true;
+		default:
+			if (*d != *p)
+				return false;
+			break;
+		}
+		d++;
+		p++;
+	}
+	if (*d)
+		return false;
+	return *p == '\0' || *p == '/' || *p == '!';
+}
+
+bool dp_exten_match(const struct dp_exten *e, const char *exten)
+{
+	return key_match(e->key, exten);
+}
+
+/* matchcid(): an empty pattern takes only callers without a number. */
+static bool cid_ok(const struct dp_exten *e, const char *cid, bool any)
+{
+	if (!e->cid || any)
+		return true;
+	if (!cid || !*cid)
+		return e->cid[0] == '\0';
+	return key_match(e->cid, cid);
+}
+
+static const struct dp_prio *prio_find(const struct dp_exten *e, int prio,
+				       const char *label)
+{
+	size_t lo = 0, hi = e->prios_n;
+
+	if (label) {
+		for (size_t i = 0; i < e->prios_n; i++) {
+			if (e->prios[i].label && !strcmp(e->prios[i].label, label))
+				return &e->prios[i];
+		}
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (e->prios[mid].prio < prio)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->prios_n && e->prios[lo].prio == prio ? &e->prios[lo] : NULL;
+}
+
+struct walk {
+	const struct dp_context *seen[DP_MAX_INCLUDE_DEPTH];
+	size_t n;
+	const char *data;        /* as dialled */
+	const char *plain;       /* the same without '-' */
+	int prio;
+	const char *label;
+	const char *cid;
+	bool any_cid;
+};
+
+static const struct dp_prio *walk_ctx(struct walk *w, const struct dp_context *ctx)
+{
+	const struct dp_prio *p;
+	size_t lo = 0, hi;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->seen[i] == ctx)
+			return NULL;
+	}
+	if (w->n == DP_MAX_INCLUDE_DEPTH) {
+		log_event(LOG_WARN, "dialplan_include_depth", "context=%s max=%d",
+			  ctx->name, DP_MAX_INCLUDE_DEPTH);
+		return NULL;
+	}
+	w->seen[w->n++] = ctx;
+
+	hi = ctx->plain_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (plain_cmp(ctx->extens[mid].key, w->plain) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ctx->plain_n && !plain_cmp(ctx->extens[lo].key, w->plain); lo++) {
+		const struct dp_exten *e = &ctx->extens[lo];
+
+		if (cid_ok(e, w->cid, w->any_cid) && (p = prio_find(e, w->prio, w->label)))
+			return p;
+	}
+	for (size_t i = ctx->plain_n; i < ctx->extens_n; i++) {
+		const struct dp_exten *e = &ctx->extens[i];
+
+		if (key_match(e->key, w->data) && cid_ok(e, w->cid, w->any_cid) &&
+		    (p = prio_find(e, w->prio, w->label)))
+			return p;
+	}
+	for (size_t i = 0; i < ctx->includes_n; i++) {
+		p = walk_ctx(w, ctx->includes[i]);
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
+static const struct dp_prio *find(const struct dialplan *dp, const char *context,
+				  const char *exten, int prio, const char *label,
+				  const char *cid, bool any_cid)
+{
+	const struct dp_context *ctx;
+	char plain[DATA_MAX];
+	struct walk w;
+	size_t k = 0;
+
+	if (!dp || !context || !exten || strlen(exten) >= DATA_MAX)
+		return NULL;
+	ctx = dialplan_context(dp, context);
+	if (!ctx)
+		return NULL;
+	for (const char *s = exten; *s; s++) {
+		if (*s != '-')
+			plain[k++] = *s;
+	}
+	plain[k] = '\0';
+	w.n = 0;
+	w.data = exten;
+	w.plain = plain;
+	w.prio = prio;
+	w.label = label;
+	w.cid = cid;
+	w.any_cid = any_cid;
+	return walk_ctx(&w, ctx);
+}
+
+const struct dp_prio *dialplan_find(const struct dialplan *dp, const char *context,
+				    const char *exten, int priority, const char *cid)
+{
+	return find(dp, context, exten, priority, NULL, cid, false);
+}
+
+const struct dp_prio *dialplan_find_label(const struct dialplan *dp,
+					  const char *context, const char *exten,
+					  const char *label, const char *cid)
+{
+	if (!label)
+		return NULL;
+	return find(dp, context, exten, 0, label, cid, false);
+}
+
+const struct dp_context *dialplan_context(const struct dialplan *dp, const char *name)
+{
+	size_t lo = 0, hi;
+
+	if (!dp || !name)
+		return NULL;
+	hi = dp->contexts_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(dp->contexts[mid].name, name);
+
+		if (!c)
+			return &dp->contexts[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *dialplan_global(const struct dialplan *dp, const char *name, size_t len)
+{
+	size_t lo = 0, hi;
+
+	if (!dp)
+		return NULL;
+	hi = dp->globals_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *g = dp->globals[mid].name;
+		size_t gl = strlen(g);
+		int c = memcmp(g, name, gl < len ? gl : len);
+
+		if (!c)
+			c = gl < len ? -1 : gl > len ? 1 : 0;
+		if (!c)
+			return dp->globals[mid].value;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct dp_prio *dialplan_find_any(const struct dialplan *dp, const char *context,
+					const char *exten, int priority,
+					const char *label)
+{
+	return find(dp, context, exten, priority, label, NULL, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* Applications                                                        */
+
+static const char *const app_names[DP_APP_COUNT] = {
+	[DP_APP_ANSWER] = "Answer",
+	[DP_APP_RINGING] = "Ringing",
+	[DP_APP_PROGRESS] = "Progress",
+	[DP_APP_WAIT] = "Wait",
+	[DP_APP_HANGUP] = "Hangup",
+	[DP_APP_BUSY] = "Busy",
+	[DP_APP_CONGESTION] = "Congestion",
+	[DP_APP_DIAL] = "Dial",
+	[DP_APP_PLAYBACK] = "Playback",
+	[DP_APP_ECHO] = "Echo",
+	[DP_APP_NOOP] = "NoOp",
+	[DP_APP_SET] = "Set",
+	[DP_APP_GOTO] = "Goto",
+	[DP_APP_GOTOIF] = "GotoIf",
+};
+
+int dp_app_lookup(const char *name, size_t len, enum dp_app *app)
+{
+	for (int i = 0; i < DP_APP_COUNT; i++) {
+		if (strlen(app_names[i]) == len && !strncasecmp(app_names[i], name, len)) {
+			*app = (enum dp_app)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *dp_app_name(enum dp_app app)
+{
+	return (unsigned)app < DP_APP_COUNT ? app_names[app] : "?";
+}
+
+bool dp_app_is_call(enum dp_app app)
+{
+	return app < DP_APP_NOOP;
+}
+
+int dp_args_split(char *buf, char **argv, int max)
+{
+	int argc, paren = 0, bracket = 0;
+	bool quote = false;
+	char *scan = buf, *wasdelim = NULL;
+
+	if (!buf || max < 1)
+		return 0;
+	for (argc = 0; *scan && argc < max - 1; argc++) {
+		argv[argc] = scan;
+		for (; *scan; scan++) {
+			if (*scan == '(') {
+				paren++;
+			} else if (*scan == ')') {
+				if (paren)
+					paren--;
+			} else if (*scan == '[') {
+				bracket++;
+			} else if (*scan == ']') {
+				if (bracket)
+					bracket--;
+			} else if (*scan == '"') {
+				quote = !quote;
+				memmove(scan, scan + 1, strlen(scan));
+				scan--;
+			} else if (*scan == '\\') {
+				/* The next character is taken as it is. */
+				memmove(scan, scan + 1, strlen(scan));
+				if (!*scan)
+					break;
+			} else if (*scan == ',' && !paren && !quote && !bracket) {
+				wasdelim = scan;
+				*scan++ = '\0';
+				break;
+			}
+		}
+	}
+	/* The rest, or the empty argument after a trailing ','. */
+	if (*scan || (scan > buf && scan - 1 == wasdelim))
+		argv[argc++] = scan;
+	return argc;
+}
+
+static const struct {
+	const char *name;
+	int cause;
+} causes[] = {
+	{"UNALLOCATED", 1}, {"NO_ROUTE_TRANSIT_NET", 2},
+	{"NO_ROUTE_DESTINATION", 3}, {"MISDIALLED_TRUNK_PREFIX", 5},
+	{"CHANNEL_UNACCEPTABLE", 6}, {"CALL_AWARDED_DELIVERED", 7},
+	{"PRE_EMPTED", 8}, {"NUMBER_PORTED_NOT_HERE", 14},
+	{"NORMAL_CLEARING", 16}, {"USER_BUSY", 17}, {"NO_USER_RESPONSE", 18},
+	{"NO_ANSWER", 19}, {"SUBSCRIBER_ABSENT", 20}, {"CALL_REJECTED", 21},
+	{"NUMBER_CHANGED", 22}, {"REDIRECTED_TO_NEW_DESTINATION", 23},
+	{"ANSWERED_ELSEWHERE", 26}, {"DESTINATION_OUT_OF_ORDER", 27},
+	{"INVALID_NUMBER_FORMAT", 28}, {"FACILITY_REJECTED", 29},
+	{"RESPONSE_TO_STATUS_ENQUIRY", 30}, {"NORMAL_UNSPECIFIED", 31},
+	{"NORMAL_CIRCUIT_CONGESTION", 34}, {"NETWORK_OUT_OF_ORDER", 38},
+	{"NORMAL_TEMPORARY_FAILURE", 41}, {"SWITCH_CONGESTION", 42},
+	{"ACCESS_INFO_DISCARDED", 43}, {"REQUESTED_CHAN_UNAVAIL", 44},
+	{"FACILITY_NOT_SUBSCRIBED", 50}, {"OUTGOING_CALL_BARRED", 52},
+	{"INCOMING_CALL_BARRED", 54}, {"BEARERCAPABILITY_NOTAUTH", 57},
+	{"BEARERCAPABILITY_NOTAVAIL", 58}, {"BEARERCAPABILITY_NOTIMPL", 65},
+	{"CHAN_NOT_IMPLEMENTED", 66}, {"FACILITY_NOT_IMPLEMENTED", 69},
+	{"INVALID_CALL_REFERENCE", 81}, {"INCOMPATIBLE_DESTINATION", 88},
+	{"INVALID_MSG_UNSPECIFIED", 95}, {"MANDATORY_IE_MISSING", 96},
+	{"MESSAGE_TYPE_NONEXIST", 97}, {"WRONG_MESSAGE", 98},
+	{"IE_NONEXIST", 99}, {"INVALID_IE_CONTENTS", 100},
+	{"WRONG_CALL_STATE", 101}, {"RECOVERY_ON_TIMER_EXPIRE", 102},
+	{"MANDATORY_IE_LENGTH_ERROR", 103}, {"PROTOCOL_ERROR", 111},
+	{"INTERWORKING", 127},
+};
+
+int dp_hangup_cause(const char *s)
+{
+	int n;
+
+	if (!s)
+		return -1;
+	if (all_digits(s))
+		return small_int(s, &n) == 0 && n >= 1 && n <= 127 ? n : -1;
+	for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++) {
+		if (!strcasecmp(causes[i].name, s))
+			return causes[i].cause;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static int index_grow(struct build *b)
+{
+	size_t cap = b->index_cap ? b->index_cap * 2 : 64;
+	size_t *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < b->ctxs_n; i++) {
+		size_t j = (size_t)hash_name(b->ctxs[i].name) & (cap - 1);
+
+		while (v[j])
+			j = (j + 1) & (cap - 1);
+		v[j] = i + 1;
+	}
+	free(b->index);
+	b->index = v;
+	b->index_cap = cap;
+	return 0;
+}
+
+/* The context called name, created when new; SIZE_MAX when out of memory. */
+static size_t ctx_get(struct build *b, const char *name, const char *file, int line)
+{
+	struct bctx *c;
+	size_t j;
+
+	if ((b->ctxs_n + 1) * 2 > b->index_cap && index_grow(b))
+		goto fail;
+	for (j = (size_t)hash_name(name) & (b->index_cap - 1); b->index[j];
+	     j = (j + 1) & (b->index_cap - 1)) {
+		if (!strcmp(b->ctxs[b->index[j] - 1].name, name))
+			return b->index[j] - 1;
+	}
+	if (grow(&b->ctxs, &b->ctxs_cap, b->ctxs_n, sizeof(*b->ctxs)))
+		goto fail;
+	c = &b->ctxs[b->ctxs_n];
+	memset(c, 0, sizeof(*c));
+	c->name = dup(b, name);
+	c->file = file;
+	c->line = line;
+	if (!c->name)
+		return SIZE_MAX;
+	b->index[j] = ++b->ctxs_n;
+	return b->ctxs_n - 1;
+fail:
+	oom(b);
+	return SIZE_MAX;
+}
+
+static int global_var(const char *name, size_t len, struct sbuf *out, void *arg)
+{
+	struct build *b = arg;
+
+	for (size_t i = b->globals_n; i > 0; i--) {
+		const struct dp_global *g = &b->globals[i - 1];
+
+		if (strlen(g->name) == len && !memcmp(g->name, name, len)) {
+			sbuf_append_str(out, g->value);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Asterisk expands ${...} with the globals in names, includes and global
+ * values.  The result is the dialplan's own copy.
+ */
+static const char *expand_globals(struct build *b, const char *s, const char *file,
+				  int line)
+{
+	struct sbuf out;
+	const char *r = NULL;
+
+	if (!strchr(s, '$'))
+		return dup(b, s);
+	sbuf_init(&out);
+	if (dpexpr_expand(s, strlen(s), global_var, b, &out))
+		msg(b, CFG_ERROR, file, line, "'%s' is too long once expanded", s);
+	else
+		r = dup(b, sbuf_cstr(&out));
+	sbuf_free(&out);
+	return r;
+}
+
+static void global_set(struct build *b, const char *name, const char *value)
+{
+	struct dp_global *g;
+
+	for (size_t i = 0; i < b->globals_n; i++) {
+		if (!strcmp(b->globals[i].name, name)) {
+			b->globals[i].value = value;
+			return;
+		}
+	}
+	if (grow(&b->globals, &b->globals_cap, b->globals_n, sizeof(*b->globals))) {
+		oom(b);
+		return;
+	}
+	g = &b->globals[b->globals_n++];
+	g->name = name;
+	g->value = value;
+}
+
+static const char *file_of(struct build *b, const struct astconf_var *v)
+{
+	if (v->file_idx < b->fmap_n && b->fmap[v->file_idx])
+		return b->fmap[v->file_idx];
+	return v->file;
+}
+
+static void general_load(struct build *b, const struct astconf_section *s)
+{
+	static const char *const bools[] = {
+		"static", "writeprotect", "clearglobalvars", "extenpatternmatchnew",
+		"autofallthrough",
+	};
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+		const char *file = file_of(b, v);
+		bool known = false, val;
+
+		for (size_t k = 0; k < sizeof(bools) / sizeof(bools[0]); k++) {
+			if (strcasecmp(v->name, bools[k]))
+				continue;
+			known = true;
+			if (cfgval_bool(v->value, &val)) {
+				msg(b, CFG_WARNING, file, v->line,
+				    "invalid value '%s' for '%s' (expected yes or no)",
+				    v->value, v->name);
+			} else if (k == 4 && !val) {
+				msg(b, CFG_WARNING, file, v->line,
+				    "autofallthrough=no is not supported: a call that runs "
+				    "off the end of an extension is hung up");
+			}
+		}
+		if (known)
+			continue;
+		if (!strcasecmp(v->name, "userscontext"))
+			continue;          /* for users.conf, which is not read */
+		if (!strcasecmp(v->name, "overrideswitch"))
+			msg(b, CFG_WARNING, file, v->line,
+			    "switches are not supported: 'overrideswitch' ignored");
+		else
+			msg(b, CFG_WARNING, file, v->line,
+			    "unknown option '%s' in [general] ignored", v->name);
+	}
+}
+
+static void globals_load(struct build *b, const struct astconf_section *s)
+{
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+		const char *name = dup(b, v->name);
+		const char *value = expand_globals(b, v->value, file_of(b, v), v->line);
+
+		if (name && value)
+			global_set(b, name, value);
+	}
+}
+
+/* pbx_strsep(): the extension ends at a ',' outside brackets. */
+static char *split_exten(char **sp)
+{
+	char *s = *sp, *p;
+	int square = 0;
+
+	for (p = s; *p; p++) {
+		if (*p == '[') {
+			square++;
+		} else if (*p == ']') {
+			if (square)
+				square--;
+		} else if (*p == '\\') {
+			if (p[1])
+				p++;
+		} else if (*p == ',' && !square) {
+			*p = '\0';
+			*sp = p + 1;
+			return s;
+		}
+	}
+	*sp = NULL;
+	return s;
+}
+
+/* ext_strncpy(): blanks and '-' outside brackets are dropped. */
+static char *exten_key(struct build *b, const char *name)
+{
+	char *k = arena_alloc(b->mem, strlen(name) + 1), *d = k;
+	bool square = false;
+
+	if (!k) {
+		oom(b);
+		return NULL;
+	}
+	for (; *name; name++) {
+		if (*name == '[')
+			square = true;
+		else if (*name == ']')
+			square = false;
+		else if ((*name == ' ' || *name == '-') && !square)
+			continue;
+		*d++ = *name;
+	}
+	*d = '\0';
+	return k;
+}
+
+/* ast_shrink_phone_number(): the caller-ID part. */
+static void cid_shrink(char *n)
+{
+	int bracketed = 0;
+	size_t y = 0;
+
+	for (size_t x = 0; n[x]; x++) {
+		switch (n[x]) {
+		case '[':
+			bracketed++;
+			n[y++] = n[x];
+			break;
+		case ']':
+			bracketed--;
+			n[y++] = n[x];
+			break;
+		case '-':
+			if (bracketed)
+				n[y++] = n[x];
+			break;
+		case '.':
+			if (!n[x + 1])
+				n[y++] = n[x];
+			break;
+		default:
+			if (!strchr("( )", n[x]))
+				n[y++] = n[x];
+		}
+	}
+	n[y] = '\0';
+}
+
+static int pattern_check(struct build *b, const char *key, const char *what,
+			 const char *file, int line)
+{
+	for (const char *p = key + 1; *p; p++) {
+		if (*p == '[') {
+			const char *end = strchr(p + 1, ']');
+
+			if (!end) {
+				msg(b, CFG_ERROR, file, line, "unterminated '[' in %s '%s'",
+				    what, key);
+				return -1;
+			}
+			p = end;
+		} else if ((*p == '.' || *p == '!') && p[1]) {
+			msg(b, CFG_WARNING, file, line,
+			    "characters after '%c' in %s '%s' are never matched",
+			    *p, what, key);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static bool has_subst(const char *s, const char *end)
+{
+	for (; s + 1 < end; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '['))
+			return true;
+	}
+	return false;
+}
+
+/* "PRIO[(label)][+N]" of one line; 0 or -1 (reported). */
+static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
+		      const char **label, const char *file, int line)
+{
+	char *lp = strchr(pri, '('), *plus;
+	int n, off;
+
+	*label = NULL;
+	if (lp) {
+		char *rp = strchr(lp + 1, ')');
+
+		if (!rp) {
+			msg(b, CFG_ERROR, file, line, "label missing trailing ')'");
+			return -1;
+		}
+		*lp = '\0';
+		*rp = '\0';
+		lp = trim(lp + 1);
+		if (*lp && !(*label = dup(b, lp)))
+			return -1;
+	}
+	plus = strchr(pri, '+');
+	if (plus)
+		*plus++ = '\0';
+	pri = trim(pri);
+	if (!strcmp(pri, "hint")) {
+		st->lastpri = PRIO_HINT;
+		*prio = PRIO_HINT;
+		return 0;
+	}
+	if (!strcmp(pri, "n") || !strcmp(pri, "next") || !strcmp(pri, "s") ||
+	    !strcmp(pri, "same")) {
+		bool next = pri[0] == 'n';
+
+		if (st->lastpri == PRIO_NONE) {
+			msg(b, CFG_ERROR, file, line,
+			    "priority '%s' on the first entry of the context", pri);
+			return -1;
+		}
+		if (st->lastpri == PRIO_HINT) {
+			msg(b, CFG_ERROR, file, line,
+			    "priority '%s' after a hint: give a number", pri);
+			return -1;
+		}
+		n = st->lastpri + (next ? 1 : 0);
+	} else if (small_int(pri, &n)) {
+		msg(b, CFG_ERROR, file, line, "invalid priority '%s'", pri);
+		return -1;
+	}
+	if (plus) {
+		plus = trim(plus);
+		if (small_int(plus, &off)) {
+			msg(b, CFG_ERROR, file, line, "invalid priority offset '+%s'", plus);
+			return -1;
+		}
+		n += off;
+	}
+	if (n < 1 || n > PRIO_MAX) {
+		msg(b, CFG_ERROR, file, line, "invalid priority '%s'", pri);
+		return -1;
+	}
+	st->lastpri = n;
+	*prio = n;
+	return 0;
+}
+
+/* One "exten" or "same" line: ext is the extension, rest "PRIO,App(args)". */
+static void entry_add(struct build *b, struct sect *st, const char *ext, char *rest,
+		      const char *file, int line)
+{
+	char *name, *cid, *pri, *app, *args = "", *lp;
+	const char *key, *label;
+	struct rec *r;
+	enum dp_app id;
+	int prio;
+
+	name = dup(b, ext);
+	if (!name)
+		return;
+	cid = strchr(name, '/');
+	if (cid) {
+		*cid++ = '\0';
+		cid_shrink(cid);
+	}
+	name = trim(name);
+	key = exten_key(b, name);
+	if (!key)
+		return;
+	if (!*key || !strcmp(key, "_")) {
+		msg(b, CFG_ERROR, file, line, "empty extension name");
+		return;
+	}
+	if (strlen(key) > DP_MAX_NAME) {
+		msg(b, CFG_ERROR, file, line, "extension name longer than %d characters",
+		    DP_MAX_NAME);
+		return;
+	}
+	if (key[0] == '_' && pattern_check(b, key, "pattern", file, line))
+		return;
+	if (cid && cid[0] == '_' && pattern_check(b, cid, "caller-ID pattern", file, line))
+		return;
+
+	if (!rest) {
+		msg(b, CFG_ERROR, file, line, "missing priority");
+		return;
+	}
+	pri = strsep(&rest, ",");
+	if (prio_parse(b, st, pri, &prio, &label, file, line))
+		return;
+	if (prio == PRIO_HINT)
+		return;            /* hints: accepted, not used yet */
+
+	app = rest ? rest : "";
+	while (blank(*app))
+		app++;
+	lp = strchr(app, '(');
+	if (lp && !has_subst(app, lp)) {
+		char *rp = strrchr(lp + 1, ')');
+
+		*lp = '\0';
+		args = lp + 1;
+		if (rp)
+			*rp = '\0';
+		else
+			msg(b, CFG_WARNING, file, line, "no closing parenthesis in '%s(%s'",
+			    app, args);
+	}
+	app = trim(app);
+	if (!*app) {
+		msg(b, CFG_ERROR, file, line, "no application");
+		return;
+	}
+	if (dp_app_lookup(app, strlen(app), &id)) {
+		msg(b, CFG_ERROR, file, line, "unknown application '%s'", app);
+		return;
+	}
+	if (!strcmp(name, "_.") || !strcmp(name, "_!"))
+		msg(b, CFG_WARNING, file, line,
+		    "The use of '%s' for an extension is strongly discouraged and can "
+		    "have unexpected behavior.  Please use '_X%c' instead", name, name[1]);
+
+	if (grow(&b->recs, &b->recs_cap, b->recs_n, sizeof(*b->recs))) {
+		oom(b);
+		return;
+	}
+	r = &b->recs[b->recs_n];
+	memset(r, 0, sizeof(*r));
+	r->ctx = st->ctx;
+	r->name = name;
+	r->key = key;
+	r->cid = cid;
+	r->pattern = key[0] == '_';
+	r->prio = prio;
+	r->label = label;
+	r->app = id;
+	r->args = dup(b, args);
+	r->file = file;
+	r->line = line;
+	r->seq = b->recs_n;
+	if (r->args)
+		b->recs_n++;
+}
+
+static void line_exten(struct build *b, struct sect *st, const struct astconf_var *v,
+		       bool same)
+{
+	const char *file = file_of(b, v);
+	char *buf = strdup(v->value), *rest = buf;
+	const char *ext;
+
+	if (!buf) {
+		oom(b);
+		return;
+	}
+	if (same) {
+		if (!st->lastext) {
+			msg(b, CFG_ERROR, file, v->line,
+			    "'same' without a previous 'exten' in context '%s'",
+			    b->ctxs[st->ctx].name);
+			goto out;
+		}
+		ext = st->lastext;
+	} else {
+		char *e = trim(split_exten(&rest));
+
+		ext = expand_globals(b, e, file, v->line);
+		if (!ext)
+			goto out;
+		st->lastext = dup(b, ext);
+	}
+	entry_add(b, st, ext, rest, file, v->line);
+out:
+	free(buf);
+}
+
+static void line_include(struct build *b, struct sect *st, const struct astconf_var *v)
+{
+	struct bctx *c = &b->ctxs[st->ctx];
+	const char *file = file_of(b, v);
+	const char *val = expand_globals(b, v->value, file, v->line);
+	char *name, *comma;
+	struct binc *inc;
+
+	if (!val || !(name = dup(b, val)))
+		return;
+	comma = strpbrk(name, ",|");
+	if (comma) {
+		*comma = '\0';
+		if (*trim(comma + 1)) {
+			msg(b, CFG_ERROR, file, v->line,
+			    "include of '%s' with a time restriction is not supported",
+			    trim(name));
+			return;
+		}
+	}
+	name = trim(name);
+	if (!*name) {
+		msg(b, CFG_ERROR, file, v->line, "include needs a context name");
+		return;
+	}
+	if (grow(&c->incs, &c->incs_cap, c->incs_n, sizeof(*c->incs))) {
+		oom(b);
+		return;
+	}
+	inc = &c->incs[c->incs_n++];
+	inc->name = name;
+	inc->file = file;
+	inc->line = v->line;
+}
+
+static void context_load(struct build *b, const struct astconf_section *s)
+{
+	struct sect st = { 0, NULL, PRIO_NONE };
+	const char *file = s->file_idx < b->fmap_n ? b->fmap[s->file_idx] : s->file;
+
+	st.ctx = ctx_get(b, s->name, file, s->line);
+	if (st.ctx == SIZE_MAX)
+		return;
+	for (size_t i = 0; i < s->vars_n && !b->oom; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (!strcasecmp(v->name, "exten"))
+			line_exten(b, &st, v, false);
+		else if (!strcasecmp(v->name, "same"))
+			line_exten(b, &st, v, true);
+		else if (!strcasecmp(v->name, "include"))
+			line_include(b, &st, v);
+		else if (!strcasecmp(v->name, "ignorepat"))
+			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			    "ignorepat has no effect here and is ignored");
+		else if (!strcasecmp(v->name, "switch") || !strcasecmp(v->name, "lswitch") ||
+			 !strcasecmp(v->name, "eswitch"))
+			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			    "switches are not supported: '%s' ignored", v->name);
+		else
+			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			    "unknown directive '%s' ignored", v->name);
+	}
+}
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const struct rec *a = pa, *b = pb;
+	int c;
+
+	if (a->ctx != b->ctx)
+		return a->ctx < b->ctx ? -1 : 1;
+	c = exten_cmp(a->key, a->cid, b->key, b->cid);
+	if (c)
+		return c;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int ctx_order_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct build *b = arg;
+	const size_t *x = pa, *y = pb;
+
+	return strcmp(b->ctxs[*x].name, b->ctxs[*y].name);
+}
+
+static int global_cmp(const void *pa, const void *pb)
+{
+	const struct dp_global *a = pa, *b = pb;
+
+	return strcmp(a->name, b->name);
+}
+
+static bool same_exten(const struct rec *a, const struct rec *b)
+{
+	return a->ctx == b->ctx && !exten_cmp(a->key, a->cid, b->key, b->cid);
+}
+
+/* Sort the records into contexts, extensions and priorities. */
+static void build_finish(struct build *b)
+{
+	struct dialplan *dp = b->dp;
+	struct dp_context *ctxs = NULL;
+	struct dp_exten *extens = NULL;
+	struct dp_prio *prios = NULL;
+	size_t *order = NULL, groups = 0, ne = 0, np = 0, minseq = 0;
+
+	if (b->ctxs_n) {
+		order = malloc(b->ctxs_n * sizeof(*order));
+		ctxs = arena_alloc(b->mem, b->ctxs_n * sizeof(*ctxs));
+		if (!order || !ctxs)
+			goto fail;
+		for (size_t i = 0; i < b->ctxs_n; i++)
+			order[i] = i;
+		qsort_r(order, b->ctxs_n, sizeof(*order), ctx_order_cmp, b);
+		for (size_t i = 0; i < b->ctxs_n; i++) {
+			b->ctxs[order[i]].final = i;
+			ctxs[i].name = b->ctxs[order[i]].name;
+			ctxs[i].file = b->ctxs[order[i]].file;
+			ctxs[i].line = b->ctxs[order[i]].line;
+		}
+	}
+	dp->contexts = ctxs;
+	dp->contexts_n = b->ctxs_n;
+
+	for (size_t i = 0; i < b->recs_n; i++)
+		b->recs[i].ctx = b->ctxs[b->recs[i].ctx].final;
+	if (b->recs_n)
+		qsort(b->recs, b->recs_n, sizeof(*b->recs), rec_cmp);
+	for (size_t i = 0; i < b->recs_n; i++) {
+		if (!i || !same_exten(&b->recs[i - 1], &b->recs[i]))
+			groups++;
+	}
+	if (groups) {
+		extens = arena_alloc(b->mem, groups * sizeof(*extens));
+		prios = arena_alloc(b->mem, b->recs_n * sizeof(*prios));
+		if (!extens || !prios)
+			goto fail;
+	}
+
+	for (size_t i = 0, first = 0; i < b->recs_n; i++) {
+		const struct rec *r = &b->recs[i];
+		struct dp_context *c = &ctxs[r->ctx];
+		struct dp_exten *e;
+		struct dp_prio *p;
+
+		if (!i || !same_exten(&b->recs[i - 1], r)) {
+			e = &extens[ne++];
+			first = i;
+			minseq = r->seq;
+			e->name = r->name;
+			e->key = r->key;
+			e->cid = r->cid;
+			e->pattern = r->pattern;
+			e->prios = &prios[np];
+			e->context = c;
+			e->file = r->file;
+			e->line = r->line;
+			if (!c->extens)
+				c->extens = e;
+			c->extens_n++;
+			if (!e->pattern)
+				c->plain_n++;
+			if (e->cid)
+				dp->has_cid = true;
+		}
+		e = &extens[ne - 1];
+		if (r->seq < minseq) {
+			/* Named and placed as where it first appears. */
+			minseq = r->seq;
+			e->name = r->name;
+			e->file = r->file;
+			e->line = r->line;
+		}
+		if (i > first && b->recs[i - 1].prio == r->prio) {
+			const struct rec *o = &b->recs[i - 1];
+
+			msg(b, CFG_ERROR, r->file, r->line,
+			    "duplicate priority %d for extension '%s' in context '%s' "
+			    "(first defined at %s:%d)", r->prio, r->name, c->name,
+			    o->file, o->line);
+			continue;
+		}
+		if (r->label) {
+			bool dupl = false;
+
+			for (size_t k = 0; k < e->prios_n && !dupl; k++) {
+				const struct dp_prio *o = &e->prios[k];
+
+				if (o->label && !strcmp(o->label, r->label)) {
+					msg(b, CFG_ERROR, r->file, r->line,
+					    "duplicate label '%s' in extension '%s' of context "
+					    "'%s' (first defined at %s:%d)", r->label, r->name,
+					    c->name, o->file, o->line);
+					dupl = true;
+				}
+			}
+			if (dupl)
+				continue;
+		}
+		p = &prios[np++];
+		p->prio = r->prio;
+		p->label = r->label;
+		p->app = r->app;
+		p->args = r->args;
+		p->exten = e;
+		p->file = r->file;
+		p->line = r->line;
+		e->prios_n++;
+	}
+	free(order);
+	return;
+fail:
+	free(order);
+	oom(b);
+}
+
+static void includes_resolve(struct build *b)
+{
+	for (size_t i = 0; i < b->ctxs_n; i++) {
+		const struct bctx *bc = &b->ctxs[i];
+		struct dp_context *c = (struct dp_context *)&b->dp->contexts[bc->final];
+		const struct dp_context **v;
+
+		if (!bc->incs_n)
+			continue;
+		v = arena_alloc(b->mem, bc->incs_n * sizeof(*v));
+		if (!v) {
+			oom(b);
+			return;
+		}
+		c->includes = v;
+		for (size_t k = 0; k < bc->incs_n; k++) {
+			const struct binc *inc = &bc->incs[k];
+			const struct dp_context *t = dialplan_context(b->dp, inc->name);
+			bool again = false;
+
+			if (!t) {
+				msg(b, CFG_ERROR, inc->file, inc->line,
+				    "include of unknown context '%s'", inc->name);
+				continue;
+			}
+			for (size_t j = 0; j < c->includes_n; j++)
+				again |= c->includes[j] == t;
+			if (again) {
+				msg(b, CFG_WARNING, inc->file, inc->line,
+				    "context '%s' is already included in '%s'", inc->name,
+				    c->name);
+				continue;
+			}
+			v[c->includes_n++] = t;
+		}
+	}
+}
+
+static void files_map(struct build *b, const struct astconf *ac)
+{
+	b->fmap = calloc(ac->files_n ? ac->files_n : 1, sizeof(*b->fmap));
+	if (!b->fmap) {
+		oom(b);
+		return;
+	}
+	b->fmap_n = ac->files_n;
+	for (size_t i = 0; i < ac->files_n; i++)
+		b->fmap[i] = dup(b, ac->files[i]);
+}
+
+int dialplan_load(const struct astconf *ac, struct cfg_diag *diag,
+		  struct dialplan **dpp)
+{
+	unsigned errors = diag->errors;
+	struct dialplan *dp;
+	struct build b;
+	int err = -1;
+
+	*dpp = NULL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		cfg_diag_add(diag, CFG_ERROR, "extensions.conf", 0, "out of memory");
+		return -1;
+	}
+	dp->refs = 1;
+	arena_init(&dp->mem);
+	memset(&b, 0, sizeof(b));
+	b.dp = dp;
+	b.mem = &dp->mem;
+	b.diag = diag;
+
+	if (ac) {
+		files_map(&b, ac);
+		for (size_t i = 0; i < ac->sections_n && !b.oom; i++) {
+			const struct astconf_section *s = ac->sections[i];
+
+			if (s->template)
+				continue;
+			if (!strcasecmp(s->name, "general"))
+				general_load(&b, s);
+			else if (!strcasecmp(s->name, "globals"))
+				globals_load(&b, s);
+		}
+		for (size_t i = 0; i < ac->sections_n && !b.oom; i++) {
+			const struct astconf_section *s = ac->sections[i];
+
+			if (!s->template && strcasecmp(s->name, "general") &&
+			    strcasecmp(s->name, "globals"))
+				context_load(&b, s);
+		}
+	}
+	if (!b.oom)
+		build_finish(&b);
+	if (!b.oom)
+		includes_resolve(&b);
+	if (!b.oom && b.globals_n) {
+		struct dp_global *g = arena_memdup(b.mem, b.globals,
+						   b.globals_n * sizeof(*g));
+
+		if (!g) {
+			oom(&b);
+		} else {
+			qsort(g, b.globals_n, sizeof(*g), global_cmp);
+			dp->globals = g;
+			dp->globals_n = b.globals_n;
+		}
+	}
+	if (!b.oom) {
+		for (size_t i = 0; i < dp->contexts_n; i++) {
+			const struct dp_context *c = &dp->contexts[i];
+
+			for (size_t k = 0; k < c->extens_n; k++) {
+				const struct dp_exten *e = &c->extens[k];
+
+				for (size_t j = 0; j < e->prios_n; j++)
+					dpexec_check(dp, &e->prios[j], diag);
+			}
+		}
+	}
+	if (!b.oom && diag->errors == errors)
+		err = 0;
+
+	for (size_t i = 0; i < b.ctxs_n; i++)
+		free(b.ctxs[i].incs);
+	free(b.ctxs);
+	free(b.index);
+	free(b.recs);
+	free(b.globals);
+	free(b.fmap);
+	if (err)
+		dialplan_unref(dp);
+	else
+		*dpp = dp;
+	return err;
+}
+
+struct dialplan *dialplan_ref(struct dialplan *dp)
+{
+	if (dp)
+		__atomic_add_fetch(&dp->refs, 1, __ATOMIC_RELAXED);
+	return dp;
+}
+
+void dialplan_unref(struct dialplan *dp)
+{
+	if (dp && __atomic_sub_fetch(&dp->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		arena_free(&dp->mem);
+		free(dp);
+	}
+}
+
+void dialplan_free(struct dialplan *dp)
+{
+	dialplan_unref(dp);
+}

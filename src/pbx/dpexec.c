@@ -1,0 +1,1083 @@
+/*
+ * dpexec.c - the dialplan interpreter and its control-flow applications
+ * (see dpexec.h), and the load-time checks of every application's
+ * arguments where they are written literally.
+ *
+ * The loop is Asterisk's __ast_pbx_run() without digit collection: find
+ * the priority (context, extension, priority, caller number), expand its
+ * arguments, run it, and move on as the application says.  NoOp, Set,
+ * Goto and GotoIf parse their expanded arguments as pbx_builtin_setvar(),
+ * ast_parseable_goto() and pbx_builtin_gotoif() do, so that what works in
+ * Asterisk works here.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pbx/dpexec.h"
+#include "pbx/dpexpr.h"
+#include "util/log.h"
+
+#define CID_MAX 128            /* caller number used for matching */
+
+enum chan_state { ST_IDLE, ST_READY, ST_ASYNC, ST_DONE };
+
+struct dp_var {
+	char *name;
+	char *value;
+	int inherit;
+};
+
+struct dp_chan {
+	struct dp_chan_ops ops;
+	struct dialplan *dp;
+	char context[DP_MAX_NAME + 1];
+	char exten[DP_MAX_NAME + 1];
+	int priority;
+	enum chan_state state;
+	enum dp_end end;
+	bool in_h;
+	struct dp_var *vars;
+	size_t vars_n, vars_cap;
+	/* ${EXCEPTION(...)}, after a jump to 'e' */
+	bool exc;
+	char exc_context[DP_MAX_NAME + 1];
+	char exc_exten[DP_MAX_NAME + 1];
+	int exc_priority;
+};
+
+static bool has_subst(const char *s)
+{
+	for (; s[0] && s[1]; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '['))
+			return true;
+	}
+	return false;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (blank(*s))
+		s++;
+	n = strlen(s);
+	while (n && blank(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool name_eq(const char *name, size_t len, const char *s)
+{
+	return strlen(s) == len && !memcmp(name, s, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Channel state                                                       */
+
+static void chan_log(struct dp_chan *c, enum log_level lvl, const char *event,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void chan_log(struct dp_chan *c, enum log_level lvl, const char *event,
+		     const char *fmt, ...)
+{
+	char extra[768], qc[200], qe[200], qu[120];
+	struct sbuf uid;
+	va_list ap;
+
+	if (!log_enabled(lvl))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(extra, sizeof(extra), fmt, ap);
+	va_end(ap);
+	sbuf_init(&uid);
+	if (c->ops.var)
+		c->ops.var(c, "UNIQUEID", 8, &uid, c->ops.arg);
+	log_event(lvl, event, "uniqueid=%s context=%s exten=%s priority=%d %s",
+		  log_q(qu, sizeof(qu), uid.p ? uid.p : "", uid.len),
+		  log_q(qc, sizeof(qc), c->context, strlen(c->context)),
+		  log_q(qe, sizeof(qe), c->exten, strlen(c->exten)),
+		  c->priority, extra);
+	sbuf_free(&uid);
+}
+
+int dp_chan_alloc(struct dp_chan **cp, const struct dp_chan_ops *ops)
+{
+	struct dp_chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (ops)
+		c->ops = *ops;
+	*cp = c;
+	return 0;
+}
+
+void dp_chan_free(struct dp_chan *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->vars_n; i++) {
+		free(c->vars[i].name);
+		free(c->vars[i].value);
+	}
+	free(c->vars);
+	dialplan_unref(c->dp);
+	free(c);
+}
+
+static struct dp_var *var_find(const struct dp_chan *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->vars_n; i++) {
+		if (name_eq(name, len, c->vars[i].name))
+			return &c->vars[i];
+	}
+	return NULL;
+}
+
+int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
+{
+	struct dp_var *v;
+	int inherit = 0;
+	char *nv;
+
+	/* pbx_builtin_setvar_helper(): "_X" and "__X" are X, inherited. */
+	if (name[0] == '_') {
+		inherit = 1;
+		name++;
+		if (name[0] == '_') {
+			inherit = 2;
+			name++;
+		}
+	}
+	if (!*name)
+		return -EINVAL;
+	v = var_find(c, name, strlen(name));
+	if (!value) {
+		if (v) {
+			free(v->name);
+			free(v->value);
+			*v = c->vars[--c->vars_n];
+		}
+		return 0;
+	}
+	nv = strdup(value);
+	if (!nv)
+		return -ENOMEM;
+	if (v) {
+		free(v->value);
+		v->value = nv;
+		v->inherit = inherit;
+		return 0;
+	}
+	if (c->vars_n == DP_MAX_VARS) {
+		free(nv);
+		return -ENOSPC;
+	}
+	if (c->vars_n == c->vars_cap) {
+		size_t cap = c->vars_cap ? c->vars_cap * 2 : 16;
+		struct dp_var *vv = realloc(c->vars, cap * sizeof(*vv));
+
+		if (!vv) {
+			free(nv);
+			return -ENOMEM;
+		}
+		c->vars = vv;
+		c->vars_cap = cap;
+	}
+	v = &c->vars[c->vars_n];
+	v->name = strdup(name);
+	if (!v->name) {
+		free(nv);
+		return -ENOMEM;
+	}
+	v->value = nv;
+	v->inherit = inherit;
+	c->vars_n++;
+	return 0;
+}
+
+const char *dp_chan_var(const struct dp_chan *c, const char *name)
+{
+	const struct dp_var *v = var_find(c, name, strlen(name));
+
+	return v ? v->value : NULL;
+}
+
+bool dp_chan_var_at(const struct dp_chan *c, size_t i, const char **name,
+		    const char **value, int *inherit)
+{
+	if (i >= c->vars_n)
+		return false;
+	*name = c->vars[i].name;
+	*value = c->vars[i].value;
+	*inherit = c->vars[i].inherit;
+	return true;
+}
+
+const char *dp_chan_context(const struct dp_chan *c)
+{
+	return c->context;
+}
+
+const char *dp_chan_exten(const struct dp_chan *c)
+{
+	return c->exten;
+}
+
+int dp_chan_priority(const struct dp_chan *c)
+{
+	return c->priority;
+}
+
+enum dp_end dp_chan_end(const struct dp_chan *c)
+{
+	return c->end;
+}
+
+struct dialplan *dp_chan_dialplan(const struct dp_chan *c)
+{
+	return c->dp;
+}
+
+/* EXTEN and friends, then the channel, its variables, the globals. */
+static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
+{
+	struct dp_chan *c = arg;
+	const struct dp_var *v;
+	const char *g;
+
+	if (name_eq(name, len, "EXTEN")) {
+		sbuf_append_str(out, c->exten);
+		return 0;
+	}
+	if (name_eq(name, len, "CONTEXT")) {
+		sbuf_append_str(out, c->context);
+		return 0;
+	}
+	if (name_eq(name, len, "PRIORITY")) {
+		sbuf_printf(out, "%d", c->priority);
+		return 0;
+	}
+	if (len > 10 && !memcmp(name, "EXCEPTION(", 10) && name[len - 1] == ')') {
+		const char *item = name + 10;
+		size_t il = len - 11;
+
+		if (!c->exc)
+			return -1;
+		if (il == 6 && !strncasecmp(item, "reason", 6))
+			sbuf_append_str(out, "INVALID");
+		else if (il == 7 && !strncasecmp(item, "context", 7))
+			sbuf_append_str(out, c->exc_context);
+		else if (il == 5 && !strncasecmp(item, "exten", 5))
+			sbuf_append_str(out, c->exc_exten);
+		else if (il == 8 && !strncasecmp(item, "priority", 8))
+			sbuf_printf(out, "%d", c->exc_priority);
+		else
+			return -1;
+		return 0;
+	}
+	if (c->ops.var && !c->ops.var(c, name, len, out, c->ops.arg))
+		return 0;
+	if (memchr(name, '(', len))
+		return -1;
+	v = var_find(c, name, len);
+	if (v) {
+		sbuf_append_str(out, v->value);
+		return 0;
+	}
+	g = dialplan_global(c->dp, name, len);
+	if (g) {
+		sbuf_append_str(out, g);
+		return 0;
+	}
+	return -1;
+}
+
+int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out)
+{
+	return dpexpr_expand(s, strlen(s), chan_var, c, out);
+}
+
+/* The caller's number, when some extension matches on it. */
+static const char *chan_cid(struct dp_chan *c, char *buf, size_t size)
+{
+	struct sbuf v;
+	const char *r = NULL;
+
+	if (!c->dp || !c->dp->has_cid || !c->ops.var)
+		return NULL;
+	sbuf_init(&v);
+	if (!c->ops.var(c, "CALLERID(num)", 13, &v, c->ops.arg) && v.len < size &&
+	    !sbuf_err(&v)) {
+		memcpy(buf, v.p ? v.p : "", v.len);
+		buf[v.len] = '\0';
+		r = buf;
+	}
+	sbuf_free(&v);
+	return r;
+}
+
+static bool exists(struct dp_chan *c, const char *context, const char *exten, int prio)
+{
+	char cid[CID_MAX];
+
+	return dialplan_find(c->dp, context, exten, prio, chan_cid(c, cid, sizeof(cid)));
+}
+
+static int set_pos(struct dp_chan *c, const char *context, const char *exten, int prio)
+{
+	if ((context && strlen(context) > DP_MAX_NAME) ||
+	    (exten && strlen(exten) > DP_MAX_NAME))
+		return -EINVAL;
+	if (context && context != c->context)
+		memmove(c->context, context, strlen(context) + 1);
+	if (exten && exten != c->exten)
+		memmove(c->exten, exten, strlen(exten) + 1);
+	c->priority = prio;
+	return 0;
+}
+
+int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten, int priority)
+{
+	if (priority < 1 || (context && !*context) || (exten && !*exten))
+		return -EINVAL;
+	return set_pos(c, context, exten, priority);
+}
+
+int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
+		  const char *exten)
+{
+	int err;
+
+	if (!dp || !context || !exten || !*context || !*exten ||
+	    strlen(context) > DP_MAX_NAME || strlen(exten) > DP_MAX_NAME)
+		return -EINVAL;
+	dialplan_ref(dp);
+	dialplan_unref(c->dp);
+	c->dp = dp;
+	c->state = ST_IDLE;
+	c->end = DP_END_NONE;
+	c->in_h = false;
+	c->exc = false;
+	set_pos(c, context, exten, 1);
+	if (exists(c, context, exten, 1)) {
+		c->state = ST_READY;
+		return 0;
+	}
+	if (!exists(c, context, "i", 1))
+		return -ENOENT;
+	err = dp_chan_var_set(c, "INVALID_EXTEN", exten);
+	if (err)
+		return err;
+	chan_log(c, LOG_INFO, "dialplan_invalid", "to=i");
+	set_pos(c, NULL, "i", 1);
+	c->state = ST_READY;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control flow                                                        */
+
+struct gotoarg {
+	char *context;           /* NULL or "" when absent */
+	char *exten;
+	char *prio;
+};
+
+/* ast_parseable_goto(): "prio", "exten,prio" or "context,exten,prio". */
+static void goto_split(char *s, struct gotoarg *g)
+{
+	char *a = strsep(&s, ","), *b = strsep(&s, ","), *c = strsep(&s, ",");
+
+	g->context = g->exten = NULL;
+	if (!b) {
+		g->prio = a;
+	} else if (!c) {
+		g->exten = trim(a);
+		g->prio = b;
+	} else {
+		g->context = trim(a);
+		g->exten = trim(b);
+		g->prio = c;
+	}
+	g->prio = trim(g->prio);
+}
+
+/* sscanf("%d"), digits only after the sign was taken off. */
+static bool prio_number(const char *s, int *n)
+{
+	long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v < 100000000)
+			v = v * 10 + (*s - '0');
+	}
+	*n = (int)v;
+	return true;
+}
+
+/* Goto: 0 when the channel was moved, -1 (logged) when it cannot be. */
+static int app_goto(struct dp_chan *c, char *args, const char *app)
+{
+	char cid[CID_MAX];
+	const char *context, *exten;
+	struct gotoarg g;
+	int mode = 0, n;
+	char *pri;
+
+	if (!*trim(args)) {
+		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"%s\"", app,
+			 "needs ([[context,]extension,]priority)");
+		return -1;
+	}
+	goto_split(args, &g);
+	context = g.context && *g.context ? g.context : c->context;
+	exten = g.exten && *g.exten ? g.exten : c->exten;
+	pri = g.prio;
+	if (*pri == '+' || *pri == '-') {
+		mode = *pri == '+' ? 1 : -1;
+		pri++;
+	}
+	if (!prio_number(pri, &n)) {
+		const struct dp_prio *p = dialplan_find_label(c->dp, context, exten, pri,
+							      chan_cid(c, cid, sizeof(cid)));
+		char q[120];
+
+		if (!p) {
+			chan_log(c, LOG_WARN, "dialplan_goto",
+				 "app=%s error=\"no such label\" label=%s", app,
+				 log_q(q, sizeof(q), pri, strlen(pri)));
+			return -1;
+		}
+		n = p->prio;
+		mode = 0;
+	}
+	if (mode)
+		n = c->priority + n * mode;
+	if (set_pos(c, context, exten, n)) {
+		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"name too long\"", app);
+		return -1;
+	}
+	return 0;
+}
+
+/* pbx_builtin_gotoif(): split after expansion, on the first '?' and ':'. */
+static enum dp_result app_gotoif(struct dp_chan *c, char *args)
+{
+	char *rest = args, *cond, *yes, *no, *branch;
+
+	if (!*args) {
+		chan_log(c, LOG_WARN, "dialplan_gotoif", "error=\"no condition\"");
+		return DP_CONTINUE;
+	}
+	cond = strsep(&rest, "?");
+	yes = strsep(&rest, ":");
+	no = rest;
+	branch = dpexpr_true(cond) ? yes : no;
+	if (!branch || !*trim(branch))
+		return DP_CONTINUE;
+	if (app_goto(c, branch, "GotoIf")) {
+		c->end = DP_END_ERROR;
+		return DP_HANGUP;
+	}
+	return DP_JUMPED;
+}
+
+/* pbx_builtin_setvar(): NAME=value, the value taken whole. */
+static void app_set(struct dp_chan *c, char *args)
+{
+	char *eq = strchr(args, '='), q[120];
+	int err;
+
+	if (!eq) {
+		chan_log(c, LOG_WARN, "dialplan_set",
+			 "error=\"Set requires an '=' to be a valid assignment\"");
+		return;
+	}
+	*eq = '\0';
+	if (strchr(args, '(')) {
+		if (!c->ops.set) {
+			chan_log(c, LOG_WARN, "dialplan_set",
+				 "error=\"function cannot be set\" name=%s",
+				 log_q(q, sizeof(q), args, strlen(args)));
+			return;
+		}
+		err = c->ops.set(c, args, eq + 1, c->ops.arg);
+	} else {
+		err = dp_chan_var_set(c, args, eq + 1);
+	}
+	if (err)
+		chan_log(c, LOG_WARN, "dialplan_set", "error=\"cannot set\" name=%s code=%d",
+			 log_q(q, sizeof(q), args, strlen(args)), err);
+}
+
+/* In the 'h' extension the call is gone: only its end matters. */
+static enum dp_result h_call_app(struct dp_chan *c, enum dp_app app)
+{
+	if (app == DP_APP_HANGUP || app == DP_APP_BUSY || app == DP_APP_CONGESTION)
+		return DP_HANGUP;
+	chan_log(c, LOG_DEBUG, "dialplan_h_skip", "app=%s", dp_app_name(app));
+	return DP_CONTINUE;
+}
+
+static enum dp_result exec(struct dp_chan *c, const struct dp_prio *p, char *args)
+{
+	if (log_enabled(LOG_DEBUG)) {
+		char q[512];
+
+		chan_log(c, LOG_DEBUG, "dialplan_exec", "app=%s args=%s",
+			 dp_app_name(p->app), log_q(q, sizeof(q), args, strlen(args)));
+	}
+	switch (p->app) {
+	case DP_APP_NOOP:
+		return DP_CONTINUE;
+	case DP_APP_SET:
+		if (!*args)
+			chan_log(c, LOG_WARN, "dialplan_set",
+				 "error=\"Set requires one variable name/value pair\"");
+		else
+			app_set(c, args);
+		return DP_CONTINUE;
+	case DP_APP_GOTO:
+		if (app_goto(c, args, "Goto")) {
+			c->end = DP_END_ERROR;
+			return DP_HANGUP;
+		}
+		return DP_JUMPED;
+	case DP_APP_GOTOIF:
+		return app_gotoif(c, args);
+	default:
+		if (c->in_h)
+			return h_call_app(c, p->app);
+		if (!c->ops.app)
+			return DP_CONTINUE;
+		return c->ops.app(c, p->app, args, c->ops.arg);
+	}
+}
+
+static enum dp_result finish(struct dp_chan *c, enum dp_end end)
+{
+	c->state = ST_DONE;
+	if (c->end == DP_END_NONE)
+		c->end = end;
+	return DP_HANGUP;
+}
+
+/*
+ * Not at an existing priority.  An extension that is not there at all
+ * goes to 'i' or 'e'; true when the run goes on.
+ */
+static bool invalid_handle(struct dp_chan *c)
+{
+	if (exists(c, c->context, "i", 1)) {
+		chan_log(c, LOG_INFO, "dialplan_invalid", "to=i");
+		dp_chan_var_set(c, "INVALID_EXTEN", c->exten);
+		set_pos(c, NULL, "i", 1);
+		return true;
+	}
+	if (exists(c, c->context, "e", 1)) {
+		chan_log(c, LOG_INFO, "dialplan_invalid", "to=e");
+		c->exc = true;
+		memcpy(c->exc_context, c->context, sizeof(c->exc_context));
+		memcpy(c->exc_exten, c->exten, sizeof(c->exc_exten));
+		c->exc_priority = c->priority;
+		set_pos(c, NULL, "e", 1);
+		return true;
+	}
+	chan_log(c, LOG_WARN, "dialplan_invalid",
+		 "error=\"sent to invalid extension but no invalid handler\"");
+	return false;
+}
+
+static enum dp_result run(struct dp_chan *c)
+{
+	enum dp_result res = DP_HANGUP;
+	struct sbuf args;
+	unsigned steps = 0;
+
+	sbuf_init(&args);
+	for (;;) {
+		char cid[CID_MAX];
+		const struct dp_prio *p;
+		int err;
+
+		if (++steps > DP_MAX_STEPS) {
+			chan_log(c, LOG_WARN, "dialplan_loop",
+				 "error=\"%d priorities without waiting: hanging up\"",
+				 DP_MAX_STEPS);
+			res = finish(c, DP_END_LOOP);
+			break;
+		}
+		p = dialplan_find(c->dp, c->context, c->exten, c->priority,
+				  chan_cid(c, cid, sizeof(cid)));
+		if (!p) {
+			if (c->in_h) {
+				res = finish(c, DP_END_NONE);
+				break;
+			}
+			if (!exists(c, c->context, c->exten, 1)) {
+				if (invalid_handle(c))
+					continue;
+				res = finish(c, DP_END_INVALID);
+				break;
+			}
+			chan_log(c, LOG_INFO, "dialplan_fallthrough", "%s", "");
+			res = finish(c, DP_END_FALLTHROUGH);
+			break;
+		}
+		sbuf_reset(&args);
+		err = dpexpr_expand(p->args, strlen(p->args), chan_var, c, &args);
+		/* sbuf_cstr() NUL-terminates; it can fail only on memory. */
+		sbuf_cstr(&args);
+		if (err || sbuf_err(&args)) {
+			chan_log(c, LOG_ERROR, "dialplan_expand",
+				 "app=%s error=\"arguments longer than %d bytes once expanded\"",
+				 dp_app_name(p->app), DPEXPR_MAX_LEN);
+			res = finish(c, DP_END_ERROR);
+			break;
+		}
+		/* The applications parse their text in place. */
+		res = exec(c, p, args.p);
+		if (res == DP_CONTINUE) {
+			c->priority++;
+		} else if (res == DP_ASYNC) {
+			c->state = ST_ASYNC;
+			break;
+		} else if (res == DP_HANGUP) {
+			res = finish(c, DP_END_HANGUP);
+			break;
+		}
+	}
+	sbuf_free(&args);
+	return res;
+}
+
+enum dp_result dp_chan_run(struct dp_chan *c)
+{
+	switch (c->state) {
+	case ST_READY:
+		return run(c);
+	case ST_ASYNC:
+		chan_log(c, LOG_WARN, "dialplan_run", "error=\"waiting for an application\"");
+		return DP_ASYNC;
+	case ST_IDLE:
+		return finish(c, DP_END_INVALID);
+	default:
+		return DP_HANGUP;
+	}
+}
+
+enum dp_result dp_chan_resume(struct dp_chan *c, enum dp_result res)
+{
+	if (c->state != ST_ASYNC) {
+		chan_log(c, LOG_WARN, "dialplan_resume", "error=\"nothing to resume\"");
+		return c->state == ST_DONE || c->state == ST_IDLE ? DP_HANGUP : DP_ASYNC;
+	}
+	switch (res) {
+	case DP_CONTINUE:
+		c->priority++;
+		break;
+	case DP_JUMPED:
+		break;
+	case DP_ASYNC:
+		return DP_ASYNC;
+	default:
+		return finish(c, DP_END_HANGUP);
+	}
+	c->state = ST_READY;
+	return run(c);
+}
+
+void dp_chan_run_h(struct dp_chan *c)
+{
+	enum dp_end end = c->end;
+
+	if (!c->dp || !exists(c, c->context, "h", 1)) {
+		c->state = ST_DONE;
+		return;
+	}
+	set_pos(c, NULL, "h", 1);
+	c->in_h = true;
+	c->state = ST_READY;
+	c->end = DP_END_NONE;
+	run(c);
+	c->in_h = false;
+	c->state = ST_DONE;
+	c->end = end;
+}
+
+/* ------------------------------------------------------------------ */
+/* Load-time checks                                                    */
+
+struct check {
+	const struct dialplan *dp;
+	const struct dp_prio *p;
+	struct cfg_diag *diag;
+	const char *app;
+};
+
+static void check_msg(struct check *k, enum cfg_severity sev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check_msg(struct check *k, enum cfg_severity sev, const char *fmt, ...)
+{
+	char text[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cfg_diag_add(k->diag, sev, k->p->file, k->p->line, "%s: %s", k->app, text);
+}
+
+/* A plain decimal number, with an optional fraction. */
+static bool is_number(const char *s)
+{
+	size_t i = 0;
+
+	if (s[i] < '0' || s[i] > '9')
+		return false;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (s[i] == '.') {
+		i++;
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return s[i] == '\0';
+}
+
+/* First c outside "${...}" and "$[...]", or NULL. */
+static char *top_chr(char *s, char c)
+{
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
+			depth++;
+			s++;
+		} else if (depth && (*s == '}' || *s == ']')) {
+			depth--;
+		} else if (!depth && *s == c) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* A ',' inside "${...}" or "$[...]": where the arguments split is only
+ * known once expanded. */
+static bool comma_in_subst(const char *s)
+{
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
+			depth++;
+			s++;
+		} else if (depth && (*s == '}' || *s == ']')) {
+			depth--;
+		} else if (depth && *s == ',') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does a label exist in ctx or a context it includes (any extension)? */
+static bool label_anywhere(const struct dialplan *dp, const struct dp_context *ctx,
+			   const char *label, const struct dp_context **seen, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (seen[i] == ctx)
+			return false;
+	}
+	seen[(*n)++] = ctx;
+	for (size_t i = 0; i < ctx->extens_n; i++) {
+		const struct dp_exten *e = &ctx->extens[i];
+
+		for (size_t j = 0; j < e->prios_n; j++) {
+			if (e->prios[j].label && !strcmp(e->prios[j].label, label))
+				return true;
+		}
+	}
+	for (size_t i = 0; i < ctx->includes_n; i++) {
+		if (label_anywhere(dp, ctx->includes[i], label, seen, n))
+			return true;
+	}
+	return false;
+}
+
+/* A Goto destination; text is modified. */
+static void check_goto(struct check *k, char *text)
+{
+	const struct dp_exten *cur = k->p->exten;
+	const struct dp_context *ctx = cur->context;
+	const char *exten = NULL;
+	struct gotoarg g;
+	char *pri;
+	int n;
+
+	if (comma_in_subst(text))
+		return;
+	goto_split(text, &g);
+	if (g.context && *g.context) {
+		if (has_subst(g.context))
+			return;
+		ctx = dialplan_context(k->dp, g.context);
+		if (!ctx) {
+			check_msg(k, CFG_ERROR, "unknown context '%s'", g.context);
+			return;
+		}
+	}
+	if (g.exten && *g.exten) {
+		if (has_subst(g.exten))
+			return;
+		exten = g.exten;
+	}
+	pri = g.prio;
+	if (!*pri) {
+		check_msg(k, CFG_ERROR, "missing priority");
+		return;
+	}
+	if (has_subst(pri) || *pri == '+' || *pri == '-')
+		return;
+	if (prio_number(pri, &n)) {
+		if (!is_number(pri) || n < 1) {
+			check_msg(k, CFG_ERROR, "invalid priority '%s'", pri);
+			return;
+		}
+		if (exten ? !dialplan_find_any(k->dp, ctx->name, exten, n, NULL) :
+		    ctx == cur->context && !dialplan_find_any(k->dp, ctx->name, cur->key, n, NULL))
+			check_msg(k, CFG_WARNING, "there is no priority %d of extension '%s' "
+				  "in context '%s'", n, exten ? exten : cur->name, ctx->name);
+		return;
+	}
+	if (exten) {
+		if (!dialplan_find_any(k->dp, ctx->name, exten, 0, pri))
+			check_msg(k, CFG_ERROR, "no label '%s' in extension '%s' of context '%s'",
+				  pri, exten, ctx->name);
+		return;
+	}
+	/* The extension is the one dialled: any that matches it may hold
+	 * the label, so look everywhere it could be. */
+	{
+		const struct dp_context **seen = calloc(k->dp->contexts_n + 1, sizeof(*seen));
+		size_t sn = 0;
+
+		if (!seen)
+			return;
+		if (!label_anywhere(k->dp, ctx, pri, seen, &sn))
+			check_msg(k, CFG_ERROR, "no label '%s' in context '%s'", pri, ctx->name);
+		free(seen);
+	}
+}
+
+static void check_dial(struct check *k, char *args)
+{
+	char *argv[4], *dev, *rest, *list;
+	int argc = dp_args_split(args, argv, 4);
+
+	if (argc < 1 || !*trim(argv[0])) {
+		check_msg(k, CFG_ERROR, "no destination");
+		return;
+	}
+	list = strdup(argv[0]);
+	if (!list)
+		return;
+	rest = list;
+	while ((dev = strsep(&rest, "&")) != NULL) {
+		char *slash;
+
+		dev = trim(dev);
+		if (!*dev) {
+			check_msg(k, CFG_ERROR, "empty destination in '%s'", argv[0]);
+			continue;
+		}
+		slash = strchr(dev, '/');
+		if (!slash) {
+			if (!has_subst(dev))
+				check_msg(k, CFG_ERROR, "'%s' is not TECHNOLOGY/resource", dev);
+			continue;
+		}
+		*slash = '\0';
+		if (!has_subst(dev) && strcasecmp(dev, "PJSIP"))
+			check_msg(k, CFG_ERROR, "technology '%s' is not supported (use PJSIP)",
+				  dev);
+		else if (!slash[1])
+			check_msg(k, CFG_ERROR, "no endpoint after '%s/'", dev);
+	}
+	free(list);
+	if (argc > 1) {
+		char *t = trim(argv[1]);
+
+		if (*t && !has_subst(t) && !is_number(t))
+			check_msg(k, CFG_ERROR, "timeout '%s' is not a number of seconds", t);
+	}
+}
+
+static void check_playback(struct check *k, char *args)
+{
+	char *argv[2], *f, *rest, *list;
+	int argc = dp_args_split(args, argv, 2);
+
+	if (argc < 1 || !*trim(argv[0])) {
+		check_msg(k, CFG_ERROR, "no file to play");
+		return;
+	}
+	list = strdup(argv[0]);
+	if (!list)
+		return;
+	rest = list;
+	while ((f = strsep(&rest, "&")) != NULL) {
+		if (!*trim(f)) {
+			check_msg(k, CFG_ERROR, "empty file name in '%s'", argv[0]);
+			break;
+		}
+	}
+	free(list);
+}
+
+static void check_set(struct check *k, char *args)
+{
+	char *eq = top_chr(args, '='), *name, *lp;
+
+	if (!eq) {
+		/* Set(${ASSIGNMENT}) is fine: the '=' may come from it. */
+		if (!has_subst(args))
+			check_msg(k, CFG_ERROR, "expected 'name=value'");
+		return;
+	}
+	*eq = '\0';
+	name = trim(args);
+	if (!*name) {
+		check_msg(k, CFG_ERROR, "no variable name before '='");
+		return;
+	}
+	lp = strchr(name, '(');
+	if (!lp || memchr(name, '$', (size_t)(lp - name)))
+		return;
+	if (!dpexpr_func_known(name, (size_t)(lp - name))) {
+		check_msg(k, CFG_ERROR, "unknown function '%.*s'", (int)(lp - name), name);
+	} else if ((size_t)(lp - name) != 8 || strncmp(name, "CALLERID", 8)) {
+		check_msg(k, CFG_ERROR, "function '%.*s' cannot be set", (int)(lp - name), name);
+	} else {
+		char *rp = strrchr(lp, ')');
+		char *item;
+
+		if (!rp) {
+			check_msg(k, CFG_ERROR, "missing ')' in '%s'", name);
+			return;
+		}
+		*rp = '\0';
+		item = trim(lp + 1);
+		if (!has_subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
+		    strcasecmp(item, "num") && strcasecmp(item, "number"))
+			check_msg(k, CFG_ERROR, "CALLERID: unknown data item '%s'", item);
+	}
+}
+
+static void check_gotoif(struct check *k, char *args)
+{
+	char *q = top_chr(args, '?'), *yes, *no, *colon;
+
+	if (!q) {
+		check_msg(k, CFG_ERROR, "expected 'condition?[label1][:label2]'");
+		return;
+	}
+	yes = q + 1;
+	colon = top_chr(yes, ':');
+	no = NULL;
+	if (colon) {
+		*colon = '\0';
+		no = colon + 1;
+	}
+	if (*trim(yes) && !has_subst(yes))
+		check_goto(k, yes);
+	if (no && *trim(no) && !has_subst(no))
+		check_goto(k, no);
+}
+
+/* An optional number, e.g. Busy([timeout]); empty or computed is fine. */
+static void check_number(struct check *k, char *s, const char *what)
+{
+	s = trim(s);
+	if (*s && !has_subst(s) && !is_number(s))
+		check_msg(k, CFG_ERROR, "invalid %s '%s'", what, s);
+}
+
+void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
+		  struct cfg_diag *diag)
+{
+	struct check k = { dp, p, diag, dp_app_name(p->app) };
+	char err[256], *buf, *argv[2];
+	int argc;
+
+	if (dpexpr_check(p->args, err, sizeof(err))) {
+		check_msg(&k, CFG_ERROR, "%s", err);
+		return;
+	}
+	buf = strdup(p->args);
+	if (!buf) {
+		cfg_diag_add(diag, CFG_ERROR, p->file, p->line, "out of memory");
+		return;
+	}
+	switch (p->app) {
+	case DP_APP_ANSWER:
+		argc = dp_args_split(buf, argv, 2);
+		if (argc > 0)
+			check_number(&k, argv[0], "delay");
+		break;
+	case DP_APP_WAIT:
+		if (!*trim(buf))
+			check_msg(&k, CFG_ERROR, "missing number of seconds");
+		else if (!has_subst(buf) && !is_number(trim(buf)))
+			check_msg(&k, CFG_ERROR, "'%s' is not a number of seconds", trim(buf));
+		break;
+	case DP_APP_HANGUP: {
+		char *c = trim(buf);
+
+		if (*c && !has_subst(c) && dp_hangup_cause(c) < 0)
+			check_msg(&k, CFG_ERROR, "invalid cause '%s'", c);
+		break;
+	}
+	case DP_APP_BUSY:
+	case DP_APP_CONGESTION:
+		check_number(&k, buf, "timeout");
+		break;
+	case DP_APP_DIAL:
+		check_dial(&k, buf);
+		break;
+	case DP_APP_PLAYBACK:
+		check_playback(&k, buf);
+		break;
+	case DP_APP_SET:
+		check_set(&k, buf);
+		break;
+	case DP_APP_GOTO:
+		if (!*trim(buf))
+			check_msg(&k, CFG_ERROR, "expected ([[context,]extension,]priority)");
+		else
+			check_goto(&k, buf);
+		break;
+	case DP_APP_GOTOIF:
+		check_gotoif(&k, buf);
+		break;
+	default:
+		break;
+	}
+	free(buf);
+}

@@ -18,6 +18,8 @@
 #include "config/cfgval.h"
 #include "config/config.h"
 #include "config/load.h"
+#include "pbx/cdr.h"
+#include "pbx/dialplan.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 
@@ -25,6 +27,7 @@ static void config_free(struct kv_config *cfg)
 {
 	if (!cfg)
 		return;
+	dialplan_unref(cfg->dialplan);
 	free(cfg->files);
 	if (cfg->mem) {
 		arena_free(cfg->mem);
@@ -33,8 +36,19 @@ static void config_free(struct kv_config *cfg)
 	free(cfg);
 }
 
+static void extensions_load(struct cfg_load *ld, const struct astconf *ac)
+{
+	dialplan_load(ac, ld->diag, &ld->cfg->dialplan);
+}
+
+static void cdr_load(struct cfg_load *ld, const struct astconf *ac)
+{
+	cdr_config_parse(ac, &ld->cfg->cdr, ld->diag);
+}
+
 static void defaults_set(struct cfg_load *ld)
 {
+	cdr_config_init(&ld->cfg->cdr);
 	struct kv_config *cfg = ld->cfg;
 
 	cfg->default_realm = load_strdup(ld, "asterisk");
@@ -198,8 +212,11 @@ int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag)
 	file_read(&ld, dir, "pjsip.conf", true, pjsip_load);
 	file_read(&ld, dir, "rtp.conf", false, sysconf_rtp);
 	file_read(&ld, dir, "kubevox.conf", false, sysconf_kubevox);
-	/* Only checked for now: the dialplan reads it itself. */
-	file_read(&ld, dir, "extensions.conf", false, NULL);
+	file_read(&ld, dir, "extensions.conf", false, extensions_load);
+	file_read(&ld, dir, "cdr.conf", false, cdr_load);
+	/* No extensions.conf is an empty dialplan: every call gets 404. */
+	if (!cfg->dialplan)
+		dialplan_load(NULL, diag, &cfg->dialplan);
 
 	if (!ld.oom && !cfg->security.nonce_secret && diag->errors == errors)
 		nonce_secret_derive(&ld);

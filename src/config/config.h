@@ -129,6 +129,23 @@ struct cfg_security {                 /* kubevox.conf [security] */
 	char *nonce_secret;           /* shared by replicas; derived if unset */
 };
 
+struct dialplan;
+
+/* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (src/pbx/cdr.c
+ * parses and uses it). */
+struct cdr_config {
+	bool enabled;                 /* [general] enable */
+	bool unanswered;
+	bool congestion;
+	bool initiatedseconds;
+	bool csv;                     /* a [csv] section exists */
+	bool usegmtime;
+	bool loguniqueid;
+	bool loguserfield;
+	bool accountlogs;
+	bool newcdrcolumns;
+};
+
 struct kv_config {
 	unsigned refs;
 	char *dir;
@@ -154,6 +171,11 @@ struct kv_config {
 	char *astspooldir;            /* default /var/spool/asterisk */
 
 	struct cfg_security security;
+
+	/* extensions.conf: never NULL after a successful load */
+	struct dialplan *dialplan;
+	/* cdr.conf: without it no CDR is written, as in Asterisk */
+	struct cdr_config cdr;
 
 	/* Every file read (after includes), for change detection: full
 	 * paths (the config dir joined with the name the user wrote). */

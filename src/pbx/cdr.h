@@ -74,18 +74,7 @@ struct cdr {
 	int sequence;
 };
 
-struct cdr_config {
-	bool enabled;               /* [general] enable */
-	bool unanswered;            /* [general] unanswered */
-	bool congestion;            /* [general] congestion */
-	bool initiatedseconds;      /* [general] initiatedseconds */
-	bool csv;                   /* a [csv] section exists */
-	bool usegmtime;
-	bool loguniqueid;
-	bool loguserfield;
-	bool accountlogs;
-	bool newcdrcolumns;
-};
+/* struct cdr_config is part of the configuration model (config.h). */
 
 /* Asterisk's defaults with no cdr.conf: enabled, CSV off. */
 void cdr_config_init(struct cdr_config *cfg);

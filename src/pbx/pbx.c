@@ -13,7 +13,7 @@
 #include "sip/print.h"
 #include "util/sbuf.h"
 
-const char pbx_allow[] = "OPTIONS, REGISTER";
+const char pbx_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER";
 
 /* Option tags we implement (RFC 3261 §8.2.2.3). */
 static const char *const supported_tags[] = {"path", NULL};
@@ -105,22 +105,36 @@ void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 	struct pbx *pbx = arg;
 	struct sip_uri uri;
 
-	/* ACK to a 2xx: no dialogs exist yet that could own it. */
-	if (!stx)
+	/* ACK to a 2xx: it belongs to a call's dialog, if to anything. */
+	if (!stx) {
+		call_in_dialog(pbx->calls, NULL, req, src);
 		return;
+	}
 
 	if (source_banned(pbx, src)) {
 		sip_stx_reply(stx, 403, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	/* Within a dialog: only the call that owns it can answer. */
+	if (pl_isset(&req->to.tag)) {
+		if (!call_in_dialog(pbx->calls, stx, req, src))
+			sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	if (sip_msg_is_method(req, "CANCEL")) {
+		call_cancel(pbx->calls, stx, req);
 		return;
 	}
 	if (sip_uri_decode(&uri, &req->ruri_raw) || uri.scheme == SIP_URI_TEL) {
 		sip_stx_reply(stx, 416, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
-	if (!sip_msg_is_method(req, "CANCEL") && check_require(stx, req))
+	if (check_require(stx, req))
 		return;
 
-	if (sip_msg_is_method(req, "REGISTER")) {
+	if (sip_msg_is_method(req, "INVITE")) {
+		call_invite(pbx->calls, stx, req, src);
+	} else if (sip_msg_is_method(req, "REGISTER")) {
 		registrar_request(pbx, stx, req, src);
 	} else if (sip_msg_is_method(req, "OPTIONS")) {
 		reply_allow(stx, 200);
@@ -129,9 +143,9 @@ void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		/* No event packages yet: RFC 6665 §4.2.1.1 answers 489. */
 		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: \r\n", NULL, NULL);
 	} else if (sip_msg_is_method(req, "BYE") ||
-		   sip_msg_is_method(req, "CANCEL") ||
-		   sip_msg_is_method(req, "NOTIFY")) {
-		/* No dialog or transaction of ours can match these yet. */
+		   sip_msg_is_method(req, "NOTIFY") ||
+		   sip_msg_is_method(req, "INFO")) {
+		/* Outside of any dialog (no To tag): nothing to match. */
 		sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
 	} else {
 		pbx->stats.requests_by_method_other++;
@@ -147,6 +161,26 @@ static void contact_expired(const struct loc_contact *c, void *arg)
 	pbx->stats.contacts_expired++;
 	log_event(LOG_INFO, "contact_expired", "aor=%s contact=%s", c->aor,
 		  log_q(uri, sizeof(uri), c->uri, strlen(c->uri)));
+}
+
+/* The relay binds where SIP does (the first transport's address, which
+ * may be a wildcard) on the rtp.conf port range. */
+static int media_start(struct pbx *pbx, const struct kv_config *cfg)
+{
+	struct sockaddr_storage bind;
+	int err;
+
+	memset(&bind, 0, sizeof(bind));
+	if (cfg->transports_n)
+		bind = cfg->transports[0].bind;
+	else
+		bind.ss_family = AF_INET;
+	err = rtp_engine_alloc(&pbx->rtp, pbx->loop, (struct sockaddr *)&bind,
+			       cfg->rtpstart, cfg->rtpend, 1);
+	if (err)
+		log_event(LOG_ERROR, "rtp_engine_failed", "rtpstart=%u rtpend=%u error=%d",
+			  cfg->rtpstart, cfg->rtpend, err);
+	return err;
 }
 
 int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
@@ -178,6 +212,17 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	state_set_expire_handler(pbx->state, contact_expired, pbx);
 
 	err = sip_stack_alloc(&pbx->stack, loop, q, pbx_request, pbx);
+	if (err)
+		goto out;
+	err = calls_alloc(&pbx->calls, pbx);
+	if (err)
+		goto out;
+	pbx->prompts = prompt_cache_alloc(NULL, 0);
+	if (!pbx->prompts) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = media_start(pbx, cfg);
 	if (err)
 		goto out;
 
@@ -216,6 +261,10 @@ void pbx_free(struct pbx *pbx)
 {
 	if (!pbx)
 		return;
+	/* Calls first: they hang up through the stack and the relay. */
+	calls_free(pbx->calls);
+	rtp_engine_free(pbx->rtp);
+	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	state_free(pbx->state);
 	banlist_free(pbx->bans);

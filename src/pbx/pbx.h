@@ -10,6 +10,9 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "media/prompt.h"
+#include "media/rtp.h"
+#include "pbx/call.h"
 #include "pbx/banlist.h"
 #include "sip/auth.h"
 #include "sip/stack.h"
@@ -46,6 +49,9 @@ struct pbx {
 	struct pbx_stats stats;
 	struct log_ratelimit ban_log;
 	uint64_t (*now)(void);          /* wall clock, unix seconds */
+	struct rtp_engine *rtp;         /* media relay */
+	struct prompt_cache *prompts;   /* Playback() audio */
+	struct calls *calls;
 };
 
 /* Build the PBX on loop with cfg (a reference is taken): the SIP stack with

@@ -119,12 +119,20 @@ static struct hnode *htab_bucket(const struct htab *t, uint64_t hash)
 	return t->b[hash & (t->nb - 1)];
 }
 
-/* Any entry, for tearing the table down. */
-static struct hnode *htab_any(const struct htab *t)
+/* Unlinks and returns any entry, for tearing the table down.  Unlinking
+ * here, not in the entry's destructor, lets the teardown loop end whether
+ * or not the destructor finds the entry again. */
+static struct hnode *htab_pop(struct htab *t)
 {
 	for (size_t i = 0; i < t->nb; i++) {
-		if (t->b[i])
-			return t->b[i];
+		struct hnode *n = t->b[i];
+
+		if (n) {
+			t->b[i] = n->next;
+			n->next = NULL;
+			t->n--;
+			return n;
+		}
 	}
 	return NULL;
 }
@@ -1422,9 +1430,9 @@ void sip_stack_free(struct sip_stack *st)
 
 	if (!st)
 		return;
-	while ((n = htab_any(&st->stx)))
+	while ((n = htab_pop(&st->stx)))
 		stx_destroy((struct sip_stx *)((char *)n - offsetof(struct sip_stx, hn)));
-	while ((n = htab_any(&st->ctx)))
+	while ((n = htab_pop(&st->ctx)))
 		ctx_destroy((struct sip_ctx *)((char *)n - offsetof(struct sip_ctx, hn)));
 	sip_transport_free(st->tp);
 	htab_free(&st->stx);
@@ -1464,6 +1472,8 @@ static int local_toward(const struct sockaddr_storage *dst, struct sockaddr_stor
 	socklen_t len = sizeof(*out);
 	int fd, err = 0;
 
+	/* On any failure the caller reads AF_UNSPEC, never stack garbage. */
+	memset(out, 0, sizeof(*out));
 	if (to.ss_family == AF_INET && !((struct sockaddr_in *)&to)->sin_port)
 		sa_set_port(&to, 5060);
 	if (to.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&to)->sin6_port)
@@ -1479,15 +1489,14 @@ static int local_toward(const struct sockaddr_storage *dst, struct sockaddr_stor
 	return err;
 }
 
-int sip_stack_print_via(struct sip_stack *st, struct sbuf *sb,
-			const struct sip_peer *dst, const char *branch)
+int sip_stack_local_addr(struct sip_stack *st, const struct sip_peer *dst,
+			 char *ip, size_t size, uint16_t *port)
 {
 	struct sip_listener *l = dst->lst;
 	int af = dst->addr.ss_family;
 	struct sockaddr_storage local;
 	const struct sockaddr *la;
-	char ip[INET6_ADDRSTRLEN];
-	uint16_t port, lport;
+	uint16_t lport, unused;
 	int err;
 
 	if (af != AF_INET && af != AF_INET6)
@@ -1497,22 +1506,37 @@ int sip_stack_print_via(struct sip_stack *st, struct sbuf *sb,
 	if (!l)
 		return EAFNOSUPPORT;
 	la = sip_listener_addr(l);
-	sa_ip_port(la, ip, sizeof(ip), &lport);
+	sa_ip_port(la, ip, size, &lport);
 	if ((af == AF_INET && ((const struct sockaddr_in *)la)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
 	    (af == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)la)->sin6_addr))) {
 		err = local_toward(&dst->addr, &local);
 		if (err)
 			return err;
-		sa_ip_port((struct sockaddr *)&local, ip, sizeof(ip), &port);
+		sa_ip_port((struct sockaddr *)&local, ip, size, &unused);
 	}
 	if (!ip[0])
 		return EINVAL;
-	if (af == AF_INET6)
+	if (port)
+		*port = lport;
+	return 0;
+}
+
+int sip_stack_print_via(struct sip_stack *st, struct sbuf *sb,
+			const struct sip_peer *dst, const char *branch)
+{
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	int err;
+
+	err = sip_stack_local_addr(st, dst, ip, sizeof(ip), &port);
+	if (err)
+		return err;
+	if (dst->addr.ss_family == AF_INET6)
 		sbuf_printf(sb, "Via: SIP/2.0/%s [%s]:%u;branch=%s;rport\r\n",
-			    sip_proto_upper(dst->proto), ip, lport, branch);
+			    sip_proto_upper(dst->proto), ip, port, branch);
 	else
 		sbuf_printf(sb, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n",
-			    sip_proto_upper(dst->proto), ip, lport, branch);
+			    sip_proto_upper(dst->proto), ip, port, branch);
 	return sbuf_err(sb) ? ENOMEM : 0;
 }
 

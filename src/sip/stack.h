@@ -92,6 +92,12 @@ void sip_stack_new_branch(struct sip_stack *st, char *buf, size_t size);
 int sip_stack_print_via(struct sip_stack *st, struct sbuf *sb,
 			const struct sip_peer *dst, const char *branch);
 
+/* The address of this host toward dst (IPv6 without brackets) and the
+ * port of the listener that would send to it: for Contact headers and
+ * SDP when listening on a wildcard address. */
+int sip_stack_local_addr(struct sip_stack *st, const struct sip_peer *dst,
+			 char *ip, size_t size, uint16_t *port);
+
 /* Send a response or request statelessly (no transaction). */
 int sip_stack_send_raw(struct sip_stack *st, const struct sip_peer *dst,
 		       const char *buf, size_t len);

@@ -1,0 +1,254 @@
+/*
+ * apps.c - the call as a dialplan channel: its variables (CALLERID(),
+ * UNIQUEID, HANGUPCAUSE, ...) and the applications that act on the call:
+ * Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion, Dial,
+ * Playback and Echo.  Control-flow applications are the interpreter's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx/call_int.h"
+#include "util/log.h"
+
+static int chan_var(struct dp_chan *dc, const char *name, size_t len,
+		    struct sbuf *out, void *arg)
+{
+	struct call *c = arg;
+
+#define IS(s) (len == sizeof(s) - 1 && !strncmp(name, s, len))
+	if (IS("UNIQUEID")) {
+		sbuf_append_str(out, c->uniqueid);
+	} else if (IS("CHANNEL")) {
+		sbuf_append_str(out, c->a.chan);
+	} else if (IS("CALLERID(num)") || IS("CALLERID(number)")) {
+		sbuf_append_str(out, c->caller_num);
+	} else if (IS("CALLERID(name)")) {
+		sbuf_append_str(out, c->caller_name);
+	} else if (IS("CALLERID(all)")) {
+		sbuf_printf(out, "\"%s\" <%s>", c->caller_name, c->caller_num);
+	} else if (IS("HANGUPCAUSE")) {
+		if (c->cause)
+			sbuf_printf(out, "%d", c->cause);
+	} else {
+		return -1;
+	}
+#undef IS
+	return 0;
+}
+
+/* Set(CALLERID(name|num)=...) */
+static int chan_set(struct dp_chan *dc, const char *name, const char *value,
+		    void *arg)
+{
+	struct call *c = arg;
+
+	if (!strcmp(name, "CALLERID(num)") || !strcmp(name, "CALLERID(number)"))
+		snprintf(c->caller_num, sizeof(c->caller_num), "%s", value);
+	else if (!strcmp(name, "CALLERID(name)"))
+		snprintf(c->caller_name, sizeof(c->caller_name), "%s", value);
+	else
+		return -1;
+	return 0;
+}
+
+/* The caller's answer, with our media: 200 (answer) or 183 (progress). */
+static int answer_a(struct call *c, uint16_t scode)
+{
+	struct sdp_session *sdp = malloc(sizeof(*sdp));
+	int err;
+
+	if (!sdp)
+		return ENOMEM;
+	err = media_answer_local(&c->a, sdp);
+	if (!err) {
+		call_reply_a(c, scode, NULL, NULL, sdp);
+		if (scode == 183)
+			c->early = true;
+	}
+	free(sdp);
+	return err;
+}
+
+static void wait_done(void *arg)
+{
+	struct call *c = arg;
+
+	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+static enum dp_result app_wait(struct call *c, const char *args)
+{
+	double s = args && *args ? strtod(args, NULL) : 0;
+
+	if (s <= 0)
+		return DP_CONTINUE;
+	tmr_start(c->pbx->tmrq, &c->app_tmr, (uint64_t)(s * 1000.0), wait_done, c);
+	return DP_ASYNC;
+}
+
+/* ---- Playback ---- */
+
+static void play_finish(struct call *c, const char *status)
+{
+	dp_chan_var_set(c->dp, "PLAYBACKSTATUS", status);
+	free(c->play_list);
+	c->play_list = c->play_next = NULL;
+	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+/* Start the next file of the list; false when there is none left. */
+static bool play_next(struct call *c)
+{
+	const struct prompt *p = NULL;
+	struct rtp_frames f;
+	char *name;
+	int err;
+
+	if (c->prompt) {
+		prompt_release(c->pbx->prompts, c->prompt);
+		c->prompt = NULL;
+	}
+	if (!c->play_next || !*c->play_next)
+		return false;
+	name = c->play_next;
+	c->play_next = strchr(name, '&');
+	if (c->play_next)
+		*c->play_next++ = '\0';
+
+	if (c->a.codec != CFG_CODEC_PCMU && c->a.codec != CFG_CODEC_PCMA)
+		err = ENOTSUP;
+	else
+		err = prompt_get(c->pbx->prompts, "en", name, c->a.codec, &p);
+	if (!err) {
+		f.data = p->frames;
+		f.size = p->frame_bytes;
+		f.count = p->n_frames;
+		f.ts_step = 0;
+		err = rtp_leg_play(c->a.rtp, &f, c->a.pt, true, false);
+	}
+	if (err) {
+		log_event(LOG_WARN, "playback_failed", "uniqueid=%s file=%s error=%d",
+			  c->uniqueid, name, err);
+		if (p)
+			prompt_release(c->pbx->prompts, p);
+		c->play_failed = true;
+		c->play_next = NULL;
+		return false;
+	}
+	c->prompt = p;
+	return true;
+}
+
+void apps_play_done(struct call *c)
+{
+	if (c->phase == CALL_OVER || !c->play_list)
+		return;
+	if (!play_next(c))
+		play_finish(c, c->play_failed ? "FAILED" : "SUCCESS");
+}
+
+static enum dp_result app_playback(struct call *c, const char *args)
+{
+	char *buf = strdup(args ? args : ""), *argv[2] = {NULL, NULL};
+	bool noanswer;
+	int argc;
+
+	if (!buf)
+		return DP_HANGUP;
+	argc = dp_args_split(buf, argv, 2);
+	noanswer = argc > 1 && argv[1] && strstr(argv[1], "noanswer");
+	/* Asterisk answers first unless told not to; early media then needs
+	 * the 183 that Progress() would have sent. */
+	if (!c->answered && !noanswer && answer_a(c, 200))
+		goto fail;
+	if (!c->answered && noanswer && !c->early && answer_a(c, 183))
+		goto fail;
+	free(c->play_list);
+	c->play_list = strdup(argc ? argv[0] : "");
+	free(buf);
+	if (!c->play_list)
+		return DP_HANGUP;
+	c->play_next = c->play_list;
+	c->play_failed = false;
+	if (!play_next(c)) {
+		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", "FAILED");
+		free(c->play_list);
+		c->play_list = c->play_next = NULL;
+		return DP_CONTINUE;
+	}
+	return DP_ASYNC;
+ fail:
+	free(buf);
+	return DP_HANGUP;
+}
+
+void apps_dtmf(struct call *c, struct leg *l, char digit)
+{
+	log_event(LOG_INFO, "dtmf", "uniqueid=%s channel=%s digit=%c", c->uniqueid,
+		  l->chan, digit);
+}
+
+static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
+			       const char *args, void *arg)
+{
+	struct call *c = arg;
+	int cause;
+
+	snprintf(c->lastapp, sizeof(c->lastapp), "%s", dp_app_name(app));
+	free(c->lastdata);
+	c->lastdata = strdup(args ? args : "");
+	c->app = app;
+
+	switch (app) {
+	case DP_APP_ANSWER:
+		if (!c->answered && answer_a(c, 200))
+			return DP_HANGUP;
+		return DP_CONTINUE;
+	case DP_APP_RINGING:
+		if (!c->answered && !c->ringing) {
+			call_reply_a(c, 180, NULL, NULL, NULL);
+			c->ringing = true;
+		}
+		return DP_CONTINUE;
+	case DP_APP_PROGRESS:
+		if (!c->answered && !c->early && answer_a(c, 183))
+			return DP_HANGUP;
+		return DP_CONTINUE;
+	case DP_APP_WAIT:
+		return app_wait(c, args);
+	case DP_APP_HANGUP:
+		cause = args && *args ? dp_hangup_cause(args) : -1;
+		if (cause > 0)
+			c->cause = cause;
+		return DP_HANGUP;
+	case DP_APP_BUSY:
+		c->cause = 17;
+		return DP_HANGUP;
+	case DP_APP_CONGESTION:
+		c->cause = 34;
+		return DP_HANGUP;
+	case DP_APP_DIAL:
+		return dial_start(c, args);
+	case DP_APP_PLAYBACK:
+		return app_playback(c, args);
+	case DP_APP_ECHO:
+		rtp_leg_echo(c->a.rtp);
+		return DP_ASYNC;
+	default:
+		return DP_CONTINUE;
+	}
+}
+
+int apps_chan_init(struct call *c)
+{
+	struct dp_chan_ops ops = {
+		.var = chan_var,
+		.set = chan_set,
+		.app = chan_app,
+		.arg = c,
+	};
+
+	return dp_chan_alloc(&c->dp, &ops);
+}

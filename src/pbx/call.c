@@ -1,0 +1,833 @@
+/*
+ * call.c - calls from INVITE to CDR: the call table, the caller's leg (A,
+ * KubeVox as UAS), requests within a call's dialogs, CANCEL and ACK, and
+ * the end of a call on every leg.
+ *
+ * A call ends once (call_end): each leg gets what its state needs (BYE
+ * once up, a final response to the caller before answer, CANCEL to a
+ * ringing callee), the 'h' extension runs, the CDR is written, and the
+ * memory goes on a later loop turn, after the callees' INVITE
+ * transactions have finished, so a late 200 can still be ACKed and hung
+ * up.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "pbx/authn.h"
+#include "pbx/call_int.h"
+#include "pbx/cdr.h"
+#include "sip/print.h"
+#include "util/log.h"
+
+#define CALLS_BUCKETS   4096
+#define CALL_FREE_RETRY 1000     /* ms between checks for finished B legs */
+#define CALL_FREE_MAX   40       /* ... and how many, then abandon them */
+
+struct calls {
+	struct pbx *pbx;
+	struct call *list;
+	unsigned n;
+	uint64_t seq;
+	struct leg *tab[CALLS_BUCKETS];
+};
+
+static const char call_allow[] =
+	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER\r\n";
+
+/* ---- the dialog table: (Call-ID, our tag) -> leg ---- */
+
+static uint64_t key_hash(const char *callid, size_t cl, const char *tag, size_t tl)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < cl; i++)
+		h = (h ^ (unsigned char)callid[i]) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (size_t i = 0; i < tl; i++)
+		h = (h ^ (unsigned char)tag[i]) * 1099511628211ULL;
+	return h;
+}
+
+void call_table_add(struct calls *cs, struct leg *l)
+{
+	uint64_t h = key_hash(l->dlg->callid, strlen(l->dlg->callid),
+			      l->dlg->ltag, strlen(l->dlg->ltag));
+	struct leg **b = &cs->tab[h % CALLS_BUCKETS];
+
+	if (l->in_table)
+		return;
+	l->next_in_table = *b;
+	*b = l;
+	l->in_table = true;
+}
+
+void call_table_remove(struct calls *cs, struct leg *l)
+{
+	uint64_t h;
+	struct leg **p;
+
+	if (!l->in_table)
+		return;
+	h = key_hash(l->dlg->callid, strlen(l->dlg->callid),
+		     l->dlg->ltag, strlen(l->dlg->ltag));
+	for (p = &cs->tab[h % CALLS_BUCKETS]; *p; p = &(*p)->next_in_table) {
+		if (*p == l) {
+			*p = l->next_in_table;
+			break;
+		}
+	}
+	l->in_table = false;
+}
+
+static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
+{
+	const struct pl *cid = &m->callid, *tag = &m->to.tag;
+	uint64_t h = key_hash(cid->p, cid->l, tag->p, tag->l);
+	struct leg *l;
+
+	for (l = cs->tab[h % CALLS_BUCKETS]; l; l = l->next_in_table) {
+		if (pl_eq_str(cid, l->dlg->callid) && pl_eq_str(tag, l->dlg->ltag))
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- helpers ---- */
+
+uint16_t call_cause_to_sip(int cause)
+{
+	/* As chan_pjsip's hangup_cause2sip(). */
+	switch (cause) {
+	case 1: case 2: case 3:   return 404;   /* unallocated, no route */
+	case 17:                  return 486;   /* user busy */
+	case 18:                  return 408;   /* no user response */
+	case 19: case 20:         return 480;   /* no answer, unregistered */
+	case 21:                  return 403;   /* call rejected */
+	case 22:                  return 410;   /* number changed */
+	case 27:                  return 502;   /* destination out of order */
+	case 28:                  return 484;   /* invalid number format */
+	case 29:                  return 501;   /* facility rejected */
+	case 31:                  return 480;   /* normal, unspecified */
+	case 34: case 42: case 66: return 503;  /* congestion, not implemented */
+	case 38:                  return 500;   /* failure */
+	case 58:                  return 488;   /* bearer capability */
+	case 127:                 return 500;   /* interworking */
+	default:                  return 603;
+	}
+}
+
+int call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size)
+{
+	char ip[64];
+	uint16_t port;
+	int err;
+
+	err = sip_stack_local_addr(c->pbx->stack, dst, ip, sizeof(ip), &port);
+	if (err)
+		return err;
+	snprintf(buf, size, dst->addr.ss_family == AF_INET6 ?
+		 "sip:kubevox@[%s]:%u%s" : "sip:kubevox@%s:%u%s", ip, port,
+		 dst->proto == SIP_PROTO_TCP ? ";transport=tcp" : "");
+	return 0;
+}
+
+static void no_response(int err, const struct sip_msg *resp, void *arg)
+{
+}
+
+int call_send_in_dialog(struct call *c, struct leg *l, const char *method,
+			const char *extra, const struct sdp_session *sdp,
+			sip_response_h *resph, void *arg, struct sip_ctx **ctxp)
+{
+	struct sbuf sb, body;
+	struct sip_peer dst;
+	char branch[48];
+	struct pl b = PL_INIT;
+	int err;
+
+	if (!l->dlg)
+		return ENOTCONN;
+	sbuf_init(&sb);
+	sbuf_init(&body);
+	if (sdp) {
+		err = sdp_encode(&body, sdp);
+		if (err)
+			goto out;
+		b.p = body.p;
+		b.l = body.len;
+	}
+	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
+	err = sip_dialog_request(l->dlg, c->pbx->stack, method, 0, branch, extra,
+				 sdp ? "application/sdp" : NULL, &b, &sb, &dst);
+	if (err)
+		goto out;
+	err = sip_ctx_send(c->pbx->stack, ctxp, &dst, sb.p, sb.len,
+			   resph ? resph : no_response, arg);
+ out:
+	sbuf_free(&sb);
+	sbuf_free(&body);
+	return err;
+}
+
+void call_reply_a(struct call *c, uint16_t scode, const char *reason,
+		  const char *extra, const struct sdp_session *sdp)
+{
+	struct leg *a = &c->a;
+	struct sbuf hdrs, body;
+	struct pl b = PL_INIT;
+	char contact[128];
+
+	if (!a->inv_stx)
+		return;
+	sbuf_init(&hdrs);
+	sbuf_init(&body);
+	if (extra)
+		sbuf_append_str(&hdrs, extra);
+	if (scode > 100 && scode < 300 &&
+	    !call_contact(c, &a->dst, contact, sizeof(contact)))
+		sbuf_printf(&hdrs, "Contact: <%s>\r\n", contact);
+	if (scode >= 200 && scode < 300)
+		sbuf_printf(&hdrs, "%sSupported: replaces, timer\r\n", call_allow);
+	if (sdp && !sdp_encode(&body, sdp)) {
+		b.p = body.p;
+		b.l = body.len;
+	}
+	sip_stx_reply(a->inv_stx, scode, reason, a->dlg ? a->dlg->ltag : NULL,
+		      sbuf_cstr(&hdrs), b.l ? "application/sdp" : NULL, b.l ? &b : NULL);
+	sbuf_free(&hdrs);
+	sbuf_free(&body);
+
+	if (scode < 200)
+		return;
+	/* The stack owns the transaction from here (retransmissions, ACK). */
+	sip_stx_set_arg(a->inv_stx, NULL);
+	a->inv_stx = NULL;
+	if (scode < 300) {
+		a->state = LEG_UP;
+		c->answered = true;
+		call_answered(c);
+	}
+}
+
+static void ack_timeout(void *arg)
+{
+	struct call *c = arg;
+
+	log_event(LOG_WARN, "call_no_ack", "uniqueid=%s channel=%s", c->uniqueid,
+		  c->a.chan);
+	call_end(c, 16);
+}
+
+void call_answered(struct call *c)
+{
+	gettimeofday(&c->t_answer, NULL);
+	tmr_start(c->pbx->tmrq, &c->ack_tmr, CALL_ACK_WAIT_MS, ack_timeout, c);
+	log_event(LOG_INFO, "call_answer", "uniqueid=%s channel=%s dstchannel=%s",
+		  c->uniqueid, c->a.chan, c->dstchannel[0] ? c->dstchannel : "-");
+}
+
+/* ---- ending ---- */
+
+void call_leg_hangup(struct leg *l)
+{
+	struct call *c = l->call;
+
+	switch (l->state) {
+	case LEG_UP:
+		call_send_in_dialog(c, l, "BYE", NULL, NULL, NULL, NULL, NULL);
+		break;
+	case LEG_CALLING:
+	case LEG_EARLY:
+		if (l->uac)
+			dial_leg_bye(l);
+		break;
+	case LEG_ENDED:
+		break;
+	}
+	l->state = LEG_ENDED;
+	if (l->rtp)
+		rtp_leg_stop(l->rtp);
+}
+
+void call_leg_free(struct leg *l)
+{
+	struct call *c = l->call;
+
+	if (l->dlg)
+		call_table_remove(c->calls, l);
+	if (l->rtp)
+		rtp_leg_free(l->rtp);
+	l->rtp = NULL;
+	if (l->inv_ctx)
+		sip_ctx_abandon(l->inv_ctx);
+	if (l->reinv_ctx)
+		sip_ctx_abandon(l->reinv_ctx);
+	if (l->reinv_stx) {
+		sip_stx_reply(l->reinv_stx, 500, NULL, NULL, NULL, NULL, NULL);
+		l->reinv_stx = NULL;
+	}
+	sip_dialog_free(l->dlg);
+	l->dlg = NULL;
+	free(l->inv);
+	free(l->offer);
+	free(l->reinv_offer);
+	l->inv = NULL;
+	l->offer = l->reinv_offer = NULL;
+	if (l->uac)
+		free(l);
+}
+
+static enum cdr_disposition disposition(const struct call *c)
+{
+	if (c->answered)
+		return CDR_ANSWERED;
+	if (!strcmp(c->dialstatus, "BUSY") || c->cause == 17)
+		return CDR_BUSY;
+	if (!strcmp(c->dialstatus, "NOANSWER") || !strcmp(c->dialstatus, "CANCEL"))
+		return CDR_NOANSWER;
+	if (!strcmp(c->dialstatus, "CONGESTION") || c->cause == 34)
+		return c->cfg->cdr.congestion ? CDR_CONGESTION : CDR_FAILED;
+	return CDR_FAILED;
+}
+
+static void write_cdr(struct call *c)
+{
+	char clid[200];
+	struct cdr r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(clid, sizeof(clid), "\"%s\" <%s>", c->caller_name, c->caller_num);
+	r.accountcode = "";
+	r.src = c->caller_num;
+	r.dst = c->dialed;
+	r.dcontext = c->context;
+	r.clid = clid;
+	r.channel = c->a.chan;
+	r.dstchannel = c->dstchannel;
+	r.lastapp = c->lastapp;
+	r.lastdata = c->lastdata ? c->lastdata : "";
+	r.start = c->t_start;
+	r.answer = c->t_answer;
+	r.end = c->t_end;
+	r.disposition = disposition(c);
+	r.amaflags = CDR_AMA_DOCUMENTATION;
+	r.uniqueid = c->uniqueid;
+	r.userfield = "";
+	r.peeraccount = "";
+	r.linkedid = c->uniqueid;
+	cdr_set_durations(&r, &c->cfg->cdr);
+	if (c->answered || c->cfg->cdr.unanswered)
+		cdr_write(&c->cfg->cdr, c->cfg->astlogdir, &r);
+	cdr_log(&r);
+	log_event(LOG_INFO, "call_end",
+		  "uniqueid=%s channel=%s disposition=%s dialstatus=%s cause=%d "
+		  "duration=%ld billsec=%ld", c->uniqueid, c->a.chan,
+		  cdr_disposition_str(r.disposition),
+		  c->dialstatus[0] ? c->dialstatus : "-", c->cause, r.duration,
+		  r.billsec);
+}
+
+static bool b_legs_pending(const struct call *c)
+{
+	for (size_t i = 0; i < c->b_n; i++) {
+		if (c->b[i]->inv_ctx)
+			return true;
+	}
+	return false;
+}
+
+static void call_free(struct call *c)
+{
+	struct calls *cs = c->calls;
+
+	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
+	tmr_cancel(c->pbx->tmrq, &c->free_tmr);
+	for (size_t i = 0; i < c->b_n; i++)
+		call_leg_free(c->b[i]);
+	c->b_n = 0;
+	call_leg_free(&c->a);
+	if (c->a.inv_stx)
+		sip_stx_set_arg(c->a.inv_stx, NULL);
+	if (c->prompt)
+		prompt_release(c->pbx->prompts, c->prompt);
+	dp_chan_free(c->dp);
+	free(c->play_list);
+	free(c->lastdata);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		cs->list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	cs->n--;
+	config_unref(c->cfg);
+	free(c);
+}
+
+static void free_later(void *arg)
+{
+	struct call *c = arg;
+
+	/* A callee's INVITE transaction still running may yet bring a 200
+	 * that must be ACKed and hung up: keep the leg until it ends. */
+	if (b_legs_pending(c) && c->free_tries++ < CALL_FREE_MAX) {
+		tmr_start(c->pbx->tmrq, &c->free_tmr, CALL_FREE_RETRY, free_later, c);
+		return;
+	}
+	call_free(c);
+}
+
+void call_end(struct call *c, int cause)
+{
+	if (c->phase == CALL_OVER)
+		return;
+	c->phase = CALL_OVER;
+	if (!c->cause)
+		c->cause = cause ? cause : 16;
+	gettimeofday(&c->t_end, NULL);
+	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
+
+	/* Before answer the caller gets a final response, after it a BYE. */
+	if (c->a.inv_stx)
+		call_reply_a(c, call_cause_to_sip(c->cause), NULL, NULL, NULL);
+	call_leg_hangup(&c->a);
+	for (size_t i = 0; i < c->b_n; i++)
+		call_leg_hangup(c->b[i]);
+
+	if (c->dp) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", c->cause);
+		dp_chan_var_set(c->dp, "HANGUPCAUSE", num);
+		dp_chan_run_h(c->dp);
+	}
+	write_cdr(c);
+	tmr_start(c->pbx->tmrq, &c->free_tmr, 0, free_later, c);
+}
+
+void call_resume(struct call *c, enum dp_result res)
+{
+	if (c->phase == CALL_OVER)
+		return;
+	switch (res) {
+	case DP_ASYNC:
+		c->dp_async = true;
+		return;
+	case DP_HANGUP:
+		c->dp_async = false;
+		call_end(c, c->cause);
+		return;
+	case DP_CONTINUE:
+	case DP_JUMPED:
+		c->dp_async = false;
+		call_resume(c, dp_chan_run(c->dp));
+		return;
+	}
+}
+
+/* ---- a new call ---- */
+
+/* Caller ID: the endpoint's callerid ("Name" <num>) wins over what the
+ * phone puts in From, as in Asterisk. */
+static void caller_id(struct call *c, const struct sip_msg *req)
+{
+	const char *cid = c->a.ep ? c->a.ep->callerid : NULL;
+	const char *lt, *gt, *n, *e;
+
+	lt = cid ? strchr(cid, '<') : NULL;
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (!lt || !gt) {
+		pl_strcpy(&req->from.dname, c->caller_name, sizeof(c->caller_name));
+		pl_strcpy(&req->from.uri.user, c->caller_num, sizeof(c->caller_num));
+		return;
+	}
+	snprintf(c->caller_num, sizeof(c->caller_num), "%.*s", (int)(gt - lt - 1),
+		 lt + 1);
+	for (n = cid; *n == ' ' || *n == '"'; n++)
+		;
+	for (e = lt; e > n && (e[-1] == ' ' || e[-1] == '"'); e--)
+		;
+	snprintf(c->caller_name, sizeof(c->caller_name), "%.*s", (int)(e - n), n);
+}
+
+static int start_dialplan(struct call *c, const struct sip_msg *req)
+{
+	const char *ctx = c->a.ep && c->a.ep->context ? c->a.ep->context : "default";
+	int err;
+
+	if (pl_strcpy(&req->ruri.user, c->dialed, sizeof(c->dialed)) || !c->dialed[0])
+		snprintf(c->dialed, sizeof(c->dialed), "s");
+	snprintf(c->context, sizeof(c->context), "%s", ctx);
+	err = apps_chan_init(c);
+	if (err)
+		return err;
+	return dp_chan_start(c->dp, c->cfg->dialplan, c->context, c->dialed);
+}
+
+static void invite_authenticated(enum authn_result res, const char *why, void *arg)
+{
+	struct call *c = arg;
+	struct leg *a = &c->a;
+	const struct sip_msg *req;
+	const struct sip_hdr *ct;
+	struct sdp_session *probe = NULL;
+	char contact[128], ip[64];
+	char totag[24];
+	const char *sdp_why = NULL;
+	int err;
+
+	if (res != AUTHN_OK) {
+		sip_sockaddr_str((const struct sockaddr *)&a->dst.addr, ip, sizeof(ip));
+		log_event(res == AUTHN_CHALLENGED ? LOG_INFO : LOG_WARN, "call_auth",
+			  "src=%s endpoint=%s reason=%s", ip,
+			  a->ep ? a->ep->name : "-", why);
+		a->inv_stx = NULL;
+		c->phase = CALL_OVER;
+		call_free(c);
+		return;
+	}
+	req = sip_stx_request(a->inv_stx);
+
+	/* The offer: KubeVox answers, it does not make offers in 200s. */
+	ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
+	if (!req->body.l || !ct || !pl_eqcase_str(&ct->val, "application/sdp")) {
+		call_reply_a(c, 488, "Not Acceptable Here - SDP offer required",
+			     "Warning: 399 kubevox \"INVITE without SDP offer\"\r\n", NULL);
+		goto fail;
+	}
+	a->offer = malloc(sizeof(*a->offer));
+	probe = malloc(sizeof(*probe));
+	if (!a->offer || !probe) {
+		call_reply_a(c, 500, NULL, NULL, NULL);
+		goto fail;
+	}
+	if (sdp_decode(a->offer, req->body.p, req->body.l, &sdp_why)) {
+		char w[160];
+
+		snprintf(w, sizeof(w), "Warning: 399 kubevox \"bad SDP: %s\"\r\n",
+			 sdp_why ? sdp_why : "invalid");
+		call_reply_a(c, 400, "Bad Request - invalid SDP", w, NULL);
+		goto fail;
+	}
+	err = media_leg_init(a, c->pbx);
+	if (err) {
+		log_event(LOG_WARN, "call_no_media_port", "uniqueid=%s error=%d",
+			  c->uniqueid, err);
+		call_reply_a(c, 503, NULL, "Retry-After: 5\r\n", NULL);
+		goto fail;
+	}
+	if (media_answer_local(a, probe) == ENOENT) {
+		call_reply_a(c, 488, NULL,
+			     "Warning: 305 kubevox \"Incompatible media format\"\r\n", NULL);
+		goto fail;
+	}
+	media_remote_from(a, a->offer);
+
+	sip_totag(req, totag, sizeof(totag));
+	if (call_contact(c, &a->dst, contact, sizeof(contact)) ||
+	    sip_dialog_uas_alloc(&a->dlg, req, &a->dst, totag, contact)) {
+		call_reply_a(c, 400, "Bad Request - missing Contact", NULL, NULL);
+		goto fail;
+	}
+	call_table_add(c->calls, a);
+	caller_id(c, req);
+
+	err = start_dialplan(c, req);
+	log_event(LOG_INFO, "call_start",
+		  "uniqueid=%s channel=%s from=%s exten=%s context=%s", c->uniqueid,
+		  a->chan, c->caller_num, c->dialed, c->context);
+	free(probe);
+	if (err == -ENOENT) {
+		c->cause = 1;
+		call_end(c, 1);
+		return;
+	}
+	if (err) {
+		call_end(c, 38);
+		return;
+	}
+	call_resume(c, dp_chan_run(c->dp));
+	return;
+
+ fail:
+	free(probe);
+	c->phase = CALL_OVER;
+	call_free(c);
+}
+
+void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *req,
+		 const struct sip_peer *src)
+{
+	struct call *c;
+	struct timeval tv;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	c->calls = cs;
+	c->pbx = cs->pbx;
+	c->cfg = config_ref(cs->pbx->cfg);
+	c->a.call = c;
+	c->a.inv_stx = stx;
+	c->a.dst = *src;
+	c->a.te_pt = -1;
+	tmr_init(&c->app_tmr);
+	tmr_init(&c->ack_tmr);
+	tmr_init(&c->free_tmr);
+	gettimeofday(&tv, NULL);
+	c->t_start = tv;
+	cs->seq++;
+	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
+		 (long long)tv.tv_sec, cs->seq);
+	c->next = cs->list;
+	if (cs->list)
+		cs->list->prev = c;
+	cs->list = c;
+	cs->n++;
+	sip_stx_set_arg(stx, c);
+
+	req = sip_stx_request(stx);
+	c->a.ep = pbx_identify(c->cfg, req, src);
+	snprintf(c->a.chan, sizeof(c->a.chan), "PJSIP/%s-%08" PRIx64,
+		 c->a.ep ? c->a.ep->name : "unknown", cs->seq);
+	authn_request(cs->pbx, c->cfg, stx, c->a.ep, src, invite_authenticated, c);
+}
+
+/* ---- CANCEL, ACK and requests within a call ---- */
+
+void call_cancel(struct calls *cs, struct sip_stx *stx, const struct sip_msg *req)
+{
+	struct sip_stx *inv = sip_stack_cancel_target(cs->pbx->stack, req);
+	struct call *c = inv ? sip_stx_arg(inv) : NULL;
+
+	if (!inv) {
+		sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	sip_stx_reply(stx, 200, NULL, NULL, NULL, NULL, NULL);
+	if (!c || c->a.inv_stx != inv)
+		return;
+	/* RFC 3261 §9.2: the INVITE ends with 487. */
+	call_reply_a(c, 487, NULL, NULL, NULL);
+	if (c->phase == CALL_DIALING)
+		snprintf(c->dialstatus, sizeof(c->dialstatus), "CANCEL");
+	call_end(c, 16);
+}
+
+static void ack_received(struct calls *cs, const struct sip_msg *req)
+{
+	struct leg *l = table_find(cs, req);
+
+	if (!l || l->uac || l->acked)
+		return;
+	l->acked = true;
+	tmr_cancel(cs->pbx->tmrq, &l->call->ack_tmr);
+}
+
+static void reinvite_answered(int err, const struct sip_msg *resp, void *arg);
+
+/* A re-INVITE (hold, unhold, new media address) from leg l's phone. */
+static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
+		     const struct sip_msg *req)
+{
+	struct leg *o = l->uac ? &c->a : c->peer;
+	struct sdp_session *in = NULL, *out = NULL;
+	struct sbuf body;
+	struct pl b;
+	int err;
+
+	if (l->reinv_stx || l->reinv_ctx || (o && (o->reinv_stx || o->reinv_ctx))) {
+		sip_stx_reply(stx, 491, NULL, NULL, "Retry-After: 2\r\n", NULL, NULL);
+		return;
+	}
+	in = malloc(sizeof(*in));
+	out = malloc(sizeof(*out));
+	if (!in || !out) {
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		goto out;
+	}
+	if (!req->body.l || sdp_decode(in, req->body.p, req->body.l, NULL)) {
+		sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
+		goto out;
+	}
+
+	if (c->phase != CALL_BRIDGED || !o) {
+		/* Media ends here (Echo, Playback): answer it ourselves. */
+		free(l->offer);
+		l->offer = in;
+		in = NULL;
+		media_remote_from(l, l->offer);
+		if (media_answer_local(l, out)) {
+			sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
+			goto out;
+		}
+		sbuf_init(&body);
+		sdp_encode(&body, out);
+		b.p = body.p;
+		b.l = body.len;
+		sip_stx_reply(stx, 200, NULL, NULL, call_allow, "application/sdp", &b);
+		sbuf_free(&body);
+		goto out;
+	}
+
+	/* Bridged: the other phone decides, through its own re-INVITE. */
+	err = media_offer_for(o, in, out);
+	if (err) {
+		sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
+		goto out;
+	}
+	free(l->reinv_offer);
+	l->reinv_offer = in;
+	in = NULL;
+	free(o->offer);
+	o->offer = out;
+	out = NULL;
+	err = call_send_in_dialog(c, o, "INVITE", NULL, o->offer, reinvite_answered,
+				  o, &o->reinv_ctx);
+	if (err) {
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	l->reinv_stx = stx;
+ out:
+	free(in);
+	free(out);
+}
+
+/* The other phone answered our relayed re-INVITE (arg: that leg). */
+static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
+{
+	struct leg *o = arg;
+	struct call *c = o->call;
+	struct leg *l = o->uac ? &c->a : c->peer;
+	struct sdp_session *ans = NULL, *out = NULL;
+	struct sbuf sb, body;
+	struct sip_peer dst;
+	char branch[48];
+	struct pl b;
+
+	if (resp && resp->scode < 200)
+		return;
+	if (resp && resp->scode < 300 && o->dlg) {
+		/* ACK the 2xx (RFC 3261 §13.2.2.4). */
+		sbuf_init(&sb);
+		sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
+		if (!sip_dialog_request(o->dlg, c->pbx->stack, "ACK", resp->cseq.num,
+					branch, NULL, NULL, NULL, &sb, &dst))
+			sip_ctx_ack(o->reinv_ctx, &dst, sb.p, sb.len);
+		sbuf_free(&sb);
+	}
+	o->reinv_ctx = NULL;
+	if (!l || !l->reinv_stx)
+		return;
+
+	if (!resp || resp->scode >= 300) {
+		sip_stx_reply(l->reinv_stx, resp ? resp->scode : 500, NULL, NULL,
+			      NULL, NULL, NULL);
+		l->reinv_stx = NULL;
+		return;
+	}
+	ans = malloc(sizeof(*ans));
+	out = malloc(sizeof(*out));
+	if (!ans || !out || sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
+	    media_answer_relay(l, o->offer, ans, out)) {
+		sip_stx_reply(l->reinv_stx, 488, NULL, NULL, NULL, NULL, NULL);
+		l->reinv_stx = NULL;
+		goto out;
+	}
+	media_remote_from(o, ans);
+	free(l->offer);
+	l->offer = l->reinv_offer;
+	l->reinv_offer = NULL;
+	media_remote_from(l, l->offer);
+	sbuf_init(&body);
+	sdp_encode(&body, out);
+	b.p = body.p;
+	b.l = body.len;
+	sip_stx_reply(l->reinv_stx, 200, NULL, NULL, call_allow, "application/sdp", &b);
+	sbuf_free(&body);
+	l->reinv_stx = NULL;
+	log_event(LOG_INFO, "call_reinvite", "uniqueid=%s from=%s hold=%s",
+		  c->uniqueid, l->chan,
+		  sdp_is_hold(l->offer, (unsigned)(sdp_audio_index(l->offer) < 0 ? 0 :
+					sdp_audio_index(l->offer))) ? "yes" : "no");
+ out:
+	free(ans);
+	free(out);
+}
+
+bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg *req,
+		    const struct sip_peer *src)
+{
+	struct leg *l;
+	struct call *c;
+
+	if (!stx) {
+		if (sip_msg_is_method(req, "ACK"))
+			ack_received(cs, req);
+		return true;
+	}
+	l = table_find(cs, req);
+	if (!l)
+		return false;
+	c = l->call;
+	if (!sip_dialog_accept_request(l->dlg, req)) {
+		sip_stx_reply(stx, 500, "Server Internal Error - Out Of Order", NULL,
+			      NULL, NULL, NULL);
+		return true;
+	}
+	if (sip_msg_is_method(req, "BYE")) {
+		sip_stx_reply(stx, 200, NULL, NULL, NULL, NULL, NULL);
+		l->state = LEG_ENDED;
+		log_event(LOG_INFO, "call_bye", "uniqueid=%s from=%s", c->uniqueid,
+			  l->chan);
+		call_end(c, 16);
+	} else if (sip_msg_is_method(req, "INVITE")) {
+		reinvite(c, l, stx, req);
+	} else if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO") ||
+		   sip_msg_is_method(req, "NOTIFY") || sip_msg_is_method(req, "UPDATE")) {
+		sip_stx_reply(stx, 200, NULL, NULL, call_allow, NULL, NULL);
+	} else {
+		sip_stx_reply(stx, 501, NULL, NULL, call_allow, NULL, NULL);
+	}
+	return true;
+}
+
+/* ---- the table of calls ---- */
+
+int calls_alloc(struct calls **csp, struct pbx *pbx)
+{
+	struct calls *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return ENOMEM;
+	cs->pbx = pbx;
+	*csp = cs;
+	return 0;
+}
+
+void calls_free(struct calls *cs)
+{
+	if (!cs)
+		return;
+	while (cs->list) {
+		struct call *c = cs->list;
+
+		call_end(c, 16);
+		call_free(c);
+	}
+	free(cs);
+}
+
+unsigned calls_active(const struct calls *cs)
+{
+	return cs ? cs->n : 0;
+}

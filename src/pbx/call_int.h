@@ -1,0 +1,167 @@
+/*
+ * call_int.h - what the files of the call engine share: calls, legs and
+ * the functions each file offers the others.
+ *
+ *   call.c   the call table, a call's life from INVITE to CDR, the A leg
+ *            (UAS), requests within dialogs, CANCEL and ACK
+ *   media.c  SDP and RTP for a leg: offers, answers, relay addresses
+ *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
+ *   apps.c   the dialplan channel: variables and the call applications
+ */
+#ifndef KV_PBX_CALL_INT_H
+#define KV_PBX_CALL_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "media/prompt.h"
+#include "media/rtp.h"
+#include "pbx/call.h"
+#include "pbx/dpexec.h"
+#include "pbx/pbx.h"
+#include "sdp/offer.h"
+#include "sdp/sdp.h"
+#include "sip/dialog.h"
+#include "util/tmr.h"
+
+#define CALL_MAX_FORKS   16     /* B legs of one Dial() */
+#define CALL_ACK_WAIT_MS 32000  /* 64*T1: a 2xx that is never ACKed */
+
+enum leg_state {
+	LEG_CALLING,     /* INVITE sent (B) or received (A), no answer yet */
+	LEG_EARLY,       /* 1xx with a To tag */
+	LEG_UP,          /* 2xx */
+	LEG_ENDED,
+};
+
+struct call;
+
+struct leg {
+	struct call *call;
+	bool uac;                       /* a B leg */
+	enum leg_state state;
+	char chan[96];                  /* "PJSIP/1001-00000001" */
+	char endpoint[80];
+
+	struct sip_dialog *dlg;
+	struct leg *next_in_table;      /* calls' dialog table */
+	bool in_table;
+
+	/* A leg: the INVITE server transaction until its final response */
+	struct sip_stx *inv_stx;
+	bool acked;
+	/* B leg: our INVITE */
+	struct sip_ctx *inv_ctx;
+	char *inv;                      /* the request, for CANCEL */
+	size_t inv_len;
+	struct sip_peer dst;
+	bool provisional;               /* a 1xx arrived: CANCEL allowed */
+	bool cancel_pending;            /* CANCEL once a 1xx arrives */
+	bool cancelled;
+	uint16_t final;                 /* final status received (B) */
+
+	/* media */
+	struct rtp_leg *rtp;
+	struct sdp_origin_state origin;
+	struct sdp_session *offer;      /* last offer received (A) or sent (B) */
+	const struct cfg_endpoint *ep;  /* NULL for none */
+	enum cfg_codec codec;           /* codec the phone receives */
+	uint8_t pt;
+	int te_pt;
+
+	/* a re-INVITE relayed through this leg to the other one */
+	struct sip_stx *reinv_stx;      /* from this leg's phone */
+	struct sip_ctx *reinv_ctx;      /* ours, on this leg */
+	struct sdp_session *reinv_offer;
+};
+
+enum call_phase {
+	CALL_DIALPLAN,    /* applications run on the A leg */
+	CALL_DIALING,     /* Dial(): B legs ringing */
+	CALL_BRIDGED,     /* A and one B leg connected */
+	CALL_OVER,        /* ended; waiting to be freed */
+};
+
+struct call {
+	struct calls *calls;
+	struct pbx *pbx;
+	struct kv_config *cfg;          /* the configuration it started with */
+	struct call *prev, *next;       /* calls->list */
+	char uniqueid[40];
+	enum call_phase phase;
+
+	struct leg a;
+	struct leg *b[CALL_MAX_FORKS];
+	size_t b_n;
+	struct leg *peer;               /* the B leg that answered */
+
+	struct dp_chan *dp;
+	bool dp_async;                  /* an application will resume */
+	enum dp_app app;                /* the one running */
+	struct tmr app_tmr;             /* Wait(), Dial() timeout */
+	struct tmr ack_tmr;             /* 2xx to A never ACKed */
+	struct tmr free_tmr;            /* free outside of callbacks */
+	unsigned free_tries;
+	unsigned calls_seq_b;           /* numbers the B channels */
+
+	bool answered;                  /* 200 sent to A */
+	bool early;                     /* 183 with SDP sent to A */
+	bool ringing;                   /* 180 sent to A */
+	int cause;                      /* Q.850 hangup cause, 0 = unset */
+	char dialstatus[16];
+	char dialed[DP_MAX_NAME + 1];   /* extension first dialled */
+	char context[DP_MAX_NAME + 1];  /* context first entered */
+	char caller_num[80];
+	char caller_name[80];
+
+	/* Playback() */
+	char *play_list;                /* "&"-separated files still to play */
+	char *play_next;
+	const struct prompt *prompt;
+	bool play_failed;
+
+	/* CDR */
+	struct timeval t_start, t_answer, t_end;
+	char lastapp[32];
+	char *lastdata;
+	char dstchannel[96];
+};
+
+/* call.c */
+void call_end(struct call *c, int cause);   /* hang up every leg, CDR, free later */
+void call_reply_a(struct call *c, uint16_t scode, const char *reason,
+		  const char *extra, const struct sdp_session *sdp);
+int  call_send_in_dialog(struct call *c, struct leg *l, const char *method,
+			 const char *extra, const struct sdp_session *sdp,
+			 sip_response_h *resph, void *arg, struct sip_ctx **ctxp);
+void call_table_add(struct calls *cs, struct leg *l);
+void call_table_remove(struct calls *cs, struct leg *l);
+void call_leg_hangup(struct leg *l);        /* BYE, CANCEL or nothing */
+void call_leg_free(struct leg *l);
+void call_resume(struct call *c, enum dp_result res);
+void call_answered(struct call *c);         /* A leg answered: CDR, log */
+int  call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size);
+uint16_t call_cause_to_sip(int cause);
+
+/* media.c */
+int  media_leg_init(struct leg *l, struct pbx *pbx);
+int  media_offer_for(struct leg *to, const struct sdp_session *offer_in,
+		     struct sdp_session *out);
+int  media_answer_local(struct leg *a, struct sdp_session *out);
+int  media_answer_relay(struct leg *to, const struct sdp_session *our_offer,
+			const struct sdp_session *answer_in,
+			struct sdp_session *out);
+int  media_remote_from(struct leg *l, const struct sdp_session *sdp);
+
+/* dial.c */
+enum dp_result dial_start(struct call *c, const char *args);
+void dial_cancel_all(struct call *c, const char *status);
+void dial_leg_bye(struct leg *b);
+
+/* apps.c */
+int  apps_chan_init(struct call *c);
+void apps_play_done(struct call *c);
+void apps_dtmf(struct call *c, struct leg *l, char digit);
+
+#endif

@@ -1,0 +1,462 @@
+/*
+ * dial.c - Dial(PJSIP/ext[&PJSIP/ext2][,timeout[,options]]): one B leg per
+ * registered contact of every AOR of each endpoint, all ringing at once;
+ * the first 2xx wins and is bridged to the caller, the others get CANCEL
+ * (or, when their 2xx crosses ours, ACK and BYE).  DIALSTATUS follows
+ * Asterisk: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx/call_int.h"
+#include "sip/print.h"
+#include "util/log.h"
+
+/* Looking up one endpoint's contacts. */
+struct dial_lookup {
+	struct call *c;
+	const struct cfg_endpoint *ep;
+	unsigned failed;          /* contacts we could not call */
+};
+
+static void rand_hex(char *buf, size_t size)
+{
+	uint64_t r = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 2) ^ (uint64_t)rand();
+
+	snprintf(buf, size, "%016" PRIx64, r);
+}
+
+static void set_status(struct call *c, const char *status, int cause)
+{
+	snprintf(c->dialstatus, sizeof(c->dialstatus), "%s", status);
+	dp_chan_var_set(c->dp, "DIALSTATUS", status);
+	if (cause)
+		c->cause = cause;
+}
+
+/* The INVITE's own final response (487) is what matters, not this one. */
+static void cancel_answered(int err, const struct sip_msg *resp, void *arg)
+{
+}
+
+/* Send the CANCEL for leg b's INVITE (RFC 3261 §9.1). */
+static void send_cancel(struct leg *b)
+{
+	struct call *c = b->call;
+	struct sip_msg *inv = malloc(sizeof(*inv));
+	const char *why = NULL;
+	struct sbuf sb;
+
+	if (!inv)
+		return;
+	sbuf_init(&sb);
+	if (sip_msg_decode(inv, b->inv, b->inv_len, false, &why) == SIP_DECODE_OK) {
+		sbuf_append_str(&sb, "CANCEL ");
+		sbuf_append_pl(&sb, &inv->ruri_raw);
+		sbuf_append_str(&sb, " SIP/2.0\r\nVia: ");
+		sbuf_append_pl(&sb, &inv->via.whole);
+		sbuf_append_str(&sb, "\r\n");
+		for (unsigned i = 0; i < inv->hdrc; i++) {
+			if (inv->hdrv[i].id != SIP_HDR_ROUTE)
+				continue;
+			sbuf_append_str(&sb, "Route: ");
+			sbuf_append_pl(&sb, &inv->hdrv[i].val);
+			sbuf_append_str(&sb, "\r\n");
+		}
+		sbuf_append_str(&sb, "From: ");
+		sbuf_append_pl(&sb, &inv->from.whole);
+		sbuf_append_str(&sb, "\r\nTo: ");
+		sbuf_append_pl(&sb, &inv->to.whole);
+		sbuf_append_str(&sb, "\r\nCall-ID: ");
+		sbuf_append_pl(&sb, &inv->callid);
+		sbuf_printf(&sb, "\r\nCSeq: %" PRIu32 " CANCEL\r\nMax-Forwards: 70\r\n"
+			    "Content-Length: 0\r\n\r\n", inv->cseq.num);
+		if (!sbuf_err(&sb))
+			sip_ctx_send(c->pbx->stack, NULL, &b->dst, sb.p, sb.len,
+				     cancel_answered, NULL);
+	}
+	sbuf_free(&sb);
+	free(inv);
+	b->cancelled = true;
+}
+
+void dial_leg_bye(struct leg *b)
+{
+	if (b->cancelled || !b->inv_ctx)
+		return;
+	/* RFC 3261 §9.1: no CANCEL before a provisional response. */
+	if (b->provisional)
+		send_cancel(b);
+	else
+		b->cancel_pending = true;
+}
+
+void dial_cancel_all(struct call *c, const char *status)
+{
+	for (size_t i = 0; i < c->b_n; i++) {
+		struct leg *b = c->b[i];
+
+		if (b != c->peer && b->state != LEG_UP && b->state != LEG_ENDED) {
+			dial_leg_bye(b);
+			b->state = LEG_ENDED;
+			if (b->rtp)
+				rtp_leg_stop(b->rtp);
+		}
+	}
+	if (status)
+		set_status(c, status, 0);
+}
+
+/* ACK a 2xx to our INVITE on leg b (RFC 3261 §13.2.2.4). */
+static void ack_2xx(struct leg *b, struct sip_ctx *ctx, const struct sip_msg *resp)
+{
+	struct call *c = b->call;
+	struct sip_peer dst;
+	char branch[48];
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
+	if (!sip_dialog_request(b->dlg, c->pbx->stack, "ACK", resp->cseq.num, branch,
+				NULL, NULL, NULL, &sb, &dst))
+		sip_ctx_ack(ctx, &dst, sb.p, sb.len);
+	sbuf_free(&sb);
+}
+
+/* Every B leg has ended without an answer: Dial() returns. */
+static void dial_failed(struct call *c)
+{
+	bool busy = false, noanswer = false, congestion = false;
+
+	for (size_t i = 0; i < c->b_n; i++) {
+		uint16_t f = c->b[i]->final;
+
+		if (f == 486 || f == 600)
+			busy = true;
+		else if (f == 480 || f == 408 || f == 487 || f == 603)
+			noanswer = true;
+		else if (f >= 500 || f == 488)
+			congestion = true;
+	}
+	/* Asterisk's order: a busy callee outweighs one that did not answer. */
+	if (busy)
+		set_status(c, "BUSY", 17);
+	else if (noanswer)
+		set_status(c, "NOANSWER", 19);
+	else if (congestion)
+		set_status(c, "CONGESTION", 34);
+	else
+		set_status(c, "CHANUNAVAIL", 20);
+	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	c->phase = CALL_DIALPLAN;
+	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
+		  c->dialstatus);
+	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+static bool dial_pending(const struct call *c)
+{
+	for (size_t i = 0; i < c->b_n; i++) {
+		if (c->b[i]->state == LEG_CALLING || c->b[i]->state == LEG_EARLY)
+			return true;
+	}
+	return false;
+}
+
+static void early_media(struct call *c, struct leg *b, const struct sip_msg *resp)
+{
+	struct sdp_session *ans = malloc(sizeof(*ans));
+	struct sdp_session *out = malloc(sizeof(*out));
+
+	if (!ans || !out || sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
+	    media_answer_relay(&c->a, b->offer, ans, out))
+		goto out;
+	media_remote_from(b, ans);
+	rtp_leg_connect(c->a.rtp, b->rtp);
+	call_reply_a(c, 183, NULL, NULL, out);
+	c->early = true;
+ out:
+	free(ans);
+	free(out);
+}
+
+static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
+{
+	struct sdp_session *ans = malloc(sizeof(*ans));
+	struct sdp_session *out = malloc(sizeof(*out));
+
+	c->peer = b;
+	c->phase = CALL_BRIDGED;
+	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
+	set_status(c, "ANSWER", 0);
+	dial_cancel_all(c, NULL);
+
+	if (!ans || !out || !resp->body.l ||
+	    sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
+	    media_answer_relay(&c->a, b->offer, ans, out)) {
+		log_event(LOG_WARN, "dial_bad_answer", "uniqueid=%s channel=%s",
+			  c->uniqueid, b->chan);
+		free(ans);
+		free(out);
+		call_end(c, 58);
+		return;
+	}
+	media_remote_from(b, ans);
+	rtp_leg_connect(c->a.rtp, b->rtp);
+	/* After Answer() the caller already has our address and port, which
+	 * do not change: the bridge is enough. */
+	if (!c->answered)
+		call_reply_a(c, 200, NULL, NULL, out);
+	free(ans);
+	free(out);
+	log_event(LOG_INFO, "call_bridged", "uniqueid=%s channel=%s dstchannel=%s",
+		  c->uniqueid, c->a.chan, b->chan);
+}
+
+static void b_response(int err, const struct sip_msg *resp, void *arg)
+{
+	struct leg *b = arg;
+	struct call *c = b->call;
+	bool live = c->phase == CALL_DIALING && !b->cancelled;
+
+	if (!resp) {
+		b->inv_ctx = NULL;
+		b->final = err == ETIMEDOUT ? 408 : 503;
+		b->state = LEG_ENDED;
+		goto maybe_done;
+	}
+	if (resp->scode < 200) {
+		b->provisional = true;
+		if (pl_isset(&resp->to.tag) && b->dlg) {
+			sip_dialog_uac_update(b->dlg, resp);
+			b->state = LEG_EARLY;
+		}
+		if (b->cancel_pending && !b->cancelled) {
+			send_cancel(b);
+			return;
+		}
+		if (!live || c->answered)
+			return;
+		if (resp->body.l && !c->early)
+			early_media(c, b, resp);
+		else if (resp->scode == 180 && !c->ringing && !c->early) {
+			call_reply_a(c, 180, NULL, NULL, NULL);
+			c->ringing = true;
+		}
+		return;
+	}
+	if (resp->scode < 300) {
+		struct sip_ctx *ctx = b->inv_ctx;
+
+		b->inv_ctx = NULL;
+		b->state = LEG_UP;
+		if (b->dlg && !sip_dialog_uac_update(b->dlg, resp))
+			ack_2xx(b, ctx, resp);
+		if (!live || c->peer) {
+			/* Too late: another leg won, or the call is over. */
+			call_send_in_dialog(c, b, "BYE", NULL, NULL, NULL, NULL, NULL);
+			b->state = LEG_ENDED;
+			return;
+		}
+		answered(c, b, resp);
+		return;
+	}
+	b->inv_ctx = NULL;
+	b->final = resp->scode;
+	b->state = LEG_ENDED;
+	if (b->rtp)
+		rtp_leg_stop(b->rtp);
+ maybe_done:
+	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
+		dial_failed(c);
+}
+
+static void dial_timeout(void *arg)
+{
+	struct call *c = arg;
+
+	if (c->phase != CALL_DIALING)
+		return;
+	dial_cancel_all(c, NULL);
+	for (size_t i = 0; i < c->b_n; i++) {
+		if (c->b[i]->final == 0)
+			c->b[i]->final = 480;
+	}
+	set_status(c, "NOANSWER", 19);
+	c->phase = CALL_DIALPLAN;
+	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
+	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+/* One B leg toward contact ct of endpoint ep. */
+static int leg_start(struct call *c, const struct cfg_endpoint *ep,
+		     const struct loc_contact *ct)
+{
+	struct leg *b;
+	struct sbuf sb, body;
+	char callid[48], tag[24], branch[48], ip[64], contact[128];
+	char from[400], to[256], host[72];
+	int err;
+
+	if (c->b_n == CALL_MAX_FORKS)
+		return ENOSPC;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return ENOMEM;
+	b->call = c;
+	b->uac = true;
+	b->ep = ep;
+	b->te_pt = -1;
+	b->dst.addr = ct->src.addr;
+	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+	b->dst.conn_id = ct->src.conn_id;
+	c->calls_seq_b++;
+	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08x", ep->name, c->calls_seq_b);
+	sbuf_init(&sb);
+	sbuf_init(&body);
+
+	err = media_leg_init(b, c->pbx);
+	if (err)
+		goto out;
+	b->offer = malloc(sizeof(*b->offer));
+	if (!b->offer) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = media_offer_for(b, c->a.offer, b->offer);
+	if (err)
+		goto out;
+	err = sdp_encode(&body, b->offer);
+	if (err)
+		goto out;
+	err = sip_stack_local_addr(c->pbx->stack, &b->dst, ip, sizeof(ip), NULL);
+	if (err)
+		goto out;
+	err = call_contact(c, &b->dst, contact, sizeof(contact));
+	if (err)
+		goto out;
+
+	rand_hex(callid, sizeof(callid));
+	strncat(callid, "@kubevox", sizeof(callid) - strlen(callid) - 1);
+	rand_hex(tag, sizeof(tag));
+	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
+	snprintf(host, sizeof(host), b->dst.addr.ss_family == AF_INET6 ? "[%s]" : "%s",
+		 ip);
+	snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>;tag=%s", c->caller_name,
+		 c->caller_num[0] ? c->caller_num : "anonymous", host, tag);
+	snprintf(to, sizeof(to), "<sip:%s@%s>", ct->aor, host);
+
+	sbuf_printf(&sb, "INVITE %s SIP/2.0\r\n", ct->uri);
+	err = sip_stack_print_via(c->pbx->stack, &sb, &b->dst, branch);
+	if (err)
+		goto out;
+	sbuf_append_str(&sb, "Max-Forwards: 70\r\n");
+	if (ct->path && *ct->path)
+		sbuf_printf(&sb, "Route: %s\r\n", ct->path);
+	sbuf_printf(&sb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
+		    "Contact: <%s>\r\n"
+		    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n"
+		    "User-Agent: %s\r\n"
+		    "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n",
+		    from, to, callid, contact, sip_server_name, body.len);
+	sbuf_append(&sb, body.p, body.len);
+	if (sbuf_err(&sb)) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = sip_dialog_uac_alloc(&b->dlg, callid, tag, from, to, ct->uri, 1,
+				   &b->dst, contact);
+	if (err)
+		goto out;
+	b->inv = sb.p;
+	b->inv_len = sb.len;
+	sbuf_init(&sb);
+	err = sip_ctx_send(c->pbx->stack, &b->inv_ctx, &b->dst, b->inv, b->inv_len,
+			   b_response, b);
+	if (err)
+		goto out;
+	call_table_add(c->calls, b);
+	c->b[c->b_n++] = b;
+	log_event(LOG_INFO, "dial_leg", "uniqueid=%s channel=%s contact=%s",
+		  c->uniqueid, b->chan, ct->uri);
+	b = NULL;
+ out:
+	sbuf_free(&sb);
+	sbuf_free(&body);
+	if (b)
+		call_leg_free(b);
+	return err;
+}
+
+static void contacts_found(enum loc_result res, const struct loc_contact *ct,
+			   size_t n, void *arg)
+{
+	struct dial_lookup *dl = arg;
+
+	if (res != LOC_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (leg_start(dl->c, dl->ep, &ct[i]))
+			dl->failed++;
+	}
+}
+
+enum dp_result dial_start(struct call *c, const char *args)
+{
+	char *buf = strdup(args ? args : ""), *argv[3] = {NULL, NULL, NULL};
+	char *save = NULL, *tech;
+	unsigned failed = 0;
+	long timeout = 0;
+	int argc;
+
+	if (!buf)
+		return DP_HANGUP;
+	argc = dp_args_split(buf, argv, 3);
+	if (argc >= 2 && argv[1] && *argv[1])
+		timeout = strtol(argv[1], NULL, 10);
+
+	for (tech = strtok_r(argc ? argv[0] : "", "&", &save); tech;
+	     tech = strtok_r(NULL, "&", &save)) {
+		const struct cfg_endpoint *ep;
+		struct dial_lookup dl = {c, NULL, 0};
+
+		if (strncasecmp(tech, "PJSIP/", 6)) {
+			log_event(LOG_WARN, "dial_bad_target", "uniqueid=%s target=%s",
+				  c->uniqueid, tech);
+			continue;
+		}
+		ep = config_endpoint(c->cfg, tech + 6, strlen(tech + 6));
+		if (!ep) {
+			log_event(LOG_WARN, "dial_no_endpoint", "uniqueid=%s endpoint=%s",
+				  c->uniqueid, tech + 6);
+			continue;
+		}
+		dl.ep = ep;
+		/* The memory backend answers before returning; dl lives on this
+		 * stack frame, so an asynchronous backend needs a heap copy. */
+		for (size_t i = 0; i < ep->aors_n; i++) {
+			struct pl aor = pl_from_str(ep->aors[i]->name);
+
+			state_lookup(c->pbx->state, &aor, contacts_found, &dl);
+		}
+		failed += dl.failed;
+	}
+	free(buf);
+
+	if (!c->b_n) {
+		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL", failed ? 34 : 20);
+		log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s",
+			  c->uniqueid, c->dialstatus);
+		return DP_CONTINUE;
+	}
+	c->phase = CALL_DIALING;
+	if (timeout > 0)
+		tmr_start(c->pbx->tmrq, &c->app_tmr, (uint64_t)timeout * 1000,
+			  dial_timeout, c);
+	return DP_ASYNC;
+}

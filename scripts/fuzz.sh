@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target BUILD_DIR/fuzz_* for SECONDS each, seeded from
+# Runs every libFuzzer target BUILD_DIR/fuzz_* (or only TARGET) for SECONDS
+# each, seeded from
 # tests/fuzz/corpus/<name without "fuzz_">/.  The corpus is copied to a
 # temporary directory first, so the inputs a run adds never land in the
 # repository.  Crash reproducers go to BUILD_DIR/fuzz-artifacts/<target>/.
@@ -7,13 +8,14 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 BUILD_DIR SECONDS" >&2
+  echo "usage: $0 BUILD_DIR SECONDS [TARGET]" >&2
   exit 2
 }
 
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 build=$1
 seconds=$2
+only=${3:-}
 case "$seconds" in
   ''|*[!0-9]*) usage ;;
 esac
@@ -25,6 +27,7 @@ trap 'rm -rf "$work"' EXIT
 
 targets=()
 for bin in "$build"/fuzz_*; do
+  [ -n "$only" ] && [ "$(basename "$bin")" != "$only" ] && continue
   [ -f "$bin" ] && [ -x "$bin" ] && targets+=("$bin")
 done
 if [ ${#targets[@]} -eq 0 ]; then

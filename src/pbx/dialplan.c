@@ -1236,7 +1236,7 @@ static void context_load(struct build *b, const struct astconf_section *s)
 	const char *file = s->file_idx < b->fmap_n ? b->fmap[s->file_idx] : s->file;
 
 	st.ctx = ctx_get(b, s->name, file, s->line);
-	if (st.ctx == SIZE_MAX)
+	if (st.ctx == SIZE_MAX || !b->ctxs)
 		return;
 	for (size_t i = 0; i < s->vars_n && !b->oom; i++) {
 		const struct astconf_var *v = &s->vars[i];

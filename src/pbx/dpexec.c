@@ -101,11 +101,11 @@ static void chan_log(struct dp_chan *c, enum log_level lvl, const char *event,
 	sbuf_init(&uid);
 	if (c->ops.var)
 		c->ops.var(c, "UNIQUEID", 8, &uid, c->ops.arg);
-	log_event(lvl, event, "uniqueid=%s context=%s exten=%s priority=%d %s",
+	log_event(lvl, event, "uniqueid=%s context=%s exten=%s priority=%d%s%s",
 		  log_q(qu, sizeof(qu), uid.p ? uid.p : "", uid.len),
 		  log_q(qc, sizeof(qc), c->context, strlen(c->context)),
 		  log_q(qe, sizeof(qe), c->exten, strlen(c->exten)),
-		  c->priority, extra);
+		  c->priority, extra[0] ? " " : "", extra);
 	sbuf_free(&uid);
 }
 

@@ -184,8 +184,12 @@ static int lookup(const struct xp *x, const char *name, size_t len, bool isfunc,
 		return -1;
 	err = x->vh(name, len, out, x->arg);
 	if (err) {
+		const char *lp = memchr(name, '(', len);
+
 		out->len = mark;
-		if (isfunc)
+		/* A known function may have no value (an anonymous caller's
+		 * number): only a name nobody knows is worth a warning. */
+		if (isfunc && lp && !dpexpr_func_known(name, (size_t)(lp - name)))
 			warn("unknown function", name, len);
 	}
 	return err;
@@ -326,9 +330,9 @@ enum tok {
 enum vtype { V_NUM, V_NSTR, V_STR };
 
 struct val {
-	enum vtype t;
-	long double n;
+	long double n;           /* V_NUM */
 	const char *s;           /* V_NSTR and V_STR, NUL-terminated */
+	enum vtype t;
 };
 
 struct blk {
@@ -524,7 +528,7 @@ static void lex(struct ev *e)
 
 static struct val num(long double n)
 {
-	struct val v = { V_NUM, n, NULL };
+	struct val v = { n, NULL, V_NUM };
 
 	return v;
 }
@@ -532,7 +536,7 @@ static struct val num(long double n)
 /* make_str(): a numeric string when made of digits and dots only. */
 static struct val make_str(struct ev *e, const char *s, size_t n)
 {
-	struct val v = { V_STR, 0, ev_strndup(e, s, n) };
+	struct val v = { 0, ev_strndup(e, s, n), V_STR };
 	bool numeric = n > 0 && (is_digit(s[0]) || s[0] == '.');
 
 	for (size_t i = 0; numeric && i < n; i++)

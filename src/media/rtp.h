@@ -158,8 +158,9 @@ void rtp_leg_hold(struct rtp_leg *l, bool on);
 /* RFC 4733 payload type to watch for (-1: none).  Detection works in every
  * mode, and the packets are relayed as they are. */
 void rtp_leg_set_dtmf_pt(struct rtp_leg *l, int pt);
-/* RTP_EV_TIMEOUT after seconds without an RTP packet from the leg's
- * source (0: never).  The count starts again at each call. */
+/* RTP_EV_TIMEOUT after seconds (at most 86400) without an RTP packet
+ * from the leg's source (0: never).  The count starts again at each call;
+ * after an event the next one needs RTP to flow and stop again. */
 void rtp_leg_set_timeout(struct rtp_leg *l, unsigned seconds);
 
 #endif

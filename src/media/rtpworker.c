@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -658,6 +659,7 @@ int rtp_worker_init(struct rtp_worker *w, struct rtp_engine *e)
 int rtp_worker_start(struct rtp_worker *w)
 {
 	sigset_t all, old;
+	char name[16];
 	int err;
 
 	/* Signals are the main loop's business. */
@@ -667,6 +669,9 @@ int rtp_worker_start(struct rtp_worker *w)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return err;
+	/* Shows in top -H and in core dumps. */
+	snprintf(name, sizeof(name), "kv-rtp%u", (unsigned)(w - w->e->workers));
+	pthread_setname_np(w->thread, name);
 	w->started = true;
 	return 0;
 }

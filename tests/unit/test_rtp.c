@@ -1399,6 +1399,55 @@ static void test_engine_free_with_live_legs(void **state)
 	phone_close(&ph);
 }
 
+/* Event handlers may free legs, their own and others. */
+static void free_on_timeout(struct rtp_leg *l, const struct rtp_event *ev, void *arg)
+{
+	struct rtp_leg **other = arg;
+
+	if (ev->type != RTP_EV_TIMEOUT)
+		return;
+	rtp_leg_free(l);
+	if (*other) {
+		rtp_leg_free(*other);
+		*other = NULL;
+	}
+}
+
+static void test_free_from_handler(void **state)
+{
+	struct fx *fx = *state;
+	struct rtp_leg *a, *b = NULL, *none = NULL;
+
+	assert_int_equal(rtp_leg_alloc(fx->e, &a, free_on_timeout, &b), 0);
+	assert_int_equal(rtp_leg_alloc(fx->e, &b, free_on_timeout, &none), 0);
+	assert_int_equal(rtp_leg_connect(a, b), 0);
+	rtp_leg_set_timeout(a, 1);
+	WAIT_UNTIL(fx, stats(fx).legs_active == 0);
+	assert_null(b);
+	WAIT_UNTIL(fx, stats(fx).ports_in_use == 0);
+}
+
+/* And the engine itself, from a handler. */
+static void free_engine(struct rtp_leg *l, const struct rtp_event *ev, void *arg)
+{
+	struct fx *fx = arg;
+
+	rtp_engine_free(fx->e);
+	fx->e = NULL;
+}
+
+static void test_free_engine_from_handler(void **state)
+{
+	struct fx *fx = *state;
+	struct rtp_leg *a, *b;
+
+	assert_int_equal(rtp_leg_alloc(fx->e, &a, free_engine, fx), 0);
+	assert_int_equal(rtp_leg_alloc(fx->e, &b, free_engine, fx), 0);
+	rtp_leg_set_timeout(a, 1);
+	rtp_leg_set_timeout(b, 1);
+	WAIT_UNTIL(fx, fx->e == NULL);
+}
+
 static void test_ipv6_relay(void **state)
 {
 	uv_loop_t loop;
@@ -1490,6 +1539,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_while_traffic, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_free_while_traffic_two_workers, fx_setup2, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_engine_free_with_live_legs, fx_setup2, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_free_from_handler, fx_setup2, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_free_engine_from_handler, fx_setup2, fx_teardown),
 		cmocka_unit_test(test_ipv6_relay),
 	};
 

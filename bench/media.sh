@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# media.sh - media benchmark: kubevox's RTP relay engine against a bare
+# UDP forwarder, under the same G.711 load, in the same run.
+#
+# usage: bench/media.sh BUILD_DIR     (a build without sanitizers: make build)
+#
+# CALLS (1000) relayed calls, each two G.711 streams of 50 packets/s (one
+# per direction) into the relay and two out of it: 200 packets/s per call
+# through the relay.  Three binaries, compiled here with -O2:
+#   media_bench  kubevox's engine (BUILD_DIR/libkvcore.a) with WORKERS (1)
+#                worker thread and CALLS pairs of connected legs;
+#   media_fwd    the reference: one thread, epoll, recvmmsg/sendmmsg,
+#                nothing else (no checks, no counters, no timers);
+#   media_load   the phones: sends the streams for DURATION (20) s, counts
+#                what comes back per stream, and reads the relay's CPU time
+#                (all threads, schedstat) over the run.
+# The reference and the engine run one after the other, ROUNDS (2) times,
+# alternating; the best CPU per packet of each is kept, the worst loss.
+#
+# Targets (exit 0 when both are met, 1 when one is missed, 2 when the
+# benchmark could not run):
+#   * engine CPU per relayed packet / reference CPU per packet <= 1.5;
+#   * loss under 0.1 % for the engine at CALLS (1000) calls on one worker.
+# A warning is printed when the load generator fell more than 5 % short of
+# the nominal rate (a busy machine): the CPU figures are per packet and
+# still comparable, the loss figure is then for a lighter load.
+#
+# Knobs: CALLS, DURATION, WORKERS, ROUNDS, RTP_RANGE (10000-29999: below
+# the kernel's ephemeral ports), GEN_SOCKETS (8), KEEP=1 (keep the work
+# directory; always kept when a target is missed).
+#
+# The exit trap's helpers are only called by trap.
+# shellcheck disable=SC2317
+
+set -eu -o pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+BUILD_DIR=${1:-}
+CALLS=${CALLS:-1000}
+DURATION=${DURATION:-20}
+WORKERS=${WORKERS:-1}
+ROUNDS=${ROUNDS:-2}
+RTP_RANGE=${RTP_RANGE:-10000-29999}
+GEN_SOCKETS=${GEN_SOCKETS:-8}
+
+PIDS=""
+WORK=""
+RESULT=2
+
+die() {
+	echo "media.sh: $*" >&2
+	exit 2
+}
+
+# Stops one process started here, by pid.
+stop_proc() {
+	local pid=$1 i
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 50); do
+		[ -d "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+on_exit() {
+	local rc=$? p
+	for p in $PIDS; do
+		stop_proc "$p"
+	done
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "$RESULT" != 0 ] || [ -n "${KEEP:-}" ]; then
+			echo "media.sh: logs kept in $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+trap on_exit EXIT
+trap 'exit 2' INT TERM
+
+# Value of KEY in a logfmt line.
+field() {
+	echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
+}
+
+build() {
+	local lib="$BUILD_DIR/libkvcore.a"
+	local cflags=(-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter)
+	[ -n "$BUILD_DIR" ] || die "usage: bench/media.sh BUILD_DIR"
+	[ -f "$lib" ] || die "$lib not found (make build first)"
+	if nm "$lib" 2>/dev/null | grep -q '__asan_init\|__tsan_init'; then
+		die "$lib is built with sanitizers; use a plain build (make build)"
+	fi
+	# shellcheck disable=SC2046
+	cc "${cflags[@]}" -I"$SRC/src" "$HERE/media_bench.c" "$lib" \
+		$(pkg-config --libs libuv) -lpthread -lm -o "$WORK/media_bench" ||
+		die "cannot build media_bench"
+	cc "${cflags[@]}" "$HERE/media_fwd.c" -o "$WORK/media_fwd" || die "cannot build media_fwd"
+	cc "${cflags[@]}" "$HERE/media_load.c" -o "$WORK/media_load" || die "cannot build media_load"
+}
+
+# run LABEL CMD...: starts the relay, waits for its port map, runs the
+# load against it, stops it; the load's report line goes to R_LINE.
+run() {
+	local label=$1 pid i map="$WORK/$1.map"
+	shift
+	rm -f "$map"
+	"$@" -m "$map" >"$WORK/$label.out" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	for i in $(seq 300); do
+		[ -f "$map" ] && break
+		[ -d "/proc/$pid" ] || die "$label exited: $(cat "$WORK/$label.out")"
+		sleep 0.1
+	done
+	[ -f "$map" ] || die "$label did not start"
+	R_LINE=$("$WORK/media_load" -m "$map" -d "$DURATION" -p "$pid" -g "$GEN_SOCKETS") ||
+		die "media_load failed against $label"
+	echo "$R_LINE" >"$WORK/$label.load"
+	stop_proc "$pid"
+	# One relay runs at a time.
+	PIDS=""
+}
+
+WORK=$(mktemp -d /tmp/kv-media.XXXXXX)
+build
+
+FWD_NS=""
+KV_NS=""
+KV_LOSS=0
+SHORT=""
+NOMINAL=$((CALLS * 100))
+for r in $(seq "$ROUNDS"); do
+	run "fwd.$r" "$WORK/media_fwd" -n "$CALLS"
+	ns=$(field "$R_LINE" ns_per_pkt)
+	echo "round $r reference:  $R_LINE"
+	if [ -z "$FWD_NS" ] || [ "$(calc "x = ($ns < $FWD_NS)" %d)" = 1 ]; then FWD_NS=$ns; fi
+	[ "$(calc "x = ($(field "$R_LINE" rate_pps) < 0.95 * $NOMINAL)" %d)" = 1 ] && SHORT=1
+
+	run "kv.$r" "$WORK/media_bench" -n "$CALLS" -w "$WORKERS" -r "$RTP_RANGE"
+	ns=$(field "$R_LINE" ns_per_pkt)
+	loss=$(field "$R_LINE" loss_pct)
+	echo "round $r kubevox:    $R_LINE"
+	echo "round $r engine:     $(cat "$WORK/kv.$r.out")"
+	if [ -z "$KV_NS" ] || [ "$(calc "x = ($ns < $KV_NS)" %d)" = 1 ]; then KV_NS=$ns; fi
+	if [ "$(calc "x = ($loss > $KV_LOSS)" %d)" = 1 ]; then KV_LOSS=$loss; fi
+	[ "$(calc "x = ($(field "$R_LINE" rate_pps) < 0.95 * $NOMINAL)" %d)" = 1 ] && SHORT=1
+done
+
+RATIO=$(calc "if ($FWD_NS > 0) x = $KV_NS / $FWD_NS; else ok = 0")
+RATIO_OK=0
+if [ "$RATIO" != n/a ]; then
+	RATIO_OK=$(calc "x = ($RATIO <= 1.5)" %d)
+fi
+LOSS_OK=$(calc "x = ($KV_LOSS < 0.1)" %d)
+
+echo
+echo "== media benchmark: $CALLS calls, 200 packets/s each through the relay, ${DURATION} s x $ROUNDS rounds =="
+printf '%-36s %s\n' "reference (media_fwd) CPU/packet" "$FWD_NS ns"
+printf '%-36s %s\n' "kubevox ($WORKERS worker) CPU/packet" "$KV_NS ns"
+printf '%-36s %s   (target <= 1.5)\n' "ratio kubevox / reference" "$RATIO"
+printf '%-36s %s %%   (target < 0.1 %%)\n' "kubevox loss, worst round" "$KV_LOSS"
+if [ -n "$SHORT" ]; then
+	echo "warning: the load generator fell more than 5% short of $NOMINAL packets/s" \
+		"(busy machine); see rate_pps above"
+fi
+
+if [ "$RATIO_OK" = 1 ] && [ "$LOSS_OK" = 1 ]; then
+	RESULT=0
+else
+	RESULT=1
+fi
+exit "$RESULT"

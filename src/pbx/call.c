@@ -354,7 +354,7 @@ static void call_free(struct call *c)
 	if (c->a.inv_stx)
 		sip_stx_set_arg(c->a.inv_stx, NULL);
 	if (c->prompt)
-		prompt_release(c->pbx->prompts, c->prompt);
+		media_prompt_release(c->pbx, c->prompt);
 	dp_chan_free(c->dp);
 	free(c->play_list);
 	free(c->lastdata);

@@ -153,6 +153,7 @@ int  media_answer_relay(struct leg *to, const struct sdp_session *our_offer,
 			const struct sdp_session *answer_in,
 			struct sdp_session *out);
 int  media_remote_from(struct leg *l, const struct sdp_session *sdp);
+void media_prompt_release(struct pbx *pbx, const struct prompt *p);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);

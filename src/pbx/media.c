@@ -190,3 +190,64 @@ int media_remote_from(struct leg *l, const struct sdp_session *sdp)
 		rtp_leg_set_dtmf_pt(l->rtp, ch.te_pt);
 	return 0;
 }
+
+/*
+ * A prompt whose play was cut short (hang-up during Playback) may still be
+ * read by a relay worker until the engine has synced: release it then.
+ * Whatever is still held when the engine stops (its workers joined) is
+ * released by media_prompts_flush().
+ */
+struct prompt_hold {
+	struct pbx *pbx;
+	const struct prompt *p;
+	struct prompt_hold *prev, *next;
+};
+
+static void hold_unlink(struct prompt_hold *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		h->pbx->prompt_holds = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+}
+
+static void prompt_synced(void *arg)
+{
+	struct prompt_hold *h = arg;
+
+	hold_unlink(h);
+	prompt_release(h->pbx->prompts, h->p);
+	free(h);
+}
+
+void media_prompt_release(struct pbx *pbx, const struct prompt *p)
+{
+	struct prompt_hold *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		/* Out of memory: keeping the prompt forever beats freeing
+		 * audio a worker may still be sending. */
+		return;
+	}
+	h->pbx = pbx;
+	h->p = p;
+	h->next = pbx->prompt_holds;
+	if (h->next)
+		h->next->prev = h;
+	pbx->prompt_holds = h;
+	if (rtp_engine_sync(pbx->rtp, prompt_synced, h))
+		log_event(LOG_WARN, "prompt_release_deferred", "path=%s", p->path);
+}
+
+void media_prompts_flush(struct pbx *pbx)
+{
+	while (pbx->prompt_holds) {
+		struct prompt_hold *h = pbx->prompt_holds;
+
+		hold_unlink(h);
+		prompt_release(pbx->prompts, h->p);
+		free(h);
+	}
+}

@@ -264,6 +264,7 @@ void pbx_free(struct pbx *pbx)
 	/* Calls first: they hang up through the stack and the relay. */
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
+	media_prompts_flush(pbx);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	state_free(pbx->state);

@@ -52,6 +52,7 @@ struct pbx {
 	struct rtp_engine *rtp;         /* media relay */
 	struct prompt_cache *prompts;   /* Playback() audio */
 	struct calls *calls;
+	struct prompt_hold *prompt_holds;   /* see media_prompt_release() */
 };
 
 /* Build the PBX on loop with cfg (a reference is taken): the SIP stack with
@@ -74,6 +75,9 @@ extern const char pbx_allow[];
 const struct cfg_endpoint *pbx_identify(const struct kv_config *cfg,
 					const struct sip_msg *req,
 					const struct sip_peer *src);
+
+/* media.c: prompts held until the relay has let go of them. */
+void media_prompts_flush(struct pbx *pbx);
 
 /* registrar.c */
 void registrar_request(struct pbx *pbx, struct sip_stx *stx,

@@ -374,7 +374,7 @@ const char *sdp_dir_name(enum sdp_dir d)
 struct dec {
 	struct sdp_session *s;
 	const char *why;
-	bool seen_v, seen_o, seen_s;
+	bool seen_v, seen_o, seen_s, seen_t;
 };
 
 static int bad(struct dec *d, const char *why)
@@ -571,6 +571,21 @@ static int verbatim(struct dec *d, char type, const struct pl *v)
 	return 0;
 }
 
+/*
+ * RFC 8866 requires a t= line; when the session section ends without one
+ * the decoder records the "t=0 0" the printer would add, so that printing
+ * never adds a line the line limit did not count.
+ */
+static int dec_session_end(struct dec *d)
+{
+	static const struct pl t00 = {"0 0", 3};
+
+	if (d->seen_t)
+		return 0;
+	d->seen_t = true;
+	return verbatim(d, 't', &t00);
+}
+
 static int dec_rtpmap(struct dec *d, struct sdp_media *m, struct pl v)
 {
 	struct pl ptl, enc, clock, ch = PL_INIT;
@@ -743,6 +758,11 @@ static int dec_line(struct dec *d, char type, const struct pl *v)
 	case 'm':
 		if (!d->seen_o || !d->seen_s)
 			return bad(d, "m= line before o= and s=");
+		if (!m) {
+			int err = dec_session_end(d);
+			if (err)
+				return err;
+		}
 		return dec_media(d, *v);
 	case 'a':
 		return dec_attr(d, v);
@@ -751,6 +771,8 @@ static int dec_line(struct dec *d, char type, const struct pl *v)
 	case 'u': case 'e': case 'p': case 't': case 'r': case 'z':
 		if (m)
 			return bad(d, "session line in a media section");
+		if (type == 't')
+			d->seen_t = true;
 		return verbatim(d, type, v);
 	default:
 		return 0;
@@ -807,6 +829,8 @@ int sdp_decode(struct sdp_session *s, const char *buf, size_t len,
 		err = bad(&d, "missing o= line");
 	else if (!d.seen_s)
 		err = bad(&d, "missing s= line");
+	else if (!s->media_n)
+		err = dec_session_end(&d);
 out:
 	if (why)
 		*why = err ? d.why : NULL;

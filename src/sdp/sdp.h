@@ -120,7 +120,7 @@ static inline const char *sdp_str(const struct sdp_session *s, uint16_t off)
 /*
  * Decode buf (need not be NUL-terminated) into s, replacing its contents.
  * Lines end in CRLF or LF; "v=0" comes first; o= and s= are required once;
- * empty lines are skipped; lines of an unknown type letter are dropped
+ * a missing t= reads as "t=0 0"; empty lines are skipped; lines of an unknown type letter are dropped
  * (RFC 8866 §5 allows ignoring the whole description instead: losing a
  * call over an unused extension is worse).  rtpmap/fmtp lines of payload
  * types absent from their m= line are dropped.  Returns 0, EMSGSIZE (too

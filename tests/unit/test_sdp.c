@@ -398,6 +398,9 @@ static void test_tolerated(void **state)
 	/* LF only, no t=, blank lines, no final line end */
 	dec_ok("v=0\no=- 1 1 IN IP4 192.0.2.1\n\ns=x\n\nm=audio 4000 RTP/AVP 0");
 	assert_int_equal(s.media[0].fmt[0].pt, 0);
+	assert_int_equal(s.line_n, 1);
+	assert_int_equal(s.line[0].type, 't');
+	assert_string_equal(str(&s, s.line[0].text), "0 0");
 	assert_string_equal(enc(&s),
 		"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=x\r\nt=0 0\r\n"
 		"m=audio 4000 RTP/AVP 0\r\n");
@@ -586,6 +589,21 @@ static void test_errors(void **state)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "a=x\r\n");
 	expect_bad(EMSGSIZE, buf, "too many lines");
 	assert_true(n < SDP_MAX_LEN);
+
+	/* the t=0 0 that stands for a missing t= counts: printing adds it,
+	 * and what was printed must decode again (found by the fuzzer) */
+	n = (size_t)snprintf(buf, sizeof(buf), "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\n");
+	for (int i = 0; i < SDP_MAX_LINES - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "a=x\r\n");
+	dec_ok(buf);
+	assert_int_equal(s.lines_used, SDP_MAX_LINES);
+	assert_int_equal(sdp_decode(&s2, enc(&s), strlen(enc(&s)), NULL), 0);
+	snprintf(buf + n, sizeof(buf) - n, "m=audio 0 RTP/AVP 0\r\n");
+	dec_ok(buf);
+	snprintf(buf + n, sizeof(buf) - n, "a=x\r\nm=audio 0 RTP/AVP 0\r\n");
+	expect_bad(EMSGSIZE, buf, "too many lines");
+	snprintf(buf + n, sizeof(buf) - n, "a=x\r\n");
+	expect_bad(EMSGSIZE, buf, "too many lines");
 }
 
 static void test_max_size(void **state)
@@ -598,7 +616,8 @@ static void test_max_size(void **state)
 	/* exactly SDP_MAX_LEN bytes, most of them in one attribute */
 	n = (size_t)snprintf(buf, SDP_MAX_LEN, HEAD "a=x:");
 	memset(buf + n, 'y', SDP_MAX_LEN - n - 2);
-	memcpy(buf + SDP_MAX_LEN - 2, "\r\n", 2);
+	buf[SDP_MAX_LEN - 2] = '\r';
+	buf[SDP_MAX_LEN - 1] = '\n';
 	assert_int_equal(sdp_decode(&s, buf, SDP_MAX_LEN, NULL), 0);
 	assert_int_equal(strlen(str(&s, s.line[1].text)), SDP_MAX_LEN - n - 2 + 2);
 	buf[SDP_MAX_LEN] = '\n';

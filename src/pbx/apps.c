@@ -196,9 +196,13 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	struct call *c = arg;
 	int cause;
 
-	snprintf(c->lastapp, sizeof(c->lastapp), "%s", dp_app_name(app));
-	free(c->lastdata);
-	c->lastdata = strdup(args ? args : "");
+	/* As in Asterisk's CDRs, the Hangup() that follows a failed Dial()
+	 * does not hide it: lastapp stays "Dial". */
+	if (app != DP_APP_HANGUP || !c->lastapp[0]) {
+		snprintf(c->lastapp, sizeof(c->lastapp), "%s", dp_app_name(app));
+		free(c->lastdata);
+		c->lastdata = strdup(args ? args : "");
+	}
 	c->app = app;
 
 	switch (app) {

@@ -5,7 +5,7 @@
  * one of two lists: `idle` (counting failures, most recently failed first)
  * and `banned` (sorted by ban end, soonest first).  Both lists are ordered
  * by the time their entries stop mattering, so expiry and eviction only
- * ever look at one end of a list.
+ * ever take from one end of a list.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -63,6 +63,36 @@ static void list_unlink(struct ban_list *l, struct ban_entry *e)
 	e->next = NULL;
 }
 
+static struct ban_entry *list_pop_head(struct ban_list *l)
+{
+	struct ban_entry *e = l->head;
+
+	if (!e)
+		return NULL;
+	l->head = e->next;
+	if (l->head)
+		l->head->prev = NULL;
+	else
+		l->tail = NULL;
+	e->next = NULL;
+	return e;
+}
+
+static struct ban_entry *list_pop_tail(struct ban_list *l)
+{
+	struct ban_entry *e = l->tail;
+
+	if (!e)
+		return NULL;
+	l->tail = e->prev;
+	if (l->tail)
+		l->tail->next = NULL;
+	else
+		l->head = NULL;
+	e->prev = NULL;
+	return e;
+}
+
 static void list_push_head(struct ban_list *l, struct ban_entry *e)
 {
 	e->prev = NULL;
@@ -93,6 +123,13 @@ static void list_insert_sorted(struct ban_list *l, struct ban_entry *e)
 	else
 		l->tail = e;
 	after->next = e;
+}
+
+/* Times are caller-chosen: a clock near its end must not wrap a ban's end
+ * to 0 (the "not banned" value) or to the past. */
+static uint64_t time_add(uint64_t t, uint64_t d)
+{
+	return t > UINT64_MAX - d ? UINT64_MAX : t + d;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -155,7 +192,8 @@ static struct ban_entry *entry_find(const struct banlist *bl, const struct ban_k
 	return e;
 }
 
-static void entry_remove(struct banlist *bl, struct ban_entry *e)
+/* Takes e, already off its list, out of the table and frees it. */
+static void entry_free(struct banlist *bl, struct ban_entry *e)
 {
 	struct ban_entry **pp = &bl->buckets[key_bucket(bl, &e->key)];
 
@@ -163,22 +201,39 @@ static void entry_remove(struct banlist *bl, struct ban_entry *e)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
-	if (e->until_ms) {
-		list_unlink(&bl->banned, e);
-		bl->nbanned--;
-	} else {
-		list_unlink(&bl->idle, e);
-	}
 	bl->entries--;
 	free(e);
+}
+
+/*
+ * Entries leave only from the list ends that expire first, and the caller
+ * names the list: which list an entry is on is never inferred from its
+ * fields, so a wrong until_ms cannot leave a list pointing at freed memory.
+ */
+static void ban_drop_first(struct banlist *bl)
+{
+	struct ban_entry *e = list_pop_head(&bl->banned);
+
+	if (!e)
+		return;
+	bl->nbanned--;
+	entry_free(bl, e);
+}
+
+static void idle_drop_oldest(struct banlist *bl)
+{
+	struct ban_entry *e = list_pop_tail(&bl->idle);
+
+	if (e)
+		entry_free(bl, e);
 }
 
 static void banlist_clear(struct banlist *bl)
 {
 	while (bl->banned.head)
-		entry_remove(bl, bl->banned.head);
-	while (bl->idle.head)
-		entry_remove(bl, bl->idle.head);
+		ban_drop_first(bl);
+	while (bl->idle.tail)
+		idle_drop_oldest(bl);
 }
 
 static bool banlist_enabled(const struct banlist *bl)
@@ -192,9 +247,9 @@ static void banlist_expire(struct banlist *bl, uint64_t now_ms)
 		bl->now_ms = now_ms;
 	now_ms = bl->now_ms;
 	while (bl->banned.head && bl->banned.head->until_ms <= now_ms)
-		entry_remove(bl, bl->banned.head);
-	while (bl->idle.tail && bl->idle.tail->last_ms + bl->window_ms <= now_ms)
-		entry_remove(bl, bl->idle.tail);
+		ban_drop_first(bl);
+	while (bl->idle.tail && time_add(bl->idle.tail->last_ms, bl->window_ms) <= now_ms)
+		idle_drop_oldest(bl);
 }
 
 static void banlist_seed(struct banlist *bl)
@@ -261,9 +316,9 @@ bool banlist_fail(struct banlist *bl, const struct sockaddr *sa, uint64_t now_ms
 	if (!e) {
 		if (bl->entries >= BANLIST_MAX_ENTRIES) {
 			if (bl->idle.tail)
-				entry_remove(bl, bl->idle.tail);
+				idle_drop_oldest(bl);
 			else
-				entry_remove(bl, bl->banned.head);
+				ban_drop_first(bl);
 		}
 		e = calloc(1, sizeof(*e));
 		if (!e)
@@ -287,7 +342,8 @@ bool banlist_fail(struct banlist *bl, const struct sockaddr *sa, uint64_t now_ms
 		list_push_head(&bl->idle, e);
 		return false;
 	}
-	e->until_ms = now_ms + bl->ban_ms;
+	/* Never 0: banlist_enabled() means ban_ms > 0. */
+	e->until_ms = time_add(now_ms, bl->ban_ms);
 	list_insert_sorted(&bl->banned, e);
 	bl->nbanned++;
 	return true;

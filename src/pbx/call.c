@@ -98,6 +98,12 @@ static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
 
 /* ---- helpers ---- */
 
+/* Channel numbers are unique in the process, as Asterisk's. */
+uint64_t call_chan_seq(struct call *c)
+{
+	return ++c->calls->seq;
+}
+
 uint16_t call_cause_to_sip(int cause)
 {
 	/* As chan_pjsip's hangup_cause2sip(). */
@@ -320,13 +326,18 @@ static void write_cdr(struct call *c)
 	r.peeraccount = "";
 	r.linkedid = c->uniqueid;
 	cdr_set_durations(&r, &c->cfg->cdr);
-	if (c->answered || c->cfg->cdr.unanswered)
-		cdr_write(&c->cfg->cdr, c->cfg->astlogdir, &r);
+	/* One record per call, answered or not: cdr.conf's "unanswered" is
+	 * about the extra records Asterisk makes for each callee rung, which
+	 * KubeVox does not write. */
+	cdr_write(&c->cfg->cdr, c->cfg->astlogdir, &r);
 	cdr_log(&r);
+	const char *disp = cdr_disposition_str(r.disposition);
+	char dq[32];
+
 	log_event(LOG_INFO, "call_end",
 		  "uniqueid=%s channel=%s disposition=%s dialstatus=%s cause=%d "
 		  "duration=%ld billsec=%ld", c->uniqueid, c->a.chan,
-		  cdr_disposition_str(r.disposition),
+		  log_q(dq, sizeof(dq), disp, strlen(disp)),
 		  c->dialstatus[0] ? c->dialstatus : "-", c->cause, r.duration,
 		  r.billsec);
 }
@@ -584,9 +595,8 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	tmr_init(&c->free_tmr);
 	gettimeofday(&tv, NULL);
 	c->t_start = tv;
-	cs->seq++;
 	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
-		 (long long)tv.tv_sec, cs->seq);
+		 (long long)tv.tv_sec, call_chan_seq(c));
 	c->next = cs->list;
 	if (cs->list)
 		cs->list->prev = c;

@@ -103,7 +103,6 @@ struct call {
 	struct tmr ack_tmr;             /* 2xx to A never ACKed */
 	struct tmr free_tmr;            /* free outside of callbacks */
 	unsigned free_tries;
-	unsigned calls_seq_b;           /* numbers the B channels */
 
 	bool answered;                  /* 200 sent to A */
 	bool early;                     /* 183 with SDP sent to A */
@@ -143,6 +142,7 @@ void call_resume(struct call *c, enum dp_result res);
 void call_answered(struct call *c);         /* A leg answered: CDR, log */
 int  call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size);
 uint16_t call_cause_to_sip(int cause);
+uint64_t call_chan_seq(struct call *c);
 
 /* media.c */
 int  media_leg_init(struct leg *l, struct pbx *pbx);

@@ -314,8 +314,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->dst.addr = ct->src.addr;
 	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	b->dst.conn_id = ct->src.conn_id;
-	c->calls_seq_b++;
-	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08x", ep->name, c->calls_seq_b);
+	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
+		 call_chan_seq(c));
 	sbuf_init(&sb);
 	sbuf_init(&body);
 
@@ -382,6 +382,9 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		goto out;
 	call_table_add(c->calls, b);
 	c->b[c->b_n++] = b;
+	/* The CDR names the first callee rung until one answers. */
+	if (!c->dstchannel[0])
+		snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
 	log_event(LOG_INFO, "dial_leg", "uniqueid=%s channel=%s contact=%s",
 		  c->uniqueid, b->chan, ct->uri);
 	b = NULL;

@@ -592,6 +592,15 @@ static int files_add(struct reader *rd, const char *display, const char *path,
 	return 0;
 }
 
+/* The errno of a failed call.  Never 0: callers take 0 for success and
+ * would go on to use outputs the failed call never wrote. */
+static int sys_error(void)
+{
+	int err = errno;
+
+	return err ? err : EIO;
+}
+
 /* Read a whole regular file; 0, an errno value or a SLURP_ code. */
 static int file_slurp(struct reader *rd, const char *path, char **bufp,
 		      size_t *lenp, struct stat *st)
@@ -601,12 +610,13 @@ static int file_slurp(struct reader *rd, const char *path, char **bufp,
 	int fd, err = 0;
 
 	*bufp = NULL;
+	*lenp = 0;
 	/* O_NONBLOCK: opening a FIFO must not hang the daemon. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return errno;
+		return sys_error();
 	if (fstat(fd, st)) {
-		err = errno;
+		err = sys_error();
 		goto out;
 	}
 	if (!S_ISREG(st->st_mode)) {
@@ -653,7 +663,7 @@ static int file_slurp(struct reader *rd, const char *path, char **bufp,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err = errno;
+			err = sys_error();
 			free(buf);
 			goto out;
 		}

@@ -92,7 +92,8 @@ struct mem_state {
 	size_t contacts_n;
 
 	struct htab nonces;
-	struct mem_nonce **nheap;
+	struct mem_nonce **nheap;   /* min-heap on expires_at */
+	size_t nheap_n;             /* equals nonces.n */
 	size_t nheap_cap;
 	size_t nonce_max;
 	struct tmr nonce_tmr;
@@ -137,7 +138,9 @@ static void htab_grow(struct htab *h)
 	size_t cap = h->cap * 2, i;
 	struct hnode **v;
 
-	if (cap < h->cap || cap > SIZE_MAX / sizeof(*v))
+	/* A doubling that does not grow is refused: it is an overflow, or a
+	 * zero capacity (which htab_init() never leaves) with no mask to use. */
+	if (cap <= h->cap || cap > SIZE_MAX / sizeof(*v))
 		return;
 	v = calloc(cap, sizeof(*v));
 	if (!v)
@@ -751,7 +754,7 @@ static void nheap_up(struct mem_state *ms, size_t i)
 static void nheap_down(struct mem_state *ms, size_t i)
 {
 	struct mem_nonce *e = ms->nheap[i];
-	size_t n = ms->nonces.n;
+	size_t n = ms->nheap_n;
 
 	for (;;) {
 		size_t child = 2 * i + 1;
@@ -769,29 +772,44 @@ static void nheap_down(struct mem_state *ms, size_t i)
 	nheap_place(ms, i, e);
 }
 
-/* Removes e from the table and the heap, and frees it. */
-static void nonce_remove(struct mem_state *ms, struct mem_nonce *e)
+/*
+ * The heap keeps its own count rather than borrowing the table's, so that
+ * its correctness does not rest on htab_remove() having found the entry.
+ */
+static void nheap_push(struct mem_state *ms, struct mem_nonce *e)
+{
+	nheap_place(ms, ms->nheap_n++, e);
+	nheap_up(ms, e->hidx);
+}
+
+static void nheap_delete(struct mem_state *ms, struct mem_nonce *e)
 {
 	size_t i = e->hidx;
 	struct mem_nonce *last;
 
+	ms->nheap_n--;
+	last = ms->nheap[ms->nheap_n];
+	ms->nheap[ms->nheap_n] = NULL;
+	if (i == ms->nheap_n)
+		return;
+	nheap_place(ms, i, last);
+	if (i > 0 && ms->nheap[(i - 1) / 2]->expires_at > last->expires_at)
+		nheap_up(ms, i);
+	else
+		nheap_down(ms, i);
+}
+
+/* Removes e from the table and the heap, and frees it. */
+static void nonce_remove(struct mem_state *ms, struct mem_nonce *e)
+{
+	nheap_delete(ms, e);
 	htab_remove(&ms->nonces, &e->node);
-	/* The heap holds as many entries as the table. */
-	last = ms->nheap[ms->nonces.n];
-	ms->nheap[ms->nonces.n] = NULL;
-	if (last != e) {
-		nheap_place(ms, i, last);
-		if (i > 0 && ms->nheap[(i - 1) / 2]->expires_at > last->expires_at)
-			nheap_up(ms, i);
-		else
-			nheap_down(ms, i);
-	}
 	free(e);
 }
 
 static void nonce_purge(struct mem_state *ms, uint64_t now)
 {
-	while (ms->nonces.n && ms->nheap[0]->expires_at <= now)
+	while (ms->nheap_n && ms->nheap[0]->expires_at <= now)
 		nonce_remove(ms, ms->nheap[0]);
 }
 
@@ -801,7 +819,7 @@ static void nonce_arm(struct mem_state *ms, uint64_t now)
 {
 	uint64_t next, secs;
 
-	if (!ms->nonces.n) {
+	if (!ms->nheap_n) {
 		tmr_cancel(ms->q, &ms->nonce_tmr);
 		return;
 	}
@@ -846,7 +864,7 @@ static bool nheap_reserve(struct mem_state *ms)
 	size_t cap;
 	struct mem_nonce **v;
 
-	if (ms->nonces.n < ms->nheap_cap)
+	if (ms->nheap_n < ms->nheap_cap)
 		return true;
 	cap = ms->nheap_cap ? ms->nheap_cap * 2 : MEM_HTAB_MIN;
 	if (cap > SIZE_MAX / sizeof(*v))
@@ -879,7 +897,7 @@ static bool nonce_check(struct mem_state *ms, const struct pl *nonce, uint32_t n
 		}
 		return true;
 	}
-	while (ms->nonces.n && ms->nonces.n >= ms->nonce_max)
+	while (ms->nheap_n && ms->nheap_n >= ms->nonce_max)
 		nonce_remove(ms, ms->nheap[0]);
 	/* Not remembering it would allow a replay: refuse instead. */
 	if (!nheap_reserve(ms))
@@ -895,8 +913,7 @@ static bool nonce_check(struct mem_state *ms, const struct pl *nonce, uint32_t n
 	memcpy(e->name, nonce->p, nonce->l);
 	e->name[nonce->l] = '\0';
 	htab_insert(&ms->nonces, &e->node);
-	nheap_place(ms, ms->nonces.n - 1, e);
-	nheap_up(ms, e->hidx);
+	nheap_push(ms, e);
 	return true;
 }
 
@@ -951,7 +968,7 @@ static void mem_free(struct state *st)
 			free(a);
 		}
 	}
-	for (i = 0; i < ms->nonces.n; i++)
+	for (i = 0; i < ms->nheap_n; i++)
 		free(ms->nheap[i]);
 	tmr_cancel(ms->q, &ms->nonce_tmr);
 	free(ms->aors.v);
@@ -1009,7 +1026,7 @@ int state_mem_set_nonce_max(struct state *st, size_t max)
 	if (!st || st->ops != &mem_ops || max == 0)
 		return EINVAL;
 	ms->nonce_max = max;
-	while (ms->nonces.n > max)
+	while (ms->nheap_n > max)
 		nonce_remove(ms, ms->nheap[0]);
 	nonce_arm(ms, mem_now(ms));
 	return 0;

@@ -290,6 +290,101 @@ static void test_ban_order_after_shorter_ban(void **state)
 	banlist_free(bl);
 }
 
+/*
+ * A clock near the top of uint64_t once made until_ms wrap to 0, the
+ * "not banned" value: the entry sat on the banned list while being treated
+ * as idle, and expiring it freed it with the list still pointing at it.
+ * Such a ban must instead last to the end of the clock.
+ */
+static void test_ban_at_clock_end(void **state)
+{
+	struct banlist *bl = banlist_alloc(1, 60, 60);
+	struct sockaddr_storage a, b, c;
+	const struct sockaddr *sa = v4(&a, "192.0.2.1", 5060);
+	const struct sockaddr *sb = v4(&b, "192.0.2.2", 5060);
+	const struct sockaddr *sc = v4(&c, "192.0.2.3", 5060);
+	uint64_t t = UINT64_MAX - 60000 + 1;
+
+	assert_non_null(bl);
+	assert_true(banlist_fail(bl, sa, t));
+	assert_true(banlist_banned(bl, sa, t));
+	assert_int_equal(banlist_count(bl), 1);
+	banlist_sweep(bl, t + 1);
+	assert_true(banlist_banned(bl, sa, t + 1));
+	assert_int_equal(banlist_count(bl), 1);
+	assert_int_equal(banlist_entries(bl), 1);
+
+	/* A failure record whose window would end past the clock's end. */
+	banlist_configure(bl, 2, 60, 60);
+	assert_false(banlist_fail(bl, sb, t + 2));
+	banlist_sweep(bl, t + 3);
+	assert_int_equal(banlist_entries(bl), 2);
+	assert_true(banlist_fail(bl, sb, t + 4));
+	assert_int_equal(banlist_count(bl), 2);
+
+	assert_false(banlist_fail(bl, sc, UINT64_MAX - 1));
+	banlist_sweep(bl, UINT64_MAX - 1);
+	assert_true(banlist_banned(bl, sa, UINT64_MAX - 1));
+	assert_true(banlist_banned(bl, sb, UINT64_MAX - 1));
+	assert_int_equal(banlist_count(bl), 2);
+	assert_int_equal(banlist_entries(bl), 3);
+	banlist_sweep(bl, UINT64_MAX);
+	assert_int_equal(banlist_count(bl), 0);
+	assert_int_equal(banlist_entries(bl), 0);
+	banlist_free(bl);
+}
+
+/*
+ * Expiring entries from both lists, interleaved in the hash table, must
+ * keep the counters, the lists and the table in agreement.
+ */
+static void test_expire_mixed_lists(void **state)
+{
+	struct banlist *bl = banlist_alloc(2, 100, 200);
+	struct sockaddr_storage ss;
+	uint64_t t;
+	uint32_t i;
+
+	assert_non_null(bl);
+	/* Even addresses fail once (idle), odd ones twice (banned). */
+	for (i = 0; i < 64; i++) {
+		const struct sockaddr *sa = v4n(&ss, 0x0a000000u + i);
+
+		t = 1000 + 500 * (uint64_t)i;
+		assert_false(banlist_fail(bl, sa, t));
+		if (i % 2)
+			assert_true(banlist_fail(bl, sa, t));
+	}
+	assert_int_equal(banlist_count(bl), 32);
+	assert_int_equal(banlist_entries(bl), 64);
+
+	/* Records of addresses 0..15 end at 101 s + 0.5 s * i. */
+	banlist_sweep(bl, 101000 + 15 * 500);
+	assert_int_equal(banlist_count(bl), 32);
+	assert_int_equal(banlist_entries(bl), 64 - 8);
+	assert_true(banlist_banned(bl, v4n(&ss, 0x0a000001u), 108500));
+	/* 14 starts over; 16 still counts its first failure and is banned. */
+	assert_false(banlist_fail(bl, v4n(&ss, 0x0a00000eu), 108500));
+	assert_true(banlist_fail(bl, v4n(&ss, 0x0a000010u), 108500));
+	assert_int_equal(banlist_count(bl), 33);
+	assert_int_equal(banlist_entries(bl), 64 - 8 + 1);
+
+	/* Bans of addresses 1..31 end at 201 s + 0.5 s * i. */
+	banlist_sweep(bl, 201000 + 31 * 500);
+	assert_int_equal(banlist_count(bl), 17);
+	assert_int_equal(banlist_entries(bl), 17);
+	for (i = 0; i < 64; i++) {
+		bool want = (i % 2 && i > 31) || i == 16;
+
+		assert_int_equal(banlist_banned(bl, v4n(&ss, 0x0a000000u + i), 216500), want);
+	}
+
+	/* Freed with entries on both lists. */
+	assert_false(banlist_fail(bl, v4n(&ss, 0x0b000000u), 216500));
+	assert_int_equal(banlist_entries(bl), 18);
+	banlist_free(bl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +398,8 @@ int main(void)
 		cmocka_unit_test(test_disabled),
 		cmocka_unit_test(test_configure_live),
 		cmocka_unit_test(test_ban_order_after_shorter_ban),
+		cmocka_unit_test(test_ban_at_clock_end),
+		cmocka_unit_test(test_expire_mixed_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

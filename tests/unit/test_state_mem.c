@@ -821,6 +821,51 @@ static void test_nonce_bound(void **state)
 	}
 }
 
+/*
+ * The expiry heap under many entries: growth past its first allocation,
+ * refreshes that move an entry down, and eviction of the soonest first.
+ */
+static void test_nonce_heap_order(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t base = f->now + 1000;
+	char name[32];
+	unsigned i, off;
+
+	/* i * 7919 % 500 visits every offset 0..499 once. */
+	for (i = 0; i < 500; i++) {
+		off = i * 7919 % 500;
+		snprintf(name, sizeof(name), "h%u", off);
+		assert_true(nonce(f, name, 1, base + off));
+	}
+	/* Shrinking forgets the soonest: the 200 that expire last stay. */
+	assert_int_equal(state_mem_set_nonce_max(f->st, 200), 0);
+	for (off = 300; off < 500; off++) {
+		snprintf(name, sizeof(name), "h%u", off);
+		assert_false(nonce(f, name, 1, base + off));
+	}
+	/* The soonest of them now expires last of all. */
+	assert_true(nonce(f, "h300", 2, base + 10000));
+
+	assert_int_equal(state_mem_set_nonce_max(f->st, 50), 0);
+	assert_false(nonce(f, "h300", 2, base + 10000));
+	for (off = 451; off < 500; off++) {
+		snprintf(name, sizeof(name), "h%u", off);
+		assert_false(nonce(f, name, 1, base + off));
+	}
+	/* h450 was the soonest left when shrinking: forgotten. */
+	assert_true(nonce(f, "h450", 1, base + 450));
+	/* ...and h451 made room for it. */
+	assert_true(nonce(f, "h451", 1, base + 451));
+
+	/* The clock passes everything but h300; only it is still tracked. */
+	f->now = base + 600;
+	assert_true(nonce(f, "fresh", 1, base + 700));
+	assert_false(nonce(f, "h300", 2, base + 10000));
+	assert_true(nonce(f, "h300", 3, base + 10000));
+	assert_int_equal(tmrq_count(&f->q), 1);
+}
+
 static void test_scale_100k(void **state)
 {
 	struct fixture *f = *state;
@@ -867,6 +912,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_timer_before_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonce_heap_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_100k, setup, teardown),
 	};
 

@@ -161,6 +161,7 @@ struct rtp_worker {
 	struct rtp_leg *cmd_head, *cmd_tail;
 	bool stop;
 	uint64_t sync_want, sync_done;
+	uint64_t sync_seen;          /* worker: sync_want of the last batch */
 	/* the worker thread's own */
 	uint64_t now;
 	uint64_t armed;              /* timerfd deadline, 0: disarmed */

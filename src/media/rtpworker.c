@@ -500,13 +500,18 @@ static bool leg_command(struct rtp_worker *w, struct rtp_leg *l, const struct le
 	return false;
 }
 
-/* Returns true when the thread is to exit. */
-static bool worker_commands(struct rtp_worker *w)
+/*
+ * Apply every queued command.  Returns true when the thread is to exit.
+ * Legs detached here are returned in *detached; the main loop hears of
+ * them only from worker_publish(), after this batch's packets have been
+ * read, so that it frees nothing a pending socket event still names.
+ */
+static bool worker_commands(struct rtp_worker *w, struct rtp_leg **detached)
 {
 	struct rtp_engine *e = w->e;
-	struct rtp_leg *l, *next, *detached = NULL;
+	struct rtp_leg *l, *next;
 	struct leg_pend p;
-	uint64_t want, v;
+	uint64_t v;
 
 	while (read(w->evfd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
@@ -518,7 +523,7 @@ static bool worker_commands(struct rtp_worker *w)
 	}
 	l = w->cmd_head;
 	w->cmd_head = w->cmd_tail = NULL;
-	want = w->sync_want;
+	w->sync_seen = w->sync_want;
 	pthread_mutex_unlock(&e->lock);
 
 	while (l) {
@@ -530,14 +535,20 @@ static bool worker_commands(struct rtp_worker *w)
 		l->pend.next = NULL;
 		pthread_mutex_unlock(&e->lock);
 		if (leg_command(w, l, &p)) {
-			l->w.dnext = detached;
-			detached = l;
+			l->w.dnext = *detached;
+			*detached = l;
 		}
 		l = next;
 	}
+	return false;
+}
 
-	/* Detach notes go out only once the whole batch is applied, so the
-	 * main loop frees nothing that a later command here still names. */
+/* Tell the main loop which legs are detached and which syncs are done. */
+static void worker_publish(struct rtp_worker *w, struct rtp_leg *detached)
+{
+	struct rtp_engine *e = w->e;
+	struct rtp_leg *l, *next;
+
 	pthread_mutex_lock(&e->lock);
 	for (l = detached; l; l = next) {
 		next = l->w.dnext;
@@ -546,12 +557,11 @@ static bool worker_commands(struct rtp_worker *w)
 		rtp_note_link(e, l);
 		w->notify = true;
 	}
-	if (want > w->sync_done) {
-		w->sync_done = want;
+	if (w->sync_seen > w->sync_done) {
+		w->sync_done = w->sync_seen;
 		w->notify = true;
 	}
 	pthread_mutex_unlock(&e->lock);
-	return false;
 }
 
 static void counters_publish(struct rtp_worker *w)
@@ -566,7 +576,7 @@ static void *worker_main(void *arg)
 {
 	struct rtp_worker *w = arg;
 	struct epoll_event evs[EPOLL_EVENTS];
-	bool cmds;
+	struct rtp_leg *detached;
 	uint64_t v;
 	int i, n;
 
@@ -579,22 +589,28 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->now = mono_ns();
-		cmds = false;
+		detached = NULL;
+		/* Commands first: a packet that arrives with the command that
+		 * gives its leg a mode (echo right after answer) is not lost. */
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &w->evfd && worker_commands(w, &detached))
+				goto out;
+		}
 		for (i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
+			struct rtp_sock *sk = tag;
 
-			if (tag == &w->evfd) {
-				cmds = true;
-			} else if (tag == &w->tfd) {
+			if (tag == &w->evfd)
+				continue;
+			if (tag == &w->tfd) {
 				while (read(w->tfd, &v, sizeof(v)) < 0 && errno == EINTR)
 					;
 				w->armed = 0;
-			} else {
-				sock_read(w, tag);
+			} else if (sk->leg->w.attached) {
+				sock_read(w, sk);
 			}
 		}
-		if (cmds && worker_commands(w))
-			break;
+		worker_publish(w, detached);
 		timers_run(w);
 		counters_publish(w);
 		if (w->notify) {
@@ -602,6 +618,7 @@ static void *worker_main(void *arg)
 			uv_async_send(&w->e->async);
 		}
 	}
+ out:
 	counters_publish(w);
 	return NULL;
 }

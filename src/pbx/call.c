@@ -32,6 +32,8 @@ struct calls {
 	struct call *list;
 	unsigned n;
 	uint64_t seq;
+	bool draining;
+	struct call_stats stats;
 	struct leg *tab[CALLS_BUCKETS];
 };
 
@@ -326,6 +328,13 @@ static void write_cdr(struct call *c)
 	r.peeraccount = "";
 	r.linkedid = c->uniqueid;
 	cdr_set_durations(&r, &c->cfg->cdr);
+	switch (r.disposition) {
+	case CDR_ANSWERED:   c->calls->stats.answered++; break;
+	case CDR_BUSY:       c->calls->stats.busy++; break;
+	case CDR_NOANSWER:   c->calls->stats.noanswer++; break;
+	case CDR_CONGESTION: c->calls->stats.congestion++; break;
+	default:             c->calls->stats.failed++; break;
+	}
 	/* One record per call, answered or not: cdr.conf's "unanswered" is
 	 * about the extra records Asterisk makes for each callee rung, which
 	 * KubeVox does not write. */
@@ -504,6 +513,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		return;
 	}
 	req = sip_stx_request(a->inv_stx);
+	c->calls->stats.total++;
 
 	/* The offer: KubeVox answers, it does not make offers in 200s. */
 	ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
@@ -530,6 +540,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	if (err) {
 		log_event(LOG_WARN, "call_no_media_port", "uniqueid=%s error=%d",
 			  c->uniqueid, err);
+		c->calls->stats.no_media_port++;
 		call_reply_a(c, 503, NULL, "Retry-After: 5\r\n", NULL);
 		goto fail;
 	}
@@ -577,6 +588,15 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 {
 	struct call *c;
 	struct timeval tv;
+
+	/* Draining (SIGTERM): a proxy or phone tries another replica. */
+	if (cs->draining) {
+		cs->stats.rejected_draining++;
+		sip_stx_reply(stx, 503, NULL, NULL, "Retry-After: 5\r\n", NULL, NULL);
+		log_event(LOG_INFO, "call_rejected_draining", "callid=%.*s",
+			  (int)req->callid.l, req->callid.p);
+		return;
+	}
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -840,4 +860,46 @@ void calls_free(struct calls *cs)
 unsigned calls_active(const struct calls *cs)
 {
 	return cs ? cs->n : 0;
+}
+
+const struct call_stats *calls_stats(const struct calls *cs)
+{
+	return &cs->stats;
+}
+
+void calls_set_draining(struct calls *cs, bool draining)
+{
+	cs->draining = draining;
+}
+
+static double seconds_since(const struct timeval *t, const struct timeval *now)
+{
+	if (!t->tv_sec)
+		return 0;
+	return (double)(now->tv_sec - t->tv_sec) + (now->tv_usec - t->tv_usec) / 1e6;
+}
+
+void calls_foreach(const struct calls *cs,
+		   void (*fn)(const struct call_info *ci, void *arg), void *arg)
+{
+	static const char *const phases[] = {
+		[CALL_DIALPLAN] = "dialplan", [CALL_DIALING] = "dialing",
+		[CALL_BRIDGED] = "bridged", [CALL_OVER] = "ending",
+	};
+	struct timeval now;
+
+	gettimeofday(&now, NULL);
+	for (const struct call *c = cs->list; c; c = c->next) {
+		struct call_info ci = {
+			.uniqueid = c->uniqueid,
+			.channel = c->a.chan,
+			.dstchannel = c->peer ? c->peer->chan : "",
+			.caller = c->caller_num,
+			.exten = c->dialed,
+			.state = phases[c->phase],
+			.seconds = seconds_since(&c->t_start, &now),
+			.billsec = seconds_since(&c->t_answer, &now),
+		};
+		fn(&ci, arg);
+	}
 }

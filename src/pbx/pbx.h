@@ -36,6 +36,12 @@ struct pbx_stats {
 	uint64_t banned_requests;
 	uint64_t contacts_expired;
 	uint64_t requests_by_method_other;
+	/* ops: reloads and drain (src/ops/) */
+	uint64_t reloads_ok, reloads_failed;
+	bool draining;
+	uint64_t drain_started;         /* unix seconds, 0 when not draining */
+	uint64_t drain_forced_hangups;  /* calls ended by the drain timeout */
+	uint64_t start_time;            /* unix seconds, process start */
 };
 
 struct pbx {

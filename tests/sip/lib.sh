@@ -1,10 +1,15 @@
 # lib.sh - harness shared by the SIP protocol tests (tests/sip/test_*.sh).
 #
-# Sourced, never run.  On load it makes a private temp dir (removed on exit)
-# and picks a free port for the daemon.  It then offers: config writers (kv_conf_*), daemon
-# control (kvd_start, kvd_stop), SIPp and Python client wrappers, and
-# assertions.  Every wait is bounded, and the EXIT trap kills whatever the
-# test started, so a broken daemon makes a test fail, never hang.
+# Sourced, never run.  On load it makes a private temp dir (removed on
+# exit) and picks a free port for the daemon.  It then offers: config
+# writers (kv_conf_*), daemon control (kvd_start, kvd_stop), SIPp and Python
+# client wrappers, and assertions.  Call tests add an RTP range and a
+# dialplan of their own (kv_conf_calls), SIPp callees on registered ports
+# (kv_register_port, kv_sipp_uas, kv_sipp_uas_wait), SIPp callers
+# (kv_sipp_call_ok) and Python phones (kv_python_call, with kvsip's Phone,
+# OutCall, InCall and Rtp).  Every wait is bounded, and the EXIT trap kills
+# whatever the test started, so a broken daemon makes a test fail, never
+# hang.
 #
 # Environment: KV_BIN (build dir holding kubevoxd and kv_regclient),
 # KV_SRC (repository root; defaults to this file's ../..), KV_KEEP=1 keeps
@@ -437,3 +442,273 @@ kv_python()
 	PYTHONPATH=$KV_SIP_DIR KV_PORT=$KV_PORT timeout -k 5 60 python3 - "$@"
 }
 
+
+# --- calls ---------------------------------------------------------------
+
+# kv_conf_call_users USER...: kv_conf_user for phones that make and take
+# calls: context from-internal, G.711 only (disallow=all, allow=ulaw,alaw).
+kv_conf_call_users()
+{
+	local u
+
+	for u in "$@"; do
+		kv_conf_user "$u" endpoint.disallow=all endpoint.allow=ulaw,alaw
+	done
+}
+
+# kv_conf_rtp [SIZE]: rtp.conf with a port range this test has to itself,
+# so tests run in parallel never share media ports: slot k of the sorted
+# test_call_*.sh names gets 20000+500k .. +499 (below the kernel's
+# ephemeral ports, where kv_free_port and SIPp take theirs).  SIZE (ports,
+# at most 500) defaults to 100.  Sets KV_RTP_START and KV_RTP_END.
+kv_conf_rtp()
+{
+	local size=${1:-100} k=0 f
+
+	for f in "$KV_SRC"/tests/sip/test_call_*.sh; do
+		[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
+		k=$((k + 1))
+	done
+	[ "$size" -le 500 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
+	KV_RTP_START=$((20000 + 500 * k))
+	KV_RTP_END=$((KV_RTP_START + size - 1))
+	[ "$KV_RTP_END" -lt 32768 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
+	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
+		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
+}
+
+# kv_conf_dialplan [DIAL_TIMEOUT]: extensions.conf of the call tests:
+# 100X dials the phones of endpoint 100X (DIAL_TIMEOUT seconds, default
+# 10), 600 echoes, 700 plays hello-world after answering, 701 plays it as
+# early media, and anything else in from-internal goes to i (Congestion).
+# Tests append contexts of their own.
+kv_conf_dialplan()
+{
+	cat > "$KV_CONF/extensions.conf" <<CONF
+; written by $KV_TEST
+[from-internal]
+exten => _100X,1,Dial(PJSIP/\${EXTEN},${1:-10})
+ same => n,Hangup()
+exten => 600,1,Answer()
+ same => n,Echo()
+exten => 700,1,Answer()
+ same => n,Playback(hello-world)
+ same => n,Hangup()
+exten => 701,1,Progress()
+ same => n,Playback(hello-world,noanswer)
+ same => n,Hangup()
+exten => i,1,Congestion()
+CONF
+}
+
+# kv_conf_dirs: asterisk.conf putting astlogdir (KV_LOGDIR, where
+# cdr-csv/Master.csv goes) and astspooldir in the temp dir, and a cdr.conf
+# that enables CSV records as Asterisk's default does.
+kv_conf_dirs()
+{
+	KV_LOGDIR=$KV_TMP/log
+	mkdir -p "$KV_LOGDIR" "$KV_TMP/spool"
+	cat > "$KV_CONF/asterisk.conf" <<CONF
+; written by $KV_TEST
+[directories]
+astlogdir => $KV_LOGDIR
+astspooldir => $KV_TMP/spool
+CONF
+	cat > "$KV_CONF/cdr.conf" <<CONF
+; written by $KV_TEST
+[general]
+enable=yes
+
+[csv]
+usegmtime=no
+loguniqueid=yes
+loguserfield=no
+accountlogs=no
+CONF
+}
+
+# kv_conf_calls USER...: the usual call test set-up: UDP/TCP transports,
+# the users as call phones, an RTP range, the dialplan and the directories.
+kv_conf_calls()
+{
+	kv_conf_transports
+	kv_conf_call_users "$@"
+	kv_conf_rtp 100
+	kv_conf_dialplan 10
+	kv_conf_dirs
+}
+
+# A UDP port p with p..p+3 free, for SIPp's media (-mp): SIPp binds p for
+# audio and p+2 for video, each with the RTCP port above it.
+kv_free_media_port()
+{
+	python3 - "$KV_TMP/ports" <<'PY'
+import socket, sys
+used = set(open(sys.argv[1]).read().split())
+for _ in range(200):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    base = probe.getsockname()[1] & ~1
+    probe.close()
+    if base + 3 > 60999 or any(str(base + i) in used for i in range(4)):
+        continue
+    socks = []
+    try:
+        for i in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", base + i))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    with open(sys.argv[1], "a") as f:
+        f.write("".join("%d\n" % (base + i) for i in range(4)))
+    print(base)
+    sys.exit(0)
+sys.exit("no free media ports found")
+PY
+}
+
+# kv_register_port USER PORT: register USER with the Contact
+# sip:USER@127.0.0.1:PORT, sent from that port, so that KubeVox calls
+# whatever listens there next (a SIPp UAS started on PORT).
+kv_register_port()
+{
+	local out
+
+	out=$(kv_py --lport "$2" register --contact "<sip:$1@127.0.0.1:$2>" "$1" 2>&1) ||
+		kv_fail "registering $1 from port $2: $out"
+}
+
+# kv_unregister_all USER: remove every binding of USER (Contact: *), e.g.
+# those of SIPp callees that have exited, which Dial would ring in vain.
+kv_unregister_all()
+{
+	local out
+
+	out=$(kv_py register --contact '*' --expires 0 "$1" 2>&1) ||
+		kv_fail "removing the bindings of $1: $out"
+}
+
+# kv_sipp_uas SCENARIO PORT [sipp options...]: start a SIPp UAS (a callee)
+# on PORT in the background and wait until it listens.  Sets KV_UAS to its
+# run number, for kv_sipp_uas_wait; the EXIT trap kills it.  Tunables:
+# SIPP_M calls to take (1), SIPP_TIMEOUT (30s), SIPP_MP media port.
+declare -gA KV_UAS_PID KV_UAS_SCEN
+kv_sipp_uas()
+{
+	local scen=$1 port=$2 n pid mp
+	shift 2
+
+	KV_SIPP_SEQ=$((KV_SIPP_SEQ + 1))
+	n=$KV_SIPP_SEQ
+	mp=${SIPP_MP:-$(kv_free_media_port)} || kv_fail "no media port for SIPp"
+	(
+		cd "$KV_TMP" &&
+		exec sipp -sf "$KV_SCEN/$scen" \
+			-i 127.0.0.1 -bind_local -p "$port" -t u1 -mp "$mp" \
+			-m "${SIPP_M:-1}" -timeout "${SIPP_TIMEOUT:-30s}" -timeout_error \
+			-aa -trace_err -error_file "$KV_TMP/sipp-$n.errors" \
+			-trace_msg -message_file "$KV_TMP/sipp-$n.messages" \
+			-nostdin "$@"
+	) > "$KV_TMP/sipp-$n.out" 2>&1 < /dev/null &
+	pid=$!
+	KV_BG_PIDS="$KV_BG_PIDS $pid"
+	KV_UAS_PID[$n]=$pid
+	KV_UAS_SCEN[$n]=$scen
+	# shellcheck disable=SC2034 # read by the tests
+	KV_UAS=$n
+	for _ in $(seq 1 100); do
+		[ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kv__sipp_report "$n" "$scen" "$port" "did not start"
+	kv_fail "SIPp UAS $scen did not listen on port $port"
+}
+
+kv__sipp_report()
+{
+	local n=$1 scen=$2 port=$3 status=$4
+
+	{
+		printf -- '--- sipp %s (run %d, port %s) %s ---\n' \
+			"$scen" "$n" "$port" "$status"
+		grep -Ev '^\s*$' "$KV_TMP/sipp-$n.out" 2>/dev/null | tail -n 25
+		if [ -s "$KV_TMP/sipp-$n.errors" ]; then
+			printf -- '--- sipp error log ---\n'
+			tail -n 60 "$KV_TMP/sipp-$n.errors"
+			echo
+		fi
+		if [ -s "$KV_TMP/sipp-$n.messages" ]; then
+			printf -- '--- sipp messages (last 80 lines) ---\n'
+			tail -n 80 "$KV_TMP/sipp-$n.messages"
+		fi
+	} >&2
+}
+
+# kv_sipp_uas_wait N WHAT [SECONDS]: wait (default 30 s) for the SIPp UAS
+# of run N to finish its calls; it must exit 0.
+kv_sipp_uas_wait()
+{
+	local n=$1 what=$2 secs=${3:-30} pid rc
+
+	pid=${KV_UAS_PID[$n]}
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		kv__sipp_report "$n" "${KV_UAS_SCEN[$n]}" - "still running after $secs s"
+		kv_fail "$what (SIPp UAS ${KV_UAS_SCEN[$n]} did not finish)"
+	fi
+	wait "$pid"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		kv__sipp_report "$n" "${KV_UAS_SCEN[$n]}" - "exited $rc"
+		kv_fail "$what (SIPp UAS ${KV_UAS_SCEN[$n]} failed)"
+	fi
+	kv_ok "$what"
+}
+
+# kv_sipp_call_ok WHAT SCENARIO CALLER DEST [sipp options...]: one SIPp
+# caller (CALLER's credentials) calling DEST through the daemon; it must
+# succeed.  The digest uri is the Request-URI (SIPp's default is not).
+kv_sipp_call_ok()
+{
+	local what=$1 scen=$2 caller=$3 dest=$4 csv mp
+	shift 4
+
+	csv=$(kv_csv "$caller")
+	mp=$(kv_free_media_port) || kv_fail "no media port for SIPp"
+	kv_sipp_ok "$what" "$scen" "$csv" -s "$dest" \
+		-auth_uri "$dest@127.0.0.1:$KV_PORT" -mp "$mp" "$@"
+}
+
+# kv_wait_log REGEX [COUNT]: wait up to 10 s for COUNT (default 1) lines
+# of the daemon log matching REGEX.
+kv_wait_log()
+{
+	local re=$1 want=${2:-1} got=0
+
+	for _ in $(seq 1 100); do
+		got=$(grep -Ec -- "$re" "$KVD_LOG" 2>/dev/null)
+		[ "${got:-0}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	kv_fail "expected $want log lines matching /$re/, found ${got:-0}"
+}
+
+# Run a Python call test body from stdin: kvsip importable, KV_PORT,
+# KV_RTP_START/KV_RTP_END and KV_PROMPT (the hello-world prompt) set.
+kv_python_call()
+{
+	PYTHONPATH=$KV_SIP_DIR KV_PORT=$KV_PORT \
+		KV_RTP_START=${KV_RTP_START:-0} KV_RTP_END=${KV_RTP_END:-0} \
+		KV_PROMPT=${KV_PROMPT:-/usr/share/asterisk/sounds/en/hello-world.wav} \
+		timeout -k 5 60 python3 - "$@"
+}

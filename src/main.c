@@ -16,6 +16,8 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "ops/drain.h"
+#include "ops/reload.h"
 #include "pbx/pbx.h"
 #include "util/log.h"
 #include "util/tmr.h"
@@ -26,8 +28,10 @@
 struct daemon {
 	uv_loop_t loop;
 	struct tmrq tmrq;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	struct pbx *pbx;
+	struct drain *drain;
+	struct reloader *reloader;
 	bool stopping;
 };
 
@@ -44,22 +48,38 @@ static void usage(FILE *f)
 }
 
 
-static void stop(struct daemon *d, const char *why)
+/* Everything is closed; uv_run() returns once the handles are. */
+static void stop(void *arg)
 {
+	struct daemon *d = arg;
+
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	log_event(LOG_INFO, "shutdown", "reason=%s", why);
+	log_event(LOG_INFO, "shutdown", "calls=%u", calls_active(d->pbx->calls));
+	reloader_free(d->reloader);
+	drain_free(d->drain);
 	pbx_free(d->pbx);
 	d->pbx = NULL;
 	tmrq_close(&d->tmrq);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
+/* SIGTERM/SIGINT drain (a second one ends the calls); SIGHUP reloads. */
 static void on_signal(uv_signal_t *h, int signum)
 {
-	stop(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+	struct daemon *d = h->data;
+
+	if (d->stopping)
+		return;
+	if (signum == SIGHUP) {
+		reloader_reload(d->reloader, "SIGHUP", NULL);
+		return;
+	}
+	drain_signal(d->drain, signum == SIGINT ? "SIGINT" : "SIGTERM",
+		     d->pbx->cfg->drain_timeout);
 }
 
 static int run(const char *dir)
@@ -90,11 +110,20 @@ static int run(const char *dir)
 		return 1;
 	}
 
+	err = drain_alloc(&d.drain, d.pbx, stop, &d);
+	if (!err)
+		err = reloader_alloc(&d.reloader, d.pbx, dir, 0);
+	if (err) {
+		log_event(LOG_ERROR, "start_failed", "error=%d", err);
+		return 1;
+	}
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sigterm);
-	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_init(&d.loop, &d.sighup);
+	d.sigint.data = d.sigterm.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 
 	log_event(LOG_INFO, "ready", "version=%s config=%s", KV_VERSION, dir);
 	uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -867,6 +867,12 @@ const struct call_stats *calls_stats(const struct calls *cs)
 	return &cs->stats;
 }
 
+void calls_end_all(struct calls *cs)
+{
+	for (struct call *c = cs->list; c; c = c->next)
+		call_end(c, 16);
+}
+
 void calls_set_draining(struct calls *cs, bool draining)
 {
 	cs->draining = draining;

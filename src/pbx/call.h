@@ -43,6 +43,8 @@ unsigned calls_active(const struct calls *cs);
 const struct call_stats *calls_stats(const struct calls *cs);
 void calls_foreach(const struct calls *cs,
 		   void (*fn)(const struct call_info *ci, void *arg), void *arg);
+/* End every call (BYE, or a final response before answer). */
+void calls_end_all(struct calls *cs);
 /* Draining: new calls get 503 with Retry-After; live ones go on. */
 void calls_set_draining(struct calls *cs, bool draining);
 

@@ -257,6 +257,39 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	return err;
 }
 
+static bool transports_equal(const struct kv_config *a, const struct kv_config *b)
+{
+	if (a->transports_n != b->transports_n)
+		return false;
+	for (size_t i = 0; i < a->transports_n; i++) {
+		if (a->transports[i].proto != b->transports[i].proto ||
+		    memcmp(&a->transports[i].bind, &b->transports[i].bind,
+			   sizeof(a->transports[i].bind)))
+			return false;
+	}
+	return true;
+}
+
+void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
+{
+	struct kv_config *old = pbx->cfg;
+	const struct cfg_security *sec = &cfg->security;
+
+	if (!transports_equal(old, cfg))
+		log_event(LOG_WARN, "config_transports_changed",
+			  "applied=no reason=restart_needed");
+	if (old->rtpstart != cfg->rtpstart || old->rtpend != cfg->rtpend) {
+		if (rtp_engine_set_range(pbx->rtp, cfg->rtpstart, cfg->rtpend))
+			log_event(LOG_WARN, "rtp_range_not_applied", "rtpstart=%u rtpend=%u",
+				  cfg->rtpstart, cfg->rtpend);
+	}
+	banlist_configure(pbx->bans, sec->ban_failures, sec->ban_window, sec->ban_time);
+	/* A new secret makes outstanding nonces stale: phones re-authenticate. */
+	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
+	pbx->cfg = config_ref(cfg);
+	config_unref(old);
+}
+
 void pbx_free(struct pbx *pbx)
 {
 	if (!pbx)

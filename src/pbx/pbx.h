@@ -65,6 +65,11 @@ struct pbx {
  * one listener per configured transport, the in-memory state backend. */
 int  pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	       struct kv_config *cfg);
+/* Switch to a new, validated configuration (a reference is taken).  New
+ * requests see it at once; calls in progress keep the one they started
+ * with.  Transports are not rebound (as in Asterisk): a change to them is
+ * logged and takes effect at the next start. */
+void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg);
 void pbx_free(struct pbx *pbx);
 
 /* Request entry point (the SIP stack's TU handler). */

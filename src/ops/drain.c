@@ -1,0 +1,120 @@
+/*
+ * drain.c - graceful shutdown (see drain.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ops/drain.h"
+#include "util/log.h"
+
+#define DRAIN_CHECK_MS  200
+#define DRAIN_GRACE_MS  2000    /* after BYEs, time for their answers */
+
+struct drain {
+	struct pbx *pbx;
+	drain_done_h *done;
+	void *arg;
+	uv_timer_t check;
+	uv_timer_t deadline;
+	unsigned closing;
+	bool started, forced, finished;
+	uint64_t forced_at;
+};
+
+static void finish(struct drain *d, const char *why)
+{
+	if (d->finished)
+		return;
+	d->finished = true;
+	uv_timer_stop(&d->check);
+	uv_timer_stop(&d->deadline);
+	log_event(LOG_INFO, "drain_done", "reason=%s", why);
+	d->done(d->arg);
+}
+
+/* End every call with BYE (or a final response before answer). */
+static void force(struct drain *d, const char *why)
+{
+	unsigned n = calls_active(d->pbx->calls);
+
+	if (d->forced)
+		return;
+	d->forced = true;
+	d->forced_at = uv_now(d->pbx->loop);
+	d->pbx->stats.drain_forced_hangups += n;
+	log_event(LOG_INFO, "drain_force", "reason=%s calls=%u", why, n);
+	calls_end_all(d->pbx->calls);
+}
+
+static void check_cb(uv_timer_t *t)
+{
+	struct drain *d = t->data;
+
+	if (!calls_active(d->pbx->calls)) {
+		finish(d, d->forced ? "calls_ended" : "last_call_ended");
+		return;
+	}
+	if (d->forced && uv_now(d->pbx->loop) - d->forced_at > DRAIN_GRACE_MS)
+		finish(d, "grace_over");
+}
+
+static void deadline_cb(uv_timer_t *t)
+{
+	force(t->data, "drain_timeout");
+}
+
+void drain_signal(struct drain *d, const char *why, unsigned timeout_s)
+{
+	struct pbx *pbx = d->pbx;
+
+	if (d->finished)
+		return;
+	if (d->started) {
+		force(d, why);
+		return;
+	}
+	d->started = true;
+	pbx->stats.draining = true;
+	pbx->stats.drain_started = pbx->now();
+	calls_set_draining(pbx->calls, true);
+	log_event(LOG_INFO, "drain_start", "signal=%s calls=%u timeout=%u", why,
+		  calls_active(pbx->calls), timeout_s);
+	uv_timer_start(&d->check, check_cb, 0, DRAIN_CHECK_MS);
+	if (timeout_s)
+		uv_timer_start(&d->deadline, deadline_cb, (uint64_t)timeout_s * 1000, 0);
+	else
+		force(d, "no_timeout");
+}
+
+int drain_alloc(struct drain **dp, struct pbx *pbx, drain_done_h *done, void *arg)
+{
+	struct drain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return ENOMEM;
+	d->pbx = pbx;
+	d->done = done;
+	d->arg = arg;
+	uv_timer_init(pbx->loop, &d->check);
+	uv_timer_init(pbx->loop, &d->deadline);
+	d->check.data = d->deadline.data = d;
+	*dp = d;
+	return 0;
+}
+
+static void close_cb(uv_handle_t *h)
+{
+	struct drain *d = h->data;
+
+	if (--d->closing == 0)
+		free(d);
+}
+
+void drain_free(struct drain *d)
+{
+	if (!d)
+		return;
+	d->closing = 2;
+	uv_close((uv_handle_t *)&d->check, close_cb);
+	uv_close((uv_handle_t *)&d->deadline, close_cb);
+}

@@ -1,0 +1,32 @@
+/*
+ * reload.h - live configuration reload: watch the config directory (plain
+ * edits, files pulled in by #include, and Kubernetes ConfigMap updates,
+ * which swap a "..data" symlink), and reload on SIGHUP or POST /reload.
+ *
+ * A reload parses and validates the whole new configuration first; only a
+ * valid one replaces the running one, in one pointer swap.  An invalid one
+ * is reported with the same file:line messages as --check, counted, and
+ * the old configuration keeps serving.
+ */
+#ifndef KV_OPS_RELOAD_H
+#define KV_OPS_RELOAD_H
+
+#include <uv.h>
+
+#include "pbx/pbx.h"
+#include "util/sbuf.h"
+
+struct reloader;
+
+/* poll_ms: how often file contents are compared, as a fallback for file
+ * systems whose change events are unreliable (0: 2000). */
+int  reloader_alloc(struct reloader **rp, struct pbx *pbx, const char *dir,
+		    unsigned poll_ms);
+void reloader_free(struct reloader *r);
+
+/* Reload now (SIGHUP, POST /reload, or a change seen).  0 when the new
+ * configuration was applied or nothing changed; -1 when it was rejected,
+ * with its messages appended to msgs (may be NULL). */
+int  reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs);
+
+#endif

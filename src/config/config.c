@@ -3,9 +3,10 @@
  * reference-counted struct kv_config, and look things up in it.
  *
  * The files are read in a fixed order (asterisk.conf, pjsip.conf, rtp.conf,
- * kubevox.conf, extensions.conf); all messages are then sorted by file and
- * line so that --check reads like a compiler's output.  Everything the
- * configuration points to lives in one arena owned by it.
+ * kubevox.conf, http.conf, extensions.conf, cdr.conf); all messages are
+ * then sorted by file and line so that --check reads like a compiler's
+ * output.  Everything the configuration points to lives in one arena
+ * owned by it.
  */
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -64,6 +65,10 @@ static void defaults_set(struct cfg_load *ld)
 	cfg->security.ban_time = 300;
 	cfg->security.nonce_lifetime = 300;
 	cfg->security.nonce_secret = NULL;
+	/* http.conf: off, as in Asterisk; cfg->http.bind stays unset */
+	cfg->http.enabled = false;
+	cfg->drain_timeout = 3600;
+	cfg->debug_freeze = false;
 }
 
 /* Read one file; interpret it only when its grammar is sound, so that a
@@ -212,6 +217,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag)
 	file_read(&ld, dir, "pjsip.conf", true, pjsip_load);
 	file_read(&ld, dir, "rtp.conf", false, sysconf_rtp);
 	file_read(&ld, dir, "kubevox.conf", false, sysconf_kubevox);
+	file_read(&ld, dir, "http.conf", false, sysconf_http);
 	file_read(&ld, dir, "extensions.conf", false, extensions_load);
 	file_read(&ld, dir, "cdr.conf", false, cdr_load);
 	/* No extensions.conf is an empty dialplan: every call gets 404. */

@@ -2,11 +2,11 @@
  * config.h - KubeVox's configuration model, read from Asterisk-style files.
  *
  * config_load() reads a config directory (asterisk.conf, pjsip.conf,
- * rtp.conf, kubevox.conf; extensions.conf is accepted) with Asterisk's
- * grammar (see astconf.h) and Asterisk's meaning, resolves every reference
- * and validates every value.  The result is immutable and reference
- * counted, so a reload can build a new one and swap it in while requests
- * in flight keep the old one.
+ * rtp.conf, kubevox.conf, http.conf; extensions.conf is accepted) with
+ * Asterisk's grammar (see astconf.h) and Asterisk's meaning, resolves
+ * every reference and validates every value.  The result is immutable and
+ * reference counted, so a reload can build a new one and swap it in while
+ * requests in flight keep the old one.
  */
 #ifndef KV_CONFIG_CONFIG_H
 #define KV_CONFIG_CONFIG_H
@@ -129,6 +129,13 @@ struct cfg_security {                 /* kubevox.conf [security] */
 	char *nonce_secret;           /* shared by replicas; derived if unset */
 };
 
+/* http.conf [general], as Asterisk reads it: the server runs only with
+ * enabled=yes AND a bindaddr (Asterisk has no default bind address). */
+struct cfg_http {
+	bool enabled;                 /* enabled=yes and bindaddr set */
+	struct sockaddr_storage bind; /* bindaddr, port from it or bindport (8088) */
+};
+
 struct dialplan;
 
 /* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (src/pbx/cdr.c
@@ -171,6 +178,14 @@ struct kv_config {
 	char *astspooldir;            /* default /var/spool/asterisk */
 
 	struct cfg_security security;
+
+	/* http.conf: health, metrics and status (src/ops/) */
+	struct cfg_http http;
+	/* kubevox.conf [general] drain_timeout: seconds calls may last
+	 * after draining began before they are hung up (default 3600) */
+	unsigned drain_timeout;
+	/* kubevox.conf [debug] allow_freeze: POST /debug/freeze (default no) */
+	bool debug_freeze;
 
 	/* extensions.conf: never NULL after a successful load */
 	struct dialplan *dialplan;

@@ -54,9 +54,10 @@ void *load_alloc(struct cfg_load *ld, size_t size);
  * identifies) and reports every problem. */
 void pjsip_load(struct cfg_load *ld, const struct astconf *ac);
 
-/* asterisk.conf, rtp.conf, kubevox.conf, extensions.conf. */
+/* asterisk.conf, rtp.conf, kubevox.conf, http.conf. */
 void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_rtp(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac);
+void sysconf_http(struct cfg_load *ld, const struct astconf *ac);
 
 #endif

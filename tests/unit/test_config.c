@@ -174,7 +174,7 @@ static void test_shipped(void **state)
 	assert_int_equal(cfg->rtpend, 20000);
 	assert_string_equal(cfg->astlogdir, "/var/log/kubevox");
 	assert_string_equal(cfg->user_agent, "KubeVox");
-	assert_int_equal(cfg->files_n, 5);
+	assert_int_equal(cfg->files_n, 6);
 
 	/* The derived nonce secret is the same on every load. */
 	assert_non_null(cfg->security.nonce_secret);

@@ -98,6 +98,9 @@ struct cfg_aor {
 enum cfg_codec { CFG_CODEC_PCMU, CFG_CODEC_PCMA, CFG_CODEC_G722, CFG_CODEC_GSM,
 		 CFG_CODEC_OPUS, CFG_CODEC_TELEPHONE_EVENT, CFG_CODEC_COUNT };
 
+enum cfg_timers { CFG_TIMERS_NO, CFG_TIMERS_YES, CFG_TIMERS_REQUIRED,
+		  CFG_TIMERS_ALWAYS };
+
 struct cfg_endpoint {
 	char *name;
 	char *context;                /* default "default" */
@@ -106,6 +109,12 @@ struct cfg_endpoint {
 	size_t aors_n;
 	struct cfg_transport *transport;   /* NULL: any */
 	char *callerid;               /* "Name" <num>, as written, or NULL */
+	char *language;               /* prompts' language, default "en" */
+	uint32_t rtp_timeout;         /* s without RTP before hang-up, 0 never */
+	uint32_t rtp_timeout_hold;    /* the same while on hold */
+	enum cfg_timers timers;       /* RFC 4028 session timers, default yes */
+	uint32_t timers_min_se;       /* default 90 */
+	uint32_t timers_sess_expires; /* default 1800 */
 	enum cfg_codec allow[CFG_CODEC_COUNT];  /* preference order */
 	size_t allow_n;
 	const char *file;

@@ -44,7 +44,7 @@ static const char *const endpoint_unsupported[] = {
 	"force_rport", "from_domain", "from_user", "g726_non_standard",
 	"geoloc_incoming_call_profile", "geoloc_outgoing_call_profile",
 	"ice_support", "identify_by", "ignore_183_without_sdp", "inband_progress",
-	"incoming_call_offer_pref", "incoming_mwi_mailbox", "language", "mailboxes",
+	"incoming_call_offer_pref", "incoming_mwi_mailbox", "mailboxes",
 	"max_audio_streams", "max_video_streams", "media_address",
 	"media_encryption", "media_encryption_optimistic",
 	"media_use_received_transport", "message_context", "moh_passthrough",
@@ -55,15 +55,14 @@ static const char *const endpoint_unsupported[] = {
 	"preferred_codec_only", "record_off_feature", "record_on_feature",
 	"redirect_method", "refer_blind_progress", "rewrite_contact",
 	"rpid_immediate", "rtcp_mux", "rtp_engine", "rtp_ipv6", "rtp_keepalive",
-	"rtp_symmetric", "rtp_timeout", "rtp_timeout_hold", "sdp_owner",
+	"rtp_symmetric", "sdp_owner",
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
 	"send_connected_line", "send_diversion", "send_history_info", "send_pai",
 	"send_rpid", "set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
 	"sub_min_expiry", "subscribe_context", "suppress_moh_on_sendonly",
 	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
 	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
-	"t38_udptl_nat", "tenantid", "timers", "timers_min_se",
-	"timers_sess_expires", "tone_zone", "tos_audio", "tos_video",
+	"t38_udptl_nat", "tenantid", "tone_zone", "tos_audio", "tos_video",
 	"trust_connected_line", "trust_id_inbound", "trust_id_outbound", "use_avpf",
 	"use_ptime", "user_eq_phone", "voicemail_extension", "webrtc", NULL
 };
@@ -321,6 +320,24 @@ static bool opt_bool(struct cfg_load *ld, const struct astconf_var *v,
 static void opt_str(struct cfg_load *ld, const struct astconf_var *v, char **out)
 {
 	*out = *v->value ? load_strdup(ld, v->value) : NULL;
+}
+
+/* timers = no | yes | required | always (forced is Asterisk's old name
+ * for always). */
+static void timers_parse(struct cfg_load *ld, const struct astconf_var *v,
+			 const char *kind, struct cfg_endpoint *e)
+{
+	bool b;
+
+	if (!strcasecmp(v->value, "required"))
+		e->timers = CFG_TIMERS_REQUIRED;
+	else if (!strcasecmp(v->value, "always") || !strcasecmp(v->value, "forced"))
+		e->timers = CFG_TIMERS_ALWAYS;
+	else if (!cfgval_bool(v->value, &b))
+		e->timers = b ? CFG_TIMERS_YES : CFG_TIMERS_NO;
+	else
+		var_err(ld, v, kind, "invalid timers '%s' (expected no, yes, required "
+			"or always)", v->value);
 }
 
 static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
@@ -770,6 +787,9 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 	e->name = load_strdup(ld, s->name);
 	e->file = load_file(ld, s->file_idx);
 	e->line = s->line;
+	e->timers = CFG_TIMERS_YES;
+	e->timers_min_se = 90;
+	e->timers_sess_expires = 1800;
 
 	for (size_t i = 0; i < s->vars_n; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -800,12 +820,26 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			te->transport_var = *v->value ? v : NULL;
 		} else if (is(v, "callerid")) {
 			opt_str(ld, v, &e->callerid);
+		} else if (is(v, "language")) {
+			opt_str(ld, v, &e->language);
+		} else if (is(v, "rtp_timeout")) {
+			opt_uint(ld, v, kind, 0, 86400, &e->rtp_timeout);
+		} else if (is(v, "rtp_timeout_hold")) {
+			opt_uint(ld, v, kind, 0, 86400, &e->rtp_timeout_hold);
+		} else if (is(v, "timers")) {
+			timers_parse(ld, v, kind, e);
+		} else if (is(v, "timers_min_se")) {
+			opt_uint(ld, v, kind, 90, 86400, &e->timers_min_se);
+		} else if (is(v, "timers_sess_expires")) {
+			opt_uint(ld, v, kind, 90, 86400, &e->timers_sess_expires);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}
 	}
 	if (!e->context)
 		e->context = load_strdup(ld, "default");
+	if (!e->language)
+		e->language = load_strdup(ld, "en");
 }
 
 static void identify_parse(struct pjsip *pj, const struct astconf_section *s)

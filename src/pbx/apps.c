@@ -120,7 +120,9 @@ static bool play_next(struct call *c)
 	if (c->a.codec != CFG_CODEC_PCMU && c->a.codec != CFG_CODEC_PCMA)
 		err = ENOTSUP;
 	else
-		err = prompt_get(c->pbx->prompts, "en", name, c->a.codec, &p);
+		err = prompt_get(c->pbx->prompts,
+				 c->a.ep && c->a.ep->language ? c->a.ep->language : "en",
+				 name, c->a.codec, &p);
 	if (!err) {
 		f.data = p->frames;
 		f.size = p->frame_bytes;

@@ -181,6 +181,67 @@ int call_send_in_dialog(struct call *c, struct leg *l, const char *method,
 	return err;
 }
 
+/* ---- RFC 4028 session timers, when the caller asks for them ---- */
+
+static void session_expired(void *arg)
+{
+	struct call *c = arg;
+
+	log_event(LOG_WARN, "call_session_expired", "uniqueid=%s channel=%s se=%u",
+		  c->uniqueid, c->a.chan, c->se);
+	call_end(c, 16);
+}
+
+/* The caller refreshed the session (re-INVITE, UPDATE) or it starts: the
+ * UAS ends it if no refresh comes before it expires (§10). */
+static void session_refreshed(struct call *c)
+{
+	uint64_t ms;
+
+	if (!c->se)
+		return;
+	ms = (uint64_t)c->se * 1000;
+	ms -= (c->se / 3 < 32 ? c->se / 3 : 32) * 1000;
+	tmr_start(c->pbx->tmrq, &c->se_tmr, ms, session_expired, c);
+}
+
+/* Session-Expires of a request; 0 when absent or unparsable. */
+static uint32_t session_expires(const struct sip_msg *req)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_SESSION_EXPIRES);
+	struct pl v;
+	const char *semi;
+	uint32_t n;
+
+	if (!h)
+		return 0;
+	v = h->val;
+	semi = pl_chr(&v, ';');
+	if (semi)
+		v.l = (size_t)(semi - v.p);
+	pl_trim(&v);
+	return sip_delta_seconds(&v, &n) ? 0 : n;
+}
+
+/* Agree on session timers for the caller's INVITE; false when answered
+ * with 422 (interval below our Min-SE). */
+static bool session_negotiate(struct call *c, const struct sip_msg *req)
+{
+	const struct cfg_endpoint *ep = c->a.ep;
+	uint32_t se = session_expires(req);
+	char extra[48];
+
+	if (!ep || ep->timers == CFG_TIMERS_NO || !se)
+		return true;
+	if (se < ep->timers_min_se) {
+		snprintf(extra, sizeof(extra), "Min-SE: %u\r\n", ep->timers_min_se);
+		call_reply_a(c, 422, NULL, extra, NULL);
+		return false;
+	}
+	c->se = se;
+	return true;
+}
+
 void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 		  const char *extra, const struct sdp_session *sdp)
 {
@@ -198,8 +259,12 @@ void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 	if (scode > 100 && scode < 300 &&
 	    !call_contact(c, &a->dst, contact, sizeof(contact)))
 		sbuf_printf(&hdrs, "Contact: <%s>\r\n", contact);
-	if (scode >= 200 && scode < 300)
+	if (scode >= 200 && scode < 300) {
 		sbuf_printf(&hdrs, "%sSupported: replaces, timer\r\n", call_allow);
+		if (c->se)
+			sbuf_printf(&hdrs, "Session-Expires: %u;refresher=uac\r\n"
+				    "Require: timer\r\n", c->se);
+	}
 	if (sdp && !sdp_encode(&body, sdp)) {
 		b.p = body.p;
 		b.l = body.len;
@@ -230,10 +295,33 @@ static void ack_timeout(void *arg)
 	call_end(c, 16);
 }
 
+/* Asterisk's rtp_timeout / rtp_timeout_hold, once media should flow. */
+void call_media_timeouts(struct call *c)
+{
+	struct leg *legs[2] = {&c->a, c->peer};
+
+	if (!c->answered)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct leg *l = legs[i];
+		int idx;
+		bool held;
+
+		if (!l || !l->rtp || !l->ep || !l->offer)
+			continue;
+		idx = sdp_audio_index(l->offer);
+		held = idx >= 0 && sdp_is_hold(l->offer, (unsigned)idx);
+		rtp_leg_set_timeout(l->rtp, held ? l->ep->rtp_timeout_hold :
+				    l->ep->rtp_timeout);
+	}
+}
+
 void call_answered(struct call *c)
 {
 	gettimeofday(&c->t_answer, NULL);
 	tmr_start(c->pbx->tmrq, &c->ack_tmr, CALL_ACK_WAIT_MS, ack_timeout, c);
+	session_refreshed(c);
+	call_media_timeouts(c);
 	log_event(LOG_INFO, "call_answer", "uniqueid=%s channel=%s dstchannel=%s",
 		  c->uniqueid, c->a.chan, c->dstchannel[0] ? c->dstchannel : "-");
 }
@@ -367,6 +455,7 @@ static void call_free(struct call *c)
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->free_tmr);
+	tmr_cancel(c->pbx->tmrq, &c->se_tmr);
 	for (size_t i = 0; i < c->b_n; i++)
 		call_leg_free(c->b[i]);
 	c->b_n = 0;
@@ -412,6 +501,7 @@ void call_end(struct call *c, int cause)
 	gettimeofday(&c->t_end, NULL);
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
+	tmr_cancel(c->pbx->tmrq, &c->se_tmr);
 
 	/* Before answer the caller gets a final response, after it a BYE. */
 	if (c->a.inv_stx)
@@ -536,6 +626,8 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		call_reply_a(c, 400, "Bad Request - invalid SDP", w, NULL);
 		goto fail;
 	}
+	if (!session_negotiate(c, req))
+		goto fail;
 	err = media_leg_init(a, c->pbx);
 	if (err) {
 		log_event(LOG_WARN, "call_no_media_port", "uniqueid=%s error=%d",
@@ -613,6 +705,7 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	tmr_init(&c->app_tmr);
 	tmr_init(&c->ack_tmr);
 	tmr_init(&c->free_tmr);
+	tmr_init(&c->se_tmr);
 	gettimeofday(&tv, NULL);
 	c->t_start = tv;
 	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
@@ -778,6 +871,7 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	l->offer = l->reinv_offer;
 	l->reinv_offer = NULL;
 	media_remote_from(l, l->offer);
+	call_media_timeouts(c);
 	sbuf_init(&body);
 	sdp_encode(&body, out);
 	b.p = body.p;
@@ -821,9 +915,14 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 			  l->chan);
 		call_end(c, 16);
 	} else if (sip_msg_is_method(req, "INVITE")) {
+		if (l == &c->a)
+			session_refreshed(c);
 		reinvite(c, l, stx, req);
 	} else if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO") ||
 		   sip_msg_is_method(req, "NOTIFY") || sip_msg_is_method(req, "UPDATE")) {
+		/* An UPDATE without SDP is how RFC 4028 refreshes cheaply. */
+		if (l == &c->a && sip_msg_is_method(req, "UPDATE"))
+			session_refreshed(c);
 		sip_stx_reply(stx, 200, NULL, NULL, call_allow, NULL, NULL);
 	} else {
 		sip_stx_reply(stx, 501, NULL, NULL, call_allow, NULL, NULL);

@@ -102,6 +102,8 @@ struct call {
 	struct tmr app_tmr;             /* Wait(), Dial() timeout */
 	struct tmr ack_tmr;             /* 2xx to A never ACKed */
 	struct tmr free_tmr;            /* free outside of callbacks */
+	struct tmr se_tmr;              /* RFC 4028 session timer (A leg) */
+	uint32_t se;                    /* Session-Expires agreed, 0 none */
 	unsigned free_tries;
 
 	bool answered;                  /* 200 sent to A */
@@ -140,6 +142,7 @@ void call_leg_hangup(struct leg *l);        /* BYE, CANCEL or nothing */
 void call_leg_free(struct leg *l);
 void call_resume(struct call *c, enum dp_result res);
 void call_answered(struct call *c);         /* A leg answered: CDR, log */
+void call_media_timeouts(struct call *c);   /* rtp_timeout(_hold) on legs */
 int  call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size);
 uint16_t call_cause_to_sip(int cause);
 uint64_t call_chan_seq(struct call *c);

@@ -207,6 +207,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 	}
 	media_remote_from(b, ans);
 	rtp_leg_connect(c->a.rtp, b->rtp);
+	call_media_timeouts(c);
 	/* After Answer() the caller already has our address and port, which
 	 * do not change: the bridge is enough. */
 	if (!c->answered)

@@ -53,22 +53,40 @@ static int chan_set(struct dp_chan *dc, const char *name, const char *value,
 	return 0;
 }
 
-/* The caller's answer, with our media: 200 (answer) or 183 (progress). */
+/*
+ * The caller's answer, with our media: 200 (answer) or 183 (progress).  It
+ * is sent when the dialplan stops running (call_resume), after the next
+ * applications have given the relay its mode: a phone starts sending the
+ * moment it reads the answer, and Echo() must not lose the first packet.
+ */
 static int answer_a(struct call *c, uint16_t scode)
 {
-	struct sdp_session *sdp = malloc(sizeof(*sdp));
+	struct sdp_session *sdp;
 	int err;
 
+	if (c->pending_sdp) {
+		/* Progress() then Answer() in one run: only the 200 goes out. */
+		if (scode == 200 && c->pending_scode != 200) {
+			c->pending_scode = 200;
+			c->answered = true;
+		}
+		return 0;
+	}
+	sdp = malloc(sizeof(*sdp));
 	if (!sdp)
 		return ENOMEM;
 	err = media_answer_local(&c->a, sdp);
-	if (!err) {
-		call_reply_a(c, scode, NULL, NULL, sdp);
-		if (scode == 183)
-			c->early = true;
+	if (err) {
+		free(sdp);
+		return err;
 	}
-	free(sdp);
-	return err;
+	c->pending_sdp = sdp;
+	c->pending_scode = scode;
+	if (scode == 183)
+		c->early = true;
+	else
+		c->answered = true;
+	return 0;
 }
 
 static void wait_done(void *arg)

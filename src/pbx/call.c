@@ -38,7 +38,7 @@ struct calls {
 };
 
 static const char call_allow[] =
-	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER\r\n";
+	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER\r\n";
 
 /* ---- the dialog table: (Call-ID, our tag) -> leg ---- */
 
@@ -467,6 +467,7 @@ static void call_free(struct call *c)
 	dp_chan_free(c->dp);
 	free(c->play_list);
 	free(c->lastdata);
+	free(c->pending_sdp);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -521,10 +522,26 @@ void call_end(struct call *c, int cause)
 	tmr_start(c->pbx->tmrq, &c->free_tmr, 0, free_later, c);
 }
 
+void call_flush_answer(struct call *c)
+{
+	struct sdp_session *sdp = c->pending_sdp;
+
+	if (!sdp)
+		return;
+	c->pending_sdp = NULL;
+	/* call_reply_a() sets answered itself once the 200 is really out. */
+	if (c->pending_scode >= 200)
+		c->answered = false;
+	call_reply_a(c, c->pending_scode, NULL, NULL, sdp);
+	free(sdp);
+}
+
 void call_resume(struct call *c, enum dp_result res)
 {
 	if (c->phase == CALL_OVER)
 		return;
+	if (res != DP_CONTINUE && res != DP_JUMPED)
+		call_flush_answer(c);
 	switch (res) {
 	case DP_ASYNC:
 		c->dp_async = true;
@@ -758,17 +775,36 @@ static void ack_received(struct calls *cs, const struct sip_msg *req)
 static void reinvite_answered(int err, const struct sip_msg *resp, void *arg);
 
 /* A re-INVITE (hold, unhold, new media address) from leg l's phone. */
+/* Headers of a 200 to a re-INVITE: a caller's refresh gets the session
+ * interval back (RFC 4028 §9), or it would stop refreshing. */
+static const char *reinvite_headers(const struct call *c, const struct leg *l,
+				    char *buf, size_t size)
+{
+	if (l != &c->a || !c->se)
+		return call_allow;
+	snprintf(buf, size, "%sSession-Expires: %u;refresher=uac\r\nRequire: timer\r\n",
+		 call_allow, c->se);
+	return buf;
+}
+
 static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		     const struct sip_msg *req)
 {
 	struct leg *o = l->uac ? &c->a : c->peer;
 	struct sdp_session *in = NULL, *out = NULL;
+	char hdrs[256];
 	struct sbuf body;
 	struct pl b;
 	int err;
 
-	if (l->reinv_stx || l->reinv_ctx || (o && (o->reinv_stx || o->reinv_ctx))) {
-		sip_stx_reply(stx, 491, NULL, NULL, "Retry-After: 2\r\n", NULL, NULL);
+	/* RFC 3261 §14.2: a second re-INVITE of the same side while its first
+	 * is pending gets 500 with Retry-After; one that crosses ours, 491. */
+	if (l->reinv_stx) {
+		sip_stx_reply(stx, 500, NULL, NULL, "Retry-After: 2\r\n", NULL, NULL);
+		return;
+	}
+	if (l->reinv_ctx || (o && o->reinv_ctx)) {
+		sip_stx_reply(stx, 491, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
 	in = malloc(sizeof(*in));
@@ -792,11 +828,13 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 			sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
 			goto out;
 		}
+		call_media_timeouts(c);
 		sbuf_init(&body);
 		sdp_encode(&body, out);
 		b.p = body.p;
 		b.l = body.len;
-		sip_stx_reply(stx, 200, NULL, NULL, call_allow, "application/sdp", &b);
+		sip_stx_reply(stx, 200, NULL, NULL, reinvite_headers(c, l, hdrs, sizeof(hdrs)),
+			      "application/sdp", &b);
 		sbuf_free(&body);
 		goto out;
 	}
@@ -832,6 +870,7 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	struct call *c = o->call;
 	struct leg *l = o->uac ? &c->a : c->peer;
 	struct sdp_session *ans = NULL, *out = NULL;
+	char hdrs[256];
 	struct sbuf sb, body;
 	struct sip_peer dst;
 	char branch[48];
@@ -876,7 +915,8 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	sdp_encode(&body, out);
 	b.p = body.p;
 	b.l = body.len;
-	sip_stx_reply(l->reinv_stx, 200, NULL, NULL, call_allow, "application/sdp", &b);
+	sip_stx_reply(l->reinv_stx, 200, NULL, NULL,
+		      reinvite_headers(c, l, hdrs, sizeof(hdrs)), "application/sdp", &b);
 	sbuf_free(&body);
 	l->reinv_stx = NULL;
 	log_event(LOG_INFO, "call_reinvite", "uniqueid=%s from=%s hold=%s",
@@ -915,8 +955,14 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 			  l->chan);
 		call_end(c, 16);
 	} else if (sip_msg_is_method(req, "INVITE")) {
-		if (l == &c->a)
+		if (l == &c->a && c->se) {
+			uint32_t se = session_expires(req);
+
+			/* The refresher may change the interval (RFC 4028 §7.4). */
+			if (se >= (c->a.ep ? c->a.ep->timers_min_se : 90))
+				c->se = se;
 			session_refreshed(c);
+		}
 		reinvite(c, l, stx, req);
 	} else if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO") ||
 		   sip_msg_is_method(req, "NOTIFY") || sip_msg_is_method(req, "UPDATE")) {

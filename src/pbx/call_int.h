@@ -106,7 +106,10 @@ struct call {
 	uint32_t se;                    /* Session-Expires agreed, 0 none */
 	unsigned free_tries;
 
-	bool answered;                  /* 200 sent to A */
+	bool answered;                  /* 200 sent (or about to be) to A */
+	struct sdp_session *pending_sdp; /* 200/183 to send when the dialplan
+					  * stops running (see apps.c) */
+	uint16_t pending_scode;
 	bool early;                     /* 183 with SDP sent to A */
 	bool ringing;                   /* 180 sent to A */
 	int cause;                      /* Q.850 hangup cause, 0 = unset */
@@ -141,6 +144,7 @@ void call_table_remove(struct calls *cs, struct leg *l);
 void call_leg_hangup(struct leg *l);        /* BYE, CANCEL or nothing */
 void call_leg_free(struct leg *l);
 void call_resume(struct call *c, enum dp_result res);
+void call_flush_answer(struct call *c);     /* send a deferred 200/183 */
 void call_answered(struct call *c);         /* A leg answered: CDR, log */
 void call_media_timeouts(struct call *c);   /* rtp_timeout(_hold) on legs */
 int  call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size);

@@ -15,6 +15,7 @@ import os
 import random
 import re
 import select
+import signal
 import socket
 import struct
 import sys
@@ -1183,6 +1184,268 @@ def send_dtmf(rtp, dest, event, pt, pace=0.02):
         time.sleep(pace)
     rtp.ts = (ts + 640) & 0xffffffff
     return sent
+
+
+# --- the daemon itself: signals, log, configuration (drain, reload) ------
+#
+# lib.sh's kv_python_ops exports KVD_PID, KVD_LOG and KV_CONF.  Waits pump
+# the phones given, so that retransmissions keep being answered and RTP
+# read while the test waits on the daemon.
+
+
+def kvd_signal(name):
+    """Send SIG<name> ("TERM", "INT", "HUP") to the daemon."""
+    os.kill(int(os.environ["KVD_PID"]), getattr(signal, "SIG" + name))
+
+
+def kvd_log_lines(regex):
+    """Lines of the daemon log matching regex."""
+    with open(os.environ["KVD_LOG"], errors="replace") as f:
+        return [l.rstrip("\n") for l in f if re.search(regex, l)]
+
+
+def kvd_pass_time(seconds, phones=()):
+    """Let seconds pass while the phones answer retransmissions."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        if phones:
+            for p in phones:
+                p.idle(min(left, 0.05) / len(phones))
+        else:
+            time.sleep(min(left, 0.05))
+
+
+def kvd_wait_log(regex, what, count=1, timeout=10.0, phones=()):
+    """Wait until count lines of the daemon log match regex; the last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = kvd_log_lines(regex)
+        if len(lines) >= count:
+            return lines[count - 1]
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s: %d of %d log lines matching /%s/ within %gs" % (
+                what, len(lines), count, regex, timeout))
+        kvd_pass_time(0.1, phones)
+
+
+def conf_append(name, text):
+    """Append text to a file of the config directory in one write, as an
+    editor saving in place would."""
+    data = text.encode()
+    fd = os.open(os.path.join(os.environ["KV_CONF"], name), os.O_WRONLY | os.O_APPEND)
+    try:
+        assert os.write(fd, data) == len(data), "short write to %s" % name
+    finally:
+        os.close(fd)
+
+
+def conf_replace(name, text):
+    """Replace a file of the config directory as a whole: written beside
+    it, then renamed over it, as editors save."""
+    path = os.path.join(os.environ["KV_CONF"], name)
+    tmp = os.path.join(os.environ["KV_CONF"], "." + name + ".new")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def register_until(user, status, timeout, password=None, phones=()):
+    """REGISTER user (a fresh client each time) until the final answer is
+    status; the seconds it took.  Fails after timeout."""
+    start = time.monotonic()
+    password = "secret" + user if password is None else password
+    last = None
+    while True:
+        c = Client(kv_port())
+        try:
+            _, final = c.register(user, password, expires=60)
+        finally:
+            c.close()
+        last = final and final.start
+        if final is not None and final.status == status:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError("REGISTER %s: %s after %gs, expected %d" % (
+                user, last, timeout, status))
+        kvd_pass_time(0.2, phones)
+
+
+def options_status():
+    """Status of an out-of-dialog OPTIONS to the daemon, or None."""
+    c = Client(kv_port())
+    try:
+        r = c.transact(c.build("OPTIONS", to_user="kubevox"))
+    finally:
+        c.close()
+    return r and r.status
+
+
+def check_media(a, b, a_dest, b_dest, tag, n=10):
+    """n packets each way between a and b through KubeVox: a sends to
+    a_dest (KubeVox's address in a's SDP), b to b_dest."""
+    send_stream(a, a_dest, tag + "-ab", n)
+    expect_stream(b, tag + "-ab", n, 0, b_dest)
+    send_stream(b, b_dest, tag + "-ba", n)
+    expect_stream(a, tag + "-ba", n, 0, a_dest)
+
+
+def call_up(caller, callee, a, b):
+    """caller calls callee's user through KubeVox, callee answers (PCMU),
+    both ACKs seen: (OutCall, InCall)."""
+    call = OutCall(caller, callee.user, sdp_offer(a.port))
+    call.invite()
+    inc = callee.expect_invite()
+    inc.answer(sdp_offer(b.port, codecs=((0, "PCMU/8000"),)))
+    call.expect_final(200, "call %s -> %s" % (caller.user, callee.user))
+    call.ack()
+    inc.expect_ack()
+    return call, inc
+
+
+# --- taps, TCP phones and in-dialog requests of a test's own making ------
+#
+# For the tests of late call features (test_call_tcp, test_call_no_ack,
+# test_call_reinvite_glare, test_call_in_dialog_options): phones that keep
+# every message as it came, duplicates included, a phone on a TCP
+# connection, and requests whose branch the test needs to know.
+
+
+class TapPhone(Phone):
+    """A Phone that also keeps every SIP message it receives, duplicates
+    included, in tap as (monotonic time, message): a test can count
+    retransmissions the phone itself absorbs."""
+
+    def __init__(self, port, user, password=None, lport=0):
+        super().__init__(port, user, password, lport)
+        self.tap = []
+
+    def file(self, data):
+        try:
+            self.tap.append((time.monotonic(), parse_message(data)))
+        except ValueError:
+            pass
+        super().file(data)
+
+    def tapped(self, match):
+        """The (time, message) pairs of tap for which match(message)."""
+        return [(t, m) for t, m in self.tap if match(m)]
+
+
+class TcpClient(Client):
+    """Client's constructor on a TCP connection: Phone's constructor gets
+    here through super() when a class puts this after Phone."""
+
+    def __init__(self, port, lport=0):
+        super().__init__(port, tcp=True, lport=lport)
+
+
+class TcpPhone(TapPhone, TcpClient):
+    """A phone on one TCP connection to KubeVox, as a phone behind NAT
+    keeps it (RFC 3261 section 18, RFC 5626): it registers on it and
+    expects calls and in-dialog requests to come back on it, since nothing
+    listens at its address.  Messages are framed by Content-Length;
+    CRLF keep-alives are skipped.  closed is set when KubeVox closes the
+    connection."""
+
+    def __init__(self, port, user, password=None):
+        super().__init__(port, user, password)
+        self.closed = False
+
+    @property
+    def uri(self):
+        return "sip:%s@%s:%d;transport=tcp" % (self.user, self.local, self.lport)
+
+    def build_request(self, *args, **kwargs):
+        data = super().build_request(*args, **kwargs)
+        head = b"SIP/2.0\r\nVia: SIP/2.0/UDP "
+        assert head in data, "no UDP Via to turn into TCP: %r" % data[:200]
+        return data.replace(head, b"SIP/2.0\r\nVia: SIP/2.0/TCP ", 1)
+
+    def next_frame(self):
+        """One whole message out of rbuf, or None."""
+        self.rbuf = self.rbuf.lstrip(b"\r\n")
+        end = self.rbuf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        m = re.search(rb"\r\n(?:content-length|l)\s*:\s*(\d+)",
+                      self.rbuf[:end + 2], re.I)
+        total = end + 4 + (int(m.group(1)) if m else 0)
+        if len(self.rbuf) < total:
+            return None
+        data, self.rbuf = self.rbuf[:total], self.rbuf[total:]
+        return data
+
+    def pump(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.next_frame()
+            if data is not None:
+                self.file(data)
+                return True
+            socks = [m.sock for m in self.media]
+            if not self.closed:
+                socks.append(self.sock)
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select(socks, [], [], left)
+            for m in self.media:
+                if m.sock in ready:
+                    m.read_ready()
+            if self.sock in ready:
+                chunk = self.sock.recv(65535)
+                if not chunk:
+                    self.closed = True
+                self.rbuf += chunk
+                continue
+            if time.monotonic() >= deadline:
+                return False
+
+
+def dialog_invite(dlg, body):
+    """A re-INVITE on dlg (an OutCall or an InCall) whose branch the test
+    keeps, to ACK a non-2xx answer (RFC 3261 section 17.1.1.3): (CSeq
+    number, branch)."""
+    dlg.cseq += 1
+    branch = new_branch()
+    data = dlg.phone.build_request(
+        "INVITE", dlg.target, dlg.local_hdr, dlg.remote_hdr, dlg.call_id,
+        dlg.cseq, branch=branch, route=dlg.route, body=body, contact=True)
+    dlg.phone.send(data)
+    return dlg.cseq, branch
+
+
+def dialog_ack_failure(dlg, resp, branch):
+    """ACK of the non-2xx answer resp to dialog_invite's re-INVITE."""
+    data = dlg.phone.build_request(
+        "ACK", dlg.target, dlg.local_hdr, resp.get("to"), dlg.call_id,
+        resp.cseq[0], branch=branch, route=dlg.route)
+    dlg.phone.send(data)
+
+
+def dialog_request(dlg, method, cseq, to_hdr=None, headers=(), body=b"",
+                   ctype=None):
+    """A request in dlg's dialog with the CSeq number and To the test
+    chooses (a stale CSeq, a To tag of no dialog), and a body of any
+    type; dlg's own CSeq is not moved.  The branch sent."""
+    branch = new_branch()
+    data = dlg.phone.build_request(
+        method, dlg.target, dlg.local_hdr, to_hdr or dlg.remote_hdr,
+        dlg.call_id, cseq, branch=branch, route=dlg.route, headers=headers)
+    if body:
+        head, _, _ = data.partition(b"Content-Length: 0\r\n\r\n")
+        data = head + ("Content-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
+            ctype, len(body))).encode() + body
+    dlg.phone.send(data)
+    return branch
+
+
+def response_to(phone, call_id, cseq, method, what, timeout=5.0):
+    """The final answer to (cseq, method) of call_id on phone."""
+    return phone.expect(
+        lambda m: isinstance(m, Response) and m.call_id == call_id and
+        m.cseq == (cseq, method) and m.status >= 200, what, timeout)
 
 
 def main():

@@ -712,3 +712,276 @@ kv_python_call()
 		KV_PROMPT=${KV_PROMPT:-/usr/share/asterisk/sounds/en/hello-world.wav} \
 		timeout -k 5 60 python3 - "$@"
 }
+
+# --- drain and reload (test_drain_*.sh, test_reload_*.sh) -----------------
+
+# kv_conf_rtp_ops [SIZE] [OFFSET]: rtp.conf for the drain and reload tests,
+# which kv_conf_rtp's slots do not cover: slot k of the sorted
+# test_drain_*.sh then test_reload_*.sh names gets 10000+500k .. +499, below
+# kv_conf_rtp's area.  The range is SIZE ports (default 100) from OFFSET
+# (default 0) within the slot, so a test that moves its range stays in its
+# slot.  Sets KV_RTP_START and KV_RTP_END.
+kv_conf_rtp_ops()
+{
+	local size=${1:-100} off=${2:-0} k=0 f found=
+
+	for f in "$KV_SRC"/tests/sip/test_drain_*.sh "$KV_SRC"/tests/sip/test_reload_*.sh; do
+		if [ "$(basename "$f" .sh)" = "$KV_TEST" ]; then
+			found=1
+			break
+		fi
+		k=$((k + 1))
+	done
+	[ -n "$found" ] || kv_fail "kv_conf_rtp_ops: $KV_TEST is not a drain or reload test"
+	[ $((off + size)) -le 500 ] || kv_fail "kv_conf_rtp_ops: $off+$size ports is more than a slot"
+	KV_RTP_START=$((10000 + 500 * k + off))
+	KV_RTP_END=$((KV_RTP_START + size - 1))
+	[ "$KV_RTP_END" -lt 20000 ] || kv_fail "kv_conf_rtp_ops: no slot left for $KV_TEST"
+	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
+		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
+}
+
+# kv_conf_ops_calls USER...: kv_conf_calls with kv_conf_rtp_ops's range.
+kv_conf_ops_calls()
+{
+	kv_conf_transports
+	kv_conf_call_users "$@"
+	kv_conf_rtp_ops 100
+	kv_conf_dialplan 10
+	kv_conf_dirs
+}
+
+# kv_conf_general K=V...: kubevox.conf [general] section (drain_timeout);
+# replaces the file.
+kv_conf_general()
+{
+	{
+		printf '; written by %s\n[general]\n' "$KV_TEST"
+		printf '%s\n' "$@"
+	} > "$KV_CONF/kubevox.conf"
+}
+
+# kvd_wait_exit SECONDS WHAT: the daemon must exit by itself (after a
+# signal the test sent, or a drain it started) within SECONDS, with status
+# 0 and a log free of sanitizer reports.
+kvd_wait_exit()
+{
+	local secs=$1 what=$2 rc
+
+	[ -n "$KVD_PID" ] || kv_fail "kvd_wait_exit: daemon not running"
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "$KVD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$KVD_PID" 2>/dev/null; then
+		kv_fail "$what: kubevoxd still running after $secs s"
+	fi
+	wait "$KVD_PID"
+	rc=$?
+	KVD_PID=
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$KVD_LOG"; then
+		printf -- '--- sanitizer report ---\n' >&2
+		grep -E -A 40 'AddressSanitizer|LeakSanitizer|runtime error:' "$KVD_LOG" >&2
+		kv_fail "$what: sanitizer report in the kubevoxd log"
+	fi
+	[ "$rc" = 0 ] || kv_fail "$what: kubevoxd exited with status $rc"
+	kv_ok "$what: kubevoxd exited 0 within $secs s, no sanitizer report"
+}
+
+# kv_python_ops: kv_python_call that may also signal the daemon and read
+# its log (kvsip.kvd_signal, kvsip.kvd_wait_log): KVD_PID, KVD_LOG and
+# KV_CONF are exported to the body.
+kv_python_ops()
+{
+	KVD_PID=$KVD_PID KVD_LOG=$KVD_LOG KV_CONF=$KV_CONF kv_python_call "$@"
+}
+
+# kv_log_count REGEX: lines of the daemon log matching REGEX.
+kv_log_count()
+{
+	grep -Ec -- "$1" "$KVD_LOG" 2>/dev/null || true
+}
+
+# --- call tests with endpoint options (language, rtp_timeout, timers) ----
+
+# kv_conf_call_user USER [endpoint.K=V|aor.K=V ...]: one phone as
+# kv_conf_call_users makes them, with options of its own, appended to
+# pjsip.conf (after kv_conf_calls, which writes the file anew).
+kv_conf_call_user()
+{
+	local u=$1
+	shift
+
+	kv_conf_user "$u" endpoint.disallow=all endpoint.allow=ulaw,alaw "$@"
+}
+
+# kv_conf_exten LINE...: dialplan lines appended to extensions.conf, whose
+# last context is kv_conf_dialplan's from-internal.
+kv_conf_exten()
+{
+	printf '%s\n' "$@" >> "$KV_CONF/extensions.conf"
+}
+
+# kv_wait_register SECONDS USER [PASSWORD]: REGISTER USER (password
+# secretUSER by default) every 0.2 s until it is answered 200, for at most
+# SECONDS; fails the test if it never is.  For changes a reload brings.
+kv_wait_register()
+{
+	local secs=$1 user=$2 pass=${3:-secret$2} out=
+
+	for _ in $(seq 1 $((secs * 5))); do
+		out=$(kv_py register "$user" "$pass" 2>&1) && return 0
+		sleep 0.2
+	done
+	kv_fail "REGISTER $user did not succeed within $secs s: $out"
+}
+
+# kv_register_fails USER [PASSWORD]: one REGISTER of USER must not get 200.
+kv_register_fails()
+{
+	local user=$1 pass=${2:-secret$1} out
+
+	out=$(kv_py register "$user" "$pass" 2>&1) &&
+		kv_fail "REGISTER $user with password $pass succeeded: $out"
+	return 0
+}
+
+# kv_register_ok USER [PASSWORD]: one REGISTER of USER must get 200.
+kv_register_ok()
+{
+	local user=$1 pass=${2:-secret$1} out
+
+	out=$(kv_py register "$user" "$pass" 2>&1) ||
+		kv_fail "REGISTER $user with password $pass: $out"
+}
+
+# kv_configmap_publish SRC DIR: publish the files of SRC in DIR the way the
+# kubelet updates a ConfigMap or Secret volume: the files go to a new
+# timestamped directory ..<time>, a temporary symlink to it is renamed over
+# ..data (one atomic step), every key has a top-level symlink
+# KEY -> ..data/KEY (links of keys gone are removed), and the previous
+# timestamped directory is deleted.  The first call creates the layout.
+KV_CM_SEQ=0
+kv_configmap_publish()
+{
+	local src=$1 dir=$2 ts old f
+
+	KV_CM_SEQ=$((KV_CM_SEQ + 1))
+	ts=$(printf '..2026_11_26_00_00_%02d.%09d' "$KV_CM_SEQ" "$KV_CM_SEQ")
+	mkdir -p "$dir/$ts" || kv_fail "kv_configmap_publish: cannot create $dir/$ts"
+	cp "$src"/* "$dir/$ts/" || kv_fail "kv_configmap_publish: cannot copy $src"
+	old=$(readlink "$dir/..data" 2>/dev/null) || old=
+	if ! ln -s "$ts" "$dir/..data_tmp" || ! mv -T "$dir/..data_tmp" "$dir/..data"; then
+		kv_fail "kv_configmap_publish: cannot swap $dir/..data"
+	fi
+	for f in "$dir/$ts"/*; do
+		f=$(basename "$f")
+		[ -L "$dir/$f" ] || ln -s "..data/$f" "$dir/$f"
+	done
+	for f in "$dir"/*; do
+		if [ -L "$f" ] && [ ! -e "$f" ]; then
+			rm -f "$f"
+		fi
+	done
+	if [ -n "$old" ] && [ "$old" != "$ts" ]; then
+		rm -rf "${dir:?}/$old"
+	fi
+}
+
+# --- HTTP: health, metrics, status, probes (test_ops_*.sh) ----------------
+
+# kv_conf_http [K=V...]: http.conf serving on 127.0.0.1:KV_HTTP_PORT (a free
+# port, set and exported here), plus any extra [general] options; replaces
+# the file.
+kv_conf_http()
+{
+	KV_HTTP_PORT=$(kv_free_port) || kv_fail "cannot find a free port for HTTP"
+	export KV_HTTP_PORT
+	{
+		printf '; written by %s\n[general]\nenabled=yes\n' "$KV_TEST"
+		printf 'bindaddr=127.0.0.1\nbindport=%d\n' "$KV_HTTP_PORT"
+		printf '%s\n' "$@"
+	} > "$KV_CONF/http.conf"
+}
+
+# kv_conf_debug_freeze: kubevox.conf [debug] allow_freeze=yes (POST
+# /debug/freeze), added to whatever kubevox.conf already holds.
+kv_conf_debug_freeze()
+{
+	printf '\n[debug]\nallow_freeze=yes\n' >> "$KV_CONF/kubevox.conf"
+}
+
+# kv_conf_rtp_http [SIZE]: rtp.conf for the test_ops_*.sh tests, which no
+# other slot covers: slot k of their sorted names gets 9000+100k .. +SIZE-1
+# (SIZE at most 100, default 20), below kv_conf_rtp_ops's area.  Sets
+# KV_RTP_START and KV_RTP_END.
+kv_conf_rtp_http()
+{
+	local size=${1:-20} k=0 f found=
+
+	for f in "$KV_SRC"/tests/sip/test_ops_*.sh; do
+		if [ "$(basename "$f" .sh)" = "$KV_TEST" ]; then
+			found=1
+			break
+		fi
+		k=$((k + 1))
+	done
+	[ -n "$found" ] || kv_fail "kv_conf_rtp_http: $KV_TEST is not a test_ops_*.sh test"
+	[ "$size" -le 100 ] || kv_fail "kv_conf_rtp_http: $size ports is more than a slot"
+	KV_RTP_START=$((9000 + 100 * k))
+	KV_RTP_END=$((KV_RTP_START + size - 1))
+	[ "$KV_RTP_END" -lt 10000 ] || kv_fail "kv_conf_rtp_http: no slot left for $KV_TEST"
+	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
+		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
+}
+
+# kv_http METHOD PATH: one request to 127.0.0.1:KV_HTTP_PORT.  Sets
+# KV_HTTP_CODE (000 when nothing answered), KV_HTTP_BODY and KV_HTTP_TYPE
+# (Content-Type); the body is also in $KV_TMP/http.body.  Not for $(...).
+kv_http()
+{
+	local out
+
+	out=$(curl -sS -m 10 -X "$1" -o "$KV_TMP/http.body" \
+		-w '%{http_code} %{content_type}' \
+		"http://127.0.0.1:$KV_HTTP_PORT$2" 2>"$KV_TMP/http.err")
+	KV_HTTP_CODE=${out%% *}
+	KV_HTTP_CODE=${KV_HTTP_CODE:-000}
+	# shellcheck disable=SC2034 # read by the tests
+	KV_HTTP_TYPE=${out#* }
+	KV_HTTP_BODY=$(cat "$KV_TMP/http.body" 2>/dev/null)
+}
+
+# kv_http_until PATH CODE [SECONDS]: poll GET PATH until it answers CODE
+# (default within 10 s); KV_HTTP_* then hold that answer.
+kv_http_until()
+{
+	local path=$1 want=$2 secs=${3:-10} end
+
+	end=$((SECONDS + secs))
+	while :; do
+		kv_http GET "$path"
+		[ "$KV_HTTP_CODE" = "$want" ] && return 0
+		[ "$SECONDS" -lt "$end" ] || break
+		sleep 0.1
+	done
+	kv_fail "GET $path did not answer $want within $secs s (last: $KV_HTTP_CODE $KV_HTTP_BODY)"
+}
+
+# kv_metrics FILE: GET /metrics into FILE; it must be 200 and valid
+# Prometheus text, checked strictly by kvops.py.
+kv_metrics()
+{
+	kv_http GET /metrics
+	[ "$KV_HTTP_CODE" = 200 ] || kv_fail "GET /metrics: $KV_HTTP_CODE $KV_HTTP_BODY"
+	cp "$KV_TMP/http.body" "$1"
+	python3 "$KV_SIP_DIR/kvops.py" prom "$1" || kv_fail "/metrics is not valid Prometheus text"
+}
+
+# kv_metric FILE SERIES: print the value of one series of a kv_metrics
+# file, as written there (name{label="value"}); nothing when absent (check
+# the result with kv_assert_*).
+kv_metric()
+{
+	python3 "$KV_SIP_DIR/kvops.py" value "$1" "$2"
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# test_k8s_manifests - k8s/ renders with `kubectl kustomize` (offline), and
+# every object, with the ConfigMap and Secret k8s/config.sh makes from
+# asterisk_config/, passes tests/k8s/validate.js: the Kubernetes schemas
+# (npm kubernetes-models) and what the deployment relies on (anti-affinity,
+# exec probes of kubevoxd --probe, grace period >= drain timeout, NodePort
+# 30060 with externalTrafficPolicy Local, no password in the ConfigMap).
+# Then each of those properties is broken in a copy, one at a time, and
+# the validator must say so; config.sh must refuse a password outside the
+# *_auth.conf files.  The podman overlay must render too.
+. "$(dirname "$0")/../k8s/lib.sh"
+
+k8s_need_kubectl
+k8s_npm
+
+drain=$(k8s_drain_timeout "$KV_SRC/asterisk_config")
+cfg=$K8S_TMP/config.yaml
+"$KV_SRC/k8s/config.sh" "$KV_SRC/asterisk_config" > "$cfg" 2> "$K8S_TMP/config.err" ||
+	k8s_fail "k8s/config.sh asterisk_config: $(cat "$K8S_TMP/config.err")"
+kubectl kustomize "$KV_SRC/k8s" > "$K8S_TMP/k8s.yaml" 2> "$K8S_TMP/kustomize.err" ||
+	k8s_fail "kubectl kustomize k8s/: $(cat "$K8S_TMP/kustomize.err")"
+k8s_ok "kubectl kustomize k8s/ and k8s/config.sh asterisk_config render"
+
+k8s_validate "$K8S_TMP/k8s.yaml" "$cfg" "$drain" ||
+	k8s_fail "k8s/ does not validate:
+$(cat "$K8S_TMP/validate.out")"
+k8s_ok "$(cat "$K8S_TMP/validate.out") (drain timeout $drain s)"
+
+kubectl kustomize "$KV_SRC/tests/k8s/podman" > "$K8S_TMP/podman.yaml" 2> "$K8S_TMP/kustomize.err" ||
+	k8s_fail "kubectl kustomize tests/k8s/podman: $(cat "$K8S_TMP/kustomize.err")"
+k8s_ok "the podman overlay renders"
+
+# broken NAME KIND OBJECT JSONPATCH EXPECTED: a copy of k8s/ with one JSON
+# patch applied must fail validation with a line matching EXPECTED.
+n=0
+broken()
+{
+	local what=$1 kind=$2 name=$3 patch=$4 want=$5 dir
+
+	n=$((n + 1))
+	dir=$K8S_TMP/broken-$n
+	cp -r "$KV_SRC/k8s" "$dir"
+	cat >> "$dir/kustomization.yaml" <<EOF
+
+patches:
+- target:
+    kind: $kind
+    name: $name
+  patch: '$patch'
+EOF
+	kubectl kustomize "$dir" > "$dir.yaml" 2> "$dir.err" ||
+		k8s_fail "$what: the broken copy does not render: $(cat "$dir.err")"
+	if k8s_validate "$dir.yaml" "$cfg" "$drain"; then
+		k8s_fail "$what: accepted:
+$(cat "$K8S_TMP/validate.out")"
+	fi
+	grep -Eq -- "$want" "$K8S_TMP/validate.out" ||
+		k8s_fail "$what: rejected, but without /$want/:
+$(cat "$K8S_TMP/validate.out")"
+	k8s_ok "rejected: $what"
+}
+
+P=/spec/template/spec
+broken "replicas as a string (schema)" Deployment kubevox \
+	'[{"op":"replace","path":"/spec/replicas","value":"two"}]' \
+	'schema: .*replicas must be integer'
+broken "a port number as a string (schema)" Service kubevox-sip \
+	'[{"op":"replace","path":"/spec/ports/0/port","value":"sip"}]' \
+	'Service/kubevox-sip: schema: .*port must be integer'
+broken "anti-affinity on zones, not nodes" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/0/topologyKey\",\"value\":\"topology.kubernetes.io/zone\"}]" \
+	'no required podAntiAffinity'
+broken "no anti-affinity" Deployment kubevox \
+	"[{\"op\":\"remove\",\"path\":\"$P/affinity\"}]" \
+	'no required podAntiAffinity'
+broken "no host network" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/hostNetwork\",\"value\":false}]" \
+	'hostNetwork is not true'
+broken "liveness over httpGet (no curl, no SIP check)" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/containers/0/livenessProbe\",\"value\":{\"httpGet\":{\"path\":\"/livez\",\"port\":8088}}}]" \
+	'livenessProbe is not an exec probe'
+broken "readiness probing live" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/containers/0/readinessProbe/exec/command/2\",\"value\":\"live\"}]" \
+	'readinessProbe runs .* not kubevoxd --probe ready'
+broken "no startup probe" Deployment kubevox \
+	"[{\"op\":\"remove\",\"path\":\"$P/containers/0/startupProbe\"}]" \
+	'startupProbe is not an exec probe'
+broken "grace period shorter than the drain" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/terminationGracePeriodSeconds\",\"value\":30}]" \
+	"terminationGracePeriodSeconds 30 is less than the drain timeout $drain"
+broken "liveness failure waits for the drain grace period" Deployment kubevox \
+	"[{\"op\":\"remove\",\"path\":\"$P/containers/0/livenessProbe/terminationGracePeriodSeconds\"}]" \
+	'livenessProbe has no terminationGracePeriodSeconds of its own'
+broken "no resource limits" Deployment kubevox \
+	"[{\"op\":\"remove\",\"path\":\"$P/containers/0/resources/limits\"}]" \
+	'no limits.cpu'
+broken "runs as root" Deployment kubevox \
+	"[{\"op\":\"replace\",\"path\":\"$P/securityContext/runAsUser\",\"value\":0}]" \
+	'does not run as a non-root user'
+broken "config volume without the Secret" Deployment kubevox \
+	"[{\"op\":\"remove\",\"path\":\"$P/volumes/0/projected/sources/1\"}]" \
+	'/etc/kubevox has Secret undefined'
+broken "surge pod on a full cluster" Deployment kubevox \
+	'[{"op":"replace","path":"/spec/strategy/rollingUpdate/maxSurge","value":1}]' \
+	'maxSurge must be 0'
+broken "externalTrafficPolicy Cluster" Service kubevox-sip \
+	'[{"op":"replace","path":"/spec/externalTrafficPolicy","value":"Cluster"}]' \
+	'externalTrafficPolicy is not Local'
+broken "another nodePort" Service kubevox-sip \
+	'[{"op":"replace","path":"/spec/ports/0/nodePort","value":30061}]' \
+	'no UDP port 5060 on nodePort 30060'
+broken "PDB selecting nothing" PodDisruptionBudget kubevox \
+	'[{"op":"replace","path":"/spec/selector/matchLabels","value":{"app":"other"}}]' \
+	'PodDisruptionBudget/kubevox: its selector does not pick'
+broken "Redis Service selecting nothing" Service redis \
+	'[{"op":"replace","path":"/spec/selector","value":{"app":"other"}}]' \
+	'Service/redis: its selector does not pick'
+
+# The grace period is checked against the drain timeout of the config.
+conf=$K8S_TMP/conf
+mkdir -p "$conf"
+cp "$KV_SRC"/asterisk_config/*.conf "$conf/"
+printf '\n[general]\ndrain_timeout = 7200 ; two hours\n' >> "$conf/kubevox.conf"
+long=$(k8s_drain_timeout "$conf")
+[ "$long" = 7200 ] || k8s_fail "drain_timeout read as '$long', not 7200"
+if k8s_validate "$K8S_TMP/k8s.yaml" "$cfg" "$long"; then
+	k8s_fail "a grace period shorter than drain_timeout = 7200 was accepted"
+fi
+grep -q 'is less than the drain timeout 7200' "$K8S_TMP/validate.out" ||
+	k8s_fail "drain_timeout 7200: $(cat "$K8S_TMP/validate.out")"
+k8s_ok "kubevox.conf's drain_timeout (7200) is what the grace period must cover"
+
+# Passwords.  config.sh refuses a credential outside *_auth.conf, with the
+# file and line, and prints nothing for kubectl to apply.
+cp "$KV_SRC"/asterisk_config/*.conf "$conf/"
+printf '\n[1009]\ntype=auth\nusername=1009\n  password = hunter22 ; oops\n' >> "$conf/pjsip.conf"
+line=$(grep -c '' "$conf/pjsip.conf")
+if "$KV_SRC/k8s/config.sh" "$conf" > "$K8S_TMP/bad.yaml" 2> "$K8S_TMP/bad.err"; then
+	k8s_fail "config.sh accepted a password in pjsip.conf"
+fi
+grep -q "pjsip.conf:$line: a credential in a file of the ConfigMap" "$K8S_TMP/bad.err" ||
+	k8s_fail "config.sh: no file:line message: $(cat "$K8S_TMP/bad.err")"
+[ -s "$K8S_TMP/bad.yaml" ] && k8s_fail "config.sh printed YAML although it refused"
+k8s_ok "config.sh refuses a password in pjsip.conf ($(cat "$K8S_TMP/bad.err"))"
+
+# A ConfigMap made without config.sh, straight from the directory, holds
+# the passwords: the validator must see them.
+kubectl create configmap kubevox-config --from-file="$KV_SRC/asterisk_config/" \
+	--dry-run=client -o yaml > "$K8S_TMP/naive.yaml" || k8s_fail "kubectl create configmap"
+# The Secret is config.sh's, the document after its "---".
+{ cat "$K8S_TMP/naive.yaml"; echo ---; awk 'f; /^---$/ { f = 1 }' "$cfg"; } \
+	> "$K8S_TMP/naive-all.yaml"
+if k8s_validate "$K8S_TMP/k8s.yaml" "$K8S_TMP/naive-all.yaml" "$drain"; then
+	k8s_fail "a ConfigMap with the passwords was accepted"
+fi
+for want in 'holds pjsip_auth.conf, which belongs in the Secret' \
+	    'pjsip_auth.conf sets password' 'contains a password of the Secret'; do
+	grep -q -- "$want" "$K8S_TMP/validate.out" ||
+		k8s_fail "ConfigMap with passwords: no /$want/ in:
+$(cat "$K8S_TMP/validate.out")"
+done
+k8s_ok "a ConfigMap holding the passwords is rejected"
+
+k8s_pass

@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# test_k8s_podman - the image and the manifests, run with podman as a
+# kubelet would run them, on this machine.
+#
+# Builds the image (Dockerfile, base from scripts/podman-setup.sh), renders
+# the podman overlay of k8s/ (tests/k8s/podman: 2 replicas, one ConfigMap
+# volume) and plays it with `podman kube play`.  The ConfigMap volume is
+# laid out as the kubelet does it (a timestamped directory, a "..data" link
+# to it, one link per file through "..data") and changed as the kubelet
+# does (a new directory, then an atomic rename of "..data").  Then:
+#   - both pods answer /readyz from the host, at their own addresses;
+#   - through pod 0: SIPp registers 1001 and calls 600, and a call to 600
+#     gets 20 RTP packets echoed back (tests/k8s/sipcheck.py);
+#   - kill -9 of kubevoxd: podman restarts the container and SIP is
+#     answered again (the time from the kill is printed);
+#   - SIGSTOP of kubevoxd: the liveness probe, run every period as the
+#     kubelet does (podman never runs probes), fails failureThreshold times
+#     in a row; the container is then stopped as the kubelet does (SIGTERM,
+#     the probe's grace period, SIGKILL) and restarted, and serves again;
+#   - a new user is added to the ConfigMap: both running pods accept its
+#     REGISTER within 30 s, with no restart (same process, same start).
+# If podman cannot run here the test is skipped (exit 77) with the reason.
+. "$(dirname "$0")/../k8s/lib.sh"
+
+IMAGE=localhost/kubevox:test
+BUILD_IMAGE=localhost/kubevox-build:test
+BASE=localhost/debian:bookworm-slim
+# Every name this run creates ends with RUN (pods, their containers, the
+# ConfigMap's volume, the emptyDir volumes), so that two runs on one
+# machine (two ctest builds of one tree) keep apart.
+RUN=-r$$
+CM=kubevox-podman-config$RUN
+P0=kubevox$RUN-pod-0
+P1=kubevox$RUN-pod-1
+PODS="$P0 $P1"
+C0=$P0-kubevox
+SIPCHECK=$K8S_DIR/sipcheck.py
+MANIFEST=$K8S_DIR/manifest.js
+# Setting up podman and building the image (which prunes older builds)
+# are done by one run at a time.
+BUILD_LOCK=$KV_CACHE_DIR/podman-build.lock
+T_START=$(date +%s.%N)
+
+now()
+{
+	date +%s.%N
+}
+
+# since T: seconds from T to now, two decimals.
+since()
+{
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+fail()
+{
+	local p
+
+	for p in $PODS; do
+		if podman container exists "$p-kubevox" 2>/dev/null; then
+			printf -- '--- podman logs %s-kubevox (last 30 lines) ---\n' "$p" >&2
+			podman logs --tail 30 "$p-kubevox" >&2 2>&1
+		fi
+	done
+	k8s_fail "$@"
+}
+
+# --- helpers -------------------------------------------------------------
+
+# cm_publish DIR: DIR's files become the volume's contents the way the
+# kubelet's atomic writer does it, so readers never see half a change.
+# podman kube play writes the ConfigMap's items through these links, which
+# keeps the layout.
+cm_publish()
+{
+	local src=$1 ts old f
+
+	ts=..$(date -u +%Y_%m_%d_%H_%M_%S.%N)
+	old=$(readlink "$vol/..data" 2>/dev/null)
+	mkdir "$vol/$ts" || fail "mkdir $vol/$ts"
+	cp "$src"/*.conf "$vol/$ts/" && chmod 0644 "$vol/$ts"/* || fail "copy to $vol/$ts"
+	for f in "$vol/$ts"/*; do
+		f=$(basename "$f")
+		[ -L "$vol/$f" ] || ln -s "..data/$f" "$vol/$f" || fail "link $f"
+	done
+	ln -s "$ts" "$vol/..data_tmp" && mv -T "$vol/..data_tmp" "$vol/..data" ||
+		fail "swap ..data"
+	[ -n "$old" ] && rm -rf "${vol:?}/$old"
+	return 0
+}
+
+# state CONTAINER FIELD: one field of podman inspect.
+state()
+{
+	podman inspect "$1" --format "{{$2}}"
+}
+
+# wait_ready POD [SECONDS]: GET /readyz from the host until 200.
+wait_ready()
+{
+	local pod=$1 secs=${2:-60} end code
+
+	end=$(($(date +%s) + secs))
+	while :; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+			"http://${IP[$pod]}:8088/readyz")
+		[ "$code" = 200 ] && return 0
+		[ "$(date +%s)" -lt "$end" ] ||
+			fail "$pod: /readyz answered '$code', not 200, for $secs s"
+		sleep 0.2
+	done
+}
+
+# wait_sip POD SECONDS: until an OPTIONS to POD is answered 200.
+wait_sip()
+{
+	local pod=$1 secs=$2 end
+
+	end=$(($(date +%s) + secs))
+	until python3 "$SIPCHECK" options "${IP[$pod]}" --timeout 0.2 2>/dev/null; do
+		[ "$(date +%s)" -lt "$end" ] || fail "$pod: no answer to OPTIONS for $secs s"
+		sleep 0.05
+	done
+}
+
+# A UDP port free on the host for SIPp: p..p+3 for its media ports too.
+free_port()
+{
+	python3 - <<'PY'
+import socket, sys
+for _ in range(200):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("0.0.0.0", 0))
+    base = probe.getsockname()[1] & ~1
+    probe.close()
+    socks = []
+    try:
+        for i in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("0.0.0.0", base + i))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit("no free port")
+PY
+}
+
+# sipp_ok WHAT POD SCENARIO USER PASSWORD [sipp options]: one SIPp run of
+# the SCENARIO file against POD that must succeed.
+sipp_ok()
+{
+	local what=$1 pod=$2 scen=$3 user=$4 pass=$5 ip lip port csv n
+	shift 5
+
+	ip=${IP[$pod]}
+	lip=$(ip -o route get "$ip" | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+	port=$(free_port) || fail "no free port for SIPp"
+	n=$RANDOM
+	csv=$K8S_TMP/sipp-$n.csv
+	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s]\n' \
+		"$user" "$user" "$pass" > "$csv"
+	if ! (cd "$K8S_TMP" && timeout -k 5 60 sipp "$ip:5060" -sf "$scen" \
+		-inf "$csv" -i "$lip" -bind_local -p "$port" -t u1 -m 1 \
+		-timeout 20s -timeout_error -key expires 60 \
+		-trace_err -error_file "$K8S_TMP/sipp-$n.errors" -nostdin "$@") \
+		> "$K8S_TMP/sipp-$n.out" 2>&1 < /dev/null; then
+		cat "$K8S_TMP/sipp-$n.errors" >&2 2>/dev/null
+		fail "$what (SIPp $(basename "$scen") against $pod failed: $(tail -n 5 "$K8S_TMP/sipp-$n.out"))"
+	fi
+	k8s_ok "$what"
+}
+
+# sipcheck ARGS: tests/k8s/sipcheck.py, bounded.
+sipcheck()
+{
+	timeout -k 2 30 python3 "$SIPCHECK" "$@"
+}
+
+# serves POD: REGISTER of 1001 and an echo call through POD.
+serves()
+{
+	local pod=$1 out
+
+	out=$(sipcheck register "${IP[$pod]}" 1001 kubevox1001 2>&1) ||
+		fail "$pod: $out"
+	out=$(sipcheck echo "${IP[$pod]}" 1001 kubevox1001 2>&1) || fail "$pod: $out"
+	k8s_ok "$pod: REGISTER 200, call to 600: $out"
+}
+
+# probe_live C: the exec probe, with the kubelet's timeout (read from the
+# manifest below).
+probe_live()
+{
+	timeout -k 1 "$timeout" podman exec "$1" /usr/bin/kubevoxd --probe live \
+		> "$K8S_TMP/probe.out" 2>&1
+}
+
+# --- podman --------------------------------------------------------------
+
+# podman-setup.sh says the same, but the lock and the npm cache below need
+# root first.
+[ "$(id -u)" = 0 ] || k8s_skip "podman cannot run here: root podman is needed and this is uid $(id -u)"
+k8s_need_kubectl
+for tool in python3 sipp curl flock; do
+	command -v "$tool" >/dev/null || k8s_fail "$tool is required"
+done
+# Manifests are edited and read with node (tests/k8s/manifest.js).
+k8s_npm
+
+mkdir -p "$KV_CACHE_DIR" || k8s_fail "cannot create $KV_CACHE_DIR"
+exec 8> "$BUILD_LOCK"
+flock -w 600 8 || k8s_fail "another run held $BUILD_LOCK for 10 minutes"
+setup_out=$("$KV_SRC/scripts/podman-setup.sh" 2>&1)
+case $? in
+0) ;;
+77) k8s_skip "$(grep 'cannot run here' <<< "$setup_out" | tail -n 1)" ;;
+*) k8s_fail "scripts/podman-setup.sh failed:
+$setup_out" ;;
+esac
+
+# The build stage is tagged too, so that pruning the images of earlier
+# builds (labelled io.kubevox.image) keeps its cached layers: a rebuild
+# after a source change then only compiles.
+t=$(now)
+for target in build runtime; do
+	if [ "$target" = build ]; then
+		args=(--target build -t "$BUILD_IMAGE")
+	else
+		args=(-t "$IMAGE")
+	fi
+	podman build --pull=never --build-arg "BASE=$BASE" "${args[@]}" \
+		-f "$KV_SRC/Dockerfile" "$KV_SRC" >> "$K8S_TMP/build.log" 2>&1 ||
+		k8s_fail "podman build ($target) failed:
+$(tail -n 40 "$K8S_TMP/build.log")"
+done
+podman image prune -f --filter label=io.kubevox.image > /dev/null 2>&1
+flock -u 8
+size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
+k8s_ok "image $IMAGE built in $(since "$t") s: $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }') MB"
+[ "$size" -lt 40000000 ] || k8s_fail "the image is $size bytes, not under 40 MB"
+
+# --- the ConfigMap volume, as the kubelet lays it out ---------------------
+
+# The shipped configuration, passwords included (podman has no Secret
+# volumes: see tests/k8s/podman/kustomization.yaml).
+conf=$K8S_TMP/conf
+mkdir -p "$conf"
+cp "$KV_SRC"/asterisk_config/*.conf "$conf/"
+
+# This run's overlay of the podman overlay: the ConfigMap and the RUN
+# suffix.  Kustomize wants a relative path to the base.
+play=$K8S_TMP/play
+mkdir -p "$play"
+kubectl create configmap kubevox-podman-config --from-file="$conf/" \
+	--dry-run=client -o yaml > "$play/configmap.yaml" || k8s_fail "kubectl create configmap"
+cat > "$play/kustomization.yaml" <<EOF
+resources:
+- $(realpath --relative-to="$play" "$K8S_DIR/podman")
+- configmap.yaml
+nameSuffix: $RUN
+EOF
+kubectl kustomize "$play" > "$K8S_TMP/rendered.yaml" 2> "$K8S_TMP/kustomize.err" ||
+	k8s_fail "kubectl kustomize of the podman overlay: $(cat "$K8S_TMP/kustomize.err")"
+node "$MANIFEST" "$K8S_NPM_DIR/node_modules" split "$K8S_TMP/rendered.yaml" "$RUN" \
+	"$K8S_TMP/kube.yaml" "$K8S_TMP/cm.yaml" || k8s_fail "manifest.js split"
+grep -q "name: $CM\$" "$K8S_TMP/kube.yaml" || k8s_fail "the Deployment does not mount $CM"
+
+k8s_on_exit 'podman kube down "$K8S_TMP/kube.yaml" > /dev/null 2>&1; podman volume rm -f "$CM" > /dev/null 2>&1'
+podman volume create "$CM" > /dev/null || k8s_fail "podman volume create $CM"
+vol=$(podman volume inspect "$CM" --format '{{.Mountpoint}}')
+[ -d "$vol" ] || k8s_fail "no mount point for volume $CM"
+
+cm_publish "$conf"
+
+# --- play ----------------------------------------------------------------
+
+podman kube play --configmap "$K8S_TMP/cm.yaml" "$K8S_TMP/kube.yaml" \
+	> "$K8S_TMP/play.log" 2>&1 || fail "podman kube play: $(cat "$K8S_TMP/play.log")"
+[ -L "$vol/..data" ] && [ -L "$vol/pjsip.conf" ] ||
+	fail "podman kube play replaced the kubelet layout of the ConfigMap volume"
+
+declare -A IP
+for p in $PODS; do
+	infra=$(podman pod inspect "$p" --format '{{.InfraContainerID}}') ||
+		fail "no pod $p: $(podman pod ps 2>&1)"
+	IP[$p]=$(podman inspect "$infra" \
+		--format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+	[ -n "${IP[$p]}" ] || fail "pod $p has no address"
+done
+t=$(now)
+for p in $PODS; do
+	wait_ready "$p"
+done
+k8s_ok "2 replicas ready in $(since "$t") s: $P0 at ${IP[$P0]}, $P1 at ${IP[$P1]}"
+
+# --- SIP through a pod ---------------------------------------------------
+
+sipp_ok "SIPp: 1001 registers through $P0" "$P0" \
+	"$KV_SRC/tests/sip/scenarios/reg_200.xml" 1001 kubevox1001
+mp=$(free_port) || fail "no free media port"
+sipp_ok "SIPp: 1001 calls 600 (echo) through $P0, BYE 200" "$P0" \
+	"$K8S_DIR/scenarios/call_echo.xml" \
+	1001 kubevox1001 -s 600 -auth_uri "600@${IP[$P0]}:5060" -mp "$mp" -d 1000
+serves "$P0"
+serves "$P1"
+
+# --- kill -9 -------------------------------------------------------------
+
+pid=$(state "$C0" .State.Pid)
+restarts=$(state "$C0" .RestartCount)
+[ "$pid" -gt 1 ] 2>/dev/null || fail "$C0: no process id ($pid)"
+kill -KILL "$pid" || fail "kill -9 $pid"
+t=$(now)
+wait_sip "$P0" 30
+k8s_ok "kill -9 of kubevoxd in $P0: restarted, SIP OPTIONS answered again after $(since "$t") s"
+newpid=$(state "$C0" .State.Pid)
+[ "$newpid" != "$pid" ] || fail "$C0: same process $pid after kill -9"
+[ "$(state "$C0" .RestartCount)" -gt "$restarts" ] ||
+	fail "$C0: restart count did not grow"
+wait_ready "$P0" 30
+serves "$P0"
+
+# --- SIGSTOP: the liveness probe, as the kubelet runs it -----------------
+
+read -r period timeout threshold grace < <(node "$MANIFEST" "$K8S_NPM_DIR/node_modules" \
+	liveness "$K8S_TMP/kube.yaml")
+[ -n "${grace:-}" ] || fail "cannot read the liveness probe of the overlay"
+
+probe_live "$C0" || fail "$C0: liveness probe fails on a healthy process: $(cat "$K8S_TMP/probe.out")"
+k8s_ok "liveness probe passes: $(cat "$K8S_TMP/probe.out")"
+
+pid=$(state "$C0" .State.Pid)
+started=$(state "$C0" .State.StartedAt)
+kill -STOP "$pid" || fail "kill -STOP $pid"
+t=$(now)
+fails=0
+runs=0
+while [ "$fails" -lt "$threshold" ]; do
+	sleep "$period"
+	runs=$((runs + 1))
+	if probe_live "$C0"; then
+		fails=0
+	else
+		fails=$((fails + 1))
+	fi
+	[ "$runs" -le $((threshold + 3)) ] ||
+		fail "$C0: liveness still passing $runs periods after SIGSTOP"
+done
+k8s_ok "SIGSTOP: liveness failed $threshold times in a row (period ${period}s, timeout ${timeout}s) after $(since "$t") s: $(tail -n 1 "$K8S_TMP/probe.out")"
+
+# The kubelet's kill: SIGTERM, the probe's grace period, SIGKILL; then the
+# pod's restartPolicy (Always) starts the container again.
+podman kill -s TERM "$C0" > /dev/null 2>&1
+for _ in $(seq 1 $((grace * 10))); do
+	[ "$(state "$C0" .State.Pid)" = "$pid" ] || break
+	sleep 0.1
+done
+if [ "$(state "$C0" .State.Pid)" = "$pid" ]; then
+	podman kill -s KILL "$C0" > /dev/null 2>&1
+fi
+for _ in $(seq 1 50); do
+	[ "$(state "$C0" .State.Running)" = true ] && break
+	sleep 0.1
+done
+if [ "$(state "$C0" .State.Running)" != true ]; then
+	k8s_log "podman did not restart $C0 after the kill; starting it as the kubelet would"
+	podman start "$C0" > /dev/null || fail "podman start $C0"
+fi
+wait_sip "$P0" 30
+k8s_ok "hung kubevoxd killed and restarted: SIP answered again $(since "$t") s after SIGSTOP"
+[ "$(state "$C0" .State.StartedAt)" != "$started" ] || fail "$C0 was not restarted"
+wait_ready "$P0" 30
+probe_live "$C0" || fail "$C0: liveness fails after the restart: $(cat "$K8S_TMP/probe.out")"
+serves "$P0"
+
+# --- a ConfigMap change, picked up without a restart ---------------------
+
+declare -A PID0 START0
+for p in $PODS; do
+	PID0[$p]=$(state "$p-kubevox" .State.Pid)
+	START0[$p]=$(state "$p-kubevox" .State.StartedAt)
+	if out=$(sipcheck register "${IP[$p]}" 1004 kubevox1004-new 2>&1); then
+		fail "$p: 1004 registered before it was configured"
+	fi
+done
+conf2=$K8S_TMP/conf2
+cp -r "$conf" "$conf2"
+printf '\n[1004](auth-userpass)\nusername=1004\npassword=kubevox1004-new\n' \
+	>> "$conf2/pjsip_auth.conf"
+printf '\n[1004](endpoint-basic)\nauth=1004\naors=1004\n\n[1004](aor-multi-reg)\n' \
+	>> "$conf2/pjsip.conf"
+cm_publish "$conf2"
+t=$(now)
+for p in $PODS; do
+	end=$(($(date +%s) + 30))
+	until out=$(sipcheck register "${IP[$p]}" 1004 kubevox1004-new --timeout 1 2>&1); do
+		[ "$(date +%s)" -lt "$end" ] ||
+			fail "$p: 1004 cannot register 30 s after the ConfigMap change: $out"
+		sleep 0.25
+	done
+	k8s_ok "$p: new user 1004 registers $(since "$t") s after the ..data swap"
+done
+for p in $PODS; do
+	[ "$(state "$p-kubevox" .State.Pid)" = "${PID0[$p]}" ] &&
+		[ "$(state "$p-kubevox" .State.StartedAt)" = "${START0[$p]}" ] ||
+		fail "$p: restarted by the ConfigMap change"
+	out=$(sipcheck register "${IP[$p]}" 1001 kubevox1001 2>&1) ||
+		fail "$p: 1001 after the reload: $out"
+done
+k8s_ok "config reloaded in place: same processes, 1001 still registers"
+
+k8s_log "total $(since "$T_START") s"
+k8s_pass

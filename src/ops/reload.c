@@ -35,6 +35,8 @@ struct reloader {
 	unsigned watch_n;
 	unsigned closing;              /* handles still to close */
 	unsigned char digest[32];      /* of the running configuration */
+	unsigned char seen[32];        /* of the files as last examined */
+	bool failed;                   /* the last attempt was rejected */
 };
 
 /* SHA-256 over the names and contents of every file of cfg, plus the
@@ -89,10 +91,13 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 {
 	struct kv_config *cfg = NULL;
 	struct cfg_diag diag;
-	unsigned char d[32];
+	unsigned char d[32] = {0};
 	char line[1024], q[1100];
 	int err;
 
+	/* This load reads whatever the events seen so far announced: one
+	 * attempt per change, even when a poll or a signal comes first. */
+	uv_timer_stop(&r->quiet);
 	cfg_diag_init(&diag);
 	err = config_load(r->dir, &cfg, &diag);
 	for (size_t i = 0; i < diag.n; i++) {
@@ -109,15 +114,25 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 			  "result=failed trigger=%s errors=%u kept=old_configuration",
 			  why, diag.errors);
 		cfg_diag_free(&diag);
+		/* The poll must not retry (and count) the same broken files
+		 * every period: only a further change is worth a new attempt. */
+		r->failed = true;
+		if (digest_config(r->pbx->cfg, r->seen))
+			memcpy(r->seen, r->digest, sizeof(r->seen));
 		return -1;
 	}
 	cfg_diag_free(&diag);
+	/* Unchanged files are a no-op, unless asked for or the last attempt
+	 * failed: then the operator is owed a result=ok for the fix. */
 	if (!digest_config(cfg, d) && !memcmp(d, r->digest, sizeof(d)) &&
-	    strcmp(why, "request") && strcmp(why, "SIGHUP")) {
+	    !r->failed && strcmp(why, "request") && strcmp(why, "SIGHUP")) {
+		memcpy(r->seen, d, sizeof(d));
 		config_unref(cfg);
 		return 0;
 	}
 	memcpy(r->digest, d, sizeof(d));
+	memcpy(r->seen, d, sizeof(d));
+	r->failed = false;
 	apply(r, cfg, why);
 	config_unref(cfg);
 	return 0;
@@ -146,7 +161,7 @@ static void poll_cb(uv_timer_t *t)
 	struct reloader *r = t->data;
 	unsigned char d[32];
 
-	if (!digest_config(r->pbx->cfg, d) && memcmp(d, r->digest, sizeof(d)))
+	if (!digest_config(r->pbx->cfg, d) && memcmp(d, r->seen, sizeof(d)))
 		changed(r, "poll");
 }
 
@@ -215,6 +230,7 @@ int reloader_alloc(struct reloader **rp, struct pbx *pbx, const char *dir,
 		return ENOMEM;
 	}
 	digest_config(pbx->cfg, r->digest);
+	memcpy(r->seen, r->digest, sizeof(r->seen));
 	uv_timer_init(pbx->loop, &r->poll);
 	uv_timer_init(pbx->loop, &r->quiet);
 	r->poll.data = r->quiet.data = r;

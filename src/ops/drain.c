@@ -18,6 +18,7 @@ struct drain {
 	uv_timer_t deadline;
 	unsigned closing;
 	bool started, forced, finished;
+	bool had_calls;             /* calls were live when draining began */
 	uint64_t forced_at;
 };
 
@@ -49,13 +50,19 @@ static void force(struct drain *d, const char *why)
 static void check_cb(uv_timer_t *t)
 {
 	struct drain *d = t->data;
+	const struct sip_stack_stats *st = sip_stack_stats(d->pbx->stack);
 
-	if (!calls_active(d->pbx->calls)) {
-		finish(d, d->forced ? "calls_ended" : "last_call_ended");
+	if (d->forced) {
+		/* The BYEs are out: wait for their answers (a lost one is
+		 * retransmitted by its transaction), within the grace time. */
+		if (!calls_active(d->pbx->calls) && !st->ctx_active)
+			finish(d, "calls_ended");
+		else if (uv_now(d->pbx->loop) - d->forced_at > DRAIN_GRACE_MS)
+			finish(d, "grace_over");
 		return;
 	}
-	if (d->forced && uv_now(d->pbx->loop) - d->forced_at > DRAIN_GRACE_MS)
-		finish(d, "grace_over");
+	if (!calls_active(d->pbx->calls))
+		finish(d, d->had_calls ? "last_call_ended" : "no_calls");
 }
 
 static void deadline_cb(uv_timer_t *t)
@@ -74,6 +81,7 @@ void drain_signal(struct drain *d, const char *why, unsigned timeout_s)
 		return;
 	}
 	d->started = true;
+	d->had_calls = calls_active(pbx->calls) > 0;
 	pbx->stats.draining = true;
 	pbx->stats.drain_started = pbx->now();
 	calls_set_draining(pbx->calls, true);

@@ -2,6 +2,7 @@
  * main.c - kubevoxd: command line, start-up, signals and shutdown.
  *
  *   kubevoxd [-C DIR] [--check | --accounts] [-d] [-V] [-h]
+ *   kubevoxd --probe live|ready [--url URL]
  *
  * Runs in the foreground (as containers want), logging one logfmt line per
  * event on stdout.  --check loads and validates the configuration only and
@@ -17,6 +18,8 @@
 
 #include "config/config.h"
 #include "ops/drain.h"
+#include "ops/metrics.h"
+#include "ops/ops.h"
 #include "ops/reload.h"
 #include "pbx/pbx.h"
 #include "util/log.h"
@@ -32,8 +35,86 @@ struct daemon {
 	struct pbx *pbx;
 	struct drain *drain;
 	struct reloader *reloader;
+	struct ops *ops;
+	uv_timer_t ready_tmr;
 	bool stopping;
 };
+
+/* ---- the HTTP side (src/ops/): hooks run on the main loop ---- */
+
+static void hook_metrics(struct sbuf *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->pbx)
+		metrics_render(out, d->pbx);
+}
+
+static void hook_status(struct sbuf *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->pbx)
+		status_render(out, d->pbx);
+}
+
+static int hook_reload(struct sbuf *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->reloader)
+		return -1;
+	return reloader_reload(d->reloader, "request", out);
+}
+
+/* Readiness: configuration loaded (we run), state reachable, not draining. */
+static void ready_update(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (!d->ops || !d->pbx)
+		return;
+	if (d->pbx->stats.draining)
+		ops_set_ready(d->ops, false, "draining");
+	else if (!state_healthy(d->pbx->state))
+		ops_set_ready(d->ops, false, "state backend unreachable");
+	else
+		ops_set_ready(d->ops, true, "ready");
+}
+
+static int ops_start(struct daemon *d)
+{
+	const struct kv_config *cfg = d->pbx->cfg;
+	struct ops_hooks hooks = {
+		.metrics = hook_metrics,
+		.status = hook_status,
+		.reload = hook_reload,
+		.arg = d,
+	};
+	struct ops_config oc;
+	int err;
+
+	memset(&oc, 0, sizeof(oc));
+	oc.enabled = cfg->http.enabled;
+	oc.bind = cfg->http.bind;
+	oc.live_deadline_ms = 1000;
+	oc.loop_stall_ms = 2000;
+	oc.debug_hooks = cfg->debug_freeze;
+	/* Liveness sends its OPTIONS to our first UDP listener. */
+	for (size_t i = 0; i < cfg->transports_n; i++) {
+		if (cfg->transports[i].proto == CFG_PROTO_UDP) {
+			oc.sip_udp = cfg->transports[i].bind;
+			break;
+		}
+	}
+	err = ops_alloc(&d->ops, &d->loop, &oc, &hooks);
+	if (err)
+		return err;
+	uv_timer_init(&d->loop, &d->ready_tmr);
+	d->ready_tmr.data = d;
+	uv_timer_start(&d->ready_tmr, ready_update, 0, 500);
+	return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -42,6 +123,9 @@ static void usage(FILE *f)
 		"  -C, --config DIR  Asterisk-style config directory (default %s)\n"
 		"      --check       validate the configuration and exit (0 usable, 1 not)\n"
 		"      --accounts    list the SIP accounts of the configuration and exit\n"
+		"      --probe live|ready [--url URL]\n"
+		"                    exit 0 when /livez or /readyz answers 200 (Kubernetes\n"
+		"                    exec probes; default URL http://127.0.0.1:8088/...)\n"
 		"  -d, --debug       log debug events too\n"
 		"  -V, --version     print the version and exit\n"
 		"  -h, --help        this text\n", DEFAULT_CONFIG_DIR);
@@ -57,7 +141,14 @@ static void stop(void *arg)
 		return;
 	d->stopping = true;
 	log_event(LOG_INFO, "shutdown", "calls=%u", calls_active(d->pbx->calls));
+	if (d->ops) {
+		uv_timer_stop(&d->ready_tmr);
+		uv_close((uv_handle_t *)&d->ready_tmr, NULL);
+		ops_free(d->ops);
+		d->ops = NULL;
+	}
 	reloader_free(d->reloader);
+	d->reloader = NULL;
 	drain_free(d->drain);
 	pbx_free(d->pbx);
 	d->pbx = NULL;
@@ -78,6 +169,9 @@ static void on_signal(uv_signal_t *h, int signum)
 		reloader_reload(d->reloader, "SIGHUP", NULL);
 		return;
 	}
+	/* Readiness drops at once, not at the next update. */
+	if (d->ops)
+		ops_set_ready(d->ops, false, "draining");
 	drain_signal(d->drain, signum == SIGINT ? "SIGINT" : "SIGTERM",
 		     d->pbx->cfg->drain_timeout);
 }
@@ -113,6 +207,8 @@ static int run(const char *dir)
 	err = drain_alloc(&d.drain, d.pbx, stop, &d);
 	if (!err)
 		err = reloader_alloc(&d.reloader, d.pbx, dir, 0);
+	if (!err)
+		err = ops_start(&d);
 	if (err) {
 		log_event(LOG_ERROR, "start_failed", "error=%d", err);
 		return 1;
@@ -183,6 +279,8 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'C'},
 		{"check", no_argument, NULL, 'c'},
 		{"accounts", no_argument, NULL, 'a'},
+		{"probe", required_argument, NULL, 'p'},
+		{"url", required_argument, NULL, 'u'},
 		{"debug", no_argument, NULL, 'd'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -190,6 +288,7 @@ int main(int argc, char **argv)
 	};
 	const char *dir = DEFAULT_CONFIG_DIR;
 	bool only_check = false, list_accounts = false;
+	const char *probe = NULL, *url = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "C:dVh", opts, NULL)) != -1) {
@@ -202,6 +301,12 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			list_accounts = true;
+			break;
+		case 'p':
+			probe = optarg;
+			break;
+		case 'u':
+			url = optarg;
 			break;
 		case 'd':
 			log_set_level(LOG_DEBUG);
@@ -222,6 +327,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (probe)
+		return ops_probe(probe, url, 3000);
 	/* A peer closing a TCP connection must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -56,6 +56,9 @@ int  ops_alloc(struct ops **op, uv_loop_t *loop, const struct ops_config *cfg,
 void ops_free(struct ops *o);
 /* Readiness as the PBX sees it; why (static string) says what is missing. */
 void ops_set_ready(struct ops *o, bool ready, const char *why);
+/* The port the HTTP server listens on (bindport 0 picks a free one, for
+ * tests); 0 when it does not run.  Addition (h14-ops). */
+uint16_t ops_http_port(const struct ops *o);
 
 /* kubevoxd --probe live|ready [--url URL]: exit status 0 when the endpoint
  * answers 200 within timeout_ms, 1 otherwise (no curl needed in images). */

@@ -195,6 +195,7 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	pbx->loop = loop;
 	pbx->tmrq = q;
 	pbx->now = wall_now;
+	pbx->stats.start_time = wall_now();
 	pbx->cfg = config_ref(cfg);
 	log_ratelimit_init(&pbx->ban_log, 1.0, 5.0);
 	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,

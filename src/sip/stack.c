@@ -376,6 +376,54 @@ static bool host_is_source(const struct pl *host, const struct sockaddr *sa)
 	return false;
 }
 
+/* ---- counters ---- */
+
+static const char *const stats_methods[SIP_STATS_METHODS] = {
+	[SIP_STATS_INVITE] = "INVITE", [SIP_STATS_ACK] = "ACK",
+	[SIP_STATS_BYE] = "BYE", [SIP_STATS_CANCEL] = "CANCEL",
+	[SIP_STATS_REGISTER] = "REGISTER", [SIP_STATS_OPTIONS] = "OPTIONS",
+	[SIP_STATS_INFO] = "INFO", [SIP_STATS_OTHER] = "other",
+};
+
+const char *sip_stats_method_name(unsigned m)
+{
+	return m < SIP_STATS_METHODS ? stats_methods[m] : stats_methods[SIP_STATS_OTHER];
+}
+
+/* Method names are case-sensitive (RFC 3261 §7.1): "invite" is another
+ * method, hence "other". */
+static void stats_rx_method(struct sip_stack *st, const struct pl *method)
+{
+	unsigned m;
+
+	for (m = 0; m < SIP_STATS_OTHER; m++)
+		if (pl_eq_str(method, stats_methods[m]))
+			break;
+	st->stats.rx_by_method[m]++;
+}
+
+static void stats_class(uint64_t by_class[7], unsigned scode)
+{
+	if (scode >= 100 && scode < 700)
+		by_class[scode / 100]++;
+}
+
+/* The status code of a response we print ourselves: "SIP/2.0 NNN ...". */
+static unsigned raw_scode(const char *buf, size_t len)
+{
+	const char *sp = memchr(buf, ' ', len);
+	size_t off;
+
+	if (!sp)
+		return 0;
+	off = (size_t)(sp - buf) + 1;
+	if (len - off < 3 || !isdigit((unsigned char)buf[off]) ||
+	    !isdigit((unsigned char)buf[off + 1]) || !isdigit((unsigned char)buf[off + 2]))
+		return 0;
+	return (unsigned)(buf[off] - '0') * 100 + (unsigned)(buf[off + 1] - '0') * 10 +
+	       (unsigned)(buf[off + 2] - '0');
+}
+
 /* ---- response routing ---- */
 
 void sip_stack_response_dest(const struct sip_msg *req,
@@ -611,6 +659,7 @@ static void stx_send(struct sip_stx *t)
 		return;
 	}
 	st->stats.tx_responses++;
+	stats_class(st->stats.tx_by_class, t->scode);
 }
 
 static void stx_end_cb(void *arg)
@@ -1246,8 +1295,10 @@ static void stack_bad(struct sip_stack *st, const char *why,
 				NULL, NULL) &&
 	    !sbuf_err(&sb)) {
 		sip_stack_response_dest(m, src, &dst);
-		if (!sip_transport_send(st->tp, &dst, sb.p, sb.len))
+		if (!sip_transport_send(st->tp, &dst, sb.p, sb.len)) {
 			st->stats.tx_responses++;
+			stats_class(st->stats.tx_by_class, code);
+		}
 	}
 	sbuf_free(&sb);
 	sbuf_free(&extra);
@@ -1292,6 +1343,7 @@ static void stack_request(struct sip_stack *st, const struct sip_msg *m,
 	int err;
 
 	st->stats.rx_requests++;
+	stats_rx_method(st, &m->method);
 	if (!pl_isset(&m->via.sentby) || !pl_isset(&m->callid) || !pl_isset(&m->method)) {
 		stack_bad(st, "Missing mandatory header", m, src);
 		return;
@@ -1331,6 +1383,7 @@ static void stack_response(struct sip_stack *st, const struct sip_msg *m,
 	struct sip_ctx *c;
 
 	st->stats.rx_responses++;
+	stats_class(st->stats.rx_by_class, m->scode);
 	c = ctx_find(st, &m->via.branch, &m->cseq.method);
 	if (!c) {
 		log_event(LOG_DEBUG, "sip_stray_response", "code=%u branch=%.*s",
@@ -1550,9 +1603,11 @@ int sip_stack_send_raw(struct sip_stack *st, const struct sip_peer *dst,
 	err = sip_transport_send(st->tp, dst, buf, len);
 	if (err)
 		return err;
-	if (len >= 4 && !memcmp(buf, "SIP/", 4))
+	if (len >= 4 && !memcmp(buf, "SIP/", 4)) {
 		st->stats.tx_responses++;
-	else
+		stats_class(st->stats.tx_by_class, raw_scode(buf, len));
+	} else {
 		st->stats.tx_requests++;
+	}
 	return 0;
 }

@@ -42,12 +42,28 @@ typedef void (sip_request_h)(struct sip_stack *stack, struct sip_stx *stx,
  * error) the transaction is over for the TU. */
 typedef void (sip_response_h)(int err, const struct sip_msg *resp, void *arg);
 
+/* Methods counted one by one in sip_stack_stats.rx_by_method. */
+enum sip_stats_method {
+	SIP_STATS_INVITE, SIP_STATS_ACK, SIP_STATS_BYE, SIP_STATS_CANCEL,
+	SIP_STATS_REGISTER, SIP_STATS_OPTIONS, SIP_STATS_INFO, SIP_STATS_OTHER,
+	SIP_STATS_METHODS
+};
+
 struct sip_stack_stats {
 	uint64_t rx_requests, rx_responses, tx_requests, tx_responses;
 	uint64_t retransmissions_absorbed;
 	uint64_t parse_errors;
 	uint64_t stx_active, ctx_active;
+	/* For /metrics (h14-ops).  Requests as counted in rx_requests
+	 * (retransmissions included); responses by class, index 1..6 for
+	 * 1xx..6xx (index 0 unused), as counted in tx_/rx_responses. */
+	uint64_t rx_by_method[SIP_STATS_METHODS];
+	uint64_t tx_by_class[7];
+	uint64_t rx_by_class[7];
 };
+
+/* "INVITE" ... "INFO", "other": the name of a SIP_STATS_* index. */
+const char *sip_stats_method_name(unsigned m);
 
 int  sip_stack_alloc(struct sip_stack **stp, uv_loop_t *loop, struct tmrq *q,
 		     sip_request_h *reqh, void *arg);

@@ -1,0 +1,1029 @@
+/*
+ * test_metrics.c - /metrics and /status as a scraper and a JSON parser see
+ * them, and the SIP stack's per-method and per-class counters behind them.
+ *
+ * The Prometheus text is checked by a strict little parser (below) that
+ * follows the 0.0.4 exposition format: every sample belongs to the family
+ * announced just before it by both # HELP and # TYPE, names and label
+ * names are valid, label values escaped, values numeric, no series twice,
+ * counters named *_total.  The JSON is checked by a strict validator
+ * (RFC 8259, UTF-8 included).  Both checkers are tested on bad input too,
+ * so that a pass means something.  The PBX is assembled by hand from real
+ * parts (SIP stack on loopback, memory state, RTP engine, call table).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/metrics.h"
+#include "pbx/pbx.h"
+#include "sip/stack.h"
+#include "util/log.h"
+#include "version.h"
+
+#define DEADLINE_MS 8000
+
+/* ---- a strict Prometheus text format (0.0.4) checker ---- */
+
+#define PROM_FAMILIES 128
+#define PROM_SERIES 512
+
+struct prom_family {
+	char name[128];
+	char type[16];
+	bool help, typed, sampled;
+};
+
+struct prom_series {
+	char key[256];           /* name{labels} as written */
+	double value;
+};
+
+struct prom {
+	struct prom_family fam[PROM_FAMILIES];
+	size_t nfam;
+	struct prom_series series[PROM_SERIES];
+	size_t nseries;
+	struct prom_family *current;
+	char err[256];
+};
+
+static bool name_start(int c)
+{
+	return isalpha(c) || c == '_' || c == ':';
+}
+
+static bool name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == ':';
+}
+
+/* Metric name at *p; advances *p. */
+static bool prom_name(const char **p, char *out, size_t size)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	if (!name_start((unsigned char)*s))
+		return false;
+	while (name_char((unsigned char)s[n]))
+		n++;
+	if (n >= size)
+		return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*p = s + n;
+	return true;
+}
+
+static struct prom_family *prom_family(struct prom *pr, const char *name)
+{
+	for (size_t i = 0; i < pr->nfam; i++)
+		if (!strcmp(pr->fam[i].name, name))
+			return &pr->fam[i];
+	return NULL;
+}
+
+static int prom_fail(struct prom *pr, size_t lineno, const char *why, const char *line)
+{
+	snprintf(pr->err, sizeof(pr->err), "line %zu: %s: %.120s", lineno, why, line);
+	return -1;
+}
+
+/* "# HELP name text" or "# TYPE name type". */
+static int prom_meta(struct prom *pr, size_t lineno, const char *line)
+{
+	bool help = !strncmp(line, "# HELP ", 7);
+	const char *p = line + 7;
+	struct prom_family *f;
+	char name[128];
+
+	if (!help && strncmp(line, "# TYPE ", 7))
+		return prom_fail(pr, lineno, "comment other than HELP or TYPE", line);
+	if (!prom_name(&p, name, sizeof(name)) || *p != ' ')
+		return prom_fail(pr, lineno, "bad metric name", line);
+	p++;
+	f = prom_family(pr, name);
+	if (!f) {
+		if (pr->nfam == PROM_FAMILIES)
+			return prom_fail(pr, lineno, "too many families", line);
+		f = &pr->fam[pr->nfam++];
+		snprintf(f->name, sizeof(f->name), "%s", name);
+	} else if (f != pr->current || f->sampled) {
+		return prom_fail(pr, lineno, "family announced twice", line);
+	}
+	pr->current = f;
+	if (help) {
+		if (f->help)
+			return prom_fail(pr, lineno, "second HELP", line);
+		f->help = true;
+		/* Only \\ and \n are escapes in HELP text. */
+		for (; *p; p++) {
+			if (*p != '\\')
+				continue;
+			p++;
+			if (*p != '\\' && *p != 'n')
+				return prom_fail(pr, lineno, "bad escape in HELP", line);
+		}
+		return 0;
+	}
+	if (f->typed)
+		return prom_fail(pr, lineno, "second TYPE", line);
+	if (strcmp(p, "counter") && strcmp(p, "gauge") && strcmp(p, "untyped") &&
+	    strcmp(p, "histogram") && strcmp(p, "summary"))
+		return prom_fail(pr, lineno, "bad type", line);
+	snprintf(f->type, sizeof(f->type), "%s", p);
+	f->typed = true;
+	return 0;
+}
+
+/* {name="value",...} at *p, advances *p past the '}'. */
+static int prom_labels(struct prom *pr, size_t lineno, const char *line, const char **pp)
+{
+	char names[16][64];
+	size_t n = 0;
+	const char *p = *pp + 1;
+
+	for (;;) {
+		size_t len = 0;
+
+		if (n == 16)
+			return prom_fail(pr, lineno, "too many labels", line);
+		if (!isalpha((unsigned char)*p) && *p != '_')
+			return prom_fail(pr, lineno, "bad label name", line);
+		while (isalnum((unsigned char)p[len]) || p[len] == '_')
+			len++;
+		if (len >= sizeof(names[0]) || (len >= 2 && !strncmp(p, "__", 2)))
+			return prom_fail(pr, lineno, "bad label name", line);
+		memcpy(names[n], p, len);
+		names[n][len] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(names[i], names[n]))
+				return prom_fail(pr, lineno, "label given twice", line);
+		n++;
+		p += len;
+		if (p[0] != '=' || p[1] != '"')
+			return prom_fail(pr, lineno, "expected =\"", line);
+		for (p += 2; *p != '"'; p++) {
+			if (!*p || *p == '\n')
+				return prom_fail(pr, lineno, "unterminated label value", line);
+			if (*p == '\\') {
+				p++;
+				if (*p != '\\' && *p != '"' && *p != 'n')
+					return prom_fail(pr, lineno, "bad escape in label value", line);
+			}
+		}
+		p++;
+		if (*p == '}')
+			break;
+		if (*p != ',')
+			return prom_fail(pr, lineno, "expected , or }", line);
+		p++;
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+static int prom_sample(struct prom *pr, size_t lineno, const char *line)
+{
+	const char *p = line, *key_end;
+	struct prom_family *f;
+	struct prom_series *s;
+	char name[128], *end;
+	double v;
+
+	if (!prom_name(&p, name, sizeof(name)))
+		return prom_fail(pr, lineno, "bad metric name", line);
+	f = prom_family(pr, name);
+	if (!f || !f->help || !f->typed)
+		return prom_fail(pr, lineno, "sample without HELP and TYPE", line);
+	if (f != pr->current)
+		return prom_fail(pr, lineno, "sample away from its family", line);
+	if (!strcmp(f->type, "counter") &&
+	    (strlen(name) < 6 || strcmp(name + strlen(name) - 6, "_total")))
+		return prom_fail(pr, lineno, "counter not named *_total", line);
+	if (*p == '{' && prom_labels(pr, lineno, line, &p))
+		return -1;
+	key_end = p;
+	if (*p != ' ')
+		return prom_fail(pr, lineno, "expected a space before the value", line);
+	p++;
+	if (!strcmp(p, "+Inf") || !strcmp(p, "-Inf") || !strcmp(p, "NaN")) {
+		v = !strcmp(p, "NaN") ? NAN : (*p == '+' ? INFINITY : -INFINITY);
+	} else {
+		if (!*p || isspace((unsigned char)*p))
+			return prom_fail(pr, lineno, "missing value", line);
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno || *end)
+			return prom_fail(pr, lineno, "value not a number", line);
+	}
+	if (!strcmp(f->type, "counter") && !(v >= 0))
+		return prom_fail(pr, lineno, "negative counter", line);
+	if ((size_t)(key_end - line) >= sizeof(s->key))
+		return prom_fail(pr, lineno, "series too long", line);
+	for (size_t i = 0; i < pr->nseries; i++)
+		if (strlen(pr->series[i].key) == (size_t)(key_end - line) &&
+		    !strncmp(pr->series[i].key, line, (size_t)(key_end - line)))
+			return prom_fail(pr, lineno, "series given twice", line);
+	if (pr->nseries == PROM_SERIES)
+		return prom_fail(pr, lineno, "too many series", line);
+	s = &pr->series[pr->nseries++];
+	memcpy(s->key, line, (size_t)(key_end - line));
+	s->key[key_end - line] = '\0';
+	s->value = v;
+	f->sampled = true;
+	return 0;
+}
+
+static int prom_check(struct prom *pr, const char *text)
+{
+	size_t lineno = 0;
+	const char *p = text;
+
+	memset(pr, 0, sizeof(*pr));
+	if (!*text || text[strlen(text) - 1] != '\n') {
+		snprintf(pr->err, sizeof(pr->err), "empty, or no final newline");
+		return -1;
+	}
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		char line[1024];
+		size_t len = (size_t)(nl - p);
+		int err;
+
+		lineno++;
+		if (len >= sizeof(line))
+			return prom_fail(pr, lineno, "line too long", "");
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (!len)
+			err = prom_fail(pr, lineno, "empty line", line);
+		else if (line[0] == '#')
+			err = prom_meta(pr, lineno, line);
+		else
+			err = prom_sample(pr, lineno, line);
+		if (err)
+			return err;
+		p = nl + 1;
+	}
+	for (size_t i = 0; i < pr->nfam; i++)
+		if (!pr->fam[i].sampled || !pr->fam[i].help || !pr->fam[i].typed) {
+			snprintf(pr->err, sizeof(pr->err), "family %s incomplete", pr->fam[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+/* The value of a series, written exactly as in the text; NAN when absent. */
+static double prom_value(const struct prom *pr, const char *key)
+{
+	for (size_t i = 0; i < pr->nseries; i++)
+		if (!strcmp(pr->series[i].key, key))
+			return pr->series[i].value;
+	return NAN;
+}
+
+static const char *prom_type(struct prom *pr, const char *name)
+{
+	struct prom_family *f = prom_family(pr, name);
+
+	return f ? f->type : "";
+}
+
+#define assert_prom_ok(pr, text) do {					\
+		if (prom_check((pr), (text))) {				\
+			print_error("%s\n--- text ---\n%s", (pr)->err, (text)); \
+			fail();						\
+		}							\
+	} while (0)
+
+#define assert_series(pr, key, want) do {				\
+		double got_ = prom_value((pr), (key));			\
+		if (isnan(got_) || got_ != (double)(want)) {		\
+			print_error("%s: expected %g, got %g\n", (key), (double)(want), got_); \
+			fail();						\
+		}							\
+	} while (0)
+
+/* ---- a strict JSON validator (RFC 8259) ---- */
+
+struct json {
+	const char *p;
+	unsigned depth;
+};
+
+static void json_ws(struct json *j)
+{
+	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+		j->p++;
+}
+
+static bool json_value(struct json *j);
+
+static bool json_utf8(struct json *j)
+{
+	const unsigned char *s = (const unsigned char *)j->p;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return false;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	if (s[0] == 0xed)
+		hi = 0x9f;
+	if (s[0] == 0xf0)
+		lo = 0x90;
+	if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return false;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return false;
+	j->p += n;
+	return true;
+}
+
+static bool json_string(struct json *j)
+{
+	if (*j->p != '"')
+		return false;
+	j->p++;
+	while (*j->p != '"') {
+		unsigned char c = (unsigned char)*j->p;
+
+		if (c < 0x20)
+			return false;
+		if (c >= 0x80) {
+			if (!json_utf8(j))
+				return false;
+			continue;
+		}
+		j->p++;
+		if (c != '\\')
+			continue;
+		c = (unsigned char)*j->p++;
+		if (c == 'u') {
+			for (int i = 0; i < 4; i++, j->p++)
+				if (!isxdigit((unsigned char)*j->p))
+					return false;
+		} else if (!strchr("\"\\/bfnrt", c) || !c) {
+			return false;
+		}
+	}
+	j->p++;
+	return true;
+}
+
+static bool json_number(struct json *j)
+{
+	const char *p = j->p;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return false;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	j->p = p;
+	return true;
+}
+
+static bool json_container(struct json *j, char close)
+{
+	bool object = close == '}';
+
+	if (++j->depth > 64)
+		return false;
+	j->p++;
+	json_ws(j);
+	if (*j->p == close) {
+		j->p++;
+		j->depth--;
+		return true;
+	}
+	for (;;) {
+		json_ws(j);
+		if (object) {
+			if (!json_string(j))
+				return false;
+			json_ws(j);
+			if (*j->p++ != ':')
+				return false;
+		}
+		if (!json_value(j))
+			return false;
+		json_ws(j);
+		if (*j->p == close)
+			break;
+		if (*j->p++ != ',')
+			return false;
+	}
+	j->p++;
+	j->depth--;
+	return true;
+}
+
+static bool json_value(struct json *j)
+{
+	json_ws(j);
+	switch (*j->p) {
+	case '{':
+		return json_container(j, '}');
+	case '[':
+		return json_container(j, ']');
+	case '"':
+		return json_string(j);
+	case 't':
+		return !strncmp(j->p, "true", 4) && (j->p += 4);
+	case 'f':
+		return !strncmp(j->p, "false", 5) && (j->p += 5);
+	case 'n':
+		return !strncmp(j->p, "null", 4) && (j->p += 4);
+	default:
+		return json_number(j);
+	}
+}
+
+static bool json_valid(const char *text)
+{
+	struct json j = { text, 0 };
+
+	if (!json_value(&j))
+		return false;
+	json_ws(&j);
+	return *j.p == '\0';
+}
+
+/* ---- the checkers refuse what they must ---- */
+
+static void test_prom_checker(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"# HELP a_total x\n# TYPE a_total counter\na_total 1",            /* no final newline */
+		"a 1\n",                                                           /* no HELP/TYPE */
+		"# HELP a x\na 1\n",                                               /* no TYPE */
+		"# TYPE a gauge\na 1\n",                                           /* no HELP */
+		"# HELP a x\n# TYPE a counter\na 1\n",                             /* counter name */
+		"# HELP a x\n# TYPE a gauge\na one\n",                             /* value */
+		"# HELP a x\n# TYPE a gauge\na\n",                                 /* no value */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x\\q\"} 1\n",                   /* escape */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x} 1\n",                        /* unterminated */
+		"# HELP a x\n# TYPE a gauge\na{1l=\"x\"} 1\n",                     /* label name */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x\",l=\"y\"} 1\n",              /* label twice */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x\",} 1\n",                     /* trailing comma */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x\"} 1\na{l=\"x\"} 2\n",        /* series twice */
+		"# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\nb 1\na 1\n", /* away */
+		"# HELP a x\n# TYPE a gauge\na 1\n# HELP a y\n",                   /* announced twice */
+		"# HELP a x\n# TYPE a gauge\n\na 1\n",                             /* empty line */
+		"# HELP a x\n# TYPE a summery\na 1\n",                             /* type */
+		"# HELP 9a x\n# TYPE 9a gauge\n9a 1\n",                            /* metric name */
+		"# HELP a x\n# TYPE a gauge\n",                                    /* no sample */
+		"# HELP a_total x\n# TYPE a_total counter\na_total -1\n",          /* negative */
+		"# a comment\n",                                                   /* comment */
+	};
+	static const char good[] =
+		"# HELP a_total What \\\\ it \\n counts.\n# TYPE a_total counter\n"
+		"a_total{x=\"q\\\"\\\\\\n\",y=\"\"} 1\na_total{x=\"r\"} 2.5e3\n"
+		"# HELP b Level.\n# TYPE b gauge\nb -3\nb{k=\"v\"} +Inf\n";
+	struct prom *pr = malloc(sizeof(*pr));
+
+	assert_non_null(pr);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (!prom_check(pr, bad[i])) {
+			print_error("accepted bad text %zu:\n%s\n", i, bad[i]);
+			fail();
+		}
+	}
+	assert_prom_ok(pr, good);
+	assert_series(pr, "a_total{x=\"r\"}", 2500);
+	assert_series(pr, "b", -3);
+	free(pr);
+}
+
+static void test_json_validator(void **state)
+{
+	static const char *const bad[] = {
+		"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[01]", "[1.]", "[.5]", "\"a",
+		"\"\x01\"", "\"\\x\"", "\"\\u12G4\"", "\"\xff\"", "\"\xc0\x80\"",
+		"\"\xed\xa0\x80\"", "{} {}", "[tru]", "{'a':1}", "[1e]", "[NaN]",
+	};
+	static const char *const good[] = {
+		"{}", "[]", "0", "-1.5e+10", "\"\\u00e9\\n\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+		" {\"a\":[1,{\"b\":null},true,false,\"\"]} ",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (json_valid(bad[i])) {
+			print_error("accepted bad JSON %zu: %s\n", i, bad[i]);
+			fail();
+		}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!json_valid(good[i])) {
+			print_error("refused good JSON %zu: %s\n", i, good[i]);
+			fail();
+		}
+}
+
+/* ---- escaping ---- */
+
+static void test_escaping(void **state)
+{
+	static const struct {
+		const char *in, *json;
+	} cases[] = {
+		{ "plain", "\"plain\"" },
+		{ "", "\"\"" },
+		{ "q\"b\\s/", "\"q\\\"b\\\\s/\"" },
+		{ "tab\tnl\ncr\r\x01\x1f\x7f", "\"tab\\u0009nl\\u000acr\\u000d\\u0001\\u001f\x7f\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+		{ "a\xff" "b", "\"a\\ufffdb\"" },
+		{ "\xc0\x80", "\"\\ufffd\\ufffd\"" },              /* overlong NUL */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },   /* surrogate */
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },  /* past U+10FFFF */
+		{ "end\xe2\x82", "\"end\\ufffd\\ufffd\"" },         /* truncated */
+	};
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sbuf_reset(&sb);
+		status_json_string(&sb, cases[i].in);
+		assert_false(sbuf_err(&sb));
+		assert_string_equal(sbuf_cstr(&sb), cases[i].json);
+		assert_true(json_valid(sbuf_cstr(&sb)));
+	}
+	sbuf_reset(&sb);
+	status_json_string(&sb, NULL);
+	assert_string_equal(sbuf_cstr(&sb), "\"\"");
+
+	sbuf_reset(&sb);
+	metrics_label_escape(&sb, "a\"b\\c\nd\te");
+	assert_string_equal(sbuf_cstr(&sb), "a\\\"b\\\\c\\nd\te");
+	sbuf_reset(&sb);
+	metrics_label_escape(&sb, NULL);
+	assert_string_equal(sbuf_cstr(&sb), "");
+	sbuf_free(&sb);
+}
+
+/* ---- metrics from a PBX with nothing built: every family, zeros ---- */
+
+static const char *const families[][2] = {
+	{ "kubevox_registrations", "gauge" },
+	{ "kubevox_registration_attempts_total", "counter" },
+	{ "kubevox_calls_active", "gauge" },
+	{ "kubevox_calls_total", "counter" },
+	{ "kubevox_calls_started_total", "counter" },
+	{ "kubevox_calls_rejected_total", "counter" },
+	{ "kubevox_rtp_packets_relayed_total", "counter" },
+	{ "kubevox_rtp_bytes_relayed_total", "counter" },
+	{ "kubevox_rtp_packets_dropped_total", "counter" },
+	{ "kubevox_rtp_ports_in_use", "gauge" },
+	{ "kubevox_rtp_ports_total", "gauge" },
+	{ "kubevox_sip_requests_received_total", "counter" },
+	{ "kubevox_sip_responses_sent_total", "counter" },
+	{ "kubevox_sip_parse_errors_total", "counter" },
+	{ "kubevox_sip_retransmissions_absorbed_total", "counter" },
+	{ "kubevox_tcp_connections", "gauge" },
+	{ "kubevox_auth_failures_total", "counter" },
+	{ "kubevox_bans_total", "counter" },
+	{ "kubevox_banned_requests_total", "counter" },
+	{ "kubevox_config_reloads_total", "counter" },
+	{ "kubevox_draining", "gauge" },
+	{ "kubevox_process_start_time_seconds", "gauge" },
+	{ "kubevox_build_info", "gauge" },
+};
+
+static uint64_t fixed_now(void)
+{
+	return 1700000042;
+}
+
+static void test_metrics_bare(void **state)
+{
+	struct pbx *pbx = calloc(1, sizeof(*pbx));
+	struct prom *pr = malloc(sizeof(*pr));
+	char key[128];
+	struct sbuf sb;
+
+	assert_non_null(pbx);
+	assert_non_null(pr);
+	pbx->stats.reg[REG_OK] = 5;
+	pbx->stats.reg[REG_CHALLENGED] = 7;
+	pbx->stats.reg[REG_AUTH_FAILED] = 3;
+	pbx->stats.reg[REG_REJECTED] = 2;
+	pbx->stats.reg[REG_ERROR] = 1;
+	pbx->stats.auth_failures = 11;
+	pbx->stats.bans = 4;
+	pbx->stats.banned_requests = 9;
+	pbx->stats.reloads_ok = 6;
+	pbx->stats.reloads_failed = 1;
+	pbx->stats.draining = true;
+	pbx->stats.start_time = 1700000000;
+
+	sbuf_init(&sb);
+	metrics_render(&sb, pbx);
+	assert_false(sbuf_err(&sb));
+	assert_prom_ok(pr, sbuf_cstr(&sb));
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		assert_string_equal(prom_type(pr, families[i][0]), families[i][1]);
+
+	assert_series(pr, "kubevox_registrations", 0);
+	assert_series(pr, "kubevox_registration_attempts_total{result=\"ok\"}", 5);
+	assert_series(pr, "kubevox_registration_attempts_total{result=\"challenged\"}", 7);
+	assert_series(pr, "kubevox_registration_attempts_total{result=\"auth_failed\"}", 3);
+	assert_series(pr, "kubevox_registration_attempts_total{result=\"rejected\"}", 2);
+	assert_series(pr, "kubevox_registration_attempts_total{result=\"error\"}", 1);
+	assert_series(pr, "kubevox_auth_failures_total", 11);
+	assert_series(pr, "kubevox_bans_total", 4);
+	assert_series(pr, "kubevox_banned_requests_total", 9);
+	assert_series(pr, "kubevox_config_reloads_total{result=\"ok\"}", 6);
+	assert_series(pr, "kubevox_config_reloads_total{result=\"failed\"}", 1);
+	assert_series(pr, "kubevox_draining", 1);
+	assert_series(pr, "kubevox_process_start_time_seconds", 1700000000);
+	snprintf(key, sizeof(key), "kubevox_build_info{version=\"%s\"}", KV_VERSION);
+	assert_series(pr, key, 1);
+	assert_series(pr, "kubevox_calls_active", 0);
+	assert_series(pr, "kubevox_calls_total{disposition=\"answered\"}", 0);
+	assert_series(pr, "kubevox_calls_rejected_total{reason=\"no_media_port\"}", 0);
+	assert_series(pr, "kubevox_rtp_ports_total", 0);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"other\"}", 0);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"6xx\"}", 0);
+	assert_series(pr, "kubevox_tcp_connections", 0);
+
+	/* /status of the same PBX. */
+	pbx->now = fixed_now;
+	sbuf_reset(&sb);
+	status_render(&sb, pbx);
+	assert_false(sbuf_err(&sb));
+	assert_true(json_valid(sbuf_cstr(&sb)));
+	assert_string_equal(sbuf_cstr(&sb),
+		"{\"version\":\"" KV_VERSION "\",\"uptime_seconds\":42,\"draining\":true,"
+		"\"contacts\":0,\"calls_active\":0,\"calls\":[]}");
+
+	/* Without the PBX's record, the kernel's: this process started
+	 * during the last day, and not in the future. */
+	pbx->stats.start_time = 0;
+	sbuf_reset(&sb);
+	metrics_render(&sb, pbx);
+	assert_prom_ok(pr, sbuf_cstr(&sb));
+	{
+		double started = prom_value(pr, "kubevox_process_start_time_seconds");
+		double now = (double)time(NULL);
+
+		assert_true(started > now - 86400 && started <= now + 1);
+	}
+
+	/* A clock before the start time never makes a negative uptime. */
+	pbx->stats.start_time = 1800000000;
+	pbx->stats.draining = false;
+	sbuf_reset(&sb);
+	status_render(&sb, pbx);
+	assert_non_null(strstr(sbuf_cstr(&sb), "\"uptime_seconds\":0,\"draining\":false"));
+	sbuf_free(&sb);
+	free(pr);
+	free(pbx);
+}
+
+/* ---- metrics from real parts, after real SIP traffic ---- */
+
+struct fix {
+	uv_loop_t loop;
+	uv_timer_t deadline;
+	bool expired;
+	struct tmrq q;
+	struct pbx *pbx;
+	struct sip_listener *udp;
+	int fd;                        /* the phone */
+	unsigned nreq;
+	struct sbuf sb;
+	struct prom *pr;
+};
+
+static void deadline_cb(uv_timer_t *t)
+{
+	struct fix *f = t->data;
+
+	f->expired = true;
+}
+
+#define RUN_UNTIL(f, cond) do {						\
+		(f)->expired = false;					\
+		uv_timer_start(&(f)->deadline, deadline_cb, DEADLINE_MS, 0); \
+		while (!(cond) && !(f)->expired)			\
+			uv_run(&(f)->loop, UV_RUN_ONCE);		\
+		uv_timer_stop(&(f)->deadline);				\
+		assert_true(cond);					\
+	} while (0)
+
+/* The TU: what a PBX would answer, enough to exercise every class. */
+static void reqh(struct sip_stack *st, struct sip_stx *stx, const struct sip_msg *req,
+		 const struct sip_peer *src, void *arg)
+{
+	struct fix *f = arg;
+	uint16_t code = 501;
+
+	f->nreq++;
+	if (!stx)
+		return;
+	if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO"))
+		code = 200;
+	else if (sip_msg_is_method(req, "REGISTER"))
+		code = 401;
+	else if (sip_msg_is_method(req, "BYE"))
+		code = 481;
+	else if (sip_msg_is_method(req, "MESSAGE"))
+		code = 302;
+	else if (sip_msg_is_method(req, "PUBLISH"))
+		code = 603;
+	assert_int_equal(sip_stx_reply(stx, code, NULL, NULL, NULL, NULL, NULL), 0);
+}
+
+static int devnull = -1;
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	struct sockaddr_in sin;
+	const struct sockaddr_in *bound;
+	struct pbx *pbx;
+
+	assert_non_null(f);
+	if (!getenv("KV_TEST_LOG") && devnull < 0) {
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		log_set_fd(devnull);
+	}
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	assert_int_equal(uv_timer_init(&f->loop, &f->deadline), 0);
+	f->deadline.data = f;
+	assert_int_equal(tmrq_init(&f->q, &f->loop), 0);
+	pbx = f->pbx = calloc(1, sizeof(*pbx));
+	assert_non_null(pbx);
+	pbx->loop = &f->loop;
+	pbx->tmrq = &f->q;
+	pbx->now = fixed_now;
+	assert_int_equal(state_mem_alloc(&pbx->state, &f->q, NULL, NULL), 0);
+	assert_int_equal(sip_stack_alloc(&pbx->stack, &f->loop, &f->q, reqh, f), 0);
+	assert_int_equal(calls_alloc(&pbx->calls, pbx), 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(sip_transport_listen(sip_stack_transport(pbx->stack), SIP_PROTO_UDP,
+					      (struct sockaddr *)&sin, &f->udp), 0);
+	assert_int_equal(rtp_engine_alloc(&pbx->rtp, &f->loop, (struct sockaddr *)&sin,
+					  41000, 41099, 1), 0);
+
+	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f->fd >= 0);
+	bound = (const struct sockaddr_in *)sip_listener_addr(f->udp);
+	assert_int_equal(connect(f->fd, (const struct sockaddr *)bound, sizeof(*bound)), 0);
+	sbuf_init(&f->sb);
+	f->pr = malloc(sizeof(*f->pr));
+	assert_non_null(f->pr);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	struct pbx *pbx = f->pbx;
+
+	close(f->fd);
+	calls_free(pbx->calls);
+	rtp_engine_free(pbx->rtp);
+	sip_stack_free(pbx->stack);
+	state_free(pbx->state);
+	tmrq_close(&f->q);
+	uv_close((uv_handle_t *)&f->deadline, NULL);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	sbuf_free(&f->sb);
+	free(f->pr);
+	free(pbx);
+	free(f);
+	return 0;
+}
+
+static void send_text(struct fix *f, const char *text)
+{
+	assert_int_equal(send(f->fd, text, strlen(text), 0), (ssize_t)strlen(text));
+}
+
+/* A request from the phone; same branch and Call-ID = a retransmission. */
+static void send_req(struct fix *f, const char *method, const char *branch)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "%s sip:kubevox@127.0.0.1 SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-%s;rport\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:1001@127.0.0.1>;tag=t-%s\r\n"
+		 "To: <sip:kubevox@127.0.0.1>\r\n"
+		 "Call-ID: c-%s@test\r\n"
+		 "CSeq: 1 %s\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 method, branch, branch, branch, method);
+	send_text(f, buf);
+}
+
+static void reg_done(enum loc_result res, const struct loc_contact *c, size_t n, void *arg)
+{
+	*(enum loc_result *)arg = res;
+}
+
+static void test_metrics_live(void **state)
+{
+	struct fix *f = *state;
+	const struct sip_stack_stats *ss = sip_stack_stats(f->pbx->stack);
+	struct loc_binding b;
+	struct loc_register r;
+	enum loc_result res = LOC_FAILED;
+	struct rtp_stats rs;
+	struct prom *pr = f->pr;
+	unsigned want_req;
+
+	/* One contact, as a REGISTER would leave it. */
+	memset(&b, 0, sizeof(b));
+	b.uri = pl_from_str("sip:1001@192.0.2.10:5062");
+	b.expires = 60;
+	b.q = -1;
+	memset(&r, 0, sizeof(r));
+	r.aor = pl_from_str("1001");
+	r.bindings = &b;
+	r.bindings_n = 1;
+	r.callid = pl_from_str("reg-1");
+	r.cseq = 1;
+	r.endpoint = pl_from_str("1001");
+	r.src.addr.ss_family = AF_INET;
+	r.max_contacts = 1;
+	r.now = (uint64_t)time(NULL);
+	assert_int_equal(state_register(f->pbx->state, &r, reg_done, &res), 0);
+	assert_int_equal(res, LOC_OK);
+
+	send_req(f, "OPTIONS", "o1");
+	send_req(f, "OPTIONS", "o1");          /* retransmission: 200 again */
+	send_req(f, "REGISTER", "r1");         /* 401 */
+	send_req(f, "BYE", "b1");              /* 481 */
+	send_req(f, "INFO", "i1");             /* 200 */
+	send_req(f, "SUBSCRIBE", "s1");        /* other: 501 */
+	send_req(f, "options", "l1");          /* case matters: other, 501 */
+	send_req(f, "MESSAGE", "m1");          /* other: 302 */
+	send_req(f, "PUBLISH", "p1");          /* other: 603 */
+	want_req = 8;
+	send_text(f, "this is not SIP\r\n\r\n");
+	/* A stray response: counted by class, matched to nothing. */
+	send_text(f, "SIP/2.0 180 Ringing\r\n"
+		  "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-nothing\r\n"
+		  "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>;tag=2\r\n"
+		  "Call-ID: stray@test\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+	/* The datagrams are handled in order: the last one closes the run. */
+	RUN_UNTIL(f, f->nreq == want_req && ss->rx_responses == 1);
+
+	assert_int_equal(ss->rx_by_method[SIP_STATS_OPTIONS], 2);
+	assert_int_equal(ss->rx_by_method[SIP_STATS_REGISTER], 1);
+	assert_int_equal(ss->rx_by_method[SIP_STATS_BYE], 1);
+	assert_int_equal(ss->rx_by_method[SIP_STATS_INFO], 1);
+	assert_int_equal(ss->rx_by_method[SIP_STATS_OTHER], 4);
+	assert_int_equal(ss->rx_by_method[SIP_STATS_INVITE], 0);
+	assert_int_equal(ss->rx_requests, 9);
+	assert_int_equal(ss->tx_by_class[2], 3);
+	assert_int_equal(ss->tx_by_class[3], 1);
+	assert_int_equal(ss->tx_by_class[4], 2);
+	assert_int_equal(ss->tx_by_class[5], 2);
+	assert_int_equal(ss->tx_by_class[6], 1);
+	assert_int_equal(ss->tx_by_class[1], 0);
+	assert_int_equal(ss->tx_responses, 9);
+	assert_int_equal(ss->rx_by_class[1], 1);
+	assert_int_equal(ss->parse_errors, 1);
+	assert_int_equal(ss->retransmissions_absorbed, 1);
+	assert_string_equal(sip_stats_method_name(SIP_STATS_CANCEL), "CANCEL");
+	assert_string_equal(sip_stats_method_name(SIP_STATS_OTHER), "other");
+	assert_string_equal(sip_stats_method_name(99), "other");
+
+	metrics_render(&f->sb, f->pbx);
+	assert_false(sbuf_err(&f->sb));
+	assert_prom_ok(pr, sbuf_cstr(&f->sb));
+	assert_series(pr, "kubevox_registrations", 1);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"OPTIONS\"}", 2);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"REGISTER\"}", 1);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"BYE\"}", 1);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"INFO\"}", 1);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"INVITE\"}", 0);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"ACK\"}", 0);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"CANCEL\"}", 0);
+	assert_series(pr, "kubevox_sip_requests_received_total{method=\"other\"}", 4);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"1xx\"}", 0);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"2xx\"}", 3);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"3xx\"}", 1);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"4xx\"}", 2);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"5xx\"}", 2);
+	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"6xx\"}", 1);
+	assert_series(pr, "kubevox_sip_responses_received_total{class=\"1xx\"}", 1);
+	assert_series(pr, "kubevox_sip_parse_errors_total", 1);
+	assert_series(pr, "kubevox_sip_retransmissions_absorbed_total", 1);
+	assert_series(pr, "kubevox_tcp_connections", 0);
+	assert_series(pr, "kubevox_calls_active", 0);
+
+	rtp_engine_stats(f->pbx->rtp, &rs);
+	assert_true(rs.ports_total > 0);
+	assert_series(pr, "kubevox_rtp_ports_total", rs.ports_total);
+	assert_series(pr, "kubevox_rtp_ports_in_use", 0);
+	assert_series(pr, "kubevox_rtp_packets_dropped_total{reason=\"wrong_source\"}", 0);
+
+	sbuf_reset(&f->sb);
+	status_render(&f->sb, f->pbx);
+	assert_false(sbuf_err(&f->sb));
+	assert_true(json_valid(sbuf_cstr(&f->sb)));
+	assert_non_null(strstr(sbuf_cstr(&f->sb), "\"contacts\":1,\"calls_active\":0,\"calls\":[]"));
+}
+
+/* A stack-level 400 (a request the parser refuses but can answer) and a
+ * response sent statelessly are counted too. */
+static void test_stateless_counts(void **state)
+{
+	struct fix *f = *state;
+	const struct sip_stack_stats *ss = sip_stack_stats(f->pbx->stack);
+	static const char resp[] = "SIP/2.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+	struct sip_peer dst;
+	socklen_t len = sizeof(dst.addr);
+
+	send_text(f, "OPTIONS sip:kubevox@127.0.0.1 SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-bad\r\n"
+		  "From: <sip:1001@127.0.0.1>;tag=x\r\nTo: <sip:kubevox@127.0.0.1>\r\n"
+		  "Call-ID: bad@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 9999\r\n\r\n");
+	RUN_UNTIL(f, ss->parse_errors == 1);
+	assert_int_equal(ss->tx_by_class[4], 1);
+	assert_int_equal(ss->tx_responses, 1);
+
+	memset(&dst, 0, sizeof(dst));
+	assert_int_equal(getsockname(f->fd, (struct sockaddr *)&dst.addr, &len), 0);
+	dst.proto = SIP_PROTO_UDP;
+	assert_int_equal(sip_stack_send_raw(f->pbx->stack, &dst, resp, strlen(resp)), 0);
+	assert_int_equal(ss->tx_by_class[5], 1);
+	assert_int_equal(ss->tx_responses, 2);
+	/* A status line without a code counts as a response of no class. */
+	assert_int_equal(sip_stack_send_raw(f->pbx->stack, &dst, "SIP/2.0 x\r\n\r\n", 13), 0);
+	assert_int_equal(ss->tx_responses, 3);
+	for (unsigned c = 0; c < 7; c++)
+		assert_int_equal(ss->tx_by_class[c], c == 4 || c == 5 ? 1 : 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prom_checker),
+		cmocka_unit_test(test_json_validator),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_metrics_bare),
+		cmocka_unit_test_setup_teardown(test_metrics_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_counts, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -150,7 +150,7 @@ static bool http_harmless(const struct astconf_var *v)
 void sysconf_http(struct cfg_load *ld, const struct astconf *ac)
 {
 	struct cfg_http *http = &ld->cfg->http;
-	const struct astconf_var *enabled_v = NULL;
+	const struct astconf_var *enabled_v = NULL, *bind_v = NULL;
 	struct sockaddr_storage bind;
 	bool enabled = false, have_bind = false;
 	uint32_t port = 8088;
@@ -173,6 +173,7 @@ void sysconf_http(struct cfg_load *ld, const struct astconf *ac)
 				if (boolean(ld, v, &enabled))
 					enabled_v = v;
 			} else if (!strcasecmp(v->name, "bindaddr")) {
+				bind_v = v;
 				switch (cfgval_addr(v->value, 0, &bind)) {
 				case CFGVAL_ADDR_OK:
 					have_bind = true;
@@ -193,7 +194,8 @@ void sysconf_http(struct cfg_load *ld, const struct astconf *ac)
 			}
 		}
 	}
-	if (enabled && !have_bind && enabled_v)
+	/* An invalid bindaddr has its own error already. */
+	if (enabled && !bind_v && enabled_v)
 		msg(ld, CFG_WARNING, enabled_v, "enabled=yes without bindaddr: the HTTP "
 		    "server does not run (Asterisk has no default bind address)");
 	if (have_bind) {

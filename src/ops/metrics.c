@@ -190,50 +190,10 @@ static void security(struct sbuf *out, const struct pbx_stats *ps)
 		"Requests refused because their source was banned.", ps->banned_requests);
 }
 
-/*
- * When the process started, as the kernel recorded it (boot time plus the
- * start tick in /proc/self/stat, as Prometheus client libraries compute
- * it); 0 when /proc cannot tell.  It never changes, so it is read once.
- */
-static uint64_t proc_start_time(void)
-{
-	static uint64_t cached;
-	char buf[1024], *p;
-	unsigned long long btime = 0, ticks = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	size_t n;
-
-	if (cached || hz <= 0)
-		return cached;
-	f = fopen("/proc/stat", "re");
-	if (!f)
-		return 0;
-	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	fclose(f);
-	f = fopen("/proc/self/stat", "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Field 2 (comm) may hold spaces and parentheses: count from the
-	 * last ')'; starttime is field 22, the 20th after it. */
-	p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!btime || !p || sscanf(p + 1, "%llu", &ticks) != 1)
-		return 0;
-	cached = btime + ticks / (unsigned long long)hz;
-	return cached;
-}
-
-/* The PBX's own record when it keeps one, else the kernel's. */
+/* Set by pbx_alloc() when the process starts serving. */
 static uint64_t start_time(const struct pbx_stats *ps)
 {
-	return ps->start_time ? ps->start_time : proc_start_time();
+	return ps->start_time;
 }
 
 static void process(struct sbuf *out, const struct pbx_stats *ps)

@@ -349,7 +349,8 @@ void call_leg_hangup(struct leg *l)
 		rtp_leg_stop(l->rtp);
 }
 
-void call_leg_free(struct leg *l)
+/* Everything a leg holds, but not the leg itself. */
+static void leg_release(struct leg *l)
 {
 	struct call *c = l->call;
 
@@ -373,6 +374,11 @@ void call_leg_free(struct leg *l)
 	free(l->reinv_offer);
 	l->inv = NULL;
 	l->offer = l->reinv_offer = NULL;
+}
+
+void call_leg_free(struct leg *l)
+{
+	leg_release(l);
 	if (l->uac)
 		free(l);
 }
@@ -459,7 +465,7 @@ static void call_free(struct call *c)
 	for (size_t i = 0; i < c->b_n; i++)
 		call_leg_free(c->b[i]);
 	c->b_n = 0;
-	call_leg_free(&c->a);
+	leg_release(&c->a);
 	if (c->a.inv_stx)
 		sip_stx_set_arg(c->a.inv_stx, NULL);
 	if (c->prompt)
@@ -790,6 +796,7 @@ static const char *reinvite_headers(const struct call *c, const struct leg *l,
 static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		     const struct sip_msg *req)
 {
+	bool bridged = c->phase == CALL_BRIDGED;
 	struct leg *o = l->uac ? &c->a : c->peer;
 	struct sdp_session *in = NULL, *out = NULL;
 	char hdrs[256];
@@ -818,7 +825,7 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		goto out;
 	}
 
-	if (c->phase != CALL_BRIDGED || !o) {
+	if (!bridged || !o) {
 		/* Media ends here (Echo, Playback): answer it ourselves. */
 		free(l->offer);
 		l->offer = in;
@@ -991,12 +998,14 @@ int calls_alloc(struct calls **csp, struct pbx *pbx)
 
 void calls_free(struct calls *cs)
 {
+	struct call *c, *next;
+
 	if (!cs)
 		return;
-	while (cs->list) {
-		struct call *c = cs->list;
-
-		call_end(c, 16);
+	/* call_end() only schedules the free; do it here, now. */
+	calls_end_all(cs);
+	for (c = cs->list; c; c = next) {
+		next = c->next;
 		call_free(c);
 	}
 	free(cs);

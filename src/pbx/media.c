@@ -243,10 +243,11 @@ void media_prompt_release(struct pbx *pbx, const struct prompt *p)
 
 void media_prompts_flush(struct pbx *pbx)
 {
-	while (pbx->prompt_holds) {
-		struct prompt_hold *h = pbx->prompt_holds;
+	struct prompt_hold *h = pbx->prompt_holds, *next;
 
-		hold_unlink(h);
+	pbx->prompt_holds = NULL;
+	for (; h; h = next) {
+		next = h->next;
 		prompt_release(pbx->prompts, h->p);
 		free(h);
 	}

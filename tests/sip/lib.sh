@@ -159,17 +159,21 @@ mkdir -p "$KV_CONF"
 # A port free for both UDP and TCP on 127.0.0.1 (transports share it).  The
 # kernel picks it; ports already handed out by this test are skipped, since
 # nothing holds them until the daemon or SIPp binds.
+# Ports come from 6000-8999: below the kernel's ephemeral range, so that no
+# client socket of a test running in parallel can be handed the port between
+# this check and the moment its user binds it, and below every test's RTP
+# range (9000-32999), which a kubevoxd may take at any time.
 kv_free_port()
 {
 	python3 - "$KV_TMP/ports" <<'EOF'
-import socket, sys
+import random, socket, sys
 used = set(open(sys.argv[1]).read().split())
 for _ in range(200):
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
+        port = random.randrange(6000, 9000)
+        t.bind(("127.0.0.1", port))
         if str(port) in used:
             continue
         u.bind(("127.0.0.1", port))
@@ -543,14 +547,11 @@ kv_conf_calls()
 kv_free_media_port()
 {
 	python3 - "$KV_TMP/ports" <<'PY'
-import socket, sys
+import random, socket, sys
 used = set(open(sys.argv[1]).read().split())
 for _ in range(200):
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    base = probe.getsockname()[1] & ~1
-    probe.close()
-    if base + 3 > 60999 or any(str(base + i) in used for i in range(4)):
+    base = random.randrange(6000, 8996) & ~1
+    if any(str(base + i) in used for i in range(4)):
         continue
     socks = []
     try:

@@ -38,9 +38,12 @@ fuzz-build:
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-600}
 
+# Benchmarks against peers measured in the same run (see bench/README.md).
 bench: build
 	@scripts/install-deps.sh bench
 	@bench/register.sh $(BUILD)
+	@bench/calls.sh $(BUILD)
+	@bench/media.sh $(BUILD)
 
 # clang-tidy (checks in .clang-tidy, every finding an error) and cppcheck
 # over every C file in src/; fails on any finding, after both have run so

@@ -617,7 +617,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 
 	if (res != AUTHN_OK) {
 		sip_sockaddr_str((const struct sockaddr *)&a->dst.addr, ip, sizeof(ip));
-		log_event(res == AUTHN_CHALLENGED ? LOG_INFO : LOG_WARN, "call_auth",
+		log_event(res == AUTHN_CHALLENGED ? LOG_DEBUG : LOG_WARN, "call_auth",
 			  "src=%s endpoint=%s reason=%s", ip,
 			  a->ep ? a->ep->name : "-", why);
 		a->inv_stx = NULL;

@@ -36,15 +36,18 @@ struct reg_ctx {
 
 static void log_result(const struct reg_ctx *ctx, uint16_t scode, const char *why)
 {
-	/* A first 401 is the normal first half of every registration. */
-	bool normal = scode < 300 || (scode == 401 && (!strcmp(why, "challenge") ||
-						       !strcmp(why, "stale_nonce")));
+	/* The first 401 is the normal first half of every registration: a
+	 * debug event, or every phone would log two lines per refresh. */
+	bool first = scode == 401 && (!strcmp(why, "challenge") ||
+				      !strcmp(why, "stale_nonce"));
+	enum log_level lvl = scode < 300 ? LOG_INFO : first ? LOG_DEBUG : LOG_WARN;
 	char ip[64];
 
+	if (!log_enabled(lvl))
+		return;
 	sip_sockaddr_str((const struct sockaddr *)&ctx->src.addr, ip, sizeof(ip));
-	log_event(normal ? LOG_INFO : LOG_WARN, "register",
-		  "aor=%s src=%s proto=%s status=%u reason=%s", ctx->aor_name,
-		  ip, sip_proto_name(ctx->src.proto), scode, why);
+	log_event(lvl, "register", "aor=%s src=%s proto=%s status=%u reason=%s",
+		  ctx->aor_name, ip, sip_proto_name(ctx->src.proto), scode, why);
 }
 
 static void count(struct pbx *pbx, enum reg_result r)

@@ -517,11 +517,12 @@ static int http_start(struct ops *o)
 	}
 	sip_sockaddr_str((const struct sockaddr *)bind, addr, sizeof(addr));
 	errno = 0;
+	/* libmicrohttpd wants its logger first, or it complains on stderr. */
 	o->mhd = MHD_start_daemon(flags, sockaddr_port(bind), NULL, NULL, on_request, o,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, o,
 				  MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)bind,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)OPS_CONN_LIMIT,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OPS_CONN_TIMEOUT_S,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, o,
 				  MHD_OPTION_END);
 	if (!o->mhd) {
 		int err = errno ? errno : EIO;

@@ -99,7 +99,7 @@ broken "runs as root" Deployment kubevox \
 	'does not run as a non-root user'
 broken "config volume without the Secret" Deployment kubevox \
 	"[{\"op\":\"remove\",\"path\":\"$P/volumes/0/projected/sources/1\"}]" \
-	'/etc/kubevox has Secret undefined'
+	'/etc/kubevox has Secret none, config.sh makes kubevox-auth'
 broken "surge pod on a full cluster" Deployment kubevox \
 	'[{"op":"replace","path":"/spec/strategy/rollingUpdate/maxSurge","value":1}]' \
 	'maxSurge must be 0'

@@ -127,6 +127,20 @@ static struct cfg_endpoint *ep(struct fx *fx, const char *name)
 	return config_endpoint(fx->cfg, name, strlen(name));
 }
 
+/* The entry of cfg->files whose path ends with suffix, or NULL. */
+static const char *shipped_file(const struct kv_config *cfg, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	for (size_t i = 0; i < cfg->files_n; i++) {
+		size_t len = strlen(cfg->files[i]);
+
+		if (len >= n && !strcmp(cfg->files[i] + len - n, suffix))
+			return cfg->files[i];
+	}
+	return NULL;
+}
+
 static void test_shipped(void **state)
 {
 	struct fx *fx = *state;
@@ -174,7 +188,10 @@ static void test_shipped(void **state)
 	assert_int_equal(cfg->rtpend, 20000);
 	assert_string_equal(cfg->astlogdir, "/var/log/kubevox");
 	assert_string_equal(cfg->user_agent, "KubeVox");
-	assert_int_equal(cfg->files_n, 6);
+	/* pjsip_auth.conf, included by pjsip.conf, is one of them: a change of
+	 * password (a Kubernetes Secret update) must trigger a reload too. */
+	assert_int_equal(cfg->files_n, 7);
+	assert_non_null(shipped_file(cfg, "/asterisk_config/pjsip_auth.conf"));
 
 	/* The derived nonce secret is the same on every load. */
 	assert_non_null(cfg->security.nonce_secret);

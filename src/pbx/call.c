@@ -369,10 +369,8 @@ static void leg_release(struct leg *l)
 	}
 	sip_dialog_free(l->dlg);
 	l->dlg = NULL;
-	free(l->inv);
 	free(l->offer);
 	free(l->reinv_offer);
-	l->inv = NULL;
 	l->offer = l->reinv_offer = NULL;
 }
 

@@ -53,8 +53,6 @@ struct leg {
 	bool acked;
 	/* B leg: our INVITE */
 	struct sip_ctx *inv_ctx;
-	char *inv;                      /* the request, for CANCEL */
-	size_t inv_len;
 	struct sip_peer dst;
 	bool provisional;               /* a 1xx arrived: CANCEL allowed */
 	bool cancel_pending;            /* CANCEL once a 1xx arrives */

@@ -37,49 +37,12 @@ static void set_status(struct call *c, const char *status, int cause)
 		c->cause = cause;
 }
 
-/* The INVITE's own final response (487) is what matters, not this one. */
-static void cancel_answered(int err, const struct sip_msg *resp, void *arg)
-{
-}
-
-/* Send the CANCEL for leg b's INVITE (RFC 3261 §9.1). */
+/* RFC 3261 §9.1, through the INVITE's transaction. */
 static void send_cancel(struct leg *b)
 {
-	struct call *c = b->call;
-	struct sip_msg *inv = malloc(sizeof(*inv));
-	const char *why = NULL;
-	struct sbuf sb;
-
-	if (!inv)
-		return;
-	sbuf_init(&sb);
-	if (sip_msg_decode(inv, b->inv, b->inv_len, false, &why) == SIP_DECODE_OK) {
-		sbuf_append_str(&sb, "CANCEL ");
-		sbuf_append_pl(&sb, &inv->ruri_raw);
-		sbuf_append_str(&sb, " SIP/2.0\r\nVia: ");
-		sbuf_append_pl(&sb, &inv->via.whole);
-		sbuf_append_str(&sb, "\r\n");
-		for (unsigned i = 0; i < inv->hdrc; i++) {
-			if (inv->hdrv[i].id != SIP_HDR_ROUTE)
-				continue;
-			sbuf_append_str(&sb, "Route: ");
-			sbuf_append_pl(&sb, &inv->hdrv[i].val);
-			sbuf_append_str(&sb, "\r\n");
-		}
-		sbuf_append_str(&sb, "From: ");
-		sbuf_append_pl(&sb, &inv->from.whole);
-		sbuf_append_str(&sb, "\r\nTo: ");
-		sbuf_append_pl(&sb, &inv->to.whole);
-		sbuf_append_str(&sb, "\r\nCall-ID: ");
-		sbuf_append_pl(&sb, &inv->callid);
-		sbuf_printf(&sb, "\r\nCSeq: %" PRIu32 " CANCEL\r\nMax-Forwards: 70\r\n"
-			    "Content-Length: 0\r\n\r\n", inv->cseq.num);
-		if (!sbuf_err(&sb))
-			sip_ctx_send(c->pbx->stack, NULL, &b->dst, sb.p, sb.len,
-				     cancel_answered, NULL);
-	}
-	sbuf_free(&sb);
-	free(inv);
+	if (b->inv_ctx && sip_ctx_cancel(b->inv_ctx))
+		log_event(LOG_WARN, "dial_cancel_failed", "uniqueid=%s channel=%s",
+			  b->call->uniqueid, b->chan);
 	b->cancelled = true;
 }
 
@@ -374,10 +337,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 				   &b->dst, contact);
 	if (err)
 		goto out;
-	b->inv = sb.p;
-	b->inv_len = sb.len;
-	sbuf_init(&sb);
-	err = sip_ctx_send(c->pbx->stack, &b->inv_ctx, &b->dst, b->inv, b->inv_len,
+	/* The transaction keeps the request: CANCEL is built from it. */
+	err = sip_ctx_send(c->pbx->stack, &b->inv_ctx, &b->dst, sb.p, sb.len,
 			   b_response, b);
 	if (err)
 		goto out;

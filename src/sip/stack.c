@@ -983,54 +983,69 @@ static void ctx_send_ack(struct sip_ctx *c)
 }
 
 /* RFC 3261 §17.1.1.3: the ACK for a non-2xx final response. */
-static int ctx_build_ack(struct sip_ctx *c, const struct sip_msg *resp)
+/*
+ * ACK (for a non-2xx) and CANCEL are built from the INVITE they belong to
+ * (RFC 3261 §17.1.1.3, §9.1): same Request-URI, top Via (branch), Route,
+ * From, Call-ID and CSeq number; the To is the response's for an ACK and
+ * the INVITE's for a CANCEL.  to NULL: the INVITE's.
+ */
+static int print_from_invite(const struct sip_ctx *c, const char *method,
+			     const struct pl *to, struct sbuf *sb)
 {
 	struct sip_msg *inv = malloc(sizeof(*inv));
 	const char *why = NULL;
-	struct sbuf sb;
 	int err = 0;
 
 	if (!inv)
 		return ENOMEM;
-	sbuf_init(&sb);
 	memset(inv, 0, sizeof(*inv));
 	if (sip_msg_decode(inv, c->req, c->len, false, &why) != SIP_DECODE_OK) {
 		err = EBADMSG;
 		goto out;
 	}
-	sbuf_append_str(&sb, "ACK ");
-	sbuf_append_pl(&sb, &inv->ruri_raw);
-	sbuf_append_str(&sb, " SIP/2.0\r\nVia: ");
-	sbuf_append_pl(&sb, &inv->via.whole);
-	sbuf_append_str(&sb, "\r\n");
+	sbuf_printf(sb, "%s ", method);
+	sbuf_append_pl(sb, &inv->ruri_raw);
+	sbuf_append_str(sb, " SIP/2.0\r\nVia: ");
+	sbuf_append_pl(sb, &inv->via.whole);
+	sbuf_append_str(sb, "\r\n");
 	for (unsigned i = 0; i < inv->hdrc; i++) {
 		if (inv->hdrv[i].id != SIP_HDR_ROUTE)
 			continue;
-		sbuf_append_str(&sb, "Route: ");
-		sbuf_append_pl(&sb, &inv->hdrv[i].val);
-		sbuf_append_str(&sb, "\r\n");
+		sbuf_append_str(sb, "Route: ");
+		sbuf_append_pl(sb, &inv->hdrv[i].val);
+		sbuf_append_str(sb, "\r\n");
 	}
-	sbuf_append_str(&sb, "From: ");
-	sbuf_append_pl(&sb, &inv->from.whole);
-	sbuf_append_str(&sb, "\r\nTo: ");
-	sbuf_append_pl(&sb, &resp->to.whole);
-	sbuf_append_str(&sb, "\r\nCall-ID: ");
-	sbuf_append_pl(&sb, &inv->callid);
-	sbuf_printf(&sb, "\r\nCSeq: %" PRIu32 " ACK\r\nMax-Forwards: 70\r\n"
-		    "Content-Length: 0\r\n\r\n", inv->cseq.num);
-	if (sbuf_err(&sb)) {
+	sbuf_append_str(sb, "From: ");
+	sbuf_append_pl(sb, &inv->from.whole);
+	sbuf_append_str(sb, "\r\nTo: ");
+	sbuf_append_pl(sb, to ? to : &inv->to.whole);
+	sbuf_append_str(sb, "\r\nCall-ID: ");
+	sbuf_append_pl(sb, &inv->callid);
+	sbuf_printf(sb, "\r\nCSeq: %" PRIu32 " %s\r\nMax-Forwards: 70\r\n"
+		    "Content-Length: 0\r\n\r\n", inv->cseq.num, method);
+	if (sbuf_err(sb))
 		err = ENOMEM;
-		goto out;
+out:
+	free(inv);
+	return err;
+}
+
+static int ctx_build_ack(struct sip_ctx *c, const struct sip_msg *resp)
+{
+	struct sbuf sb;
+	int err;
+
+	sbuf_init(&sb);
+	err = print_from_invite(c, "ACK", &resp->to.whole, &sb);
+	if (err) {
+		sbuf_free(&sb);
+		return err;
 	}
 	free(c->ack);
 	c->ack = sb.p;
 	c->acklen = sb.len;
 	c->ackdst = c->dst;
-	sbuf_init(&sb);
-out:
-	sbuf_free(&sb);
-	free(inv);
-	return err;
+	return 0;
 }
 
 static void ctx_response(struct sip_ctx *c, const struct sip_msg *m)
@@ -1179,6 +1194,26 @@ out:
 		free(c);
 	}
 	free(m);
+	return err;
+}
+
+static void cancel_answered(int err, const struct sip_msg *resp, void *arg)
+{
+}
+
+int sip_ctx_cancel(struct sip_ctx *c)
+{
+	struct sbuf sb;
+	int err;
+
+	if (!c || !c->invite)
+		return EINVAL;
+	sbuf_init(&sb);
+	err = print_from_invite(c, "CANCEL", NULL, &sb);
+	if (!err)
+		err = sip_ctx_send(c->st, NULL, &c->dst, sb.p, sb.len,
+				   cancel_answered, NULL);
+	sbuf_free(&sb);
 	return err;
 }
 

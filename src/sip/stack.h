@@ -98,6 +98,11 @@ void *sip_stx_arg(const struct sip_stx *stx);
 int sip_ctx_send(struct sip_stack *st, struct sip_ctx **ctxp,
 		 const struct sip_peer *dst, const char *req, size_t len,
 		 sip_response_h *resph, void *arg);
+/* CANCEL this INVITE client transaction (RFC 3261 §9.1), in a client
+ * transaction of its own whose answer nobody needs: what counts is the
+ * INVITE's final response (487), reported as usual.  Send it only once a
+ * provisional response has arrived. */
+int sip_ctx_cancel(struct sip_ctx *ctx);
 /* Stop reporting to the TU (the transaction still finishes its timers). */
 void sip_ctx_abandon(struct sip_ctx *ctx);
 

@@ -75,6 +75,11 @@ struct cfg_auth {
 	char *password_digest;   /* hex MD5(username:realm:password), or NULL */
 	char *password_digest_sha256;  /* hex SHA-256 of the same, or NULL */
 	char *realm;             /* effective: auth realm or global default_realm */
+	/* H(username:realm:password) per algorithm, lowercase hex, computed at
+	 * load from the password or copied from password_digest*; "" when
+	 * unknown.  Authentication then hashes only per request data. */
+	char ha1_md5[33];
+	char ha1_sha256[65];
 	enum cfg_digest_alg algs[CFG_MAX_ALGS];  /* offered, in order */
 	size_t algs_n;
 	const char *file;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <strings.h>
 
 #include "config/cfgval.h"
@@ -320,6 +321,42 @@ static bool opt_bool(struct cfg_load *ld, const struct astconf_var *v,
 static void opt_str(struct cfg_load *ld, const struct astconf_var *v, char **out)
 {
 	*out = *v->value ? load_strdup(ld, v->value) : NULL;
+}
+
+static void ha1_hex(const EVP_MD *md, const struct cfg_auth *a, char *out)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (!ctx)
+		return;
+	if (EVP_DigestInit_ex(ctx, md, NULL) &&
+	    EVP_DigestUpdate(ctx, a->username, strlen(a->username)) &&
+	    EVP_DigestUpdate(ctx, ":", 1) &&
+	    EVP_DigestUpdate(ctx, a->realm, strlen(a->realm)) &&
+	    EVP_DigestUpdate(ctx, ":", 1) &&
+	    EVP_DigestUpdate(ctx, a->password, strlen(a->password)) &&
+	    EVP_DigestFinal_ex(ctx, d, &n)) {
+		for (unsigned int i = 0; i < n; i++)
+			sprintf(out + 2 * i, "%02x", d[i]);
+	}
+	EVP_MD_CTX_free(ctx);
+}
+
+/* The H(A1) of each algorithm, once per load rather than per request. */
+static void ha1_fill(struct cfg_auth *a)
+{
+	if (a->password && a->username && a->realm) {
+		ha1_hex(EVP_md5(), a, a->ha1_md5);
+		ha1_hex(EVP_sha256(), a, a->ha1_sha256);
+		return;
+	}
+	if (a->password_digest)
+		snprintf(a->ha1_md5, sizeof(a->ha1_md5), "%s", a->password_digest);
+	if (a->password_digest_sha256)
+		snprintf(a->ha1_sha256, sizeof(a->ha1_sha256), "%s", a->password_digest_sha256);
 }
 
 /* timers = no | yes | required | always (forced is Asterisk's old name
@@ -1015,6 +1052,7 @@ static void auths_finish(struct pjsip *pj)
 		}
 		if (!a->realm)
 			a->realm = cfg->default_realm;
+		ha1_fill(a);
 		if (!ta->algs_set) {
 			memcpy(a->algs, cfg->default_algs, sizeof(a->algs));
 			a->algs_n = cfg->default_algs_n;

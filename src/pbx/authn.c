@@ -87,24 +87,14 @@ static bool find_cred(const struct sip_msg *req, const char *realm,
 	return false;
 }
 
-/* H(A1) for the credentials' algorithm, from the password or a stored
- * digest; false when the auth section cannot answer that algorithm. */
-static bool ha1_for(const struct cfg_auth *auth, enum cfg_digest_alg alg,
-		    char *ha1, size_t size)
+/* H(A1) for the credentials' algorithm, computed when the configuration
+ * was loaded; false when the auth section cannot answer that algorithm. */
+static const char *ha1_for(const struct cfg_auth *auth, enum cfg_digest_alg alg)
 {
-	if (auth->password) {
-		digest_ha1(alg, auth->username, auth->realm, auth->password, ha1);
-		return true;
-	}
-	if (alg == CFG_ALG_MD5 && auth->password_digest) {
-		snprintf(ha1, size, "%s", auth->password_digest);
-		return true;
-	}
-	if (alg == CFG_ALG_SHA256 && auth->password_digest_sha256) {
-		snprintf(ha1, size, "%s", auth->password_digest_sha256);
-		return true;
-	}
-	return false;
+	const char *h = alg == CFG_ALG_SHA256 ? auth->ha1_sha256 :
+			alg == CFG_ALG_MD5 ? auth->ha1_md5 : "";
+
+	return *h ? h : NULL;
 }
 
 static void nonce_checked(bool ok, void *arg)
@@ -138,7 +128,8 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 	enum nonce_status ns;
 	struct sip_uri duri;
 	uint64_t issued = 0;
-	char ha1[80], ncbuf[16];
+	const char *ha1;
+	char ncbuf[16];
 	bool garbled, match = false;
 	uint32_t nc = 0;
 
@@ -170,8 +161,7 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 
 	/* Always compute one digest, so unknown users cost what known do. */
 	if (auth && alg && alg_offered(alg, algs, algs_n) &&
-	    pl_eq_str(&cred.username, auth->username) &&
-	    ha1_for(auth, alg, ha1, sizeof(ha1))) {
+	    pl_eq_str(&cred.username, auth->username) && (ha1 = ha1_for(auth, alg))) {
 		match = digest_check(&cred, ha1, &req->method);
 	} else {
 		digest_check(&cred, dummy_ha1, &req->method);

@@ -76,6 +76,22 @@ static void print_contacts(struct sbuf *sb, const struct loc_contact *c,
 	}
 }
 
+/* RFC 3261 §10.3 step 8: a Date header in the 200 (phones without a clock
+ * set theirs from it).  It changes once a second: format it once. */
+static const char *date_header(time_t t)
+{
+	static time_t last;
+	static char cached[64];
+	struct tm tm;
+
+	if (t != last || !cached[0]) {
+		gmtime_r(&t, &tm);
+		strftime(cached, sizeof(cached), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+		last = t;
+	}
+	return cached;
+}
+
 static void registered(enum loc_result res, const struct loc_contact *contacts,
 		       size_t n, void *arg)
 {
@@ -83,9 +99,7 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 	struct pbx *pbx = ctx->pbx;
 	const struct sip_msg *req = sip_stx_request(ctx->stx);
 	struct sbuf sb;
-	char date[64];
 	time_t t = (time_t)pbx->now();
-	struct tm tm;
 	struct pl path;
 	unsigned it = 0;
 
@@ -117,9 +131,7 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 		sbuf_append_pl(&sb, &path);
 		sbuf_append_str(&sb, "\r\n");
 	}
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-	sbuf_append_str(&sb, date);
+	sbuf_append_str(&sb, date_header(t));
 	if (sbuf_err(&sb)) {
 		count(pbx, REG_ERROR);
 		reply(ctx, 500, NULL, NULL, "out_of_memory");

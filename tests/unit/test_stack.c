@@ -202,8 +202,10 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	uv_walk(&f->loop, close_leftover, NULL);
+	/* The stack first: its own poll handles are closing by the time the
+	 * walk looks for the test's leftover clients. */
 	sip_stack_free(f->st);
+	uv_walk(&f->loop, close_leftover, NULL);
 	tmrq_close(&f->q);
 	uv_close((uv_handle_t *)&f->deadline, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);

@@ -14,6 +14,17 @@
 static enum log_level log_min = LOG_INFO;
 static int log_fd = STDOUT_FILENO;
 
+/*
+ * A thread that turns an event loop may batch its lines (log_batch()) and
+ * write them once per loop iteration (log_flush()): a busy SIP loop then
+ * makes one write() per wake-up instead of one per event.  Other threads
+ * write each line at once, as before.
+ */
+#define LOG_BATCH_SIZE 16384
+static __thread char *batch;
+static __thread size_t batch_len;
+static __thread bool batching;
+
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level lvl)
@@ -24,6 +35,38 @@ void log_set_level(enum log_level lvl)
 void log_set_fd(int fd)
 {
 	log_fd = fd;
+}
+
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(log_fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_batch(bool on)
+{
+	static __thread char buf[LOG_BATCH_SIZE];
+
+	log_flush();
+	batching = on;
+	batch = on ? buf : NULL;
+}
+
+void log_flush(void)
+{
+	if (batch_len) {
+		write_all(batch, batch_len);
+		batch_len = 0;
+	}
 }
 
 bool log_enabled(enum log_level lvl)
@@ -44,8 +87,18 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 		return;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	/* The date part changes once a second: format it once per second. */
+	static __thread time_t ts_sec = -1;
+	static __thread char ts_text[32];
+	static __thread size_t ts_len;
+
+	if (tv.tv_sec != ts_sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		ts_len = strftime(ts_text, sizeof(ts_text), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = tv.tv_sec;
+	}
+	memcpy(line, ts_text, ts_len);
+	n = ts_len;
 	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s event=%s",
 		     (long)(tv.tv_usec / 1000), level_names[lvl], event);
 	if (r > 0)
@@ -63,17 +116,17 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 
-	const char *p = line;
-	while (n) {
-		ssize_t w = write(log_fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	if (!batching) {
+		write_all(line, n);
+		return;
 	}
+	if (batch_len + n > LOG_BATCH_SIZE)
+		log_flush();
+	memcpy(batch + batch_len, line, n);
+	batch_len += n;
+	/* Warnings and errors go out at once: they may precede a crash. */
+	if (lvl >= LOG_WARN)
+		log_flush();
 }
 
 const char *log_q(char *buf, size_t size, const char *s, size_t len)

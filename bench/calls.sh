@@ -71,21 +71,6 @@ die() {
 	exit 2
 }
 
-# Stops one started process and everything it forked, by pid only.
-stop_proc() {
-	local pid=$1 tree i
-	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
-	tree=$(proc_tree "$pid")
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 50); do
-		[ -d "/proc/$pid" ] || break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $tree 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	local p
 	for p in ${BENCH_CHILD:-} ${BENCH_UAS:-} ${BENCH_UAS_SHELL:-} $SAMPLER $PIDS; do

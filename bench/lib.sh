@@ -314,3 +314,18 @@ sipp_uas_wait() {
 		NR == 2 { printf "%.3f", sec($1) + sec($2); found = 1 }
 		END { if (!found) print 0 }' "$times" 2>/dev/null || echo 0)
 }
+
+# Stops one started process and everything it forked, by pid only.
+stop_proc() {
+	local pid=$1 tree i
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
+	tree=$(proc_tree "$pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 50); do
+		[ -d "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $tree 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}

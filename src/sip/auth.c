@@ -12,6 +12,7 @@
  *    back: the nonce already carries an HMAC, so opaque protects nothing.
  *    A client returning it (as RFC 7616 requires) is accepted.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,15 +324,39 @@ size_t digest_hex_len(enum cfg_digest_alg alg)
 
 /* --- hashing ----------------------------------------------------------- */
 
+/*
+ * OpenSSL 3 looks a digest up in its providers on every EVP_md5() based
+ * init, and EVP_MD_CTX_new() allocates: together they cost more than
+ * hashing a REGISTER's few dozen bytes.  The digests are fetched once per
+ * process and each thread reuses one context.
+ */
+static EVP_MD *md_md5, *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static __thread EVP_MD_CTX *md_ctx;
+
+static void md_fetch(void)
+{
+	md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static const EVP_MD *alg_md(enum cfg_digest_alg alg)
 {
+	pthread_once(&md_once, md_fetch);
 	switch (alg) {
 	case CFG_ALG_MD5:
-		return EVP_md5();
+		return md_md5;
 	case CFG_ALG_SHA256:
-		return EVP_sha256();
+		return md_sha256;
 	}
 	return NULL;
+}
+
+static EVP_MD_CTX *thread_md_ctx(void)
+{
+	if (!md_ctx)
+		md_ctx = EVP_MD_CTX_new();
+	return md_ctx;
 }
 
 static void hex_encode(const unsigned char *in, size_t n, char *out)
@@ -355,16 +380,13 @@ static void hash_parts(enum cfg_digest_alg alg, const struct pl *parts,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	const EVP_MD *type = alg_md(alg);
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx = thread_md_ctx();
 	int ok;
 
 	out[0] = '\0';
-	if (!type)
+	if (!type || !ctx)
 		return;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return;
-	ok = EVP_DigestInit_ex(ctx, type, NULL);
+	ok = EVP_DigestInit_ex2(ctx, type, NULL);
 	for (size_t i = 0; ok && i < n; i++) {
 		if (i)
 			ok = EVP_DigestUpdate(ctx, ":", 1);
@@ -373,7 +395,6 @@ static void hash_parts(enum cfg_digest_alg alg, const struct pl *parts,
 	}
 	if (ok)
 		ok = EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
 	if (ok && mdlen * 2 <= HEX_MAX)
 		hex_encode(md, mdlen, out);
 }
@@ -446,39 +467,40 @@ void nonce_key_init(struct nonce_key *k, const void *secret, size_t len)
 /*
  * Setting up an OpenSSL 3 MAC context (provider lookups for HMAC and
  * SHA-256, key schedule) costs more than the MAC itself.  Each thread keeps
- * one context keyed with the last secret it used and duplicates it per
- * nonce, which is several times cheaper; the secret only changes on reload.
+ * one context keyed with the last secret it used and re-initialises it per
+ * nonce with a NULL key, which restarts from the kept key schedule; the
+ * secret only changes on reload.
  */
-static __thread EVP_MAC_CTX *mac_tpl;
-static __thread uint8_t mac_tpl_key[32];
+static __thread EVP_MAC_CTX *mac_ctx;
+static __thread uint8_t mac_key[32];
 
 static EVP_MAC_CTX *mac_ctx_for(const struct nonce_key *k)
 {
 	OSSL_PARAM params[2];
 	EVP_MAC *m;
 
-	if (mac_tpl && !memcmp(mac_tpl_key, k->secret, sizeof(mac_tpl_key)))
-		return EVP_MAC_CTX_dup(mac_tpl);
+	if (mac_ctx && !memcmp(mac_key, k->secret, sizeof(mac_key)))
+		return EVP_MAC_init(mac_ctx, NULL, 0, NULL) ? mac_ctx : NULL;
 
-	EVP_MAC_CTX_free(mac_tpl);
-	mac_tpl = NULL;
+	EVP_MAC_CTX_free(mac_ctx);
+	mac_ctx = NULL;
 	m = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (!m)
 		return NULL;
-	mac_tpl = EVP_MAC_CTX_new(m);
+	mac_ctx = EVP_MAC_CTX_new(m);
 	EVP_MAC_free(m);
-	if (!mac_tpl)
+	if (!mac_ctx)
 		return NULL;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(mac_tpl, k->secret, sizeof(k->secret), params)) {
-		EVP_MAC_CTX_free(mac_tpl);
-		mac_tpl = NULL;
+	if (!EVP_MAC_init(mac_ctx, k->secret, sizeof(k->secret), params)) {
+		EVP_MAC_CTX_free(mac_ctx);
+		mac_ctx = NULL;
 		return NULL;
 	}
-	memcpy(mac_tpl_key, k->secret, sizeof(mac_tpl_key));
-	return EVP_MAC_CTX_dup(mac_tpl);
+	memcpy(mac_key, k->secret, sizeof(mac_key));
+	return mac_ctx;
 }
 
 static int nonce_mac(const struct nonce_key *k, const char *realm,
@@ -487,25 +509,20 @@ static int nonce_mac(const struct nonce_key *k, const char *realm,
 {
 	uint8_t full[EVP_MAX_MD_SIZE];
 	size_t outl = 0;
-	EVP_MAC_CTX *ctx;
-	int err = -1;
+	EVP_MAC_CTX *ctx = mac_ctx_for(k);
 
-	ctx = mac_ctx_for(k);
 	if (!ctx)
-		goto out;
+		return -1;
 	if (!EVP_MAC_update(ctx, tbuf, NONCE_HEAD_LEN))
-		goto out;
+		return -1;
 	if (realm && *realm &&
 	    !EVP_MAC_update(ctx, (const unsigned char *)realm, strlen(realm)))
-		goto out;
+		return -1;
 	if (!EVP_MAC_final(ctx, full, &outl, sizeof(full)) ||
 	    outl < NONCE_MAC_LEN)
-		goto out;
+		return -1;
 	memcpy(mac, full, NONCE_MAC_LEN);
-	err = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	return err;
+	return 0;
 }
 
 static void time_put(uint8_t *b, uint64_t t)
@@ -669,13 +686,16 @@ static void print_quoted(struct sbuf *sb, const char *s)
  * challenge and reproducible by any replica. */
 static void opaque_make(const char *nonce, char out[17])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	char hex[HEX_MAX + 1];
+	struct pl part;
 
+	pl_set_str(&part, nonce);
+	hash_parts(CFG_ALG_SHA256, &part, 1, hex);
 	out[0] = '\0';
-	if (EVP_Digest(nonce, strlen(nonce), md, &n, EVP_sha256(), NULL) &&
-	    n >= 8)
-		hex_encode(md, 8, out);
+	if (strlen(hex) >= 16) {
+		memcpy(out, hex, 16);
+		out[16] = '\0';
+	}
 }
 
 /*

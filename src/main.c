@@ -38,13 +38,30 @@ struct daemon {
 	struct ops *ops;
 	uv_timer_t ready_tmr;
 	uv_prepare_t log_flush;
+	struct tmr log_tmr;
 	bool stopping;
 };
 
-/* Before the loop sleeps: the lines of this iteration go out in one write. */
-static void flush_logs(uv_prepare_t *h)
+/*
+ * Info lines reach stdout at most LOG_DELAY_MS late, as with nginx's
+ * buffered access_log: under load that is one write() per interval rather
+ * than one per request.  Warnings and errors are written at once (log.c),
+ * and everything is flushed on the way out.
+ */
+#define LOG_DELAY_MS 100
+
+static void flush_logs_tmr(void *arg)
 {
 	log_flush();
+}
+
+/* Before the loop sleeps: lines written in this iteration start the clock. */
+static void flush_logs(uv_prepare_t *h)
+{
+	struct daemon *d = h->data;
+
+	if (log_pending() && !tmr_running(&d->log_tmr))
+		tmr_start(&d->tmrq, &d->log_tmr, LOG_DELAY_MS, flush_logs_tmr, d);
 }
 
 /* ---- the HTTP side (src/ops/): hooks run on the main loop ---- */
@@ -158,6 +175,8 @@ static void stop(void *arg)
 	d->reloader = NULL;
 	uv_prepare_stop(&d->log_flush);
 	uv_close((uv_handle_t *)&d->log_flush, NULL);
+	tmr_cancel(&d->tmrq, &d->log_tmr);
+	log_flush();
 	drain_free(d->drain);
 	pbx_free(d->pbx);
 	d->pbx = NULL;
@@ -230,6 +249,8 @@ static int run(const char *dir)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 	uv_prepare_init(&d.loop, &d.log_flush);
+	d.log_flush.data = &d;
+	tmr_init(&d.log_tmr);
 	uv_prepare_start(&d.log_flush, flush_logs);
 	log_batch(true);
 

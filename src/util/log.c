@@ -16,9 +16,9 @@ static int log_fd = STDOUT_FILENO;
 
 /*
  * A thread that turns an event loop may batch its lines (log_batch()) and
- * write them once per loop iteration (log_flush()): a busy SIP loop then
- * makes one write() per wake-up instead of one per event.  Other threads
- * write each line at once, as before.
+ * write them when it chooses (log_flush()): a busy SIP loop then makes one
+ * write() per interval instead of one per event.  Other threads write
+ * each line at once.
  */
 #define LOG_BATCH_SIZE 16384
 static __thread char *batch;
@@ -67,6 +67,11 @@ void log_flush(void)
 		write_all(batch, batch_len);
 		batch_len = 0;
 	}
+}
+
+bool log_pending(void)
+{
+	return batch_len != 0;
 }
 
 bool log_enabled(enum log_level lvl)

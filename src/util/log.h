@@ -14,10 +14,12 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level lvl);
-/* Batch this thread's info/debug lines until log_flush() (call it once per
- * loop iteration); warnings and errors are written at once. */
+/* Batch this thread's info/debug lines until log_flush(); warnings and
+ * errors are written at once, and a full batch is flushed by itself.
+ * log_pending(): lines are waiting. */
 void log_batch(bool on);
 void log_flush(void);
+bool log_pending(void);
 void log_set_fd(int fd);
 bool log_enabled(enum log_level lvl);
 

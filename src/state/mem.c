@@ -14,11 +14,9 @@
  * cannot fail).  Callbacks are called before the operation returns; they
  * must not modify the state themselves.
  *
- * Nonce counts: the highest nc seen per nonce is kept until the nonce
- * expires, in a hash table plus a min-heap on expiry time driven by one
- * timer.  The table is bounded (state_mem_set_nonce_max(), default
- * MEM_NONCE_MAX); when it is full the nonce that expires soonest is
- * forgotten, which leaves the shortest possible replay window for it.
+ * Nonce counts live in an nctab (nctab.c): bounded
+ * (state_mem_set_nonce_max(), default MEM_NONCE_MAX), no allocation or
+ * timer per nonce.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,10 +24,10 @@
 #include <time.h>
 
 #include "sip/msg.h"
+#include "state/nctab.h"
 #include "state/state.h"
 
 #define MEM_NONCE_MAX    1000000
-#define MEM_NONCE_MAXLEN 256
 #define MEM_HTAB_MIN     64
 #define MEM_EXPORT_STACK 16
 
@@ -73,15 +71,6 @@ struct mem_contact {
 	char strs[];             /* the strings above, packed */
 };
 
-struct mem_nonce {
-	struct hnode node;
-	size_t hidx;             /* slot in the expiry heap */
-	uint64_t expires_at;
-	uint32_t nc;
-	uint32_t len;
-	char name[];
-};
-
 struct mem_state {
 	struct state st;
 	struct tmrq *q;
@@ -91,13 +80,7 @@ struct mem_state {
 	struct htab aors;
 	size_t contacts_n;
 
-	struct htab nonces;
-	struct mem_nonce **nheap;   /* min-heap on expires_at */
-	size_t nheap_n;             /* equals nonces.n */
-	size_t nheap_cap;
-	size_t nonce_max;
-	struct tmr nonce_tmr;
-	uint64_t nonce_armed;    /* expires_at nonce_tmr is armed for */
+	struct nctab *nonces;
 };
 
 /* One Contact of the request, as planned. */
@@ -730,193 +713,6 @@ static int mem_lookup(struct state *st, const struct pl *aor,
 
 /* ---- nonces ---- */
 
-static void nheap_place(struct mem_state *ms, size_t i, struct mem_nonce *e)
-{
-	ms->nheap[i] = e;
-	e->hidx = i;
-}
-
-static void nheap_up(struct mem_state *ms, size_t i)
-{
-	struct mem_nonce *e = ms->nheap[i];
-
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (ms->nheap[parent]->expires_at <= e->expires_at)
-			break;
-		nheap_place(ms, i, ms->nheap[parent]);
-		i = parent;
-	}
-	nheap_place(ms, i, e);
-}
-
-static void nheap_down(struct mem_state *ms, size_t i)
-{
-	struct mem_nonce *e = ms->nheap[i];
-	size_t n = ms->nheap_n;
-
-	for (;;) {
-		size_t child = 2 * i + 1;
-
-		if (child >= n)
-			break;
-		if (child + 1 < n &&
-		    ms->nheap[child + 1]->expires_at < ms->nheap[child]->expires_at)
-			child++;
-		if (ms->nheap[child]->expires_at >= e->expires_at)
-			break;
-		nheap_place(ms, i, ms->nheap[child]);
-		i = child;
-	}
-	nheap_place(ms, i, e);
-}
-
-/*
- * The heap keeps its own count rather than borrowing the table's, so that
- * its correctness does not rest on htab_remove() having found the entry.
- */
-static void nheap_push(struct mem_state *ms, struct mem_nonce *e)
-{
-	nheap_place(ms, ms->nheap_n++, e);
-	nheap_up(ms, e->hidx);
-}
-
-static void nheap_delete(struct mem_state *ms, struct mem_nonce *e)
-{
-	size_t i = e->hidx;
-	struct mem_nonce *last;
-
-	ms->nheap_n--;
-	last = ms->nheap[ms->nheap_n];
-	ms->nheap[ms->nheap_n] = NULL;
-	if (i == ms->nheap_n)
-		return;
-	nheap_place(ms, i, last);
-	if (i > 0 && ms->nheap[(i - 1) / 2]->expires_at > last->expires_at)
-		nheap_up(ms, i);
-	else
-		nheap_down(ms, i);
-}
-
-/* Removes e from the table and the heap, and frees it. */
-static void nonce_remove(struct mem_state *ms, struct mem_nonce *e)
-{
-	nheap_delete(ms, e);
-	htab_remove(&ms->nonces, &e->node);
-	free(e);
-}
-
-static void nonce_purge(struct mem_state *ms, uint64_t now)
-{
-	while (ms->nheap_n && ms->nheap[0]->expires_at <= now)
-		nonce_remove(ms, ms->nheap[0]);
-}
-
-static void nonce_timer_h(void *arg);
-
-static void nonce_arm(struct mem_state *ms, uint64_t now)
-{
-	uint64_t next, secs;
-
-	if (!ms->nheap_n) {
-		tmr_cancel(ms->q, &ms->nonce_tmr);
-		return;
-	}
-	next = ms->nheap[0]->expires_at;
-	if (tmr_running(&ms->nonce_tmr) && ms->nonce_armed == next)
-		return;
-	secs = next > now ? next - now : 0;
-	ms->nonce_armed = next;
-	tmr_start(ms->q, &ms->nonce_tmr,
-		  secs > UINT64_MAX / 1000 ? UINT64_MAX : secs * 1000,
-		  nonce_timer_h, ms);
-}
-
-static void nonce_timer_h(void *arg)
-{
-	struct mem_state *ms = arg;
-	uint64_t now = mem_now(ms);
-
-	nonce_purge(ms, now);
-	/* Loop time and wall clock can disagree by a fraction of a second:
-	 * an entry not expired yet gets a new, later timer. */
-	nonce_arm(ms, now);
-}
-
-static struct mem_nonce *nonce_find(const struct mem_state *ms, const struct pl *nonce,
-				    uint64_t hash)
-{
-	struct hnode *e;
-
-	for (e = htab_bucket(&ms->nonces, hash); e; e = e->next) {
-		struct mem_nonce *n = (struct mem_nonce *)e;
-
-		if (e->hash == hash && n->len == nonce->l &&
-		    memcmp(n->name, nonce->p, nonce->l) == 0)
-			return n;
-	}
-	return NULL;
-}
-
-static bool nheap_reserve(struct mem_state *ms)
-{
-	size_t cap;
-	struct mem_nonce **v;
-
-	if (ms->nheap_n < ms->nheap_cap)
-		return true;
-	cap = ms->nheap_cap ? ms->nheap_cap * 2 : MEM_HTAB_MIN;
-	if (cap > SIZE_MAX / sizeof(*v))
-		return false;
-	v = realloc(ms->nheap, cap * sizeof(*v));
-	if (!v)
-		return false;
-	ms->nheap = v;
-	ms->nheap_cap = cap;
-	return true;
-}
-
-static bool nonce_check(struct mem_state *ms, const struct pl *nonce, uint32_t nc,
-			uint64_t expires_at, uint64_t now)
-{
-	uint64_t hash = hash_bytes(nonce->p, nonce->l);
-	struct mem_nonce *e;
-
-	/* nc counts from 1; a nonce past its life is never accepted. */
-	if (nc == 0 || expires_at <= now || nonce->l > MEM_NONCE_MAXLEN)
-		return false;
-	e = nonce_find(ms, nonce, hash);
-	if (e) {
-		if (nc <= e->nc)
-			return false;
-		e->nc = nc;
-		if (expires_at > e->expires_at) {
-			e->expires_at = expires_at;
-			nheap_down(ms, e->hidx);
-		}
-		return true;
-	}
-	while (ms->nheap_n && ms->nheap_n >= ms->nonce_max)
-		nonce_remove(ms, ms->nheap[0]);
-	/* Not remembering it would allow a replay: refuse instead. */
-	if (!nheap_reserve(ms))
-		return false;
-	e = malloc(sizeof(*e) + nonce->l + 1);
-	if (!e)
-		return false;
-	e->node.next = NULL;
-	e->node.hash = hash;
-	e->expires_at = expires_at;
-	e->nc = nc;
-	e->len = (uint32_t)nonce->l;
-	memcpy(e->name, nonce->p, nonce->l);
-	e->name[nonce->l] = '\0';
-	htab_insert(&ms->nonces, &e->node);
-	nheap_push(ms, e);
-	return true;
-}
-
 static int mem_nonce_use(struct state *st, const struct pl *nonce, uint32_t nc,
 			 uint64_t expires_at, nonce_result_h *cb, void *arg)
 {
@@ -927,9 +723,7 @@ static int mem_nonce_use(struct state *st, const struct pl *nonce, uint32_t nc,
 	if (!ms || !nonce || !cb || !pl_isset(nonce))
 		return EINVAL;
 	now = mem_now(ms);
-	nonce_purge(ms, now);
-	ok = nonce_check(ms, nonce, nc, expires_at, now);
-	nonce_arm(ms, now);
+	ok = nctab_use(ms->nonces, nonce, nc, expires_at, now);
 	cb(ok, arg);
 	return 0;
 }
@@ -968,12 +762,8 @@ static void mem_free(struct state *st)
 			free(a);
 		}
 	}
-	for (i = 0; i < ms->nheap_n; i++)
-		free(ms->nheap[i]);
-	tmr_cancel(ms->q, &ms->nonce_tmr);
+	nctab_free(ms->nonces);
 	free(ms->aors.v);
-	free(ms->nonces.v);
-	free(ms->nheap);
 	free(ms);
 }
 
@@ -1002,19 +792,16 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	ms->q = q;
 	ms->clock = clock;
 	ms->clock_arg = clock_arg;
-	ms->nonce_max = MEM_NONCE_MAX;
-	tmr_init(&ms->nonce_tmr);
 	err = htab_init(&ms->aors);
 	if (err)
 		goto out;
-	err = htab_init(&ms->nonces);
+	err = nctab_alloc(&ms->nonces, MEM_NONCE_MAX);
 	if (err)
 		goto out;
 	*stp = &ms->st;
 	return 0;
 out:
 	free(ms->aors.v);
-	free(ms->nonces.v);
 	free(ms);
 	return err;
 }
@@ -1025,9 +812,5 @@ int state_mem_set_nonce_max(struct state *st, size_t max)
 
 	if (!st || st->ops != &mem_ops || max == 0)
 		return EINVAL;
-	ms->nonce_max = max;
-	while (ms->nheap_n > max)
-		nonce_remove(ms, ms->nheap[0]);
-	nonce_arm(ms, mem_now(ms));
-	return 0;
+	return nctab_set_max(ms->nonces, max);
 }

@@ -131,9 +131,9 @@ static inline void state_set_expire_handler(struct state *st, loc_expire_h *h, v
 typedef uint64_t (state_clock_h)(void *arg);
 int state_mem_alloc(struct state **stp, struct tmrq *q,
 		    state_clock_h *clock, void *clock_arg);
-/* Memory backend only: most nonces tracked at once (default 1,000,000);
- * when full, the one expiring soonest is forgotten.  EINVAL for another
- * backend or max 0. */
+/* Memory backend only: about how many nonces are tracked at once (default
+ * 1,000,000); when full, the one expiring soonest in its bucket is
+ * forgotten (nctab.h).  EINVAL for another backend or max 0. */
 int state_mem_set_nonce_max(struct state *st, size_t max);
 
 #endif

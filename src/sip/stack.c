@@ -239,6 +239,7 @@ struct sip_stack {
 	struct sip_ctx *tcp_ctx; /* client transactions over TCP */
 	struct sip_stack_stats stats;
 	struct log_ratelimit rl;
+	struct sbuf scratch;     /* responses are printed here, then copied */
 	uint64_t hkey[2];
 	uint64_t branch_seed, branch_ctr;
 };
@@ -249,14 +250,19 @@ struct sip_stx {
 	struct sip_stack *st;
 	enum stx_state state;
 	bool invite, reliable, rfc3261, in_accepted, acked;
-	/* matching key, slices into key */
+	/* matching key, slices into key; after the final response key also
+	 * holds rtag and resp (packed), so a finished transaction is two
+	 * allocations, this struct and key */
 	char *key;
+	bool packed;
 	struct pl branch, sentby, method, callid, fromtag;
 	struct pl ruri, totag, via;      /* RFC 2543 only */
 	uint32_t cseq;
 	char *rtag;                      /* To tag of the final response */
-	struct sip_msg *req;             /* copy, until the final response */
-	struct sip_peer src, dst;
+	/* copy of the request, followed by the source peer and the bytes;
+	 * only until the final response */
+	struct sip_msg *req;
+	struct sip_peer dst;
 	char *resp;
 	size_t resplen;
 	uint16_t scode;
@@ -299,15 +305,19 @@ static uint64_t now_ms(const struct sip_stack *st)
 	return uv_now(st->loop);
 }
 
-/* Copies slices into one allocation and points dst slices at the copies. */
-static char *pl_pack(struct pl **dst, const struct pl *src, size_t n)
+/* Copies slices into one allocation and points dst slices at the copies;
+ * extra bytes are left free after them, at *extrap. */
+static char *pl_pack(struct pl **dst, const struct pl *src, size_t n,
+		     size_t extra, char **extrap)
 {
 	size_t total = 1;
 	char *buf, *p;
 
 	for (size_t i = 0; i < n; i++)
 		total += src[i].p ? src[i].l : 0;
-	buf = malloc(total);
+	if (extra > SIZE_MAX - total)
+		return NULL;
+	buf = malloc(total + extra);
 	if (!buf)
 		return NULL;
 	p = buf;
@@ -321,6 +331,8 @@ static char *pl_pack(struct pl **dst, const struct pl *src, size_t n)
 		p += l;
 	}
 	*p = '\0';
+	if (extrap)
+		*extrap = p + 1;
 	return buf;
 }
 
@@ -637,9 +649,11 @@ static void stx_destroy(struct sip_stx *t)
 		htab_remove(&st->accepted, &t->an);
 	st->stats.stx_active--;
 	free(t->req);
-	free(t->resp);
+	if (!t->packed) {
+		free(t->resp);
+		free(t->rtag);
+	}
 	free(t->key);
-	free(t->rtag);
 	free(t);
 }
 
@@ -687,20 +701,57 @@ static void stx_retx_cb(void *arg)
 	tmr_start(st->q, &t->tretx, t->retx_ms, stx_retx_cb, t);
 }
 
+/* RFC 3261 peers: the last three are never compared. */
+static size_t stx_key_parts(const struct sip_stx *t)
+{
+	return t->rfc3261 ? 5 : 8;
+}
+
 static int stx_key_set(struct sip_stx *t, const struct sip_msg *m)
 {
 	struct pl *dst[] = {&t->branch, &t->sentby, &t->method, &t->callid,
 			    &t->fromtag, &t->ruri, &t->totag, &t->via};
 	struct pl src[] = {m->via.branch, m->via.sentby, m->method, m->callid,
 			   m->from.tag, m->ruri_raw, m->to.tag, m->via.whole};
-	/* RFC 3261 peers: the last three are never compared. */
-	size_t n = t->rfc3261 ? 5 : 8;
 
-	t->key = pl_pack(dst, src, n);
+	t->key = pl_pack(dst, src, stx_key_parts(t), 0, NULL);
 	if (!t->key)
 		return ENOMEM;
 	t->cseq = m->cseq.num;
 	return 0;
+}
+
+/*
+ * Moves key, rtag and the final response into one allocation: what a
+ * finished transaction keeps for Timer J/H/L.  On failure the separate
+ * allocations stay, which is only less compact.
+ */
+static void stx_pack(struct sip_stx *t)
+{
+	struct pl *dst[] = {&t->branch, &t->sentby, &t->method, &t->callid,
+			    &t->fromtag, &t->ruri, &t->totag, &t->via};
+	struct pl src[] = {t->branch, t->sentby, t->method, t->callid,
+			   t->fromtag, t->ruri, t->totag, t->via};
+	size_t taglen = strlen(t->rtag);
+	char *key, *extra;
+
+	if (t->resplen > SIZE_MAX - taglen - 1)
+		return;
+	key = pl_pack(dst, src, stx_key_parts(t), taglen + 1 + t->resplen, &extra);
+	if (!key) {
+		/* dst and src are the same slices: nothing moved. */
+		return;
+	}
+	memcpy(extra, t->rtag, taglen + 1);
+	if (t->resplen)
+		memcpy(extra + taglen + 1, t->resp, t->resplen);
+	free(t->key);
+	free(t->rtag);
+	free(t->resp);
+	t->key = key;
+	t->rtag = extra;
+	t->resp = extra + taglen + 1;
+	t->packed = true;
 }
 
 /* The stack's own copy, with the top Via carrying received/rport so every
@@ -721,12 +772,12 @@ static int stx_copy_request(struct sip_stx *t, const struct sip_msg *m,
 		const char *why = NULL;
 		char *nb;
 
-		t->req = malloc(sizeof(*t->req) + len);
+		t->req = malloc(sizeof(*t->req) + sizeof(*src) + len);
 		if (!t->req) {
 			err = ENOMEM;
 			goto out;
 		}
-		nb = (char *)(t->req + 1);
+		nb = (char *)(t->req + 1) + sizeof(*src);
 		memcpy(nb, m->buf, pre);
 		memcpy(nb + pre, via.p, via.len);
 		memcpy(nb + pre + via.len, w->p + w->l, post);
@@ -738,13 +789,15 @@ static int stx_copy_request(struct sip_stx *t, const struct sip_msg *m,
 		free(t->req);
 		t->req = NULL;
 	}
-	t->req = malloc(sizeof(*t->req) + m->len);
+	t->req = malloc(sizeof(*t->req) + sizeof(*src) + m->len);
 	if (!t->req) {
 		err = ENOMEM;
 		goto out;
 	}
-	sip_msg_rebase(t->req, m, (char *)(t->req + 1));
+	sip_msg_rebase(t->req, m, (char *)(t->req + 1) + sizeof(*src));
 out:
+	if (t->req)
+		memcpy(t->req + 1, src, sizeof(*src));
 	sbuf_free(&via);
 	return err;
 }
@@ -762,7 +815,6 @@ static int stx_create(struct sip_stack *st, const struct sip_msg *m,
 	t->reliable = src->proto == SIP_PROTO_TCP;
 	t->rfc3261 = has_cookie(&m->via.branch);
 	t->state = t->invite ? STX_PROCEEDING : STX_TRYING;
-	t->src = *src;
 	tmr_init(&t->tretx);
 	tmr_init(&t->tend);
 	err = stx_key_set(t, m);
@@ -793,6 +845,8 @@ static void stx_finish(struct sip_stx *t, const char *totag)
 	t->rtag = pl_isset(reqtag) ? pl_strdup(reqtag) : strdup(totag ? totag : "");
 	free(t->req);
 	t->req = NULL;
+	if (t->rtag)
+		stx_pack(t);
 
 	if (t->invite && t->scode < 300) {
 		t->state = STX_ACCEPTED;
@@ -827,7 +881,7 @@ int sip_stx_reply(struct sip_stx *t, uint16_t scode, const char *reason,
 		  const struct pl *body)
 {
 	char tag[64];
-	struct sbuf sb;
+	struct sbuf *sb;
 	char *resp;
 	int err;
 
@@ -837,21 +891,22 @@ int sip_stx_reply(struct sip_stx *t, uint16_t scode, const char *reason,
 		sip_totag(t->req, tag, sizeof(tag));
 		totag = tag;
 	}
-	sbuf_init(&sb);
-	err = sip_print_response(&sb, t->req, scode, reason, totag, extra, ctype, body);
-	if (!err && sbuf_err(&sb))
+	sb = &t->st->scratch;
+	sbuf_reset(sb);
+	err = sip_print_response(sb, t->req, scode, reason, totag, extra, ctype, body);
+	if (!err && sbuf_err(sb))
 		err = ENOMEM;
 	if (err)
 		goto out;
-	resp = realloc(sb.p, sb.len ? sb.len : 1);
+	resp = malloc(sb->len ? sb->len : 1);
 	if (!resp) {
 		err = ENOMEM;
 		goto out;
 	}
+	memcpy(resp, sb->p, sb->len);
 	free(t->resp);
 	t->resp = resp;
-	t->resplen = sb.len;
-	sbuf_init(&sb);
+	t->resplen = sb->len;
 	t->scode = scode;
 	stx_send(t);
 	if (scode < 200) {
@@ -860,7 +915,9 @@ int sip_stx_reply(struct sip_stx *t, uint16_t scode, const char *reason,
 	}
 	stx_finish(t, totag);
 out:
-	sbuf_free(&sb);
+	/* A huge response must not pin its memory in the scratch. */
+	if (sb->cap > 65536)
+		sbuf_free(sb);
 	return err;
 }
 
@@ -871,7 +928,7 @@ const struct sip_msg *sip_stx_request(const struct sip_stx *t)
 
 const struct sip_peer *sip_stx_peer(const struct sip_stx *t)
 {
-	return &t->src;
+	return t->req ? (const struct sip_peer *)(t->req + 1) : NULL;
 }
 
 void sip_stx_set_arg(struct sip_stx *t, void *tu_arg)
@@ -1150,7 +1207,7 @@ int sip_ctx_send(struct sip_stack *st, struct sip_ctx **ctxp,
 		struct pl *dsts[] = {&c->branch, &c->method};
 		struct pl srcs[] = {m->via.branch, m->method};
 
-		c->key = pl_pack(dsts, srcs, 2);
+		c->key = pl_pack(dsts, srcs, 2, 0, NULL);
 		if (!c->key) {
 			err = ENOMEM;
 			goto out;
@@ -1490,6 +1547,7 @@ int sip_stack_alloc(struct sip_stack **stp, uv_loop_t *loop, struct tmrq *q,
 	st->t2 = 4000;
 	st->t4 = 5000;
 	log_ratelimit_init(&st->rl, 5, 20);
+	sbuf_init(&st->scratch);
 	stack_seed(st);
 	err = htab_init(&st->stx);
 	if (!err)
@@ -1526,6 +1584,7 @@ void sip_stack_free(struct sip_stack *st)
 	htab_free(&st->stx);
 	htab_free(&st->accepted);
 	htab_free(&st->ctx);
+	sbuf_free(&st->scratch);
 	free(st);
 }
 

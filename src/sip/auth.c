@@ -668,16 +668,23 @@ enum nonce_status nonce_verify(const struct nonce_key *k, const char *realm,
 
 /* --- challenges -------------------------------------------------------- */
 
-/* Realms come from configuration; keep the quoted-string well formed. */
+/* Realms come from configuration; keep the quoted-string well formed.
+ * Runs without special characters are appended whole. */
 static void print_quoted(struct sbuf *sb, const char *s)
 {
 	sbuf_append(sb, "\"", 1);
-	for (; *s; s++) {
+	while (*s) {
+		size_t run = strcspn(s, "\"\\\r\n");
+
+		sbuf_append(sb, s, run);
+		s += run;
+		if (!*s)
+			break;
 		if (*s == '"' || *s == '\\')
 			sbuf_append(sb, "\\", 1);
-		if (*s == '\r' || *s == '\n')
-			continue;
-		sbuf_append(sb, s, 1);
+		if (*s != '\r' && *s != '\n')
+			sbuf_append(sb, s, 1);
+		s++;
 	}
 	sbuf_append(sb, "\"", 1);
 }
@@ -712,7 +719,8 @@ void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
 	for (size_t i = 0; i < algs_n; i++) {
 		if (!digest_hex_len(algs[i]))
 			continue;
-		sbuf_printf(sb, "%s: Digest realm=", hdr);
+		sbuf_append_str(sb, hdr);
+		sbuf_append_str(sb, ": Digest realm=");
 		print_quoted(sb, realm);
 		sbuf_append_str(sb, ",nonce=");
 		print_quoted(sb, nonce);
@@ -722,7 +730,8 @@ void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
 		}
 		if (stale)
 			sbuf_append_str(sb, ",stale=true");
-		sbuf_printf(sb, ",algorithm=%s,qop=\"auth\"\r\n",
-			    digest_alg_name(algs[i]));
+		sbuf_append_str(sb, ",algorithm=");
+		sbuf_append_str(sb, digest_alg_name(algs[i]));
+		sbuf_append_str(sb, ",qop=\"auth\"\r\n");
 	}
 }

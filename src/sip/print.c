@@ -115,6 +115,19 @@ static bool one_line(const char *s)
 	return !s || !strpbrk(s, "\r\n");
 }
 
+/* Every response prints a few numbers; snprintf() is most of its cost. */
+static void append_u64(struct sbuf *sb, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sbuf_append(sb, buf + i, sizeof(buf) - i);
+}
+
 static void line(struct sbuf *sb, const char *name, const struct pl *val)
 {
 	sbuf_append_str(sb, name);
@@ -142,7 +155,11 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 	if (!one_line(reason) || !one_line(totag) || !one_line(ctype))
 		return EINVAL;
 
-	sbuf_printf(sb, "SIP/2.0 %u %s\r\n", (unsigned)scode, reason);
+	sbuf_append(sb, "SIP/2.0 ", 8);
+	append_u64(sb, scode);
+	sbuf_append(sb, " ", 1);
+	sbuf_append_str(sb, reason);
+	sbuf_append(sb, "\r\n", 2);
 	for (unsigned i = 0; i < req->hdrc; i++) {
 		if (req->hdrv[i].id == SIP_HDR_VIA)
 			line(sb, "Via: ", &req->hdrv[i].val);
@@ -160,15 +177,25 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 	}
 	if (pl_isset(&req->callid))
 		line(sb, "Call-ID: ", &req->callid);
-	if (pl_isset(&req->cseq.method))
-		sbuf_printf(sb, "CSeq: %u %.*s\r\n", (unsigned)req->cseq.num,
-			    (int)req->cseq.method.l, req->cseq.method.p);
+	if (pl_isset(&req->cseq.method)) {
+		sbuf_append(sb, "CSeq: ", 6);
+		append_u64(sb, req->cseq.num);
+		sbuf_append(sb, " ", 1);
+		line(sb, "", &req->cseq.method);
+	}
 	if (extra)
 		sbuf_append_str(sb, extra);
-	sbuf_printf(sb, "Server: %s\r\n", sip_server_name);
-	if (blen && ctype)
-		sbuf_printf(sb, "Content-Type: %s\r\n", ctype);
-	sbuf_printf(sb, "Content-Length: %zu\r\n\r\n", blen);
+	sbuf_append(sb, "Server: ", 8);
+	sbuf_append_str(sb, sip_server_name);
+	sbuf_append(sb, "\r\n", 2);
+	if (blen && ctype) {
+		sbuf_append(sb, "Content-Type: ", 14);
+		sbuf_append_str(sb, ctype);
+		sbuf_append(sb, "\r\n", 2);
+	}
+	sbuf_append(sb, "Content-Length: ", 16);
+	append_u64(sb, blen);
+	sbuf_append(sb, "\r\n\r\n", 4);
 	if (blen)
 		sbuf_append(sb, body->p, blen);
 	return sbuf_err(sb) ? ENOMEM : 0;

@@ -22,13 +22,15 @@
 # If podman cannot run here the test is skipped (exit 77) with the reason.
 . "$(dirname "$0")/../k8s/lib.sh"
 
-IMAGE=localhost/kubevox:test
 BUILD_IMAGE=localhost/kubevox-build:test
 BASE=localhost/debian:bookworm-slim
 # Every name this run creates ends with RUN (pods, their containers, the
-# ConfigMap's volume, the emptyDir volumes), so that two runs on one
-# machine (two ctest builds of one tree) keep apart.
+# ConfigMap's volume, the emptyDir volumes, the image tag), so that two
+# runs on one machine (two ctest builds, or two trees) keep apart: with a
+# shared tag a container restarted by one run could come back with the
+# other run's binary.
 RUN=-r$$
+IMAGE=localhost/kubevox:test$RUN
 CM=kubevox-podman-config$RUN
 P0=kubevox$RUN-pod-0
 P1=kubevox$RUN-pod-1
@@ -233,6 +235,7 @@ for target in build runtime; do
 		args=(--target build -t "$BUILD_IMAGE")
 	else
 		args=(-t "$IMAGE")
+		k8s_on_exit 'podman rmi "$IMAGE" > /dev/null 2>&1'
 	fi
 	podman build --pull=never --build-arg "BASE=$BASE" "${args[@]}" \
 		-f "$KV_SRC/Dockerfile" "$KV_SRC" >> "$K8S_TMP/build.log" 2>&1 ||
@@ -264,6 +267,9 @@ resources:
 - $(realpath --relative-to="$play" "$K8S_DIR/podman")
 - configmap.yaml
 nameSuffix: $RUN
+images:
+- name: localhost/kubevox
+  newTag: test$RUN
 EOF
 kubectl kustomize "$play" > "$K8S_TMP/rendered.yaml" 2> "$K8S_TMP/kustomize.err" ||
 	k8s_fail "kubectl kustomize of the podman overlay: $(cat "$K8S_TMP/kustomize.err")"

@@ -23,7 +23,7 @@
 #include "sip/print.h"
 #include "util/log.h"
 
-#define CALLS_BUCKETS   4096
+#define CALLS_BUCKETS   256      /* first size; the table doubles */
 #define CALL_FREE_RETRY 1000     /* ms between checks for finished B legs */
 #define CALL_FREE_MAX   40       /* ... and how many, then abandon them */
 
@@ -34,7 +34,7 @@ struct calls {
 	uint64_t seq;
 	bool draining;
 	struct call_stats stats;
-	struct leg *tab[CALLS_BUCKETS];
+	struct htab tab;
 };
 
 static const char call_allow[] =
@@ -58,30 +58,18 @@ void call_table_add(struct calls *cs, struct leg *l)
 {
 	uint64_t h = key_hash(l->dlg->callid, strlen(l->dlg->callid),
 			      l->dlg->ltag, strlen(l->dlg->ltag));
-	struct leg **b = &cs->tab[h % CALLS_BUCKETS];
 
 	if (l->in_table)
 		return;
-	l->next_in_table = *b;
-	*b = l;
+	htab_insert(&cs->tab, &l->hn, h);
 	l->in_table = true;
 }
 
 void call_table_remove(struct calls *cs, struct leg *l)
 {
-	uint64_t h;
-	struct leg **p;
-
 	if (!l->in_table)
 		return;
-	h = key_hash(l->dlg->callid, strlen(l->dlg->callid),
-		     l->dlg->ltag, strlen(l->dlg->ltag));
-	for (p = &cs->tab[h % CALLS_BUCKETS]; *p; p = &(*p)->next_in_table) {
-		if (*p == l) {
-			*p = l->next_in_table;
-			break;
-		}
-	}
+	htab_remove(&cs->tab, &l->hn);
 	l->in_table = false;
 }
 
@@ -89,10 +77,13 @@ static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
 {
 	const struct pl *cid = &m->callid, *tag = &m->to.tag;
 	uint64_t h = key_hash(cid->p, cid->l, tag->p, tag->l);
-	struct leg *l;
+	struct hnode *n;
 
-	for (l = cs->tab[h % CALLS_BUCKETS]; l; l = l->next_in_table) {
-		if (pl_eq_str(cid, l->dlg->callid) && pl_eq_str(tag, l->dlg->ltag))
+	for (n = htab_bucket(&cs->tab, h); n; n = n->next) {
+		struct leg *l = htab_entry(n, struct leg, hn);
+
+		if (n->hash == h && pl_eq_str(cid, l->dlg->callid) &&
+		    pl_eq_str(tag, l->dlg->ltag))
 			return l;
 	}
 	return NULL;
@@ -989,6 +980,10 @@ int calls_alloc(struct calls **csp, struct pbx *pbx)
 
 	if (!cs)
 		return ENOMEM;
+	if (htab_init(&cs->tab, CALLS_BUCKETS)) {
+		free(cs);
+		return ENOMEM;
+	}
 	cs->pbx = pbx;
 	*csp = cs;
 	return 0;
@@ -1006,6 +1001,7 @@ void calls_free(struct calls *cs)
 		next = c->next;
 		call_free(c);
 	}
+	htab_free(&cs->tab);
 	free(cs);
 }
 

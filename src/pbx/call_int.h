@@ -22,6 +22,7 @@
 #include "pbx/pbx.h"
 #include "sdp/offer.h"
 #include "sdp/sdp.h"
+#include "util/htab.h"
 #include "sip/dialog.h"
 #include "util/tmr.h"
 
@@ -45,7 +46,7 @@ struct leg {
 	char endpoint[80];
 
 	struct sip_dialog *dlg;
-	struct leg *next_in_table;      /* calls' dialog table */
+	struct hnode hn;                /* calls' dialog table */
 	bool in_table;
 
 	/* A leg: the INVITE server transaction until its final response */

@@ -27,115 +27,12 @@
 
 #include "sip/print.h"
 #include "sip/stack.h"
+#include "util/htab.h"
 #include "util/log.h"
 
 #define MAGIC_COOKIE "z9hG4bK"
 #define MAGIC_COOKIE_LEN 7
 #define HTAB_INIT 256
-
-/* ---- keyed hash table ---- */
-
-struct hnode {
-	struct hnode *next;
-	uint64_t hash;
-};
-
-struct htab {
-	struct hnode **b;
-	size_t nb, n;
-};
-
-static int htab_init(struct htab *t)
-{
-	t->b = calloc(HTAB_INIT, sizeof(*t->b));
-	if (!t->b)
-		return ENOMEM;
-	t->nb = HTAB_INIT;
-	t->n = 0;
-	return 0;
-}
-
-static void htab_free(struct htab *t)
-{
-	free(t->b);
-	t->b = NULL;
-	t->nb = t->n = 0;
-}
-
-/* Doubling when full keeps chains at about one entry; if the allocation
- * fails the table just stays longer-chained. */
-static void htab_grow(struct htab *t)
-{
-	struct hnode **b;
-	size_t nb = t->nb * 2;
-
-	if (t->n < t->nb || nb > SIZE_MAX / sizeof(*b))
-		return;
-	b = calloc(nb, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i < t->nb; i++) {
-		struct hnode *n = t->b[i], *next;
-
-		for (; n; n = next) {
-			next = n->next;
-			n->next = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
-		}
-	}
-	free(t->b);
-	t->b = b;
-	t->nb = nb;
-}
-
-static void htab_insert(struct htab *t, struct hnode *n, uint64_t hash)
-{
-	struct hnode **head;
-
-	n->hash = hash;
-	head = &t->b[hash & (t->nb - 1)];
-	n->next = *head;
-	*head = n;
-	t->n++;
-	htab_grow(t);
-}
-
-static void htab_remove(struct htab *t, struct hnode *n)
-{
-	struct hnode **pp;
-
-	for (pp = &t->b[n->hash & (t->nb - 1)]; *pp; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			n->next = NULL;
-			t->n--;
-			return;
-		}
-	}
-}
-
-static struct hnode *htab_bucket(const struct htab *t, uint64_t hash)
-{
-	return t->b[hash & (t->nb - 1)];
-}
-
-/* Unlinks and returns any entry, for tearing the table down.  Unlinking
- * here, not in the entry's destructor, lets the teardown loop end whether
- * or not the destructor finds the entry again. */
-static struct hnode *htab_pop(struct htab *t)
-{
-	for (size_t i = 0; i < t->nb; i++) {
-		struct hnode *n = t->b[i];
-
-		if (n) {
-			t->b[i] = n->next;
-			n->next = NULL;
-			t->n--;
-			return n;
-		}
-	}
-	return NULL;
-}
 
 /*
  * SipHash-2-4 with a per-process random key: branches and Call-IDs are
@@ -613,7 +510,7 @@ static struct sip_stx *stx_find(struct sip_stack *st, const struct sip_msg *m,
 	struct hnode *n;
 
 	for (n = htab_bucket(&st->stx, h); n; n = n->next) {
-		struct sip_stx *t = (struct sip_stx *)((char *)n - offsetof(struct sip_stx, hn));
+		struct sip_stx *t = htab_entry(n, struct sip_stx, hn);
 
 		if (n->hash == h && stx_match(t, m, cookie, method, ack))
 			return t;
@@ -628,7 +525,7 @@ static struct sip_stx *accepted_find(struct sip_stack *st, const struct sip_msg 
 	struct hnode *n;
 
 	for (n = htab_bucket(&st->accepted, h); n; n = n->next) {
-		struct sip_stx *t = (struct sip_stx *)((char *)n - offsetof(struct sip_stx, an));
+		struct sip_stx *t = htab_entry(n, struct sip_stx, an);
 
 		if (n->hash == h && t->cseq == m->cseq.num && pl_eq(&t->callid, &m->callid) &&
 		    pl_eq(&t->fromtag, &m->from.tag) && t->rtag &&
@@ -962,7 +859,7 @@ static struct sip_ctx *ctx_find(struct sip_stack *st, const struct pl *branch,
 	hkey_add(&k, branch, false);
 	h = siphash(st->hkey, k.b, k.n);
 	for (n = htab_bucket(&st->ctx, h); n; n = n->next) {
-		struct sip_ctx *c = (struct sip_ctx *)((char *)n - offsetof(struct sip_ctx, hn));
+		struct sip_ctx *c = htab_entry(n, struct sip_ctx, hn);
 
 		if (n->hash == h && pl_eq(&c->branch, branch) && pl_eq(&c->method, method))
 			return c;
@@ -1549,11 +1446,11 @@ int sip_stack_alloc(struct sip_stack **stp, uv_loop_t *loop, struct tmrq *q,
 	log_ratelimit_init(&st->rl, 5, 20);
 	sbuf_init(&st->scratch);
 	stack_seed(st);
-	err = htab_init(&st->stx);
+	err = htab_init(&st->stx, HTAB_INIT);
 	if (!err)
-		err = htab_init(&st->accepted);
+		err = htab_init(&st->accepted, HTAB_INIT);
 	if (!err)
-		err = htab_init(&st->ctx);
+		err = htab_init(&st->ctx, HTAB_INIT);
 	if (!err)
 		err = sip_transport_alloc(&st->tp, loop, stack_recv, st);
 	if (err)
@@ -1577,9 +1474,9 @@ void sip_stack_free(struct sip_stack *st)
 	if (!st)
 		return;
 	while ((n = htab_pop(&st->stx)))
-		stx_destroy((struct sip_stx *)((char *)n - offsetof(struct sip_stx, hn)));
+		stx_destroy(htab_entry(n, struct sip_stx, hn));
 	while ((n = htab_pop(&st->ctx)))
-		ctx_destroy((struct sip_ctx *)((char *)n - offsetof(struct sip_ctx, hn)));
+		ctx_destroy(htab_entry(n, struct sip_ctx, hn));
 	sip_transport_free(st->tp);
 	htab_free(&st->stx);
 	htab_free(&st->accepted);

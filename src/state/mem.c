@@ -26,22 +26,11 @@
 #include "sip/msg.h"
 #include "state/nctab.h"
 #include "state/state.h"
+#include "util/htab.h"
 
 #define MEM_NONCE_MAX    1000000
 #define MEM_HTAB_MIN     64
 #define MEM_EXPORT_STACK 16
-
-struct hnode {
-	struct hnode *next;
-	uint64_t hash;
-};
-
-/* Chained hash table of intrusive nodes (first member of each entry). */
-struct htab {
-	struct hnode **v;
-	size_t cap;              /* power of two */
-	size_t n;
-};
 
 struct mem_state;
 
@@ -105,76 +94,6 @@ static uint64_t hash_bytes(const char *p, size_t l)
 	return h;
 }
 
-static int htab_init(struct htab *h)
-{
-	h->v = calloc(MEM_HTAB_MIN, sizeof(*h->v));
-	if (!h->v)
-		return ENOMEM;
-	h->cap = MEM_HTAB_MIN;
-	h->n = 0;
-	return 0;
-}
-
-/* Failing to grow only makes chains longer: insertion never fails. */
-static void htab_grow(struct htab *h)
-{
-	size_t cap = h->cap * 2, i;
-	struct hnode **v;
-
-	/* A doubling that does not grow is refused: it is an overflow, or a
-	 * zero capacity (which htab_init() never leaves) with no mask to use. */
-	if (cap <= h->cap || cap > SIZE_MAX / sizeof(*v))
-		return;
-	v = calloc(cap, sizeof(*v));
-	if (!v)
-		return;
-	for (i = 0; i < h->cap; i++) {
-		struct hnode *e = h->v[i];
-
-		while (e) {
-			struct hnode *next = e->next;
-			size_t b = (size_t)(e->hash & (cap - 1));
-
-			e->next = v[b];
-			v[b] = e;
-			e = next;
-		}
-	}
-	free(h->v);
-	h->v = v;
-	h->cap = cap;
-}
-
-static struct hnode *htab_bucket(const struct htab *h, uint64_t hash)
-{
-	return h->v[hash & (h->cap - 1)];
-}
-
-static void htab_insert(struct htab *h, struct hnode *e)
-{
-	size_t b;
-
-	if (h->n >= h->cap)
-		htab_grow(h);
-	b = (size_t)(e->hash & (h->cap - 1));
-	e->next = h->v[b];
-	h->v[b] = e;
-	h->n++;
-}
-
-static void htab_remove(struct htab *h, struct hnode *e)
-{
-	struct hnode **pp = &h->v[e->hash & (h->cap - 1)];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (!*pp)
-		return;
-	*pp = e->next;
-	e->next = NULL;
-	h->n--;
-}
-
 static uint64_t mem_now(const struct mem_state *ms)
 {
 	if (ms->clock)
@@ -190,7 +109,7 @@ static struct mem_aor *aor_find(const struct mem_state *ms, const struct pl *nam
 	struct hnode *e;
 
 	for (e = htab_bucket(&ms->aors, hash); e; e = e->next) {
-		struct mem_aor *a = (struct mem_aor *)e;
+		struct mem_aor *a = htab_entry(e, struct mem_aor, node);
 
 		if (e->hash == hash && a->namelen == name->l &&
 		    memcmp(a->name, name->p, name->l) == 0)
@@ -632,7 +551,7 @@ static enum loc_result reg_bindings(struct mem_state *ms, const struct loc_regis
 
 	/* Commit: cannot fail from here on. */
 	if (newaor) {
-		htab_insert(&ms->aors, &newaor->node);
+		htab_insert(&ms->aors, &newaor->node, newaor->node.hash);
 		a = newaor;
 		newaor = NULL;
 	}
@@ -743,27 +662,22 @@ static bool mem_healthy(struct state *st)
 static void mem_free(struct state *st)
 {
 	struct mem_state *ms = (struct mem_state *)st;
-	size_t i;
+	struct hnode *e;
 
 	if (!ms)
 		return;
-	for (i = 0; ms->aors.v && i < ms->aors.cap; i++) {
-		struct hnode *e = ms->aors.v[i];
+	while ((e = htab_pop(&ms->aors)) != NULL) {
+		struct mem_aor *a = htab_entry(e, struct mem_aor, node);
+		struct mem_contact *c;
 
-		while (e) {
-			struct mem_aor *a = (struct mem_aor *)e;
-			struct mem_contact *c;
-
-			e = e->next;
-			while ((c = a->contacts) != NULL) {
-				a->contacts = c->next;
-				contact_free(ms, c);
-			}
-			free(a);
+		while ((c = a->contacts) != NULL) {
+			a->contacts = c->next;
+			contact_free(ms, c);
 		}
+		free(a);
 	}
 	nctab_free(ms->nonces);
-	free(ms->aors.v);
+	htab_free(&ms->aors);
 	free(ms);
 }
 
@@ -792,7 +706,7 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	ms->q = q;
 	ms->clock = clock;
 	ms->clock_arg = clock_arg;
-	err = htab_init(&ms->aors);
+	err = htab_init(&ms->aors, MEM_HTAB_MIN);
 	if (err)
 		goto out;
 	err = nctab_alloc(&ms->nonces, MEM_NONCE_MAX);
@@ -801,7 +715,7 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	*stp = &ms->st;
 	return 0;
 out:
-	free(ms->aors.v);
+	htab_free(&ms->aors);
 	free(ms);
 	return err;
 }

@@ -71,29 +71,11 @@ die() {
 	exit 2
 }
 
-cleanup() {
-	local p
-	for p in ${BENCH_CHILD:-} ${BENCH_UAS:-} ${BENCH_UAS_SHELL:-} $SAMPLER $PIDS; do
-		stop_proc "$p"
-	done
-	PIDS=""
-	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-		if [ "$RESULT" != 0 ] || [ -n "${KEEP:-}" ]; then
-			echo "calls.sh: logs kept in $WORK" >&2
-		else
-			rm -rf "$WORK"
-		fi
-	fi
+bench_pids() {
+	echo "${BENCH_CHILD:-}" "${BENCH_UAS:-}" "${BENCH_UAS_SHELL:-}" "$SAMPLER" "$PIDS"
 }
 
-on_exit() {
-	local rc=$?
-	cleanup
-	exit "$rc"
-}
-
-trap on_exit EXIT
-trap 'exit 2' INT TERM
+bench_exit_init calls.sh
 
 # --- configuration ------------------------------------------------------------
 

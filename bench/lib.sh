@@ -329,3 +329,35 @@ stop_proc() {
 	kill -KILL $tree 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# --- exit: every bench script stops what it started and tidies up ---------
+
+# The script defines bench_pids (prints the pids it started) and sets WORK
+# and RESULT; bench_exit_init NAME installs the traps.  WORK is removed
+# when the run passed, kept (and named) when it failed or KEEP is set.
+bench_cleanup() {
+	local p
+	for p in $(bench_pids); do
+		stop_proc "$p"
+	done
+	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+		if [ "${RESULT:-2}" != 0 ] || [ -n "${KEEP:-}" ]; then
+			echo "$BENCH_NAME: logs kept in $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+
+# The EXIT trap: tidy up, keep the exit status.
+bench_on_exit() {
+	local rc=$?
+	bench_cleanup
+	exit "$rc"
+}
+
+bench_exit_init() {
+	BENCH_NAME=$1
+	trap bench_on_exit EXIT
+	trap 'exit 2' INT TERM
+}

@@ -56,36 +56,11 @@ die() {
 	exit 2
 }
 
-# Stops one process started here, by pid.
-stop_proc() {
-	local pid=$1 i
-	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 50); do
-		[ -d "/proc/$pid" ] || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+bench_pids() {
+	echo "$PIDS"
 }
 
-on_exit() {
-	local rc=$? p
-	for p in $PIDS; do
-		stop_proc "$p"
-	done
-	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-		if [ "$RESULT" != 0 ] || [ -n "${KEEP:-}" ]; then
-			echo "media.sh: logs kept in $WORK" >&2
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-	exit "$rc"
-}
-
-trap on_exit EXIT
-trap 'exit 2' INT TERM
+bench_exit_init media.sh
 
 # Value of KEY in a logfmt line.
 field() {

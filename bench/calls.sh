@@ -161,18 +161,13 @@ start_kamailio() {
 }
 
 start_kubevoxd() {
-	local log=$WORK/kubevoxd.log
+	local log=$WORK/kubevoxd.log why
 	# shellcheck disable=SC2086
 	$SERVER_PREFIX "$KUBEVOXD" -C "$WORK/kv" >"$log" 2>&1 &
 	PID[kubevoxd]=$!
 	ADDR[kubevoxd]=127.0.0.1:$PORT_X
 	PIDS="$PIDS ${PID[kubevoxd]}"
-	for _ in $(seq 150); do
-		grep -q 'event=ready' "$log" 2>/dev/null && return 0
-		[ -d "/proc/${PID[kubevoxd]}" ] || die "kubevoxd exited at start, see $log"
-		sleep 0.1
-	done
-	die "kubevoxd never printed event=ready, see $log"
+	why=$(kubevoxd_ready "${PID[kubevoxd]}" "$log") || die "$why"
 }
 
 # Memory in bytes: kubevoxd's VmRSS, Kamailio's used shared memory (where

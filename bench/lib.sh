@@ -315,6 +315,22 @@ sipp_uas_wait() {
 		END { if (!found) print 0 }' "$times" 2>/dev/null || echo 0)
 }
 
+# kubevoxd_ready PID LOG: waits up to 15 s for event=ready in LOG; on
+# failure prints why and returns 1.
+kubevoxd_ready() {
+	local _
+	for _ in $(seq 150); do
+		grep -q 'event=ready' "$2" 2>/dev/null && return 0
+		if [ ! -d "/proc/$1" ]; then
+			echo "kubevoxd exited at start, see $2"
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "kubevoxd never printed event=ready, see $2"
+	return 1
+}
+
 # Stops one started process and everything it forked, by pid only.
 stop_proc() {
 	local pid=$1 tree i

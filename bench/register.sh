@@ -187,18 +187,13 @@ start_kamailio() {
 
 # start_kubevoxd CONFDIR LOG
 start_kubevoxd() {
-	local i
+	local why
 	# shellcheck disable=SC2086
 	$SERVER_PREFIX "$KUBEVOXD" -C "$1" >"$2" 2>&1 &
 	PID[kubevoxd]=$!
 	ADDR[kubevoxd]=127.0.0.1:$PORT_X
 	PIDS="$PIDS ${PID[kubevoxd]}"
-	for i in $(seq 150); do
-		grep -q 'event=ready' "$2" 2>/dev/null && return 0
-		[ -d "/proc/${PID[kubevoxd]}" ] || die "kubevoxd exited at start, see $2"
-		sleep 0.1
-	done
-	die "kubevoxd never printed event=ready, see $2"
+	why=$(kubevoxd_ready "${PID[kubevoxd]}" "$2") || die "$why"
 }
 
 stop_server() {

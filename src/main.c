@@ -206,15 +206,15 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static int run(const char *dir)
 {
-	struct cfg_diag diag;
+	struct diag diag;
 	struct kv_config *cfg = NULL;
 	struct daemon d;
 	int err;
 
-	cfg_diag_init(&diag);
+	diag_init(&diag);
 	err = config_load(dir, &cfg, &diag);
-	cfg_diag_print(&diag, stderr);
-	cfg_diag_free(&diag);
+	diag_print(&diag, stderr);
+	diag_free(&diag);
 	if (err) {
 		fprintf(stderr, "kubevoxd: configuration in %s is not usable\n", dir);
 		return 1;
@@ -266,18 +266,18 @@ static int run(const char *dir)
 
 static int accounts(const char *dir)
 {
-	struct cfg_diag diag;
+	struct diag diag;
 	struct kv_config *cfg = NULL;
 	int err;
 
-	cfg_diag_init(&diag);
+	diag_init(&diag);
 	err = config_load(dir, &cfg, &diag);
 	if (err) {
-		cfg_diag_print(&diag, stderr);
-		cfg_diag_free(&diag);
+		diag_print(&diag, stderr);
+		diag_free(&diag);
 		return 1;
 	}
-	cfg_diag_free(&diag);
+	diag_free(&diag);
 	printf("SIP accounts in %s (register to this host, UDP or TCP):\n", dir);
 	for (size_t i = 0; i < cfg->endpoints_n; i++) {
 		const struct cfg_endpoint *ep = &cfg->endpoints[i];

@@ -40,7 +40,7 @@ struct astconf_slot {
 
 struct reader {
 	struct astconf *ac;
-	struct cfg_diag *diag;
+	struct diag *diag;
 	struct {
 		dev_t dev;
 		ino_t ino;
@@ -68,25 +68,23 @@ static void error_at(struct reader *rd, const struct filestate *fs, int line,
 static void error_at(struct reader *rd, const struct filestate *fs, int line,
 		     const char *fmt, ...)
 {
-	char text[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_vadd(rd->diag, DIAG_ERROR, fs->display, line, NULL, fmt, ap);
 	va_end(ap);
-	cfg_diag_add(rd->diag, CFG_ERROR, fs->display, line, "%s", text);
 }
 
 static void warn_at(struct reader *rd, const struct filestate *fs, int line,
 		    const char *text)
 {
-	cfg_diag_add(rd->diag, CFG_WARNING, fs->display, line, "%s", text);
+	diag_add(rd->diag, DIAG_WARNING, fs->display, line, "%s", text);
 }
 
 static void out_of_memory(struct reader *rd, const char *file)
 {
 	if (!rd->fatal)
-		cfg_diag_add(rd->diag, CFG_ERROR, file, 0, "out of memory");
+		diag_add(rd->diag, DIAG_ERROR, file, 0, "out of memory");
 	rd->fatal = true;
 }
 
@@ -980,7 +978,7 @@ static void file_parse(struct reader *rd, struct filestate *fs, char *buf, size_
 }
 
 enum astconf_status astconf_load(struct astconf **acp, const char *dir,
-				 const char *file, struct cfg_diag *diag)
+				 const char *file, struct diag *diag)
 {
 	enum astconf_status status = ASTCONF_ERROR;
 	unsigned errors = diag->errors;
@@ -995,7 +993,7 @@ enum astconf_status astconf_load(struct astconf **acp, const char *dir,
 	*acp = NULL;
 	ac = calloc(1, sizeof(*ac));
 	if (!ac) {
-		cfg_diag_add(diag, CFG_ERROR, file, 0, "out of memory");
+		diag_add(diag, DIAG_ERROR, file, 0, "out of memory");
 		return ASTCONF_ERROR;
 	}
 	arena_init(&ac->arena);
@@ -1016,9 +1014,9 @@ enum astconf_status astconf_load(struct astconf **acp, const char *dir,
 	}
 	if (err) {
 		if (err == SLURP_NOTREG || err == SLURP_TOOBIG || err == SLURP_TOOMUCH)
-			cfg_diag_add(diag, CFG_ERROR, file, 0, "%s", slurp_strerror(err));
+			diag_add(diag, DIAG_ERROR, file, 0, "%s", slurp_strerror(err));
 		else
-			cfg_diag_add(diag, CFG_ERROR, file, 0, "cannot open: %s",
+			diag_add(diag, DIAG_ERROR, file, 0, "cannot open: %s",
 				     slurp_strerror(err));
 		goto out;
 	}

@@ -95,7 +95,7 @@ enum astconf_status {
  * added to diag even on success.
  */
 enum astconf_status astconf_load(struct astconf **acp, const char *dir,
-				 const char *file, struct cfg_diag *diag);
+				 const char *file, struct diag *diag);
 void astconf_free(struct astconf *ac);
 
 /* First section of that name, templates included; NULL when absent. */

@@ -81,7 +81,7 @@ static void file_read(struct cfg_load *ld, const char *dir, const char *file,
 	switch (astconf_load(&ac, dir, file, ld->diag)) {
 	case ASTCONF_MISSING:
 		if (required)
-			cfg_diag_add(ld->diag, CFG_ERROR, file, 0,
+			diag_add(ld->diag, DIAG_ERROR, file, 0,
 				     "cannot open: No such file or directory");
 		return;
 	case ASTCONF_ERROR:
@@ -135,7 +135,7 @@ static void nonce_secret_derive(struct cfg_load *ld)
 	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
 	if (!ok) {
-		cfg_diag_add(ld->diag, CFG_ERROR, "kubevox.conf", 0,
+		diag_add(ld->diag, DIAG_ERROR, "kubevox.conf", 0,
 			     "cannot derive nonce_secret: SHA-256 failed");
 		return;
 	}
@@ -145,7 +145,7 @@ static void nonce_secret_derive(struct cfg_load *ld)
 }
 
 struct msg_order {
-	struct cfg_msg m;
+	struct diag_msg m;
 	size_t file_rank;
 	size_t idx;
 };
@@ -162,7 +162,7 @@ static int msg_cmp(const void *a, const void *b)
 }
 
 /* Sort messages first..n by file (in order of first mention), then line. */
-static void msgs_sort(struct cfg_diag *d, size_t first)
+static void msgs_sort(struct diag *d, size_t first)
 {
 	size_t n = d->n - first, files_n = 0;
 	struct msg_order *v;
@@ -193,7 +193,7 @@ out:
 	free(v);
 }
 
-int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag)
+int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 {
 	unsigned errors = diag->errors;
 	size_t first = diag->n;
@@ -204,7 +204,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag)
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->mem = malloc(sizeof(struct arena)))) {
 		free(cfg);
-		cfg_diag_add(diag, CFG_ERROR, "pjsip.conf", 0, "out of memory");
+		diag_add(diag, DIAG_ERROR, "pjsip.conf", 0, "out of memory");
 		return -1;
 	}
 	arena_init(cfg->mem);
@@ -227,7 +227,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag)
 	if (!ld.oom && !cfg->security.nonce_secret && diag->errors == errors)
 		nonce_secret_derive(&ld);
 	if (ld.oom)
-		cfg_diag_add(diag, CFG_ERROR, "pjsip.conf", 0, "out of memory");
+		diag_add(diag, DIAG_ERROR, "pjsip.conf", 0, "out of memory");
 	load_done(&ld);
 	msgs_sort(diag, first);
 
@@ -255,15 +255,15 @@ void config_unref(struct kv_config *cfg)
 int config_check(const char *dir, FILE *fp)
 {
 	struct kv_config *cfg = NULL;
-	struct cfg_diag diag;
+	struct diag diag;
 	int err;
 
-	cfg_diag_init(&diag);
+	diag_init(&diag);
 	err = config_load(dir, &cfg, &diag);
-	cfg_diag_print(&diag, fp);
+	diag_print(&diag, fp);
 	fflush(fp);
 	config_unref(cfg);
-	cfg_diag_free(&diag);
+	diag_free(&diag);
 	return err ? 1 : 0;
 }
 

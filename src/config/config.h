@@ -17,33 +17,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-/* Diagnostics: every problem is "file:line: message". */
-enum cfg_severity { CFG_WARNING, CFG_ERROR };
-
-struct cfg_msg {
-	enum cfg_severity sev;
-	char *file;      /* path relative to the config dir, as the user wrote it */
-	int line;        /* 0 when the problem concerns a whole file */
-	char *text;
-};
-
-struct cfg_diag {
-	struct cfg_msg *v;
-	size_t n, cap;
-	unsigned errors;
-	unsigned warnings;
-};
-
-void cfg_diag_init(struct cfg_diag *d);
-void cfg_diag_free(struct cfg_diag *d);
-void cfg_diag_add(struct cfg_diag *d, enum cfg_severity sev, const char *file,
-		  int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-/* "file:line: message" (warnings: "file:line: warning: message"); a
- * message about a whole file (line 0) is "file: message". */
-int cfg_msg_format(const struct cfg_msg *m, char *buf, size_t size);
-/* Every message, one formatted line each, in order. */
-void cfg_diag_print(const struct cfg_diag *d, FILE *fp);
+#include "util/diag.h"
 
 enum cfg_proto { CFG_PROTO_UDP, CFG_PROTO_TCP };
 
@@ -219,7 +193,7 @@ struct kv_config {
  * error (warnings are allowed); otherwise -1 with *cfgp NULL.  Every problem
  * is added to diag either way.
  */
-int config_load(const char *dir, struct kv_config **cfgp, struct cfg_diag *diag);
+int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag);
 /*
  * `kubevoxd --check`: load dir, print every message to fp (one
  * "file:line: message" line each, nothing else) and return the exit

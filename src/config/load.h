@@ -16,13 +16,8 @@
 struct cfg_load {
 	struct kv_config *cfg;
 	struct arena *mem;            /* the new configuration's arena */
-	struct cfg_diag *diag;
+	struct diag *diag;
 	bool oom;
-
-	/* Messages already given, "file\nline\ntext": a template line is
-	 * seen once per section that inherits it, but reported once. */
-	char **seen;
-	size_t seen_n, seen_cap;
 
 	/* Names of the files of the astconf being interpreted, copied into
 	 * the configuration's arena, by astconf file index. */
@@ -33,11 +28,12 @@ struct cfg_load {
 };
 
 void load_init(struct cfg_load *ld, struct kv_config *cfg, struct arena *mem,
-	       struct cfg_diag *diag);
+	       struct diag *diag);
 void load_done(struct cfg_load *ld);
 
-/* Add a message, unless the same one was already given. */
-void load_msg(struct cfg_load *ld, enum cfg_severity sev, const char *file,
+/* Add a message (diag_add(): the same one given twice is kept once, as
+ * a template line is seen once per section that inherits it). */
+void load_msg(struct cfg_load *ld, enum diag_severity sev, const char *file,
 	      int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 

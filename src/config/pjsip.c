@@ -235,15 +235,21 @@ static bool is(const struct astconf_var *v, const char *name)
 	return !strcasecmp(v->name, name);
 }
 
-static void var_msg(struct cfg_load *ld, enum cfg_severity sev,
-		    const struct astconf_var *v, const char *kind,
-		    const char *fmt, va_list ap)
-{
-	char text[768];
+/* "kind 'name': message" at file_idx:line. */
+static void msg_at(struct cfg_load *ld, enum diag_severity sev, unsigned file_idx,
+		   int line, const char *kind, const char *name, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 7, 0)));
 
-	vsnprintf(text, sizeof(text), fmt, ap);
-	load_msg(ld, sev, load_file(ld, v->file_idx), v->line, "%s '%s': %s", kind,
-		 v->origin, text);
+static void msg_at(struct cfg_load *ld, enum diag_severity sev, unsigned file_idx,
+		   int line, const char *kind, const char *name, const char *fmt,
+		   va_list ap)
+{
+	char *prefix = NULL;
+
+	if (asprintf(&prefix, "%s '%s': ", kind, name) < 0)
+		prefix = NULL;
+	diag_vadd(ld->diag, sev, load_file(ld, file_idx), line, prefix, fmt, ap);
+	free(prefix);
 }
 
 static void var_err(struct cfg_load *ld, const struct astconf_var *v,
@@ -262,7 +268,7 @@ static void var_err(struct cfg_load *ld, const struct astconf_var *v,
 	va_list ap;
 
 	va_start(ap, fmt);
-	var_msg(ld, CFG_ERROR, v, kind, fmt, ap);
+	msg_at(ld, DIAG_ERROR, v->file_idx, v->line, kind, v->origin, fmt, ap);
 	va_end(ap);
 }
 
@@ -272,21 +278,18 @@ static void var_warn(struct cfg_load *ld, const struct astconf_var *v,
 	va_list ap;
 
 	va_start(ap, fmt);
-	var_msg(ld, CFG_WARNING, v, kind, fmt, ap);
+	msg_at(ld, DIAG_WARNING, v->file_idx, v->line, kind, v->origin, fmt, ap);
 	va_end(ap);
 }
 
 static void sec_err(struct cfg_load *ld, const struct astconf_section *s,
 		    const char *kind, const char *fmt, ...)
 {
-	char text[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	msg_at(ld, DIAG_ERROR, s->file_idx, s->line, kind, s->name, fmt, ap);
 	va_end(ap);
-	load_msg(ld, CFG_ERROR, load_file(ld, s->file_idx), s->line, "%s '%s': %s",
-		 kind, s->name, text);
 }
 
 static void opt_other(struct cfg_load *ld, const struct astconf_var *v,
@@ -919,7 +922,7 @@ static void section_parse(struct pjsip *pj, const struct astconf_section *s)
 	const char *type;
 
 	if (!tv) {
-		load_msg(ld, CFG_ERROR, load_file(ld, s->file_idx), s->line,
+		load_msg(ld, DIAG_ERROR, load_file(ld, s->file_idx), s->line,
 			 "section '%s': no type= option", s->name);
 		return;
 	}
@@ -937,10 +940,10 @@ static void section_parse(struct pjsip *pj, const struct astconf_section *s)
 	else if (!strcmp(type, "global"))
 		global_parse(pj, s);
 	else if (in_list(types_unsupported, type))
-		load_msg(ld, CFG_WARNING, load_file(ld, s->file_idx), s->line,
+		load_msg(ld, DIAG_WARNING, load_file(ld, s->file_idx), s->line,
 			 "type=%s is not supported yet; section ignored", type);
 	else
-		load_msg(ld, CFG_ERROR, load_file(ld, tv->file_idx), tv->line,
+		load_msg(ld, DIAG_ERROR, load_file(ld, tv->file_idx), tv->line,
 			 "section '%s': unknown type '%s'", s->name, type);
 }
 
@@ -972,7 +975,7 @@ static int cmp_endpoint(const void *a, const void *b)
 static void duplicate(struct cfg_load *ld, const char *kind, const char *name,
 		      const char *file, int line, const char *ffile, int fline)
 {
-	load_msg(ld, CFG_ERROR, file, line, "duplicate %s '%s' (first defined at %s:%d)",
+	load_msg(ld, DIAG_ERROR, file, line, "duplicate %s '%s' (first defined at %s:%d)",
 		 kind, name, ffile, fline);
 }
 
@@ -1007,7 +1010,7 @@ static void transports_finish(struct pjsip *pj)
 			} else if (!tt->bind_bad && !bad[j] && o->proto == t->proto &&
 				   !memcmp(&o->bind, &t->bind, sizeof(t->bind))) {
 				cfgval_addr_print(&t->bind, addr, sizeof(addr));
-				load_msg(ld, CFG_ERROR, tt->bind_var ? load_file(ld, tt->bind_var->file_idx)
+				load_msg(ld, DIAG_ERROR, tt->bind_var ? load_file(ld, tt->bind_var->file_idx)
 					 : t->file, tt->bind_var ? tt->bind_var->line : t->line,
 					 "transport '%s': %s %s is already bound by transport '%s'",
 					 t->name, t->proto == CFG_PROTO_UDP ? "udp" : "tcp", addr, o->name);
@@ -1255,7 +1258,7 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 			section_parse(&pj, ac->sections[i]);
 	}
 	if (!ld->oom && pj.transports.n == 0)
-		load_msg(ld, CFG_ERROR, FILE_NAME, 0, "no transport defined");
+		load_msg(ld, DIAG_ERROR, FILE_NAME, 0, "no transport defined");
 
 	/* Order matters: endpoints refer to transports, auths and aors,
 	 * identifies to endpoints, and auths use the global defaults. */

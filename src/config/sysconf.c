@@ -19,19 +19,17 @@
 #include "config/cfgval.h"
 #include "config/load.h"
 
-static void msg(struct cfg_load *ld, enum cfg_severity sev, const struct astconf_var *v,
+static void msg(struct cfg_load *ld, enum diag_severity sev, const struct astconf_var *v,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void msg(struct cfg_load *ld, enum cfg_severity sev, const struct astconf_var *v,
+static void msg(struct cfg_load *ld, enum diag_severity sev, const struct astconf_var *v,
 		const char *fmt, ...)
 {
-	char text[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_vadd(ld->diag, sev, load_file(ld, v->file_idx), v->line, NULL, fmt, ap);
 	va_end(ap);
-	load_msg(ld, sev, load_file(ld, v->file_idx), v->line, "%s", text);
 }
 
 static bool num(struct cfg_load *ld, const struct astconf_var *v, uint32_t min,
@@ -39,7 +37,7 @@ static bool num(struct cfg_load *ld, const struct astconf_var *v, uint32_t min,
 {
 	if (!cfgval_uint(v->value, min, max, out))
 		return true;
-	msg(ld, CFG_ERROR, v, "invalid %s '%s' (expected a number from %u to %u)",
+	msg(ld, DIAG_ERROR, v, "invalid %s '%s' (expected a number from %u to %u)",
 	    v->name, v->value, min, max);
 	return false;
 }
@@ -66,7 +64,7 @@ void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 			if (!dst)
 				continue;
 			if (!*v->value) {
-				msg(ld, CFG_ERROR, v, "%s is empty", v->name);
+				msg(ld, DIAG_ERROR, v, "%s is empty", v->name);
 				continue;
 			}
 			*dst = load_strdup(ld, v->value);
@@ -86,7 +84,7 @@ void sysconf_rtp(struct cfg_load *ld, const struct astconf *ac)
 		if (s->template)
 			continue;
 		if (strcasecmp(s->name, "general")) {
-			load_msg(ld, CFG_WARNING, load_file(ld, s->file_idx), s->line,
+			load_msg(ld, DIAG_WARNING, load_file(ld, s->file_idx), s->line,
 				 "section [%s] is not supported yet (ignored)", s->name);
 			continue;
 		}
@@ -100,7 +98,7 @@ void sysconf_rtp(struct cfg_load *ld, const struct astconf *ac)
 				if (num(ld, v, 1, 65535, &end))
 					end_v = v;
 			} else {
-				msg(ld, CFG_WARNING, v, "option '%s' is not supported yet (ignored)",
+				msg(ld, DIAG_WARNING, v, "option '%s' is not supported yet (ignored)",
 				    v->name);
 			}
 		}
@@ -109,7 +107,7 @@ void sysconf_rtp(struct cfg_load *ld, const struct astconf *ac)
 		const struct astconf_var *v = end_v ? end_v : start_v;
 
 		if (v)
-			msg(ld, CFG_ERROR, v, "rtpstart (%u) must be lower than rtpend (%u)",
+			msg(ld, DIAG_ERROR, v, "rtpstart (%u) must be lower than rtpend (%u)",
 			    start, end);
 		return;
 	}
@@ -121,7 +119,7 @@ static bool boolean(struct cfg_load *ld, const struct astconf_var *v, bool *out)
 {
 	if (!cfgval_bool(v->value, out))
 		return true;
-	msg(ld, CFG_ERROR, v, "invalid %s '%s' (expected yes or no)", v->name, v->value);
+	msg(ld, DIAG_ERROR, v, "invalid %s '%s' (expected yes or no)", v->name, v->value);
 	return false;
 }
 
@@ -162,7 +160,7 @@ void sysconf_http(struct cfg_load *ld, const struct astconf *ac)
 		if (s->template)
 			continue;
 		if (strcasecmp(s->name, "general")) {
-			load_msg(ld, CFG_WARNING, load_file(ld, s->file_idx), s->line,
+			load_msg(ld, DIAG_WARNING, load_file(ld, s->file_idx), s->line,
 				 "section [%s] is not supported (ignored)", s->name);
 			continue;
 		}
@@ -179,24 +177,24 @@ void sysconf_http(struct cfg_load *ld, const struct astconf *ac)
 					have_bind = true;
 					break;
 				case CFGVAL_ADDR_PORT:
-					msg(ld, CFG_ERROR, v, "invalid port in bindaddr '%s'", v->value);
+					msg(ld, DIAG_ERROR, v, "invalid port in bindaddr '%s'", v->value);
 					break;
 				case CFGVAL_ADDR_BAD:
-					msg(ld, CFG_ERROR, v, "invalid bindaddr '%s' (expected an "
+					msg(ld, DIAG_ERROR, v, "invalid bindaddr '%s' (expected an "
 					    "IP address, optionally with :port)", v->value);
 					break;
 				}
 			} else if (!strcasecmp(v->name, "bindport")) {
 				num(ld, v, 1, 65535, &port);
 			} else if (!http_harmless(v)) {
-				msg(ld, CFG_WARNING, v, "option '%s' is not supported (ignored)",
+				msg(ld, DIAG_WARNING, v, "option '%s' is not supported (ignored)",
 				    v->name);
 			}
 		}
 	}
 	/* An invalid bindaddr has its own error already. */
 	if (enabled && !bind_v && enabled_v)
-		msg(ld, CFG_WARNING, enabled_v, "enabled=yes without bindaddr: the HTTP "
+		msg(ld, DIAG_WARNING, enabled_v, "enabled=yes without bindaddr: the HTTP "
 		    "server does not run (Asterisk has no default bind address)");
 	if (have_bind) {
 		if (bind.ss_family == AF_INET6) {
@@ -223,7 +221,7 @@ static void kubevox_general(struct cfg_load *ld, const struct astconf_section *s
 		if (!strcasecmp(v->name, "drain_timeout"))
 			num(ld, v, 0, 7 * 86400, &ld->cfg->drain_timeout);
 		else
-			msg(ld, CFG_ERROR, v, "unknown option '%s' in [general]", v->name);
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [general]", v->name);
 	}
 }
 
@@ -235,7 +233,7 @@ static void kubevox_debug(struct cfg_load *ld, const struct astconf_section *s)
 		if (!strcasecmp(v->name, "allow_freeze"))
 			boolean(ld, v, &ld->cfg->debug_freeze);
 		else
-			msg(ld, CFG_ERROR, v, "unknown option '%s' in [debug]", v->name);
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [debug]", v->name);
 	}
 }
 
@@ -257,7 +255,7 @@ void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
 			continue;
 		}
 		if (strcasecmp(s->name, "security")) {
-			load_msg(ld, CFG_ERROR, load_file(ld, s->file_idx), s->line,
+			load_msg(ld, DIAG_ERROR, load_file(ld, s->file_idx), s->line,
 				 "unknown section [%s]", s->name);
 			continue;
 		}
@@ -274,15 +272,15 @@ void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
 				num(ld, v, 1, 86400, &sec->nonce_lifetime);
 			} else if (!strcasecmp(v->name, "nonce_secret")) {
 				if (!*v->value) {
-					msg(ld, CFG_ERROR, v, "nonce_secret is empty");
+					msg(ld, DIAG_ERROR, v, "nonce_secret is empty");
 					continue;
 				}
 				if (strlen(v->value) < 16)
-					msg(ld, CFG_WARNING, v, "nonce_secret is short "
+					msg(ld, DIAG_WARNING, v, "nonce_secret is short "
 					    "(use at least 16 random characters)");
 				sec->nonce_secret = load_strdup(ld, v->value);
 			} else {
-				msg(ld, CFG_ERROR, v, "unknown option '%s' in [security]", v->name);
+				msg(ld, DIAG_ERROR, v, "unknown option '%s' in [security]", v->name);
 			}
 		}
 	}

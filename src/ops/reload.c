@@ -90,7 +90,7 @@ static void apply(struct reloader *r, struct kv_config *cfg, const char *why)
 int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 {
 	struct kv_config *cfg = NULL;
-	struct cfg_diag diag;
+	struct diag diag;
 	unsigned char d[32] = {0};
 	char line[1024], q[1100];
 	int err;
@@ -98,13 +98,13 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 	/* This load reads whatever the events seen so far announced: one
 	 * attempt per change, even when a poll or a signal comes first. */
 	uv_timer_stop(&r->quiet);
-	cfg_diag_init(&diag);
+	diag_init(&diag);
 	err = config_load(r->dir, &cfg, &diag);
 	for (size_t i = 0; i < diag.n; i++) {
-		cfg_msg_format(&diag.v[i], line, sizeof(line));
+		diag_msg_format(&diag.v[i], line, sizeof(line));
 		if (msgs)
 			sbuf_printf(msgs, "%s\n", line);
-		if (err || diag.v[i].sev == CFG_ERROR)
+		if (err || diag.v[i].sev == DIAG_ERROR)
 			log_event(LOG_WARN, "config_problem", "msg=%s",
 				  log_q(q, sizeof(q), line, strlen(line)));
 	}
@@ -113,7 +113,7 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 		log_event(LOG_WARN, "config_reload",
 			  "result=failed trigger=%s errors=%u kept=old_configuration",
 			  why, diag.errors);
-		cfg_diag_free(&diag);
+		diag_free(&diag);
 		/* The poll must not retry (and count) the same broken files
 		 * every period: only a further change is worth a new attempt. */
 		r->failed = true;
@@ -121,7 +121,7 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 			memcpy(r->seen, r->digest, sizeof(r->seen));
 		return -1;
 	}
-	cfg_diag_free(&diag);
+	diag_free(&diag);
 	/* Unchanged files are a no-op, unless asked for or the last attempt
 	 * failed: then the operator is owed a result=ok for the fix. */
 	if (!digest_config(cfg, d) && !memcmp(d, r->digest, sizeof(d)) &&

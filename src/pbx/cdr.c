@@ -54,26 +54,26 @@ void cdr_config_init(struct cdr_config *cfg)
 	cfg->accountlogs = true;
 }
 
-static bool opt_bool(const struct astconf_var *v, bool *out, struct cfg_diag *diag)
+static bool opt_bool(const struct astconf_var *v, bool *out, struct diag *diag)
 {
 	if (!cfgval_bool(v->value, out))
 		return true;
 	if (diag)
-		cfg_diag_add(diag, CFG_ERROR, v->file, v->line,
+		diag_add(diag, DIAG_ERROR, v->file, v->line,
 			     "invalid %s '%s' (expected yes or no)", v->name, v->value);
 	return false;
 }
 
-static void warn(struct cfg_diag *diag, const char *file, int line,
+static void warn(struct diag *diag, const char *file, int line,
 		 const char *what, const char *name)
 {
 	if (diag)
-		cfg_diag_add(diag, CFG_WARNING, file, line,
+		diag_add(diag, DIAG_WARNING, file, line,
 			     "%s '%s' is not supported yet (ignored)", what, name);
 }
 
 static bool parse_general(const struct astconf_section *s, struct cdr_config *out,
-			  struct cfg_diag *diag)
+			  struct diag *diag)
 {
 	bool ok = true;
 
@@ -93,7 +93,7 @@ static bool parse_general(const struct astconf_section *s, struct cdr_config *ou
 		} else {
 			/* Asterisk refuses the whole file for this. */
 			if (diag)
-				cfg_diag_add(diag, CFG_ERROR, v->file, v->line,
+				diag_add(diag, DIAG_ERROR, v->file, v->line,
 					     "unknown option '%s' in [general]", v->name);
 			ok = false;
 		}
@@ -102,7 +102,7 @@ static bool parse_general(const struct astconf_section *s, struct cdr_config *ou
 }
 
 static bool parse_csv(const struct astconf_section *s, struct cdr_config *out,
-		      struct cfg_diag *diag)
+		      struct diag *diag)
 {
 	bool ok = true;
 
@@ -127,7 +127,7 @@ static bool parse_csv(const struct astconf_section *s, struct cdr_config *out,
 }
 
 int cdr_config_parse(const struct astconf *ac, struct cdr_config *out,
-		     struct cfg_diag *diag)
+		     struct diag *diag)
 {
 	const struct astconf_section *csv = NULL;
 	bool ok = true;
@@ -146,7 +146,7 @@ int cdr_config_parse(const struct astconf *ac, struct cdr_config *out,
 			/* cdr_csv browses the first [csv] only. */
 			if (csv) {
 				if (diag)
-					cfg_diag_add(diag, CFG_WARNING, s->file, s->line,
+					diag_add(diag, DIAG_WARNING, s->file, s->line,
 						     "[csv] appears again; only the first "
 						     "one is used (ignored)");
 				continue;
@@ -157,7 +157,7 @@ int cdr_config_parse(const struct astconf *ac, struct cdr_config *out,
 			warn(diag, s->file, s->line, "CDR backend", s->name);
 		} else {
 			if (diag)
-				cfg_diag_add(diag, CFG_WARNING, s->file, s->line,
+				diag_add(diag, DIAG_WARNING, s->file, s->line,
 					     "unknown section [%s] (ignored)", s->name);
 		}
 	}

@@ -86,7 +86,7 @@ void cdr_config_init(struct cdr_config *cfg);
  * EINVAL when errors were added to diag (*out then holds the valid part).
  */
 int cdr_config_parse(const struct astconf *ac, struct cdr_config *out,
-		     struct cfg_diag *diag);
+		     struct diag *diag);
 
 const char *cdr_disposition_str(enum cdr_disposition d);
 const char *cdr_amaflags_str(enum cdr_amaflags a);

@@ -63,7 +63,7 @@ struct bctx {
 struct build {
 	struct dialplan *dp;
 	struct arena *mem;
-	struct cfg_diag *diag;
+	struct diag *diag;
 	const char **fmap;       /* astconf file index -> name in mem */
 	size_t fmap_n;
 	struct rec *recs;
@@ -84,25 +84,23 @@ struct sect {
 	int lastpri;
 };
 
-static void msg(struct build *b, enum cfg_severity sev, const char *file, int line,
+static void msg(struct build *b, enum diag_severity sev, const char *file, int line,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void msg(struct build *b, enum cfg_severity sev, const char *file, int line,
+static void msg(struct build *b, enum diag_severity sev, const char *file, int line,
 		const char *fmt, ...)
 {
-	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_vadd(b->diag, sev, file, line, NULL, fmt, ap);
 	va_end(ap);
-	cfg_diag_add(b->diag, sev, file, line, "%s", text);
 }
 
 static void oom(struct build *b)
 {
 	if (!b->oom)
-		cfg_diag_add(b->diag, CFG_ERROR, "extensions.conf", 0, "out of memory");
+		diag_add(b->diag, DIAG_ERROR, "extensions.conf", 0, "out of memory");
 	b->oom = true;
 }
 
@@ -804,7 +802,7 @@ static const char *expand_globals(struct build *b, const char *s, const char *fi
 		return dup(b, s);
 	sbuf_init(&out);
 	if (dpexpr_expand(s, strlen(s), global_var, b, &out))
-		msg(b, CFG_ERROR, file, line, "'%s' is too long once expanded", s);
+		msg(b, DIAG_ERROR, file, line, "'%s' is too long once expanded", s);
 	else
 		r = dup(b, sbuf_cstr(&out));
 	sbuf_free(&out);
@@ -854,11 +852,11 @@ static void general_load(struct build *b, const struct astconf_section *s)
 				continue;
 			known = true;
 			if (cfgval_bool(v->value, &val)) {
-				msg(b, CFG_WARNING, file, v->line,
+				msg(b, DIAG_WARNING, file, v->line,
 				    "invalid value '%s' for '%s' (expected yes or no)",
 				    v->value, v->name);
 			} else if (k == 4 && !val) {
-				msg(b, CFG_WARNING, file, v->line,
+				msg(b, DIAG_WARNING, file, v->line,
 				    "autofallthrough=no is not supported: a call that runs "
 				    "off the end of an extension is hung up");
 			}
@@ -868,10 +866,10 @@ static void general_load(struct build *b, const struct astconf_section *s)
 		if (!strcasecmp(v->name, "userscontext"))
 			continue;          /* for users.conf, which is not read */
 		if (!strcasecmp(v->name, "overrideswitch"))
-			msg(b, CFG_WARNING, file, v->line,
+			msg(b, DIAG_WARNING, file, v->line,
 			    "switches are not supported: 'overrideswitch' ignored");
 		else
-			msg(b, CFG_WARNING, file, v->line,
+			msg(b, DIAG_WARNING, file, v->line,
 			    "unknown option '%s' in [general] ignored", v->name);
 	}
 }
@@ -976,13 +974,13 @@ static int pattern_check(struct build *b, const char *key, const char *what,
 			const char *end = strchr(p + 1, ']');
 
 			if (!end) {
-				msg(b, CFG_ERROR, file, line, "unterminated '[' in %s '%s'",
+				msg(b, DIAG_ERROR, file, line, "unterminated '[' in %s '%s'",
 				    what, key);
 				return -1;
 			}
 			p = end;
 		} else if ((*p == '.' || *p == '!') && p[1]) {
-			msg(b, CFG_WARNING, file, line,
+			msg(b, DIAG_WARNING, file, line,
 			    "characters after '%c' in %s '%s' are never matched",
 			    *p, what, key);
 			return 0;
@@ -1012,7 +1010,7 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		char *rp = strchr(lp + 1, ')');
 
 		if (!rp) {
-			msg(b, CFG_ERROR, file, line, "label missing trailing ')'");
+			msg(b, DIAG_ERROR, file, line, "label missing trailing ')'");
 			return -1;
 		}
 		*lp = '\0';
@@ -1035,30 +1033,30 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		bool next = pri[0] == 'n';
 
 		if (st->lastpri == PRIO_NONE) {
-			msg(b, CFG_ERROR, file, line,
+			msg(b, DIAG_ERROR, file, line,
 			    "priority '%s' on the first entry of the context", pri);
 			return -1;
 		}
 		if (st->lastpri == PRIO_HINT) {
-			msg(b, CFG_ERROR, file, line,
+			msg(b, DIAG_ERROR, file, line,
 			    "priority '%s' after a hint: give a number", pri);
 			return -1;
 		}
 		n = st->lastpri + (next ? 1 : 0);
 	} else if (small_int(pri, &n)) {
-		msg(b, CFG_ERROR, file, line, "invalid priority '%s'", pri);
+		msg(b, DIAG_ERROR, file, line, "invalid priority '%s'", pri);
 		return -1;
 	}
 	if (plus) {
 		plus = trim(plus);
 		if (small_int(plus, &off)) {
-			msg(b, CFG_ERROR, file, line, "invalid priority offset '+%s'", plus);
+			msg(b, DIAG_ERROR, file, line, "invalid priority offset '+%s'", plus);
 			return -1;
 		}
 		n += off;
 	}
 	if (n < 1 || n > PRIO_MAX) {
-		msg(b, CFG_ERROR, file, line, "invalid priority '%s'", pri);
+		msg(b, DIAG_ERROR, file, line, "invalid priority '%s'", pri);
 		return -1;
 	}
 	st->lastpri = n;
@@ -1089,11 +1087,11 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 	if (!key)
 		return;
 	if (!*key || !strcmp(key, "_")) {
-		msg(b, CFG_ERROR, file, line, "empty extension name");
+		msg(b, DIAG_ERROR, file, line, "empty extension name");
 		return;
 	}
 	if (strlen(key) > DP_MAX_NAME) {
-		msg(b, CFG_ERROR, file, line, "extension name longer than %d characters",
+		msg(b, DIAG_ERROR, file, line, "extension name longer than %d characters",
 		    DP_MAX_NAME);
 		return;
 	}
@@ -1103,7 +1101,7 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 		return;
 
 	if (!rest) {
-		msg(b, CFG_ERROR, file, line, "missing priority");
+		msg(b, DIAG_ERROR, file, line, "missing priority");
 		return;
 	}
 	pri = strsep(&rest, ",");
@@ -1124,20 +1122,20 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 		if (rp)
 			*rp = '\0';
 		else
-			msg(b, CFG_WARNING, file, line, "no closing parenthesis in '%s(%s'",
+			msg(b, DIAG_WARNING, file, line, "no closing parenthesis in '%s(%s'",
 			    app, args);
 	}
 	app = trim(app);
 	if (!*app) {
-		msg(b, CFG_ERROR, file, line, "no application");
+		msg(b, DIAG_ERROR, file, line, "no application");
 		return;
 	}
 	if (dp_app_lookup(app, strlen(app), &id)) {
-		msg(b, CFG_ERROR, file, line, "unknown application '%s'", app);
+		msg(b, DIAG_ERROR, file, line, "unknown application '%s'", app);
 		return;
 	}
 	if (!strcmp(name, "_.") || !strcmp(name, "_!"))
-		msg(b, CFG_WARNING, file, line,
+		msg(b, DIAG_WARNING, file, line,
 		    "The use of '%s' for an extension is strongly discouraged and can "
 		    "have unexpected behavior.  Please use '_X%c' instead", name, name[1]);
 
@@ -1176,7 +1174,7 @@ static void line_exten(struct build *b, struct sect *st, const struct astconf_va
 	}
 	if (same) {
 		if (!st->lastext) {
-			msg(b, CFG_ERROR, file, v->line,
+			msg(b, DIAG_ERROR, file, v->line,
 			    "'same' without a previous 'exten' in context '%s'",
 			    b->ctxs[st->ctx].name);
 			goto out;
@@ -1209,7 +1207,7 @@ static void line_include(struct build *b, struct sect *st, const struct astconf_
 	if (comma) {
 		*comma = '\0';
 		if (*trim(comma + 1)) {
-			msg(b, CFG_ERROR, file, v->line,
+			msg(b, DIAG_ERROR, file, v->line,
 			    "include of '%s' with a time restriction is not supported",
 			    trim(name));
 			return;
@@ -1217,7 +1215,7 @@ static void line_include(struct build *b, struct sect *st, const struct astconf_
 	}
 	name = trim(name);
 	if (!*name) {
-		msg(b, CFG_ERROR, file, v->line, "include needs a context name");
+		msg(b, DIAG_ERROR, file, v->line, "include needs a context name");
 		return;
 	}
 	if (grow(&c->incs, &c->incs_cap, c->incs_n, sizeof(*c->incs))) {
@@ -1248,14 +1246,14 @@ static void context_load(struct build *b, const struct astconf_section *s)
 		else if (!strcasecmp(v->name, "include"))
 			line_include(b, &st, v);
 		else if (!strcasecmp(v->name, "ignorepat"))
-			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			msg(b, DIAG_WARNING, file_of(b, v), v->line,
 			    "ignorepat has no effect here and is ignored");
 		else if (!strcasecmp(v->name, "switch") || !strcasecmp(v->name, "lswitch") ||
 			 !strcasecmp(v->name, "eswitch"))
-			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			msg(b, DIAG_WARNING, file_of(b, v), v->line,
 			    "switches are not supported: '%s' ignored", v->name);
 		else
-			msg(b, CFG_WARNING, file_of(b, v), v->line,
+			msg(b, DIAG_WARNING, file_of(b, v), v->line,
 			    "unknown directive '%s' ignored", v->name);
 	}
 }
@@ -1374,7 +1372,7 @@ static void build_finish(struct build *b)
 		if (i > first && b->recs[i - 1].prio == r->prio) {
 			const struct rec *o = &b->recs[i - 1];
 
-			msg(b, CFG_ERROR, r->file, r->line,
+			msg(b, DIAG_ERROR, r->file, r->line,
 			    "duplicate priority %d for extension '%s' in context '%s' "
 			    "(first defined at %s:%d)", r->prio, r->name, c->name,
 			    o->file, o->line);
@@ -1387,7 +1385,7 @@ static void build_finish(struct build *b)
 				const struct dp_prio *o = &e->prios[k];
 
 				if (o->label && !strcmp(o->label, r->label)) {
-					msg(b, CFG_ERROR, r->file, r->line,
+					msg(b, DIAG_ERROR, r->file, r->line,
 					    "duplicate label '%s' in extension '%s' of context "
 					    "'%s' (first defined at %s:%d)", r->label, r->name,
 					    c->name, o->file, o->line);
@@ -1435,14 +1433,14 @@ static void includes_resolve(struct build *b)
 			bool again = false;
 
 			if (!t) {
-				msg(b, CFG_ERROR, inc->file, inc->line,
+				msg(b, DIAG_ERROR, inc->file, inc->line,
 				    "include of unknown context '%s'", inc->name);
 				continue;
 			}
 			for (size_t j = 0; j < c->includes_n; j++)
 				again |= c->includes[j] == t;
 			if (again) {
-				msg(b, CFG_WARNING, inc->file, inc->line,
+				msg(b, DIAG_WARNING, inc->file, inc->line,
 				    "context '%s' is already included in '%s'", inc->name,
 				    c->name);
 				continue;
@@ -1464,7 +1462,7 @@ static void files_map(struct build *b, const struct astconf *ac)
 		b->fmap[i] = dup(b, ac->files[i]);
 }
 
-int dialplan_load(const struct astconf *ac, struct cfg_diag *diag,
+int dialplan_load(const struct astconf *ac, struct diag *diag,
 		  struct dialplan **dpp)
 {
 	unsigned errors = diag->errors;
@@ -1475,7 +1473,7 @@ int dialplan_load(const struct astconf *ac, struct cfg_diag *diag,
 	*dpp = NULL;
 	dp = calloc(1, sizeof(*dp));
 	if (!dp) {
-		cfg_diag_add(diag, CFG_ERROR, "extensions.conf", 0, "out of memory");
+		diag_add(diag, DIAG_ERROR, "extensions.conf", 0, "out of memory");
 		return -1;
 	}
 	dp->refs = 1;

@@ -145,7 +145,7 @@ struct dialplan {
  * diag as "file:line: message".  0 and *dpp (one reference) when there is
  * no error, warnings allowed; -1 and *dpp NULL otherwise.
  */
-int dialplan_load(const struct astconf *ac, struct cfg_diag *diag,
+int dialplan_load(const struct astconf *ac, struct diag *diag,
 		  struct dialplan **dpp);
 /* Drop the loader's reference (dialplan_unref). */
 void dialplan_free(struct dialplan *dp);

@@ -723,22 +723,22 @@ void dp_chan_run_h(struct dp_chan *c)
 struct check {
 	const struct dialplan *dp;
 	const struct dp_prio *p;
-	struct cfg_diag *diag;
+	struct diag *diag;
 	const char *app;
 };
 
-static void check_msg(struct check *k, enum cfg_severity sev, const char *fmt, ...)
+static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void check_msg(struct check *k, enum cfg_severity sev, const char *fmt, ...)
+static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
 {
-	char text[768];
+	char prefix[48];
 	va_list ap;
 
+	snprintf(prefix, sizeof(prefix), "%s: ", k->app);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_vadd(k->diag, sev, k->p->file, k->p->line, prefix, fmt, ap);
 	va_end(ap);
-	cfg_diag_add(k->diag, sev, k->p->file, k->p->line, "%s: %s", k->app, text);
 }
 
 /* A plain decimal number, with an optional fraction. */
@@ -839,7 +839,7 @@ static void check_goto(struct check *k, char *text)
 			return;
 		ctx = dialplan_context(k->dp, g.context);
 		if (!ctx) {
-			check_msg(k, CFG_ERROR, "unknown context '%s'", g.context);
+			check_msg(k, DIAG_ERROR, "unknown context '%s'", g.context);
 			return;
 		}
 	}
@@ -850,25 +850,25 @@ static void check_goto(struct check *k, char *text)
 	}
 	pri = g.prio;
 	if (!*pri) {
-		check_msg(k, CFG_ERROR, "missing priority");
+		check_msg(k, DIAG_ERROR, "missing priority");
 		return;
 	}
 	if (has_subst(pri) || *pri == '+' || *pri == '-')
 		return;
 	if (prio_number(pri, &n)) {
 		if (!is_number(pri) || n < 1) {
-			check_msg(k, CFG_ERROR, "invalid priority '%s'", pri);
+			check_msg(k, DIAG_ERROR, "invalid priority '%s'", pri);
 			return;
 		}
 		if (exten ? !dialplan_find_any(k->dp, ctx->name, exten, n, NULL) :
 		    ctx == cur->context && !dialplan_find_any(k->dp, ctx->name, cur->key, n, NULL))
-			check_msg(k, CFG_WARNING, "there is no priority %d of extension '%s' "
+			check_msg(k, DIAG_WARNING, "there is no priority %d of extension '%s' "
 				  "in context '%s'", n, exten ? exten : cur->name, ctx->name);
 		return;
 	}
 	if (exten) {
 		if (!dialplan_find_any(k->dp, ctx->name, exten, 0, pri))
-			check_msg(k, CFG_ERROR, "no label '%s' in extension '%s' of context '%s'",
+			check_msg(k, DIAG_ERROR, "no label '%s' in extension '%s' of context '%s'",
 				  pri, exten, ctx->name);
 		return;
 	}
@@ -881,7 +881,7 @@ static void check_goto(struct check *k, char *text)
 		if (!seen)
 			return;
 		if (!label_anywhere(k->dp, ctx, pri, seen, &sn))
-			check_msg(k, CFG_ERROR, "no label '%s' in context '%s'", pri, ctx->name);
+			check_msg(k, DIAG_ERROR, "no label '%s' in context '%s'", pri, ctx->name);
 		free(seen);
 	}
 }
@@ -892,7 +892,7 @@ static void check_dial(struct check *k, char *args)
 	int argc = dp_args_split(args, argv, 4);
 
 	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, CFG_ERROR, "no destination");
+		check_msg(k, DIAG_ERROR, "no destination");
 		return;
 	}
 	list = strdup(argv[0]);
@@ -904,28 +904,28 @@ static void check_dial(struct check *k, char *args)
 
 		dev = trim(dev);
 		if (!*dev) {
-			check_msg(k, CFG_ERROR, "empty destination in '%s'", argv[0]);
+			check_msg(k, DIAG_ERROR, "empty destination in '%s'", argv[0]);
 			continue;
 		}
 		slash = strchr(dev, '/');
 		if (!slash) {
 			if (!has_subst(dev))
-				check_msg(k, CFG_ERROR, "'%s' is not TECHNOLOGY/resource", dev);
+				check_msg(k, DIAG_ERROR, "'%s' is not TECHNOLOGY/resource", dev);
 			continue;
 		}
 		*slash = '\0';
 		if (!has_subst(dev) && strcasecmp(dev, "PJSIP"))
-			check_msg(k, CFG_ERROR, "technology '%s' is not supported (use PJSIP)",
+			check_msg(k, DIAG_ERROR, "technology '%s' is not supported (use PJSIP)",
 				  dev);
 		else if (!slash[1])
-			check_msg(k, CFG_ERROR, "no endpoint after '%s/'", dev);
+			check_msg(k, DIAG_ERROR, "no endpoint after '%s/'", dev);
 	}
 	free(list);
 	if (argc > 1) {
 		char *t = trim(argv[1]);
 
 		if (*t && !has_subst(t) && !is_number(t))
-			check_msg(k, CFG_ERROR, "timeout '%s' is not a number of seconds", t);
+			check_msg(k, DIAG_ERROR, "timeout '%s' is not a number of seconds", t);
 	}
 }
 
@@ -935,7 +935,7 @@ static void check_playback(struct check *k, char *args)
 	int argc = dp_args_split(args, argv, 2);
 
 	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, CFG_ERROR, "no file to play");
+		check_msg(k, DIAG_ERROR, "no file to play");
 		return;
 	}
 	list = strdup(argv[0]);
@@ -944,7 +944,7 @@ static void check_playback(struct check *k, char *args)
 	rest = list;
 	while ((f = strsep(&rest, "&")) != NULL) {
 		if (!*trim(f)) {
-			check_msg(k, CFG_ERROR, "empty file name in '%s'", argv[0]);
+			check_msg(k, DIAG_ERROR, "empty file name in '%s'", argv[0]);
 			break;
 		}
 	}
@@ -958,35 +958,35 @@ static void check_set(struct check *k, char *args)
 	if (!eq) {
 		/* Set(${ASSIGNMENT}) is fine: the '=' may come from it. */
 		if (!has_subst(args))
-			check_msg(k, CFG_ERROR, "expected 'name=value'");
+			check_msg(k, DIAG_ERROR, "expected 'name=value'");
 		return;
 	}
 	*eq = '\0';
 	name = trim(args);
 	if (!*name) {
-		check_msg(k, CFG_ERROR, "no variable name before '='");
+		check_msg(k, DIAG_ERROR, "no variable name before '='");
 		return;
 	}
 	lp = strchr(name, '(');
 	if (!lp || memchr(name, '$', (size_t)(lp - name)))
 		return;
 	if (!dpexpr_func_known(name, (size_t)(lp - name))) {
-		check_msg(k, CFG_ERROR, "unknown function '%.*s'", (int)(lp - name), name);
+		check_msg(k, DIAG_ERROR, "unknown function '%.*s'", (int)(lp - name), name);
 	} else if ((size_t)(lp - name) != 8 || strncmp(name, "CALLERID", 8)) {
-		check_msg(k, CFG_ERROR, "function '%.*s' cannot be set", (int)(lp - name), name);
+		check_msg(k, DIAG_ERROR, "function '%.*s' cannot be set", (int)(lp - name), name);
 	} else {
 		char *rp = strrchr(lp, ')');
 		char *item;
 
 		if (!rp) {
-			check_msg(k, CFG_ERROR, "missing ')' in '%s'", name);
+			check_msg(k, DIAG_ERROR, "missing ')' in '%s'", name);
 			return;
 		}
 		*rp = '\0';
 		item = trim(lp + 1);
 		if (!has_subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
 		    strcasecmp(item, "num") && strcasecmp(item, "number"))
-			check_msg(k, CFG_ERROR, "CALLERID: unknown data item '%s'", item);
+			check_msg(k, DIAG_ERROR, "CALLERID: unknown data item '%s'", item);
 	}
 }
 
@@ -995,7 +995,7 @@ static void check_gotoif(struct check *k, char *args)
 	char *q = top_chr(args, '?'), *yes, *no, *colon;
 
 	if (!q) {
-		check_msg(k, CFG_ERROR, "expected 'condition?[label1][:label2]'");
+		check_msg(k, DIAG_ERROR, "expected 'condition?[label1][:label2]'");
 		return;
 	}
 	yes = q + 1;
@@ -1016,23 +1016,23 @@ static void check_number(struct check *k, char *s, const char *what)
 {
 	s = trim(s);
 	if (*s && !has_subst(s) && !is_number(s))
-		check_msg(k, CFG_ERROR, "invalid %s '%s'", what, s);
+		check_msg(k, DIAG_ERROR, "invalid %s '%s'", what, s);
 }
 
 void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
-		  struct cfg_diag *diag)
+		  struct diag *diag)
 {
 	struct check k = { dp, p, diag, dp_app_name(p->app) };
 	char err[256], *buf, *argv[2];
 	int argc;
 
 	if (dpexpr_check(p->args, err, sizeof(err))) {
-		check_msg(&k, CFG_ERROR, "%s", err);
+		check_msg(&k, DIAG_ERROR, "%s", err);
 		return;
 	}
 	buf = strdup(p->args);
 	if (!buf) {
-		cfg_diag_add(diag, CFG_ERROR, p->file, p->line, "out of memory");
+		diag_add(diag, DIAG_ERROR, p->file, p->line, "out of memory");
 		return;
 	}
 	switch (p->app) {
@@ -1043,15 +1043,15 @@ void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
 		break;
 	case DP_APP_WAIT:
 		if (!*trim(buf))
-			check_msg(&k, CFG_ERROR, "missing number of seconds");
+			check_msg(&k, DIAG_ERROR, "missing number of seconds");
 		else if (!has_subst(buf) && !is_number(trim(buf)))
-			check_msg(&k, CFG_ERROR, "'%s' is not a number of seconds", trim(buf));
+			check_msg(&k, DIAG_ERROR, "'%s' is not a number of seconds", trim(buf));
 		break;
 	case DP_APP_HANGUP: {
 		char *c = trim(buf);
 
 		if (*c && !has_subst(c) && dp_hangup_cause(c) < 0)
-			check_msg(&k, CFG_ERROR, "invalid cause '%s'", c);
+			check_msg(&k, DIAG_ERROR, "invalid cause '%s'", c);
 		break;
 	}
 	case DP_APP_BUSY:
@@ -1069,7 +1069,7 @@ void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
 		break;
 	case DP_APP_GOTO:
 		if (!*trim(buf))
-			check_msg(&k, CFG_ERROR, "expected ([[context,]extension,]priority)");
+			check_msg(&k, DIAG_ERROR, "expected ([[context,]extension,]priority)");
 		else
 			check_goto(&k, buf);
 		break;

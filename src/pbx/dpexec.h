@@ -129,6 +129,6 @@ int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out);
  * (dialplan_load() calls it once the whole dialplan is known).
  */
 void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
-		  struct cfg_diag *diag);
+		  struct diag *diag);
 
 #endif

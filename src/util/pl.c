@@ -68,6 +68,17 @@ void pl_trim(struct pl *pl)
 		pl->l--;
 }
 
+char *str_trim(char *s)
+{
+	struct pl pl = pl_from_str(s);
+
+	pl_trim(&pl);
+	/* pl.p points into s, which is writable */
+	memmove(s, pl.p, pl.l);
+	s[pl.l] = '\0';
+	return s;
+}
+
 const char *pl_chr(const struct pl *pl, char c)
 {
 	return pl->l ? memchr(pl->p, c, pl->l) : NULL;

@@ -41,6 +41,10 @@ int pl_u32(const struct pl *pl, uint32_t max, uint32_t *v);
 /* Trim SP, HT, CR, LF (LWS, including folded line breaks) on both ends. */
 void pl_trim(struct pl *pl);
 
+/* The same trim on a writable C string, in place (moved to its start,
+ * so the pointer stays the one to free); returns s. */
+char *str_trim(char *s);
+
 /* First occurrence of c, or NULL. */
 const char *pl_chr(const struct pl *pl, char c);
 

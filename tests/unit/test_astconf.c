@@ -23,7 +23,7 @@
 
 struct fx {
 	char dir[64];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct astconf *ac;
 };
 
@@ -39,7 +39,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/kv-astconf-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	*state = fx;
 	return 0;
 }
@@ -49,7 +49,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	astconf_free(fx->ac);
-	cfg_diag_free(&fx->diag);
+	diag_free(&fx->diag);
 	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;
@@ -83,8 +83,8 @@ static enum astconf_status load(struct fx *fx, const char *file)
 {
 	astconf_free(fx->ac);
 	fx->ac = NULL;
-	cfg_diag_free(&fx->diag);
-	cfg_diag_init(&fx->diag);
+	diag_free(&fx->diag);
+	diag_init(&fx->diag);
 	return astconf_load(&fx->ac, fx->dir, file, &fx->diag);
 }
 
@@ -98,7 +98,7 @@ static const char *msgs(struct fx *fx)
 	for (size_t i = 0; i < fx->diag.n && off < sizeof(out); i++) {
 		char line[1024];
 
-		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		diag_msg_format(&fx->diag.v[i], line, sizeof(line));
 		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", line);
 	}
 	return out;

@@ -32,7 +32,7 @@
 struct fx {
 	char dir[64];
 	char logdir[128];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct astconf *ac;
 	struct cdr_config cfg;
 	struct sbuf sb;
@@ -57,7 +57,7 @@ static int setup(void **state)
 	strcpy(fx->dir, "/tmp/kv-cdr-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->logdir, sizeof(fx->logdir), "%s/var/log/asterisk", fx->dir);
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	cdr_config_init(&fx->cfg);
 	sbuf_init(&fx->sb);
 	set_tz("UTC0");
@@ -70,7 +70,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	astconf_free(fx->ac);
-	cfg_diag_free(&fx->diag);
+	diag_free(&fx->diag);
 	sbuf_free(&fx->sb);
 	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
@@ -623,8 +623,8 @@ static void put_conf(struct fx *fx, const char *text)
 	fclose(f);
 	astconf_free(fx->ac);
 	fx->ac = NULL;
-	cfg_diag_free(&fx->diag);
-	cfg_diag_init(&fx->diag);
+	diag_free(&fx->diag);
+	diag_init(&fx->diag);
 	assert_int_equal(astconf_load(&fx->ac, fx->dir, "cdr.conf", &fx->diag), ASTCONF_OK);
 }
 
@@ -637,7 +637,7 @@ static const char *msgs(struct fx *fx)
 	for (size_t i = 0; i < fx->diag.n && off < sizeof(out); i++) {
 		char line[512];
 
-		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		diag_msg_format(&fx->diag.v[i], line, sizeof(line));
 		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", line);
 	}
 	return out;

@@ -29,7 +29,7 @@
 
 struct fx {
 	char dir[64];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct kv_config *cfg;
 	int rc;
 };
@@ -46,7 +46,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/kv-config-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	*state = fx;
 	return 0;
 }
@@ -56,7 +56,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	config_unref(fx->cfg);
-	cfg_diag_free(&fx->diag);
+	diag_free(&fx->diag);
 	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;
@@ -84,8 +84,8 @@ static int load_dir(struct fx *fx, const char *dir)
 {
 	config_unref(fx->cfg);
 	fx->cfg = NULL;
-	cfg_diag_free(&fx->diag);
-	cfg_diag_init(&fx->diag);
+	diag_free(&fx->diag);
+	diag_init(&fx->diag);
 	fx->rc = config_load(dir, &fx->cfg, &fx->diag);
 	if (fx->rc)
 		assert_null(fx->cfg);
@@ -108,7 +108,7 @@ static const char *msgs(struct fx *fx)
 	for (size_t i = 0; i < fx->diag.n && off < sizeof(out); i++) {
 		char line[1024];
 
-		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		diag_msg_format(&fx->diag.v[i], line, sizeof(line));
 		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", line);
 	}
 	return out;
@@ -932,22 +932,22 @@ static void test_random_configs(void **state)
 
 static void test_msg_format(void **state)
 {
-	struct cfg_diag d;
+	struct diag d;
 	char buf[64];
 
-	cfg_diag_init(&d);
-	cfg_diag_add(&d, CFG_ERROR, "a.conf", 3, "bad %s", "thing");
-	cfg_diag_add(&d, CFG_WARNING, "b.conf", 0, "odd");
+	diag_init(&d);
+	diag_add(&d, DIAG_ERROR, "a.conf", 3, "bad %s", "thing");
+	diag_add(&d, DIAG_WARNING, "b.conf", 0, "odd");
 	assert_int_equal(d.errors, 1);
 	assert_int_equal(d.warnings, 1);
-	assert_int_equal(cfg_msg_format(&d.v[0], buf, sizeof(buf)), 19);
+	assert_int_equal(diag_msg_format(&d.v[0], buf, sizeof(buf)), 19);
 	assert_string_equal(buf, "a.conf:3: bad thing");
-	cfg_msg_format(&d.v[1], buf, sizeof(buf));
+	diag_msg_format(&d.v[1], buf, sizeof(buf));
 	assert_string_equal(buf, "b.conf: warning: odd");
 	/* Truncation still terminates and reports the full length. */
-	assert_int_equal(cfg_msg_format(&d.v[0], buf, 5), 19);
+	assert_int_equal(diag_msg_format(&d.v[0], buf, 5), 19);
 	assert_string_equal(buf, "a.co");
-	cfg_diag_free(&d);
+	diag_free(&d);
 }
 
 int main(void)

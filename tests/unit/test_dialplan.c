@@ -28,7 +28,7 @@
 
 struct fx {
 	char dir[64];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct astconf *ac;
 	struct dialplan *dp;
 };
@@ -45,7 +45,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/kv-dialplan-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	*state = fx;
 	return 0;
 }
@@ -56,8 +56,8 @@ static void fx_reset(struct fx *fx)
 	fx->dp = NULL;
 	astconf_free(fx->ac);
 	fx->ac = NULL;
-	cfg_diag_free(&fx->diag);
-	cfg_diag_init(&fx->diag);
+	diag_free(&fx->diag);
+	diag_init(&fx->diag);
 }
 
 static int teardown(void **state)
@@ -110,7 +110,7 @@ static const char *msgs(struct fx *fx)
 	for (size_t i = 0; i < fx->diag.n && off < sizeof(out); i++) {
 		char line[1024];
 
-		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		diag_msg_format(&fx->diag.v[i], line, sizeof(line));
 		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", line);
 	}
 	return out;

@@ -39,7 +39,7 @@ struct fake {
 
 struct fx {
 	char dir[64];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct dialplan *dp;
 	struct dp_chan *c;
 	struct fake f;
@@ -117,7 +117,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/kv-dpexec-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	*state = fx;
 	return 0;
 }
@@ -128,7 +128,7 @@ static int teardown(void **state)
 
 	dp_chan_free(fx->c);
 	dialplan_free(fx->dp);
-	cfg_diag_free(&fx->diag);
+	diag_free(&fx->diag);
 	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;

@@ -27,7 +27,7 @@
 
 struct fx {
 	char dir[64];
-	struct cfg_diag diag;
+	struct diag diag;
 	struct kv_config *cfg;
 	char msgs[8192];
 };
@@ -56,7 +56,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/kv-httpconf-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	cfg_diag_init(&fx->diag);
+	diag_init(&fx->diag);
 	put(fx, "pjsip.conf", "[t]\ntype=transport\n");
 	*state = fx;
 	return 0;
@@ -67,7 +67,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	config_unref(fx->cfg);
-	cfg_diag_free(&fx->diag);
+	diag_free(&fx->diag);
 	nftw(fx->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;
@@ -81,14 +81,14 @@ static int load(struct fx *fx)
 
 	config_unref(fx->cfg);
 	fx->cfg = NULL;
-	cfg_diag_free(&fx->diag);
-	cfg_diag_init(&fx->diag);
+	diag_free(&fx->diag);
+	diag_init(&fx->diag);
 	rc = config_load(fx->dir, &fx->cfg, &fx->diag);
 	fx->msgs[0] = '\0';
 	for (size_t i = 0; i < fx->diag.n && off < sizeof(fx->msgs); i++) {
 		char line[1024];
 
-		cfg_msg_format(&fx->diag.v[i], line, sizeof(line));
+		diag_msg_format(&fx->diag.v[i], line, sizeof(line));
 		off += (size_t)snprintf(fx->msgs + off, sizeof(fx->msgs) - off, "%s\n", line);
 	}
 	if (rc)

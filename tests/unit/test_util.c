@@ -61,6 +61,17 @@ static void test_pl_trim_copy(void **state)
 	assert_null(pl_chr(&p, 'x'));
 }
 
+static void test_str_trim(void **state)
+{
+	char a[] = " \t PJSIP/1002 \r\n", b[] = "   ", c[] = "x";
+
+	(void)state;
+	assert_ptr_equal(str_trim(a), a);
+	assert_string_equal(a, "PJSIP/1002");
+	assert_string_equal(str_trim(b), "");
+	assert_string_equal(str_trim(c), "x");
+}
+
 static void test_sbuf(void **state)
 {
 	struct sbuf sb;
@@ -145,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_pl_compare),
 		cmocka_unit_test(test_pl_u32),
 		cmocka_unit_test(test_pl_trim_copy),
+		cmocka_unit_test(test_str_trim),
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_line),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/q850.h"
 #include "pbx/call_int.h"
 #include "util/log.h"
 
@@ -243,7 +244,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	case DP_APP_WAIT:
 		return app_wait(c, args);
 	case DP_APP_HANGUP:
-		cause = args && *args ? dp_hangup_cause(args) : -1;
+		cause = args && *args ? q850_parse(args) : -1;
 		if (cause > 0)
 			c->cause = cause;
 		return DP_HANGUP;

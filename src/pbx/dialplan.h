@@ -190,8 +190,4 @@ bool dp_app_is_call(enum dp_app app);
  */
 int dp_args_split(char *buf, char **argv, int max);
 
-/* A hangup cause: a number 1..127 or a name such as "USER_BUSY" (as
- * Asterisk's ast_str2cause, case-insensitive); -1 when invalid. */
-int dp_hangup_cause(const char *s);
-
 #endif

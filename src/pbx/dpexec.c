@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/q850.h"
 #include "pbx/dpexec.h"
 #include "pbx/dpexpr.h"
 #include "util/log.h"
@@ -1050,7 +1051,7 @@ void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
 	case DP_APP_HANGUP: {
 		char *c = trim(buf);
 
-		if (*c && !has_subst(c) && dp_hangup_cause(c) < 0)
+		if (*c && !has_subst(c) && q850_parse(c) < 0)
 			check_msg(&k, DIAG_ERROR, "invalid cause '%s'", c);
 		break;
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/q850.h"
 #include "pbx/dialplan.h"
 
 #ifndef KV_SOURCE_DIR
@@ -776,16 +777,16 @@ static void test_causes_and_apps(void **state)
 {
 	enum dp_app app;
 
-	assert_int_equal(dp_hangup_cause("16"), 16);
-	assert_int_equal(dp_hangup_cause("127"), 127);
-	assert_int_equal(dp_hangup_cause("USER_BUSY"), 17);
-	assert_int_equal(dp_hangup_cause("normal_clearing"), 16);
-	assert_int_equal(dp_hangup_cause("0"), -1);
-	assert_int_equal(dp_hangup_cause("128"), -1);
-	assert_int_equal(dp_hangup_cause("99999999999"), -1);
-	assert_int_equal(dp_hangup_cause("BUSY"), -1);
-	assert_int_equal(dp_hangup_cause(""), -1);
-	assert_int_equal(dp_hangup_cause(NULL), -1);
+	assert_int_equal(q850_parse("16"), 16);
+	assert_int_equal(q850_parse("127"), 127);
+	assert_int_equal(q850_parse("USER_BUSY"), 17);
+	assert_int_equal(q850_parse("normal_clearing"), 16);
+	assert_int_equal(q850_parse("0"), -1);
+	assert_int_equal(q850_parse("128"), -1);
+	assert_int_equal(q850_parse("99999999999"), -1);
+	assert_int_equal(q850_parse("BUSY"), -1);
+	assert_int_equal(q850_parse(""), -1);
+	assert_int_equal(q850_parse(NULL), -1);
 
 	assert_int_equal(dp_app_lookup("gotoif", 6, &app), 0);
 	assert_int_equal(app, DP_APP_GOTOIF);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "config/types.h"
 #include "util/diag.h"
 
 enum cfg_proto { CFG_PROTO_UDP, CFG_PROTO_TCP };
@@ -38,9 +39,6 @@ struct cfg_transport {
 	const char *file;
 	int line;
 };
-
-enum cfg_digest_alg { CFG_ALG_MD5 = 1, CFG_ALG_SHA256 = 2 };
-#define CFG_MAX_ALGS 2
 
 struct cfg_auth {
 	char *name;
@@ -73,9 +71,6 @@ struct cfg_aor {
 	const char *file;
 	int line;
 };
-
-enum cfg_codec { CFG_CODEC_PCMU, CFG_CODEC_PCMA, CFG_CODEC_G722, CFG_CODEC_GSM,
-		 CFG_CODEC_OPUS, CFG_CODEC_TELEPHONE_EVENT, CFG_CODEC_COUNT };
 
 enum cfg_timers { CFG_TIMERS_NO, CFG_TIMERS_YES, CFG_TIMERS_REQUIRED,
 		  CFG_TIMERS_ALWAYS };

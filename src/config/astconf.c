@@ -21,19 +21,23 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "util/hash.h"
+#include "util/vec.h"
 
 #define MAX_NESTED_COMMENTS 128    /* as Asterisk */
 #define MAX_FILTER_EXPR 16
 
-/* file_slurp() failures that are not errno values */
-enum {
-	SLURP_NOTREG = -1,
-	SLURP_TOOBIG = -2,
-	SLURP_TOOMUCH = -3,
-	SLURP_NOMEM = -4,
-};
+/* file_slurp()'s own failures, as the errno values closest to them, which
+ * slurp_strerror() words.  Should open() or read() give one of these, the
+ * wording still fits. */
+#define SLURP_NOTREG  EINVAL
+#define SLURP_TOOBIG  EFBIG
+#define SLURP_TOOMUCH E2BIG
+#define SLURP_NOMEM   ENOMEM
 
+/* The sections of one name, in file order (through same_next). */
 struct astconf_slot {
+	struct hnode node;
 	struct astconf_section *first;
 	struct astconf_section *last;
 };
@@ -101,87 +105,48 @@ static char *strip(char *s)
 	return s;
 }
 
-static uint64_t name_hash(const char *s)
+/* Section names are ours to read, not a peer's: FNV, mixed because the
+ * table takes its buckets from the low bits. */
+static uint64_t name_hash(const char *name)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h ^= c;
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_mix64(hash_fnv_strcase(name));
 }
 
 static struct astconf_slot *index_find(const struct astconf *ac, const char *name)
 {
-	size_t mask, i;
+	uint64_t hash = name_hash(name);
+	struct hnode *n;
 
-	if (!ac->index_cap)
-		return NULL;
-	mask = ac->index_cap - 1;
-	for (i = (size_t)name_hash(name) & mask; ac->index[i].first; i = (i + 1) & mask) {
-		if (!strcasecmp(ac->index[i].first->name, name))
-			return &ac->index[i];
+	for (n = htab_bucket(&ac->index, hash); n; n = n->next) {
+		struct astconf_slot *slot = htab_entry(n, struct astconf_slot, node);
+
+		if (n->hash == hash && !strcasecmp(slot->first->name, name))
+			return slot;
 	}
 	return NULL;
-}
-
-static int index_grow(struct astconf *ac)
-{
-	size_t cap = ac->index_cap ? ac->index_cap * 2 : 64;
-	struct astconf_slot *v = calloc(cap, sizeof(*v));
-
-	if (!v)
-		return -1;
-	for (size_t i = 0; i < ac->index_cap; i++) {
-		struct astconf_slot *old = &ac->index[i];
-		size_t j;
-
-		if (!old->first)
-			continue;
-		for (j = (size_t)name_hash(old->first->name) & (cap - 1); v[j].first;
-		     j = (j + 1) & (cap - 1))
-			;
-		v[j] = *old;
-	}
-	free(ac->index);
-	ac->index = v;
-	ac->index_cap = cap;
-	return 0;
 }
 
 /* Append s to the list of sections and to the index of names. */
 static int section_append(struct astconf *ac, struct astconf_section *s)
 {
 	struct astconf_slot *slot;
+	int err;
 
-	if (ac->sections_n == ac->sections_cap) {
-		size_t cap = ac->sections_cap ? ac->sections_cap * 2 : 64;
-		struct astconf_section **v = realloc(ac->sections, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		ac->sections = v;
-		ac->sections_cap = cap;
-	}
+	err = vec_reserve_raw(&ac->sections, &ac->sections_cap, sizeof(*ac->sections),
+			      ac->sections_n + 1, 64);
+	if (err)
+		return err;
 
 	slot = index_find(ac, s->name);
 	if (slot) {
 		slot->last->same_next = s;
 		slot->last = s;
 	} else {
-		size_t i;
-
-		if ((ac->index_n + 1) * 2 > ac->index_cap && index_grow(ac))
-			return -1;
-		for (i = (size_t)name_hash(s->name) & (ac->index_cap - 1); ac->index[i].first;
-		     i = (i + 1) & (ac->index_cap - 1))
-			;
-		ac->index[i].first = s;
-		ac->index[i].last = s;
-		ac->index_n++;
+		slot = arena_alloc(&ac->arena, sizeof(*slot));
+		if (!slot)
+			return ENOMEM;
+		slot->first = slot->last = s;
+		htab_insert(&ac->index, &slot->node, name_hash(s->name));
 	}
 	ac->sections[ac->sections_n++] = s;
 	return 0;
@@ -196,17 +161,11 @@ static int var_push(struct reader *rd, const struct filestate *fs,
 		error_at(rd, fs, line, "too many variables (max %u, templates expanded)",
 			 ASTCONF_MAX_VARS);
 		rd->fatal = true;
-		return -1;
+		return E2BIG;
 	}
-	if (s->vars_n == s->vars_cap) {
-		size_t cap = s->vars_cap ? s->vars_cap * 2 : 8;
-		struct astconf_var *nv = realloc(s->vars, cap * sizeof(*nv));
-		if (!nv) {
-			out_of_memory(rd, fs->display);
-			return -1;
-		}
-		s->vars = nv;
-		s->vars_cap = cap;
+	if (vec_reserve_raw(&s->vars, &s->vars_cap, sizeof(*s->vars), s->vars_n + 1, 8)) {
+		out_of_memory(rd, fs->display);
+		return ENOMEM;
 	}
 	s->vars[s->vars_n++] = *v;
 	ac->total_vars++;
@@ -233,10 +192,12 @@ static int section_inherit(struct reader *rd, const struct filestate *fs,
 
 	for (size_t i = 0; i < n; i++) {
 		struct astconf_var v = base->vars[i];
+		int err;
 
 		v.inherited = true;
-		if (var_push(rd, fs, s, &v, line))
-			return -1;
+		err = var_push(rd, fs, s, &v, line);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -322,7 +283,7 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 	return 0;
 fail:
 	filter_free(f);
-	return -1;
+	return EINVAL;
 }
 
 static bool filter_match(const struct filter *f, const struct astconf_section *s)
@@ -568,22 +529,15 @@ static int files_add(struct reader *rd, const char *display, const char *path,
 	struct astconf *ac = rd->ac;
 	char *d, *p;
 
-	if (ac->files_n == ac->files_cap) {
-		size_t cap = ac->files_cap ? ac->files_cap * 2 : 8;
-		const char **f = realloc(ac->files, cap * sizeof(*f));
-		if (!f)
-			return -1;
-		ac->files = f;
-		f = realloc(ac->paths, cap * sizeof(*f));
-		if (!f)
-			return -1;
-		ac->paths = f;
-		ac->files_cap = cap;
-	}
+	if (vec_reserve_raw(&ac->files, &ac->files_cap, sizeof(*ac->files),
+			    ac->files_n + 1, 8) ||
+	    vec_reserve_raw(&ac->paths, &ac->paths_cap, sizeof(*ac->paths),
+			    ac->files_n + 1, 8))
+		return ENOMEM;
 	d = arena_strdup(&ac->arena, display);
 	p = arena_strdup(&ac->arena, path);
 	if (!d || !p)
-		return -1;
+		return ENOMEM;
 	ac->files[ac->files_n] = d;
 	ac->paths[ac->files_n] = p;
 	*idx = (unsigned)ac->files_n++;
@@ -599,7 +553,7 @@ static int sys_error(void)
 	return err ? err : EIO;
 }
 
-/* Read a whole regular file; 0, an errno value or a SLURP_ code. */
+/* Read a whole regular file; 0 or an errno value (SLURP_ ones included). */
 static int file_slurp(struct reader *rd, const char *path, char **bufp,
 		      size_t *lenp, struct stat *st)
 {
@@ -992,7 +946,8 @@ enum astconf_status astconf_load(struct astconf **acp, const char *dir,
 
 	*acp = NULL;
 	ac = calloc(1, sizeof(*ac));
-	if (!ac) {
+	if (!ac || htab_init(&ac->index, 64)) {
+		free(ac);
 		diag_add(diag, DIAG_ERROR, file, 0, "out of memory");
 		return ASTCONF_ERROR;
 	}
@@ -1052,7 +1007,7 @@ void astconf_free(struct astconf *ac)
 	free(ac->sections);
 	free(ac->files);
 	free(ac->paths);
-	free(ac->index);
+	htab_free(&ac->index);
 	free(ac->dir);
 	arena_free(&ac->arena);
 	free(ac);

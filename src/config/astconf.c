@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/cfgval.h"
 #include "util/hash.h"
 #include "util/vec.h"
 
@@ -90,19 +91,6 @@ static void out_of_memory(struct reader *rd, const char *file)
 	if (!rd->fatal)
 		diag_add(rd->diag, DIAG_ERROR, file, 0, "out of memory");
 	rd->fatal = true;
-}
-
-/* ast_strip(): Asterisk treats every byte below 33 as blank. */
-static char *strip(char *s)
-{
-	size_t n;
-
-	while (*s && (unsigned char)*s < 33)
-		s++;
-	n = strlen(s);
-	while (n && (unsigned char)s[n - 1] < 33)
-		s[--n] = '\0';
-	return s;
 }
 
 /* Section names are ours to read, not a peer's: FNV, mixed because the
@@ -239,7 +227,7 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 		char *eq, *name, *value;
 		int rc;
 
-		expr = strip(expr);
+		expr = cfgval_strip(expr);
 		if (!*expr)
 			continue;
 		eq = strchr(expr, '=');
@@ -248,8 +236,8 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 			goto fail;
 		}
 		*eq = '\0';
-		name = strip(expr);
-		value = strip(eq + 1);
+		name = cfgval_strip(expr);
+		value = cfgval_strip(eq + 1);
 		if (f->n == MAX_FILTER_EXPR) {
 			error_at(rd, fs, line, "filter has too many expressions (max %d)",
 				 MAX_FILTER_EXPR);
@@ -345,10 +333,10 @@ static void header_process(struct reader *rd, struct filestate *fs, char *text, 
 		}
 		*end = '\0';
 		opts = rest + 1;
-		if (*strip(end + 1))
+		if (*cfgval_strip(end + 1))
 			warn_at(rd, fs, line, "text after ')' ignored");
 	} else if (*rest) {
-		char *r = strip(rest);
+		char *r = cfgval_strip(rest);
 		if (*r == '(')
 			warn_at(rd, fs, line, "text after ']' ignored "
 				"(no space is allowed between ']' and '(')");
@@ -378,7 +366,7 @@ static void header_process(struct reader *rd, struct filestate *fs, char *text, 
 	tgt = newcat;
 
 	while (opts && (opt = strsep(&opts, ",")) != NULL) {
-		opt = strip(opt);
+		opt = cfgval_strip(opt);
 		if (!strcmp(opt, "!")) {
 			tgt->template = true;
 		} else if (opt[0] == '+') {
@@ -460,7 +448,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 	escaped = cur[0] == '\\';
 	if (escaped) {
 		cur++;
-		if ((unsigned char)cur[0] < 33) {
+		if (!cur[0] || cfgval_is_blank(cur[0])) {
 			error_at(rd, fs, line, "invalid escape");
 			return;
 		}
@@ -481,7 +469,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 		struct astconf_var *old = NULL;
 
 		eq[-1] = '\0';
-		name = strip(cur);
+		name = cfgval_strip(cur);
 		for (size_t i = 0; i < fs->cur->vars_n; i++) {
 			if (!strcmp(fs->cur->vars[i].name, name))
 				old = &fs->cur->vars[i];
@@ -497,7 +485,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 			}
 			memcpy(nv, old->value, ol);
 			memcpy(nv + ol, eq + 1, al + 1);
-			old->value = strip(nv);
+			old->value = cfgval_strip(nv);
 			return;
 		}
 		value = eq + 1;
@@ -508,14 +496,14 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 			v.object = true;
 			value++;
 		}
-		name = strip(cur);
+		name = cfgval_strip(cur);
 	}
 	if (!*name) {
 		error_at(rd, fs, line, "no variable name");
 		return;
 	}
 	v.name = arena_strdup(&ac->arena, name);
-	v.value = arena_strdup(&ac->arena, strip(value));
+	v.value = arena_strdup(&ac->arena, cfgval_strip(value));
 	if (!v.name || !v.value) {
 		out_of_memory(rd, fs->display);
 		return;
@@ -806,11 +794,11 @@ static void directive_process(struct reader *rd, struct filestate *fs, char *tex
 	size_t n;
 	bool try;
 
-	while (*arg && (unsigned char)*arg > 32)
+	while (*arg && !cfgval_is_blank(*arg))
 		arg++;
 	if (*arg)
 		*arg++ = '\0';
-	arg = strip(arg);
+	arg = cfgval_strip(arg);
 
 	if (!strcasecmp(cmd, "include")) {
 		try = false;
@@ -916,7 +904,7 @@ static void file_parse(struct reader *rd, struct filestate *fs, char *buf, size_
 		text = comments_strip(rd, fs, line, lineno);
 		if (!text)
 			continue;
-		text = strip(text);
+		text = cfgval_strip(text);
 		if (!*text)
 			continue;
 		if (text[0] == '[')

@@ -14,6 +14,7 @@
  * template's line, naming the template.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -367,7 +368,7 @@ static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
 	while (cfgval_list_next(&pos, &item, &len)) {
 		char buf[128];
 		struct cfg_net net, *slot;
-		int err = -1;
+		int err = EINVAL;
 
 		if (len < sizeof(buf)) {
 			memcpy(buf, item, len);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/cfgval.h"
 
 struct fx {
 	char dir[64];
@@ -206,6 +207,29 @@ static void test_many_sections(void **state)
 		assert_string_equal(astconf_value(s, "v"), name);
 	}
 	assert_null(astconf_section(fx->ac, "sec5000"));
+}
+
+/* Asterisk's blanks are every byte below 33, a form feed or a vertical
+ * tab included, around names, values and list items alike. */
+static void test_blanks(void **state)
+{
+	struct fx *fx = *state;
+	const char *pos = "\f a ,\v,\x01" "b\x1f,", *item;
+	char text[] = "\x02 x \x7f\t";
+	size_t len;
+
+	put(fx, "b.conf", "[x]\n\fname\v=\tvalue\f\n");
+	assert_int_equal(load(fx, "b.conf"), ASTCONF_OK);
+	assert_string_equal(astconf_value(sec(fx, 0), "name"), "value");
+
+	assert_string_equal(cfgval_strip(text), "x \x7f");
+	assert_true(cfgval_list_next(&pos, &item, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(item, "a", 1);
+	assert_true(cfgval_list_next(&pos, &item, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(item, "b", 1);
+	assert_false(cfgval_list_next(&pos, &item, &len));
 }
 
 static void test_templates(void **state)
@@ -709,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_name_sections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blanks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inherit_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),

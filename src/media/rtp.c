@@ -16,11 +16,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "media/rtp_int.h"
+#include "util/rand.h"
 
 #define TIMEOUT_MAX_S 86400u
 
@@ -135,12 +134,7 @@ static void leg_release(struct rtp_engine *e, struct rtp_leg *l)
 
 static void leg_destroy(struct rtp_engine *e, struct rtp_leg *l)
 {
-	if (l->m.prev)
-		l->m.prev->m.next = l->m.next;
-	else
-		e->legs = l->m.next;
-	if (l->m.next)
-		l->m.next->m.prev = l->m.prev;
+	list_unlink(&l->m.link);
 	leg_release(e, l);
 }
 
@@ -264,6 +258,7 @@ int rtp_engine_alloc(struct rtp_engine **ep, uv_loop_t *loop,
 		return ENOMEM;
 	e->loop = loop;
 	e->family = bind_ip->sa_family;
+	list_init(&e->legs);
 	err = pthread_mutex_init(&e->lock, NULL);
 	if (err) {
 		free(e);
@@ -323,8 +318,8 @@ static void on_close(uv_handle_t *h)
 
 void rtp_engine_free(struct rtp_engine *e)
 {
+	struct list_node *it, *tmp;
 	struct rtp_sync *s;
-	struct rtp_leg *l, *next;
 	unsigned i;
 
 	if (!e || e->closing)
@@ -332,11 +327,9 @@ void rtp_engine_free(struct rtp_engine *e)
 	e->closing = true;
 	for (i = 0; i < e->nworkers; i++)
 		rtp_worker_stop(&e->workers[i]);
-	for (l = e->legs; l; l = next) {
-		next = l->m.next;
-		leg_release(e, l);
-	}
-	e->legs = NULL;
+	list_foreach_safe(it, tmp, &e->legs)
+		leg_release(e, list_entry(it, struct rtp_leg, m.link));
+	list_init(&e->legs);
 	for (i = 0; i < e->nworkers; i++)
 		rtp_worker_close(&e->workers[i]);
 	portpool_free(e->pool);
@@ -413,22 +406,14 @@ int rtp_engine_sync(struct rtp_engine *e, rtp_sync_h *h, void *arg)
 	return 0;
 }
 
-/* Values a receiver cannot predict (RFC 3550 §5.1); the clock is only a
- * fallback for a kernel without getrandom(). */
+/* Values a receiver cannot predict (RFC 3550 §5.1). */
 static void leg_random(struct rtp_leg *l)
 {
-	uint32_t r[3];
-	struct timespec ts;
+	uint64_t a = rand_u64(), b = rand_u64();
 
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r[0] = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)l;
-		r[1] = (uint32_t)ts.tv_sec * 2654435761u ^ r[0];
-		r[2] = r[0] * 40503u + r[1];
-	}
-	l->w.ssrc = r[0];
-	l->w.ts = r[1];
-	l->w.seq = (uint16_t)r[2];
+	l->w.ssrc = (uint32_t)a;
+	l->w.ts = (uint32_t)(a >> 32);
+	l->w.seq = (uint16_t)b;
 }
 
 static struct rtp_worker *least_loaded(struct rtp_engine *e)
@@ -486,10 +471,7 @@ int rtp_leg_alloc_near(struct rtp_engine *e, struct rtp_leg **lp,
 	wk->nlegs++;
 	l->m.wk = wk;
 	l->m.state = LEG_ATTACHED;
-	l->m.next = e->legs;
-	if (e->legs)
-		e->legs->m.prev = l;
-	e->legs = l;
+	list_push_front(&e->legs, &l->m.link);
 	e->legs_active++;
 	e->legs_open++;
 

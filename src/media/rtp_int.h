@@ -31,6 +31,7 @@
 #include "media/rtp.h"
 #include "media/rtpdtmf.h"
 #include "media/rtptimer.h"
+#include "util/list.h"
 
 /* Datagrams read (and sent) per system call. */
 #define RTP_BATCH 32
@@ -80,7 +81,7 @@ struct leg_main {
 	bool playing;                /* a play whose end is to be reported */
 	rtp_event_h *evh;
 	void *arg;
-	struct rtp_leg *prev, *next; /* every leg of the engine */
+	struct list_node link;       /* on e->legs: every leg of the engine */
 };
 
 struct leg_pend {
@@ -194,7 +195,7 @@ struct rtp_engine {
 	unsigned nworkers;
 	struct rtp_worker *workers;
 	/* main only */
-	struct rtp_leg *legs;
+	struct list_node legs;       /* of struct rtp_leg, by m.link */
 	unsigned legs_active;        /* allocated, not freed by the caller */
 	unsigned legs_open;          /* sockets still open */
 	struct rtp_sync *syncs, *syncs_tail;

@@ -487,14 +487,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char text[256], q[300];
-	size_t n;
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	n = strlen(text);
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = '\0';
-	log_event(LOG_WARN, "http_error", "msg=%s", log_q(q, sizeof(q), text, n));
+	log_vtext(LOG_WARN, "http_error", "msg", fmt, ap);
 }
 
 /* ---- the server ---- */

@@ -131,6 +131,52 @@ static void test_log_line(void **state)
 	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
 }
 
+static void vtext(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vtext(LOG_WARN, "lib_error", "msg", fmt, ap);
+	va_end(ap);
+}
+
+/* A library's message: formatted, quoted, its own line break dropped,
+ * and cut only at the log line's length. */
+static void test_log_vtext(void **state)
+{
+	static char buf[8192];
+	char *big = malloc(3000);
+	int fds[2];
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 2999);
+	big[2999] = '\0';
+	assert_int_equal(pipe(fds), 0);
+	log_set_fd(fds[1]);
+	vtext("Error: %s on port %d\r\n", "bind failed", 8088);
+	vtext("%s", big);
+	log_set_fd(STDOUT_FILENO);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	free(big);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, " level=warn event=lib_error "
+			       "msg=\"Error: bind failed on port 8088\"\n"));
+	/* The long one: one line of at most 2048 bytes, still parseable. */
+	{
+		char *second = strchr(buf, '\n') + 1;
+		size_t len = strlen(second);
+
+		assert_true(len > 1024 && len <= 2048);
+		assert_ptr_equal(strchr(second, '\n'), second + len - 1);
+		assert_non_null(strstr(second, " msg=xxxx"));
+	}
+}
+
 static void test_ratelimit(void **state)
 {
 	struct log_ratelimit rl;
@@ -160,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_log_vtext),
 		cmocka_unit_test(test_ratelimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

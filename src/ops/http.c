@@ -29,6 +29,7 @@
 #include "ops/health.h"
 #include "ops/ops.h"
 #include "sip/transport.h"
+#include "util/list.h"
 #include "util/log.h"
 
 #define OPS_CONN_LIMIT 64
@@ -42,7 +43,7 @@ enum job_kind { JOB_METRICS, JOB_STATUS, JOB_RELOAD, JOB_FREEZE };
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 struct ops_job {
-	struct ops_job *next;
+	struct list_node link;   /* on ops.jobs while JOB_QUEUED */
 	enum job_kind kind;
 	enum job_state state;
 	bool abandoned;          /* nobody waits: the loop frees it when done */
@@ -62,7 +63,7 @@ struct ops {
 
 	pthread_mutex_t mu;      /* guards everything below */
 	pthread_cond_t cv;
-	struct ops_job *head, **tail;
+	struct list_node jobs;   /* of struct ops_job, oldest first */
 	bool closing;
 	bool ready;
 	const char *why;         /* why not ready */
@@ -76,6 +77,7 @@ static struct ops_job *job_alloc(enum job_kind kind)
 
 	if (!j)
 		return NULL;
+	list_node_init(&j->link);
 	j->kind = kind;
 	sbuf_init(&j->out);
 	return j;
@@ -90,33 +92,14 @@ static void job_free(struct ops_job *j)
 }
 
 /* Caller holds o->mu. */
-static void job_unlink(struct ops *o, struct ops_job *j)
-{
-	struct ops_job **pp;
-
-	for (pp = &o->head; *pp; pp = &(*pp)->next) {
-		if (*pp == j) {
-			*pp = j->next;
-			if (o->tail == &j->next)
-				o->tail = pp;
-			j->next = NULL;
-			return;
-		}
-	}
-}
-
-/* Caller holds o->mu. */
 static struct ops_job *job_pop(struct ops *o)
 {
-	struct ops_job *j = o->head;
+	struct list_node *n = list_first(&o->jobs);
 
-	if (j) {
-		o->head = j->next;
-		if (!o->head)
-			o->tail = &o->head;
-		j->next = NULL;
-	}
-	return j;
+	if (!n)
+		return NULL;
+	list_unlink(n);
+	return list_entry(n, struct ops_job, link);
 }
 
 /* Queue j and wake the loop; ECANCELED once ops_free() has begun. */
@@ -127,8 +110,7 @@ static int job_post(struct ops *o, struct ops_job *j)
 		pthread_mutex_unlock(&o->mu);
 		return ECANCELED;
 	}
-	*o->tail = j;
-	o->tail = &j->next;
+	list_push_back(&o->jobs, &j->link);
 	pthread_mutex_unlock(&o->mu);
 	uv_async_send(&o->async);
 	return 0;
@@ -171,7 +153,7 @@ static int job_wait(struct ops *o, struct ops_job *j, unsigned deadline_ms)
 	}
 	err = o->closing ? ECANCELED : ETIMEDOUT;
 	if (j->state == JOB_QUEUED) {
-		job_unlink(o, j);
+		list_unlink(&j->link);
 		pthread_mutex_unlock(&o->mu);
 		job_free(j);
 		return err;
@@ -558,7 +540,7 @@ int ops_alloc(struct ops **op, uv_loop_t *loop, const struct ops_config *cfg,
 		o->cfg.loop_stall_ms = OPS_LOOP_STALL_MS;
 	if (hooks)
 		o->hooks = *hooks;
-	o->tail = &o->head;
+	list_init(&o->jobs);
 	o->why = "starting";
 	pthread_mutex_init(&o->mu, NULL);
 	/* Deadlines on the monotonic clock: setting the date moves none. */

@@ -194,7 +194,7 @@ static void leg_deliver(struct rtp_engine *e, struct rtp_leg *l, const struct le
 
 static void syncs_fire(struct rtp_engine *e)
 {
-	struct rtp_sync *s;
+	struct list_node *n;
 	uint64_t done = UINT64_MAX;
 	unsigned i;
 
@@ -203,10 +203,12 @@ static void syncs_fire(struct rtp_engine *e)
 		if (e->workers[i].sync_done < done)
 			done = e->workers[i].sync_done;
 	pthread_mutex_unlock(&e->lock);
-	while ((s = e->syncs) && s->seq <= done && !e->closing) {
-		e->syncs = s->next;
-		if (!e->syncs)
-			e->syncs_tail = NULL;
+	while ((n = list_first(&e->syncs)) && !e->closing) {
+		struct rtp_sync *s = list_entry(n, struct rtp_sync, link);
+
+		if (s->seq > done)
+			break;
+		list_unlink(n);
 		s->h(s->arg);
 		free(s);
 	}
@@ -259,6 +261,7 @@ int rtp_engine_alloc(struct rtp_engine **ep, uv_loop_t *loop,
 	e->loop = loop;
 	e->family = bind_ip->sa_family;
 	list_init(&e->legs);
+	list_init(&e->syncs);
 	err = pthread_mutex_init(&e->lock, NULL);
 	if (err) {
 		free(e);
@@ -319,7 +322,6 @@ static void on_close(uv_handle_t *h)
 void rtp_engine_free(struct rtp_engine *e)
 {
 	struct list_node *it, *tmp;
-	struct rtp_sync *s;
 	unsigned i;
 
 	if (!e || e->closing)
@@ -334,11 +336,9 @@ void rtp_engine_free(struct rtp_engine *e)
 		rtp_worker_close(&e->workers[i]);
 	portpool_free(e->pool);
 	e->pool = NULL;
-	while ((s = e->syncs)) {
-		e->syncs = s->next;
-		free(s);
-	}
-	e->syncs_tail = NULL;
+	list_foreach_safe(it, tmp, &e->syncs)
+		free(list_entry(it, struct rtp_sync, link));
+	list_init(&e->syncs);
 	pthread_mutex_destroy(&e->lock);
 	uv_close((uv_handle_t *)&e->async, on_close);
 }
@@ -391,11 +391,7 @@ int rtp_engine_sync(struct rtp_engine *e, rtp_sync_h *h, void *arg)
 	s->seq = ++e->sync_seq;
 	s->h = h;
 	s->arg = arg;
-	if (e->syncs_tail)
-		e->syncs_tail->next = s;
-	else
-		e->syncs = s;
-	e->syncs_tail = s;
+	list_push_back(&e->syncs, &s->link);
 	pthread_mutex_lock(&e->lock);
 	for (i = 0; i < e->nworkers; i++) {
 		e->workers[i].sync_want = s->seq;

@@ -183,7 +183,7 @@ struct rtp_sync {
 	uint64_t seq;
 	rtp_sync_h *h;
 	void *arg;
-	struct rtp_sync *next;
+	struct list_node link;       /* on rtp_engine.syncs */
 };
 
 struct rtp_engine {
@@ -198,7 +198,7 @@ struct rtp_engine {
 	struct list_node legs;       /* of struct rtp_leg, by m.link */
 	unsigned legs_active;        /* allocated, not freed by the caller */
 	unsigned legs_open;          /* sockets still open */
-	struct rtp_sync *syncs, *syncs_tail;
+	struct list_node syncs;      /* of struct rtp_sync, oldest first */
 	uint64_t sync_seq;
 	bool closing;
 	/* under lock */

@@ -518,7 +518,7 @@ static void cache_trim(struct prompt_cache *pc)
 {
 	struct list_node *oldest;
 
-	while (pc->bytes > pc->max_bytes && (oldest = list_last(&pc->lru))) {
+	while (pc->bytes > pc->max_bytes && (oldest = list_pop_back(&pc->lru))) {
 		cache_drop(pc, list_entry(oldest, struct prompt_entry, lru));
 		pc->evictions++;
 	}

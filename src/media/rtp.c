@@ -194,7 +194,7 @@ static void leg_deliver(struct rtp_engine *e, struct rtp_leg *l, const struct le
 
 static void syncs_fire(struct rtp_engine *e)
 {
-	struct list_node *n;
+	struct list_node *it, *tmp;
 	uint64_t done = UINT64_MAX;
 	unsigned i;
 
@@ -203,14 +203,18 @@ static void syncs_fire(struct rtp_engine *e)
 		if (e->workers[i].sync_done < done)
 			done = e->workers[i].sync_done;
 	pthread_mutex_unlock(&e->lock);
-	while ((n = list_first(&e->syncs)) && !e->closing) {
-		struct rtp_sync *s = list_entry(n, struct rtp_sync, link);
+	/* In sequence order: the first one not done yet ends the walk. */
+	list_foreach_safe(it, tmp, &e->syncs) {
+		struct rtp_sync *s = list_entry(it, struct rtp_sync, link);
 
 		if (s->seq > done)
 			break;
-		list_unlink(n);
+		list_unlink(it);
 		s->h(s->arg);
 		free(s);
+		/* The handler may have freed the engine, and tmp with it. */
+		if (e->closing)
+			break;
 	}
 }
 

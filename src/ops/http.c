@@ -94,12 +94,9 @@ static void job_free(struct ops_job *j)
 /* Caller holds o->mu. */
 static struct ops_job *job_pop(struct ops *o)
 {
-	struct list_node *n = list_first(&o->jobs);
+	struct list_node *n = list_pop_front(&o->jobs);
 
-	if (!n)
-		return NULL;
-	list_unlink(n);
-	return list_entry(n, struct ops_job, link);
+	return n ? list_entry(n, struct ops_job, link) : NULL;
 }
 
 /* Queue j and wake the loop; ECANCELED once ops_free() has begun. */

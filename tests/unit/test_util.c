@@ -1,5 +1,6 @@
 /*
- * test_util.c - slices, growable buffers, logfmt quoting and log rate limits.
+ * test_util.c - slices, growable buffers, logfmt quoting and log rate limits,
+ * queue pops of util/list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/list.h"
 #include "util/log.h"
 #include "util/pl.h"
 #include "util/sbuf.h"
@@ -177,6 +179,35 @@ static void test_log_vtext(void **state)
 	}
 }
 
+struct item {
+	int v;
+	struct list_node link;
+};
+
+/* Queue pops from either end, and an empty list pops NULL. */
+static void test_list_pop(void **state)
+{
+	struct list_node head = LIST_HEAD_INIT(head), *n;
+	struct item it[3] = {{.v = 1}, {.v = 2}, {.v = 3}};
+
+	(void)state;
+	assert_null(list_pop_front(&head));
+	assert_null(list_pop_back(&head));
+	for (int i = 0; i < 3; i++)
+		list_push_back(&head, &it[i].link);
+	n = list_pop_front(&head);
+	assert_int_equal(list_entry(n, struct item, link)->v, 1);
+	assert_false(list_linked(n));
+	n = list_pop_back(&head);
+	assert_int_equal(list_entry(n, struct item, link)->v, 3);
+	assert_false(list_linked(n));
+	assert_ptr_equal(list_first(&head), &it[1].link);
+	assert_ptr_equal(list_last(&head), &it[1].link);
+	assert_ptr_equal(list_pop_back(&head), &it[1].link);
+	assert_true(list_empty(&head));
+	assert_null(list_pop_front(&head));
+}
+
 static void test_ratelimit(void **state)
 {
 	struct log_ratelimit rl;
@@ -207,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_line),
 		cmocka_unit_test(test_log_vtext),
+		cmocka_unit_test(test_list_pop),
 		cmocka_unit_test(test_ratelimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

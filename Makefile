@@ -38,7 +38,8 @@ fuzz-build:
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-600}
 
-# Benchmarks against peers measured in the same run (see bench/README.md).
+# Benchmarks against peers measured in the same run (see bench/README.md);
+# `make build` also builds the benchmark programs into $(BUILD)/bench.
 bench: build
 	@scripts/install-deps.sh bench
 	@bench/register.sh $(BUILD)

@@ -5,11 +5,10 @@
  * (realistic sizes: contact URI ~60 bytes, Call-ID ~40, User-Agent ~30, no
  * Path), then prints the resident-set growth and the malloc'ed bytes
  * (mallinfo2) per contact, including the AOR entry, hash table and timer
- * heap slots.  Built by hand, without sanitizers:
+ * heap slots.  Built by `make build` (bench/CMakeLists.txt), optimised
+ * and without sanitizers:
  *
- *   gcc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/locstore_mem.c \
- *       src/state/mem.c src/util/tmr.c src/util/pl.c src/sip/msg.c src/sip/uri.c \
- *       -luv -o /tmp/locstore_mem && /tmp/locstore_mem
+ *   make build && build/bench/locstore_mem
  */
 #include <malloc.h>
 #include <stdio.h>

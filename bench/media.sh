@@ -6,8 +6,9 @@
 #
 # CALLS (1000) relayed calls, each two G.711 streams of 50 packets/s (one
 # per direction) into the relay and two out of it: 200 packets/s per call
-# through the relay.  Three binaries, compiled here with -O2:
-#   media_bench  kubevox's engine (BUILD_DIR/libkvcore.a) with WORKERS (1)
+# through the relay.  Three binaries, which `make build` builds optimised
+# into BUILD_DIR/bench (bench/CMakeLists.txt):
+#   media_bench  kubevox's engine (linked with kvcore) with WORKERS (1)
 #                worker thread and CALLS pairs of connected legs;
 #   media_fwd    the reference: one thread, epoll, recvmmsg/sendmmsg,
 #                nothing else (no checks, no counters, no timers);
@@ -35,7 +36,6 @@
 set -eu -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=$(cd "$HERE/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
@@ -49,6 +49,7 @@ GEN_SOCKETS=${GEN_SOCKETS:-8}
 
 PIDS=""
 WORK=""
+BIN=""
 RESULT=2
 
 die() {
@@ -67,20 +68,15 @@ field() {
 	echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
-build() {
-	local lib="$BUILD_DIR/libkvcore.a"
-	local cflags=(-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter)
+# The programs CMake built; only a plain build has them (bench/CMakeLists.txt
+# is left out of the sanitizer and fuzzing builds).
+find_bins() {
+	local b
 	[ -n "$BUILD_DIR" ] || die "usage: bench/media.sh BUILD_DIR"
-	[ -f "$lib" ] || die "$lib not found (make build first)"
-	if nm "$lib" 2>/dev/null | grep -q '__asan_init\|__tsan_init'; then
-		die "$lib is built with sanitizers; use a plain build (make build)"
-	fi
-	# shellcheck disable=SC2046
-	cc "${cflags[@]}" -I"$SRC/src" "$HERE/media_bench.c" "$lib" \
-		$(pkg-config --libs libuv) -lpthread -lm -o "$WORK/media_bench" ||
-		die "cannot build media_bench"
-	cc "${cflags[@]}" "$HERE/media_fwd.c" -o "$WORK/media_fwd" || die "cannot build media_fwd"
-	cc "${cflags[@]}" "$HERE/media_load.c" -o "$WORK/media_load" || die "cannot build media_load"
+	BIN="$BUILD_DIR/bench"
+	for b in media_bench media_fwd media_load; do
+		[ -x "$BIN/$b" ] || die "$BIN/$b not found (make build first; not in a sanitizer build)"
+	done
 }
 
 # run LABEL CMD...: starts the relay, waits for its port map, runs the
@@ -98,7 +94,7 @@ run() {
 		sleep 0.1
 	done
 	[ -f "$map" ] || die "$label did not start"
-	R_LINE=$("$WORK/media_load" -m "$map" -d "$DURATION" -p "$pid" -g "$GEN_SOCKETS") ||
+	R_LINE=$("$BIN/media_load" -m "$map" -d "$DURATION" -p "$pid" -g "$GEN_SOCKETS") ||
 		die "media_load failed against $label"
 	echo "$R_LINE" >"$WORK/$label.load"
 	stop_proc "$pid"
@@ -106,8 +102,8 @@ run() {
 	PIDS=""
 }
 
+find_bins
 WORK=$(mktemp -d /tmp/kv-media.XXXXXX)
-build
 
 FWD_NS=""
 KV_NS=""
@@ -115,13 +111,13 @@ KV_LOSS=0
 SHORT=""
 NOMINAL=$((CALLS * 100))
 for r in $(seq "$ROUNDS"); do
-	run "fwd.$r" "$WORK/media_fwd" -n "$CALLS"
+	run "fwd.$r" "$BIN/media_fwd" -n "$CALLS"
 	ns=$(field "$R_LINE" ns_per_pkt)
 	echo "round $r reference:  $R_LINE"
 	if [ -z "$FWD_NS" ] || [ "$(calc "x = ($ns < $FWD_NS)" %d)" = 1 ]; then FWD_NS=$ns; fi
 	[ "$(calc "x = ($(field "$R_LINE" rate_pps) < 0.95 * $NOMINAL)" %d)" = 1 ] && SHORT=1
 
-	run "kv.$r" "$WORK/media_bench" -n "$CALLS" -w "$WORKERS" -r "$RTP_RANGE"
+	run "kv.$r" "$BIN/media_bench" -n "$CALLS" -w "$WORKERS" -r "$RTP_RANGE"
 	ns=$(field "$R_LINE" ns_per_pkt)
 	loss=$(field "$R_LINE" loss_pct)
 	echo "round $r kubevox:    $R_LINE"

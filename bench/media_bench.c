@@ -8,12 +8,10 @@
  * one call a line) and relays until SIGINT or SIGTERM, when it prints
  * the engine's counters (logfmt) and exits.  No SDP address is set: each
  * leg latches on the first packet the load generator sends it, as with
- * phones behind NAT.  bench/media.sh drives it; by hand:
+ * phones behind NAT.  bench/media.sh drives it; `make build` builds it
+ * (bench/CMakeLists.txt); by hand:
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/media_bench.c \
- *      build/libkvcore.a $(pkg-config --libs libuv) -lpthread -lm \
- *      -o /tmp/media_bench
- *   /tmp/media_bench -n 1000 -w 1 -r 10000-29999 -m /tmp/map
+ *   build/bench/media_bench -n 1000 -w 1 -r 10000-29999 -m /tmp/map
  */
 #include <errno.h>
 #include <stdio.h>

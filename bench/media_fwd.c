@@ -9,10 +9,10 @@
  * counters, no timers, no modes: the cost of the system calls and little
  * else.  Writes the ports to MAPFILE like media_bench ("portA portB" per
  * call) and runs until SIGINT or SIGTERM, then prints how many datagrams
- * it forwarded.  Built by bench/media.sh; by hand:
+ * it forwarded.  Built by `make build` (bench/CMakeLists.txt), driven by
+ * bench/media.sh; by hand:
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE bench/media_fwd.c -o /tmp/media_fwd
- *   /tmp/media_fwd -n 1000 -m /tmp/map
+ *   build/bench/media_fwd -n 1000 -m /tmp/map
  */
 #include <errno.h>
 #include <signal.h>

@@ -26,8 +26,9 @@
  * call), lower when this process could not keep up; late_ticks counts
  * 1 ms ticks served more than 2 ms late.
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE bench/media_load.c -o /tmp/media_load
- *   /tmp/media_load -m /tmp/map -d 20 -p $(pidof media_bench)
+ * Built by `make build` (bench/CMakeLists.txt); by hand:
+ *
+ *   build/bench/media_load -m /tmp/map -d 20 -p $(pidof media_bench)
  */
 #include <dirent.h>
 #include <errno.h>

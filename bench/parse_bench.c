@@ -1,10 +1,9 @@
 /*
  * parse_bench.c - micro-benchmark of sip_msg_decode() (not a test).
  *
- * Build and run by hand, optimised and without sanitizers:
- *   cc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/parse_bench.c src/sip/msg.c \
- *      src/sip/uri.c src/sip/print.c src/util/pl.c src/util/sbuf.c \
- *      -o /tmp/parse_bench && /tmp/parse_bench
+ * Built by `make build` (bench/CMakeLists.txt), optimised and without
+ * sanitizers:
+ *   make build && build/bench/parse_bench
  * Prints nanoseconds per decode for a REGISTER, an INVITE with SDP and
  * the REGISTER's 200 response printed with sip_print_response().
  */

@@ -21,19 +21,24 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/cfgval.h"
+#include "util/hash.h"
+#include "util/vec.h"
 
 #define MAX_NESTED_COMMENTS 128    /* as Asterisk */
 #define MAX_FILTER_EXPR 16
 
-/* file_slurp() failures that are not errno values */
-enum {
-	SLURP_NOTREG = -1,
-	SLURP_TOOBIG = -2,
-	SLURP_TOOMUCH = -3,
-	SLURP_NOMEM = -4,
-};
+/* file_slurp()'s own failures, as the errno values closest to them, which
+ * slurp_strerror() words.  Should open() or read() give one of these, the
+ * wording still fits. */
+#define SLURP_NOTREG  EINVAL
+#define SLURP_TOOBIG  EFBIG
+#define SLURP_TOOMUCH E2BIG
+#define SLURP_NOMEM   ENOMEM
 
+/* The sections of one name, in file order (through same_next). */
 struct astconf_slot {
+	struct hnode node;
 	struct astconf_section *first;
 	struct astconf_section *last;
 };
@@ -88,100 +93,48 @@ static void out_of_memory(struct reader *rd, const char *file)
 	rd->fatal = true;
 }
 
-/* ast_strip(): Asterisk treats every byte below 33 as blank. */
-static char *strip(char *s)
+/* Section names are ours to read, not a peer's: FNV, mixed because the
+ * table takes its buckets from the low bits. */
+static uint64_t name_hash(const char *name)
 {
-	size_t n;
-
-	while (*s && (unsigned char)*s < 33)
-		s++;
-	n = strlen(s);
-	while (n && (unsigned char)s[n - 1] < 33)
-		s[--n] = '\0';
-	return s;
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h ^= c;
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_mix64(hash_fnv_strcase(name));
 }
 
 static struct astconf_slot *index_find(const struct astconf *ac, const char *name)
 {
-	size_t mask, i;
+	uint64_t hash = name_hash(name);
+	struct hnode *n;
 
-	if (!ac->index_cap)
-		return NULL;
-	mask = ac->index_cap - 1;
-	for (i = (size_t)name_hash(name) & mask; ac->index[i].first; i = (i + 1) & mask) {
-		if (!strcasecmp(ac->index[i].first->name, name))
-			return &ac->index[i];
+	for (n = htab_bucket(&ac->index, hash); n; n = n->next) {
+		struct astconf_slot *slot = htab_entry(n, struct astconf_slot, node);
+
+		if (n->hash == hash && !strcasecmp(slot->first->name, name))
+			return slot;
 	}
 	return NULL;
-}
-
-static int index_grow(struct astconf *ac)
-{
-	size_t cap = ac->index_cap ? ac->index_cap * 2 : 64;
-	struct astconf_slot *v = calloc(cap, sizeof(*v));
-
-	if (!v)
-		return -1;
-	for (size_t i = 0; i < ac->index_cap; i++) {
-		struct astconf_slot *old = &ac->index[i];
-		size_t j;
-
-		if (!old->first)
-			continue;
-		for (j = (size_t)name_hash(old->first->name) & (cap - 1); v[j].first;
-		     j = (j + 1) & (cap - 1))
-			;
-		v[j] = *old;
-	}
-	free(ac->index);
-	ac->index = v;
-	ac->index_cap = cap;
-	return 0;
 }
 
 /* Append s to the list of sections and to the index of names. */
 static int section_append(struct astconf *ac, struct astconf_section *s)
 {
 	struct astconf_slot *slot;
+	int err;
 
-	if (ac->sections_n == ac->sections_cap) {
-		size_t cap = ac->sections_cap ? ac->sections_cap * 2 : 64;
-		struct astconf_section **v = realloc(ac->sections, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		ac->sections = v;
-		ac->sections_cap = cap;
-	}
+	err = vec_reserve_raw(&ac->sections, &ac->sections_cap, sizeof(*ac->sections),
+			      ac->sections_n + 1, 64);
+	if (err)
+		return err;
 
 	slot = index_find(ac, s->name);
 	if (slot) {
 		slot->last->same_next = s;
 		slot->last = s;
 	} else {
-		size_t i;
-
-		if ((ac->index_n + 1) * 2 > ac->index_cap && index_grow(ac))
-			return -1;
-		for (i = (size_t)name_hash(s->name) & (ac->index_cap - 1); ac->index[i].first;
-		     i = (i + 1) & (ac->index_cap - 1))
-			;
-		ac->index[i].first = s;
-		ac->index[i].last = s;
-		ac->index_n++;
+		slot = arena_alloc(&ac->arena, sizeof(*slot));
+		if (!slot)
+			return ENOMEM;
+		slot->first = slot->last = s;
+		htab_insert(&ac->index, &slot->node, name_hash(s->name));
 	}
 	ac->sections[ac->sections_n++] = s;
 	return 0;
@@ -196,17 +149,11 @@ static int var_push(struct reader *rd, const struct filestate *fs,
 		error_at(rd, fs, line, "too many variables (max %u, templates expanded)",
 			 ASTCONF_MAX_VARS);
 		rd->fatal = true;
-		return -1;
+		return E2BIG;
 	}
-	if (s->vars_n == s->vars_cap) {
-		size_t cap = s->vars_cap ? s->vars_cap * 2 : 8;
-		struct astconf_var *nv = realloc(s->vars, cap * sizeof(*nv));
-		if (!nv) {
-			out_of_memory(rd, fs->display);
-			return -1;
-		}
-		s->vars = nv;
-		s->vars_cap = cap;
+	if (vec_reserve_raw(&s->vars, &s->vars_cap, sizeof(*s->vars), s->vars_n + 1, 8)) {
+		out_of_memory(rd, fs->display);
+		return ENOMEM;
 	}
 	s->vars[s->vars_n++] = *v;
 	ac->total_vars++;
@@ -233,10 +180,12 @@ static int section_inherit(struct reader *rd, const struct filestate *fs,
 
 	for (size_t i = 0; i < n; i++) {
 		struct astconf_var v = base->vars[i];
+		int err;
 
 		v.inherited = true;
-		if (var_push(rd, fs, s, &v, line))
-			return -1;
+		err = var_push(rd, fs, s, &v, line);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -278,7 +227,7 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 		char *eq, *name, *value;
 		int rc;
 
-		expr = strip(expr);
+		expr = cfgval_strip(expr);
 		if (!*expr)
 			continue;
 		eq = strchr(expr, '=');
@@ -287,8 +236,8 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 			goto fail;
 		}
 		*eq = '\0';
-		name = strip(expr);
-		value = strip(eq + 1);
+		name = cfgval_strip(expr);
+		value = cfgval_strip(eq + 1);
 		if (f->n == MAX_FILTER_EXPR) {
 			error_at(rd, fs, line, "filter has too many expressions (max %d)",
 				 MAX_FILTER_EXPR);
@@ -322,7 +271,7 @@ static int filter_compile(struct reader *rd, const struct filestate *fs, int lin
 	return 0;
 fail:
 	filter_free(f);
-	return -1;
+	return EINVAL;
 }
 
 static bool filter_match(const struct filter *f, const struct astconf_section *s)
@@ -384,10 +333,10 @@ static void header_process(struct reader *rd, struct filestate *fs, char *text, 
 		}
 		*end = '\0';
 		opts = rest + 1;
-		if (*strip(end + 1))
+		if (*cfgval_strip(end + 1))
 			warn_at(rd, fs, line, "text after ')' ignored");
 	} else if (*rest) {
-		char *r = strip(rest);
+		char *r = cfgval_strip(rest);
 		if (*r == '(')
 			warn_at(rd, fs, line, "text after ']' ignored "
 				"(no space is allowed between ']' and '(')");
@@ -417,7 +366,7 @@ static void header_process(struct reader *rd, struct filestate *fs, char *text, 
 	tgt = newcat;
 
 	while (opts && (opt = strsep(&opts, ",")) != NULL) {
-		opt = strip(opt);
+		opt = cfgval_strip(opt);
 		if (!strcmp(opt, "!")) {
 			tgt->template = true;
 		} else if (opt[0] == '+') {
@@ -499,7 +448,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 	escaped = cur[0] == '\\';
 	if (escaped) {
 		cur++;
-		if ((unsigned char)cur[0] < 33) {
+		if (!cur[0] || cfgval_is_blank(cur[0])) {
 			error_at(rd, fs, line, "invalid escape");
 			return;
 		}
@@ -520,7 +469,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 		struct astconf_var *old = NULL;
 
 		eq[-1] = '\0';
-		name = strip(cur);
+		name = cfgval_strip(cur);
 		for (size_t i = 0; i < fs->cur->vars_n; i++) {
 			if (!strcmp(fs->cur->vars[i].name, name))
 				old = &fs->cur->vars[i];
@@ -536,7 +485,7 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 			}
 			memcpy(nv, old->value, ol);
 			memcpy(nv + ol, eq + 1, al + 1);
-			old->value = strip(nv);
+			old->value = cfgval_strip(nv);
 			return;
 		}
 		value = eq + 1;
@@ -547,14 +496,14 @@ static void var_process(struct reader *rd, struct filestate *fs, char *text, int
 			v.object = true;
 			value++;
 		}
-		name = strip(cur);
+		name = cfgval_strip(cur);
 	}
 	if (!*name) {
 		error_at(rd, fs, line, "no variable name");
 		return;
 	}
 	v.name = arena_strdup(&ac->arena, name);
-	v.value = arena_strdup(&ac->arena, strip(value));
+	v.value = arena_strdup(&ac->arena, cfgval_strip(value));
 	if (!v.name || !v.value) {
 		out_of_memory(rd, fs->display);
 		return;
@@ -568,22 +517,15 @@ static int files_add(struct reader *rd, const char *display, const char *path,
 	struct astconf *ac = rd->ac;
 	char *d, *p;
 
-	if (ac->files_n == ac->files_cap) {
-		size_t cap = ac->files_cap ? ac->files_cap * 2 : 8;
-		const char **f = realloc(ac->files, cap * sizeof(*f));
-		if (!f)
-			return -1;
-		ac->files = f;
-		f = realloc(ac->paths, cap * sizeof(*f));
-		if (!f)
-			return -1;
-		ac->paths = f;
-		ac->files_cap = cap;
-	}
+	if (vec_reserve_raw(&ac->files, &ac->files_cap, sizeof(*ac->files),
+			    ac->files_n + 1, 8) ||
+	    vec_reserve_raw(&ac->paths, &ac->paths_cap, sizeof(*ac->paths),
+			    ac->files_n + 1, 8))
+		return ENOMEM;
 	d = arena_strdup(&ac->arena, display);
 	p = arena_strdup(&ac->arena, path);
 	if (!d || !p)
-		return -1;
+		return ENOMEM;
 	ac->files[ac->files_n] = d;
 	ac->paths[ac->files_n] = p;
 	*idx = (unsigned)ac->files_n++;
@@ -599,7 +541,7 @@ static int sys_error(void)
 	return err ? err : EIO;
 }
 
-/* Read a whole regular file; 0, an errno value or a SLURP_ code. */
+/* Read a whole regular file; 0 or an errno value (SLURP_ ones included). */
 static int file_slurp(struct reader *rd, const char *path, char **bufp,
 		      size_t *lenp, struct stat *st)
 {
@@ -852,11 +794,11 @@ static void directive_process(struct reader *rd, struct filestate *fs, char *tex
 	size_t n;
 	bool try;
 
-	while (*arg && (unsigned char)*arg > 32)
+	while (*arg && !cfgval_is_blank(*arg))
 		arg++;
 	if (*arg)
 		*arg++ = '\0';
-	arg = strip(arg);
+	arg = cfgval_strip(arg);
 
 	if (!strcasecmp(cmd, "include")) {
 		try = false;
@@ -962,7 +904,7 @@ static void file_parse(struct reader *rd, struct filestate *fs, char *buf, size_
 		text = comments_strip(rd, fs, line, lineno);
 		if (!text)
 			continue;
-		text = strip(text);
+		text = cfgval_strip(text);
 		if (!*text)
 			continue;
 		if (text[0] == '[')
@@ -992,7 +934,8 @@ enum astconf_status astconf_load(struct astconf **acp, const char *dir,
 
 	*acp = NULL;
 	ac = calloc(1, sizeof(*ac));
-	if (!ac) {
+	if (!ac || htab_init(&ac->index, 64)) {
+		free(ac);
 		diag_add(diag, DIAG_ERROR, file, 0, "out of memory");
 		return ASTCONF_ERROR;
 	}
@@ -1052,7 +995,7 @@ void astconf_free(struct astconf *ac)
 	free(ac->sections);
 	free(ac->files);
 	free(ac->paths);
-	free(ac->index);
+	htab_free(&ac->index);
 	free(ac->dir);
 	arena_free(&ac->arena);
 	free(ac);

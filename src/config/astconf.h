@@ -33,6 +33,7 @@
 
 #include "config/arena.h"
 #include "config/config.h"
+#include "util/htab.h"
 
 #define ASTCONF_MAX_DEPTH   10           /* #include levels, as Asterisk */
 #define ASTCONF_MAX_LINE    8191         /* bytes, as Asterisk's buffer */
@@ -64,8 +65,6 @@ struct astconf_section {
 	struct astconf_section *same_next;  /* next section of that name */
 };
 
-struct astconf_slot;
-
 struct astconf {
 	struct arena arena;
 	char *dir;
@@ -76,8 +75,8 @@ struct astconf {
 	size_t files_n, files_cap;
 
 	/* private to astconf.c */
-	struct astconf_slot *index;
-	size_t index_cap, index_n;
+	size_t paths_cap;
+	struct htab index;     /* of struct astconf_slot, one per name */
 	size_t total_bytes;
 	size_t total_vars;
 	struct astconf_section *current;
@@ -86,7 +85,7 @@ struct astconf {
 enum astconf_status {
 	ASTCONF_OK = 0,
 	ASTCONF_MISSING = 1,     /* the file does not exist; nothing reported */
-	ASTCONF_ERROR = -1,      /* problems were added to diag */
+	ASTCONF_ERROR = 2,       /* problems were added to diag */
 };
 
 /*

@@ -2,6 +2,7 @@
  * cfgval.c - parsing of single configuration values (see cfgval.h).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,7 @@ int cfgval_bool(const char *s, bool *out)
 			return 0;
 		}
 	}
-	return -1;
+	return EINVAL;
 }
 
 int cfgval_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -32,16 +33,16 @@ int cfgval_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	uint64_t n = 0;
 
 	if (!*s)
-		return -1;
+		return EINVAL;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
-			return -1;
+			return EINVAL;
 		n = n * 10 + (uint64_t)(*s - '0');
 		if (n > max)
-			return -1;
+			return EINVAL;
 	}
 	if (n < min)
-		return -1;
+		return EINVAL;
 	*out = (uint32_t)n;
 	return 0;
 }
@@ -51,7 +52,7 @@ static int port_parse(const char *s, uint16_t *port)
 	uint32_t v;
 
 	if (cfgval_uint(s, 1, 65535, &v))
-		return -1;
+		return EINVAL;
 	*port = (uint16_t)v;
 	return 0;
 }
@@ -148,21 +149,21 @@ int cfgval_net(const char *s, struct cfg_net *net)
 
 	memset(&tmp, 0, sizeof(tmp));
 	if (n == 0 || n >= sizeof(host))
-		return -1;
+		return EINVAL;
 	memcpy(host, s, n);
 	host[n] = '\0';
 	if (strchr(host, ':')) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&tmp.addr;
 
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -1;
+			return EINVAL;
 		sin6->sin6_family = AF_INET6;
 		maxbits = 128;
 	} else {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&tmp.addr;
 
 		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -1;
+			return EINVAL;
 		sin->sin_family = AF_INET;
 		maxbits = 32;
 	}
@@ -171,10 +172,10 @@ int cfgval_net(const char *s, struct cfg_net *net)
 		if (maxbits == 32 && strchr(slash + 1, '.')) {
 			int p = mask_prefix(slash + 1);
 			if (p < 0)
-				return -1;
+				return EINVAL;
 			prefix = (uint32_t)p;
 		} else if (cfgval_uint(slash + 1, 0, maxbits, &prefix)) {
-			return -1;
+			return EINVAL;
 		}
 	}
 	tmp.prefix = prefix;
@@ -237,9 +238,16 @@ bool cfgval_is_hex(const char *s, size_t len)
 	return true;
 }
 
-static bool is_blank(char c)
+char *cfgval_strip(char *s)
 {
-	return (unsigned char)c < 33 && c != '\0';
+	size_t n;
+
+	while (cfgval_is_blank(*s))
+		s++;
+	n = strlen(s);
+	while (n && cfgval_is_blank(s[n - 1]))
+		s[--n] = '\0';
+	return s;
 }
 
 bool cfgval_list_next(const char **pos, const char **item, size_t *len)
@@ -249,7 +257,7 @@ bool cfgval_list_next(const char **pos, const char **item, size_t *len)
 	for (;;) {
 		const char *start, *end;
 
-		while (is_blank(*p))
+		while (cfgval_is_blank(*p))
 			p++;
 		if (!*p) {
 			*pos = p;
@@ -261,7 +269,7 @@ bool cfgval_list_next(const char **pos, const char **item, size_t *len)
 		end = p;
 		if (*p == ',')
 			p++;
-		while (end > start && is_blank(end[-1]))
+		while (end > start && cfgval_is_blank(end[-1]))
 			end--;
 		if (end > start) {
 			*pos = p;

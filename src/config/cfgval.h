@@ -15,13 +15,29 @@
 
 #include "config/config.h"
 
-/* ast_true()/ast_false(): yes/true/y/t/1/on, no/false/n/f/0/off. */
+/*
+ * Blank as Asterisk's configuration reader sees it (ast_strip(),
+ * ast_skip_blanks()): every byte below 33, not only util/pl's SP, HT, CR
+ * and LF, so that a form feed or a stray control byte around a value reads
+ * as it does in Asterisk.
+ */
+static inline bool cfgval_is_blank(char c)
+{
+	return (unsigned char)c < 33 && c != '\0';
+}
+
+/* ast_strip(): the blanks above off both ends, in place; returns the
+ * first byte kept, inside s. */
+char *cfgval_strip(char *s);
+
+/* ast_true()/ast_false(): yes/true/y/t/1/on, no/false/n/f/0/off.  0 or
+ * EINVAL, as every parser here. */
 int cfgval_bool(const char *s, bool *out);
 
 /* Decimal, digits only, within [min, max]. */
 int cfgval_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
-enum cfgval_addr_err { CFGVAL_ADDR_OK = 0, CFGVAL_ADDR_BAD = -1, CFGVAL_ADDR_PORT = -2 };
+enum cfgval_addr_err { CFGVAL_ADDR_OK = 0, CFGVAL_ADDR_BAD = 1, CFGVAL_ADDR_PORT = 2 };
 
 /*
  * "1.2.3.4", "1.2.3.4:5060", "::1", "[::1]", "[::1]:5060".  The port must

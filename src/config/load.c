@@ -1,6 +1,7 @@
 /*
  * load.c - state shared by the parts of config_load() (see load.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,10 +48,10 @@ static int files_push(struct cfg_load *ld, const char *path)
 			return 0;
 	if (vec_reserve_raw(&cfg->files, &ld->files_cap, sizeof(*cfg->files),
 			    cfg->files_n + 1, 8))
-		return -1;
+		return ENOMEM;
 	cfg->files[cfg->files_n] = load_strdup(ld, path);
 	if (!cfg->files[cfg->files_n])
-		return -1;
+		return ENOMEM;
 	cfg->files_n++;
 	return 0;
 }
@@ -62,13 +63,13 @@ int load_files(struct cfg_load *ld, const struct astconf *ac)
 	ld->fmap = calloc(ac->files_n ? ac->files_n : 1, sizeof(*ld->fmap));
 	if (!ld->fmap) {
 		ld->oom = true;
-		return -1;
+		return ENOMEM;
 	}
 	for (size_t i = 0; i < ac->files_n; i++) {
 		ld->fmap[i] = load_strdup(ld, ac->files[i]);
 		if (!ld->fmap[i] || files_push(ld, ac->paths[i])) {
 			ld->oom = true;
-			return -1;
+			return ENOMEM;
 		}
 	}
 	ld->fmap_n = ac->files_n;

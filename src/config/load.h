@@ -37,7 +37,8 @@ void load_msg(struct cfg_load *ld, enum diag_severity sev, const char *file,
 	      int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-/* Map ac's files for load_file() and record them in cfg->files. */
+/* Map ac's files for load_file() and record them in cfg->files: 0 or
+ * ENOMEM (ld->oom set). */
 int load_files(struct cfg_load *ld, const struct astconf *ac);
 const char *load_file(const struct cfg_load *ld, unsigned idx);
 

@@ -14,6 +14,7 @@
  * template's line, naming the template.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "config/cfgval.h"
 #include "config/load.h"
+#include "util/vec.h"
 
 #define FILE_NAME "pjsip.conf"
 
@@ -126,9 +128,10 @@ static const struct {
 };
 #define CODECS_N (sizeof(codecs) / sizeof(codecs[0]))
 
-struct vec {
-	void *v;
-	size_t n, cap, size;
+/* A util/vec.h vector that opt_nets() fills. */
+struct net_vec {
+	struct cfg_net *v;
+	size_t n, cap;
 };
 
 /* One aors= item, kept with its line until references are resolved. */
@@ -141,7 +144,7 @@ struct tmp_transport {
 	struct cfg_transport t;
 	const struct astconf_var *bind_var;
 	bool bind_bad;               /* reported; do not compare it */
-	struct vec nets;             /* struct cfg_net */
+	struct net_vec nets;
 	size_t order;
 };
 
@@ -155,7 +158,7 @@ struct tmp_auth {
 
 struct tmp_aor {
 	struct cfg_aor a;
-	struct vec contacts;         /* char * */
+	VEC(char *) contacts;
 	size_t order;
 };
 
@@ -163,7 +166,7 @@ struct tmp_endpoint {
 	struct cfg_endpoint e;
 	const struct astconf_var *auth_var;
 	const struct astconf_var *transport_var;
-	struct vec aors;             /* struct ref */
+	VEC(struct ref) aors;
 	size_t order;
 };
 
@@ -171,55 +174,31 @@ struct tmp_identify {
 	struct cfg_identify i;
 	const struct astconf_section *s;
 	const struct astconf_var *endpoint_var;
-	struct vec nets;             /* struct cfg_net */
+	struct net_vec nets;
 	size_t order;
 };
 
 struct pjsip {
 	struct cfg_load *ld;
 	const struct astconf_section *global;
-	struct vec transports, auths, aors, endpoints, identifies;
+	VEC(struct tmp_transport) transports;
+	VEC(struct tmp_auth) auths;
+	VEC(struct tmp_aor) aors;
+	VEC(struct tmp_endpoint) endpoints;
+	VEC(struct tmp_identify) identifies;
 	bool global_algs_bad;
 };
 
-static void vec_init(struct vec *v, size_t size)
+static void *oom(struct cfg_load *ld)
 {
-	v->v = NULL;
-	v->n = v->cap = 0;
-	v->size = size;
+	ld->oom = true;
+	return NULL;
 }
 
-static void vec_free(struct vec *v)
-{
-	free(v->v);
-	v->v = NULL;
-	v->n = v->cap = 0;
-}
-
-static void *vec_at(const struct vec *v, size_t i)
-{
-	return (char *)v->v + i * v->size;
-}
-
-/* A new zeroed element at the end; NULL (and ld->oom) on failure. */
-static void *vec_push(struct cfg_load *ld, struct vec *v)
-{
-	void *e;
-
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		void *nv = realloc(v->v, cap * v->size);
-		if (!nv) {
-			ld->oom = true;
-			return NULL;
-		}
-		v->v = nv;
-		v->cap = cap;
-	}
-	e = vec_at(v, v->n++);
-	memset(e, 0, v->size);
-	return e;
-}
+/* A new zeroed element at the end of vec; NULL (and ld->oom) on failure. */
+#define slot_new(ld, vec) \
+	(vec_grow(vec) ? oom(ld) : \
+	 memset(&(vec)->v[(vec)->n++], 0, sizeof(*(vec)->v)))
 
 static bool in_list(const char *const *list, const char *name)
 {
@@ -381,7 +360,7 @@ static void timers_parse(struct cfg_load *ld, const struct astconf_var *v,
 }
 
 static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
-		     const char *kind, struct vec *nets)
+		     const char *kind, struct net_vec *nets)
 {
 	const char *pos = v->value, *item;
 	size_t len;
@@ -389,7 +368,7 @@ static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
 	while (cfgval_list_next(&pos, &item, &len)) {
 		char buf[128];
 		struct cfg_net net, *slot;
-		int err = -1;
+		int err = EINVAL;
 
 		if (len < sizeof(buf)) {
 			memcpy(buf, item, len);
@@ -402,7 +381,7 @@ static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
 				v->name, (int)(len > 64 ? 64 : len), item);
 			continue;
 		}
-		slot = vec_push(ld, nets);
+		slot = slot_new(ld, nets);
 		if (slot)
 			*slot = net;
 	}
@@ -492,14 +471,13 @@ static void transport_parse(struct pjsip *pj, const struct astconf_section *s)
 	static const char *const later[] = { "tls", "ws", "wss", "flow", NULL };
 	struct cfg_load *ld = pj->ld;
 	const char *kind = "transport";
-	struct tmp_transport *tt = vec_push(ld, &pj->transports);
+	struct tmp_transport *tt = slot_new(ld, &pj->transports);
 	struct cfg_transport *t;
 	struct sockaddr_in *sin;
 
 	if (!tt)
 		return;
 	tt->order = pj->transports.n - 1;
-	vec_init(&tt->nets, sizeof(struct cfg_net));
 	t = &tt->t;
 	t->name = load_strdup(ld, s->name);
 	t->file = load_file(ld, s->file_idx);
@@ -610,7 +588,7 @@ static void auth_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
 	const char *kind = "auth";
-	struct tmp_auth *ta = vec_push(ld, &pj->auths);
+	struct tmp_auth *ta = slot_new(ld, &pj->auths);
 	struct cfg_auth *a;
 
 	if (!ta)
@@ -670,13 +648,12 @@ static void aor_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
 	const char *kind = "aor";
-	struct tmp_aor *ta = vec_push(ld, &pj->aors);
+	struct tmp_aor *ta = slot_new(ld, &pj->aors);
 	struct cfg_aor *a;
 
 	if (!ta)
 		return;
 	ta->order = pj->aors.n - 1;
-	vec_init(&ta->contacts, sizeof(char *));
 	a = &ta->a;
 	a->name = load_strdup(ld, s->name);
 	a->file = load_file(ld, s->file_idx);
@@ -723,7 +700,7 @@ static void aor_parse(struct pjsip *pj, const struct astconf_section *s)
 						"or sips: URI)", (int)(len > 64 ? 64 : len), item);
 					continue;
 				}
-				slot = vec_push(ld, &ta->contacts);
+				slot = slot_new(ld, &ta->contacts);
 				if (slot)
 					*slot = load_strndup(ld, item, len);
 			}
@@ -816,13 +793,12 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
 	const char *kind = "endpoint";
-	struct tmp_endpoint *te = vec_push(ld, &pj->endpoints);
+	struct tmp_endpoint *te = slot_new(ld, &pj->endpoints);
 	struct cfg_endpoint *e;
 
 	if (!te)
 		return;
 	te->order = pj->endpoints.n - 1;
-	vec_init(&te->aors, sizeof(struct ref));
 	e = &te->e;
 	e->name = load_strdup(ld, s->name);
 	e->file = load_file(ld, s->file_idx);
@@ -849,7 +825,7 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			size_t len;
 
 			while (cfgval_list_next(&pos, &item, &len)) {
-				struct ref *r = vec_push(ld, &te->aors);
+				struct ref *r = slot_new(ld, &te->aors);
 
 				if (!r)
 					break;
@@ -886,13 +862,12 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
 	const char *kind = "identify";
-	struct tmp_identify *ti = vec_push(ld, &pj->identifies);
+	struct tmp_identify *ti = slot_new(ld, &pj->identifies);
 
 	if (!ti)
 		return;
 	ti->order = pj->identifies.n - 1;
 	ti->s = s;
-	vec_init(&ti->nets, sizeof(struct cfg_net));
 	ti->i.name = load_strdup(ld, s->name);
 	ti->i.file = load_file(ld, s->file_idx);
 	ti->i.line = s->line;
@@ -996,7 +971,7 @@ static void transports_finish(struct pjsip *pj)
 		return;
 	}
 	for (size_t i = 0; i < pj->transports.n; i++) {
-		struct tmp_transport *tt = vec_at(&pj->transports, i);
+		struct tmp_transport *tt = &pj->transports.v[i];
 		struct cfg_transport *t = &tt->t;
 		bool dup = false;
 
@@ -1040,12 +1015,12 @@ static void auths_finish(struct pjsip *pj)
 	size_t n = 0;
 
 	if (pj->auths.n)
-		qsort(pj->auths.v, pj->auths.n, pj->auths.size, cmp_auth);
+		qsort(pj->auths.v, pj->auths.n, sizeof(*pj->auths.v), cmp_auth);
 	cfg->auths = load_alloc(ld, (pj->auths.n ? pj->auths.n : 1) * sizeof(*cfg->auths));
 	if (!cfg->auths)
 		return;
 	for (size_t i = 0; i < pj->auths.n; i++) {
-		struct tmp_auth *ta = vec_at(&pj->auths, i);
+		struct tmp_auth *ta = &pj->auths.v[i];
 		struct cfg_auth *a = &ta->a;
 
 		if (n && !strcmp(cfg->auths[n - 1].name, a->name)) {
@@ -1085,12 +1060,12 @@ static void aors_finish(struct pjsip *pj)
 	size_t n = 0;
 
 	if (pj->aors.n)
-		qsort(pj->aors.v, pj->aors.n, pj->aors.size, cmp_aor);
+		qsort(pj->aors.v, pj->aors.n, sizeof(*pj->aors.v), cmp_aor);
 	cfg->aors = load_alloc(ld, (pj->aors.n ? pj->aors.n : 1) * sizeof(*cfg->aors));
 	if (!cfg->aors)
 		return;
 	for (size_t i = 0; i < pj->aors.n; i++) {
-		struct tmp_aor *ta = vec_at(&pj->aors, i);
+		struct tmp_aor *ta = &pj->aors.v[i];
 		struct cfg_aor *a = &ta->a;
 
 		if (n && !strcmp(cfg->aors[n - 1].name, a->name)) {
@@ -1127,13 +1102,13 @@ static void endpoints_finish(struct pjsip *pj)
 	size_t n = 0;
 
 	if (pj->endpoints.n)
-		qsort(pj->endpoints.v, pj->endpoints.n, pj->endpoints.size, cmp_endpoint);
+		qsort(pj->endpoints.v, pj->endpoints.n, sizeof(*pj->endpoints.v), cmp_endpoint);
 	cfg->endpoints = load_alloc(ld, (pj->endpoints.n ? pj->endpoints.n : 1) *
 				    sizeof(*cfg->endpoints));
 	if (!cfg->endpoints)
 		return;
 	for (size_t i = 0; i < pj->endpoints.n; i++) {
-		struct tmp_endpoint *te = vec_at(&pj->endpoints, i);
+		struct tmp_endpoint *te = &pj->endpoints.v[i];
 		struct cfg_endpoint *e = &te->e;
 
 		if (n && !strcmp(cfg->endpoints[n - 1].name, e->name)) {
@@ -1168,7 +1143,7 @@ static void endpoints_finish(struct pjsip *pj)
 		if (te->aors.n) {
 			e->aors = load_alloc(ld, te->aors.n * sizeof(*e->aors));
 			for (size_t j = 0; e->aors && j < te->aors.n; j++) {
-				struct ref *r = vec_at(&te->aors, j);
+				struct ref *r = &te->aors.v[j];
 				struct cfg_aor *aor;
 				size_t k;
 
@@ -1208,7 +1183,7 @@ static void identifies_finish(struct pjsip *pj)
 	if (!cfg->identifies)
 		return;
 	for (size_t i = 0; i < pj->identifies.n; i++) {
-		struct tmp_identify *ti = vec_at(&pj->identifies, i);
+		struct tmp_identify *ti = &pj->identifies.v[i];
 		struct cfg_identify *id = &ti->i;
 		bool dup = false;
 
@@ -1247,11 +1222,6 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 
 	memset(&pj, 0, sizeof(pj));
 	pj.ld = ld;
-	vec_init(&pj.transports, sizeof(struct tmp_transport));
-	vec_init(&pj.auths, sizeof(struct tmp_auth));
-	vec_init(&pj.aors, sizeof(struct tmp_aor));
-	vec_init(&pj.endpoints, sizeof(struct tmp_endpoint));
-	vec_init(&pj.identifies, sizeof(struct tmp_identify));
 
 	for (size_t i = 0; i < ac->sections_n && !ld->oom; i++) {
 		if (!ac->sections[i]->template)
@@ -1274,13 +1244,13 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 		identifies_finish(&pj);
 
 	for (size_t i = 0; i < pj.transports.n; i++)
-		vec_free(&((struct tmp_transport *)vec_at(&pj.transports, i))->nets);
+		vec_free(&pj.transports.v[i].nets);
 	for (size_t i = 0; i < pj.aors.n; i++)
-		vec_free(&((struct tmp_aor *)vec_at(&pj.aors, i))->contacts);
+		vec_free(&pj.aors.v[i].contacts);
 	for (size_t i = 0; i < pj.endpoints.n; i++)
-		vec_free(&((struct tmp_endpoint *)vec_at(&pj.endpoints, i))->aors);
+		vec_free(&pj.endpoints.v[i].aors);
 	for (size_t i = 0; i < pj.identifies.n; i++)
-		vec_free(&((struct tmp_identify *)vec_at(&pj.identifies, i))->nets);
+		vec_free(&pj.identifies.v[i].nets);
 	vec_free(&pj.transports);
 	vec_free(&pj.auths);
 	vec_free(&pj.aors);

@@ -106,30 +106,27 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
-/* A bound non-blocking UDP socket, or -errno. */
-static int udp_bind(const struct portpool *pp, uint16_t port)
+/* A bound non-blocking UDP socket into *fdp; 0 or an errno value. */
+static int udp_bind(const struct portpool *pp, uint16_t port, int *fdp)
 {
 	struct sockaddr_storage ss = pp->bind;
-	int fd, on = 1;
+	int fd, on = 1, err;
 
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return errno;
 	if (ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
-	}
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+		goto fail;
 	set_port(&ss, port);
-	if (bind(fd, (struct sockaddr *)&ss, pp->bindlen) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
-	}
-	return fd;
+	if (bind(fd, (struct sockaddr *)&ss, pp->bindlen) < 0)
+		goto fail;
+	*fdp = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	return err;
 }
 
 /* Worth trying the next pair after this bind error? */
@@ -142,7 +139,7 @@ int portpool_take(struct portpool *pp, int fds[2], uint16_t *port)
 {
 	unsigned tries, i;
 	uint16_t p;
-	int a, b;
+	int a, b, err;
 
 	for (tries = 0; tries < pp->npairs; tries++) {
 		i = pp->next;
@@ -150,18 +147,18 @@ int portpool_take(struct portpool *pp, int fds[2], uint16_t *port)
 		if (pp->taken[i])
 			continue;
 		p = (uint16_t)(pp->first + 2 * i);
-		a = udp_bind(pp, p);
-		if (a < 0) {
-			if (bind_skippable(-a))
+		err = udp_bind(pp, p, &a);
+		if (err) {
+			if (bind_skippable(err))
 				continue;
-			return -a;
+			return err;
 		}
-		b = udp_bind(pp, (uint16_t)(p + 1));
-		if (b < 0) {
+		err = udp_bind(pp, (uint16_t)(p + 1), &b);
+		if (err) {
 			close(a);
-			if (bind_skippable(-b))
+			if (bind_skippable(err))
 				continue;
-			return -b;
+			return err;
 		}
 		pp->taken[i] = 1;
 		pp->used++;

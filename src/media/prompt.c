@@ -20,9 +20,13 @@
 
 #include "media/g711.h"
 #include "media/prompt.h"
+#include "util/hash.h"
+#include "util/htab.h"
+#include "util/list.h"
 #include "util/log.h"
+#include "util/vec.h"
 
-#define PROMPT_BUCKETS  1024
+#define PROMPT_BUCKETS  64          /* to start with; the table grows */
 #define PROMPT_RATE     8000
 #define MAX_SAMPLES     ((size_t)PROMPT_MAX_SECONDS * PROMPT_RATE)
 #define GSM_FRAME       33          /* bytes of one 20 ms GSM 6.10 frame */
@@ -43,10 +47,9 @@ struct file_id {
 
 struct prompt_entry {
 	struct prompt p;            /* first: prompt_release() casts back */
-	struct prompt_entry *hnext;
-	struct prompt_entry *prev, *next;   /* LRU, only while refs == 0 */
+	struct hnode node;          /* in the cache's table while hashed */
+	struct list_node lru;       /* on the cache's LRU only while refs == 0 */
 	struct file_id id;
-	uint32_t hash;
 	unsigned refs;
 	bool hashed;                /* false once a newer file replaced it */
 	size_t bytes;
@@ -58,9 +61,8 @@ struct prompt_cache {
 	pthread_mutex_t lock;
 	char *root;
 	size_t max_bytes;
-	struct prompt_entry *buckets[PROMPT_BUCKETS];
-	struct prompt_entry *lru_head, *lru_tail;   /* head: newest */
-	size_t entries;
+	struct htab table;          /* (path, codec) -> struct prompt_entry */
+	struct list_node lru;       /* first: released most recently */
 	size_t bytes;
 	uint64_t hits, loads, evictions;
 };
@@ -86,13 +88,14 @@ static bool file_id_eq(const struct file_id *a, const struct file_id *b)
 	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-static uint32_t key_hash(const char *path, enum cfg_codec codec)
+/* Only files that exist under the sounds root become keys, so a caller
+ * cannot flood the table whatever names it dials: FNV, mixed because the
+ * table takes its buckets from the low bits. */
+static uint64_t key_hash(const char *path, enum cfg_codec codec)
 {
-	uint32_t h = 2166136261u;
+	uint8_t c = (uint8_t)codec;
 
-	for (const unsigned char *s = (const unsigned char *)path; *s; s++)
-		h = (h ^ *s) * 16777619u;
-	return (h ^ (uint32_t)codec) * 16777619u;
+	return hash_mix64(hash_fnv_add(hash_fnv_str(path), &c, 1));
 }
 
 /* Relative, no "", "." or ".." component, no control character. */
@@ -310,37 +313,25 @@ static int gsm_check(int fd, const struct stat *st, const char **why)
 static int read_samples(SNDFILE *sf, int16_t **pcmp, size_t *np, const char **why,
 			char *whybuf, size_t whysize)
 {
-	int16_t *pcm = NULL;
-	size_t n = 0, cap = 0;
+	VEC(int16_t) pcm = {0};
 	int err = 0;
 
 	for (;;) {
 		sf_count_t r;
 
-		if (cap - n < READ_CHUNK) {
-			/* One chunk past the limit, to tell "too long" apart. */
-			size_t ncap = cap ? cap * 2 : 8 * READ_CHUNK;
-			int16_t *p;
-
-			if (ncap > MAX_SAMPLES + READ_CHUNK)
-				ncap = MAX_SAMPLES + READ_CHUNK;
-			if (ncap - n < READ_CHUNK) {
-				*why = "too long";
-				err = EFBIG;
-				goto out;
-			}
-			p = realloc(pcm, ncap * sizeof(*pcm));
-			if (!p) {
-				err = ENOMEM;
-				goto out;
-			}
-			pcm = p;
-			cap = ncap;
+		/* Read on past the limit, to tell "too long" apart. */
+		if (pcm.n > MAX_SAMPLES) {
+			*why = "too long";
+			err = EFBIG;
+			goto out;
 		}
-		r = sf_readf_short(sf, pcm + n, READ_CHUNK);
+		err = vec_reserve(&pcm, pcm.n + READ_CHUNK);
+		if (err)
+			goto out;
+		r = sf_readf_short(sf, pcm.v + pcm.n, READ_CHUNK);
 		if (r <= 0)
 			break;
-		n += (size_t)r;
+		pcm.n += (size_t)r;
 	}
 	if (sf_error(sf) != SF_ERR_NO_ERROR) {
 		/* Copied: the text lives in sf, closed before it is logged. */
@@ -349,23 +340,18 @@ static int read_samples(SNDFILE *sf, int16_t **pcmp, size_t *np, const char **wh
 		err = EIO;
 		goto out;
 	}
-	if (n > MAX_SAMPLES) {
-		*why = "too long";
-		err = EFBIG;
-		goto out;
-	}
-	if (n == 0) {
+	if (pcm.n == 0) {
 		*why = "no audio";
 		err = EIO;
 		goto out;
 	}
 out:
 	if (err) {
-		free(pcm);
+		vec_free(&pcm);
 		return err;
 	}
-	*pcmp = pcm;
-	*np = n;
+	*pcmp = pcm.v;
+	*np = pcm.n;
 	return 0;
 }
 
@@ -448,6 +434,7 @@ static int entry_load(const struct found *f, enum cfg_codec codec,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return ENOMEM;
+	list_node_init(&e->lru);
 	e->path = strdup(f->path);
 	if (!e->path) {
 		err = ENOMEM;
@@ -480,7 +467,6 @@ static int entry_load(const struct found *f, enum cfg_codec codec,
 	e->p.frame_bytes = PROMPT_FRAME_BYTES;
 	e->p.path = e->path;
 	e->bytes = e->p.n_frames * PROMPT_FRAME_BYTES;
-	e->hash = key_hash(e->path, codec);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -498,38 +484,15 @@ out:
 	return 0;
 }
 
-static void lru_unlink(struct prompt_cache *pc, struct prompt_entry *e)
-{
-	if (pc->lru_head == e)
-		pc->lru_head = e->next;
-	else
-		e->prev->next = e->next;
-	if (pc->lru_tail == e)
-		pc->lru_tail = e->prev;
-	else
-		e->next->prev = e->prev;
-	e->prev = NULL;
-	e->next = NULL;
-}
-
-static void lru_push_head(struct prompt_cache *pc, struct prompt_entry *e)
-{
-	e->prev = NULL;
-	e->next = pc->lru_head;
-	if (pc->lru_head)
-		pc->lru_head->prev = e;
-	else
-		pc->lru_tail = e;
-	pc->lru_head = e;
-}
-
 static struct prompt_entry *cache_lookup(struct prompt_cache *pc, const char *path,
-					 enum cfg_codec codec, uint32_t hash)
+					 enum cfg_codec codec, uint64_t hash)
 {
-	struct prompt_entry *e = pc->buckets[hash % PROMPT_BUCKETS];
+	struct hnode *n;
 
-	for (; e; e = e->hnext) {
-		if (e->hash == hash && e->p.codec == codec && !strcmp(e->path, path))
+	for (n = htab_bucket(&pc->table, hash); n; n = n->next) {
+		struct prompt_entry *e = htab_entry(n, struct prompt_entry, node);
+
+		if (n->hash == hash && e->p.codec == codec && !strcmp(e->path, path))
 			return e;
 	}
 	return NULL;
@@ -537,14 +500,8 @@ static struct prompt_entry *cache_lookup(struct prompt_cache *pc, const char *pa
 
 static void cache_unhash(struct prompt_cache *pc, struct prompt_entry *e)
 {
-	struct prompt_entry **pp = &pc->buckets[e->hash % PROMPT_BUCKETS];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	e->hnext = NULL;
+	htab_remove(&pc->table, &e->node);
 	e->hashed = false;
-	pc->entries--;
 }
 
 /* Drop an unused entry for good. */
@@ -552,15 +509,17 @@ static void cache_drop(struct prompt_cache *pc, struct prompt_entry *e)
 {
 	if (e->hashed)
 		cache_unhash(pc, e);
-	lru_unlink(pc, e);
+	list_unlink(&e->lru);
 	pc->bytes -= e->bytes;
 	entry_free(e);
 }
 
 static void cache_trim(struct prompt_cache *pc)
 {
-	while (pc->bytes > pc->max_bytes && pc->lru_tail) {
-		cache_drop(pc, pc->lru_tail);
+	struct list_node *oldest;
+
+	while (pc->bytes > pc->max_bytes && (oldest = list_pop_back(&pc->lru))) {
+		cache_drop(pc, list_entry(oldest, struct prompt_entry, lru));
 		pc->evictions++;
 	}
 }
@@ -568,7 +527,7 @@ static void cache_trim(struct prompt_cache *pc)
 static void cache_take(struct prompt_cache *pc, struct prompt_entry *e)
 {
 	if (e->refs++ == 0)
-		lru_unlink(pc, e);
+		list_unlink(&e->lru);
 }
 
 struct prompt_cache *prompt_cache_alloc(const char *root, size_t max_bytes)
@@ -578,10 +537,12 @@ struct prompt_cache *prompt_cache_alloc(const char *root, size_t max_bytes)
 	if (!pc)
 		return NULL;
 	pc->root = strdup(root ? root : PROMPT_DEFAULT_ROOT);
-	if (!pc->root) {
+	if (!pc->root || htab_init(&pc->table, PROMPT_BUCKETS)) {
+		free(pc->root);
 		free(pc);
 		return NULL;
 	}
+	list_init(&pc->lru);
 	/* "/" would make every path start with "//"; harmless, but ugly in
 	 * logs, so drop trailing slashes (keeping a lone "/"). */
 	for (size_t n = strlen(pc->root); n > 1 && pc->root[n - 1] == '/'; n--)
@@ -593,18 +554,13 @@ struct prompt_cache *prompt_cache_alloc(const char *root, size_t max_bytes)
 
 void prompt_cache_free(struct prompt_cache *pc)
 {
+	struct hnode *n;
+
 	if (!pc)
 		return;
-	for (size_t i = 0; i < PROMPT_BUCKETS; i++) {
-		struct prompt_entry *e = pc->buckets[i];
-
-		while (e) {
-			struct prompt_entry *next = e->hnext;
-
-			entry_free(e);
-			e = next;
-		}
-	}
+	while ((n = htab_pop(&pc->table)) != NULL)
+		entry_free(htab_entry(n, struct prompt_entry, node));
+	htab_free(&pc->table);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc->root);
 	free(pc);
@@ -616,7 +572,7 @@ int prompt_get(struct prompt_cache *pc, const char *lang, const char *name,
 	struct prompt_entry *e, *fresh = NULL;
 	struct file_id id;
 	struct found f;
-	uint32_t hash;
+	uint64_t hash;
 	int err;
 
 	if (!pp)
@@ -670,9 +626,7 @@ int prompt_get(struct prompt_cache *pc, const char *lang, const char *name,
 	}
 	fresh->refs = 1;
 	fresh->hashed = true;
-	fresh->hnext = pc->buckets[hash % PROMPT_BUCKETS];
-	pc->buckets[hash % PROMPT_BUCKETS] = fresh;
-	pc->entries++;
+	htab_insert(&pc->table, &fresh->node, hash);
 	pc->bytes += fresh->bytes;
 	pc->loads++;
 	cache_trim(pc);
@@ -690,7 +644,7 @@ void prompt_release(struct prompt_cache *pc, const struct prompt *p)
 	pthread_mutex_lock(&pc->lock);
 	if (--e->refs == 0) {
 		if (e->hashed) {
-			lru_push_head(pc, e);
+			list_push_front(&pc->lru, &e->lru);
 			cache_trim(pc);
 		} else {
 			pc->bytes -= e->bytes;
@@ -703,7 +657,7 @@ void prompt_release(struct prompt_cache *pc, const struct prompt *p)
 void prompt_cache_stats(struct prompt_cache *pc, struct prompt_stats *st)
 {
 	pthread_mutex_lock(&pc->lock);
-	st->entries = pc->entries;
+	st->entries = pc->table.n;
 	st->bytes = pc->bytes;
 	st->hits = pc->hits;
 	st->loads = pc->loads;

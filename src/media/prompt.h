@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "config/types.h"
 
 #define PROMPT_DEFAULT_ROOT  "/usr/share/asterisk/sounds"
 #define PROMPT_DEFAULT_BYTES (32u << 20)

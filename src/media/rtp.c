@@ -16,11 +16,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "media/rtp_int.h"
+#include "util/rand.h"
 
 #define TIMEOUT_MAX_S 86400u
 
@@ -135,12 +134,7 @@ static void leg_release(struct rtp_engine *e, struct rtp_leg *l)
 
 static void leg_destroy(struct rtp_engine *e, struct rtp_leg *l)
 {
-	if (l->m.prev)
-		l->m.prev->m.next = l->m.next;
-	else
-		e->legs = l->m.next;
-	if (l->m.next)
-		l->m.next->m.prev = l->m.prev;
+	list_unlink(&l->m.link);
 	leg_release(e, l);
 }
 
@@ -200,7 +194,7 @@ static void leg_deliver(struct rtp_engine *e, struct rtp_leg *l, const struct le
 
 static void syncs_fire(struct rtp_engine *e)
 {
-	struct rtp_sync *s;
+	struct list_node *it, *tmp;
 	uint64_t done = UINT64_MAX;
 	unsigned i;
 
@@ -209,12 +203,18 @@ static void syncs_fire(struct rtp_engine *e)
 		if (e->workers[i].sync_done < done)
 			done = e->workers[i].sync_done;
 	pthread_mutex_unlock(&e->lock);
-	while ((s = e->syncs) && s->seq <= done && !e->closing) {
-		e->syncs = s->next;
-		if (!e->syncs)
-			e->syncs_tail = NULL;
+	/* In sequence order: the first one not done yet ends the walk. */
+	list_foreach_safe(it, tmp, &e->syncs) {
+		struct rtp_sync *s = list_entry(it, struct rtp_sync, link);
+
+		if (s->seq > done)
+			break;
+		list_unlink(it);
 		s->h(s->arg);
 		free(s);
+		/* The handler may have freed the engine, and tmp with it. */
+		if (e->closing)
+			break;
 	}
 }
 
@@ -264,6 +264,8 @@ int rtp_engine_alloc(struct rtp_engine **ep, uv_loop_t *loop,
 		return ENOMEM;
 	e->loop = loop;
 	e->family = bind_ip->sa_family;
+	list_init(&e->legs);
+	list_init(&e->syncs);
 	err = pthread_mutex_init(&e->lock, NULL);
 	if (err) {
 		free(e);
@@ -323,8 +325,7 @@ static void on_close(uv_handle_t *h)
 
 void rtp_engine_free(struct rtp_engine *e)
 {
-	struct rtp_sync *s;
-	struct rtp_leg *l, *next;
+	struct list_node *it, *tmp;
 	unsigned i;
 
 	if (!e || e->closing)
@@ -332,20 +333,16 @@ void rtp_engine_free(struct rtp_engine *e)
 	e->closing = true;
 	for (i = 0; i < e->nworkers; i++)
 		rtp_worker_stop(&e->workers[i]);
-	for (l = e->legs; l; l = next) {
-		next = l->m.next;
-		leg_release(e, l);
-	}
-	e->legs = NULL;
+	list_foreach_safe(it, tmp, &e->legs)
+		leg_release(e, list_entry(it, struct rtp_leg, m.link));
+	list_init(&e->legs);
 	for (i = 0; i < e->nworkers; i++)
 		rtp_worker_close(&e->workers[i]);
 	portpool_free(e->pool);
 	e->pool = NULL;
-	while ((s = e->syncs)) {
-		e->syncs = s->next;
-		free(s);
-	}
-	e->syncs_tail = NULL;
+	list_foreach_safe(it, tmp, &e->syncs)
+		free(list_entry(it, struct rtp_sync, link));
+	list_init(&e->syncs);
 	pthread_mutex_destroy(&e->lock);
 	uv_close((uv_handle_t *)&e->async, on_close);
 }
@@ -398,11 +395,7 @@ int rtp_engine_sync(struct rtp_engine *e, rtp_sync_h *h, void *arg)
 	s->seq = ++e->sync_seq;
 	s->h = h;
 	s->arg = arg;
-	if (e->syncs_tail)
-		e->syncs_tail->next = s;
-	else
-		e->syncs = s;
-	e->syncs_tail = s;
+	list_push_back(&e->syncs, &s->link);
 	pthread_mutex_lock(&e->lock);
 	for (i = 0; i < e->nworkers; i++) {
 		e->workers[i].sync_want = s->seq;
@@ -413,22 +406,14 @@ int rtp_engine_sync(struct rtp_engine *e, rtp_sync_h *h, void *arg)
 	return 0;
 }
 
-/* Values a receiver cannot predict (RFC 3550 §5.1); the clock is only a
- * fallback for a kernel without getrandom(). */
+/* Values a receiver cannot predict (RFC 3550 §5.1). */
 static void leg_random(struct rtp_leg *l)
 {
-	uint32_t r[3];
-	struct timespec ts;
+	uint64_t a = rand_u64(), b = rand_u64();
 
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r[0] = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)l;
-		r[1] = (uint32_t)ts.tv_sec * 2654435761u ^ r[0];
-		r[2] = r[0] * 40503u + r[1];
-	}
-	l->w.ssrc = r[0];
-	l->w.ts = r[1];
-	l->w.seq = (uint16_t)r[2];
+	l->w.ssrc = (uint32_t)a;
+	l->w.ts = (uint32_t)(a >> 32);
+	l->w.seq = (uint16_t)b;
 }
 
 static struct rtp_worker *least_loaded(struct rtp_engine *e)
@@ -486,10 +471,7 @@ int rtp_leg_alloc_near(struct rtp_engine *e, struct rtp_leg **lp,
 	wk->nlegs++;
 	l->m.wk = wk;
 	l->m.state = LEG_ATTACHED;
-	l->m.next = e->legs;
-	if (e->legs)
-		e->legs->m.prev = l;
-	e->legs = l;
+	list_push_front(&e->legs, &l->m.link);
 	e->legs_active++;
 	e->legs_open++;
 

@@ -31,6 +31,7 @@
 #include "media/rtp.h"
 #include "media/rtpdtmf.h"
 #include "media/rtptimer.h"
+#include "util/list.h"
 
 /* Datagrams read (and sent) per system call. */
 #define RTP_BATCH 32
@@ -80,7 +81,7 @@ struct leg_main {
 	bool playing;                /* a play whose end is to be reported */
 	rtp_event_h *evh;
 	void *arg;
-	struct rtp_leg *prev, *next; /* every leg of the engine */
+	struct list_node link;       /* on e->legs: every leg of the engine */
 };
 
 struct leg_pend {
@@ -182,7 +183,7 @@ struct rtp_sync {
 	uint64_t seq;
 	rtp_sync_h *h;
 	void *arg;
-	struct rtp_sync *next;
+	struct list_node link;       /* on rtp_engine.syncs */
 };
 
 struct rtp_engine {
@@ -194,10 +195,10 @@ struct rtp_engine {
 	unsigned nworkers;
 	struct rtp_worker *workers;
 	/* main only */
-	struct rtp_leg *legs;
+	struct list_node legs;       /* of struct rtp_leg, by m.link */
 	unsigned legs_active;        /* allocated, not freed by the caller */
 	unsigned legs_open;          /* sockets still open */
-	struct rtp_sync *syncs, *syncs_tail;
+	struct list_node syncs;      /* of struct rtp_sync, oldest first */
 	uint64_t sync_seq;
 	bool closing;
 	/* under lock */

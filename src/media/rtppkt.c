@@ -1,6 +1,8 @@
 /*
  * rtppkt.c - RTP header parsing and writing (see rtppkt.h).
  */
+#include <errno.h>
+
 #include "media/rtppkt.h"
 
 static uint16_t get16(const uint8_t *p)
@@ -19,24 +21,24 @@ int rtp_hdr_parse(const uint8_t *p, size_t len, struct rtp_hdr *h)
 	size_t off, cc, pad = 0;
 
 	if (!rtp_looks_valid(p, len, RTP_HDR_LEN))
-		return -1;
+		return EBADMSG;
 	cc = p[0] & 0x0f;
 	off = RTP_HDR_LEN + 4 * cc;
 	if (off > len)
-		return -1;
+		return EBADMSG;
 	if (p[0] & 0x10) {
 		/* Extension: 16-bit profile, 16-bit length in 32-bit words. */
 		if (off + 4 > len)
-			return -1;
+			return EBADMSG;
 		off += 4 + 4 * (size_t)get16(p + off + 2);
 		if (off > len)
-			return -1;
+			return EBADMSG;
 	}
 	if (p[0] & 0x20) {
 		/* The last octet counts the padding, itself included. */
 		pad = p[len - 1];
 		if (pad == 0 || pad > len - off)
-			return -1;
+			return EBADMSG;
 	}
 	h->marker = (p[1] & 0x80) != 0;
 	h->pt = p[1] & 0x7f;

@@ -32,7 +32,8 @@ static inline bool rtp_looks_valid(const uint8_t *p, size_t len, size_t min)
 	return len >= min && (p[0] >> 6) == 2;
 }
 
-/* Full parse; -1 when the CSRC list, extension or padding overrun len. */
+/* Full parse; EBADMSG when the CSRC list, extension or padding overrun
+ * len. */
 int  rtp_hdr_parse(const uint8_t *p, size_t len, struct rtp_hdr *h);
 void rtp_hdr_write(uint8_t *p, uint8_t pt, bool marker, uint16_t seq,
 		   uint32_t ts, uint32_t ssrc);

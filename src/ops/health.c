@@ -9,19 +9,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "ops/health.h"
 #include "sip/msg.h"
 #include "sip/transport.h"
+#include "util/rand.h"
 #include "util/sbuf.h"
 
 #define SIP_T1_MS 500
@@ -86,20 +85,6 @@ uint64_t health_loop_age(const struct health *h)
 	return now > beat ? now - beat : 0;
 }
 
-/* Unique tokens for Call-ID, branch and tag: a late answer to an earlier
- * probe must never pass for the answer to this one. */
-static void token(char *buf, size_t size)
-{
-	static _Atomic uint64_t ctr;
-	uint64_t r[2];
-
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		r[0] = uv_hrtime();
-		r[1] = atomic_fetch_add(&ctr, 1) ^ ((uint64_t)getpid() << 32);
-	}
-	snprintf(buf, size, "%016" PRIx64 "%016" PRIx64, r[0], r[1]);
-}
-
 /* The address to probe: a wildcard bind is reached through the loopback. */
 static socklen_t probe_dst(const struct sockaddr_storage *sip, struct sockaddr_storage *dst)
 {
@@ -126,17 +111,17 @@ static int request_build(struct sbuf *sb, int fd, const char *dst, const char *c
 {
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
-	char lstr[64], tag[40];
+	char lstr[64], tag[17];
 
 	if (getsockname(fd, (struct sockaddr *)&local, &llen))
 		return errno;
 	sip_sockaddr_str((const struct sockaddr *)&local, lstr, sizeof(lstr));
-	token(tag, sizeof(tag));
+	rand_hex(tag, sizeof(tag));
 	sbuf_printf(sb,
 		    "OPTIONS sip:%s SIP/2.0\r\n"
 		    "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n"
 		    "Max-Forwards: 70\r\n"
-		    "From: <sip:kubevox-livez@%s>;tag=%.16s\r\n"
+		    "From: <sip:kubevox-livez@%s>;tag=%s\r\n"
 		    "To: <sip:%s>\r\n"
 		    "Call-ID: %s\r\n"
 		    "CSeq: 1 OPTIONS\r\n"
@@ -166,7 +151,7 @@ int health_sip_check(const struct sockaddr_storage *sip, unsigned deadline_ms,
 		     char *why, size_t size, uint64_t *rtt_ms)
 {
 	uint64_t start = mono_ms(), end = start + deadline_ms, next, interval = SIP_T1_MS;
-	char dstr[64], callid[40], branch[48], buf[4096];
+	char dstr[64], callid[33], branch[48], buf[4096];
 	struct sockaddr_storage dst;
 	socklen_t dlen;
 	struct sbuf req;
@@ -189,7 +174,9 @@ int health_sip_check(const struct sockaddr_storage *sip, unsigned deadline_ms,
 		snprintf(why, size, "cannot send OPTIONS to %s: %s", dstr, strerror(err));
 		goto out;
 	}
-	token(callid, sizeof(callid));
+	/* Unique (util/rand): a late answer to an earlier probe must never
+	 * pass for the answer to this one. */
+	rand_hex(callid, sizeof(callid));
 	snprintf(branch, sizeof(branch), "z9hG4bK-livez-%.24s", callid + 8);
 	err = request_build(&req, fd, dstr, callid, branch);
 	if (err) {

@@ -22,7 +22,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +29,7 @@
 #include "ops/health.h"
 #include "ops/ops.h"
 #include "sip/transport.h"
+#include "util/list.h"
 #include "util/log.h"
 
 #define OPS_CONN_LIMIT 64
@@ -43,7 +43,7 @@ enum job_kind { JOB_METRICS, JOB_STATUS, JOB_RELOAD, JOB_FREEZE };
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 struct ops_job {
-	struct ops_job *next;
+	struct list_node link;   /* on ops.jobs while JOB_QUEUED */
 	enum job_kind kind;
 	enum job_state state;
 	bool abandoned;          /* nobody waits: the loop frees it when done */
@@ -63,7 +63,7 @@ struct ops {
 
 	pthread_mutex_t mu;      /* guards everything below */
 	pthread_cond_t cv;
-	struct ops_job *head, **tail;
+	struct list_node jobs;   /* of struct ops_job, oldest first */
 	bool closing;
 	bool ready;
 	const char *why;         /* why not ready */
@@ -77,6 +77,7 @@ static struct ops_job *job_alloc(enum job_kind kind)
 
 	if (!j)
 		return NULL;
+	list_node_init(&j->link);
 	j->kind = kind;
 	sbuf_init(&j->out);
 	return j;
@@ -91,33 +92,11 @@ static void job_free(struct ops_job *j)
 }
 
 /* Caller holds o->mu. */
-static void job_unlink(struct ops *o, struct ops_job *j)
-{
-	struct ops_job **pp;
-
-	for (pp = &o->head; *pp; pp = &(*pp)->next) {
-		if (*pp == j) {
-			*pp = j->next;
-			if (o->tail == &j->next)
-				o->tail = pp;
-			j->next = NULL;
-			return;
-		}
-	}
-}
-
-/* Caller holds o->mu. */
 static struct ops_job *job_pop(struct ops *o)
 {
-	struct ops_job *j = o->head;
+	struct list_node *n = list_pop_front(&o->jobs);
 
-	if (j) {
-		o->head = j->next;
-		if (!o->head)
-			o->tail = &o->head;
-		j->next = NULL;
-	}
-	return j;
+	return n ? list_entry(n, struct ops_job, link) : NULL;
 }
 
 /* Queue j and wake the loop; ECANCELED once ops_free() has begun. */
@@ -128,8 +107,7 @@ static int job_post(struct ops *o, struct ops_job *j)
 		pthread_mutex_unlock(&o->mu);
 		return ECANCELED;
 	}
-	*o->tail = j;
-	o->tail = &j->next;
+	list_push_back(&o->jobs, &j->link);
 	pthread_mutex_unlock(&o->mu);
 	uv_async_send(&o->async);
 	return 0;
@@ -172,7 +150,7 @@ static int job_wait(struct ops *o, struct ops_job *j, unsigned deadline_ms)
 	}
 	err = o->closing ? ECANCELED : ETIMEDOUT;
 	if (j->state == JOB_QUEUED) {
-		job_unlink(o, j);
+		list_unlink(&j->link);
 		pthread_mutex_unlock(&o->mu);
 		job_free(j);
 		return err;
@@ -487,14 +465,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char text[256], q[300];
-	size_t n;
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	n = strlen(text);
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = '\0';
-	log_event(LOG_WARN, "http_error", "msg=%s", log_q(q, sizeof(q), text, n));
+	log_vtext(LOG_WARN, "http_error", "msg", fmt, ap);
 }
 
 /* ---- the server ---- */
@@ -566,7 +537,7 @@ int ops_alloc(struct ops **op, uv_loop_t *loop, const struct ops_config *cfg,
 		o->cfg.loop_stall_ms = OPS_LOOP_STALL_MS;
 	if (hooks)
 		o->hooks = *hooks;
-	o->tail = &o->head;
+	list_init(&o->jobs);
 	o->why = "starting";
 	pthread_mutex_init(&o->mu, NULL);
 	/* Deadlines on the monotonic clock: setting the date moves none. */

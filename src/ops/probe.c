@@ -57,20 +57,20 @@ static int url_parse(const char *url, const char *defpath, struct probe_url *u)
 	size_t hlen;
 
 	if (strncasecmp(url, "http://", 7))
-		return -1;
+		return EINVAL;
 	p = url + 7;
 	pstart = p + strcspn(p, "/?#");
 	if (*pstart && *pstart != '/')
-		return -1;
+		return EINVAL;
 	if (pstart - p >= (ptrdiff_t)sizeof(u->hostport) || pstart == p)
-		return -1;
+		return EINVAL;
 	memcpy(u->hostport, p, (size_t)(pstart - p));
 	u->hostport[pstart - p] = '\0';
 
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(pstart - p));
 		if (!hend || hend == p + 1)
-			return -1;
+			return EINVAL;
 		hlen = (size_t)(hend - p - 1);
 		p++;
 		hend++;
@@ -81,7 +81,7 @@ static int url_parse(const char *url, const char *defpath, struct probe_url *u)
 		hlen = (size_t)(hend - p);
 	}
 	if (!hlen || hlen >= sizeof(u->host))
-		return -1;
+		return EINVAL;
 	memcpy(u->host, p, hlen);
 	u->host[hlen] = '\0';
 
@@ -92,26 +92,33 @@ static int url_parse(const char *url, const char *defpath, struct probe_url *u)
 		unsigned long port;
 
 		if (*hend != ':' || !plen || plen >= sizeof(u->port))
-			return -1;
+			return EINVAL;
 		memcpy(u->port, hend + 1, plen);
 		u->port[plen] = '\0';
 		if (strspn(u->port, "0123456789") != plen)
-			return -1;
+			return EINVAL;
 		port = strtoul(u->port, NULL, 10);
 		if (port < 1 || port > 65535)
-			return -1;
+			return EINVAL;
 	}
 
 	if (!*pstart || !strcmp(pstart, "/"))
 		pstart = defpath;
 	if (strlen(pstart) >= sizeof(u->path) || strpbrk(pstart, " \r\n\t"))
-		return -1;
+		return EINVAL;
 	snprintf(u->path, sizeof(u->path), "%s", pstart);
 	return 0;
 }
 
-/* A non-blocking connect to one address, waited for until end. */
-static int connect_one(const struct addrinfo *ai, uint64_t end)
+/* The errno of a failed call, never 0 (callers take 0 for success). */
+static int sys_error(void)
+{
+	return errno ? errno : EIO;
+}
+
+/* A non-blocking connect to one address, waited for until end; the
+ * connected socket goes to *fdp.  0 or an errno value. */
+static int connect_one(const struct addrinfo *ai, uint64_t end, int *fdp)
 {
 	struct pollfd pfd;
 	socklen_t len = sizeof(int);
@@ -120,11 +127,13 @@ static int connect_one(const struct addrinfo *ai, uint64_t end)
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    ai->ai_protocol);
 	if (fd < 0)
-		return -1;
+		return sys_error();
 	if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
-		return fd;
-	if (errno != EINPROGRESS)
+		goto done;
+	if (errno != EINPROGRESS) {
+		err = sys_error();
 		goto fail;
+	}
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	for (;;) {
@@ -133,24 +142,29 @@ static int connect_one(const struct addrinfo *ai, uint64_t end)
 		if (n > 0)
 			break;
 		if (n == 0) {
-			errno = ETIMEDOUT;
+			err = ETIMEDOUT;
 			goto fail;
 		}
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			err = sys_error();
 			goto fail;
+		}
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-		errno = err ? err : errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)) {
+		err = sys_error();
 		goto fail;
 	}
-	return fd;
+	if (err)
+		goto fail;
+done:
+	*fdp = fd;
+	return 0;
 fail:
-	err = errno;
 	close(fd);
-	errno = err;
-	return -1;
+	return err;
 }
 
+/* 0 or an errno value (ETIMEDOUT at end). */
 static int send_all(int fd, const char *buf, size_t len, uint64_t end)
 {
 	while (len) {
@@ -163,47 +177,53 @@ static int send_all(int fd, const char *buf, size_t len, uint64_t end)
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return -1;
-		if (poll(&pfd, 1, remaining(end)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
+			return sys_error();
+		if (poll(&pfd, 1, remaining(end)) == 0)
+			return ETIMEDOUT;
 	}
 	return 0;
 }
 
 /* Read until the server closes (HTTP/1.0), the buffer is full or time is
- * up; returns the length read, or -1 (errno set) when an error or the
- * deadline came before any byte. */
-static ssize_t recv_all(int fd, char *buf, size_t size, uint64_t end)
+ * up; *lenp is the length read (0: closed before any byte).  An error or
+ * the deadline before any byte is its errno value (ETIMEDOUT), after
+ * some bytes the end of the response. */
+static int recv_all(int fd, char *buf, size_t size, uint64_t end, size_t *lenp)
 {
 	size_t len = 0;
+	int err = 0;
 
+	*lenp = 0;
 	while (len < size) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 		int r = poll(&pfd, 1, remaining(end));
 
 		if (r == 0) {
-			errno = ETIMEDOUT;
+			err = ETIMEDOUT;
 			break;
 		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			err = sys_error();
 			break;
 		}
 		n = recv(fd, buf + len, size - len, 0);
-		if (n == 0)
-			return (ssize_t)len;
+		if (n == 0) {
+			err = 0;
+			break;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				continue;
+			err = sys_error();
 			break;
 		}
 		len += (size_t)n;
 	}
-	return len ? (ssize_t)len : -1;
+	*lenp = len;
+	return len ? 0 : err;
 }
 
 /* "HTTP/1.x NNN ..." -> NNN, or 0. */
@@ -248,7 +268,7 @@ int ops_probe(const char *what, const char *url, unsigned timeout_ms)
 	const char *defpath;
 	struct probe_url u;
 	uint64_t end;
-	ssize_t len;
+	size_t len;
 	unsigned code;
 	int fd = -1, rc = 1, err;
 
@@ -273,18 +293,19 @@ int ops_probe(const char *what, const char *url, unsigned timeout_ms)
 	err = getaddrinfo(u.host, u.port, &hints, &res);
 	if (err)
 		return probe_fail(what, url, gai_strerror(err));
-	errno = ECONNREFUSED;
+	err = ECONNREFUSED;
 	for (ai = res; ai && fd < 0 && remaining(end); ai = ai->ai_next)
-		fd = connect_one(ai, end);
+		err = connect_one(ai, end, &fd);
 	if (fd < 0) {
-		rc = probe_fail(what, url, strerror(errno));
+		rc = probe_fail(what, url, strerror(err));
 		goto out;
 	}
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n"
 		 "User-Agent: kubevoxd-probe\r\nAccept: text/plain\r\n\r\n",
 		 u.path, u.hostport);
-	if (send_all(fd, req, strlen(req), end)) {
-		rc = probe_fail(what, url, strerror(errno));
+	err = send_all(fd, req, strlen(req), end);
+	if (err) {
+		rc = probe_fail(what, url, strerror(err));
 		goto out;
 	}
 	buf = malloc(PROBE_MAX_RESPONSE);
@@ -292,15 +313,15 @@ int ops_probe(const char *what, const char *url, unsigned timeout_ms)
 		rc = probe_fail(what, url, strerror(ENOMEM));
 		goto out;
 	}
-	len = recv_all(fd, buf, PROBE_MAX_RESPONSE, end);
-	if (len <= 0) {
+	err = recv_all(fd, buf, PROBE_MAX_RESPONSE, end, &len);
+	if (err || !len) {
 		snprintf(line, sizeof(line), "no response: %s",
-			 len ? strerror(errno) : "connection closed");
+			 err ? strerror(err) : "connection closed");
 		rc = probe_fail(what, url, line);
 		goto out;
 	}
-	code = status_code(buf, (size_t)len);
-	body_line(buf, (size_t)len, line, sizeof(line));
+	code = status_code(buf, len);
+	body_line(buf, len, line, sizeof(line));
 	if (code == 200) {
 		printf("%s\n", line);
 		fflush(stdout);

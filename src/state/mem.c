@@ -26,6 +26,7 @@
 #include "sip/msg.h"
 #include "state/nctab.h"
 #include "state/state.h"
+#include "util/hash.h"
 #include "util/htab.h"
 
 #define MEM_NONCE_MAX    1000000
@@ -67,6 +68,7 @@ struct mem_state {
 	void *clock_arg;
 
 	struct htab aors;
+	struct hash_key key;     /* of aors' hash, this backend's own */
 	size_t contacts_n;
 
 	struct nctab *nonces;
@@ -82,16 +84,11 @@ struct plan {
 
 static const struct state_ops mem_ops;
 
-static uint64_t hash_bytes(const char *p, size_t l)
+/* AOR names come from Request-URIs and To headers, which peers choose:
+ * keyed, so that nobody can aim many names at one chain. */
+static uint64_t aor_hash(const struct mem_state *ms, const struct pl *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < l; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return hash_sip(&ms->key, name->p, name->l);
 }
 
 static uint64_t mem_now(const struct mem_state *ms)
@@ -105,7 +102,7 @@ static uint64_t mem_now(const struct mem_state *ms)
 
 static struct mem_aor *aor_find(const struct mem_state *ms, const struct pl *name)
 {
-	uint64_t hash = hash_bytes(name->p, name->l);
+	uint64_t hash = aor_hash(ms, name);
 	struct hnode *e;
 
 	for (e = htab_bucket(&ms->aors, hash); e; e = e->next) {
@@ -128,7 +125,7 @@ static struct mem_aor *aor_alloc(struct mem_state *ms, const struct pl *name)
 	if (!a)
 		return NULL;
 	a->node.next = NULL;
-	a->node.hash = hash_bytes(name->p, name->l);
+	a->node.hash = aor_hash(ms, name);
 	a->ms = ms;
 	a->contacts = NULL;
 	a->n = 0;
@@ -706,6 +703,7 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	ms->q = q;
 	ms->clock = clock;
 	ms->clock_arg = clock_arg;
+	hash_key_random(&ms->key);
 	err = htab_init(&ms->aors, MEM_HTAB_MIN);
 	if (err)
 		goto out;

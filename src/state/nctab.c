@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "state/nctab.h"
+#include "util/hash.h"
 
 #define NC_WAYS       4
 #define NC_MIN_BUCKETS 64
@@ -40,22 +41,21 @@ struct nctab {
 	size_t max_nb;       /* bound on nb */
 	uint64_t base;       /* clock value of relative time 0 */
 	bool based;
+	struct hash_key key; /* of the fingerprints */
 };
 
-static uint64_t fingerprint(const struct pl *pl)
+/*
+ * A nonce reaches this table only after its HMAC and the digest checked,
+ * so its bytes are ours; but a client that holds a password can ask for
+ * as many challenges as it likes and present only the nonces that share
+ * a bucket, growing the table to its bound and then evicting other
+ * nonces' counts early.  Under a key of this table's own it cannot tell
+ * which nonces those are.
+ */
+static uint64_t fingerprint(const struct nctab *t, const struct pl *pl)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = hash_sip(&t->key, pl->p, pl->l);
 
-	for (size_t i = 0; i < pl->l; i++) {
-		h ^= (unsigned char)pl->p[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* FNV's low bits are weak; the bucket index is taken from them. */
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
 	return h ? h : 1;
 }
 
@@ -148,6 +148,7 @@ int nctab_alloc(struct nctab **tp, size_t max)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return ENOMEM;
+	hash_key_random(&t->key);
 	t->max_nb = buckets_for(max);
 	t->nb = t->max_nb < NC_MIN_BUCKETS ? t->max_nb : NC_MIN_BUCKETS;
 	t->b = buckets_alloc(t->nb);
@@ -208,7 +209,7 @@ bool nctab_use(struct nctab *t, const struct pl *nonce, uint32_t nc,
 	rexp = rel(t, expires_at);
 	if (rexp <= rnow)
 		return false;
-	fp = fingerprint(nonce);
+	fp = fingerprint(t, nonce);
 	b = &t->b[fp & (t->nb - 1)];
 	for (int i = 0; i < NC_WAYS; i++) {
 		e = &b->e[i];

@@ -84,6 +84,37 @@ static inline struct list_node *list_last(const struct list_node *head)
 	return list_empty(head) ? NULL : head->prev;
 }
 
+/*
+ * Unlink and return the first or the last node, NULL when empty: for
+ * queues.  They write the head's own link rather than go through the
+ * node's, so that clang's analyzer, which does not know that the first
+ * node's prev is the head, sees the node leave the list before it is
+ * freed.
+ */
+static inline struct list_node *list_pop_front(struct list_node *head)
+{
+	struct list_node *n = head->next;
+
+	if (n == head)
+		return NULL;
+	head->next = n->next;
+	n->next->prev = head;
+	list_node_init(n);
+	return n;
+}
+
+static inline struct list_node *list_pop_back(struct list_node *head)
+{
+	struct list_node *n = head->prev;
+
+	if (n == head)
+		return NULL;
+	head->prev = n->prev;
+	n->prev->next = head;
+	list_node_init(n);
+	return n;
+}
+
 /* The object that embeds node n as its member field. */
 #define list_entry(n, type, field) \
 	((type *)(void *)((char *)(n) - offsetof(type, field)))

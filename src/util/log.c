@@ -21,6 +21,7 @@ static int log_fd = STDOUT_FILENO;
  * each line at once.
  */
 #define LOG_BATCH_SIZE 16384
+#define LOG_LINE 2048            /* one line at most, newline included */
 static __thread char *batch;
 static __thread size_t batch_len;
 static __thread bool batching;
@@ -81,7 +82,7 @@ bool log_enabled(enum log_level lvl)
 
 void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 {
-	char line[2048];
+	char line[LOG_LINE];
 	struct timeval tv;
 	struct tm tm;
 	size_t n;
@@ -132,6 +133,24 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	/* Warnings and errors go out at once: they may precede a crash. */
 	if (lvl >= LOG_WARN)
 		log_flush();
+}
+
+void log_vtext(enum log_level lvl, const char *event, const char *key,
+	       const char *fmt, va_list ap)
+{
+	/* The line's size: text beyond it could not show anyway. */
+	char text[LOG_LINE], q[LOG_LINE];
+	size_t n;
+	int r;
+
+	if (!log_enabled(lvl))
+		return;
+	r = vsnprintf(text, sizeof(text), fmt, ap);
+	n = r < 0 ? 0 : (size_t)r < sizeof(text) ? (size_t)r : sizeof(text) - 1;
+	/* Our line ends the event; the message's own break would be noise. */
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	log_event(lvl, event, "%s=%s", key, log_q(q, sizeof(q), text, n));
 }
 
 const char *log_q(char *buf, size_t size, const char *s, size_t len)

@@ -8,7 +8,9 @@
 #ifndef KV_UTIL_LOG_H
 #define KV_UTIL_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -29,6 +31,15 @@ bool log_enabled(enum log_level lvl);
  */
 void log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * One event whose single value key= is free text formatted from fmt, as
+ * other libraries give it (libmicrohttpd's error logger): quoted as
+ * log_q() does, without its trailing line breaks, cut only where the log
+ * line itself is.
+ */
+void log_vtext(enum log_level lvl, const char *event, const char *key,
+	       const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Quote s for a logfmt value into buf (always NUL-terminated); returns buf. */
 const char *log_q(char *buf, size_t size, const char *s, size_t len);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/cfgval.h"
 
 struct fx {
 	char dir[64];
@@ -175,6 +176,60 @@ static void test_same_name_sections(void **state)
 	assert_ptr_equal(sec(fx, 0)->same_next, sec(fx, 1));
 	assert_ptr_equal(sec(fx, 1)->same_next, sec(fx, 2));
 	assert_null(sec(fx, 2)->same_next);
+}
+
+/* Enough names to grow the index many times over; every name twice, the
+ * second time in upper case, so each lookup must find its own chain. */
+static void test_many_sections(void **state)
+{
+	struct fx *fx = *state;
+	size_t cap = 5000 * 2 * 32, n = 0;
+	char *buf = malloc(cap), name[32];
+
+	assert_non_null(buf);
+	for (int i = 0; i < 5000; i++)
+		n += (size_t)sprintf(buf + n, "[sec%d]\nv=%d\n", i, i);
+	for (int i = 0; i < 5000; i++)
+		n += (size_t)sprintf(buf + n, "[SEC%d]\nw=%d\n", i, i);
+	put_n(fx, "m.conf", buf, n);
+	free(buf);
+	assert_int_equal(load(fx, "m.conf"), ASTCONF_OK);
+	assert_int_equal(fx->ac->sections_n, 10000);
+	for (int i = 0; i < 5000; i++) {
+		const struct astconf_section *s;
+
+		snprintf(name, sizeof(name), "Sec%d", i);
+		s = astconf_section(fx->ac, name);
+		assert_ptr_equal(s, sec(fx, (size_t)i));
+		assert_ptr_equal(s->same_next, sec(fx, 5000 + (size_t)i));
+		assert_null(s->same_next->same_next);
+		snprintf(name, sizeof(name), "%d", i);
+		assert_string_equal(astconf_value(s, "v"), name);
+	}
+	assert_null(astconf_section(fx->ac, "sec5000"));
+}
+
+/* Asterisk's blanks are every byte below 33, a form feed or a vertical
+ * tab included, around names, values and list items alike. */
+static void test_blanks(void **state)
+{
+	struct fx *fx = *state;
+	const char *pos = "\f a ,\v,\x01" "b\x1f,", *item;
+	char text[] = "\x02 x \x7f\t";
+	size_t len;
+
+	put(fx, "b.conf", "[x]\n\fname\v=\tvalue\f\n");
+	assert_int_equal(load(fx, "b.conf"), ASTCONF_OK);
+	assert_string_equal(astconf_value(sec(fx, 0), "name"), "value");
+
+	assert_string_equal(cfgval_strip(text), "x \x7f");
+	assert_true(cfgval_list_next(&pos, &item, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(item, "a", 1);
+	assert_true(cfgval_list_next(&pos, &item, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(item, "b", 1);
+	assert_false(cfgval_list_next(&pos, &item, &len));
 }
 
 static void test_templates(void **state)
@@ -677,6 +732,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_name_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blanks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inherit_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),

@@ -342,8 +342,8 @@ static void test_hdr_parse(void **state)
 	assert_int_equal(rtp_hdr_parse(p, 12 + 8 + 4 + 4 + 4, &h), 0);
 	assert_int_equal(h.off, 28);
 	assert_int_equal(h.plen, 4);
-	assert_int_equal(rtp_hdr_parse(p, 12 + 8 + 4 + 3, &h), -1);
-	assert_int_equal(rtp_hdr_parse(p, 12 + 6, &h), -1);
+	assert_int_equal(rtp_hdr_parse(p, 12 + 8 + 4 + 3, &h), EBADMSG);
+	assert_int_equal(rtp_hdr_parse(p, 12 + 6, &h), EBADMSG);
 
 	/* Padding: the last octet counts it. */
 	p[0] = 0x80 | 0x20;
@@ -351,15 +351,15 @@ static void test_hdr_parse(void **state)
 	assert_int_equal(rtp_hdr_parse(p, 16, &h), 0);
 	assert_int_equal(h.plen, 2);
 	p[15] = 5;
-	assert_int_equal(rtp_hdr_parse(p, 16, &h), -1);
+	assert_int_equal(rtp_hdr_parse(p, 16, &h), EBADMSG);
 	p[15] = 0;
-	assert_int_equal(rtp_hdr_parse(p, 16, &h), -1);
+	assert_int_equal(rtp_hdr_parse(p, 16, &h), EBADMSG);
 
 	/* Version and length. */
 	p[0] = 0x40;
-	assert_int_equal(rtp_hdr_parse(p, 16, &h), -1);
+	assert_int_equal(rtp_hdr_parse(p, 16, &h), EBADMSG);
 	p[0] = 0x80;
-	assert_int_equal(rtp_hdr_parse(p, 11, &h), -1);
+	assert_int_equal(rtp_hdr_parse(p, 11, &h), EBADMSG);
 	assert_false(rtp_looks_valid(p, 7, RTCP_HDR_MIN));
 	assert_true(rtp_looks_valid(p, 8, RTCP_HDR_MIN));
 }

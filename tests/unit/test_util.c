@@ -1,5 +1,6 @@
 /*
- * test_util.c - slices, growable buffers, logfmt quoting and log rate limits.
+ * test_util.c - slices, growable buffers, logfmt quoting and log rate limits,
+ * queue pops of util/list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/list.h"
 #include "util/log.h"
 #include "util/pl.h"
 #include "util/sbuf.h"
@@ -131,6 +133,81 @@ static void test_log_line(void **state)
 	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
 }
 
+static void vtext(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vtext(LOG_WARN, "lib_error", "msg", fmt, ap);
+	va_end(ap);
+}
+
+/* A library's message: formatted, quoted, its own line break dropped,
+ * and cut only at the log line's length. */
+static void test_log_vtext(void **state)
+{
+	static char buf[8192];
+	char *big = malloc(3000);
+	int fds[2];
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 2999);
+	big[2999] = '\0';
+	assert_int_equal(pipe(fds), 0);
+	log_set_fd(fds[1]);
+	vtext("Error: %s on port %d\r\n", "bind failed", 8088);
+	vtext("%s", big);
+	log_set_fd(STDOUT_FILENO);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	free(big);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, " level=warn event=lib_error "
+			       "msg=\"Error: bind failed on port 8088\"\n"));
+	/* The long one: one line of at most 2048 bytes, still parseable. */
+	{
+		char *second = strchr(buf, '\n') + 1;
+		size_t len = strlen(second);
+
+		assert_true(len > 1024 && len <= 2048);
+		assert_ptr_equal(strchr(second, '\n'), second + len - 1);
+		assert_non_null(strstr(second, " msg=xxxx"));
+	}
+}
+
+struct item {
+	int v;
+	struct list_node link;
+};
+
+/* Queue pops from either end, and an empty list pops NULL. */
+static void test_list_pop(void **state)
+{
+	struct list_node head = LIST_HEAD_INIT(head), *n;
+	struct item it[3] = {{.v = 1}, {.v = 2}, {.v = 3}};
+
+	(void)state;
+	assert_null(list_pop_front(&head));
+	assert_null(list_pop_back(&head));
+	for (int i = 0; i < 3; i++)
+		list_push_back(&head, &it[i].link);
+	n = list_pop_front(&head);
+	assert_int_equal(list_entry(n, struct item, link)->v, 1);
+	assert_false(list_linked(n));
+	n = list_pop_back(&head);
+	assert_int_equal(list_entry(n, struct item, link)->v, 3);
+	assert_false(list_linked(n));
+	assert_ptr_equal(list_first(&head), &it[1].link);
+	assert_ptr_equal(list_last(&head), &it[1].link);
+	assert_ptr_equal(list_pop_back(&head), &it[1].link);
+	assert_true(list_empty(&head));
+	assert_null(list_pop_front(&head));
+}
+
 static void test_ratelimit(void **state)
 {
 	struct log_ratelimit rl;
@@ -160,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_log_quote),
 		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_log_vtext),
+		cmocka_unit_test(test_list_pop),
 		cmocka_unit_test(test_ratelimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@
 #include "state/nctab.h"
 #include "state/state.h"
 #include "util/hash.h"
+#include "util/rand.h"
 #include "util/htab.h"
 
 #define MEM_NONCE_MAX    1000000
@@ -703,7 +704,7 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	ms->q = q;
 	ms->clock = clock;
 	ms->clock_arg = clock_arg;
-	hash_key_random(&ms->key);
+	rand_hash_key(&ms->key);
 	err = htab_init(&ms->aors, MEM_HTAB_MIN);
 	if (err)
 		goto out;

@@ -21,6 +21,7 @@
 
 #include "state/nctab.h"
 #include "util/hash.h"
+#include "util/rand.h"
 
 #define NC_WAYS       4
 #define NC_MIN_BUCKETS 64
@@ -148,7 +149,7 @@ int nctab_alloc(struct nctab **tp, size_t max)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return ENOMEM;
-	hash_key_random(&t->key);
+	rand_hash_key(&t->key);
 	t->max_nb = buckets_for(max);
 	t->nb = t->max_nb < NC_MIN_BUCKETS ? t->max_nb : NC_MIN_BUCKETS;
 	t->b = buckets_alloc(t->nb);

@@ -17,7 +17,7 @@
 #include "media/prompt.h"
 #include "media/rtp.h"
 #include "pbx/banlist.h"
-#include "pbx/pbx.h"
+#include "pbx/stats.h"
 #include "sip/auth.h"
 #include "sip/stack.h"
 #include "state/state.h"

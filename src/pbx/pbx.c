@@ -12,6 +12,7 @@
 #include "pbx/authn.h"
 #include "pbx/call.h"
 #include "pbx/core.h"
+#include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
 #include "sip/print.h"

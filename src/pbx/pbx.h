@@ -18,29 +18,11 @@
 #include "config/config.h"
 #include "media/rtp.h"
 #include "pbx/call.h"
+#include "pbx/stats.h"
 #include "sip/stack.h"
 #include "util/tmr.h"
 
 struct pbx;
-
-enum reg_result {
-	REG_OK,            /* 200 */
-	REG_CHALLENGED,    /* 401 without credentials or stale nonce */
-	REG_AUTH_FAILED,   /* 401 after wrong credentials */
-	REG_REJECTED,      /* 4xx other than 401 */
-	REG_ERROR,         /* 5xx */
-	REG_RESULT_COUNT
-};
-
-/* Counters since start, for /metrics. */
-struct pbx_stats {
-	uint64_t reg[REG_RESULT_COUNT];
-	uint64_t auth_failures;
-	uint64_t bans;
-	uint64_t banned_requests;
-	uint64_t contacts_expired;
-	uint64_t requests_by_method_other;
-};
 
 /* What /metrics and /status show of the PBX at one moment. */
 struct pbx_snapshot {

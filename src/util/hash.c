@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "util/hash.h"
-#include "util/rand.h"
 
 uint64_t hash_fnv_str(const char *s)
 {
@@ -22,11 +21,6 @@ uint64_t hash_fnv_strcase(const char *s)
 		h = hash_fnv_add(h, &c, 1);
 	}
 	return h;
-}
-
-void hash_key_random(struct hash_key *key)
-{
-	rand_bytes(key->k, sizeof(key->k));
 }
 
 void hash_key_from(struct hash_key *key, const void *secret, size_t n)

@@ -50,12 +50,12 @@ static inline uint64_t hash_mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* A key: from rand_hash_key() (util/rand.h, a fresh secret from the OS
+ * CSPRNG) or from hash_key_from(). */
 struct hash_key {
 	uint64_t k[2];
 };
 
-/* A fresh secret key from the OS CSPRNG (util/rand). */
-void hash_key_random(struct hash_key *key);
 /* A key derived from a shared secret, so that several processes compute
  * the same hashes (identifiers that another replica must reproduce). */
 void hash_key_from(struct hash_key *key, const void *secret, size_t n);

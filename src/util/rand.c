@@ -111,6 +111,11 @@ uint64_t rand_u64(void)
 	return hash_sip(&gen.key, &gen.ctr, sizeof(gen.ctr));
 }
 
+void rand_hash_key(struct hash_key *key)
+{
+	rand_bytes(key->k, sizeof(key->k));
+}
+
 void rand_hex(char *buf, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";

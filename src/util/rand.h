@@ -24,6 +24,10 @@ void rand_bytes(void *p, size_t n);
 
 uint64_t rand_u64(void);
 
+struct hash_key;
+/* A fresh secret key for hash_sip() (util/hash.h). */
+void rand_hash_key(struct hash_key *key);
+
 /* size-1 lowercase hex digits and a NUL (size 33: 128 random bits). */
 void rand_hex(char *buf, size_t size);
 

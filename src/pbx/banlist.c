@@ -15,6 +15,7 @@
 #include "util/hash.h"
 #include "util/htab.h"
 #include "util/list.h"
+#include "util/rand.h"
 
 struct ban_key {
 	uint8_t family;          /* AF_INET or AF_INET6 */
@@ -183,7 +184,7 @@ struct banlist *banlist_alloc(unsigned failures, unsigned window_s, unsigned ban
 	}
 	list_init(&bl->idle);
 	list_init(&bl->banned);
-	hash_key_random(&bl->key);
+	rand_hash_key(&bl->key);
 	banlist_configure(bl, failures, window_s, ban_s);
 	return bl;
 }

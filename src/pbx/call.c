@@ -24,6 +24,7 @@
 #include "sip/print.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/rand.h"
 
 #define CALLS_BUCKETS   256      /* first size; the table doubles */
 #define CALL_FREE_RETRY 1000     /* ms between checks for finished B legs */
@@ -1019,7 +1020,7 @@ int calls_alloc(struct calls **csp, struct pbx *pbx)
 		return ENOMEM;
 	}
 	list_init(&cs->list);
-	hash_key_random(&cs->key);
+	rand_hash_key(&cs->key);
 	cs->pbx = pbx;
 	*csp = cs;
 	return 0;

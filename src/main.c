@@ -9,6 +9,7 @@
  * prints every problem as file:line: message; --accounts lists what a
  * softphone can register with.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,7 +97,7 @@ static int hook_reload(struct sbuf *out, void *arg)
 	struct daemon *d = arg;
 
 	if (!d->reloader)
-		return -1;
+		return ENODEV;
 	return reloader_reload(d->reloader, "request", out);
 }
 

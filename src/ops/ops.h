@@ -44,8 +44,9 @@ struct ops_hooks {
 	void (*metrics)(struct sbuf *out, void *arg);
 	/* Main loop: append the /status JSON object. */
 	void (*status)(struct sbuf *out, void *arg);
-	/* Main loop: reload the configuration; 0 when applied, else -1 with
-	 * the file:line messages (one per line) appended to out. */
+	/* Main loop: reload the configuration; 0 when applied, else a
+	 * positive errno with the file:line messages (one per line) appended
+	 * to out. */
 	int (*reload)(struct sbuf *out, void *arg);
 	void *arg;
 };

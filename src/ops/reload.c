@@ -121,7 +121,7 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 		r->failed = true;
 		if (digest_config(pbx_config(r->pbx), r->seen))
 			memcpy(r->seen, r->digest, sizeof(r->seen));
-		return -1;
+		return EINVAL;
 	}
 	diag_free(&diag);
 	/* Unchanged files are a no-op, unless asked for or the last attempt

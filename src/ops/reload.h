@@ -26,8 +26,8 @@ int  reloader_alloc(struct reloader **rp, uv_loop_t *loop, struct pbx *pbx,
 void reloader_free(struct reloader *r);
 
 /* Reload now (SIGHUP, POST /reload, or a change seen).  0 when the new
- * configuration was applied or nothing changed; -1 when it was rejected,
- * with its messages appended to msgs (may be NULL). */
+ * configuration was applied or nothing changed; EINVAL when it was
+ * rejected, with its messages appended to msgs (may be NULL). */
 int  reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs);
 
 #endif

@@ -33,7 +33,7 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		if (c->cause)
 			sbuf_printf(out, "%d", (int)c->cause);
 	} else {
-		return -1;
+		return ENOENT;
 	}
 #undef IS
 	return 0;
@@ -50,7 +50,7 @@ static int chan_set(struct dp_chan *dc, const char *name, const char *value,
 	else if (!strcmp(name, "CALLERID(name)"))
 		snprintf(c->caller_name, sizeof(c->caller_name), "%s", value);
 	else
-		return -1;
+		return ENOENT;
 	return 0;
 }
 

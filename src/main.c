@@ -9,6 +9,7 @@
  * prints every problem as file:line: message; --accounts lists what a
  * softphone can register with.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct daemon {
 	struct tmrq tmrq;
 	uv_signal_t sigint, sigterm, sighup;
 	struct pbx *pbx;
+	struct ops_stats ostats;        /* reloads, drain, start time */
 	struct drain *drain;
 	struct reloader *reloader;
 	struct ops *ops;
@@ -70,16 +72,24 @@ static void hook_metrics(struct sbuf *out, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->pbx)
-		metrics_render(out, d->pbx);
+	struct pbx_snapshot snap;
+
+	if (!d->pbx)
+		return;
+	pbx_snapshot(d->pbx, &snap);
+	metrics_render(out, &snap, &d->ostats);
 }
 
 static void hook_status(struct sbuf *out, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->pbx)
-		status_render(out, d->pbx);
+	struct pbx_snapshot snap;
+
+	if (!d->pbx)
+		return;
+	pbx_snapshot(d->pbx, &snap);
+	status_render(out, &snap, &d->ostats, d->pbx);
 }
 
 static int hook_reload(struct sbuf *out, void *arg)
@@ -87,7 +97,7 @@ static int hook_reload(struct sbuf *out, void *arg)
 	struct daemon *d = arg;
 
 	if (!d->reloader)
-		return -1;
+		return ENODEV;
 	return reloader_reload(d->reloader, "request", out);
 }
 
@@ -98,9 +108,9 @@ static void ready_update(uv_timer_t *t)
 
 	if (!d->ops || !d->pbx)
 		return;
-	if (d->pbx->stats.draining)
+	if (d->ostats.draining)
 		ops_set_ready(d->ops, false, "draining");
-	else if (!state_healthy(d->pbx->state))
+	else if (!pbx_state_healthy(d->pbx))
 		ops_set_ready(d->ops, false, "state backend unreachable");
 	else
 		ops_set_ready(d->ops, true, "ready");
@@ -108,7 +118,7 @@ static void ready_update(uv_timer_t *t)
 
 static int ops_start(struct daemon *d)
 {
-	const struct kv_config *cfg = d->pbx->cfg;
+	const struct kv_config *cfg = pbx_config(d->pbx);
 	struct ops_hooks hooks = {
 		.metrics = hook_metrics,
 		.status = hook_status,
@@ -164,7 +174,7 @@ static void stop(void *arg)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	log_event(LOG_INFO, "shutdown", "calls=%u", calls_active(d->pbx->calls));
+	log_event(LOG_INFO, "shutdown", "calls=%u", pbx_calls_active(d->pbx));
 	if (d->ops) {
 		uv_timer_stop(&d->ready_tmr);
 		uv_close((uv_handle_t *)&d->ready_tmr, NULL);
@@ -201,7 +211,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (d->ops)
 		ops_set_ready(d->ops, false, "draining");
 	drain_signal(d->drain, signum == SIGINT ? "SIGINT" : "SIGTERM",
-		     d->pbx->cfg->drain_timeout);
+		     pbx_config(d->pbx)->drain_timeout);
 }
 
 static int run(const char *dir)
@@ -223,6 +233,7 @@ static int run(const char *dir)
 	memset(&d, 0, sizeof(d));
 	uv_loop_init(&d.loop);
 	tmrq_init(&d.tmrq, &d.loop);
+	d.ostats.start_time = (uint64_t)time(NULL);
 	err = pbx_alloc(&d.pbx, &d.loop, &d.tmrq, cfg);
 	config_unref(cfg);
 	if (err) {
@@ -232,9 +243,9 @@ static int run(const char *dir)
 		return 1;
 	}
 
-	err = drain_alloc(&d.drain, d.pbx, stop, &d);
+	err = drain_alloc(&d.drain, &d.loop, d.pbx, &d.ostats, stop, &d);
 	if (!err)
-		err = reloader_alloc(&d.reloader, d.pbx, dir, 0);
+		err = reloader_alloc(&d.reloader, &d.loop, d.pbx, &d.ostats, dir, 0);
 	if (!err)
 		err = ops_start(&d);
 	if (err) {

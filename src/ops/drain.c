@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ops/drain.h"
 #include "util/log.h"
@@ -11,7 +12,9 @@
 #define DRAIN_GRACE_MS  2000    /* after BYEs, time for their answers */
 
 struct drain {
+	uv_loop_t *loop;
 	struct pbx *pbx;
+	struct ops_stats *stats;
 	drain_done_h *done;
 	void *arg;
 	uv_timer_t check;
@@ -36,32 +39,31 @@ static void finish(struct drain *d, const char *why)
 /* End every call with BYE (or a final response before answer). */
 static void force(struct drain *d, const char *why)
 {
-	unsigned n = calls_active(d->pbx->calls);
+	unsigned n = pbx_calls_active(d->pbx);
 
 	if (d->forced)
 		return;
 	d->forced = true;
-	d->forced_at = uv_now(d->pbx->loop);
-	d->pbx->stats.drain_forced_hangups += n;
+	d->forced_at = uv_now(d->loop);
+	d->stats->drain_forced_hangups += n;
 	log_event(LOG_INFO, "drain_force", "reason=%s calls=%u", why, n);
-	calls_end_all(d->pbx->calls);
+	pbx_end_calls(d->pbx);
 }
 
 static void check_cb(uv_timer_t *t)
 {
 	struct drain *d = t->data;
-	const struct sip_stack_stats *st = sip_stack_stats(d->pbx->stack);
 
 	if (d->forced) {
 		/* The BYEs are out: wait for their answers (a lost one is
 		 * retransmitted by its transaction), within the grace time. */
-		if (!calls_active(d->pbx->calls) && !st->ctx_active)
+		if (!pbx_busy(d->pbx))
 			finish(d, "calls_ended");
-		else if (uv_now(d->pbx->loop) - d->forced_at > DRAIN_GRACE_MS)
+		else if (uv_now(d->loop) - d->forced_at > DRAIN_GRACE_MS)
 			finish(d, "grace_over");
 		return;
 	}
-	if (!calls_active(d->pbx->calls))
+	if (!pbx_calls_active(d->pbx))
 		finish(d, d->had_calls ? "last_call_ended" : "no_calls");
 }
 
@@ -81,12 +83,12 @@ void drain_signal(struct drain *d, const char *why, unsigned timeout_s)
 		return;
 	}
 	d->started = true;
-	d->had_calls = calls_active(pbx->calls) > 0;
-	pbx->stats.draining = true;
-	pbx->stats.drain_started = pbx->now();
-	calls_set_draining(pbx->calls, true);
+	d->had_calls = pbx_calls_active(pbx) > 0;
+	d->stats->draining = true;
+	d->stats->drain_started = (uint64_t)time(NULL);
+	pbx_set_draining(pbx, true);
 	log_event(LOG_INFO, "drain_start", "signal=%s calls=%u timeout=%u", why,
-		  calls_active(pbx->calls), timeout_s);
+		  pbx_calls_active(pbx), timeout_s);
 	uv_timer_start(&d->check, check_cb, 0, DRAIN_CHECK_MS);
 	if (timeout_s)
 		uv_timer_start(&d->deadline, deadline_cb, (uint64_t)timeout_s * 1000, 0);
@@ -94,17 +96,20 @@ void drain_signal(struct drain *d, const char *why, unsigned timeout_s)
 		force(d, "no_timeout");
 }
 
-int drain_alloc(struct drain **dp, struct pbx *pbx, drain_done_h *done, void *arg)
+int drain_alloc(struct drain **dp, uv_loop_t *loop, struct pbx *pbx,
+		struct ops_stats *stats, drain_done_h *done, void *arg)
 {
 	struct drain *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return ENOMEM;
+	d->loop = loop;
 	d->pbx = pbx;
+	d->stats = stats;
 	d->done = done;
 	d->arg = arg;
-	uv_timer_init(pbx->loop, &d->check);
-	uv_timer_init(pbx->loop, &d->deadline);
+	uv_timer_init(loop, &d->check);
+	uv_timer_init(loop, &d->deadline);
 	d->check.data = d->deadline.data = d;
 	*dp = d;
 	return 0;

@@ -10,6 +10,9 @@
 #ifndef KV_OPS_DRAIN_H
 #define KV_OPS_DRAIN_H
 
+#include <uv.h>
+
+#include "ops/ops.h"
 #include "pbx/pbx.h"
 
 struct drain;
@@ -17,7 +20,9 @@ struct drain;
 /* done(arg) runs on the loop when the process may exit. */
 typedef void (drain_done_h)(void *arg);
 
-int  drain_alloc(struct drain **dp, struct pbx *pbx, drain_done_h *done, void *arg);
+/* stats: where the drain counts (draining, started, forced hangups). */
+int  drain_alloc(struct drain **dp, uv_loop_t *loop, struct pbx *pbx,
+		 struct ops_stats *stats, drain_done_h *done, void *arg);
 void drain_free(struct drain *d);
 /* First call: start draining with timeout_s (0: end calls at once).
  * Later calls: end every call now. */

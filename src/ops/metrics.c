@@ -70,18 +70,18 @@ void metrics_label_escape(struct sbuf *out, const char *s)
 	}
 }
 
-static void registrations(struct sbuf *out, struct pbx *pbx)
+static void registrations(struct sbuf *out, const struct pbx_snapshot *snap)
 {
 	static const char *const results[REG_RESULT_COUNT] = {
 		[REG_OK] = "ok", [REG_CHALLENGED] = "challenged",
 		[REG_AUTH_FAILED] = "auth_failed", [REG_REJECTED] = "rejected",
 		[REG_ERROR] = "error",
 	};
-	const struct pbx_stats *ps = &pbx->stats;
+	const struct pbx_stats *ps = &snap->stats;
 	const char *name = "kubevox_registration_attempts_total";
 
 	gauge(out, "kubevox_registrations", "Contacts currently registered.",
-	      pbx->state ? state_contacts_count(pbx->state) : 0);
+	      snap->contacts);
 	family(out, name, "counter", "REGISTER requests by outcome.");
 	for (unsigned i = 0; i < REG_RESULT_COUNT; i++)
 		sample_label(out, name, "result", results[i], ps->reg[i]);
@@ -89,14 +89,12 @@ static void registrations(struct sbuf *out, struct pbx *pbx)
 		"Contacts removed because they were not refreshed.", ps->contacts_expired);
 }
 
-static void calls(struct sbuf *out, struct pbx *pbx)
+static void calls(struct sbuf *out, const struct pbx_snapshot *snap)
 {
-	static const struct call_stats none;
-	const struct call_stats *cs = pbx->calls ? calls_stats(pbx->calls) : &none;
+	const struct call_stats *cs = &snap->calls;
 	const char *name;
 
-	gauge(out, "kubevox_calls_active", "Calls in progress.",
-	      pbx->calls ? calls_active(pbx->calls) : 0);
+	gauge(out, "kubevox_calls_active", "Calls in progress.", snap->calls_active);
 
 	name = "kubevox_calls_total";
 	family(out, name, "counter", "Calls ended, by disposition.");
@@ -115,42 +113,36 @@ static void calls(struct sbuf *out, struct pbx *pbx)
 	sample_label(out, name, "reason", "no_media_port", cs->no_media_port);
 }
 
-static void media(struct sbuf *out, struct pbx *pbx)
+static void media(struct sbuf *out, const struct pbx_snapshot *snap)
 {
-	struct rtp_stats rs;
+	const struct rtp_stats *rp = &snap->rtp;
 	const char *name;
-
-	memset(&rs, 0, sizeof(rs));
-	if (pbx->rtp)
-		rtp_engine_stats(pbx->rtp, &rs);
 	counter(out, "kubevox_rtp_packets_relayed_total",
-		"RTP and RTCP packets sent on to the other leg.", rs.relayed_packets);
+		"RTP and RTCP packets sent on to the other leg.", rp->relayed_packets);
 	counter(out, "kubevox_rtp_bytes_relayed_total",
-		"Bytes of RTP and RTCP sent on to the other leg.", rs.relayed_bytes);
+		"Bytes of RTP and RTCP sent on to the other leg.", rp->relayed_bytes);
 
 	name = "kubevox_rtp_packets_dropped_total";
 	family(out, name, "counter", "Media packets received and not relayed, by reason.");
-	sample_label(out, name, "reason", "no_peer", rs.drop_nopeer);
-	sample_label(out, name, "reason", "held", rs.drop_held);
-	sample_label(out, name, "reason", "wrong_source", rs.drop_source);
-	sample_label(out, name, "reason", "malformed", rs.drop_malformed);
-	sample_label(out, name, "reason", "send_failed", rs.drop_send);
+	sample_label(out, name, "reason", "no_peer", rp->drop_nopeer);
+	sample_label(out, name, "reason", "held", rp->drop_held);
+	sample_label(out, name, "reason", "wrong_source", rp->drop_source);
+	sample_label(out, name, "reason", "malformed", rp->drop_malformed);
+	sample_label(out, name, "reason", "send_failed", rp->drop_send);
 
 	gauge(out, "kubevox_rtp_ports_in_use", "Media ports held by call legs.",
-	      rs.ports_in_use);
+	      rp->ports_in_use);
 	gauge(out, "kubevox_rtp_ports_total", "Media ports in the rtp.conf range.",
-	      rs.ports_total);
+	      rp->ports_total);
 }
 
-static void sip(struct sbuf *out, struct pbx *pbx)
+static void sip(struct sbuf *out, const struct pbx_snapshot *snap)
 {
-	static const struct sip_stack_stats none;
-	const struct sip_stack_stats *ss = pbx->stack ? sip_stack_stats(pbx->stack) : &none;
+	const struct sip_stack_stats *ss = &snap->sip;
 	static const char *const classes[7] = {
 		NULL, "1xx", "2xx", "3xx", "4xx", "5xx", "6xx",
 	};
 	const char *name;
-	unsigned conns = 0;
 
 	name = "kubevox_sip_requests_received_total";
 	family(out, name, "counter",
@@ -175,9 +167,8 @@ static void sip(struct sbuf *out, struct pbx *pbx)
 		"Retransmitted SIP requests answered by the transaction layer.",
 		ss->retransmissions_absorbed);
 
-	if (pbx->stack)
-		conns = sip_transport_conn_count(sip_stack_transport(pbx->stack));
-	gauge(out, "kubevox_tcp_connections", "Open SIP TCP connections.", conns);
+	gauge(out, "kubevox_tcp_connections", "Open SIP TCP connections.",
+	      snap->tcp_connections);
 }
 
 static void security(struct sbuf *out, const struct pbx_stats *ps)
@@ -190,13 +181,7 @@ static void security(struct sbuf *out, const struct pbx_stats *ps)
 		"Requests refused because their source was banned.", ps->banned_requests);
 }
 
-/* Set by pbx_alloc() when the process starts serving. */
-static uint64_t start_time(const struct pbx_stats *ps)
-{
-	return ps->start_time;
-}
-
-static void process(struct sbuf *out, const struct pbx_stats *ps)
+static void process(struct sbuf *out, const struct ops_stats *ps)
 {
 	const char *name = "kubevox_config_reloads_total";
 
@@ -209,21 +194,22 @@ static void process(struct sbuf *out, const struct pbx_stats *ps)
 	counter(out, "kubevox_drain_forced_hangups_total",
 		"Calls hung up because the drain timeout passed.", ps->drain_forced_hangups);
 	gauge(out, "kubevox_process_start_time_seconds",
-	      "Start time of the process since the Unix epoch, in seconds.", start_time(ps));
+	      "Start time of the process since the Unix epoch, in seconds.", ps->start_time);
 
 	name = "kubevox_build_info";
 	family(out, name, "gauge", "Always 1; the labels say which build runs.");
 	sample_label(out, name, "version", KV_VERSION, 1);
 }
 
-void metrics_render(struct sbuf *out, struct pbx *pbx)
+void metrics_render(struct sbuf *out, const struct pbx_snapshot *ps,
+		    const struct ops_stats *os)
 {
-	registrations(out, pbx);
-	calls(out, pbx);
-	media(out, pbx);
-	sip(out, pbx);
-	security(out, &pbx->stats);
-	process(out, &pbx->stats);
+	registrations(out, ps);
+	calls(out, ps);
+	media(out, ps);
+	sip(out, ps);
+	security(out, &ps->stats);
+	process(out, os);
 }
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid:
@@ -318,11 +304,11 @@ static void status_call(const struct call_info *ci, void *arg)
 		    seconds(ci->seconds), seconds(ci->billsec));
 }
 
-void status_render(struct sbuf *out, struct pbx *pbx)
+void status_render(struct sbuf *out, const struct pbx_snapshot *ps,
+		   const struct ops_stats *os, const struct pbx *pbx)
 {
-	const struct pbx_stats *ps = &pbx->stats;
-	uint64_t now = pbx->now ? pbx->now() : (uint64_t)time(NULL);
-	uint64_t start = start_time(ps);
+	uint64_t now = ps->now ? ps->now : (uint64_t)time(NULL);
+	uint64_t start = os->start_time;
 	uint64_t uptime = start && now > start ? now - start : 0;
 	struct status_walk w = { out, 0 };
 
@@ -330,10 +316,9 @@ void status_render(struct sbuf *out, struct pbx *pbx)
 	status_json_string(out, KV_VERSION);
 	sbuf_printf(out, ",\"uptime_seconds\":%" PRIu64 ",\"draining\":%s"
 		    ",\"contacts\":%zu,\"calls_active\":%u,\"calls\":[",
-		    uptime, ps->draining ? "true" : "false",
-		    pbx->state ? state_contacts_count(pbx->state) : (size_t)0,
-		    pbx->calls ? calls_active(pbx->calls) : 0u);
-	if (pbx->calls)
-		calls_foreach(pbx->calls, status_call, &w);
+		    uptime, os->draining ? "true" : "false", ps->contacts,
+		    ps->calls_active);
+	if (pbx)
+		pbx_calls_foreach(pbx, status_call, &w);
 	sbuf_append_str(out, "]}");
 }

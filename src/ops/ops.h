@@ -29,13 +29,24 @@
 
 struct ops;
 
+/* What ops/ counts itself (kept by main.c, written by drain.c and
+ * reload.c, shown by metrics.c). */
+struct ops_stats {
+	uint64_t reloads_ok, reloads_failed;
+	bool draining;
+	uint64_t drain_started;         /* unix seconds, 0 when not draining */
+	uint64_t drain_forced_hangups;  /* calls ended by the drain timeout */
+	uint64_t start_time;            /* unix seconds, process start */
+};
+
 struct ops_hooks {
 	/* Main loop: append the Prometheus text (with HELP/TYPE lines). */
 	void (*metrics)(struct sbuf *out, void *arg);
 	/* Main loop: append the /status JSON object. */
 	void (*status)(struct sbuf *out, void *arg);
-	/* Main loop: reload the configuration; 0 when applied, else -1 with
-	 * the file:line messages (one per line) appended to out. */
+	/* Main loop: reload the configuration; 0 when applied, else a
+	 * positive errno with the file:line messages (one per line) appended
+	 * to out. */
 	int (*reload)(struct sbuf *out, void *arg);
 	void *arg;
 };

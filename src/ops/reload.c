@@ -26,7 +26,9 @@
 #define RELOAD_MAX_WATCH 32
 
 struct reloader {
+	uv_loop_t *loop;
 	struct pbx *pbx;
+	struct ops_stats *stats;        /* reloads_ok, reloads_failed */
 	char *dir;
 	uv_timer_t poll;
 	uv_timer_t quiet;
@@ -81,7 +83,7 @@ static void apply(struct reloader *r, struct kv_config *cfg, const char *why)
 	struct pbx *pbx = r->pbx;
 
 	pbx_reconfigure(pbx, cfg);
-	pbx->stats.reloads_ok++;
+	r->stats->reloads_ok++;
 	log_event(LOG_INFO, "config_reload", "result=ok trigger=%s files=%zu", why,
 		  cfg->files_n);
 	watch_dirs(r);
@@ -109,7 +111,7 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 				  log_q(q, sizeof(q), line, strlen(line)));
 	}
 	if (err) {
-		r->pbx->stats.reloads_failed++;
+		r->stats->reloads_failed++;
 		log_event(LOG_WARN, "config_reload",
 			  "result=failed trigger=%s errors=%u kept=old_configuration",
 			  why, diag.errors);
@@ -117,9 +119,9 @@ int reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs)
 		/* The poll must not retry (and count) the same broken files
 		 * every period: only a further change is worth a new attempt. */
 		r->failed = true;
-		if (digest_config(r->pbx->cfg, r->seen))
+		if (digest_config(pbx_config(r->pbx), r->seen))
 			memcpy(r->seen, r->digest, sizeof(r->seen));
-		return -1;
+		return EINVAL;
 	}
 	diag_free(&diag);
 	/* Unchanged files are a no-op, unless asked for or the last attempt
@@ -161,7 +163,7 @@ static void poll_cb(uv_timer_t *t)
 	struct reloader *r = t->data;
 	unsigned char d[32];
 
-	if (!digest_config(r->pbx->cfg, d) && memcmp(d, r->seen, sizeof(d)))
+	if (!digest_config(pbx_config(r->pbx), d) && memcmp(d, r->seen, sizeof(d)))
 		changed(r, "poll");
 }
 
@@ -190,7 +192,7 @@ static bool is_watched(const struct reloader *r, const char *dir)
  * reload that added includes elsewhere). */
 static void watch_dirs(struct reloader *r)
 {
-	const struct kv_config *cfg = r->pbx->cfg;
+	const struct kv_config *cfg = pbx_config(r->pbx);
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i <= cfg->files_n && r->watch_n < RELOAD_MAX_WATCH; i++) {
@@ -206,7 +208,7 @@ static void watch_dirs(struct reloader *r)
 			continue;
 		uv_fs_event_t *h = &r->watch[r->watch_n];
 
-		if (uv_fs_event_init(r->pbx->loop, h))
+		if (uv_fs_event_init(r->loop, h))
 			continue;
 		h->data = r;
 		r->watched[r->watch_n] = strdup(dir);
@@ -216,23 +218,25 @@ static void watch_dirs(struct reloader *r)
 	}
 }
 
-int reloader_alloc(struct reloader **rp, struct pbx *pbx, const char *dir,
-		   unsigned poll_ms)
+int reloader_alloc(struct reloader **rp, uv_loop_t *loop, struct pbx *pbx,
+		   struct ops_stats *stats, const char *dir, unsigned poll_ms)
 {
 	struct reloader *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return ENOMEM;
+	r->loop = loop;
 	r->pbx = pbx;
+	r->stats = stats;
 	r->dir = strdup(dir);
 	if (!r->dir) {
 		free(r);
 		return ENOMEM;
 	}
-	digest_config(pbx->cfg, r->digest);
+	digest_config(pbx_config(pbx), r->digest);
 	memcpy(r->seen, r->digest, sizeof(r->seen));
-	uv_timer_init(pbx->loop, &r->poll);
-	uv_timer_init(pbx->loop, &r->quiet);
+	uv_timer_init(loop, &r->poll);
+	uv_timer_init(loop, &r->quiet);
 	r->poll.data = r->quiet.data = r;
 	uv_timer_start(&r->poll, poll_cb, poll_ms ? poll_ms : 2000,
 		       poll_ms ? poll_ms : 2000);

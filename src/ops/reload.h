@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "ops/ops.h"
 #include "pbx/pbx.h"
 #include "util/sbuf.h"
 
@@ -20,13 +21,13 @@ struct reloader;
 
 /* poll_ms: how often file contents are compared, as a fallback for file
  * systems whose change events are unreliable (0: 2000). */
-int  reloader_alloc(struct reloader **rp, struct pbx *pbx, const char *dir,
-		    unsigned poll_ms);
+int  reloader_alloc(struct reloader **rp, uv_loop_t *loop, struct pbx *pbx,
+		    struct ops_stats *stats, const char *dir, unsigned poll_ms);
 void reloader_free(struct reloader *r);
 
 /* Reload now (SIGHUP, POST /reload, or a change seen).  0 when the new
- * configuration was applied or nothing changed; -1 when it was rejected,
- * with its messages appended to msgs (may be NULL). */
+ * configuration was applied or nothing changed; EINVAL when it was
+ * rejected, with its messages appended to msgs (may be NULL). */
 int  reloader_reload(struct reloader *r, const char *why, struct sbuf *msgs);
 
 #endif

@@ -31,9 +31,9 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		sbuf_printf(out, "\"%s\" <%s>", c->caller_name, c->caller_num);
 	} else if (IS("HANGUPCAUSE")) {
 		if (c->cause)
-			sbuf_printf(out, "%d", c->cause);
+			sbuf_printf(out, "%d", (int)c->cause);
 	} else {
-		return -1;
+		return ENOENT;
 	}
 #undef IS
 	return 0;
@@ -50,7 +50,7 @@ static int chan_set(struct dp_chan *dc, const char *name, const char *value,
 	else if (!strcmp(name, "CALLERID(name)"))
 		snprintf(c->caller_name, sizeof(c->caller_name), "%s", value);
 	else
-		return -1;
+		return ENOENT;
 	return 0;
 }
 
@@ -76,7 +76,7 @@ static int answer_a(struct call *c, uint16_t scode)
 	sdp = malloc(sizeof(*sdp));
 	if (!sdp)
 		return ENOMEM;
-	err = media_answer_local(&c->a, sdp);
+	err = legmedia_answer_local(&c->a.m, c->a.offer, sdp);
 	if (err) {
 		free(sdp);
 		return err;
@@ -136,18 +136,18 @@ static bool play_next(struct call *c)
 	if (c->play_next)
 		*c->play_next++ = '\0';
 
-	if (c->a.codec != CFG_CODEC_PCMU && c->a.codec != CFG_CODEC_PCMA)
+	if (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)
 		err = ENOTSUP;
 	else
 		err = prompt_get(c->pbx->prompts,
 				 c->a.ep && c->a.ep->language ? c->a.ep->language : "en",
-				 name, c->a.codec, &p);
+				 name, c->a.m.codec, &p);
 	if (!err) {
 		f.data = p->frames;
 		f.size = p->frame_bytes;
 		f.count = p->n_frames;
 		f.ts_step = 0;
-		err = rtp_leg_play(c->a.rtp, &f, c->a.pt, true, false);
+		err = rtp_leg_play(c->a.m.rtp, &f, c->a.m.pt, true, false);
 	}
 	if (err) {
 		log_event(LOG_WARN, "playback_failed", "uniqueid=%s file=%s error=%d",
@@ -246,20 +246,20 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	case DP_APP_HANGUP:
 		cause = args && *args ? q850_parse(args) : -1;
 		if (cause > 0)
-			c->cause = cause;
+			c->cause = (enum q850_cause)cause;
 		return DP_HANGUP;
 	case DP_APP_BUSY:
-		c->cause = 17;
+		c->cause = Q850_USER_BUSY;
 		return DP_HANGUP;
 	case DP_APP_CONGESTION:
-		c->cause = 34;
+		c->cause = Q850_NORMAL_CIRCUIT_CONGESTION;
 		return DP_HANGUP;
 	case DP_APP_DIAL:
 		return dial_start(c, args);
 	case DP_APP_PLAYBACK:
 		return app_playback(c, args);
 	case DP_APP_ECHO:
-		rtp_leg_echo(c->a.rtp);
+		rtp_leg_echo(c->a.m.rtp);
 		return DP_ASYNC;
 	default:
 		return DP_CONTINUE;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "pbx/authn.h"
-#include "pbx/pbx.h"
+#include "pbx/core.h"
 #include "sip/print.h"
 #include "util/sbuf.h"
 
@@ -55,6 +55,18 @@ static void failed(struct pbx *pbx, const struct sockaddr_storage *src)
 	log_event(LOG_WARN, "ban", "src=%s failures=%u window=%u ban_time=%u", ip,
 		  pbx->cfg->security.ban_failures, pbx->cfg->security.ban_window,
 		  pbx->cfg->security.ban_time);
+}
+
+const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
+					  const struct sip_msg *req,
+					  const struct sip_peer *src)
+{
+	const struct cfg_endpoint *ep;
+
+	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
+	if (!ep && req->from.uri.user.l)
+		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);
+	return ep;
 }
 
 static bool alg_offered(enum cfg_digest_alg alg, const enum cfg_digest_alg *algs,

@@ -20,6 +20,14 @@ enum authn_result {
 	AUTHN_REJECTED,    /* 400 sent: digest uri is not the Request-URI */
 };
 
+/* The endpoint a request comes from: the identify section matching its
+ * source address, else the endpoint named like its From user; NULL when
+ * there is none (the request is then challenged like any other, and
+ * fails). */
+const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
+					  const struct sip_msg *req,
+					  const struct sip_peer *src);
+
 /* why: a short token for the log ("challenge", "auth_failed", ...). */
 typedef void (authn_done_h)(enum authn_result res, const char *why, void *arg);
 

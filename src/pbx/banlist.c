@@ -10,12 +10,12 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "pbx/banlist.h"
-
-#define BANLIST_BUCKETS (2 * BANLIST_MAX_ENTRIES)
+#include "util/hash.h"
+#include "util/htab.h"
+#include "util/list.h"
+#include "util/rand.h"
 
 struct ban_key {
 	uint8_t family;          /* AF_INET or AF_INET6 */
@@ -23,8 +23,8 @@ struct ban_key {
 };
 
 struct ban_entry {
-	struct ban_entry *hnext;
-	struct ban_entry *prev, *next;
+	struct hnode hn;
+	struct list_node le;     /* on idle or banned */
 	uint64_t first_ms;       /* start of the current window */
 	uint64_t last_ms;        /* latest failure */
 	uint64_t until_ms;       /* end of the ban; 0 when not banned */
@@ -32,97 +32,32 @@ struct ban_entry {
 	struct ban_key key;
 };
 
-struct ban_list {
-	struct ban_entry *head, *tail;
-};
-
 struct banlist {
 	unsigned failures;
 	uint64_t window_ms;
 	uint64_t ban_ms;
-	struct ban_entry **buckets;
-	struct ban_list idle;
-	struct ban_list banned;
-	size_t entries;
+	struct htab tab;
+	struct list_node idle;   /* most recently failed first */
+	struct list_node banned; /* soonest ban end first */
 	size_t nbanned;
 	uint64_t now_ms;         /* latest time seen */
-	uint64_t seed[2];
+	struct hash_key key;     /* sources are chosen (spoofed) by peers */
 };
 
-static void list_unlink(struct ban_list *l, struct ban_entry *e)
+static struct ban_entry *entry_of(struct list_node *n)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		l->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = NULL;
-	e->next = NULL;
-}
-
-static struct ban_entry *list_pop_head(struct ban_list *l)
-{
-	struct ban_entry *e = l->head;
-
-	if (!e)
-		return NULL;
-	l->head = e->next;
-	if (l->head)
-		l->head->prev = NULL;
-	else
-		l->tail = NULL;
-	e->next = NULL;
-	return e;
-}
-
-static struct ban_entry *list_pop_tail(struct ban_list *l)
-{
-	struct ban_entry *e = l->tail;
-
-	if (!e)
-		return NULL;
-	l->tail = e->prev;
-	if (l->tail)
-		l->tail->next = NULL;
-	else
-		l->head = NULL;
-	e->prev = NULL;
-	return e;
-}
-
-static void list_push_head(struct ban_list *l, struct ban_entry *e)
-{
-	e->prev = NULL;
-	e->next = l->head;
-	if (l->head)
-		l->head->prev = e;
-	else
-		l->tail = e;
-	l->head = e;
+	return n ? list_entry(n, struct ban_entry, le) : NULL;
 }
 
 /* Keeps `banned` sorted by until_ms; new bans nearly always end last, so
  * the walk from the tail stops at once. */
-static void list_insert_sorted(struct ban_list *l, struct ban_entry *e)
+static void insert_sorted(struct list_node *l, struct ban_entry *e)
 {
-	struct ban_entry *after = l->tail;
+	struct list_node *after = l->prev;
 
-	while (after && after->until_ms > e->until_ms)
+	while (after != l && entry_of(after)->until_ms > e->until_ms)
 		after = after->prev;
-	if (!after) {
-		list_push_head(l, e);
-		return;
-	}
-	e->prev = after;
-	e->next = after->next;
-	if (after->next)
-		after->next->prev = e;
-	else
-		l->tail = e;
-	after->next = e;
+	list_insert_after(after, &e->le);
 }
 
 /* Times are caller-chosen: a clock near its end must not wrap a ban's end
@@ -132,27 +67,9 @@ static uint64_t time_add(uint64_t t, uint64_t d)
 	return t > UINT64_MAX - d ? UINT64_MAX : t + d;
 }
 
-static uint64_t mix64(uint64_t x)
+static uint64_t key_hash(const struct banlist *bl, const struct ban_key *k)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Seeded so that spoofed sources cannot be chosen to share one bucket. */
-static size_t key_bucket(const struct banlist *bl, const struct ban_key *k)
-{
-	uint64_t w0, w1, h;
-
-	memcpy(&w0, k->addr, 8);
-	memcpy(&w1, k->addr + 8, 8);
-	h = mix64(bl->seed[0] ^ w0);
-	h = mix64(h ^ w1 ^ bl->seed[1]);
-	h = mix64(h ^ k->family);
-	return (size_t)(h % BANLIST_BUCKETS);
+	return hash_sip(&bl->key, k, sizeof(*k));
 }
 
 static bool key_from_sa(struct ban_key *k, const struct sockaddr *sa)
@@ -185,23 +102,21 @@ static bool key_from_sa(struct ban_key *k, const struct sockaddr *sa)
 
 static struct ban_entry *entry_find(const struct banlist *bl, const struct ban_key *k)
 {
-	struct ban_entry *e = bl->buckets[key_bucket(bl, k)];
+	uint64_t h = key_hash(bl, k);
 
-	while (e && memcmp(&e->key, k, sizeof(*k)) != 0)
-		e = e->hnext;
-	return e;
+	for (struct hnode *n = htab_bucket(&bl->tab, h); n; n = n->next) {
+		struct ban_entry *e = htab_entry(n, struct ban_entry, hn);
+
+		if (n->hash == h && !memcmp(&e->key, k, sizeof(*k)))
+			return e;
+	}
+	return NULL;
 }
 
 /* Takes e, already off its list, out of the table and frees it. */
 static void entry_free(struct banlist *bl, struct ban_entry *e)
 {
-	struct ban_entry **pp = &bl->buckets[key_bucket(bl, &e->key)];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = e->hnext;
-	bl->entries--;
+	htab_remove(&bl->tab, &e->hn);
 	free(e);
 }
 
@@ -212,27 +127,30 @@ static void entry_free(struct banlist *bl, struct ban_entry *e)
  */
 static void ban_drop_first(struct banlist *bl)
 {
-	struct ban_entry *e = list_pop_head(&bl->banned);
+	struct ban_entry *e = entry_of(list_first(&bl->banned));
 
 	if (!e)
 		return;
+	list_unlink(&e->le);
 	bl->nbanned--;
 	entry_free(bl, e);
 }
 
 static void idle_drop_oldest(struct banlist *bl)
 {
-	struct ban_entry *e = list_pop_tail(&bl->idle);
+	struct ban_entry *e = entry_of(list_last(&bl->idle));
 
-	if (e)
-		entry_free(bl, e);
+	if (!e)
+		return;
+	list_unlink(&e->le);
+	entry_free(bl, e);
 }
 
 static void banlist_clear(struct banlist *bl)
 {
-	while (bl->banned.head)
+	while (!list_empty(&bl->banned))
 		ban_drop_first(bl);
-	while (bl->idle.tail)
+	while (!list_empty(&bl->idle))
 		idle_drop_oldest(bl);
 }
 
@@ -246,22 +164,12 @@ static void banlist_expire(struct banlist *bl, uint64_t now_ms)
 	if (now_ms > bl->now_ms)
 		bl->now_ms = now_ms;
 	now_ms = bl->now_ms;
-	while (bl->banned.head && bl->banned.head->until_ms <= now_ms)
+	while (!list_empty(&bl->banned) &&
+	       entry_of(list_first(&bl->banned))->until_ms <= now_ms)
 		ban_drop_first(bl);
-	while (bl->idle.tail && time_add(bl->idle.tail->last_ms, bl->window_ms) <= now_ms)
+	while (!list_empty(&bl->idle) &&
+	       time_add(entry_of(list_last(&bl->idle))->last_ms, bl->window_ms) <= now_ms)
 		idle_drop_oldest(bl);
-}
-
-static void banlist_seed(struct banlist *bl)
-{
-	struct timespec ts;
-
-	if (getrandom(bl->seed, sizeof(bl->seed), GRND_NONBLOCK) == sizeof(bl->seed))
-		return;
-	/* No entropy yet (early boot): weaker, but still not a constant. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	bl->seed[0] = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32));
-	bl->seed[1] = mix64(bl->seed[0] ^ (uint64_t)(uintptr_t)bl);
 }
 
 struct banlist *banlist_alloc(unsigned failures, unsigned window_s, unsigned ban_s)
@@ -270,12 +178,13 @@ struct banlist *banlist_alloc(unsigned failures, unsigned window_s, unsigned ban
 
 	if (!bl)
 		return NULL;
-	bl->buckets = calloc(BANLIST_BUCKETS, sizeof(*bl->buckets));
-	if (!bl->buckets) {
+	if (htab_init(&bl->tab, 64)) {
 		free(bl);
 		return NULL;
 	}
-	banlist_seed(bl);
+	list_init(&bl->idle);
+	list_init(&bl->banned);
+	rand_hash_key(&bl->key);
 	banlist_configure(bl, failures, window_s, ban_s);
 	return bl;
 }
@@ -285,7 +194,7 @@ void banlist_free(struct banlist *bl)
 	if (!bl)
 		return;
 	banlist_clear(bl);
-	free(bl->buckets);
+	htab_free(&bl->tab);
 	free(bl);
 }
 
@@ -314,8 +223,8 @@ bool banlist_fail(struct banlist *bl, const struct sockaddr *sa, uint64_t now_ms
 	if (e && e->until_ms)
 		return false;
 	if (!e) {
-		if (bl->entries >= BANLIST_MAX_ENTRIES) {
-			if (bl->idle.tail)
+		if (bl->tab.n >= BANLIST_MAX_ENTRIES) {
+			if (!list_empty(&bl->idle))
 				idle_drop_oldest(bl);
 			else
 				ban_drop_first(bl);
@@ -325,11 +234,10 @@ bool banlist_fail(struct banlist *bl, const struct sockaddr *sa, uint64_t now_ms
 			return false;
 		e->key = k;
 		e->first_ms = now_ms;
-		e->hnext = bl->buckets[key_bucket(bl, &k)];
-		bl->buckets[key_bucket(bl, &k)] = e;
-		bl->entries++;
+		list_node_init(&e->le);
+		htab_insert(&bl->tab, &e->hn, key_hash(bl, &k));
 	} else {
-		list_unlink(&bl->idle, e);
+		list_unlink(&e->le);
 		if (now_ms < e->first_ms || now_ms - e->first_ms >= bl->window_ms) {
 			e->first_ms = now_ms;
 			e->count = 0;
@@ -339,12 +247,12 @@ bool banlist_fail(struct banlist *bl, const struct sockaddr *sa, uint64_t now_ms
 	e->last_ms = now_ms;
 
 	if (e->count < bl->failures) {
-		list_push_head(&bl->idle, e);
+		list_push_front(&bl->idle, &e->le);
 		return false;
 	}
 	/* Never 0: banlist_enabled() means ban_ms > 0. */
 	e->until_ms = time_add(now_ms, bl->ban_ms);
-	list_insert_sorted(&bl->banned, e);
+	insert_sorted(&bl->banned, e);
 	bl->nbanned++;
 	return true;
 }
@@ -368,7 +276,7 @@ size_t banlist_count(const struct banlist *bl)
 
 size_t banlist_entries(const struct banlist *bl)
 {
-	return bl ? bl->entries : 0;
+	return bl ? bl->tab.n : 0;
 }
 
 void banlist_sweep(struct banlist *bl, uint64_t now_ms)

@@ -20,8 +20,11 @@
 #include "pbx/authn.h"
 #include "pbx/call_int.h"
 #include "pbx/cdr.h"
+#include "pbx/prompthold.h"
 #include "sip/print.h"
+#include "util/hash.h"
 #include "util/log.h"
+#include "util/rand.h"
 
 #define CALLS_BUCKETS   256      /* first size; the table doubles */
 #define CALL_FREE_RETRY 1000     /* ms between checks for finished B legs */
@@ -29,34 +32,33 @@
 
 struct calls {
 	struct pbx *pbx;
-	struct call *list;
+	struct list_node list;          /* of struct call, newest first */
 	unsigned n;
 	uint64_t seq;
 	bool draining;
 	struct call_stats stats;
 	struct htab tab;
+	struct hash_key key;            /* Call-IDs and tags are the peers' */
 };
 
-static const char call_allow[] =
-	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER\r\n";
+static const char call_allow[] = "Allow: " PBX_ALLOW "\r\n";
 
 /* ---- the dialog table: (Call-ID, our tag) -> leg ---- */
 
-static uint64_t key_hash(const char *callid, size_t cl, const char *tag, size_t tl)
+static uint64_t key_hash(const struct calls *cs, const char *callid, size_t cl,
+			 const char *tag, size_t tl)
 {
-	uint64_t h = 1469598103934665603ULL;
+	struct hash_sip_state st;
 
-	for (size_t i = 0; i < cl; i++)
-		h = (h ^ (unsigned char)callid[i]) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (size_t i = 0; i < tl; i++)
-		h = (h ^ (unsigned char)tag[i]) * 1099511628211ULL;
-	return h;
+	hash_sip_init(&st, &cs->key);
+	hash_sip_part(&st, callid, cl, false);
+	hash_sip_part(&st, tag, tl, false);
+	return hash_sip_final(&st);
 }
 
 void call_table_add(struct calls *cs, struct leg *l)
 {
-	uint64_t h = key_hash(l->dlg->callid, strlen(l->dlg->callid),
+	uint64_t h = key_hash(cs, l->dlg->callid, strlen(l->dlg->callid),
 			      l->dlg->ltag, strlen(l->dlg->ltag));
 
 	if (l->in_table)
@@ -76,7 +78,7 @@ void call_table_remove(struct calls *cs, struct leg *l)
 static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
 {
 	const struct pl *cid = &m->callid, *tag = &m->to.tag;
-	uint64_t h = key_hash(cid->p, cid->l, tag->p, tag->l);
+	uint64_t h = key_hash(cs, cid->p, cid->l, tag->p, tag->l);
 	struct hnode *n;
 
 	for (n = htab_bucket(&cs->tab, h); n; n = n->next) {
@@ -97,26 +99,69 @@ uint64_t call_chan_seq(struct call *c)
 	return ++c->calls->seq;
 }
 
-uint16_t call_cause_to_sip(int cause)
+uint16_t call_cause_to_sip(enum q850_cause cause)
 {
 	/* As chan_pjsip's hangup_cause2sip(). */
 	switch (cause) {
-	case 1: case 2: case 3:   return 404;   /* unallocated, no route */
-	case 17:                  return 486;   /* user busy */
-	case 18:                  return 408;   /* no user response */
-	case 19: case 20:         return 480;   /* no answer, unregistered */
-	case 21:                  return 403;   /* call rejected */
-	case 22:                  return 410;   /* number changed */
-	case 27:                  return 502;   /* destination out of order */
-	case 28:                  return 484;   /* invalid number format */
-	case 29:                  return 501;   /* facility rejected */
-	case 31:                  return 480;   /* normal, unspecified */
-	case 34: case 42: case 66: return 503;  /* congestion, not implemented */
-	case 38:                  return 500;   /* failure */
-	case 58:                  return 488;   /* bearer capability */
-	case 127:                 return 500;   /* interworking */
-	default:                  return 603;
+	case Q850_UNALLOCATED:
+	case Q850_NO_ROUTE_TRANSIT_NET:
+	case Q850_NO_ROUTE_DESTINATION:      return 404;
+	case Q850_USER_BUSY:                 return 486;
+	case Q850_NO_USER_RESPONSE:          return 408;
+	case Q850_NO_ANSWER:
+	case Q850_SUBSCRIBER_ABSENT:         return 480;
+	case Q850_CALL_REJECTED:             return 403;
+	case Q850_NUMBER_CHANGED:            return 410;
+	case Q850_DESTINATION_OUT_OF_ORDER:  return 502;
+	case Q850_INVALID_NUMBER_FORMAT:     return 484;
+	case Q850_FACILITY_REJECTED:         return 501;
+	case Q850_NORMAL_UNSPECIFIED:        return 480;
+	case Q850_NORMAL_CIRCUIT_CONGESTION:
+	case Q850_SWITCH_CONGESTION:
+	case Q850_CHAN_NOT_IMPLEMENTED:      return 503;
+	case Q850_NETWORK_OUT_OF_ORDER:      return 500;
+	case Q850_BEARERCAPABILITY_NOTAVAIL: return 488;
+	case Q850_INTERWORKING:              return 500;
+	default:                             return 603;
 	}
+}
+
+/* Relay events of a leg, on the loop (legmedia.h). */
+static void leg_media_event(struct rtp_leg *rl, const struct rtp_event *ev, void *arg)
+{
+	struct leg *l = arg;
+	struct call *c = l->call;
+
+	switch (ev->type) {
+	case RTP_EV_PLAY_DONE:
+		apps_play_done(c);
+		break;
+	case RTP_EV_DTMF:
+		apps_dtmf(c, l, ev->digit);
+		break;
+	case RTP_EV_TIMEOUT:
+		log_event(LOG_WARN, "rtp_timeout", "uniqueid=%s channel=%s",
+			  c->uniqueid, l->chan);
+		call_end(c, Q850_NORMAL_CLEARING);
+		break;
+	}
+}
+
+int call_leg_media_init(struct leg *l)
+{
+	struct call *c = l->call;
+	struct legmedia_params p = {
+		.engine = c->pbx->rtp,
+		.near = l->uac ? &c->a.m : NULL,
+		.cfg = c->cfg,
+		.stack = c->pbx->stack,
+		.dst = &l->dst,
+		.ep = l->ep,
+		.evh = leg_media_event,
+		.arg = l,
+	};
+
+	return legmedia_init(&l->m, &p);
 }
 
 int call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size)
@@ -180,7 +225,7 @@ static void session_expired(void *arg)
 
 	log_event(LOG_WARN, "call_session_expired", "uniqueid=%s channel=%s se=%u",
 		  c->uniqueid, c->a.chan, c->se);
-	call_end(c, 16);
+	call_end(c, Q850_NORMAL_CLEARING);
 }
 
 /* The caller refreshed the session (re-INVITE, UPDATE) or it starts: the
@@ -283,7 +328,7 @@ static void ack_timeout(void *arg)
 
 	log_event(LOG_WARN, "call_no_ack", "uniqueid=%s channel=%s", c->uniqueid,
 		  c->a.chan);
-	call_end(c, 16);
+	call_end(c, Q850_NORMAL_CLEARING);
 }
 
 /* Asterisk's rtp_timeout / rtp_timeout_hold, once media should flow. */
@@ -298,11 +343,11 @@ void call_media_timeouts(struct call *c)
 		int idx;
 		bool held;
 
-		if (!l || !l->rtp || !l->ep || !l->offer)
+		if (!l || !l->m.rtp || !l->ep || !l->offer)
 			continue;
 		idx = sdp_audio_index(l->offer);
 		held = idx >= 0 && sdp_is_hold(l->offer, (unsigned)idx);
-		rtp_leg_set_timeout(l->rtp, held ? l->ep->rtp_timeout_hold :
+		rtp_leg_set_timeout(l->m.rtp, held ? l->ep->rtp_timeout_hold :
 				    l->ep->rtp_timeout);
 	}
 }
@@ -336,8 +381,8 @@ void call_leg_hangup(struct leg *l)
 		break;
 	}
 	l->state = LEG_ENDED;
-	if (l->rtp)
-		rtp_leg_stop(l->rtp);
+	if (l->m.rtp)
+		rtp_leg_stop(l->m.rtp);
 }
 
 /* Everything a leg holds, but not the leg itself. */
@@ -347,9 +392,7 @@ static void leg_release(struct leg *l)
 
 	if (l->dlg)
 		call_table_remove(c->calls, l);
-	if (l->rtp)
-		rtp_leg_free(l->rtp);
-	l->rtp = NULL;
+	legmedia_free(&l->m);
 	if (l->inv_ctx)
 		sip_ctx_abandon(l->inv_ctx);
 	if (l->reinv_ctx)
@@ -376,11 +419,12 @@ static enum cdr_disposition disposition(const struct call *c)
 {
 	if (c->answered)
 		return CDR_ANSWERED;
-	if (!strcmp(c->dialstatus, "BUSY") || c->cause == 17)
+	if (!strcmp(c->dialstatus, "BUSY") || c->cause == Q850_USER_BUSY)
 		return CDR_BUSY;
 	if (!strcmp(c->dialstatus, "NOANSWER") || !strcmp(c->dialstatus, "CANCEL"))
 		return CDR_NOANSWER;
-	if (!strcmp(c->dialstatus, "CONGESTION") || c->cause == 34)
+	if (!strcmp(c->dialstatus, "CONGESTION") ||
+	    c->cause == Q850_NORMAL_CIRCUIT_CONGESTION)
 		return c->cfg->cdr.congestion ? CDR_CONGESTION : CDR_FAILED;
 	return CDR_FAILED;
 }
@@ -430,7 +474,7 @@ static void write_cdr(struct call *c)
 		  "uniqueid=%s channel=%s disposition=%s dialstatus=%s cause=%d "
 		  "duration=%ld billsec=%ld", c->uniqueid, c->a.chan,
 		  log_q(dq, sizeof(dq), disp, strlen(disp)),
-		  c->dialstatus[0] ? c->dialstatus : "-", c->cause, r.duration,
+		  c->dialstatus[0] ? c->dialstatus : "-", (int)c->cause, r.duration,
 		  r.billsec);
 }
 
@@ -458,17 +502,12 @@ static void call_free(struct call *c)
 	if (c->a.inv_stx)
 		sip_stx_set_arg(c->a.inv_stx, NULL);
 	if (c->prompt)
-		media_prompt_release(c->pbx, c->prompt);
+		prompt_holds_release(c->pbx->holds, c->prompt);
 	dp_chan_free(c->dp);
 	free(c->play_list);
 	free(c->lastdata);
 	free(c->pending_sdp);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		cs->list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_unlink(&c->le);
 	cs->n--;
 	config_unref(c->cfg);
 	free(c);
@@ -487,13 +526,13 @@ static void free_later(void *arg)
 	call_free(c);
 }
 
-void call_end(struct call *c, int cause)
+void call_end(struct call *c, enum q850_cause cause)
 {
 	if (c->phase == CALL_OVER)
 		return;
 	c->phase = CALL_OVER;
 	if (!c->cause)
-		c->cause = cause ? cause : 16;
+		c->cause = cause ? cause : Q850_NORMAL_CLEARING;
 	gettimeofday(&c->t_end, NULL);
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
@@ -509,7 +548,7 @@ void call_end(struct call *c, int cause)
 	if (c->dp) {
 		char num[16];
 
-		snprintf(num, sizeof(num), "%d", c->cause);
+		snprintf(num, sizeof(num), "%d", (int)c->cause);
 		dp_chan_var_set(c->dp, "HANGUPCAUSE", num);
 		dp_chan_run_h(c->dp);
 	}
@@ -640,7 +679,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	}
 	if (!session_negotiate(c, req))
 		goto fail;
-	err = media_leg_init(a, c->pbx);
+	err = call_leg_media_init(a);
 	if (err) {
 		log_event(LOG_WARN, "call_no_media_port", "uniqueid=%s error=%d",
 			  c->uniqueid, err);
@@ -648,12 +687,12 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		call_reply_a(c, 503, NULL, "Retry-After: 5\r\n", NULL);
 		goto fail;
 	}
-	if (media_answer_local(a, probe) == ENOENT) {
+	if (legmedia_answer_local(&a->m, a->offer, probe) == ENOENT) {
 		call_reply_a(c, 488, NULL,
 			     "Warning: 305 kubevox \"Incompatible media format\"\r\n", NULL);
 		goto fail;
 	}
-	media_remote_from(a, a->offer);
+	legmedia_remote(&a->m, a->offer);
 
 	sip_totag(req, totag, sizeof(totag));
 	if (call_contact(c, &a->dst, contact, sizeof(contact)) ||
@@ -670,12 +709,12 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		  a->chan, c->caller_num, c->dialed, c->context);
 	free(probe);
 	if (err == -ENOENT) {
-		c->cause = 1;
-		call_end(c, 1);
+		c->cause = Q850_UNALLOCATED;
+		call_end(c, Q850_UNALLOCATED);
 		return;
 	}
 	if (err) {
-		call_end(c, 38);
+		call_end(c, Q850_NETWORK_OUT_OF_ORDER);
 		return;
 	}
 	call_resume(c, dp_chan_run(c->dp));
@@ -713,7 +752,6 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	c->a.call = c;
 	c->a.inv_stx = stx;
 	c->a.dst = *src;
-	c->a.te_pt = -1;
 	tmr_init(&c->app_tmr);
 	tmr_init(&c->ack_tmr);
 	tmr_init(&c->free_tmr);
@@ -722,15 +760,12 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	c->t_start = tv;
 	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
 		 (long long)tv.tv_sec, call_chan_seq(c));
-	c->next = cs->list;
-	if (cs->list)
-		cs->list->prev = c;
-	cs->list = c;
+	list_push_front(&cs->list, &c->le);
 	cs->n++;
 	sip_stx_set_arg(stx, c);
 
 	req = sip_stx_request(stx);
-	c->a.ep = pbx_identify(c->cfg, req, src);
+	c->a.ep = authn_identify(c->cfg, req, src);
 	snprintf(c->a.chan, sizeof(c->a.chan), "PJSIP/%s-%08" PRIx64,
 		 c->a.ep ? c->a.ep->name : "unknown", cs->seq);
 	authn_request(cs->pbx, c->cfg, stx, c->a.ep, src, invite_authenticated, c);
@@ -754,7 +789,7 @@ void call_cancel(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	call_reply_a(c, 487, NULL, NULL, NULL);
 	if (c->phase == CALL_DIALING)
 		snprintf(c->dialstatus, sizeof(c->dialstatus), "CANCEL");
-	call_end(c, 16);
+	call_end(c, Q850_NORMAL_CLEARING);
 }
 
 static void ack_received(struct calls *cs, const struct sip_msg *req)
@@ -819,8 +854,8 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		free(l->offer);
 		l->offer = in;
 		in = NULL;
-		media_remote_from(l, l->offer);
-		if (media_answer_local(l, out)) {
+		legmedia_remote(&l->m, l->offer);
+		if (legmedia_answer_local(&l->m, l->offer, out)) {
 			sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
 			goto out;
 		}
@@ -836,7 +871,7 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 	}
 
 	/* Bridged: the other phone decides, through its own re-INVITE. */
-	err = media_offer_for(o, in, out);
+	err = legmedia_offer(&o->m, in, out);
 	if (err) {
 		sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
 		goto out;
@@ -896,16 +931,16 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	ans = malloc(sizeof(*ans));
 	out = malloc(sizeof(*out));
 	if (!ans || !out || sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
-	    media_answer_relay(l, o->offer, ans, out)) {
+	    legmedia_answer_relay(&l->m, o->offer, ans, out)) {
 		sip_stx_reply(l->reinv_stx, 488, NULL, NULL, NULL, NULL, NULL);
 		l->reinv_stx = NULL;
 		goto out;
 	}
-	media_remote_from(o, ans);
+	legmedia_remote(&o->m, ans);
 	free(l->offer);
 	l->offer = l->reinv_offer;
 	l->reinv_offer = NULL;
-	media_remote_from(l, l->offer);
+	legmedia_remote(&l->m, l->offer);
 	call_media_timeouts(c);
 	sbuf_init(&body);
 	sdp_encode(&body, out);
@@ -949,7 +984,7 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 		l->state = LEG_ENDED;
 		log_event(LOG_INFO, "call_bye", "uniqueid=%s from=%s", c->uniqueid,
 			  l->chan);
-		call_end(c, 16);
+		call_end(c, Q850_NORMAL_CLEARING);
 	} else if (sip_msg_is_method(req, "INVITE")) {
 		if (l == &c->a && c->se) {
 			uint32_t se = session_expires(req);
@@ -984,6 +1019,8 @@ int calls_alloc(struct calls **csp, struct pbx *pbx)
 		free(cs);
 		return ENOMEM;
 	}
+	list_init(&cs->list);
+	rand_hash_key(&cs->key);
 	cs->pbx = pbx;
 	*csp = cs;
 	return 0;
@@ -991,16 +1028,14 @@ int calls_alloc(struct calls **csp, struct pbx *pbx)
 
 void calls_free(struct calls *cs)
 {
-	struct call *c, *next;
+	struct list_node *it, *tmp;
 
 	if (!cs)
 		return;
 	/* call_end() only schedules the free; do it here, now. */
 	calls_end_all(cs);
-	for (c = cs->list; c; c = next) {
-		next = c->next;
-		call_free(c);
-	}
+	list_foreach_safe(it, tmp, &cs->list)
+		call_free(list_entry(it, struct call, le));
 	htab_free(&cs->tab);
 	free(cs);
 }
@@ -1017,8 +1052,11 @@ const struct call_stats *calls_stats(const struct calls *cs)
 
 void calls_end_all(struct calls *cs)
 {
-	for (struct call *c = cs->list; c; c = c->next)
-		call_end(c, 16);
+	struct list_node *it;
+
+	/* call_end() never frees: the walk is safe */
+	list_foreach(it, &cs->list)
+		call_end(list_entry(it, struct call, le), Q850_NORMAL_CLEARING);
 }
 
 void calls_set_draining(struct calls *cs, bool draining)
@@ -1040,10 +1078,12 @@ void calls_foreach(const struct calls *cs,
 		[CALL_DIALPLAN] = "dialplan", [CALL_DIALING] = "dialing",
 		[CALL_BRIDGED] = "bridged", [CALL_OVER] = "ending",
 	};
+	const struct list_node *it;
 	struct timeval now;
 
 	gettimeofday(&now, NULL);
-	for (const struct call *c = cs->list; c; c = c->next) {
+	list_foreach(it, &cs->list) {
+		const struct call *c = list_entry(it, const struct call, le);
 		struct call_info ci = {
 			.uniqueid = c->uniqueid,
 			.channel = c->a.chan,

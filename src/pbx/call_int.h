@@ -4,9 +4,11 @@
  *
  *   call.c   the call table, a call's life from INVITE to CDR, the A leg
  *            (UAS), requests within dialogs, CANCEL and ACK
- *   media.c  SDP and RTP for a leg: offers, answers, relay addresses
  *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
  *   apps.c   the dialplan channel: variables and the call applications
+ *
+ * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
+ * relay events come back through the handler call_leg_media_init() gives.
  */
 #ifndef KV_PBX_CALL_INT_H
 #define KV_PBX_CALL_INT_H
@@ -15,15 +17,16 @@
 #include <stdint.h>
 #include <sys/time.h>
 
+#include "config/q850.h"
 #include "media/prompt.h"
-#include "media/rtp.h"
 #include "pbx/call.h"
+#include "pbx/core.h"
 #include "pbx/dpexec.h"
-#include "pbx/pbx.h"
-#include "sdp/offer.h"
+#include "pbx/legmedia.h"
 #include "sdp/sdp.h"
-#include "util/htab.h"
 #include "sip/dialog.h"
+#include "util/htab.h"
+#include "util/list.h"
 #include "util/tmr.h"
 
 #define CALL_MAX_FORKS   16     /* B legs of one Dial() */
@@ -61,13 +64,9 @@ struct leg {
 	uint16_t final;                 /* final status received (B) */
 
 	/* media */
-	struct rtp_leg *rtp;
-	struct sdp_origin_state origin;
+	struct leg_media m;
 	struct sdp_session *offer;      /* last offer received (A) or sent (B) */
 	const struct cfg_endpoint *ep;  /* NULL for none */
-	enum cfg_codec codec;           /* codec the phone receives */
-	uint8_t pt;
-	int te_pt;
 
 	/* a re-INVITE relayed through this leg to the other one */
 	struct sip_stx *reinv_stx;      /* from this leg's phone */
@@ -86,7 +85,7 @@ struct call {
 	struct calls *calls;
 	struct pbx *pbx;
 	struct kv_config *cfg;          /* the configuration it started with */
-	struct call *prev, *next;       /* calls->list */
+	struct list_node le;            /* calls->list */
 	char uniqueid[40];
 	enum call_phase phase;
 
@@ -111,7 +110,7 @@ struct call {
 	uint16_t pending_scode;
 	bool early;                     /* 183 with SDP sent to A */
 	bool ringing;                   /* 180 sent to A */
-	int cause;                      /* Q.850 hangup cause, 0 = unset */
+	enum q850_cause cause;          /* Q850_UNSET until decided */
 	char dialstatus[16];
 	char dialed[DP_MAX_NAME + 1];   /* extension first dialled */
 	char context[DP_MAX_NAME + 1];  /* context first entered */
@@ -132,7 +131,8 @@ struct call {
 };
 
 /* call.c */
-void call_end(struct call *c, int cause);   /* hang up every leg, CDR, free later */
+void call_end(struct call *c, enum q850_cause cause);  /* hang up every leg,
+						      * CDR, free later */
 void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 		  const char *extra, const struct sdp_session *sdp);
 int  call_send_in_dialog(struct call *c, struct leg *l, const char *method,
@@ -147,19 +147,11 @@ void call_flush_answer(struct call *c);     /* send a deferred 200/183 */
 void call_answered(struct call *c);         /* A leg answered: CDR, log */
 void call_media_timeouts(struct call *c);   /* rtp_timeout(_hold) on legs */
 int  call_contact(struct call *c, const struct sip_peer *dst, char *buf, size_t size);
-uint16_t call_cause_to_sip(int cause);
+uint16_t call_cause_to_sip(enum q850_cause cause);
+/* The leg's relay and SDP state (legmedia_init()), its events routed to
+ * the call engine: 0, ENOSPC (port range full) or another errno. */
+int  call_leg_media_init(struct leg *l);
 uint64_t call_chan_seq(struct call *c);
-
-/* media.c */
-int  media_leg_init(struct leg *l, struct pbx *pbx);
-int  media_offer_for(struct leg *to, const struct sdp_session *offer_in,
-		     struct sdp_session *out);
-int  media_answer_local(struct leg *a, struct sdp_session *out);
-int  media_answer_relay(struct leg *to, const struct sdp_session *our_offer,
-			const struct sdp_session *answer_in,
-			struct sdp_session *out);
-int  media_remote_from(struct leg *l, const struct sdp_session *sdp);
-void media_prompt_release(struct pbx *pbx, const struct prompt *p);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);

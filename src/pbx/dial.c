@@ -14,6 +14,7 @@
 #include "pbx/call_int.h"
 #include "sip/print.h"
 #include "util/log.h"
+#include "util/rand.h"
 
 /* Looking up one endpoint's contacts. */
 struct dial_lookup {
@@ -22,14 +23,7 @@ struct dial_lookup {
 	unsigned failed;          /* contacts we could not call */
 };
 
-static void rand_hex(char *buf, size_t size)
-{
-	uint64_t r = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 2) ^ (uint64_t)rand();
-
-	snprintf(buf, size, "%016" PRIx64, r);
-}
-
-static void set_status(struct call *c, const char *status, int cause)
+static void set_status(struct call *c, const char *status, enum q850_cause cause)
 {
 	snprintf(c->dialstatus, sizeof(c->dialstatus), "%s", status);
 	dp_chan_var_set(c->dp, "DIALSTATUS", status);
@@ -65,8 +59,8 @@ void dial_cancel_all(struct call *c, const char *status)
 		if (b != c->peer && b->state != LEG_UP && b->state != LEG_ENDED) {
 			dial_leg_bye(b);
 			b->state = LEG_ENDED;
-			if (b->rtp)
-				rtp_leg_stop(b->rtp);
+			if (b->m.rtp)
+				rtp_leg_stop(b->m.rtp);
 		}
 	}
 	if (status)
@@ -106,13 +100,13 @@ static void dial_failed(struct call *c)
 	}
 	/* Asterisk's order: a busy callee outweighs one that did not answer. */
 	if (busy)
-		set_status(c, "BUSY", 17);
+		set_status(c, "BUSY", Q850_USER_BUSY);
 	else if (noanswer)
-		set_status(c, "NOANSWER", 19);
+		set_status(c, "NOANSWER", Q850_NO_ANSWER);
 	else if (congestion)
-		set_status(c, "CONGESTION", 34);
+		set_status(c, "CONGESTION", Q850_NORMAL_CIRCUIT_CONGESTION);
 	else
-		set_status(c, "CHANUNAVAIL", 20);
+		set_status(c, "CHANUNAVAIL", Q850_SUBSCRIBER_ABSENT);
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
@@ -135,10 +129,10 @@ static void early_media(struct call *c, struct leg *b, const struct sip_msg *res
 	struct sdp_session *out = malloc(sizeof(*out));
 
 	if (!ans || !out || sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
-	    media_answer_relay(&c->a, b->offer, ans, out))
+	    legmedia_answer_relay(&c->a.m, b->offer, ans, out))
 		goto out;
-	media_remote_from(b, ans);
-	rtp_leg_connect(c->a.rtp, b->rtp);
+	legmedia_remote(&b->m, ans);
+	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_reply_a(c, 183, NULL, NULL, out);
 	c->early = true;
  out:
@@ -155,21 +149,21 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 	c->phase = CALL_BRIDGED;
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
-	set_status(c, "ANSWER", 0);
+	set_status(c, "ANSWER", Q850_UNSET);
 	dial_cancel_all(c, NULL);
 
 	if (!ans || !out || !resp->body.l ||
 	    sdp_decode(ans, resp->body.p, resp->body.l, NULL) ||
-	    media_answer_relay(&c->a, b->offer, ans, out)) {
+	    legmedia_answer_relay(&c->a.m, b->offer, ans, out)) {
 		log_event(LOG_WARN, "dial_bad_answer", "uniqueid=%s channel=%s",
 			  c->uniqueid, b->chan);
 		free(ans);
 		free(out);
-		call_end(c, 58);
+		call_end(c, Q850_BEARERCAPABILITY_NOTAVAIL);
 		return;
 	}
-	media_remote_from(b, ans);
-	rtp_leg_connect(c->a.rtp, b->rtp);
+	legmedia_remote(&b->m, ans);
+	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_media_timeouts(c);
 	/* After Answer() the caller already has our address and port, which
 	 * do not change: the bridge is enough. */
@@ -232,8 +226,8 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 	b->inv_ctx = NULL;
 	b->final = resp->scode;
 	b->state = LEG_ENDED;
-	if (b->rtp)
-		rtp_leg_stop(b->rtp);
+	if (b->m.rtp)
+		rtp_leg_stop(b->m.rtp);
  maybe_done:
 	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
 		dial_failed(c);
@@ -250,7 +244,7 @@ static void dial_timeout(void *arg)
 		if (c->b[i]->final == 0)
 			c->b[i]->final = 480;
 	}
-	set_status(c, "NOANSWER", 19);
+	set_status(c, "NOANSWER", Q850_NO_ANSWER);
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
@@ -274,7 +268,6 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->call = c;
 	b->uac = true;
 	b->ep = ep;
-	b->te_pt = -1;
 	b->dst.addr = ct->src.addr;
 	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	b->dst.conn_id = ct->src.conn_id;
@@ -283,7 +276,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	sbuf_init(&sb);
 	sbuf_init(&body);
 
-	err = media_leg_init(b, c->pbx);
+	err = call_leg_media_init(b);
 	if (err)
 		goto out;
 	b->offer = malloc(sizeof(*b->offer));
@@ -291,7 +284,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		err = ENOMEM;
 		goto out;
 	}
-	err = media_offer_for(b, c->a.offer, b->offer);
+	err = legmedia_offer(&b->m, c->a.offer, b->offer);
 	if (err)
 		goto out;
 	err = sdp_encode(&body, b->offer);
@@ -304,9 +297,11 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	if (err)
 		goto out;
 
-	rand_hex(callid, sizeof(callid));
+	/* 128 random bits: unique across restarts and replicas (RFC 3261
+	 * §8.1.1.4), and no help to anyone forging in-dialog requests. */
+	rand_hex(callid, 33);
 	strncat(callid, "@kubevox", sizeof(callid) - strlen(callid) - 1);
-	rand_hex(tag, sizeof(tag));
+	rand_hex(tag, 17);
 	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
 	snprintf(host, sizeof(host), b->dst.addr.ss_family == AF_INET6 ? "[%s]" : "%s",
 		 ip);
@@ -323,7 +318,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		sbuf_printf(&sb, "Route: %s\r\n", ct->path);
 	sbuf_printf(&sb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
 		    "Contact: <%s>\r\n"
-		    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n"
+		    "Allow: " PBX_ALLOW "\r\n"
 		    "User-Agent: %s\r\n"
 		    "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n",
 		    from, to, callid, contact, sip_server_name, body.len);
@@ -414,7 +409,8 @@ enum dp_result dial_start(struct call *c, const char *args)
 	free(buf);
 
 	if (!c->b_n) {
-		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL", failed ? 34 : 20);
+		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL",
+			   failed ? Q850_NORMAL_CIRCUIT_CONGESTION : Q850_SUBSCRIBER_ABSENT);
 		log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s",
 			  c->uniqueid, c->dialstatus);
 		return DP_CONTINUE;

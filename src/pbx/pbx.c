@@ -9,11 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "pbx/authn.h"
+#include "pbx/call.h"
+#include "pbx/core.h"
 #include "pbx/pbx.h"
+#include "pbx/prompthold.h"
+#include "pbx/registrar.h"
 #include "sip/print.h"
 #include "util/sbuf.h"
-
-const char pbx_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER";
 
 /* Option tags we implement (RFC 3261 §8.2.2.3). */
 static const char *const supported_tags[] = {"path", NULL};
@@ -58,11 +61,9 @@ static bool check_require(struct sip_stx *stx, const struct sip_msg *req)
 
 static void reply_allow(struct sip_stx *stx, uint16_t scode)
 {
-	char extra[160];
+	static const char extra[] = "Allow: " PBX_ALLOW "\r\n"
+				    "Accept: application/sdp\r\nSupported: path\r\n";
 
-	snprintf(extra, sizeof(extra),
-		 "Allow: %s\r\nAccept: application/sdp\r\nSupported: path\r\n",
-		 pbx_allow);
 	sip_stx_reply(stx, scode, NULL, NULL, extra, NULL, NULL);
 }
 
@@ -86,21 +87,10 @@ static bool source_banned(struct pbx *pbx, const struct sip_peer *src)
 	return true;
 }
 
-const struct cfg_endpoint *pbx_identify(const struct kv_config *cfg,
-					const struct sip_msg *req,
-					const struct sip_peer *src)
-{
-	const struct cfg_endpoint *ep;
-
-	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
-	if (!ep && req->from.uri.user.l)
-		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);
-	return ep;
-}
-
-void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
-		 const struct sip_msg *req, const struct sip_peer *src,
-		 void *arg)
+/* The SIP stack's TU handler: every new request. */
+static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
+			const struct sip_msg *req, const struct sip_peer *src,
+			void *arg)
 {
 	struct pbx *pbx = arg;
 	struct sip_uri uri;
@@ -144,7 +134,8 @@ void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: \r\n", NULL, NULL);
 	} else if (sip_msg_is_method(req, "BYE") ||
 		   sip_msg_is_method(req, "NOTIFY") ||
-		   sip_msg_is_method(req, "INFO")) {
+		   sip_msg_is_method(req, "INFO") ||
+		   sip_msg_is_method(req, "UPDATE")) {
 		/* Outside of any dialog (no To tag): nothing to match. */
 		sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
 	} else {
@@ -195,7 +186,6 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	pbx->loop = loop;
 	pbx->tmrq = q;
 	pbx->now = wall_now;
-	pbx->stats.start_time = wall_now();
 	pbx->cfg = config_ref(cfg);
 	log_ratelimit_init(&pbx->ban_log, 1.0, 5.0);
 	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,
@@ -226,6 +216,11 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = media_start(pbx, cfg);
 	if (err)
 		goto out;
+	pbx->holds = prompt_holds_alloc(pbx->rtp, pbx->prompts);
+	if (!pbx->holds) {
+		err = ENOMEM;
+		goto out;
+	}
 
 	for (size_t i = 0; i < cfg->transports_n; i++) {
 		const struct cfg_transport *t = &cfg->transports[i];
@@ -298,7 +293,7 @@ void pbx_free(struct pbx *pbx)
 	/* Calls first: they hang up through the stack and the relay. */
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
-	media_prompts_flush(pbx);
+	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	state_free(pbx->state);
@@ -306,4 +301,54 @@ void pbx_free(struct pbx *pbx)
 	if (pbx->cfg)
 		config_unref(pbx->cfg);
 	free(pbx);
+}
+
+const struct kv_config *pbx_config(const struct pbx *pbx)
+{
+	return pbx->cfg;
+}
+
+bool pbx_state_healthy(const struct pbx *pbx)
+{
+	return state_healthy(pbx->state);
+}
+
+void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->stats = pbx->stats;
+	out->contacts = state_contacts_count(pbx->state);
+	out->state_healthy = state_healthy(pbx->state);
+	out->calls_active = calls_active(pbx->calls);
+	out->calls = *calls_stats(pbx->calls);
+	rtp_engine_stats(pbx->rtp, &out->rtp);
+	out->sip = *sip_stack_stats(pbx->stack);
+	out->tcp_connections = sip_transport_conn_count(sip_stack_transport(pbx->stack));
+	out->now = pbx->now();
+}
+
+void pbx_calls_foreach(const struct pbx *pbx,
+		       void (*fn)(const struct call_info *ci, void *arg), void *arg)
+{
+	calls_foreach(pbx->calls, fn, arg);
+}
+
+void pbx_set_draining(struct pbx *pbx, bool draining)
+{
+	calls_set_draining(pbx->calls, draining);
+}
+
+unsigned pbx_calls_active(const struct pbx *pbx)
+{
+	return calls_active(pbx->calls);
+}
+
+bool pbx_busy(const struct pbx *pbx)
+{
+	return calls_active(pbx->calls) || sip_stack_stats(pbx->stack)->ctx_active;
+}
+
+void pbx_end_calls(struct pbx *pbx)
+{
+	calls_end_all(pbx->calls);
 }

@@ -16,7 +16,8 @@
 #include <time.h>
 
 #include "pbx/authn.h"
-#include "pbx/pbx.h"
+#include "pbx/core.h"
+#include "pbx/registrar.h"
 #include "sip/print.h"
 #include "util/sbuf.h"
 
@@ -360,6 +361,6 @@ void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 	log_q(ctx->aor_name, sizeof(ctx->aor_name), req->to.uri.user.p,
 	      req->to.uri.user.l);
 
-	ctx->ep = pbx_identify(ctx->cfg, req, src);
+	ctx->ep = authn_identify(ctx->cfg, req, src);
 	authn_request(pbx, ctx->cfg, stx, ctx->ep, src, authenticated, ctx);
 }

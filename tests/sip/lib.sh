@@ -462,7 +462,7 @@ kv_conf_call_users()
 
 # kv_conf_rtp [SIZE]: rtp.conf with a port range this test has to itself,
 # so tests run in parallel never share media ports: slot k of the sorted
-# test_call_*.sh names gets 20000+500k .. +499 (below the kernel's
+# test_call_*.sh names gets 15000+500k .. +499 (below the kernel's
 # ephemeral ports, where kv_free_port and SIPp take theirs).  SIZE (ports,
 # at most 500) defaults to 100.  Sets KV_RTP_START and KV_RTP_END.
 kv_conf_rtp()
@@ -474,7 +474,7 @@ kv_conf_rtp()
 		k=$((k + 1))
 	done
 	[ "$size" -le 500 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
-	KV_RTP_START=$((20000 + 500 * k))
+	KV_RTP_START=$((15000 + 500 * k))
 	KV_RTP_END=$((KV_RTP_START + size - 1))
 	[ "$KV_RTP_END" -lt 32768 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
 	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
@@ -737,7 +737,7 @@ kv_conf_rtp_ops()
 	[ $((off + size)) -le 500 ] || kv_fail "kv_conf_rtp_ops: $off+$size ports is more than a slot"
 	KV_RTP_START=$((10000 + 500 * k + off))
 	KV_RTP_END=$((KV_RTP_START + size - 1))
-	[ "$KV_RTP_END" -lt 20000 ] || kv_fail "kv_conf_rtp_ops: no slot left for $KV_TEST"
+	[ "$KV_RTP_END" -lt 15000 ] || kv_fail "kv_conf_rtp_ops: no slot left for $KV_TEST"
 	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
 		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
 }

@@ -32,6 +32,7 @@
 
 #include "ops/metrics.h"
 #include "pbx/pbx.h"
+#include "state/state.h"
 #include "sip/stack.h"
 #include "util/log.h"
 #include "version.h"
@@ -644,28 +645,30 @@ static uint64_t fixed_now(void)
 
 static void test_metrics_bare(void **state)
 {
-	struct pbx *pbx = calloc(1, sizeof(*pbx));
+	struct pbx_snapshot *ps = calloc(1, sizeof(*ps));
+	struct ops_stats os;
 	struct prom *pr = malloc(sizeof(*pr));
 	char key[128];
 	struct sbuf sb;
 
-	assert_non_null(pbx);
+	assert_non_null(ps);
 	assert_non_null(pr);
-	pbx->stats.reg[REG_OK] = 5;
-	pbx->stats.reg[REG_CHALLENGED] = 7;
-	pbx->stats.reg[REG_AUTH_FAILED] = 3;
-	pbx->stats.reg[REG_REJECTED] = 2;
-	pbx->stats.reg[REG_ERROR] = 1;
-	pbx->stats.auth_failures = 11;
-	pbx->stats.bans = 4;
-	pbx->stats.banned_requests = 9;
-	pbx->stats.reloads_ok = 6;
-	pbx->stats.reloads_failed = 1;
-	pbx->stats.draining = true;
-	pbx->stats.start_time = 1700000000;
+	memset(&os, 0, sizeof(os));
+	ps->stats.reg[REG_OK] = 5;
+	ps->stats.reg[REG_CHALLENGED] = 7;
+	ps->stats.reg[REG_AUTH_FAILED] = 3;
+	ps->stats.reg[REG_REJECTED] = 2;
+	ps->stats.reg[REG_ERROR] = 1;
+	ps->stats.auth_failures = 11;
+	ps->stats.bans = 4;
+	ps->stats.banned_requests = 9;
+	os.reloads_ok = 6;
+	os.reloads_failed = 1;
+	os.draining = true;
+	os.start_time = 1700000000;
 
 	sbuf_init(&sb);
-	metrics_render(&sb, pbx);
+	metrics_render(&sb, ps, &os);
 	assert_false(sbuf_err(&sb));
 	assert_prom_ok(pr, sbuf_cstr(&sb));
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
@@ -695,31 +698,31 @@ static void test_metrics_bare(void **state)
 	assert_series(pr, "kubevox_tcp_connections", 0);
 
 	/* /status of the same PBX. */
-	pbx->now = fixed_now;
+	ps->now = fixed_now();
 	sbuf_reset(&sb);
-	status_render(&sb, pbx);
+	status_render(&sb, ps, &os, NULL);
 	assert_false(sbuf_err(&sb));
 	assert_true(json_valid(sbuf_cstr(&sb)));
 	assert_string_equal(sbuf_cstr(&sb),
 		"{\"version\":\"" KV_VERSION "\",\"uptime_seconds\":42,\"draining\":true,"
 		"\"contacts\":0,\"calls_active\":0,\"calls\":[]}");
 
-	/* The start time is the PBX's own record. */
-	pbx->stats.start_time = 1700000000;
+	/* The start time is the process's own record. */
+	os.start_time = 1700000000;
 	sbuf_reset(&sb);
-	metrics_render(&sb, pbx);
+	metrics_render(&sb, ps, &os);
 	assert_prom_ok(pr, sbuf_cstr(&sb));
 	assert_true(prom_value(pr, "kubevox_process_start_time_seconds") == 1700000000.0);
 
 	/* A clock before the start time never makes a negative uptime. */
-	pbx->stats.start_time = 1800000000;
-	pbx->stats.draining = false;
+	os.start_time = 1800000000;
+	os.draining = false;
 	sbuf_reset(&sb);
-	status_render(&sb, pbx);
+	status_render(&sb, ps, &os, NULL);
 	assert_non_null(strstr(sbuf_cstr(&sb), "\"uptime_seconds\":0,\"draining\":false"));
 	sbuf_free(&sb);
 	free(pr);
-	free(pbx);
+	free(ps);
 }
 
 /* ---- metrics from real parts, after real SIP traffic ---- */
@@ -729,7 +732,9 @@ struct fix {
 	uv_timer_t deadline;
 	bool expired;
 	struct tmrq q;
-	struct pbx *pbx;
+	struct state *state;
+	struct sip_stack *stack;
+	struct rtp_engine *rtp;
 	struct sip_listener *udp;
 	int fd;                        /* the phone */
 	unsigned nreq;
@@ -783,7 +788,6 @@ static int setup(void **state)
 	struct fix *f = calloc(1, sizeof(*f));
 	struct sockaddr_in sin;
 	const struct sockaddr_in *bound;
-	struct pbx *pbx;
 
 	assert_non_null(f);
 	if (!getenv("KV_TEST_LOG") && devnull < 0) {
@@ -794,21 +798,15 @@ static int setup(void **state)
 	assert_int_equal(uv_timer_init(&f->loop, &f->deadline), 0);
 	f->deadline.data = f;
 	assert_int_equal(tmrq_init(&f->q, &f->loop), 0);
-	pbx = f->pbx = calloc(1, sizeof(*pbx));
-	assert_non_null(pbx);
-	pbx->loop = &f->loop;
-	pbx->tmrq = &f->q;
-	pbx->now = fixed_now;
-	assert_int_equal(state_mem_alloc(&pbx->state, &f->q, NULL, NULL), 0);
-	assert_int_equal(sip_stack_alloc(&pbx->stack, &f->loop, &f->q, reqh, f), 0);
-	assert_int_equal(calls_alloc(&pbx->calls, pbx), 0);
+	assert_int_equal(state_mem_alloc(&f->state, &f->q, NULL, NULL), 0);
+	assert_int_equal(sip_stack_alloc(&f->stack, &f->loop, &f->q, reqh, f), 0);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(sip_transport_listen(sip_stack_transport(pbx->stack), SIP_PROTO_UDP,
+	assert_int_equal(sip_transport_listen(sip_stack_transport(f->stack), SIP_PROTO_UDP,
 					      (struct sockaddr *)&sin, &f->udp), 0);
-	assert_int_equal(rtp_engine_alloc(&pbx->rtp, &f->loop, (struct sockaddr *)&sin,
+	assert_int_equal(rtp_engine_alloc(&f->rtp, &f->loop, (struct sockaddr *)&sin,
 					  41000, 41099, 1), 0);
 
 	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -825,20 +823,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	struct pbx *pbx = f->pbx;
 
 	close(f->fd);
-	calls_free(pbx->calls);
-	rtp_engine_free(pbx->rtp);
-	sip_stack_free(pbx->stack);
-	state_free(pbx->state);
+	rtp_engine_free(f->rtp);
+	sip_stack_free(f->stack);
+	state_free(f->state);
 	tmrq_close(&f->q);
 	uv_close((uv_handle_t *)&f->deadline, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	sbuf_free(&f->sb);
 	free(f->pr);
-	free(pbx);
 	free(f);
 	return 0;
 }
@@ -866,6 +861,19 @@ static void send_req(struct fix *f, const char *method, const char *branch)
 	send_text(f, buf);
 }
 
+/* What pbx_snapshot() reads, from the fixture's parts (no PBX here: the
+ * TU is the fixture's own). */
+static void snapshot(struct fix *f, struct pbx_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->contacts = state_contacts_count(f->state);
+	s->state_healthy = state_healthy(f->state);
+	s->sip = *sip_stack_stats(f->stack);
+	rtp_engine_stats(f->rtp, &s->rtp);
+	s->tcp_connections = sip_transport_conn_count(sip_stack_transport(f->stack));
+	s->now = fixed_now();
+}
+
 static void reg_done(enum loc_result res, const struct loc_contact *c, size_t n, void *arg)
 {
 	*(enum loc_result *)arg = res;
@@ -874,12 +882,14 @@ static void reg_done(enum loc_result res, const struct loc_contact *c, size_t n,
 static void test_metrics_live(void **state)
 {
 	struct fix *f = *state;
-	const struct sip_stack_stats *ss = sip_stack_stats(f->pbx->stack);
+	const struct sip_stack_stats *ss = sip_stack_stats(f->stack);
 	struct loc_binding b;
 	struct loc_register r;
 	enum loc_result res = LOC_FAILED;
 	struct rtp_stats rs;
 	struct prom *pr = f->pr;
+	struct pbx_snapshot snap;
+	struct ops_stats os = {0};
 	unsigned want_req;
 
 	/* One contact, as a REGISTER would leave it. */
@@ -897,7 +907,7 @@ static void test_metrics_live(void **state)
 	r.src.addr.ss_family = AF_INET;
 	r.max_contacts = 1;
 	r.now = (uint64_t)time(NULL);
-	assert_int_equal(state_register(f->pbx->state, &r, reg_done, &res), 0);
+	assert_int_equal(state_register(f->state, &r, reg_done, &res), 0);
 	assert_int_equal(res, LOC_OK);
 
 	send_req(f, "OPTIONS", "o1");
@@ -940,7 +950,8 @@ static void test_metrics_live(void **state)
 	assert_string_equal(sip_stats_method_name(SIP_STATS_OTHER), "other");
 	assert_string_equal(sip_stats_method_name(99), "other");
 
-	metrics_render(&f->sb, f->pbx);
+	snapshot(f, &snap);
+	metrics_render(&f->sb, &snap, &os);
 	assert_false(sbuf_err(&f->sb));
 	assert_prom_ok(pr, sbuf_cstr(&f->sb));
 	assert_series(pr, "kubevox_registrations", 1);
@@ -964,14 +975,14 @@ static void test_metrics_live(void **state)
 	assert_series(pr, "kubevox_tcp_connections", 0);
 	assert_series(pr, "kubevox_calls_active", 0);
 
-	rtp_engine_stats(f->pbx->rtp, &rs);
+	rtp_engine_stats(f->rtp, &rs);
 	assert_true(rs.ports_total > 0);
 	assert_series(pr, "kubevox_rtp_ports_total", rs.ports_total);
 	assert_series(pr, "kubevox_rtp_ports_in_use", 0);
 	assert_series(pr, "kubevox_rtp_packets_dropped_total{reason=\"wrong_source\"}", 0);
 
 	sbuf_reset(&f->sb);
-	status_render(&f->sb, f->pbx);
+	status_render(&f->sb, &snap, &os, NULL);
 	assert_false(sbuf_err(&f->sb));
 	assert_true(json_valid(sbuf_cstr(&f->sb)));
 	assert_non_null(strstr(sbuf_cstr(&f->sb), "\"contacts\":1,\"calls_active\":0,\"calls\":[]"));
@@ -982,7 +993,7 @@ static void test_metrics_live(void **state)
 static void test_stateless_counts(void **state)
 {
 	struct fix *f = *state;
-	const struct sip_stack_stats *ss = sip_stack_stats(f->pbx->stack);
+	const struct sip_stack_stats *ss = sip_stack_stats(f->stack);
 	static const char resp[] = "SIP/2.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
 	struct sip_peer dst;
 	socklen_t len = sizeof(dst.addr);
@@ -998,11 +1009,11 @@ static void test_stateless_counts(void **state)
 	memset(&dst, 0, sizeof(dst));
 	assert_int_equal(getsockname(f->fd, (struct sockaddr *)&dst.addr, &len), 0);
 	dst.proto = SIP_PROTO_UDP;
-	assert_int_equal(sip_stack_send_raw(f->pbx->stack, &dst, resp, strlen(resp)), 0);
+	assert_int_equal(sip_stack_send_raw(f->stack, &dst, resp, strlen(resp)), 0);
 	assert_int_equal(ss->tx_by_class[5], 1);
 	assert_int_equal(ss->tx_responses, 2);
 	/* A status line without a code counts as a response of no class. */
-	assert_int_equal(sip_stack_send_raw(f->pbx->stack, &dst, "SIP/2.0 x\r\n\r\n", 13), 0);
+	assert_int_equal(sip_stack_send_raw(f->stack, &dst, "SIP/2.0 x\r\n\r\n", 13), 0);
 	assert_int_equal(ss->tx_responses, 3);
 	for (unsigned c = 0; c < 7; c++)
 		assert_int_equal(ss->tx_by_class[c], c == 4 || c == 5 ? 1 : 0);

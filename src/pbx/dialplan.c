@@ -22,7 +22,7 @@
 #include "config/cfgval.h"
 #include "pbx/dialplan.h"
 #include "pbx/dpexec.h"
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 #include "util/log.h"
 
 #define PRIO_NONE  (-2)       /* no priority yet in this section */

@@ -19,7 +19,7 @@
 
 #include "config/q850.h"
 #include "pbx/dpexec.h"
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 #include "util/log.h"
 
 #define CID_MAX 128            /* caller number used for matching */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 
 /* The variables every test sees, as a channel would answer them. */
 static const char *const vars[][2] = {

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 #include "util/log.h"
 
 #define EXPR_MAX_NEST   128          /* parentheses, unary operators */

@@ -22,9 +22,13 @@
  * truncated); characters the expression scanner does not know are syntax
  * errors rather than silently dropped; regular expressions with back
  * references are refused, since they can take exponential time.
+ *
+ * It lives in config/ with the dialplan because loading needs it too: the
+ * loader expands [globals] in names and checks every argument's syntax;
+ * the interpreter (pbx/dpexec) expands at run time with the same code.
  */
-#ifndef KV_PBX_DPEXPR_H
-#define KV_PBX_DPEXPR_H
+#ifndef KV_CONFIG_DPEXPR_H
+#define KV_CONFIG_DPEXPR_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -63,30 +63,10 @@
 #include "config/arena.h"
 #include "config/astconf.h"
 #include "config/config.h"
+#include "config/dpapp.h"
 
 #define DP_MAX_NAME          79    /* context and extension names, as Asterisk */
 #define DP_MAX_INCLUDE_DEPTH 128   /* contexts searched by one lookup */
-
-/* The applications.  Those before DP_APP_NOOP act on the call and are
- * carried out by the channel (dp_chan_ops.app); the others are run by
- * the interpreter itself. */
-enum dp_app {
-	DP_APP_ANSWER,
-	DP_APP_RINGING,
-	DP_APP_PROGRESS,
-	DP_APP_WAIT,
-	DP_APP_HANGUP,
-	DP_APP_BUSY,
-	DP_APP_CONGESTION,
-	DP_APP_DIAL,
-	DP_APP_PLAYBACK,
-	DP_APP_ECHO,
-	DP_APP_NOOP,
-	DP_APP_SET,
-	DP_APP_GOTO,
-	DP_APP_GOTOIF,
-	DP_APP_COUNT
-};
 
 struct dp_context;
 struct dp_exten;
@@ -176,11 +156,6 @@ const struct dp_prio *dialplan_find_any(const struct dialplan *dp,
 					int priority, const char *label);
 /* Does pattern or name e->key match exten (an extension dialled)? */
 bool dp_exten_match(const struct dp_exten *e, const char *exten);
-
-/* Application names, case-insensitive as in Asterisk; -1 when unknown. */
-int dp_app_lookup(const char *name, size_t len, enum dp_app *app);
-const char *dp_app_name(enum dp_app app);
-bool dp_app_is_call(enum dp_app app);
 
 /*
  * Asterisk's standard_app_args(): split buf in place on ',' outside

@@ -23,6 +23,7 @@
 #include "pbx/dialplan.h"
 #include "pbx/dpexec.h"
 #include "config/dpexpr.h"
+#include "config/dppattern.h"
 #include "util/log.h"
 
 #define PRIO_NONE  (-2)       /* no priority yet in this section */
@@ -173,225 +174,23 @@ static int small_int(const char *s, int *v)
 }
 
 /* ------------------------------------------------------------------ */
-/* Extension order and matching (pbx.c ext_cmp(), extension_match_core) */
-
-/* Exact names: byte order, '-' ignored. */
-static int plain_cmp(const char *a, const char *b)
-{
-	for (;;) {
-		while (*a == '-')
-			a++;
-		while (*b == '-')
-			b++;
-		if (*a != *b)
-			return (unsigned char)*a - (unsigned char)*b;
-		if (!*a)
-			return 0;
-		a++;
-		b++;
-	}
-}
-
-static void bit_set(unsigned char bits[32], unsigned c)
-{
-	bits[c / 8] |= (unsigned char)(1u << (7 - c % 8));
-}
-
-/*
- * One position of a pattern: a score where fewer matching characters
- * sort first (the low byte is the smallest of them), and the set itself.
- * '.' scores 0x18000, '!' 0x28000, the end 0x30000.
- */
-static int pattern_pos(const char **pp, unsigned char bits[32])
-{
-	const char *p = *pp;
-
-	for (;;) {
-		const char *end;
-		unsigned cmin = 0xff;
-		int count = 0;
-		unsigned char c;
-
-		do {
-			c = (unsigned char)*p++;
-		} while (c == '-');
-		switch (c) {
-		case 'n':
-		case 'N':
-			for (unsigned d = '2'; d <= '9'; d++)
-				bit_set(bits, d);
-			*pp = p;
-			return 0x0800 | '2';
-		case 'x':
-		case 'X':
-			for (unsigned d = '0'; d <= '9'; d++)
-				bit_set(bits, d);
-			*pp = p;
-			return 0x0A00 | '0';
-		case 'z':
-		case 'Z':
-			for (unsigned d = '1'; d <= '9'; d++)
-				bit_set(bits, d);
-			*pp = p;
-			return 0x0900 | '1';
-		case '.':
-			*pp = p;
-			return 0x18000;
-		case '!':
-			*pp = p;
-			return 0x28000;
-		case '\0':
-			*pp = NULL;
-			return 0x30000;
-		case '[':
-			break;
-		default:
-			bit_set(bits, c);
-			*pp = p;
-			return 0x0100 | c;
-		}
-		end = strchr(p, ']');
-		if (!end) {
-			*pp = NULL;
-			return 0x40000;
-		}
-		for (; p < end; p++) {
-			unsigned c1 = (unsigned char)p[0], c2 = c1;
-
-			if (p + 2 < end && p[1] == '-') {
-				c2 = (unsigned char)p[2];
-				p += 2;
-			}
-			if (c1 < cmin)
-				cmin = c1;
-			for (unsigned d = c1; d <= c2; d++) {
-				unsigned char mask = (unsigned char)(1u << (7 - d % 8));
-
-				if (!(bits[d / 8] & mask)) {
-					bits[d / 8] |= mask;
-					count += 0x100;
-				}
-			}
-		}
-		p++;
-		if (count) {
-			*pp = p;
-			return count | (int)cmin;
-		}
-		/* An empty set is skipped. */
-	}
-}
-
-static int pattern_cmp(const char *a, const char *b)
-{
-	for (;;) {
-		unsigned char ba[32] = { 0 }, bb[32] = { 0 };
-		int pa = pattern_pos(&a, ba), pb = pattern_pos(&b, bb);
-		int c = pa - pb;
-
-		if (!c)
-			c = memcmp(bb, ba, sizeof(ba));
-		if (c || !a || !b)
-			return c;
-	}
-}
-
-static int key_cmp(const char *a, const char *b)
-{
-	if (a[0] != '_')
-		return b[0] == '_' ? -1 : plain_cmp(a, b);
-	if (b[0] != '_')
-		return 1;
-	return pattern_cmp(a + 1, b + 1);
-}
+/* Matching                                                            */
 
 /* Same key: the one restricted to a caller-ID comes first. */
 static int exten_cmp(const char *ka, const char *ca, const char *kb, const char *cb)
 {
-	int c = key_cmp(ka, kb);
+	int c = dp_key_cmp(ka, kb);
 
 	if (c)
 		return c;
 	if (!ca || !cb)
 		return (ca ? -1 : 0) + (cb ? 1 : 0);
-	return key_cmp(ca, cb);
-}
-
-/* Does key (a name or a "_pattern") match data, as E_MATCH? */
-static bool key_match(const char *key, const char *data)
-{
-	const char *p, *d = data;
-
-	if (key[0] != '_')
-		return plain_cmp(key, data) == 0;
-	if (data[0] == '_' && pattern_cmp(key + 1, data + 1) == 0)
-		return true;
-	for (p = key + 1;;) {
-		while (*d == '-')
-			d++;
-		while (*p == '-')
-			p++;
-		if (!*d || !*p || *p == '/')
-			break;
-		switch (*p) {
-		case '[': {
-			const char *end = strchr(++p, ']');
-			unsigned char dc = (unsigned char)*d;
-
-			if (!end)
-				return false;
-			if (p == end) {
-				p++;
-				continue;
-			}
-			for (; p < end; p++) {
-				if (p + 2 < end && p[1] == '-') {
-					if (dc >= (unsigned char)p[0] && dc <= (unsigned char)p[2])
-						break;
-					p += 2;
-				} else if (dc == (unsigned char)p[0]) {
-					break;
-				}
-			}
-			if (p >= end)
-				return false;
-			p = end;
-			break;
-		}
-		case 'n':
-		case 'N':
-			if (*d < '2' || *d > '9')
-				return false;
-			break;
-		case 'x':
-		case 'X':
-			if (*d < '0' || *d > '9')
-				return false;
-			break;
-		case 'z':
-		case 'Z':
-			if (*d < '1' || *d > '9')
-				return false;
-			break;
-		case '.':
-		case '!':
-			return true;
-		default:
-			if (*d != *p)
-				return false;
-			break;
-		}
-		d++;
-		p++;
-	}
-	if (*d)
-		return false;
-	return *p == '\0' || *p == '/' || *p == '!';
+	return dp_key_cmp(ca, cb);
 }
 
 bool dp_exten_match(const struct dp_exten *e, const char *exten)
 {
-	return key_match(e->key, exten);
+	return dp_key_match(e->key, exten);
 }
 
 /* matchcid(): an empty pattern takes only callers without a number. */
@@ -401,7 +200,7 @@ static bool cid_ok(const struct dp_exten *e, const char *cid, bool any)
 		return true;
 	if (!cid || !*cid)
 		return e->cid[0] == '\0';
-	return key_match(e->cid, cid);
+	return dp_key_match(e->cid, cid);
 }
 
 static const struct dp_prio *prio_find(const struct dp_exten *e, int prio,
@@ -458,12 +257,12 @@ static const struct dp_prio *walk_ctx(struct walk *w, const struct dp_context *c
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (plain_cmp(ctx->extens[mid].key, w->plain) < 0)
+		if (dp_plain_cmp(ctx->extens[mid].key, w->plain) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < ctx->plain_n && !plain_cmp(ctx->extens[lo].key, w->plain); lo++) {
+	for (; lo < ctx->plain_n && !dp_plain_cmp(ctx->extens[lo].key, w->plain); lo++) {
 		const struct dp_exten *e = &ctx->extens[lo];
 
 		if (cid_ok(e, w->cid, w->any_cid) && (p = prio_find(e, w->prio, w->label)))
@@ -472,7 +271,7 @@ static const struct dp_prio *walk_ctx(struct walk *w, const struct dp_context *c
 	for (size_t i = ctx->plain_n; i < ctx->extens_n; i++) {
 		const struct dp_exten *e = &ctx->extens[i];
 
-		if (key_match(e->key, w->data) && cid_ok(e, w->cid, w->any_cid) &&
+		if (dp_key_match(e->key, w->data) && cid_ok(e, w->cid, w->any_cid) &&
 		    (p = prio_find(e, w->prio, w->label)))
 			return p;
 	}
@@ -883,24 +682,19 @@ static void cid_shrink(char *n)
 static int pattern_check(struct build *b, const char *key, const char *what,
 			 const char *file, int line)
 {
-	for (const char *p = key + 1; *p; p++) {
-		if (*p == '[') {
-			const char *end = strchr(p + 1, ']');
+	char wild;
 
-			if (!end) {
-				msg(b, DIAG_ERROR, file, line, "unterminated '[' in %s '%s'",
-				    what, key);
-				return -1;
-			}
-			p = end;
-		} else if ((*p == '.' || *p == '!') && p[1]) {
-			msg(b, DIAG_WARNING, file, line,
-			    "characters after '%c' in %s '%s' are never matched",
-			    *p, what, key);
-			return 0;
-		}
+	switch (dp_pattern_check(key, &wild)) {
+	case DP_PATTERN_UNTERMINATED:
+		msg(b, DIAG_ERROR, file, line, "unterminated '[' in %s '%s'", what, key);
+		return -1;
+	case DP_PATTERN_UNREACHABLE:
+		msg(b, DIAG_WARNING, file, line,
+		    "characters after '%c' in %s '%s' are never matched", wild, what, key);
+		return 0;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 static bool has_subst(const char *s, const char *end)

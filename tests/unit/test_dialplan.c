@@ -21,6 +21,7 @@
 
 #include "config/astconf.h"
 #include "config/q850.h"
+#include "config/dppattern.h"
 #include "pbx/dialplan.h"
 
 #ifndef KV_SOURCE_DIR
@@ -726,6 +727,38 @@ static void test_many_extensions(void **state)
 	assert_string_equal(noop(fx, "c", "9999", 1, NULL), "-");
 }
 
+/* The pattern syntax on its own, as the loader and the matcher share it. */
+static void test_pattern_syntax(void **state)
+{
+	char wild = 0;
+
+	assert_int_equal(dp_plain_cmp("555-1234", "5551234"), 0);
+	assert_true(dp_plain_cmp("100", "101") < 0);
+	assert_true(dp_key_cmp("999", "_1XX") < 0);        /* names first */
+	assert_true(dp_key_cmp("_1XX", "100") > 0);
+	assert_true(dp_key_cmp("_10X", "_1XX") < 0);       /* literal before a set */
+	assert_true(dp_key_cmp("_1[0-5]X", "_1XX") < 0);   /* smaller set first */
+	assert_true(dp_key_cmp("_1.", "_1!") < 0);
+	assert_true(dp_key_cmp("_1XX.", "_1XX") < 0);      /* the end sorts last */
+	assert_int_equal(dp_key_cmp("_1-X-X", "_1XX"), 0);
+
+	assert_true(dp_key_match("_NXX", "200"));
+	assert_false(dp_key_match("_NXX", "100"));
+	assert_false(dp_key_match("_NXX", "2000"));
+	assert_true(dp_key_match("_1!", "1"));
+	assert_false(dp_key_match("_1.", "1"));
+	assert_true(dp_key_match("_[#*a-c]", "*"));
+	assert_true(dp_key_match("_1XX", "_1XX"));
+	assert_true(dp_key_match("555-1234", "5551234"));
+	assert_false(dp_key_match("_1[2", "12"));
+
+	assert_int_equal(dp_pattern_check("_1X.", &wild), DP_PATTERN_OK);
+	assert_int_equal(dp_pattern_check("_1[2", &wild), DP_PATTERN_UNTERMINATED);
+	assert_int_equal(dp_pattern_check("_1!2", &wild), DP_PATTERN_UNREACHABLE);
+	assert_int_equal(wild, '!');
+	assert_int_equal(dp_pattern_check("_[.]X", &wild), DP_PATTERN_OK);
+}
+
 static void test_args_split(void **state)
 {
 	char buf[128], *argv[8];
@@ -860,6 +893,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diagnostics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_errors_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_extensions, setup, teardown),
+		cmocka_unit_test(test_pattern_syntax),
 		cmocka_unit_test(test_args_split),
 		cmocka_unit_test(test_causes_and_apps),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),

@@ -18,9 +18,9 @@
 #include "config/astconf.h"
 #include "config/cfgval.h"
 #include "config/config.h"
+#include "config/extensions.h"
 #include "config/load.h"
 #include "pbx/cdr.h"
-#include "pbx/dialplan.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 

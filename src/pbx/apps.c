@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/q850.h"
+#include "config/dpargs.h"
 #include "pbx/call_int.h"
 #include "util/log.h"
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/dpargs.h"
 #include "pbx/call_int.h"
 #include "sip/print.h"
 #include "util/log.h"

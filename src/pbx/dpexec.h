@@ -8,8 +8,8 @@
  * "-N") and GotoIf(condition?[true][:false]).  The applications that act
  * on the call (Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion,
  * Dial, Playback, Echo) are handed to the channel through dp_chan_ops.app
- * with their arguments expanded; the channel splits them with
- * dp_args_split().  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
+ * with their arguments expanded; the channel reads them with the
+ * parsers of config/dpargs.h, which the load-time checker uses too.  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
  * call ends), DP_JUMPED (it moved the channel with dp_chan_goto()) or
  * DP_ASYNC (it will finish later and then call dp_chan_resume() with one
  * of the others).
@@ -36,8 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/config.h"
-#include "pbx/dialplan.h"
+#include "config/dialplan.h"
+#include "config/dpmatch.h"
 #include "util/sbuf.h"
 
 #define DP_MAX_STEPS   10000    /* priorities per run without DP_ASYNC */
@@ -123,12 +123,5 @@ bool dp_chan_var_at(const struct dp_chan *c, size_t i, const char **name,
 		    const char **value, int *inherit);
 /* Expand ${...} and $[...] in s as the channel sees them. */
 int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out);
-
-/*
- * Load-time check of one priority's arguments, where they are literal
- * (dialplan_load() calls it once the whole dialplan is known).
- */
-void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
-		  struct diag *diag);
 
 #endif

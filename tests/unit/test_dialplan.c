@@ -20,9 +20,12 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
-#include "config/q850.h"
+#include "config/dialplan.h"
+#include "config/dpargs.h"
+#include "config/dpmatch.h"
 #include "config/dppattern.h"
-#include "pbx/dialplan.h"
+#include "config/extensions.h"
+#include "config/q850.h"
 
 #ifndef KV_SOURCE_DIR
 #define KV_SOURCE_DIR "."

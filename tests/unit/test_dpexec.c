@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
-#include "pbx/dialplan.h"
+#include "config/dialplan.h"
+#include "config/dpargs.h"
+#include "config/dpmatch.h"
+#include "config/extensions.h"
 #include "pbx/dpexec.h"
 
 #define MAX_CALLS 64

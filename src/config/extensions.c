@@ -1,14 +1,13 @@
 /*
- * dialplan.c - extensions.conf: loading, validation and extension matching
- * (see dialplan.h).
+ * extensions.c - extensions.conf into a dialplan (see extensions.h).
  *
  * Loading reads every line into a record, in file order, and only then
  * sorts the records into Asterisk's matching order (context, extension by
  * ext_cmp(), caller-ID, priority, file order).  Equal neighbours are then
  * duplicates, reported with the line that came first, and each context's
  * extensions end up in one array: exact names, binary searched, then the
- * patterns, tried in order.  Application arguments are checked last,
- * when every context and label is known.
+ * patterns, tried in order.  Application arguments are checked last
+ * (dpcheck.c), when every context and label is known.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,16 +19,14 @@
 #include <strings.h>
 
 #include "config/cfgval.h"
-#include "pbx/dialplan.h"
-#include "pbx/dpexec.h"
+#include "config/dpcheck.h"
 #include "config/dpexpr.h"
 #include "config/dppattern.h"
-#include "util/log.h"
+#include "config/extensions.h"
 
 #define PRIO_NONE  (-2)       /* no priority yet in this section */
 #define PRIO_HINT  (-1)
 #define PRIO_MAX   (INT_MAX / 2)
-#define DATA_MAX   256        /* longest extension looked up */
 
 struct rec {
 	size_t ctx;
@@ -173,9 +170,6 @@ static int small_int(const char *s, int *v)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Matching                                                            */
-
 /* Same key: the one restricted to a caller-ID comes first. */
 static int exten_cmp(const char *ka, const char *ca, const char *kb, const char *cb)
 {
@@ -187,244 +181,6 @@ static int exten_cmp(const char *ka, const char *ca, const char *kb, const char 
 		return (ca ? -1 : 0) + (cb ? 1 : 0);
 	return dp_key_cmp(ca, cb);
 }
-
-bool dp_exten_match(const struct dp_exten *e, const char *exten)
-{
-	return dp_key_match(e->key, exten);
-}
-
-/* matchcid(): an empty pattern takes only callers without a number. */
-static bool cid_ok(const struct dp_exten *e, const char *cid, bool any)
-{
-	if (!e->cid || any)
-		return true;
-	if (!cid || !*cid)
-		return e->cid[0] == '\0';
-	return dp_key_match(e->cid, cid);
-}
-
-static const struct dp_prio *prio_find(const struct dp_exten *e, int prio,
-				       const char *label)
-{
-	size_t lo = 0, hi = e->prios_n;
-
-	if (label) {
-		for (size_t i = 0; i < e->prios_n; i++) {
-			if (e->prios[i].label && !strcmp(e->prios[i].label, label))
-				return &e->prios[i];
-		}
-		return NULL;
-	}
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (e->prios[mid].prio < prio)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < e->prios_n && e->prios[lo].prio == prio ? &e->prios[lo] : NULL;
-}
-
-struct walk {
-	const struct dp_context *seen[DP_MAX_INCLUDE_DEPTH];
-	size_t n;
-	const char *data;        /* as dialled */
-	const char *plain;       /* the same without '-' */
-	int prio;
-	const char *label;
-	const char *cid;
-	bool any_cid;
-};
-
-static const struct dp_prio *walk_ctx(struct walk *w, const struct dp_context *ctx)
-{
-	const struct dp_prio *p;
-	size_t lo = 0, hi;
-
-	for (size_t i = 0; i < w->n; i++) {
-		if (w->seen[i] == ctx)
-			return NULL;
-	}
-	if (w->n == DP_MAX_INCLUDE_DEPTH) {
-		log_event(LOG_WARN, "dialplan_include_depth", "context=%s max=%d",
-			  ctx->name, DP_MAX_INCLUDE_DEPTH);
-		return NULL;
-	}
-	w->seen[w->n++] = ctx;
-
-	hi = ctx->plain_n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (dp_plain_cmp(ctx->extens[mid].key, w->plain) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < ctx->plain_n && !dp_plain_cmp(ctx->extens[lo].key, w->plain); lo++) {
-		const struct dp_exten *e = &ctx->extens[lo];
-
-		if (cid_ok(e, w->cid, w->any_cid) && (p = prio_find(e, w->prio, w->label)))
-			return p;
-	}
-	for (size_t i = ctx->plain_n; i < ctx->extens_n; i++) {
-		const struct dp_exten *e = &ctx->extens[i];
-
-		if (dp_key_match(e->key, w->data) && cid_ok(e, w->cid, w->any_cid) &&
-		    (p = prio_find(e, w->prio, w->label)))
-			return p;
-	}
-	for (size_t i = 0; i < ctx->includes_n; i++) {
-		p = walk_ctx(w, ctx->includes[i]);
-		if (p)
-			return p;
-	}
-	return NULL;
-}
-
-static const struct dp_prio *find(const struct dialplan *dp, const char *context,
-				  const char *exten, int prio, const char *label,
-				  const char *cid, bool any_cid)
-{
-	const struct dp_context *ctx;
-	char plain[DATA_MAX];
-	struct walk w;
-	size_t k = 0;
-
-	if (!dp || !context || !exten || strlen(exten) >= DATA_MAX)
-		return NULL;
-	ctx = dialplan_context(dp, context);
-	if (!ctx)
-		return NULL;
-	for (const char *s = exten; *s; s++) {
-		if (*s != '-')
-			plain[k++] = *s;
-	}
-	plain[k] = '\0';
-	w.n = 0;
-	w.data = exten;
-	w.plain = plain;
-	w.prio = prio;
-	w.label = label;
-	w.cid = cid;
-	w.any_cid = any_cid;
-	return walk_ctx(&w, ctx);
-}
-
-const struct dp_prio *dialplan_find(const struct dialplan *dp, const char *context,
-				    const char *exten, int priority, const char *cid)
-{
-	return find(dp, context, exten, priority, NULL, cid, false);
-}
-
-const struct dp_prio *dialplan_find_label(const struct dialplan *dp,
-					  const char *context, const char *exten,
-					  const char *label, const char *cid)
-{
-	if (!label)
-		return NULL;
-	return find(dp, context, exten, 0, label, cid, false);
-}
-
-const struct dp_context *dialplan_context(const struct dialplan *dp, const char *name)
-{
-	size_t lo = 0, hi;
-
-	if (!dp || !name)
-		return NULL;
-	hi = dp->contexts_n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(dp->contexts[mid].name, name);
-
-		if (!c)
-			return &dp->contexts[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-const char *dialplan_global(const struct dialplan *dp, const char *name, size_t len)
-{
-	size_t lo = 0, hi;
-
-	if (!dp)
-		return NULL;
-	hi = dp->globals_n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const char *g = dp->globals[mid].name;
-		size_t gl = strlen(g);
-		int c = memcmp(g, name, gl < len ? gl : len);
-
-		if (!c)
-			c = gl < len ? -1 : gl > len ? 1 : 0;
-		if (!c)
-			return dp->globals[mid].value;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-const struct dp_prio *dialplan_find_any(const struct dialplan *dp, const char *context,
-					const char *exten, int priority,
-					const char *label)
-{
-	return find(dp, context, exten, priority, label, NULL, true);
-}
-
-int dp_args_split(char *buf, char **argv, int max)
-{
-	int argc, paren = 0, bracket = 0;
-	bool quote = false;
-	char *scan = buf, *wasdelim = NULL;
-
-	if (!buf || max < 1)
-		return 0;
-	for (argc = 0; *scan && argc < max - 1; argc++) {
-		argv[argc] = scan;
-		for (; *scan; scan++) {
-			if (*scan == '(') {
-				paren++;
-			} else if (*scan == ')') {
-				if (paren)
-					paren--;
-			} else if (*scan == '[') {
-				bracket++;
-			} else if (*scan == ']') {
-				if (bracket)
-					bracket--;
-			} else if (*scan == '"') {
-				quote = !quote;
-				memmove(scan, scan + 1, strlen(scan));
-				scan--;
-			} else if (*scan == '\\') {
-				/* The next character is taken as it is. */
-				memmove(scan, scan + 1, strlen(scan));
-				if (!*scan)
-					break;
-			} else if (*scan == ',' && !paren && !quote && !bracket) {
-				wasdelim = scan;
-				*scan++ = '\0';
-				break;
-			}
-		}
-	}
-	/* The rest, or the empty argument after a trailing ','. */
-	if (*scan || (scan > buf && scan - 1 == wasdelim))
-		argv[argc++] = scan;
-	return argc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Loading                                                             */
 
 static uint64_t hash_name(const char *s)
 {
@@ -1235,7 +991,7 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 				const struct dp_exten *e = &c->extens[k];
 
 				for (size_t j = 0; j < e->prios_n; j++)
-					dpexec_check(dp, &e->prios[j], diag);
+					dp_check(dp, &e->prios[j], diag);
 			}
 		}
 	}
@@ -1256,22 +1012,3 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 	return err;
 }
 
-struct dialplan *dialplan_ref(struct dialplan *dp)
-{
-	if (dp)
-		__atomic_add_fetch(&dp->refs, 1, __ATOMIC_RELAXED);
-	return dp;
-}
-
-void dialplan_unref(struct dialplan *dp)
-{
-	if (dp && __atomic_sub_fetch(&dp->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-		arena_free(&dp->mem);
-		free(dp);
-	}
-}
-
-void dialplan_free(struct dialplan *dp)
-{
-	dialplan_unref(dp);
-}

@@ -16,11 +16,11 @@
 
 #include "config/arena.h"
 #include "config/astconf.h"
+#include "config/cdrconf.h"
 #include "config/cfgval.h"
 #include "config/config.h"
 #include "config/extensions.h"
 #include "config/load.h"
-#include "pbx/cdr.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 

@@ -121,8 +121,8 @@ struct cfg_http {
 
 struct dialplan;
 
-/* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (src/pbx/cdr.c
- * parses and uses it). */
+/* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (cdrconf.c
+ * reads it, pbx/cdr.c writes the records). */
 struct cdr_config {
 	bool enabled;                 /* [general] enable */
 	bool unanswered;

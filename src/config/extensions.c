@@ -23,6 +23,10 @@
 #include "config/dpexpr.h"
 #include "config/dppattern.h"
 #include "config/extensions.h"
+#include "util/hash.h"
+#include "util/htab.h"
+#include "util/pl.h"
+#include "util/vec.h"
 
 #define PRIO_NONE  (-2)       /* no priority yet in this section */
 #define PRIO_HINT  (-1)
@@ -53,9 +57,10 @@ struct bctx {
 	const char *name;
 	const char *file;
 	int line;
-	struct binc *incs;
-	size_t incs_n, incs_cap;
-	size_t final;            /* index in dp->contexts */
+	VEC(struct binc) incs;
+	size_t idx;              /* in build.ctxs */
+	size_t final;            /* in dp->contexts */
+	struct hnode hn;         /* build.index, by name */
 };
 
 struct build {
@@ -64,14 +69,10 @@ struct build {
 	struct diag *diag;
 	const char **fmap;       /* astconf file index -> name in mem */
 	size_t fmap_n;
-	struct rec *recs;
-	size_t recs_n, recs_cap;
-	struct bctx *ctxs;
-	size_t ctxs_n, ctxs_cap;
-	size_t *index;           /* context name -> ctxs index + 1 */
-	size_t index_cap;
-	struct dp_global *globals;
-	size_t globals_n, globals_cap;
+	VEC(struct rec) recs;
+	VEC(struct bctx *) ctxs; /* in order of first appearance */
+	struct htab index;       /* the same, by name */
+	VEC(struct dp_global) globals;
 	bool oom;
 };
 
@@ -102,23 +103,6 @@ static void oom(struct build *b)
 	b->oom = true;
 }
 
-static int grow(void *vp, size_t *cap, size_t n, size_t size)
-{
-	void **v = vp;
-	size_t ncap;
-	void *nv;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static char *dup(struct build *b, const char *s)
 {
 	char *d = arena_strdup(b->mem, s);
@@ -126,23 +110,6 @@ static char *dup(struct build *b, const char *s)
 	if (!d)
 		oom(b);
 	return d;
-}
-
-static bool blank(char c)
-{
-	return (unsigned char)c < 33 && c != '\0';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (blank(*s))
-		s++;
-	n = strlen(s);
-	while (n && blank(s[n - 1]))
-		s[--n] = '\0';
-	return s;
 }
 
 static bool all_digits(const char *s)
@@ -182,72 +149,36 @@ static int exten_cmp(const char *ka, const char *ca, const char *kb, const char 
 	return dp_key_cmp(ca, cb);
 }
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static int index_grow(struct build *b)
-{
-	size_t cap = b->index_cap ? b->index_cap * 2 : 64;
-	size_t *v = calloc(cap, sizeof(*v));
-
-	if (!v)
-		return -1;
-	for (size_t i = 0; i < b->ctxs_n; i++) {
-		size_t j = (size_t)hash_name(b->ctxs[i].name) & (cap - 1);
-
-		while (v[j])
-			j = (j + 1) & (cap - 1);
-		v[j] = i + 1;
-	}
-	free(b->index);
-	b->index = v;
-	b->index_cap = cap;
-	return 0;
-}
-
 /* The context called name, created when new; SIZE_MAX when out of memory. */
 static size_t ctx_get(struct build *b, const char *name, const char *file, int line)
 {
+	uint64_t h = hash_mix64(hash_fnv_str(name));
 	struct bctx *c;
-	size_t j;
 
-	if ((b->ctxs_n + 1) * 2 > b->index_cap && index_grow(b))
-		goto fail;
-	for (j = (size_t)hash_name(name) & (b->index_cap - 1); b->index[j];
-	     j = (j + 1) & (b->index_cap - 1)) {
-		if (!strcmp(b->ctxs[b->index[j] - 1].name, name))
-			return b->index[j] - 1;
+	for (struct hnode *n = htab_bucket(&b->index, h); n; n = n->next) {
+		c = htab_entry(n, struct bctx, hn);
+		if (n->hash == h && !strcmp(c->name, name))
+			return c->idx;
 	}
-	if (grow(&b->ctxs, &b->ctxs_cap, b->ctxs_n, sizeof(*b->ctxs)))
-		goto fail;
-	c = &b->ctxs[b->ctxs_n];
-	memset(c, 0, sizeof(*c));
-	c->name = dup(b, name);
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = dup(b, name)) || vec_push(&b->ctxs, c)) {
+		free(c);
+		oom(b);
+		return SIZE_MAX;
+	}
 	c->file = file;
 	c->line = line;
-	if (!c->name)
-		return SIZE_MAX;
-	b->index[j] = ++b->ctxs_n;
-	return b->ctxs_n - 1;
-fail:
-	oom(b);
-	return SIZE_MAX;
+	c->idx = b->ctxs.n - 1;
+	htab_insert(&b->index, &c->hn, h);
+	return c->idx;
 }
 
 static int global_var(const char *name, size_t len, struct sbuf *out, void *arg)
 {
 	struct build *b = arg;
 
-	for (size_t i = b->globals_n; i > 0; i--) {
-		const struct dp_global *g = &b->globals[i - 1];
+	for (size_t i = b->globals.n; i > 0; i--) {
+		const struct dp_global *g = &b->globals.v[i - 1];
 
 		if (strlen(g->name) == len && !memcmp(g->name, name, len)) {
 			sbuf_append_str(out, g->value);
@@ -280,21 +211,16 @@ static const char *expand_globals(struct build *b, const char *s, const char *fi
 
 static void global_set(struct build *b, const char *name, const char *value)
 {
-	struct dp_global *g;
+	struct dp_global g = { name, value };
 
-	for (size_t i = 0; i < b->globals_n; i++) {
-		if (!strcmp(b->globals[i].name, name)) {
-			b->globals[i].value = value;
+	for (size_t i = 0; i < b->globals.n; i++) {
+		if (!strcmp(b->globals.v[i].name, name)) {
+			b->globals.v[i].value = value;
 			return;
 		}
 	}
-	if (grow(&b->globals, &b->globals_cap, b->globals_n, sizeof(*b->globals))) {
+	if (vec_push(&b->globals, g))
 		oom(b);
-		return;
-	}
-	g = &b->globals[b->globals_n++];
-	g->name = name;
-	g->value = value;
 }
 
 static const char *file_of(struct build *b, const struct astconf_var *v)
@@ -479,14 +405,14 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		}
 		*lp = '\0';
 		*rp = '\0';
-		lp = trim(lp + 1);
+		lp = str_trim(lp + 1);
 		if (*lp && !(*label = dup(b, lp)))
 			return -1;
 	}
 	plus = strchr(pri, '+');
 	if (plus)
 		*plus++ = '\0';
-	pri = trim(pri);
+	pri = str_trim(pri);
 	if (!strcmp(pri, "hint")) {
 		st->lastpri = PRIO_HINT;
 		*prio = PRIO_HINT;
@@ -512,7 +438,7 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		return -1;
 	}
 	if (plus) {
-		plus = trim(plus);
+		plus = str_trim(plus);
 		if (small_int(plus, &off)) {
 			msg(b, DIAG_ERROR, file, line, "invalid priority offset '+%s'", plus);
 			return -1;
@@ -546,7 +472,7 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 		*cid++ = '\0';
 		cid_shrink(cid);
 	}
-	name = trim(name);
+	name = str_trim(name);
 	key = exten_key(b, name);
 	if (!key)
 		return;
@@ -574,9 +500,11 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 	if (prio == PRIO_HINT)
 		return;            /* hints: accepted, not used yet */
 
-	app = rest ? rest : "";
-	while (blank(*app))
-		app++;
+	if (!rest) {
+		msg(b, DIAG_ERROR, file, line, "no application");
+		return;
+	}
+	app = str_trim(rest);
 	lp = strchr(app, '(');
 	if (lp && !has_subst(app, lp)) {
 		char *rp = strrchr(lp + 1, ')');
@@ -589,7 +517,7 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 			msg(b, DIAG_WARNING, file, line, "no closing parenthesis in '%s(%s'",
 			    app, args);
 	}
-	app = trim(app);
+	app = str_trim(app);
 	if (!*app) {
 		msg(b, DIAG_ERROR, file, line, "no application");
 		return;
@@ -603,11 +531,11 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 		    "The use of '%s' for an extension is strongly discouraged and can "
 		    "have unexpected behavior.  Please use '_X%c' instead", name, name[1]);
 
-	if (grow(&b->recs, &b->recs_cap, b->recs_n, sizeof(*b->recs))) {
+	if (vec_grow(&b->recs)) {
 		oom(b);
 		return;
 	}
-	r = &b->recs[b->recs_n];
+	r = &b->recs.v[b->recs.n];
 	memset(r, 0, sizeof(*r));
 	r->ctx = st->ctx;
 	r->name = name;
@@ -620,9 +548,9 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 	r->args = dup(b, args);
 	r->file = file;
 	r->line = line;
-	r->seq = b->recs_n;
+	r->seq = b->recs.n;
 	if (r->args)
-		b->recs_n++;
+		b->recs.n++;
 }
 
 static void line_exten(struct build *b, struct sect *st, const struct astconf_var *v,
@@ -640,12 +568,12 @@ static void line_exten(struct build *b, struct sect *st, const struct astconf_va
 		if (!st->lastext) {
 			msg(b, DIAG_ERROR, file, v->line,
 			    "'same' without a previous 'exten' in context '%s'",
-			    b->ctxs[st->ctx].name);
+			    b->ctxs.v[st->ctx]->name);
 			goto out;
 		}
 		ext = st->lastext;
 	} else {
-		char *e = trim(split_exten(&rest));
+		char *e = str_trim(split_exten(&rest));
 
 		ext = expand_globals(b, e, file, v->line);
 		if (!ext)
@@ -659,7 +587,7 @@ out:
 
 static void line_include(struct build *b, struct sect *st, const struct astconf_var *v)
 {
-	struct bctx *c = &b->ctxs[st->ctx];
+	struct bctx *c = b->ctxs.v[st->ctx];
 	const char *file = file_of(b, v);
 	const char *val = expand_globals(b, v->value, file, v->line);
 	char *name, *comma;
@@ -670,23 +598,23 @@ static void line_include(struct build *b, struct sect *st, const struct astconf_
 	comma = strpbrk(name, ",|");
 	if (comma) {
 		*comma = '\0';
-		if (*trim(comma + 1)) {
+		if (*str_trim(comma + 1)) {
 			msg(b, DIAG_ERROR, file, v->line,
 			    "include of '%s' with a time restriction is not supported",
-			    trim(name));
+			    str_trim(name));
 			return;
 		}
 	}
-	name = trim(name);
+	name = str_trim(name);
 	if (!*name) {
 		msg(b, DIAG_ERROR, file, v->line, "include needs a context name");
 		return;
 	}
-	if (grow(&c->incs, &c->incs_cap, c->incs_n, sizeof(*c->incs))) {
+	if (vec_grow(&c->incs)) {
 		oom(b);
 		return;
 	}
-	inc = &c->incs[c->incs_n++];
+	inc = &c->incs.v[c->incs.n++];
 	inc->name = name;
 	inc->file = file;
 	inc->line = v->line;
@@ -698,7 +626,7 @@ static void context_load(struct build *b, const struct astconf_section *s)
 	const char *file = s->file_idx < b->fmap_n ? b->fmap[s->file_idx] : s->file;
 
 	st.ctx = ctx_get(b, s->name, file, s->line);
-	if (st.ctx == SIZE_MAX || !b->ctxs)
+	if (st.ctx == SIZE_MAX)
 		return;
 	for (size_t i = 0; i < s->vars_n && !b->oom; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -742,7 +670,7 @@ static int ctx_order_cmp(const void *pa, const void *pb, void *arg)
 	const struct build *b = arg;
 	const size_t *x = pa, *y = pb;
 
-	return strcmp(b->ctxs[*x].name, b->ctxs[*y].name);
+	return strcmp(b->ctxs.v[*x]->name, b->ctxs.v[*y]->name);
 }
 
 static int global_cmp(const void *pa, const void *pb)
@@ -766,46 +694,46 @@ static void build_finish(struct build *b)
 	struct dp_prio *prios = NULL;
 	size_t *order = NULL, groups = 0, ne = 0, np = 0, minseq = 0;
 
-	if (b->ctxs_n) {
-		order = malloc(b->ctxs_n * sizeof(*order));
-		ctxs = arena_alloc(b->mem, b->ctxs_n * sizeof(*ctxs));
+	if (b->ctxs.n) {
+		order = malloc(b->ctxs.n * sizeof(*order));
+		ctxs = arena_alloc(b->mem, b->ctxs.n * sizeof(*ctxs));
 		if (!order || !ctxs)
 			goto fail;
-		for (size_t i = 0; i < b->ctxs_n; i++)
+		for (size_t i = 0; i < b->ctxs.n; i++)
 			order[i] = i;
-		qsort_r(order, b->ctxs_n, sizeof(*order), ctx_order_cmp, b);
-		for (size_t i = 0; i < b->ctxs_n; i++) {
-			b->ctxs[order[i]].final = i;
-			ctxs[i].name = b->ctxs[order[i]].name;
-			ctxs[i].file = b->ctxs[order[i]].file;
-			ctxs[i].line = b->ctxs[order[i]].line;
+		qsort_r(order, b->ctxs.n, sizeof(*order), ctx_order_cmp, b);
+		for (size_t i = 0; i < b->ctxs.n; i++) {
+			b->ctxs.v[order[i]]->final = i;
+			ctxs[i].name = b->ctxs.v[order[i]]->name;
+			ctxs[i].file = b->ctxs.v[order[i]]->file;
+			ctxs[i].line = b->ctxs.v[order[i]]->line;
 		}
 	}
 	dp->contexts = ctxs;
-	dp->contexts_n = b->ctxs_n;
+	dp->contexts_n = b->ctxs.n;
 
-	for (size_t i = 0; i < b->recs_n; i++)
-		b->recs[i].ctx = b->ctxs[b->recs[i].ctx].final;
-	if (b->recs_n)
-		qsort(b->recs, b->recs_n, sizeof(*b->recs), rec_cmp);
-	for (size_t i = 0; i < b->recs_n; i++) {
-		if (!i || !same_exten(&b->recs[i - 1], &b->recs[i]))
+	for (size_t i = 0; i < b->recs.n; i++)
+		b->recs.v[i].ctx = b->ctxs.v[b->recs.v[i].ctx]->final;
+	if (b->recs.n)
+		qsort(b->recs.v, b->recs.n, sizeof(*b->recs.v), rec_cmp);
+	for (size_t i = 0; i < b->recs.n; i++) {
+		if (!i || !same_exten(&b->recs.v[i - 1], &b->recs.v[i]))
 			groups++;
 	}
 	if (groups) {
 		extens = arena_alloc(b->mem, groups * sizeof(*extens));
-		prios = arena_alloc(b->mem, b->recs_n * sizeof(*prios));
+		prios = arena_alloc(b->mem, b->recs.n * sizeof(*prios));
 		if (!extens || !prios)
 			goto fail;
 	}
 
-	for (size_t i = 0, first = 0; i < b->recs_n; i++) {
-		const struct rec *r = &b->recs[i];
+	for (size_t i = 0, first = 0; i < b->recs.n; i++) {
+		const struct rec *r = &b->recs.v[i];
 		struct dp_context *c = &ctxs[r->ctx];
 		struct dp_exten *e;
 		struct dp_prio *p;
 
-		if (!i || !same_exten(&b->recs[i - 1], r)) {
+		if (!i || !same_exten(&b->recs.v[i - 1], r)) {
 			e = &extens[ne++];
 			first = i;
 			minseq = r->seq;
@@ -833,8 +761,8 @@ static void build_finish(struct build *b)
 			e->file = r->file;
 			e->line = r->line;
 		}
-		if (i > first && b->recs[i - 1].prio == r->prio) {
-			const struct rec *o = &b->recs[i - 1];
+		if (i > first && b->recs.v[i - 1].prio == r->prio) {
+			const struct rec *o = &b->recs.v[i - 1];
 
 			msg(b, DIAG_ERROR, r->file, r->line,
 			    "duplicate priority %d for extension '%s' in context '%s' "
@@ -878,21 +806,21 @@ fail:
 
 static void includes_resolve(struct build *b)
 {
-	for (size_t i = 0; i < b->ctxs_n; i++) {
-		const struct bctx *bc = &b->ctxs[i];
+	for (size_t i = 0; i < b->ctxs.n; i++) {
+		const struct bctx *bc = b->ctxs.v[i];
 		struct dp_context *c = (struct dp_context *)&b->dp->contexts[bc->final];
 		const struct dp_context **v;
 
-		if (!bc->incs_n)
+		if (!bc->incs.n)
 			continue;
-		v = arena_alloc(b->mem, bc->incs_n * sizeof(*v));
+		v = arena_alloc(b->mem, bc->incs.n * sizeof(*v));
 		if (!v) {
 			oom(b);
 			return;
 		}
 		c->includes = v;
-		for (size_t k = 0; k < bc->incs_n; k++) {
-			const struct binc *inc = &bc->incs[k];
+		for (size_t k = 0; k < bc->incs.n; k++) {
+			const struct binc *inc = &bc->incs.v[k];
 			const struct dp_context *t = dialplan_context(b->dp, inc->name);
 			bool again = false;
 
@@ -926,6 +854,72 @@ static void files_map(struct build *b, const struct astconf *ac)
 		b->fmap[i] = dup(b, ac->files[i]);
 }
 
+static void sections_load(struct build *b, const struct astconf *ac)
+{
+	files_map(b, ac);
+	for (size_t i = 0; i < ac->sections_n && !b->oom; i++) {
+		const struct astconf_section *s = ac->sections[i];
+
+		if (s->template)
+			continue;
+		if (!strcasecmp(s->name, "general"))
+			general_load(b, s);
+		else if (!strcasecmp(s->name, "globals"))
+			globals_load(b, s);
+	}
+	/* Contexts after every global, which their names may use. */
+	for (size_t i = 0; i < ac->sections_n && !b->oom; i++) {
+		const struct astconf_section *s = ac->sections[i];
+
+		if (!s->template && strcasecmp(s->name, "general") &&
+		    strcasecmp(s->name, "globals"))
+			context_load(b, s);
+	}
+}
+
+static void globals_finish(struct build *b)
+{
+	struct dp_global *g;
+
+	if (!b->globals.n)
+		return;
+	g = arena_memdup(b->mem, b->globals.v, b->globals.n * sizeof(*g));
+	if (!g) {
+		oom(b);
+		return;
+	}
+	qsort(g, b->globals.n, sizeof(*g), global_cmp);
+	b->dp->globals = g;
+	b->dp->globals_n = b->globals.n;
+}
+
+static void args_check(const struct dialplan *dp, struct diag *diag)
+{
+	for (size_t i = 0; i < dp->contexts_n; i++) {
+		const struct dp_context *c = &dp->contexts[i];
+
+		for (size_t k = 0; k < c->extens_n; k++) {
+			const struct dp_exten *e = &c->extens[k];
+
+			for (size_t j = 0; j < e->prios_n; j++)
+				dp_check(dp, &e->prios[j], diag);
+		}
+	}
+}
+
+static void build_free(struct build *b)
+{
+	for (size_t i = 0; i < b->ctxs.n; i++) {
+		vec_free(&b->ctxs.v[i]->incs);
+		free(b->ctxs.v[i]);
+	}
+	vec_free(&b->ctxs);
+	htab_free(&b->index);
+	vec_free(&b->recs);
+	vec_free(&b->globals);
+	free(b->fmap);
+}
+
 int dialplan_load(const struct astconf *ac, struct diag *diag,
 		  struct dialplan **dpp)
 {
@@ -947,68 +941,24 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 	b.mem = &dp->mem;
 	b.diag = diag;
 
-	if (ac) {
-		files_map(&b, ac);
-		for (size_t i = 0; i < ac->sections_n && !b.oom; i++) {
-			const struct astconf_section *s = ac->sections[i];
-
-			if (s->template)
-				continue;
-			if (!strcasecmp(s->name, "general"))
-				general_load(&b, s);
-			else if (!strcasecmp(s->name, "globals"))
-				globals_load(&b, s);
-		}
-		for (size_t i = 0; i < ac->sections_n && !b.oom; i++) {
-			const struct astconf_section *s = ac->sections[i];
-
-			if (!s->template && strcasecmp(s->name, "general") &&
-			    strcasecmp(s->name, "globals"))
-				context_load(&b, s);
-		}
-	}
+	if (htab_init(&b.index, 64))
+		oom(&b);
+	if (ac && !b.oom)
+		sections_load(&b, ac);
 	if (!b.oom)
 		build_finish(&b);
 	if (!b.oom)
 		includes_resolve(&b);
-	if (!b.oom && b.globals_n) {
-		struct dp_global *g = arena_memdup(b.mem, b.globals,
-						   b.globals_n * sizeof(*g));
-
-		if (!g) {
-			oom(&b);
-		} else {
-			qsort(g, b.globals_n, sizeof(*g), global_cmp);
-			dp->globals = g;
-			dp->globals_n = b.globals_n;
-		}
-	}
-	if (!b.oom) {
-		for (size_t i = 0; i < dp->contexts_n; i++) {
-			const struct dp_context *c = &dp->contexts[i];
-
-			for (size_t k = 0; k < c->extens_n; k++) {
-				const struct dp_exten *e = &c->extens[k];
-
-				for (size_t j = 0; j < e->prios_n; j++)
-					dp_check(dp, &e->prios[j], diag);
-			}
-		}
-	}
+	if (!b.oom)
+		globals_finish(&b);
+	if (!b.oom)
+		args_check(dp, diag);
 	if (!b.oom && diag->errors == errors)
 		err = 0;
-
-	for (size_t i = 0; i < b.ctxs_n; i++)
-		free(b.ctxs[i].incs);
-	free(b.ctxs);
-	free(b.index);
-	free(b.recs);
-	free(b.globals);
-	free(b.fmap);
+	build_free(&b);
 	if (err)
 		dialplan_unref(dp);
 	else
 		*dpp = dp;
 	return err;
 }
-

@@ -506,6 +506,8 @@ static const struct diag_case diag_cases[] = {
 	  "extensions.conf:2: unknown application 'Dial,PJSIP/100'\n" },
 	{ "[c]\nexten => 1,1,\n", -1,
 	  "extensions.conf:2: no application\n" },
+	{ "[c]\nexten => 1,1\n", -1,
+	  "extensions.conf:2: no application\n" },
 	{ "[c]\nexten => 1,1,${APP}(x)\n", -1,
 	  "extensions.conf:2: unknown application '${APP}(x)'\n" },
 	{ "[c]\nexten => 1,1,NoOp\nexten => 1,1,NoOp\n", -1,

@@ -1,6 +1,11 @@
 /*
  * dpcheck.c - load-time checks of the applications' arguments (see
  * dpcheck.h).
+ *
+ * The syntax of each application's arguments is dpargs.c's, the very
+ * parser the application runs; what is left here is what only the whole
+ * dialplan can tell (does a Goto() target exist?) and the applications
+ * whose arguments nothing reads at run time (Answer, Busy, Congestion).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,109 +17,45 @@
 #include "config/dpcheck.h"
 #include "config/dpexpr.h"
 #include "config/dpmatch.h"
-#include "config/q850.h"
-
-static bool has_subst(const char *s)
-{
-	for (; s[0] && s[1]; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '['))
-			return true;
-	}
-	return false;
-}
-
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (blank(*s))
-		s++;
-	n = strlen(s);
-	while (n && blank(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
+#include "util/pl.h"
 
 struct check {
 	const struct dialplan *dp;
 	const struct dp_prio *p;
 	struct diag *diag;
-	const char *app;
+	struct dp_report rep;
 };
+
+static void check_vmsg(struct check *k, enum diag_severity sev, const char *fmt,
+		       va_list ap)
+{
+	char prefix[48];
+
+	snprintf(prefix, sizeof(prefix), "%s: ", dp_app_name(k->p->app));
+	diag_vadd(k->diag, sev, k->p->file, k->p->line, prefix, fmt, ap);
+}
 
 static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
 {
-	char prefix[48];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix), "%s: ", k->app);
 	va_start(ap, fmt);
-	diag_vadd(k->diag, sev, k->p->file, k->p->line, prefix, fmt, ap);
+	check_vmsg(k, sev, fmt, ap);
 	va_end(ap);
 }
 
-/* A plain decimal number, with an optional fraction. */
-static bool is_number(const char *s)
+/* What the parsers find wrong is an error at load time. */
+static void check_report(void *arg, const char *fmt, va_list ap)
 {
-	size_t i = 0;
-
-	if (s[i] < '0' || s[i] > '9')
-		return false;
-	while (s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (s[i] == '.') {
-		i++;
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	return s[i] == '\0';
+	check_vmsg(arg, DIAG_ERROR, fmt, ap);
 }
 
-/* First c outside "${...}" and "$[...]", or NULL. */
-static char *top_chr(char *s, char c)
+static bool subst(const char *s)
 {
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
-			depth++;
-			s++;
-		} else if (depth && (*s == '}' || *s == ']')) {
-			depth--;
-		} else if (!depth && *s == c) {
-			return s;
-		}
-	}
-	return NULL;
-}
-
-/* A ',' inside "${...}" or "$[...]": where the arguments split is only
- * known once expanded. */
-static bool comma_in_subst(const char *s)
-{
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
-			depth++;
-			s++;
-		} else if (depth && (*s == '}' || *s == ']')) {
-			depth--;
-		} else if (depth && *s == ',') {
-			return true;
-		}
-	}
-	return false;
+	return dpexpr_has_subst(s, strlen(s));
 }
 
 /* Does a label exist in ctx or a context it includes (any extension)? */
@@ -141,6 +82,21 @@ static bool label_anywhere(const struct dialplan *dp, const struct dp_context *c
 	return false;
 }
 
+/* A label of the extension dialled: any extension that matches it may
+ * hold the label, so look everywhere it could be. */
+static void check_label_dialled(struct check *k, const struct dp_context *ctx,
+				const char *label)
+{
+	const struct dp_context **seen = calloc(k->dp->contexts_n + 1, sizeof(*seen));
+	size_t sn = 0;
+
+	if (!seen)
+		return;
+	if (!label_anywhere(k->dp, ctx, label, seen, &sn))
+		check_msg(k, DIAG_ERROR, "no label '%s' in context '%s'", label, ctx->name);
+	free(seen);
+}
+
 /* A Goto destination; text is modified. */
 static void check_goto(struct check *k, char *text)
 {
@@ -148,14 +104,12 @@ static void check_goto(struct check *k, char *text)
 	const struct dp_context *ctx = cur->context;
 	const char *exten = NULL;
 	struct dp_goto g;
-	char *pri;
-	int n;
+	int err = dp_goto_parse(text, &g, &k->rep);
 
-	if (comma_in_subst(text))
+	if (!g.prio)
 		return;
-	dp_goto_split(text, &g);
 	if (g.context && *g.context) {
-		if (has_subst(g.context))
+		if (subst(g.context))
 			return;
 		ctx = dialplan_context(k->dp, g.context);
 		if (!ctx) {
@@ -164,187 +118,136 @@ static void check_goto(struct check *k, char *text)
 		}
 	}
 	if (g.exten && *g.exten) {
-		if (has_subst(g.exten))
+		if (subst(g.exten))
 			return;
 		exten = g.exten;
 	}
-	pri = g.prio;
-	if (!*pri) {
-		check_msg(k, DIAG_ERROR, "missing priority");
+	if (err || subst(g.prio) || g.sign || g.invalid)
 		return;
-	}
-	if (has_subst(pri) || *pri == '+' || *pri == '-')
-		return;
-	if (dp_prio_number(pri, &n)) {
-		if (!is_number(pri) || n < 1) {
-			check_msg(k, DIAG_ERROR, "invalid priority '%s'", pri);
-			return;
-		}
-		if (exten ? !dialplan_find_any(k->dp, ctx->name, exten, n, NULL) :
-		    ctx == cur->context && !dialplan_find_any(k->dp, ctx->name, cur->key, n, NULL))
+	if (g.number) {
+		if (exten ? !dialplan_find_any(k->dp, ctx->name, exten, g.n, NULL) :
+		    ctx == cur->context &&
+		    !dialplan_find_any(k->dp, ctx->name, cur->key, g.n, NULL))
 			check_msg(k, DIAG_WARNING, "there is no priority %d of extension '%s' "
-				  "in context '%s'", n, exten ? exten : cur->name, ctx->name);
+				  "in context '%s'", g.n, exten ? exten : cur->name, ctx->name);
 		return;
 	}
-	if (exten) {
-		if (!dialplan_find_any(k->dp, ctx->name, exten, 0, pri))
-			check_msg(k, DIAG_ERROR, "no label '%s' in extension '%s' of context '%s'",
-				  pri, exten, ctx->name);
-		return;
-	}
-	/* The extension is the one dialled: any that matches it may hold
-	 * the label, so look everywhere it could be. */
-	{
-		const struct dp_context **seen = calloc(k->dp->contexts_n + 1, sizeof(*seen));
-		size_t sn = 0;
-
-		if (!seen)
-			return;
-		if (!label_anywhere(k->dp, ctx, pri, seen, &sn))
-			check_msg(k, DIAG_ERROR, "no label '%s' in context '%s'", pri, ctx->name);
-		free(seen);
-	}
-}
-
-static void check_dial(struct check *k, char *args)
-{
-	char *argv[4], *dev, *rest, *list;
-	int argc = dp_args_split(args, argv, 4);
-
-	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, DIAG_ERROR, "no destination");
-		return;
-	}
-	list = strdup(argv[0]);
-	if (!list)
-		return;
-	rest = list;
-	while ((dev = strsep(&rest, "&")) != NULL) {
-		char *slash;
-
-		dev = trim(dev);
-		if (!*dev) {
-			check_msg(k, DIAG_ERROR, "empty destination in '%s'", argv[0]);
-			continue;
-		}
-		slash = strchr(dev, '/');
-		if (!slash) {
-			if (!has_subst(dev))
-				check_msg(k, DIAG_ERROR, "'%s' is not TECHNOLOGY/resource", dev);
-			continue;
-		}
-		*slash = '\0';
-		if (!has_subst(dev) && strcasecmp(dev, "PJSIP"))
-			check_msg(k, DIAG_ERROR, "technology '%s' is not supported (use PJSIP)",
-				  dev);
-		else if (!slash[1])
-			check_msg(k, DIAG_ERROR, "no endpoint after '%s/'", dev);
-	}
-	free(list);
-	if (argc > 1) {
-		char *t = trim(argv[1]);
-
-		if (*t && !has_subst(t) && !is_number(t))
-			check_msg(k, DIAG_ERROR, "timeout '%s' is not a number of seconds", t);
-	}
-}
-
-static void check_playback(struct check *k, char *args)
-{
-	char *argv[2], *f, *rest, *list;
-	int argc = dp_args_split(args, argv, 2);
-
-	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, DIAG_ERROR, "no file to play");
-		return;
-	}
-	list = strdup(argv[0]);
-	if (!list)
-		return;
-	rest = list;
-	while ((f = strsep(&rest, "&")) != NULL) {
-		if (!*trim(f)) {
-			check_msg(k, DIAG_ERROR, "empty file name in '%s'", argv[0]);
-			break;
-		}
-	}
-	free(list);
-}
-
-static void check_set(struct check *k, char *args)
-{
-	char *eq = top_chr(args, '='), *name, *lp;
-
-	if (!eq) {
-		/* Set(${ASSIGNMENT}) is fine: the '=' may come from it. */
-		if (!has_subst(args))
-			check_msg(k, DIAG_ERROR, "expected 'name=value'");
-		return;
-	}
-	*eq = '\0';
-	name = trim(args);
-	if (!*name) {
-		check_msg(k, DIAG_ERROR, "no variable name before '='");
-		return;
-	}
-	lp = strchr(name, '(');
-	if (!lp || memchr(name, '$', (size_t)(lp - name)))
-		return;
-	if (!dpexpr_func_known(name, (size_t)(lp - name))) {
-		check_msg(k, DIAG_ERROR, "unknown function '%.*s'", (int)(lp - name), name);
-	} else if ((size_t)(lp - name) != 8 || strncmp(name, "CALLERID", 8)) {
-		check_msg(k, DIAG_ERROR, "function '%.*s' cannot be set", (int)(lp - name), name);
-	} else {
-		char *rp = strrchr(lp, ')');
-		char *item;
-
-		if (!rp) {
-			check_msg(k, DIAG_ERROR, "missing ')' in '%s'", name);
-			return;
-		}
-		*rp = '\0';
-		item = trim(lp + 1);
-		if (!has_subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
-		    strcasecmp(item, "num") && strcasecmp(item, "number"))
-			check_msg(k, DIAG_ERROR, "CALLERID: unknown data item '%s'", item);
-	}
+	if (!exten)
+		check_label_dialled(k, ctx, g.label);
+	else if (!dialplan_find_any(k->dp, ctx->name, exten, 0, g.label))
+		check_msg(k, DIAG_ERROR, "no label '%s' in extension '%s' of context '%s'",
+			  g.label, exten, ctx->name);
 }
 
 static void check_gotoif(struct check *k, char *args)
 {
-	char *q = top_chr(args, '?'), *yes, *no, *colon;
+	struct dp_gotoif g;
 
-	if (!q) {
-		check_msg(k, DIAG_ERROR, "expected 'condition?[label1][:label2]'");
-		return;
-	}
-	yes = q + 1;
-	colon = top_chr(yes, ':');
-	no = NULL;
-	if (colon) {
-		*colon = '\0';
-		no = colon + 1;
-	}
-	if (*trim(yes) && !has_subst(yes))
-		check_goto(k, yes);
-	if (no && *trim(no) && !has_subst(no))
-		check_goto(k, no);
+	dp_gotoif_parse(args, &g, &k->rep);
+	if (g.yes && *str_trim(g.yes) && !subst(g.yes))
+		check_goto(k, g.yes);
+	if (g.no && *str_trim(g.no) && !subst(g.no))
+		check_goto(k, g.no);
 }
 
-/* An optional number, e.g. Busy([timeout]); empty or computed is fine. */
+/* Set(FUNC(item)=...): only CALLERID can be set, with its items. */
+static void check_set_func(struct check *k, char *name, char *lp)
+{
+	int nl = (int)(lp - name);
+	char *rp, *item;
+
+	if (!dpexpr_func_known(name, (size_t)nl)) {
+		check_msg(k, DIAG_ERROR, "unknown function '%.*s'", nl, name);
+		return;
+	}
+	if (nl != 8 || strncmp(name, "CALLERID", 8)) {
+		check_msg(k, DIAG_ERROR, "function '%.*s' cannot be set", nl, name);
+		return;
+	}
+	rp = strrchr(lp, ')');
+	if (!rp) {
+		check_msg(k, DIAG_ERROR, "missing ')' in '%s'", name);
+		return;
+	}
+	*rp = '\0';
+	item = str_trim(lp + 1);
+	if (!subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
+	    strcasecmp(item, "num") && strcasecmp(item, "number"))
+		check_msg(k, DIAG_ERROR, "CALLERID: unknown data item '%s'", item);
+}
+
+static void check_set(struct check *k, char *args)
+{
+	struct dp_set s;
+	char *name, *lp;
+
+	dp_set_parse(args, &s, &k->rep);
+	if (!s.name)
+		return;
+	name = str_trim(s.name);
+	lp = strchr(name, '(');
+	if (*name && lp && !memchr(name, '$', (size_t)(lp - name)))
+		check_set_func(k, name, lp);
+}
+
+/* An optional number nothing reads at run time, e.g. Busy([timeout]). */
 static void check_number(struct check *k, char *s, const char *what)
 {
-	s = trim(s);
-	if (*s && !has_subst(s) && !is_number(s))
+	s = str_trim(s);
+	if (*s && !subst(s) && !dp_is_number(s))
 		check_msg(k, DIAG_ERROR, "invalid %s '%s'", what, s);
+}
+
+static void check_app(struct check *k, char *buf)
+{
+	struct dp_playback pb;
+	enum q850_cause cause;
+	struct dp_dial d;
+	char *argv[2];
+	uint64_t ms;
+
+	switch (k->p->app) {
+	case DP_APP_ANSWER:
+		if (dp_args_split(buf, argv, 2) > 0)
+			check_number(k, argv[0], "delay");
+		break;
+	case DP_APP_WAIT:
+		dp_wait_parse(buf, &ms, &k->rep);
+		break;
+	case DP_APP_HANGUP:
+		dp_hangup_parse(buf, &cause, &k->rep);
+		break;
+	case DP_APP_BUSY:
+	case DP_APP_CONGESTION:
+		check_number(k, buf, "timeout");
+		break;
+	case DP_APP_DIAL:
+		dp_dial_parse(buf, &d, &k->rep);
+		dp_dial_free(&d);
+		break;
+	case DP_APP_PLAYBACK:
+		dp_playback_parse(buf, &pb, &k->rep);
+		break;
+	case DP_APP_SET:
+		check_set(k, buf);
+		break;
+	case DP_APP_GOTO:
+		check_goto(k, buf);
+		break;
+	case DP_APP_GOTOIF:
+		check_gotoif(k, buf);
+		break;
+	default:
+		break;
+	}
 }
 
 void dp_check(const struct dialplan *dp, const struct dp_prio *p, struct diag *diag)
 {
-	struct check k = { dp, p, diag, dp_app_name(p->app) };
-	char err[256], *buf, *argv[2];
-	int argc;
+	struct check k = { dp, p, diag, { true, check_report, NULL, "" } };
+	char err[256], *buf;
 
+	k.rep.arg = &k;
 	if (dpexpr_check(p->args, err, sizeof(err))) {
 		check_msg(&k, DIAG_ERROR, "%s", err);
 		return;
@@ -354,49 +257,6 @@ void dp_check(const struct dialplan *dp, const struct dp_prio *p, struct diag *d
 		diag_add(diag, DIAG_ERROR, p->file, p->line, "out of memory");
 		return;
 	}
-	switch (p->app) {
-	case DP_APP_ANSWER:
-		argc = dp_args_split(buf, argv, 2);
-		if (argc > 0)
-			check_number(&k, argv[0], "delay");
-		break;
-	case DP_APP_WAIT:
-		if (!*trim(buf))
-			check_msg(&k, DIAG_ERROR, "missing number of seconds");
-		else if (!has_subst(buf) && !is_number(trim(buf)))
-			check_msg(&k, DIAG_ERROR, "'%s' is not a number of seconds", trim(buf));
-		break;
-	case DP_APP_HANGUP: {
-		char *c = trim(buf);
-
-		if (*c && !has_subst(c) && q850_parse(c) < 0)
-			check_msg(&k, DIAG_ERROR, "invalid cause '%s'", c);
-		break;
-	}
-	case DP_APP_BUSY:
-	case DP_APP_CONGESTION:
-		check_number(&k, buf, "timeout");
-		break;
-	case DP_APP_DIAL:
-		check_dial(&k, buf);
-		break;
-	case DP_APP_PLAYBACK:
-		check_playback(&k, buf);
-		break;
-	case DP_APP_SET:
-		check_set(&k, buf);
-		break;
-	case DP_APP_GOTO:
-		if (!*trim(buf))
-			check_msg(&k, DIAG_ERROR, "expected ([[context,]extension,]priority)");
-		else
-			check_goto(&k, buf);
-		break;
-	case DP_APP_GOTOIF:
-		check_gotoif(&k, buf);
-		break;
-	default:
-		break;
-	}
+	check_app(&k, buf);
 	free(buf);
 }

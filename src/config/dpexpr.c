@@ -1139,6 +1139,43 @@ bool dpexpr_true(const char *s)
 	return false;
 }
 
+bool dpexpr_has_subst(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] == '$' && (s[i + 1] == '{' || s[i + 1] == '['))
+			return true;
+	}
+	return false;
+}
+
+/* The first c at substitution depth zero (inside false) or above. */
+static const char *subst_chr(const char *s, char c, bool inside)
+{
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
+			depth++;
+			s++;
+		} else if (depth && (*s == '}' || *s == ']')) {
+			depth--;
+		} else if ((depth > 0) == inside && *s == c) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+char *dpexpr_chr(char *s, char c)
+{
+	return (char *)subst_chr(s, c, false);
+}
+
+bool dpexpr_chr_inside(const char *s, char c)
+{
+	return subst_chr(s, c, true) != NULL;
+}
+
 static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN" };
 
 bool dpexpr_func_known(const char *name, size_t len)

@@ -82,6 +82,17 @@ bool dpexpr_true(const char *s);
  */
 bool dpexpr_func_known(const char *name, size_t len);
 
+/* Does s (len bytes) hold a "${" or "$[", i.e. is it known only once
+ * expanded? */
+bool dpexpr_has_subst(const char *s, size_t len);
+
+/* The first c in s outside every ${...} and $[...], or NULL: where text
+ * as written splits, whatever the substitutions turn out to be. */
+char *dpexpr_chr(char *s, char c);
+/* Is there a c inside some ${...} or $[...] of s?  Then where s splits on
+ * c is known only once it is expanded. */
+bool dpexpr_chr_inside(const char *s, char c);
+
 /*
  * Load-time check of text that will be expanded at run time: balanced
  * "${" and "$[", known function names and arguments where they are

@@ -379,15 +379,6 @@ static int pattern_check(struct build *b, const char *key, const char *what,
 	}
 }
 
-static bool has_subst(const char *s, const char *end)
-{
-	for (; s + 1 < end; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '['))
-			return true;
-	}
-	return false;
-}
-
 /* "PRIO[(label)][+N]" of one line; 0 or -1 (reported). */
 static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		      const char **label, const char *file, int line)
@@ -506,7 +497,7 @@ static void entry_add(struct build *b, struct sect *st, const char *ext, char *r
 	}
 	app = str_trim(rest);
 	lp = strchr(app, '(');
-	if (lp && !has_subst(app, lp)) {
+	if (lp && !dpexpr_has_subst(app, (size_t)(lp - app))) {
 		char *rp = strrchr(lp + 1, ')');
 
 		*lp = '\0';

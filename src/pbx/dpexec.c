@@ -19,6 +19,7 @@
 #include "pbx/dpexec.h"
 #include "config/dpargs.h"
 #include "config/dpexpr.h"
+#include "util/pl.h"
 #include "util/log.h"
 
 #define CID_MAX 128            /* caller number used for matching */
@@ -48,23 +49,6 @@ struct dp_chan {
 	char exc_exten[DP_MAX_NAME + 1];
 	int exc_priority;
 };
-
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (blank(*s))
-		s++;
-	n = strlen(s);
-	while (n && blank(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
 
 static bool name_eq(const char *name, size_t len, const char *s)
 {
@@ -378,65 +362,57 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 /* ------------------------------------------------------------------ */
 /* Control flow                                                        */
 
-/* Goto: 0 when the channel was moved, -1 (logged) when it cannot be. */
+/* Goto: 0 when the channel was moved, EINVAL (logged) when it cannot be. */
 static int app_goto(struct dp_chan *c, char *args, const char *app)
 {
-	char cid[CID_MAX];
+	struct dp_report rep = { 0 };
 	const char *context, *exten;
+	char cid[CID_MAX], q[200];
 	struct dp_goto g;
-	int mode = 0, n;
-	char *pri;
+	int n;
 
-	if (!*trim(args)) {
-		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"%s\"", app,
-			 "needs ([[context,]extension,]priority)");
-		return -1;
+	if (dp_goto_parse(args, &g, &rep)) {
+		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=%s", app,
+			 log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+		return EINVAL;
 	}
-	dp_goto_split(args, &g);
 	context = g.context && *g.context ? g.context : c->context;
 	exten = g.exten && *g.exten ? g.exten : c->exten;
-	pri = g.prio;
-	if (*pri == '+' || *pri == '-') {
-		mode = *pri == '+' ? 1 : -1;
-		pri++;
-	}
-	if (!dp_prio_number(pri, &n)) {
-		const struct dp_prio *p = dialplan_find_label(c->dp, context, exten, pri,
+	n = g.n;
+	if (!g.number) {
+		const struct dp_prio *p = dialplan_find_label(c->dp, context, exten, g.label,
 							      chan_cid(c, cid, sizeof(cid)));
-		char q[120];
 
 		if (!p) {
 			chan_log(c, LOG_WARN, "dialplan_goto",
 				 "app=%s error=\"no such label\" label=%s", app,
-				 log_q(q, sizeof(q), pri, strlen(pri)));
-			return -1;
+				 log_q(q, sizeof(q), g.label, strlen(g.label)));
+			return EINVAL;
 		}
 		n = p->prio;
-		mode = 0;
+	} else if (g.sign) {
+		n = c->priority + n * g.sign;
 	}
-	if (mode)
-		n = c->priority + n * mode;
 	if (set_pos(c, context, exten, n)) {
 		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"name too long\"", app);
-		return -1;
+		return EINVAL;
 	}
 	return 0;
 }
 
-/* pbx_builtin_gotoif(): split after expansion, on the first '?' and ':'. */
 static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 {
-	char *rest = args, *cond, *yes, *no, *branch;
+	struct dp_report rep = { 0 };
+	struct dp_gotoif g;
+	char *branch;
 
 	if (!*args) {
 		chan_log(c, LOG_WARN, "dialplan_gotoif", "error=\"no condition\"");
 		return DP_CONTINUE;
 	}
-	cond = strsep(&rest, "?");
-	yes = strsep(&rest, ":");
-	no = rest;
-	branch = dpexpr_true(cond) ? yes : no;
-	if (!branch || !*trim(branch))
+	dp_gotoif_parse(args, &g, &rep);
+	branch = dpexpr_true(g.cond) ? g.yes : g.no;
+	if (!branch || !*str_trim(branch))
 		return DP_CONTINUE;
 	if (app_goto(c, branch, "GotoIf")) {
 		c->end = DP_END_ERROR;
@@ -445,32 +421,33 @@ static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 	return DP_JUMPED;
 }
 
-/* pbx_builtin_setvar(): NAME=value, the value taken whole. */
 static void app_set(struct dp_chan *c, char *args)
 {
-	char *eq = strchr(args, '='), q[120];
+	struct dp_report rep = { 0 };
+	struct dp_set s;
+	char q[120];
 	int err;
 
-	if (!eq) {
+	dp_set_parse(args, &s, &rep);
+	if (!s.name) {
 		chan_log(c, LOG_WARN, "dialplan_set",
 			 "error=\"Set requires an '=' to be a valid assignment\"");
 		return;
 	}
-	*eq = '\0';
-	if (strchr(args, '(')) {
+	if (strchr(s.name, '(')) {
 		if (!c->ops.set) {
 			chan_log(c, LOG_WARN, "dialplan_set",
 				 "error=\"function cannot be set\" name=%s",
-				 log_q(q, sizeof(q), args, strlen(args)));
+				 log_q(q, sizeof(q), s.name, strlen(s.name)));
 			return;
 		}
-		err = c->ops.set(c, args, eq + 1, c->ops.arg);
+		err = c->ops.set(c, s.name, s.value, c->ops.arg);
 	} else {
-		err = dp_chan_var_set(c, args, eq + 1);
+		err = dp_chan_var_set(c, s.name, s.value);
 	}
 	if (err)
 		chan_log(c, LOG_WARN, "dialplan_set", "error=\"cannot set\" name=%s code=%d",
-			 log_q(q, sizeof(q), args, strlen(args)), err);
+			 log_q(q, sizeof(q), s.name, strlen(s.name)), err);
 }
 
 /* In the 'h' extension the call is gone: only its end matters. */

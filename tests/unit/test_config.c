@@ -801,6 +801,36 @@ static void test_check_output(void **state)
 	fclose(f);
 }
 
+/* --check on the Dial() line of issue #8, and with a destination left out. */
+static void test_check_dial_spaces(void **state)
+{
+	struct fx *fx = *state;
+	char out[1024];
+	size_t n;
+	FILE *f;
+
+	put(fx, "pjsip.conf", TRANSPORT "[1002]\ntype=endpoint\n");
+	put(fx, "extensions.conf",
+	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & PJSIP/1002,20)\n");
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(config_check(fx->dir, f), 0);
+	assert_int_equal(ftell(f), 0);
+	fclose(f);
+
+	put(fx, "extensions.conf",
+	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & ,20)\n");
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(config_check(fx->dir, f), 1);
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_string_equal(out,
+		"extensions.conf:2: Dial: empty destination in 'PJSIP/1002 &'\n");
+}
+
 /* The fixture used by the --check protocol test prints expected.txt. */
 static void test_check_fixture(void **state)
 {
@@ -975,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_dial_spaces, setup, teardown),
 		cmocka_unit_test(test_check_fixture),
 		cmocka_unit_test_setup_teardown(test_random_configs, setup, teardown),
 		cmocka_unit_test(test_msg_format),

@@ -21,7 +21,6 @@
 
 #include "config/astconf.h"
 #include "config/dialplan.h"
-#include "config/dpargs.h"
 #include "config/dpmatch.h"
 #include "config/dppattern.h"
 #include "config/extensions.h"
@@ -578,6 +577,9 @@ static const struct diag_case diag_cases[] = {
 	{ "[c]\nexten => 1,1,Wait()\n", -1,
 	  "extensions.conf:2: Wait: missing number of seconds\n" },
 	{ "[c]\nexten => 1,1,Wait(1.5)\nsame => n,Wait(${T})\n", 0, "" },
+	{ "[c]\nexten => 1,1,Wait(500ms)\nsame => n,Wait(2m)\n", 0, "" },
+	{ "[c]\nexten => 1,1,Wait(2x)\n", -1,
+	  "extensions.conf:2: Wait: '2x' is not a number of seconds\n" },
 	{ "[c]\nexten => 1,1,Hangup(foo)\n", -1,
 	  "extensions.conf:2: Hangup: invalid cause 'foo'\n" },
 	{ "[c]\nexten => 1,1,Hangup(0)\n", -1,
@@ -605,6 +607,14 @@ static const struct diag_case diag_cases[] = {
 	  "extensions.conf:2: Dial: no endpoint after 'PJSIP/'\n" },
 	{ "[c]\nexten => 1,1,Dial(PJSIP/100&,30)\n", -1,
 	  "extensions.conf:2: Dial: empty destination in 'PJSIP/100&'\n" },
+	/* Issue #8: blanks around '&' are stripped, as app_dial does. */
+	{ "[c]\nexten => 5,1,Dial(PJSIP/1002 & PJSIP/1002,20)\n", 0, "" },
+	{ "[c]\nexten => 5,1,Dial(PJSIP/1002 & ,20)\n", -1,
+	  "extensions.conf:2: Dial: empty destination in 'PJSIP/1002 &'\n" },
+	{ "[c]\nexten => 5,1,Dial( PJSIP/1002 ,1.5)\n", 0, "" },
+	{ "[c]\nexten => 1,1,Dial(100&SIP/1)\n", -1,
+	  "extensions.conf:2: Dial: '100' is not TECHNOLOGY/resource\n"
+	  "extensions.conf:2: Dial: technology 'SIP' is not supported (use PJSIP)\n" },
 	{ "[c]\nexten => 1,1,Dial(pjsip/100&PJSIP/${EXTEN},${T},tT)\n"
 	  "same => n,Dial(${DEV})\n", 0, "" },
 	{ "[c]\nexten => 1,1,Playback()\n", -1,
@@ -764,53 +774,6 @@ static void test_pattern_syntax(void **state)
 	assert_int_equal(dp_pattern_check("_[.]X", &wild), DP_PATTERN_OK);
 }
 
-static void test_args_split(void **state)
-{
-	char buf[128], *argv[8];
-	int argc;
-
-	strcpy(buf, "PJSIP/100&PJSIP/101,30,tT");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 3);
-	assert_string_equal(argv[0], "PJSIP/100&PJSIP/101");
-	assert_string_equal(argv[1], "30");
-	assert_string_equal(argv[2], "tT");
-
-	strcpy(buf, "a,\"b,c\",d\\,e,f(g,h),[i,j]");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 5);
-	assert_string_equal(argv[0], "a");
-	assert_string_equal(argv[1], "b,c");
-	assert_string_equal(argv[2], "d,e");
-	assert_string_equal(argv[3], "f(g,h)");
-	assert_string_equal(argv[4], "[i,j]");
-
-	strcpy(buf, "a,");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 2);
-	assert_string_equal(argv[1], "");
-
-	strcpy(buf, "");
-	assert_int_equal(dp_args_split(buf, argv, 8), 0);
-
-	strcpy(buf, "1,2,3,4");
-	argc = dp_args_split(buf, argv, 2);
-	assert_int_equal(argc, 2);
-	assert_string_equal(argv[0], "1");
-	assert_string_equal(argv[1], "2,3,4");
-
-	strcpy(buf, "trailing\\");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 1);
-	assert_string_equal(argv[0], "trailing");
-
-	strcpy(buf, ",,");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 3);
-	assert_null(NULL);
-	assert_int_equal(dp_args_split(NULL, argv, 8), 0);
-}
-
 static void test_causes_and_apps(void **state)
 {
 	enum dp_app app;
@@ -899,7 +862,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_errors_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_extensions, setup, teardown),
 		cmocka_unit_test(test_pattern_syntax),
-		cmocka_unit_test(test_args_split),
 		cmocka_unit_test(test_causes_and_apps),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 	};

@@ -21,6 +21,8 @@ static int problem(struct dp_report *rep, bool fatal, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!rep)
+		return fatal ? EINVAL : 0;
 	if (rep->fn) {
 		va_start(ap, fmt);
 		rep->fn(rep->arg, fmt, ap);
@@ -39,7 +41,7 @@ static int problem(struct dp_report *rep, bool fatal, const char *fmt, ...)
 /* Text as written that holds a substitution is judged once expanded. */
 static bool opaque(const struct dp_report *rep, const char *s, size_t len)
 {
-	return rep->written && dpexpr_has_subst(s, len);
+	return rep && rep->written && dpexpr_has_subst(s, len);
 }
 
 int dp_args_split(char *buf, char **argv, int max)
@@ -288,7 +290,7 @@ int dp_goto_parse(char *text, struct dp_goto *g, struct dp_report *rep)
 	memset(g, 0, sizeof(*g));
 	if (!*str_trim(text))
 		return problem(rep, true, "expected ([[context,]extension,]priority)");
-	if (rep->written && dpexpr_chr_inside(text, ','))
+	if (rep && rep->written && dpexpr_chr_inside(text, ','))
 		return 0;
 	a = strsep(&text, ",");
 	b = strsep(&text, ",");
@@ -322,7 +324,7 @@ int dp_goto_parse(char *text, struct dp_goto *g, struct dp_report *rep)
 /* Where text splits on c: as written, only outside substitutions. */
 static char *split_at(const struct dp_report *rep, char *text, char c)
 {
-	return rep->written ? dpexpr_chr(text, c) : strchr(text, c);
+	return rep && rep->written ? dpexpr_chr(text, c) : strchr(text, c);
 }
 
 void dp_gotoif_parse(char *text, struct dp_gotoif *g, struct dp_report *rep)
@@ -415,32 +417,45 @@ static bool timelen_plain(const char *s)
 	return false;
 }
 
-void dp_wait_parse(char *text, uint64_t *ms, struct dp_report *rep)
+/* text trimmed into buf, for the parsers of short values; false (with t
+ * set, for a message) when it does not fit. */
+static bool short_copy(const char *text, char *buf, size_t size, struct pl *t)
 {
-	char *t = str_trim(text);
+	*t = pl_from_str(text);
+	pl_trim(t);
+	return !pl_strcpy(t, buf, size);
+}
+
+void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep)
+{
+	char t[64];
+	struct pl tp;
+	bool fits = short_copy(text, t, sizeof(t), &tp);
 
 	*ms = 0;
-	if (!*t) {
+	if (!tp.l) {
 		problem(rep, false, "missing number of seconds");
 		return;
 	}
-	if (opaque(rep, t, strlen(t)))
+	if (opaque(rep, tp.p, tp.l))
 		return;
-	if (timelen(t, ms) || !timelen_plain(t))
-		problem(rep, false, "'%s' is not a number of seconds", t);
+	if (!fits || timelen(t, ms) || !timelen_plain(t))
+		problem(rep, false, "'%.*s' is not a number of seconds", (int)tp.l, tp.p);
 }
 
-void dp_hangup_parse(char *text, enum q850_cause *cause, struct dp_report *rep)
+void dp_hangup_parse(const char *text, enum q850_cause *cause, struct dp_report *rep)
 {
-	char *t = str_trim(text);
+	char t[64];
+	struct pl tp;
+	bool fits = short_copy(text, t, sizeof(t), &tp);
 	int c;
 
 	*cause = Q850_UNSET;
-	if (!*t || opaque(rep, t, strlen(t)))
+	if (!tp.l || opaque(rep, tp.p, tp.l))
 		return;
-	c = q850_parse(t);
+	c = fits ? q850_parse(t) : -1;
 	if (c < 0) {
-		problem(rep, false, "invalid cause '%s'", t);
+		problem(rep, false, "invalid cause '%.*s'", (int)tp.l, tp.p);
 		return;
 	}
 	*cause = (enum q850_cause)c;

@@ -13,8 +13,9 @@
  * timeout that is not a number): the application does what Asterisk does
  * with them, and the checker refuses them like the fatal ones.
  *
- * Every parser works in place on a writable copy of the text; the results
- * point into it.
+ * The parsers of text that returns strings work in place on a writable
+ * copy of it; the results point into it.  rep may be NULL: the result
+ * alone is wanted.
  */
 #ifndef KV_CONFIG_DPARGS_H
 #define KV_CONFIG_DPARGS_H
@@ -145,11 +146,12 @@ void dp_set_parse(char *text, struct dp_set *s, struct dp_report *rep);
  * (no wait) when it is missing, not a number or not positive, which is
  * not fatal.
  */
-void dp_wait_parse(char *text, uint64_t *ms, struct dp_report *rep);
+void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep);
 
 /* Hangup([cause]): a Q.850 cause by number or name (q850_parse()), or
  * Q850_UNSET when there is none.  Not fatal: an unknown cause, which is
  * then Q850_UNSET. */
-void dp_hangup_parse(char *text, enum q850_cause *cause, struct dp_report *rep);
+void dp_hangup_parse(const char *text, enum q850_cause *cause,
+		     struct dp_report *rep);
 
 #endif

@@ -402,7 +402,6 @@ static int app_goto(struct dp_chan *c, char *args, const char *app)
 
 static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 {
-	struct dp_report rep = { 0 };
 	struct dp_gotoif g;
 	char *branch;
 
@@ -410,7 +409,7 @@ static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 		chan_log(c, LOG_WARN, "dialplan_gotoif", "error=\"no condition\"");
 		return DP_CONTINUE;
 	}
-	dp_gotoif_parse(args, &g, &rep);
+	dp_gotoif_parse(args, &g, NULL);
 	branch = dpexpr_true(g.cond) ? g.yes : g.no;
 	if (!branch || !*str_trim(branch))
 		return DP_CONTINUE;
@@ -423,12 +422,11 @@ static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 
 static void app_set(struct dp_chan *c, char *args)
 {
-	struct dp_report rep = { 0 };
 	struct dp_set s;
 	char q[120];
 	int err;
 
-	dp_set_parse(args, &s, &rep);
+	dp_set_parse(args, &s, NULL);
 	if (!s.name) {
 		chan_log(c, LOG_WARN, "dialplan_set",
 			 "error=\"Set requires an '=' to be a valid assignment\"");

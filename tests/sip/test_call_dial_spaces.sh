@@ -3,9 +3,10 @@
 # blanks around '&', passes --check and rings 1002, as in Asterisk, which
 # strips each destination and dials an interface once: the phone gets one
 # INVITE, answers, and the call is bridged; no destination is refused.
-# Then a Dial() whose expanded argument is not TECHNOLOGY/resource, which
-# --check cannot see: app_dial refuses it (DIALSTATUS INVALIDARGS) and the
-# call is hung up.
+# Then arguments that --check cannot see, refused at run time by the same
+# parser as Asterisk refuses them: a Dial() whose expanded argument is not
+# TECHNOLOGY/resource (DIALSTATUS INVALIDARGS) and a Playback() of nothing
+# both hang the call up.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
@@ -14,6 +15,9 @@ kv_conf_exten \
 	' same => n,Hangup()' \
 	'exten => 6,1,Set(D=1002)' \
 	' same => n,Dial(${D},20)' \
+	' same => n,Playback(hello-world)' \
+	'exten => 7,1,Set(F=)' \
+	' same => n,Playback(${F})' \
 	' same => n,Playback(hello-world)'
 
 out=$(timeout -k 5 20 "$KV_BIN/kubevoxd" -C "$KV_CONF" --check 2>&1)
@@ -74,6 +78,19 @@ PY
 kv_wait_log 'event=dial_bad_args.*TECHNOLOGY/resource' 1
 kv_wait_log 'event=call_end.*disposition="?FAILED"? dialstatus=INVALIDARGS' 1
 kv_ok "Dial(1002) once expanded: refused as INVALIDARGS, the call hangs up"
+
+kv_python_call <<'PY' || kv_fail "call to 7: Playback(\${F}) with F empty"
+import kvsip
+
+caller = kvsip.Phone(kvsip.kv_port(), "1001")
+call = kvsip.OutCall(caller, "7", kvsip.sdp_offer(kvsip.Rtp().port))
+call.invite()
+_, r = call.expect_final(603, "caller of 7")
+print("caller: %s" % r.start)
+PY
+kv_wait_log 'event=playback_bad_args.*no file to play' 1
+kv_assert_eq 0 "$(kv_log_count 'event=playback_failed')" "playbacks tried"
+kv_ok "Playback() of nothing: refused, the call hangs up"
 
 kvd_stop
 kv_pass

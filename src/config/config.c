@@ -8,6 +8,7 @@
  * output.  Everything the configuration points to lives in one arena
  * owned by it.
  */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -205,7 +206,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	if (!cfg || !(cfg->mem = malloc(sizeof(struct arena)))) {
 		free(cfg);
 		diag_add(diag, DIAG_ERROR, "pjsip.conf", 0, "out of memory");
-		return -1;
+		return ENOMEM;
 	}
 	arena_init(cfg->mem);
 	cfg->refs = 1;
@@ -233,7 +234,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 
 	if (diag->errors != errors) {
 		config_free(cfg);
-		return -1;
+		return EINVAL;
 	}
 	*cfgp = cfg;
 	return 0;

@@ -185,8 +185,9 @@ struct kv_config {
 
 /*
  * Load and validate dir.  Returns 0 and *cfgp (refs=1) when there is no
- * error (warnings are allowed); otherwise -1 with *cfgp NULL.  Every problem
- * is added to diag either way.
+ * error (warnings are allowed); otherwise EINVAL (ENOMEM when not even the
+ * configuration could be allocated) with *cfgp NULL.  Every problem is
+ * added to diag either way.
  */
 int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag);
 /*

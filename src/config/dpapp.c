@@ -1,6 +1,7 @@
 /*
  * dpapp.c - the table of dialplan applications (see dpapp.h).
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,7 +32,7 @@ int dp_app_lookup(const char *name, size_t len, enum dp_app *app)
 			return 0;
 		}
 	}
-	return -1;
+	return ENOENT;
 }
 
 const char *dp_app_name(enum dp_app app)

@@ -30,7 +30,8 @@ enum dp_app {
 	DP_APP_COUNT
 };
 
-/* Application names, case-insensitive as in Asterisk; -1 when unknown. */
+/* Application names, case-insensitive as in Asterisk; 0, or ENOENT when
+ * there is no such application. */
 int dp_app_lookup(const char *name, size_t len, enum dp_app *app);
 const char *dp_app_name(enum dp_app app);
 bool dp_app_is_call(enum dp_app app);

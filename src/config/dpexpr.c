@@ -1227,18 +1227,18 @@ static int check_func(const char *s, size_t n, char *err, size_t errsize)
 		return 0;      /* the name is computed */
 	if (!dpexpr_func_known(s, nl)) {
 		snprintf(err, errsize, "unknown function '%.*s'", (int)nl, s);
-		return -1;
+		return EINVAL;
 	}
 	rp = mem_rchr(lp, n - nl, ')');
 	if (!rp) {
 		snprintf(err, errsize, "missing ')' in '${%.*s}'", (int)(n > 60 ? 60 : n), s);
-		return -1;
+		return EINVAL;
 	}
 	if (!memchr(lp, '$', (size_t)(rp - lp)) &&
 	    !func_item_ok(s, nl, lp + 1, (size_t)(rp - lp - 1))) {
 		snprintf(err, errsize, "%.*s: unknown data item '%.*s'", (int)nl, s,
 			 (int)(rp - lp - 1 > 60 ? 60 : rp - lp - 1), lp + 1);
-		return -1;
+		return EINVAL;
 	}
 	return 0;
 }
@@ -1250,7 +1250,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 	if (depth > DPEXPR_MAX_DEPTH) {
 		snprintf(err, errsize, "'${' and '$[' nested too deeply (max %d)",
 			 DPEXPR_MAX_DEPTH);
-		return -1;
+		return EINVAL;
 	}
 	while (i < len) {
 		const char *d = memchr(s + i, '$', len - i);
@@ -1273,11 +1273,11 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 
 			snprintf(err, errsize, "missing '%c' in '%.*s'",
 				 open == '{' ? '}' : ']', (int)show, s + i);
-			return -1;
+			return EINVAL;
 		}
 		n = j - start - 1;
 		if (needsub && check_run(s + start, n, err, errsize, depth + 1))
-			return -1;
+			return EINVAL;
 		if (open == '{') {
 			int off, cnt;
 			bool isfunc;
@@ -1285,7 +1285,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 
 			if (isfunc && memchr(s + start, '(', base) &&
 			    check_func(s + start, base, err, errsize))
-				return -1;
+				return EINVAL;
 		} else if (!needsub) {
 			struct xp x = { NULL, NULL };
 			struct sbuf tmp;
@@ -1299,7 +1299,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 					 rc == DPEXPR_ESYNTAX ? "syntax error" :
 					 "expression too complex", (int)(n > 60 ? 60 : n),
 					 s + start);
-				return -1;
+				return EINVAL;
 			}
 		}
 		i = j;

@@ -30,6 +30,7 @@
 #ifndef KV_CONFIG_DPEXPR_H
 #define KV_CONFIG_DPEXPR_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,15 +41,15 @@
 
 enum {
 	DPEXPR_OK = 0,
-	DPEXPR_ESYNTAX = 1,      /* expression syntax error: result is "0" */
-	DPEXPR_ELIMIT = -1,      /* too long, too deep, or out of memory */
+	DPEXPR_ESYNTAX = EINVAL, /* expression syntax error: result is "0" */
+	DPEXPR_ELIMIT = E2BIG,   /* too long, too deep, or out of memory */
 };
 
 /*
  * Look a variable or function up: name is "VAR" or "FUNC(args)", already
  * expanded and without any ":offset:length".  Append the value to out and
- * return 0, or return non-zero when there is no such variable (it then
- * expands to nothing, as in Asterisk).
+ * return 0, or return non-zero (ENOENT) when there is no such variable (it
+ * then expands to nothing, as in Asterisk).
  */
 typedef int (dp_var_h)(const char *name, size_t len, struct sbuf *out, void *arg);
 
@@ -97,7 +98,7 @@ bool dpexpr_chr_inside(const char *s, char c);
  * Load-time check of text that will be expanded at run time: balanced
  * "${" and "$[", known function names and arguments where they are
  * written literally, and the syntax of expressions without variables.
- * 0, or -1 with a message in err.
+ * 0, or EINVAL with a message in err.
  */
 int dpexpr_check(const char *s, char *err, size_t errsize);
 

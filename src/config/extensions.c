@@ -128,11 +128,11 @@ static int small_int(const char *s, int *v)
 	long n = 0;
 
 	if (!all_digits(s) || strlen(s) > 9)
-		return -1;
+		return EINVAL;
 	for (; *s; s++)
 		n = n * 10 + (*s - '0');
 	if (n > PRIO_MAX)
-		return -1;
+		return EINVAL;
 	*v = (int)n;
 	return 0;
 }
@@ -185,7 +185,7 @@ static int global_var(const char *name, size_t len, struct sbuf *out, void *arg)
 			return 0;
 		}
 	}
-	return -1;
+	return ENOENT;
 }
 
 /*
@@ -369,7 +369,7 @@ static int pattern_check(struct build *b, const char *key, const char *what,
 	switch (dp_pattern_check(key, &wild)) {
 	case DP_PATTERN_UNTERMINATED:
 		msg(b, DIAG_ERROR, file, line, "unterminated '[' in %s '%s'", what, key);
-		return -1;
+		return EINVAL;
 	case DP_PATTERN_UNREACHABLE:
 		msg(b, DIAG_WARNING, file, line,
 		    "characters after '%c' in %s '%s' are never matched", wild, what, key);
@@ -379,7 +379,7 @@ static int pattern_check(struct build *b, const char *key, const char *what,
 	}
 }
 
-/* "PRIO[(label)][+N]" of one line; 0 or -1 (reported). */
+/* "PRIO[(label)][+N]" of one line; 0 or EINVAL (reported). */
 static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		      const char **label, const char *file, int line)
 {
@@ -392,13 +392,13 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 
 		if (!rp) {
 			msg(b, DIAG_ERROR, file, line, "label missing trailing ')'");
-			return -1;
+			return EINVAL;
 		}
 		*lp = '\0';
 		*rp = '\0';
 		lp = str_trim(lp + 1);
 		if (*lp && !(*label = dup(b, lp)))
-			return -1;
+			return EINVAL;
 	}
 	plus = strchr(pri, '+');
 	if (plus)
@@ -416,29 +416,29 @@ static int prio_parse(struct build *b, struct sect *st, char *pri, int *prio,
 		if (st->lastpri == PRIO_NONE) {
 			msg(b, DIAG_ERROR, file, line,
 			    "priority '%s' on the first entry of the context", pri);
-			return -1;
+			return EINVAL;
 		}
 		if (st->lastpri == PRIO_HINT) {
 			msg(b, DIAG_ERROR, file, line,
 			    "priority '%s' after a hint: give a number", pri);
-			return -1;
+			return EINVAL;
 		}
 		n = st->lastpri + (next ? 1 : 0);
 	} else if (small_int(pri, &n)) {
 		msg(b, DIAG_ERROR, file, line, "invalid priority '%s'", pri);
-		return -1;
+		return EINVAL;
 	}
 	if (plus) {
 		plus = str_trim(plus);
 		if (small_int(plus, &off)) {
 			msg(b, DIAG_ERROR, file, line, "invalid priority offset '+%s'", plus);
-			return -1;
+			return EINVAL;
 		}
 		n += off;
 	}
 	if (n < 1 || n > PRIO_MAX) {
 		msg(b, DIAG_ERROR, file, line, "invalid priority '%s'", pri);
-		return -1;
+		return EINVAL;
 	}
 	st->lastpri = n;
 	*prio = n;
@@ -917,13 +917,13 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 	unsigned errors = diag->errors;
 	struct dialplan *dp;
 	struct build b;
-	int err = -1;
+	int err = EINVAL;
 
 	*dpp = NULL;
 	dp = calloc(1, sizeof(*dp));
 	if (!dp) {
 		diag_add(diag, DIAG_ERROR, "extensions.conf", 0, "out of memory");
-		return -1;
+		return ENOMEM;
 	}
 	dp->refs = 1;
 	arena_init(&dp->mem);
@@ -944,7 +944,9 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 		globals_finish(&b);
 	if (!b.oom)
 		args_check(dp, diag);
-	if (!b.oom && diag->errors == errors)
+	if (b.oom)
+		err = ENOMEM;
+	else if (diag->errors == errors)
 		err = 0;
 	build_free(&b);
 	if (err)

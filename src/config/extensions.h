@@ -52,7 +52,7 @@
  * Build the dialplan from extensions.conf as read by astconf_load() (ac
  * may be NULL: no file, an empty dialplan).  Every problem is added to
  * diag as "file:line: message".  0 and *dpp (one reference) when there is
- * no error, warnings allowed; -1 and *dpp NULL otherwise.
+ * no error, warnings allowed; otherwise EINVAL (or ENOMEM) and *dpp NULL.
  */
 int dialplan_load(const struct astconf *ac, struct diag *diag,
 		  struct dialplan **dpp);

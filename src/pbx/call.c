@@ -669,7 +669,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		  "uniqueid=%s channel=%s from=%s exten=%s context=%s", c->uniqueid,
 		  a->chan, c->caller_num, c->dialed, c->context);
 	free(probe);
-	if (err == -ENOENT) {
+	if (err == ENOENT) {
 		c->cause = 1;
 		call_end(c, 1);
 		return;

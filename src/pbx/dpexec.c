@@ -89,7 +89,7 @@ int dp_chan_alloc(struct dp_chan **cp, const struct dp_chan_ops *ops)
 	struct dp_chan *c = calloc(1, sizeof(*c));
 
 	if (!c)
-		return -ENOMEM;
+		return ENOMEM;
 	if (ops)
 		c->ops = *ops;
 	*cp = c;
@@ -134,7 +134,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 		}
 	}
 	if (!*name)
-		return -EINVAL;
+		return EINVAL;
 	v = var_find(c, name, strlen(name));
 	if (!value) {
 		if (v) {
@@ -146,7 +146,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 	}
 	nv = strdup(value);
 	if (!nv)
-		return -ENOMEM;
+		return ENOMEM;
 	if (v) {
 		free(v->value);
 		v->value = nv;
@@ -155,7 +155,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 	}
 	if (c->vars_n == DP_MAX_VARS) {
 		free(nv);
-		return -ENOSPC;
+		return ENOSPC;
 	}
 	if (c->vars_n == c->vars_cap) {
 		size_t cap = c->vars_cap ? c->vars_cap * 2 : 16;
@@ -163,7 +163,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 
 		if (!vv) {
 			free(nv);
-			return -ENOMEM;
+			return ENOMEM;
 		}
 		c->vars = vv;
 		c->vars_cap = cap;
@@ -172,7 +172,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 	v->name = strdup(name);
 	if (!v->name) {
 		free(nv);
-		return -ENOMEM;
+		return ENOMEM;
 	}
 	v->value = nv;
 	v->inherit = inherit;
@@ -247,7 +247,7 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		size_t il = len - 11;
 
 		if (!c->exc)
-			return -1;
+			return ENOENT;
 		if (il == 6 && !strncasecmp(item, "reason", 6))
 			sbuf_append_str(out, "INVALID");
 		else if (il == 7 && !strncasecmp(item, "context", 7))
@@ -257,13 +257,13 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		else if (il == 8 && !strncasecmp(item, "priority", 8))
 			sbuf_printf(out, "%d", c->exc_priority);
 		else
-			return -1;
+			return ENOENT;
 		return 0;
 	}
 	if (c->ops.var && !c->ops.var(c, name, len, out, c->ops.arg))
 		return 0;
 	if (memchr(name, '(', len))
-		return -1;
+		return ENOENT;
 	v = var_find(c, name, len);
 	if (v) {
 		sbuf_append_str(out, v->value);
@@ -274,7 +274,7 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		sbuf_append_str(out, g);
 		return 0;
 	}
-	return -1;
+	return ENOENT;
 }
 
 int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out)
@@ -312,7 +312,7 @@ static int set_pos(struct dp_chan *c, const char *context, const char *exten, in
 {
 	if ((context && strlen(context) > DP_MAX_NAME) ||
 	    (exten && strlen(exten) > DP_MAX_NAME))
-		return -EINVAL;
+		return EINVAL;
 	if (context && context != c->context)
 		memmove(c->context, context, strlen(context) + 1);
 	if (exten && exten != c->exten)
@@ -324,7 +324,7 @@ static int set_pos(struct dp_chan *c, const char *context, const char *exten, in
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten, int priority)
 {
 	if (priority < 1 || (context && !*context) || (exten && !*exten))
-		return -EINVAL;
+		return EINVAL;
 	return set_pos(c, context, exten, priority);
 }
 
@@ -335,7 +335,7 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 
 	if (!dp || !context || !exten || !*context || !*exten ||
 	    strlen(context) > DP_MAX_NAME || strlen(exten) > DP_MAX_NAME)
-		return -EINVAL;
+		return EINVAL;
 	dialplan_ref(dp);
 	dialplan_unref(c->dp);
 	c->dp = dp;
@@ -349,7 +349,7 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 		return 0;
 	}
 	if (!exists(c, context, "i", 1))
-		return -ENOENT;
+		return ENOENT;
 	err = dp_chan_var_set(c, "INVALID_EXTEN", exten);
 	if (err)
 		return err;

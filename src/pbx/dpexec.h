@@ -83,8 +83,8 @@ void dp_chan_free(struct dp_chan *c);
 /*
  * Place the channel at exten, priority 1, of context in dp (a reference is
  * taken).  When exten does not exist there, at 'i' with INVALID_EXTEN set.
- * 0, or -ENOENT when neither exists (the caller answers 404), -EINVAL for
- * an empty or overlong name, -ENOMEM.
+ * 0, or ENOENT when neither exists (the caller answers 404), EINVAL for
+ * an empty or overlong name, ENOMEM.
  */
 int  dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 		   const char *exten);
@@ -102,7 +102,7 @@ enum dp_result dp_chan_resume(struct dp_chan *c, enum dp_result res);
 void dp_chan_run_h(struct dp_chan *c);
 
 /* Move to context (NULL: the current one), exten (NULL: the current
- * one), priority.  0 or -EINVAL. */
+ * one), priority.  0 or EINVAL. */
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten,
 		 int priority);
 
@@ -114,8 +114,8 @@ struct dialplan *dp_chan_dialplan(const struct dp_chan *c);
 
 /* A channel variable (not the builtins, not the globals), or NULL. */
 const char *dp_chan_var(const struct dp_chan *c, const char *name);
-/* Set a channel variable; value NULL removes it.  0, -EINVAL, -ENOSPC
- * (DP_MAX_VARS reached) or -ENOMEM. */
+/* Set a channel variable; value NULL removes it.  0, EINVAL, ENOSPC
+ * (DP_MAX_VARS reached) or ENOMEM. */
 int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value);
 /* The i-th channel variable, for channels created from this one: false
  * past the end.  inherit is 0, 1 ("_NAME") or 2 ("__NAME"). */

@@ -20,6 +20,7 @@
 #include "config/dpargs.h"
 #include "config/dpexpr.h"
 #include "util/pl.h"
+#include "util/vec.h"
 #include "util/log.h"
 
 #define CID_MAX 128            /* caller number used for matching */
@@ -41,8 +42,7 @@ struct dp_chan {
 	enum chan_state state;
 	enum dp_end end;
 	bool in_h;
-	struct dp_var *vars;
-	size_t vars_n, vars_cap;
+	VEC(struct dp_var) vars;
 	/* ${EXCEPTION(...)}, after a jump to 'e' */
 	bool exc;
 	char exc_context[DP_MAX_NAME + 1];
@@ -100,20 +100,20 @@ void dp_chan_free(struct dp_chan *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->vars_n; i++) {
-		free(c->vars[i].name);
-		free(c->vars[i].value);
+	for (size_t i = 0; i < c->vars.n; i++) {
+		free(c->vars.v[i].name);
+		free(c->vars.v[i].value);
 	}
-	free(c->vars);
+	vec_free(&c->vars);
 	dialplan_unref(c->dp);
 	free(c);
 }
 
 static struct dp_var *var_find(const struct dp_chan *c, const char *name, size_t len)
 {
-	for (size_t i = 0; i < c->vars_n; i++) {
-		if (name_eq(name, len, c->vars[i].name))
-			return &c->vars[i];
+	for (size_t i = 0; i < c->vars.n; i++) {
+		if (name_eq(name, len, c->vars.v[i].name))
+			return &c->vars.v[i];
 	}
 	return NULL;
 }
@@ -140,7 +140,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 		if (v) {
 			free(v->name);
 			free(v->value);
-			*v = c->vars[--c->vars_n];
+			*v = c->vars.v[--c->vars.n];
 		}
 		return 0;
 	}
@@ -153,22 +153,15 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 		v->inherit = inherit;
 		return 0;
 	}
-	if (c->vars_n == DP_MAX_VARS) {
+	if (c->vars.n == DP_MAX_VARS) {
 		free(nv);
 		return ENOSPC;
 	}
-	if (c->vars_n == c->vars_cap) {
-		size_t cap = c->vars_cap ? c->vars_cap * 2 : 16;
-		struct dp_var *vv = realloc(c->vars, cap * sizeof(*vv));
-
-		if (!vv) {
-			free(nv);
-			return ENOMEM;
-		}
-		c->vars = vv;
-		c->vars_cap = cap;
+	if (vec_grow(&c->vars)) {
+		free(nv);
+		return ENOMEM;
 	}
-	v = &c->vars[c->vars_n];
+	v = &c->vars.v[c->vars.n];
 	v->name = strdup(name);
 	if (!v->name) {
 		free(nv);
@@ -176,7 +169,7 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 	}
 	v->value = nv;
 	v->inherit = inherit;
-	c->vars_n++;
+	c->vars.n++;
 	return 0;
 }
 
@@ -190,11 +183,11 @@ const char *dp_chan_var(const struct dp_chan *c, const char *name)
 bool dp_chan_var_at(const struct dp_chan *c, size_t i, const char **name,
 		    const char **value, int *inherit)
 {
-	if (i >= c->vars_n)
+	if (i >= c->vars.n)
 		return false;
-	*name = c->vars[i].name;
-	*value = c->vars[i].value;
-	*inherit = c->vars[i].inherit;
+	*name = c->vars.v[i].name;
+	*value = c->vars.v[i].value;
+	*inherit = c->vars.v[i].inherit;
 	return true;
 }
 

@@ -112,26 +112,13 @@ static char *dup(struct build *b, const char *s)
 	return d;
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-	}
-	return true;
-}
-
+/* A priority or an offset: digits only, at most PRIO_MAX. */
 static int small_int(const char *s, int *v)
 {
-	long n = 0;
+	struct pl pl = pl_from_str(s);
+	uint32_t n;
 
-	if (!all_digits(s) || strlen(s) > 9)
-		return EINVAL;
-	for (; *s; s++)
-		n = n * 10 + (*s - '0');
-	if (n > PRIO_MAX)
+	if (pl_u32(&pl, PRIO_MAX, &n))
 		return EINVAL;
 	*v = (int)n;
 	return 0;

@@ -773,33 +773,38 @@ static void test_many_users(void **state)
 	}
 }
 
+/* `kubevoxd --check dir`: its exit status, and what it printed in out. */
+static int check(const char *dir, char *out, size_t size)
+{
+	FILE *f = tmpfile();
+	size_t n;
+	int rc;
+
+	assert_non_null(f);
+	rc = config_check(dir, f);
+	rewind(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
 static void test_check_output(void **state)
 {
 	struct fx *fx = *state;
 	char out[2048];
-	size_t n;
-	FILE *f;
 
 	put(fx, "pjsip.conf", TRANSPORT "[e]\ntype=endpoint\nauth=x\ndirect_media=no\n");
 	put(fx, "rtp.conf", "[general]\nrtpstart=20000\nrtpend=10000\n");
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(fx->dir, f), 1);
-	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 1);
 	assert_string_equal(out,
 		"pjsip.conf:5: endpoint 'e': auth 'x' is not defined\n"
 		"pjsip.conf:6: warning: endpoint 'e': option 'direct_media' is not supported "
 		"yet (ignored)\n"
 		"rtp.conf:3: rtpstart (20000) must be lower than rtpend (10000)\n");
 
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(KV_SOURCE_DIR "/asterisk_config", f), 0);
-	assert_int_equal(ftell(f), 0);
-	fclose(f);
+	assert_int_equal(check(KV_SOURCE_DIR "/asterisk_config", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
 }
 
 /* --check on the Dial() line of issue #8, and with a destination left out. */
@@ -807,27 +812,16 @@ static void test_check_dial_spaces(void **state)
 {
 	struct fx *fx = *state;
 	char out[1024];
-	size_t n;
-	FILE *f;
 
 	put(fx, "pjsip.conf", TRANSPORT "[1002]\ntype=endpoint\n");
 	put(fx, "extensions.conf",
 	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & PJSIP/1002,20)\n");
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(fx->dir, f), 0);
-	assert_int_equal(ftell(f), 0);
-	fclose(f);
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
 
 	put(fx, "extensions.conf",
 	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & ,20)\n");
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(fx->dir, f), 1);
-	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 1);
 	assert_string_equal(out,
 		"extensions.conf:2: Dial: empty destination in 'PJSIP/1002 &'\n");
 }
@@ -836,16 +830,10 @@ static void test_check_dial_spaces(void **state)
 static void test_check_fixture(void **state)
 {
 	char out[4096], want[4096];
-	size_t n, m;
-	FILE *f, *e;
+	size_t m;
+	FILE *e;
 
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(KV_SOURCE_DIR "/tests/config/broken", f), 1);
-	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	assert_int_equal(check(KV_SOURCE_DIR "/tests/config/broken", out, sizeof(out)), 1);
 	e = fopen(KV_SOURCE_DIR "/tests/config/broken/expected.txt", "r");
 	assert_non_null(e);
 	m = fread(want, 1, sizeof(want) - 1, e);

@@ -663,73 +663,117 @@ static bool same_exten(const struct rec *a, const struct rec *b)
 	return a->ctx == b->ctx && !exten_cmp(a->key, a->cid, b->key, b->cid);
 }
 
-/* Sort the records into contexts, extensions and priorities. */
-static void build_finish(struct build *b)
+/* The contexts of dp, sorted by name; each one built learns its place. */
+static void contexts_finish(struct build *b)
 {
-	struct dialplan *dp = b->dp;
-	struct dp_context *ctxs = NULL;
-	struct dp_exten *extens = NULL;
-	struct dp_prio *prios = NULL;
-	size_t *order = NULL, groups = 0, ne = 0, np = 0, minseq = 0;
+	struct dp_context *ctxs;
+	size_t *order;
 
-	if (b->ctxs.n) {
-		order = malloc(b->ctxs.n * sizeof(*order));
-		ctxs = arena_alloc(b->mem, b->ctxs.n * sizeof(*ctxs));
-		if (!order || !ctxs)
-			goto fail;
-		for (size_t i = 0; i < b->ctxs.n; i++)
-			order[i] = i;
-		qsort_r(order, b->ctxs.n, sizeof(*order), ctx_order_cmp, b);
-		for (size_t i = 0; i < b->ctxs.n; i++) {
-			b->ctxs.v[order[i]]->final = i;
-			ctxs[i].name = b->ctxs.v[order[i]]->name;
-			ctxs[i].file = b->ctxs.v[order[i]]->file;
-			ctxs[i].line = b->ctxs.v[order[i]]->line;
+	if (!b->ctxs.n)
+		return;
+	order = malloc(b->ctxs.n * sizeof(*order));
+	ctxs = arena_alloc(b->mem, b->ctxs.n * sizeof(*ctxs));
+	if (!order || !ctxs) {
+		free(order);
+		oom(b);
+		return;
+	}
+	for (size_t i = 0; i < b->ctxs.n; i++)
+		order[i] = i;
+	qsort_r(order, b->ctxs.n, sizeof(*order), ctx_order_cmp, b);
+	for (size_t i = 0; i < b->ctxs.n; i++) {
+		b->ctxs.v[order[i]]->final = i;
+		ctxs[i].name = b->ctxs.v[order[i]]->name;
+		ctxs[i].file = b->ctxs.v[order[i]]->file;
+		ctxs[i].line = b->ctxs.v[order[i]]->line;
+	}
+	free(order);
+	b->dp->contexts = ctxs;
+	b->dp->contexts_n = b->ctxs.n;
+}
+
+/* e, the extension that record r starts in its context. */
+static void exten_start(struct build *b, struct dp_exten *e, const struct rec *r,
+			const struct dp_prio *prios)
+{
+	struct dp_context *c = (struct dp_context *)&b->dp->contexts[r->ctx];
+
+	e->name = r->name;
+	e->key = r->key;
+	e->cid = r->cid;
+	e->pattern = r->pattern;
+	e->prios = prios;
+	e->context = c;
+	e->file = r->file;
+	e->line = r->line;
+	if (!c->extens)
+		c->extens = e;
+	c->extens_n++;
+	if (!e->pattern)
+		c->plain_n++;
+	if (e->cid)
+		b->dp->has_cid = true;
+}
+
+/* Does e have r's label already?  Reported when it does. */
+static bool label_taken(struct build *b, const struct dp_exten *e, const struct rec *r)
+{
+	for (size_t k = 0; k < e->prios_n; k++) {
+		const struct dp_prio *o = &e->prios[k];
+
+		if (o->label && !strcmp(o->label, r->label)) {
+			msg(b, DIAG_ERROR, r->file, r->line,
+			    "duplicate label '%s' in extension '%s' of context "
+			    "'%s' (first defined at %s:%d)", r->label, r->name,
+			    e->context->name, o->file, o->line);
+			return true;
 		}
 	}
-	dp->contexts = ctxs;
-	dp->contexts_n = b->ctxs.n;
+	return false;
+}
 
+static void prio_set(struct dp_prio *p, const struct dp_exten *e, const struct rec *r)
+{
+	p->prio = r->prio;
+	p->label = r->label;
+	p->app = r->app;
+	p->args = r->args;
+	p->exten = e;
+	p->file = r->file;
+	p->line = r->line;
+}
+
+/* Sort the records into extensions and priorities, in matching order. */
+static void extens_finish(struct build *b)
+{
+	struct dp_exten *extens;
+	struct dp_prio *prios;
+	size_t groups = 0, ne = 0, np = 0, minseq = 0, first = 0;
+
+	/* Records are made in contexts: there are none without one. */
+	if (!b->dp->contexts_n || !b->recs.n)
+		return;
 	for (size_t i = 0; i < b->recs.n; i++)
 		b->recs.v[i].ctx = b->ctxs.v[b->recs.v[i].ctx]->final;
-	if (b->recs.n)
-		qsort(b->recs.v, b->recs.n, sizeof(*b->recs.v), rec_cmp);
+	qsort(b->recs.v, b->recs.n, sizeof(*b->recs.v), rec_cmp);
 	for (size_t i = 0; i < b->recs.n; i++) {
 		if (!i || !same_exten(&b->recs.v[i - 1], &b->recs.v[i]))
 			groups++;
 	}
-	if (groups) {
-		extens = arena_alloc(b->mem, groups * sizeof(*extens));
-		prios = arena_alloc(b->mem, b->recs.n * sizeof(*prios));
-		if (!extens || !prios)
-			goto fail;
+	extens = arena_alloc(b->mem, groups * sizeof(*extens));
+	prios = arena_alloc(b->mem, b->recs.n * sizeof(*prios));
+	if (!extens || !prios) {
+		oom(b);
+		return;
 	}
-
-	for (size_t i = 0, first = 0; i < b->recs.n; i++) {
+	for (size_t i = 0; i < b->recs.n; i++) {
 		const struct rec *r = &b->recs.v[i];
-		struct dp_context *c = &ctxs[r->ctx];
 		struct dp_exten *e;
-		struct dp_prio *p;
 
 		if (!i || !same_exten(&b->recs.v[i - 1], r)) {
-			e = &extens[ne++];
+			exten_start(b, &extens[ne++], r, &prios[np]);
 			first = i;
 			minseq = r->seq;
-			e->name = r->name;
-			e->key = r->key;
-			e->cid = r->cid;
-			e->pattern = r->pattern;
-			e->prios = &prios[np];
-			e->context = c;
-			e->file = r->file;
-			e->line = r->line;
-			if (!c->extens)
-				c->extens = e;
-			c->extens_n++;
-			if (!e->pattern)
-				c->plain_n++;
-			if (e->cid)
-				dp->has_cid = true;
 		}
 		e = &extens[ne - 1];
 		if (r->seq < minseq) {
@@ -744,42 +788,15 @@ static void build_finish(struct build *b)
 
 			msg(b, DIAG_ERROR, r->file, r->line,
 			    "duplicate priority %d for extension '%s' in context '%s' "
-			    "(first defined at %s:%d)", r->prio, r->name, c->name,
+			    "(first defined at %s:%d)", r->prio, r->name, e->context->name,
 			    o->file, o->line);
 			continue;
 		}
-		if (r->label) {
-			bool dupl = false;
-
-			for (size_t k = 0; k < e->prios_n && !dupl; k++) {
-				const struct dp_prio *o = &e->prios[k];
-
-				if (o->label && !strcmp(o->label, r->label)) {
-					msg(b, DIAG_ERROR, r->file, r->line,
-					    "duplicate label '%s' in extension '%s' of context "
-					    "'%s' (first defined at %s:%d)", r->label, r->name,
-					    c->name, o->file, o->line);
-					dupl = true;
-				}
-			}
-			if (dupl)
-				continue;
-		}
-		p = &prios[np++];
-		p->prio = r->prio;
-		p->label = r->label;
-		p->app = r->app;
-		p->args = r->args;
-		p->exten = e;
-		p->file = r->file;
-		p->line = r->line;
+		if (r->label && label_taken(b, e, r))
+			continue;
+		prio_set(&prios[np++], e, r);
 		e->prios_n++;
 	}
-	free(order);
-	return;
-fail:
-	free(order);
-	oom(b);
 }
 
 static void includes_resolve(struct build *b)
@@ -924,7 +941,9 @@ int dialplan_load(const struct astconf *ac, struct diag *diag,
 	if (ac && !b.oom)
 		sections_load(&b, ac);
 	if (!b.oom)
-		build_finish(&b);
+		contexts_finish(&b);
+	if (!b.oom)
+		extens_finish(&b);
 	if (!b.oom)
 		includes_resolve(&b);
 	if (!b.oom)

@@ -157,7 +157,7 @@ static const char *mem_rchr(const char *s, size_t len, char c)
 
 /*
  * A variable or function: LEN() here, anything else from the callback.
- * 0 when found (value appended to out), non-zero otherwise.
+ * 0 when found (value appended to out), else non-zero (ENOENT).
  */
 static int lookup(const struct xp *x, const char *name, size_t len, bool isfunc,
 		  struct sbuf *out)
@@ -181,7 +181,7 @@ static int lookup(const struct xp *x, const char *name, size_t len, bool isfunc,
 		}
 	}
 	if (!x->vh)
-		return -1;
+		return ENOENT;
 	err = x->vh(name, len, out, x->arg);
 	if (err) {
 		const char *lp = memchr(name, '(', len);

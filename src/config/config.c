@@ -8,6 +8,7 @@
  * output.  Everything the configuration points to lives in one arena
  * owned by it.
  */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,11 +17,11 @@
 
 #include "config/arena.h"
 #include "config/astconf.h"
+#include "config/cdrconf.h"
 #include "config/cfgval.h"
 #include "config/config.h"
+#include "config/extensions.h"
 #include "config/load.h"
-#include "pbx/cdr.h"
-#include "pbx/dialplan.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 
@@ -205,7 +206,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	if (!cfg || !(cfg->mem = malloc(sizeof(struct arena)))) {
 		free(cfg);
 		diag_add(diag, DIAG_ERROR, "pjsip.conf", 0, "out of memory");
-		return -1;
+		return ENOMEM;
 	}
 	arena_init(cfg->mem);
 	cfg->refs = 1;
@@ -233,7 +234,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 
 	if (diag->errors != errors) {
 		config_free(cfg);
-		return -1;
+		return EINVAL;
 	}
 	*cfgp = cfg;
 	return 0;

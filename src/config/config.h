@@ -121,8 +121,8 @@ struct cfg_http {
 
 struct dialplan;
 
-/* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (src/pbx/cdr.c
- * parses and uses it). */
+/* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (cdrconf.c
+ * reads it, pbx/cdr.c writes the records). */
 struct cdr_config {
 	bool enabled;                 /* [general] enable */
 	bool unanswered;
@@ -185,8 +185,9 @@ struct kv_config {
 
 /*
  * Load and validate dir.  Returns 0 and *cfgp (refs=1) when there is no
- * error (warnings are allowed); otherwise -1 with *cfgp NULL.  Every problem
- * is added to diag either way.
+ * error (warnings are allowed); otherwise EINVAL (ENOMEM when not even the
+ * configuration could be allocated) with *cfgp NULL.  Every problem is
+ * added to diag either way.
  */
 int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag);
 /*

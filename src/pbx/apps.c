@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/dpargs.h"
 #include "config/q850.h"
 #include "pbx/call_int.h"
 #include "util/log.h"
@@ -99,11 +100,12 @@ static void wait_done(void *arg)
 
 static enum dp_result app_wait(struct call *c, const char *args)
 {
-	double s = args && *args ? strtod(args, NULL) : 0;
+	uint64_t ms;
 
-	if (s <= 0)
+	dp_wait_parse(args ? args : "", &ms, NULL);
+	if (!ms)
 		return DP_CONTINUE;
-	tmr_start(c->pbx->tmrq, &c->app_tmr, (uint64_t)(s * 1000.0), wait_done, c);
+	tmr_start(c->pbx->tmrq, &c->app_tmr, ms, wait_done, c);
 	return DP_ASYNC;
 }
 
@@ -172,22 +174,27 @@ void apps_play_done(struct call *c)
 
 static enum dp_result app_playback(struct call *c, const char *args)
 {
-	char *buf = strdup(args ? args : ""), *argv[2] = {NULL, NULL};
-	bool noanswer;
-	int argc;
+	char *buf = strdup(args ? args : ""), q[200];
+	struct dp_report rep = { 0 };
+	struct dp_playback pb;
 
 	if (!buf)
 		return DP_HANGUP;
-	argc = dp_args_split(buf, argv, 2);
-	noanswer = argc > 1 && argv[1] && strstr(argv[1], "noanswer");
+	/* The parser --check uses; app_playback fails, and the call hangs
+	 * up, only without any argument. */
+	if (dp_playback_parse(buf, &pb, &rep)) {
+		log_event(LOG_WARN, "playback_bad_args", "uniqueid=%s error=%s",
+			  c->uniqueid, log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+		goto fail;
+	}
 	/* Asterisk answers first unless told not to; early media then needs
 	 * the 183 that Progress() would have sent. */
-	if (!c->answered && !noanswer && answer_a(c, 200))
+	if (!c->answered && !pb.noanswer && answer_a(c, 200))
 		goto fail;
-	if (!c->answered && noanswer && !c->early && answer_a(c, 183))
+	if (!c->answered && pb.noanswer && !c->early && answer_a(c, 183))
 		goto fail;
 	free(c->play_list);
-	c->play_list = strdup(argc ? argv[0] : "");
+	c->play_list = strdup(pb.files);
 	free(buf);
 	if (!c->play_list)
 		return DP_HANGUP;
@@ -215,7 +222,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 			       const char *args, void *arg)
 {
 	struct call *c = arg;
-	int cause;
+	enum q850_cause cause;
 
 	/* As in Asterisk's CDRs, the Hangup() that follows a failed Dial()
 	 * does not hide it: lastapp stays "Dial". */
@@ -244,9 +251,9 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	case DP_APP_WAIT:
 		return app_wait(c, args);
 	case DP_APP_HANGUP:
-		cause = args && *args ? q850_parse(args) : -1;
-		if (cause > 0)
-			c->cause = (enum q850_cause)cause;
+		dp_hangup_parse(args ? args : "", &cause, NULL);
+		if (cause != Q850_UNSET)
+			c->cause = cause;
 		return DP_HANGUP;
 	case DP_APP_BUSY:
 		c->cause = Q850_USER_BUSY;

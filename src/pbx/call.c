@@ -708,7 +708,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		  "uniqueid=%s channel=%s from=%s exten=%s context=%s", c->uniqueid,
 		  a->chan, c->caller_num, c->dialed, c->context);
 	free(probe);
-	if (err == -ENOENT) {
+	if (err == ENOENT) {
 		c->cause = Q850_UNALLOCATED;
 		call_end(c, Q850_UNALLOCATED);
 		return;

@@ -16,10 +16,7 @@
  * usegmtime) UTC.  One difference, towards safer files: a CR or LF inside
  * a field is written as a space, so one record is always one line.
  *
- * cdr.conf is read as Asterisk reads it: [general] enable (default yes),
- * unanswered, congestion, initiatedseconds; the CSV backend runs only when
- * a [csv] section exists, with usegmtime, loguniqueid, loguserfield,
- * accountlogs (default yes) and newcdrcolumns.  No cdr.conf: no CSV.
+ * What cdr.conf asks for (struct cdr_config) is read by config/cdrconf.c.
  */
 #ifndef KV_PBX_CDR_H
 #define KV_PBX_CDR_H
@@ -27,7 +24,6 @@
 #include <stdbool.h>
 #include <sys/time.h>
 
-#include "config/astconf.h"
 #include "config/config.h"
 #include "util/sbuf.h"
 
@@ -73,20 +69,6 @@ struct cdr {
 	const char *linkedid;
 	int sequence;
 };
-
-/* struct cdr_config is part of the configuration model (config.h). */
-
-/* Asterisk's defaults with no cdr.conf: enabled, CSV off. */
-void cdr_config_init(struct cdr_config *cfg);
-
-/*
- * ac is cdr.conf as astconf_load() read it, or NULL when there is none.
- * Invalid booleans are errors; options KubeVox does not implement (batch
- * mode...) and other backends' sections are warnings.  Returns 0, or
- * EINVAL when errors were added to diag (*out then holds the valid part).
- */
-int cdr_config_parse(const struct astconf *ac, struct cdr_config *out,
-		     struct diag *diag);
 
 const char *cdr_disposition_str(enum cdr_disposition d);
 const char *cdr_amaflags_str(enum cdr_amaflags a);

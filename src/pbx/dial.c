@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/dpargs.h"
 #include "pbx/call_int.h"
 #include "sip/print.h"
 #include "util/log.h"
@@ -368,45 +369,57 @@ static void contacts_found(enum loc_result res, const struct loc_contact *ct,
 
 enum dp_result dial_start(struct call *c, const char *args)
 {
-	char *buf = strdup(args ? args : ""), *argv[3] = {NULL, NULL, NULL};
-	char *save = NULL, *tech;
+	char *buf = strdup(args ? args : ""), q[200], qr[120];
+	struct dp_report rep = { 0 };
 	unsigned failed = 0;
-	long timeout = 0;
-	int argc;
+	struct dp_dial d;
+	int err;
 
 	if (!buf)
 		return DP_HANGUP;
-	argc = dp_args_split(buf, argv, 3);
-	if (argc >= 2 && argv[1] && *argv[1])
-		timeout = strtol(argv[1], NULL, 10);
-
-	for (tech = strtok_r(argc ? argv[0] : "", "&", &save); tech;
-	     tech = strtok_r(NULL, "&", &save)) {
+	/* The parser --check uses: what it accepted is what is dialled. */
+	err = dp_dial_parse(buf, &d, &rep);
+	if (err == EINVAL) {
+		/* app_dial refuses the whole Dial(), and the channel hangs up. */
+		log_event(LOG_WARN, "dial_bad_args", "uniqueid=%s error=%s", c->uniqueid,
+			  log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+		set_status(c, "INVALIDARGS", Q850_UNSET);
+	}
+	for (size_t i = 0; !err && i < d.targets.n; i++) {
+		const struct dp_dial_target *t = &d.targets.v[i];
 		const struct cfg_endpoint *ep;
 		struct dial_lookup dl = {c, NULL, 0};
 
-		if (strncasecmp(tech, "PJSIP/", 6)) {
-			log_event(LOG_WARN, "dial_bad_target", "uniqueid=%s target=%s",
-				  c->uniqueid, tech);
+		/* app_dial skips an empty destination and one it dialled. */
+		if (!*t->text || t->again)
+			continue;
+		if (!dp_dial_tech_ok(t->tech)) {
+			log_event(LOG_WARN, "dial_bad_target", "uniqueid=%s tech=%s resource=%s",
+				  c->uniqueid, log_q(q, sizeof(q), t->tech, strlen(t->tech)),
+				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
 			continue;
 		}
-		ep = config_endpoint(c->cfg, tech + 6, strlen(tech + 6));
+		ep = config_endpoint(c->cfg, t->resource, strlen(t->resource));
 		if (!ep) {
 			log_event(LOG_WARN, "dial_no_endpoint", "uniqueid=%s endpoint=%s",
-				  c->uniqueid, tech + 6);
+				  c->uniqueid,
+				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
 			continue;
 		}
 		dl.ep = ep;
 		/* The memory backend answers before returning; dl lives on this
 		 * stack frame, so an asynchronous backend needs a heap copy. */
-		for (size_t i = 0; i < ep->aors_n; i++) {
-			struct pl aor = pl_from_str(ep->aors[i]->name);
+		for (size_t k = 0; k < ep->aors_n; k++) {
+			struct pl aor = pl_from_str(ep->aors[k]->name);
 
 			state_lookup(c->pbx->state, &aor, contacts_found, &dl);
 		}
 		failed += dl.failed;
 	}
+	dp_dial_free(&d);
 	free(buf);
+	if (err)
+		return DP_HANGUP;
 
 	if (!c->b_n) {
 		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL",
@@ -416,8 +429,7 @@ enum dp_result dial_start(struct call *c, const char *args)
 		return DP_CONTINUE;
 	}
 	c->phase = CALL_DIALING;
-	if (timeout > 0)
-		tmr_start(c->pbx->tmrq, &c->app_tmr, (uint64_t)timeout * 1000,
-			  dial_timeout, c);
+	if (d.timeout_ms)
+		tmr_start(c->pbx->tmrq, &c->app_tmr, d.timeout_ms, dial_timeout, c);
 	return DP_ASYNC;
 }

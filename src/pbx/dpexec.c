@@ -1,7 +1,6 @@
 /*
  * dpexec.c - the dialplan interpreter and its control-flow applications
- * (see dpexec.h), and the load-time checks of every application's
- * arguments where they are written literally.
+ * (see dpexec.h).
  *
  * The loop is Asterisk's __ast_pbx_run() without digit collection: find
  * the priority (context, extension, priority, caller number), expand its
@@ -17,9 +16,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config/q850.h"
 #include "pbx/dpexec.h"
-#include "pbx/dpexpr.h"
+#include "config/dpargs.h"
+#include "config/dpexpr.h"
+#include "util/pl.h"
+#include "util/vec.h"
 #include "util/log.h"
 
 #define CID_MAX 128            /* caller number used for matching */
@@ -41,40 +42,13 @@ struct dp_chan {
 	enum chan_state state;
 	enum dp_end end;
 	bool in_h;
-	struct dp_var *vars;
-	size_t vars_n, vars_cap;
+	VEC(struct dp_var) vars;
 	/* ${EXCEPTION(...)}, after a jump to 'e' */
 	bool exc;
 	char exc_context[DP_MAX_NAME + 1];
 	char exc_exten[DP_MAX_NAME + 1];
 	int exc_priority;
 };
-
-static bool has_subst(const char *s)
-{
-	for (; s[0] && s[1]; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '['))
-			return true;
-	}
-	return false;
-}
-
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (blank(*s))
-		s++;
-	n = strlen(s);
-	while (n && blank(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
 
 static bool name_eq(const char *name, size_t len, const char *s)
 {
@@ -115,7 +89,7 @@ int dp_chan_alloc(struct dp_chan **cp, const struct dp_chan_ops *ops)
 	struct dp_chan *c = calloc(1, sizeof(*c));
 
 	if (!c)
-		return -ENOMEM;
+		return ENOMEM;
 	if (ops)
 		c->ops = *ops;
 	*cp = c;
@@ -126,20 +100,20 @@ void dp_chan_free(struct dp_chan *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->vars_n; i++) {
-		free(c->vars[i].name);
-		free(c->vars[i].value);
+	for (size_t i = 0; i < c->vars.n; i++) {
+		free(c->vars.v[i].name);
+		free(c->vars.v[i].value);
 	}
-	free(c->vars);
+	vec_free(&c->vars);
 	dialplan_unref(c->dp);
 	free(c);
 }
 
 static struct dp_var *var_find(const struct dp_chan *c, const char *name, size_t len)
 {
-	for (size_t i = 0; i < c->vars_n; i++) {
-		if (name_eq(name, len, c->vars[i].name))
-			return &c->vars[i];
+	for (size_t i = 0; i < c->vars.n; i++) {
+		if (name_eq(name, len, c->vars.v[i].name))
+			return &c->vars.v[i];
 	}
 	return NULL;
 }
@@ -160,49 +134,42 @@ int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value)
 		}
 	}
 	if (!*name)
-		return -EINVAL;
+		return EINVAL;
 	v = var_find(c, name, strlen(name));
 	if (!value) {
 		if (v) {
 			free(v->name);
 			free(v->value);
-			*v = c->vars[--c->vars_n];
+			*v = c->vars.v[--c->vars.n];
 		}
 		return 0;
 	}
 	nv = strdup(value);
 	if (!nv)
-		return -ENOMEM;
+		return ENOMEM;
 	if (v) {
 		free(v->value);
 		v->value = nv;
 		v->inherit = inherit;
 		return 0;
 	}
-	if (c->vars_n == DP_MAX_VARS) {
+	if (c->vars.n == DP_MAX_VARS) {
 		free(nv);
-		return -ENOSPC;
+		return ENOSPC;
 	}
-	if (c->vars_n == c->vars_cap) {
-		size_t cap = c->vars_cap ? c->vars_cap * 2 : 16;
-		struct dp_var *vv = realloc(c->vars, cap * sizeof(*vv));
-
-		if (!vv) {
-			free(nv);
-			return -ENOMEM;
-		}
-		c->vars = vv;
-		c->vars_cap = cap;
+	if (vec_grow(&c->vars)) {
+		free(nv);
+		return ENOMEM;
 	}
-	v = &c->vars[c->vars_n];
+	v = &c->vars.v[c->vars.n];
 	v->name = strdup(name);
 	if (!v->name) {
 		free(nv);
-		return -ENOMEM;
+		return ENOMEM;
 	}
 	v->value = nv;
 	v->inherit = inherit;
-	c->vars_n++;
+	c->vars.n++;
 	return 0;
 }
 
@@ -216,11 +183,11 @@ const char *dp_chan_var(const struct dp_chan *c, const char *name)
 bool dp_chan_var_at(const struct dp_chan *c, size_t i, const char **name,
 		    const char **value, int *inherit)
 {
-	if (i >= c->vars_n)
+	if (i >= c->vars.n)
 		return false;
-	*name = c->vars[i].name;
-	*value = c->vars[i].value;
-	*inherit = c->vars[i].inherit;
+	*name = c->vars.v[i].name;
+	*value = c->vars.v[i].value;
+	*inherit = c->vars.v[i].inherit;
 	return true;
 }
 
@@ -273,7 +240,7 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		size_t il = len - 11;
 
 		if (!c->exc)
-			return -1;
+			return ENOENT;
 		if (il == 6 && !strncasecmp(item, "reason", 6))
 			sbuf_append_str(out, "INVALID");
 		else if (il == 7 && !strncasecmp(item, "context", 7))
@@ -283,13 +250,13 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		else if (il == 8 && !strncasecmp(item, "priority", 8))
 			sbuf_printf(out, "%d", c->exc_priority);
 		else
-			return -1;
+			return ENOENT;
 		return 0;
 	}
 	if (c->ops.var && !c->ops.var(c, name, len, out, c->ops.arg))
 		return 0;
 	if (memchr(name, '(', len))
-		return -1;
+		return ENOENT;
 	v = var_find(c, name, len);
 	if (v) {
 		sbuf_append_str(out, v->value);
@@ -300,7 +267,7 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		sbuf_append_str(out, g);
 		return 0;
 	}
-	return -1;
+	return ENOENT;
 }
 
 int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out)
@@ -338,7 +305,7 @@ static int set_pos(struct dp_chan *c, const char *context, const char *exten, in
 {
 	if ((context && strlen(context) > DP_MAX_NAME) ||
 	    (exten && strlen(exten) > DP_MAX_NAME))
-		return -EINVAL;
+		return EINVAL;
 	if (context && context != c->context)
 		memmove(c->context, context, strlen(context) + 1);
 	if (exten && exten != c->exten)
@@ -350,7 +317,7 @@ static int set_pos(struct dp_chan *c, const char *context, const char *exten, in
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten, int priority)
 {
 	if (priority < 1 || (context && !*context) || (exten && !*exten))
-		return -EINVAL;
+		return EINVAL;
 	return set_pos(c, context, exten, priority);
 }
 
@@ -361,7 +328,7 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 
 	if (!dp || !context || !exten || !*context || !*exten ||
 	    strlen(context) > DP_MAX_NAME || strlen(exten) > DP_MAX_NAME)
-		return -EINVAL;
+		return EINVAL;
 	dialplan_ref(dp);
 	dialplan_unref(c->dp);
 	c->dp = dp;
@@ -375,7 +342,7 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 		return 0;
 	}
 	if (!exists(c, context, "i", 1))
-		return -ENOENT;
+		return ENOENT;
 	err = dp_chan_var_set(c, "INVALID_EXTEN", exten);
 	if (err)
 		return err;
@@ -388,105 +355,56 @@ int dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 /* ------------------------------------------------------------------ */
 /* Control flow                                                        */
 
-struct gotoarg {
-	char *context;           /* NULL or "" when absent */
-	char *exten;
-	char *prio;
-};
-
-/* ast_parseable_goto(): "prio", "exten,prio" or "context,exten,prio". */
-static void goto_split(char *s, struct gotoarg *g)
-{
-	char *a = strsep(&s, ","), *b = strsep(&s, ","), *c = strsep(&s, ",");
-
-	g->context = g->exten = NULL;
-	if (!b) {
-		g->prio = a;
-	} else if (!c) {
-		g->exten = trim(a);
-		g->prio = b;
-	} else {
-		g->context = trim(a);
-		g->exten = trim(b);
-		g->prio = c;
-	}
-	g->prio = trim(g->prio);
-}
-
-/* sscanf("%d"), digits only after the sign was taken off. */
-static bool prio_number(const char *s, int *n)
-{
-	long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v < 100000000)
-			v = v * 10 + (*s - '0');
-	}
-	*n = (int)v;
-	return true;
-}
-
-/* Goto: 0 when the channel was moved, -1 (logged) when it cannot be. */
+/* Goto: 0 when the channel was moved, EINVAL (logged) when it cannot be. */
 static int app_goto(struct dp_chan *c, char *args, const char *app)
 {
-	char cid[CID_MAX];
+	struct dp_report rep = { 0 };
 	const char *context, *exten;
-	struct gotoarg g;
-	int mode = 0, n;
-	char *pri;
+	char cid[CID_MAX], q[200];
+	struct dp_goto g;
+	int n;
 
-	if (!*trim(args)) {
-		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"%s\"", app,
-			 "needs ([[context,]extension,]priority)");
-		return -1;
+	if (dp_goto_parse(args, &g, &rep)) {
+		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=%s", app,
+			 log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+		return EINVAL;
 	}
-	goto_split(args, &g);
 	context = g.context && *g.context ? g.context : c->context;
 	exten = g.exten && *g.exten ? g.exten : c->exten;
-	pri = g.prio;
-	if (*pri == '+' || *pri == '-') {
-		mode = *pri == '+' ? 1 : -1;
-		pri++;
-	}
-	if (!prio_number(pri, &n)) {
-		const struct dp_prio *p = dialplan_find_label(c->dp, context, exten, pri,
+	n = g.n;
+	if (!g.number) {
+		const struct dp_prio *p = dialplan_find_label(c->dp, context, exten, g.label,
 							      chan_cid(c, cid, sizeof(cid)));
-		char q[120];
 
 		if (!p) {
 			chan_log(c, LOG_WARN, "dialplan_goto",
 				 "app=%s error=\"no such label\" label=%s", app,
-				 log_q(q, sizeof(q), pri, strlen(pri)));
-			return -1;
+				 log_q(q, sizeof(q), g.label, strlen(g.label)));
+			return EINVAL;
 		}
 		n = p->prio;
-		mode = 0;
+	} else if (g.sign) {
+		n = c->priority + n * g.sign;
 	}
-	if (mode)
-		n = c->priority + n * mode;
 	if (set_pos(c, context, exten, n)) {
 		chan_log(c, LOG_WARN, "dialplan_goto", "app=%s error=\"name too long\"", app);
-		return -1;
+		return EINVAL;
 	}
 	return 0;
 }
 
-/* pbx_builtin_gotoif(): split after expansion, on the first '?' and ':'. */
 static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 {
-	char *rest = args, *cond, *yes, *no, *branch;
+	struct dp_gotoif g;
+	char *branch;
 
 	if (!*args) {
 		chan_log(c, LOG_WARN, "dialplan_gotoif", "error=\"no condition\"");
 		return DP_CONTINUE;
 	}
-	cond = strsep(&rest, "?");
-	yes = strsep(&rest, ":");
-	no = rest;
-	branch = dpexpr_true(cond) ? yes : no;
-	if (!branch || !*trim(branch))
+	dp_gotoif_parse(args, &g, NULL);
+	branch = dpexpr_true(g.cond) ? g.yes : g.no;
+	if (!branch || !*str_trim(branch))
 		return DP_CONTINUE;
 	if (app_goto(c, branch, "GotoIf")) {
 		c->end = DP_END_ERROR;
@@ -495,32 +413,32 @@ static enum dp_result app_gotoif(struct dp_chan *c, char *args)
 	return DP_JUMPED;
 }
 
-/* pbx_builtin_setvar(): NAME=value, the value taken whole. */
 static void app_set(struct dp_chan *c, char *args)
 {
-	char *eq = strchr(args, '='), q[120];
+	struct dp_set s;
+	char q[120];
 	int err;
 
-	if (!eq) {
+	dp_set_parse(args, &s, NULL);
+	if (!s.name) {
 		chan_log(c, LOG_WARN, "dialplan_set",
 			 "error=\"Set requires an '=' to be a valid assignment\"");
 		return;
 	}
-	*eq = '\0';
-	if (strchr(args, '(')) {
+	if (strchr(s.name, '(')) {
 		if (!c->ops.set) {
 			chan_log(c, LOG_WARN, "dialplan_set",
 				 "error=\"function cannot be set\" name=%s",
-				 log_q(q, sizeof(q), args, strlen(args)));
+				 log_q(q, sizeof(q), s.name, strlen(s.name)));
 			return;
 		}
-		err = c->ops.set(c, args, eq + 1, c->ops.arg);
+		err = c->ops.set(c, s.name, s.value, c->ops.arg);
 	} else {
-		err = dp_chan_var_set(c, args, eq + 1);
+		err = dp_chan_var_set(c, s.name, s.value);
 	}
 	if (err)
 		chan_log(c, LOG_WARN, "dialplan_set", "error=\"cannot set\" name=%s code=%d",
-			 log_q(q, sizeof(q), args, strlen(args)), err);
+			 log_q(q, sizeof(q), s.name, strlen(s.name)), err);
 }
 
 /* In the 'h' extension the call is gone: only its end matters. */
@@ -716,369 +634,4 @@ void dp_chan_run_h(struct dp_chan *c)
 	c->in_h = false;
 	c->state = ST_DONE;
 	c->end = end;
-}
-
-/* ------------------------------------------------------------------ */
-/* Load-time checks                                                    */
-
-struct check {
-	const struct dialplan *dp;
-	const struct dp_prio *p;
-	struct diag *diag;
-	const char *app;
-};
-
-static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check_msg(struct check *k, enum diag_severity sev, const char *fmt, ...)
-{
-	char prefix[48];
-	va_list ap;
-
-	snprintf(prefix, sizeof(prefix), "%s: ", k->app);
-	va_start(ap, fmt);
-	diag_vadd(k->diag, sev, k->p->file, k->p->line, prefix, fmt, ap);
-	va_end(ap);
-}
-
-/* A plain decimal number, with an optional fraction. */
-static bool is_number(const char *s)
-{
-	size_t i = 0;
-
-	if (s[i] < '0' || s[i] > '9')
-		return false;
-	while (s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (s[i] == '.') {
-		i++;
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	return s[i] == '\0';
-}
-
-/* First c outside "${...}" and "$[...]", or NULL. */
-static char *top_chr(char *s, char c)
-{
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
-			depth++;
-			s++;
-		} else if (depth && (*s == '}' || *s == ']')) {
-			depth--;
-		} else if (!depth && *s == c) {
-			return s;
-		}
-	}
-	return NULL;
-}
-
-/* A ',' inside "${...}" or "$[...]": where the arguments split is only
- * known once expanded. */
-static bool comma_in_subst(const char *s)
-{
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
-			depth++;
-			s++;
-		} else if (depth && (*s == '}' || *s == ']')) {
-			depth--;
-		} else if (depth && *s == ',') {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Does a label exist in ctx or a context it includes (any extension)? */
-static bool label_anywhere(const struct dialplan *dp, const struct dp_context *ctx,
-			   const char *label, const struct dp_context **seen, size_t *n)
-{
-	for (size_t i = 0; i < *n; i++) {
-		if (seen[i] == ctx)
-			return false;
-	}
-	seen[(*n)++] = ctx;
-	for (size_t i = 0; i < ctx->extens_n; i++) {
-		const struct dp_exten *e = &ctx->extens[i];
-
-		for (size_t j = 0; j < e->prios_n; j++) {
-			if (e->prios[j].label && !strcmp(e->prios[j].label, label))
-				return true;
-		}
-	}
-	for (size_t i = 0; i < ctx->includes_n; i++) {
-		if (label_anywhere(dp, ctx->includes[i], label, seen, n))
-			return true;
-	}
-	return false;
-}
-
-/* A Goto destination; text is modified. */
-static void check_goto(struct check *k, char *text)
-{
-	const struct dp_exten *cur = k->p->exten;
-	const struct dp_context *ctx = cur->context;
-	const char *exten = NULL;
-	struct gotoarg g;
-	char *pri;
-	int n;
-
-	if (comma_in_subst(text))
-		return;
-	goto_split(text, &g);
-	if (g.context && *g.context) {
-		if (has_subst(g.context))
-			return;
-		ctx = dialplan_context(k->dp, g.context);
-		if (!ctx) {
-			check_msg(k, DIAG_ERROR, "unknown context '%s'", g.context);
-			return;
-		}
-	}
-	if (g.exten && *g.exten) {
-		if (has_subst(g.exten))
-			return;
-		exten = g.exten;
-	}
-	pri = g.prio;
-	if (!*pri) {
-		check_msg(k, DIAG_ERROR, "missing priority");
-		return;
-	}
-	if (has_subst(pri) || *pri == '+' || *pri == '-')
-		return;
-	if (prio_number(pri, &n)) {
-		if (!is_number(pri) || n < 1) {
-			check_msg(k, DIAG_ERROR, "invalid priority '%s'", pri);
-			return;
-		}
-		if (exten ? !dialplan_find_any(k->dp, ctx->name, exten, n, NULL) :
-		    ctx == cur->context && !dialplan_find_any(k->dp, ctx->name, cur->key, n, NULL))
-			check_msg(k, DIAG_WARNING, "there is no priority %d of extension '%s' "
-				  "in context '%s'", n, exten ? exten : cur->name, ctx->name);
-		return;
-	}
-	if (exten) {
-		if (!dialplan_find_any(k->dp, ctx->name, exten, 0, pri))
-			check_msg(k, DIAG_ERROR, "no label '%s' in extension '%s' of context '%s'",
-				  pri, exten, ctx->name);
-		return;
-	}
-	/* The extension is the one dialled: any that matches it may hold
-	 * the label, so look everywhere it could be. */
-	{
-		const struct dp_context **seen = calloc(k->dp->contexts_n + 1, sizeof(*seen));
-		size_t sn = 0;
-
-		if (!seen)
-			return;
-		if (!label_anywhere(k->dp, ctx, pri, seen, &sn))
-			check_msg(k, DIAG_ERROR, "no label '%s' in context '%s'", pri, ctx->name);
-		free(seen);
-	}
-}
-
-static void check_dial(struct check *k, char *args)
-{
-	char *argv[4], *dev, *rest, *list;
-	int argc = dp_args_split(args, argv, 4);
-
-	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, DIAG_ERROR, "no destination");
-		return;
-	}
-	list = strdup(argv[0]);
-	if (!list)
-		return;
-	rest = list;
-	while ((dev = strsep(&rest, "&")) != NULL) {
-		char *slash;
-
-		dev = trim(dev);
-		if (!*dev) {
-			check_msg(k, DIAG_ERROR, "empty destination in '%s'", argv[0]);
-			continue;
-		}
-		slash = strchr(dev, '/');
-		if (!slash) {
-			if (!has_subst(dev))
-				check_msg(k, DIAG_ERROR, "'%s' is not TECHNOLOGY/resource", dev);
-			continue;
-		}
-		*slash = '\0';
-		if (!has_subst(dev) && strcasecmp(dev, "PJSIP"))
-			check_msg(k, DIAG_ERROR, "technology '%s' is not supported (use PJSIP)",
-				  dev);
-		else if (!slash[1])
-			check_msg(k, DIAG_ERROR, "no endpoint after '%s/'", dev);
-	}
-	free(list);
-	if (argc > 1) {
-		char *t = trim(argv[1]);
-
-		if (*t && !has_subst(t) && !is_number(t))
-			check_msg(k, DIAG_ERROR, "timeout '%s' is not a number of seconds", t);
-	}
-}
-
-static void check_playback(struct check *k, char *args)
-{
-	char *argv[2], *f, *rest, *list;
-	int argc = dp_args_split(args, argv, 2);
-
-	if (argc < 1 || !*trim(argv[0])) {
-		check_msg(k, DIAG_ERROR, "no file to play");
-		return;
-	}
-	list = strdup(argv[0]);
-	if (!list)
-		return;
-	rest = list;
-	while ((f = strsep(&rest, "&")) != NULL) {
-		if (!*trim(f)) {
-			check_msg(k, DIAG_ERROR, "empty file name in '%s'", argv[0]);
-			break;
-		}
-	}
-	free(list);
-}
-
-static void check_set(struct check *k, char *args)
-{
-	char *eq = top_chr(args, '='), *name, *lp;
-
-	if (!eq) {
-		/* Set(${ASSIGNMENT}) is fine: the '=' may come from it. */
-		if (!has_subst(args))
-			check_msg(k, DIAG_ERROR, "expected 'name=value'");
-		return;
-	}
-	*eq = '\0';
-	name = trim(args);
-	if (!*name) {
-		check_msg(k, DIAG_ERROR, "no variable name before '='");
-		return;
-	}
-	lp = strchr(name, '(');
-	if (!lp || memchr(name, '$', (size_t)(lp - name)))
-		return;
-	if (!dpexpr_func_known(name, (size_t)(lp - name))) {
-		check_msg(k, DIAG_ERROR, "unknown function '%.*s'", (int)(lp - name), name);
-	} else if ((size_t)(lp - name) != 8 || strncmp(name, "CALLERID", 8)) {
-		check_msg(k, DIAG_ERROR, "function '%.*s' cannot be set", (int)(lp - name), name);
-	} else {
-		char *rp = strrchr(lp, ')');
-		char *item;
-
-		if (!rp) {
-			check_msg(k, DIAG_ERROR, "missing ')' in '%s'", name);
-			return;
-		}
-		*rp = '\0';
-		item = trim(lp + 1);
-		if (!has_subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
-		    strcasecmp(item, "num") && strcasecmp(item, "number"))
-			check_msg(k, DIAG_ERROR, "CALLERID: unknown data item '%s'", item);
-	}
-}
-
-static void check_gotoif(struct check *k, char *args)
-{
-	char *q = top_chr(args, '?'), *yes, *no, *colon;
-
-	if (!q) {
-		check_msg(k, DIAG_ERROR, "expected 'condition?[label1][:label2]'");
-		return;
-	}
-	yes = q + 1;
-	colon = top_chr(yes, ':');
-	no = NULL;
-	if (colon) {
-		*colon = '\0';
-		no = colon + 1;
-	}
-	if (*trim(yes) && !has_subst(yes))
-		check_goto(k, yes);
-	if (no && *trim(no) && !has_subst(no))
-		check_goto(k, no);
-}
-
-/* An optional number, e.g. Busy([timeout]); empty or computed is fine. */
-static void check_number(struct check *k, char *s, const char *what)
-{
-	s = trim(s);
-	if (*s && !has_subst(s) && !is_number(s))
-		check_msg(k, DIAG_ERROR, "invalid %s '%s'", what, s);
-}
-
-void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
-		  struct diag *diag)
-{
-	struct check k = { dp, p, diag, dp_app_name(p->app) };
-	char err[256], *buf, *argv[2];
-	int argc;
-
-	if (dpexpr_check(p->args, err, sizeof(err))) {
-		check_msg(&k, DIAG_ERROR, "%s", err);
-		return;
-	}
-	buf = strdup(p->args);
-	if (!buf) {
-		diag_add(diag, DIAG_ERROR, p->file, p->line, "out of memory");
-		return;
-	}
-	switch (p->app) {
-	case DP_APP_ANSWER:
-		argc = dp_args_split(buf, argv, 2);
-		if (argc > 0)
-			check_number(&k, argv[0], "delay");
-		break;
-	case DP_APP_WAIT:
-		if (!*trim(buf))
-			check_msg(&k, DIAG_ERROR, "missing number of seconds");
-		else if (!has_subst(buf) && !is_number(trim(buf)))
-			check_msg(&k, DIAG_ERROR, "'%s' is not a number of seconds", trim(buf));
-		break;
-	case DP_APP_HANGUP: {
-		char *c = trim(buf);
-
-		if (*c && !has_subst(c) && q850_parse(c) < 0)
-			check_msg(&k, DIAG_ERROR, "invalid cause '%s'", c);
-		break;
-	}
-	case DP_APP_BUSY:
-	case DP_APP_CONGESTION:
-		check_number(&k, buf, "timeout");
-		break;
-	case DP_APP_DIAL:
-		check_dial(&k, buf);
-		break;
-	case DP_APP_PLAYBACK:
-		check_playback(&k, buf);
-		break;
-	case DP_APP_SET:
-		check_set(&k, buf);
-		break;
-	case DP_APP_GOTO:
-		if (!*trim(buf))
-			check_msg(&k, DIAG_ERROR, "expected ([[context,]extension,]priority)");
-		else
-			check_goto(&k, buf);
-		break;
-	case DP_APP_GOTOIF:
-		check_gotoif(&k, buf);
-		break;
-	default:
-		break;
-	}
-	free(buf);
 }

@@ -8,8 +8,8 @@
  * "-N") and GotoIf(condition?[true][:false]).  The applications that act
  * on the call (Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion,
  * Dial, Playback, Echo) are handed to the channel through dp_chan_ops.app
- * with their arguments expanded; the channel splits them with
- * dp_args_split().  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
+ * with their arguments expanded; the channel reads them with the
+ * parsers of config/dpargs.h, which the load-time checker uses too.  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
  * call ends), DP_JUMPED (it moved the channel with dp_chan_goto()) or
  * DP_ASYNC (it will finish later and then call dp_chan_resume() with one
  * of the others).
@@ -36,8 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/config.h"
-#include "pbx/dialplan.h"
+#include "config/dialplan.h"
+#include "config/dpmatch.h"
 #include "util/sbuf.h"
 
 #define DP_MAX_STEPS   10000    /* priorities per run without DP_ASYNC */
@@ -83,8 +83,8 @@ void dp_chan_free(struct dp_chan *c);
 /*
  * Place the channel at exten, priority 1, of context in dp (a reference is
  * taken).  When exten does not exist there, at 'i' with INVALID_EXTEN set.
- * 0, or -ENOENT when neither exists (the caller answers 404), -EINVAL for
- * an empty or overlong name, -ENOMEM.
+ * 0, or ENOENT when neither exists (the caller answers 404), EINVAL for
+ * an empty or overlong name, ENOMEM.
  */
 int  dp_chan_start(struct dp_chan *c, struct dialplan *dp, const char *context,
 		   const char *exten);
@@ -102,7 +102,7 @@ enum dp_result dp_chan_resume(struct dp_chan *c, enum dp_result res);
 void dp_chan_run_h(struct dp_chan *c);
 
 /* Move to context (NULL: the current one), exten (NULL: the current
- * one), priority.  0 or -EINVAL. */
+ * one), priority.  0 or EINVAL. */
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten,
 		 int priority);
 
@@ -114,8 +114,8 @@ struct dialplan *dp_chan_dialplan(const struct dp_chan *c);
 
 /* A channel variable (not the builtins, not the globals), or NULL. */
 const char *dp_chan_var(const struct dp_chan *c, const char *name);
-/* Set a channel variable; value NULL removes it.  0, -EINVAL, -ENOSPC
- * (DP_MAX_VARS reached) or -ENOMEM. */
+/* Set a channel variable; value NULL removes it.  0, EINVAL, ENOSPC
+ * (DP_MAX_VARS reached) or ENOMEM. */
 int dp_chan_var_set(struct dp_chan *c, const char *name, const char *value);
 /* The i-th channel variable, for channels created from this one: false
  * past the end.  inherit is 0, 1 ("_NAME") or 2 ("__NAME"). */
@@ -123,12 +123,5 @@ bool dp_chan_var_at(const struct dp_chan *c, size_t i, const char **name,
 		    const char **value, int *inherit);
 /* Expand ${...} and $[...] in s as the channel sees them. */
 int dp_chan_expand(struct dp_chan *c, const char *s, struct sbuf *out);
-
-/*
- * Load-time check of one priority's arguments, where they are literal
- * (dialplan_load() calls it once the whole dialplan is known).
- */
-void dpexec_check(const struct dialplan *dp, const struct dp_prio *p,
-		  struct diag *diag);
 
 #endif

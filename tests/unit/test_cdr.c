@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/cdrconf.h"
 #include "pbx/cdr.h"
 #include "util/log.h"
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -360,7 +361,7 @@ static void test_missing_pjsip(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx), "pjsip.conf: cannot open: No such file or directory\n");
 }
 
@@ -392,7 +393,7 @@ static void test_transport_errors(void **state)
 		"pjsip.conf:28: transport 't8': protocol wss is not supported\n"
 		"pjsip.conf:29: transport 't8': invalid bind address '[::1' (expected an IP "
 		"address, optionally with :port)\n");
-	assert_int_equal(fx->rc, -1);
+	assert_int_equal(fx->rc, EINVAL);
 
 	assert_string_equal(pjsip(fx, "[g]\ntype=global\n"),
 			    "pjsip.conf: no transport defined\n");
@@ -440,7 +441,7 @@ static void test_auth_errors(void **state)
 		"(expected MD5 or SHA-256)\n"
 		"pjsip.conf:49: warning: auth 'a10': algorithm 'sha-512-256' is not supported "
 		"(ignored)\n");
-	assert_int_equal(fx->rc, -1);
+	assert_int_equal(fx->rc, EINVAL);
 }
 
 static void test_aor_errors(void **state)
@@ -492,7 +493,7 @@ static void test_reference_errors(void **state)
 		"pjsip.conf:27: identify 'id2': invalid match 'sip.example.com' (expected an IP "
 		"address or network such as 192.168.0.0/16; hostnames are not supported)\n"
 		"pjsip.conf:28: identify 'id3': match is required\n");
-	assert_int_equal(fx->rc, -1);
+	assert_int_equal(fx->rc, EINVAL);
 }
 
 static void test_types(void **state)
@@ -576,15 +577,15 @@ static void test_rtp(void **state)
 
 	put(fx, "pjsip.conf", TRANSPORT);
 	put(fx, "rtp.conf", "[general]\nrtpstart=20000\nrtpend=10000\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx), "rtp.conf:3: rtpstart (20000) must be lower than rtpend (10000)\n");
 
 	put(fx, "rtp.conf", "[general]\nrtpstart=40000\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx), "rtp.conf:2: rtpstart (40000) must be lower than rtpend (31000)\n");
 
 	put(fx, "rtp.conf", "[general]\nrtpstart=0\nrtpend=70000\nstrictrtp=yes\n[ice_host_candidates]\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx),
 		"rtp.conf:2: invalid rtpstart '0' (expected a number from 1 to 65535)\n"
 		"rtp.conf:3: invalid rtpend '70000' (expected a number from 1 to 65535)\n"
@@ -614,7 +615,7 @@ static void test_kubevox_conf(void **state)
 
 	put(fx, "kubevox.conf", "[security]\nban_window=0\nnonce_secret=short\nbanfailures=3\n"
 	    "[redis]\nhost=x\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx),
 		"kubevox.conf:2: invalid ban_window '0' (expected a number from 1 to 86400)\n"
 		"kubevox.conf:3: warning: nonce_secret is short (use at least 16 random characters)\n"
@@ -643,7 +644,7 @@ static void test_grammar_errors(void **state)
 	put(fx, "pjsip.conf", TRANSPORT "#include users/*.conf\n");
 	put(fx, "users/a.conf", "[1001]\ntype=endpoint\nauth=none\n");
 	put(fx, "extensions.conf", "[from-internal]\nexten => 1,1,Answer()\nbroken line\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx),
 		"users/a.conf:3: endpoint '1001': auth 'none' is not defined\n"
 		"extensions.conf:3: no '=' in line\n");
@@ -651,7 +652,7 @@ static void test_grammar_errors(void **state)
 	/* A file with a grammar error is not interpreted further. */
 	put(fx, "extensions.conf", "[x]\n");
 	put(fx, "pjsip.conf", TRANSPORT "#exec /bin/true\n[e]\ntype=endpoint\nauth=none\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx), "pjsip.conf:3: #exec is not supported\n");
 }
 
@@ -772,49 +773,67 @@ static void test_many_users(void **state)
 	}
 }
 
+/* `kubevoxd --check dir`: its exit status, and what it printed in out. */
+static int check(const char *dir, char *out, size_t size)
+{
+	FILE *f = tmpfile();
+	size_t n;
+	int rc;
+
+	assert_non_null(f);
+	rc = config_check(dir, f);
+	rewind(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
 static void test_check_output(void **state)
 {
 	struct fx *fx = *state;
 	char out[2048];
-	size_t n;
-	FILE *f;
 
 	put(fx, "pjsip.conf", TRANSPORT "[e]\ntype=endpoint\nauth=x\ndirect_media=no\n");
 	put(fx, "rtp.conf", "[general]\nrtpstart=20000\nrtpend=10000\n");
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(fx->dir, f), 1);
-	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 1);
 	assert_string_equal(out,
 		"pjsip.conf:5: endpoint 'e': auth 'x' is not defined\n"
 		"pjsip.conf:6: warning: endpoint 'e': option 'direct_media' is not supported "
 		"yet (ignored)\n"
 		"rtp.conf:3: rtpstart (20000) must be lower than rtpend (10000)\n");
 
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(KV_SOURCE_DIR "/asterisk_config", f), 0);
-	assert_int_equal(ftell(f), 0);
-	fclose(f);
+	assert_int_equal(check(KV_SOURCE_DIR "/asterisk_config", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+}
+
+/* --check on the Dial() line of issue #8, and with a destination left out. */
+static void test_check_dial_spaces(void **state)
+{
+	struct fx *fx = *state;
+	char out[1024];
+
+	put(fx, "pjsip.conf", TRANSPORT "[1002]\ntype=endpoint\n");
+	put(fx, "extensions.conf",
+	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & PJSIP/1002,20)\n");
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+
+	put(fx, "extensions.conf",
+	    "[from-internal]\nexten => 5,1,Dial(PJSIP/1002 & ,20)\n");
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 1);
+	assert_string_equal(out,
+		"extensions.conf:2: Dial: empty destination in 'PJSIP/1002 &'\n");
 }
 
 /* The fixture used by the --check protocol test prints expected.txt. */
 static void test_check_fixture(void **state)
 {
 	char out[4096], want[4096];
-	size_t n, m;
-	FILE *f, *e;
+	size_t m;
+	FILE *e;
 
-	f = tmpfile();
-	assert_non_null(f);
-	assert_int_equal(config_check(KV_SOURCE_DIR "/tests/config/broken", f), 1);
-	rewind(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	assert_int_equal(check(KV_SOURCE_DIR "/tests/config/broken", out, sizeof(out)), 1);
 	e = fopen(KV_SOURCE_DIR "/tests/config/broken/expected.txt", "r");
 	assert_non_null(e);
 	m = fread(want, 1, sizeof(want) - 1, e);
@@ -975,6 +994,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_dial_spaces, setup, teardown),
 		cmocka_unit_test(test_check_fixture),
 		cmocka_unit_test_setup_teardown(test_random_configs, setup, teardown),
 		cmocka_unit_test(test_msg_format),

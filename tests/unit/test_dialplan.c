@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,11 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
+#include "config/dialplan.h"
+#include "config/dpmatch.h"
+#include "config/dppattern.h"
+#include "config/extensions.h"
 #include "config/q850.h"
-#include "pbx/dialplan.h"
 
 #ifndef KV_SOURCE_DIR
 #define KV_SOURCE_DIR "."
@@ -336,7 +340,7 @@ static void test_priorities(void **state)
 		" same => 1,NoOp(b)\n"
 		"exten => 400,hint,PJSIP/400\n"             /* 12 */
 		" same => 1,Answer\n"
-		"exten => 500 , 1 , NoOp( spaced )\n"), -1);
+		"exten => 500 , 1 , NoOp( spaced )\n"), EINVAL);
 	/* "s" repeats 15 for the same extension: a duplicate. */
 	assert_string_equal(msgs(fx),
 		"extensions.conf:9: duplicate priority 15 for extension '200' in "
@@ -496,53 +500,55 @@ struct diag_case {
 
 /* Each case is a whole extensions.conf and everything it must report. */
 static const struct diag_case diag_cases[] = {
-	{ "[c]\nexten => 1,1,Foo(bar)\n", -1,
+	{ "[c]\nexten => 1,1,Foo(bar)\n", EINVAL,
 	  "extensions.conf:2: unknown application 'Foo'\n" },
-	{ "[c]\nexten => 1,1,Dial,PJSIP/100\n", -1,
+	{ "[c]\nexten => 1,1,Dial,PJSIP/100\n", EINVAL,
 	  "extensions.conf:2: unknown application 'Dial,PJSIP/100'\n" },
-	{ "[c]\nexten => 1,1,\n", -1,
+	{ "[c]\nexten => 1,1,\n", EINVAL,
 	  "extensions.conf:2: no application\n" },
-	{ "[c]\nexten => 1,1,${APP}(x)\n", -1,
+	{ "[c]\nexten => 1,1\n", EINVAL,
+	  "extensions.conf:2: no application\n" },
+	{ "[c]\nexten => 1,1,${APP}(x)\n", EINVAL,
 	  "extensions.conf:2: unknown application '${APP}(x)'\n" },
-	{ "[c]\nexten => 1,1,NoOp\nexten => 1,1,NoOp\n", -1,
+	{ "[c]\nexten => 1,1,NoOp\nexten => 1,1,NoOp\n", EINVAL,
 	  "extensions.conf:3: duplicate priority 1 for extension '1' in context 'c' "
 	  "(first defined at extensions.conf:2)\n" },
-	{ "[c]\nexten => 555-1234,1,NoOp\n[c]\nexten => 5551234,1,NoOp\n", -1,
+	{ "[c]\nexten => 555-1234,1,NoOp\n[c]\nexten => 5551234,1,NoOp\n", EINVAL,
 	  "extensions.conf:4: duplicate priority 1 for extension '5551234' in context 'c' "
 	  "(first defined at extensions.conf:2)\n" },
-	{ "[c]\nexten => 1,1(a),NoOp\nsame => n(a),NoOp\n", -1,
+	{ "[c]\nexten => 1,1(a),NoOp\nsame => n(a),NoOp\n", EINVAL,
 	  "extensions.conf:3: duplicate label 'a' in extension '1' of context 'c' "
 	  "(first defined at extensions.conf:2)\n" },
-	{ "[c]\ninclude => nowhere\n", -1,
+	{ "[c]\ninclude => nowhere\n", EINVAL,
 	  "extensions.conf:2: include of unknown context 'nowhere'\n" },
-	{ "[c]\ninclude => d,9:00-17:00,mon-fri,*,*\n[d]\n", -1,
+	{ "[c]\ninclude => d,9:00-17:00,mon-fri,*,*\n[d]\n", EINVAL,
 	  "extensions.conf:2: include of 'd' with a time restriction is not supported\n" },
 	{ "[c]\ninclude => d\ninclude => d\n[d]\n", 0,
 	  "extensions.conf:3: warning: context 'd' is already included in 'c'\n" },
-	{ "[c]\nsame => 1,NoOp\n", -1,
+	{ "[c]\nsame => 1,NoOp\n", EINVAL,
 	  "extensions.conf:2: 'same' without a previous 'exten' in context 'c'\n" },
-	{ "[c]\nexten => 1,n,NoOp\n", -1,
+	{ "[c]\nexten => 1,n,NoOp\n", EINVAL,
 	  "extensions.conf:2: priority 'n' on the first entry of the context\n" },
-	{ "[c]\nexten => 1,hint,PJSIP/1\nsame => n,NoOp\n", -1,
+	{ "[c]\nexten => 1,hint,PJSIP/1\nsame => n,NoOp\n", EINVAL,
 	  "extensions.conf:3: priority 'n' after a hint: give a number\n" },
-	{ "[c]\nexten => 1,one,NoOp\n", -1,
+	{ "[c]\nexten => 1,one,NoOp\n", EINVAL,
 	  "extensions.conf:2: invalid priority 'one'\n" },
-	{ "[c]\nexten => 1,0,NoOp\n", -1,
+	{ "[c]\nexten => 1,0,NoOp\n", EINVAL,
 	  "extensions.conf:2: invalid priority '0'\n" },
-	{ "[c]\nexten => 1,1+x,NoOp\n", -1,
+	{ "[c]\nexten => 1,1+x,NoOp\n", EINVAL,
 	  "extensions.conf:2: invalid priority offset '+x'\n" },
-	{ "[c]\nexten => 1,1(lbl,NoOp\n", -1,
+	{ "[c]\nexten => 1,1(lbl,NoOp\n", EINVAL,
 	  "extensions.conf:2: label missing trailing ')'\n" },
-	{ "[c]\nexten => 1\n", -1,
+	{ "[c]\nexten => 1\n", EINVAL,
 	  "extensions.conf:2: missing priority\n" },
-	{ "[c]\nexten => ,1,NoOp\n", -1,
+	{ "[c]\nexten => ,1,NoOp\n", EINVAL,
 	  "extensions.conf:2: empty extension name\n" },
-	{ "[c]\nexten => _12[3,1,NoOp\n", -1,
+	{ "[c]\nexten => _12[3,1,NoOp\n", EINVAL,
 	  "extensions.conf:2: unterminated '[' in pattern '_12[3,1,NoOp'\n" },
-	{ "[c]\nexten => 1/_[2,1,NoOp\n", -1,
+	{ "[c]\nexten => 1/_[2,1,NoOp\n", EINVAL,
 	  "extensions.conf:2: unterminated '[' in caller-ID pattern '_[2,1,NoOp'\n" },
 	{ "[c]\nexten => 1234567890123456789012345678901234567890123456789012345678901234567890"
-	  "1234567890,1,NoOp\n", -1,
+	  "1234567890,1,NoOp\n", EINVAL,
 	  "extensions.conf:2: extension name longer than 79 characters\n" },
 	{ "[c]\nexten => _.,1,NoOp\n", 0,
 	  "extensions.conf:2: warning: The use of '_.' for an extension is strongly "
@@ -567,63 +573,74 @@ static const struct diag_case diag_cases[] = {
 	  "ignored\n" },
 
 	/* Application arguments. */
-	{ "[c]\nexten => 1,1,Wait(abc)\n", -1,
+	{ "[c]\nexten => 1,1,Wait(abc)\n", EINVAL,
 	  "extensions.conf:2: Wait: 'abc' is not a number of seconds\n" },
-	{ "[c]\nexten => 1,1,Wait()\n", -1,
+	{ "[c]\nexten => 1,1,Wait()\n", EINVAL,
 	  "extensions.conf:2: Wait: missing number of seconds\n" },
 	{ "[c]\nexten => 1,1,Wait(1.5)\nsame => n,Wait(${T})\n", 0, "" },
-	{ "[c]\nexten => 1,1,Hangup(foo)\n", -1,
+	{ "[c]\nexten => 1,1,Wait(500ms)\nsame => n,Wait(2m)\n", 0, "" },
+	{ "[c]\nexten => 1,1,Wait(2x)\n", EINVAL,
+	  "extensions.conf:2: Wait: '2x' is not a number of seconds\n" },
+	{ "[c]\nexten => 1,1,Hangup(foo)\n", EINVAL,
 	  "extensions.conf:2: Hangup: invalid cause 'foo'\n" },
-	{ "[c]\nexten => 1,1,Hangup(0)\n", -1,
+	{ "[c]\nexten => 1,1,Hangup(0)\n", EINVAL,
 	  "extensions.conf:2: Hangup: invalid cause '0'\n" },
 	{ "[c]\nexten => 1,1,Hangup()\nsame => n,Hangup(17)\nsame => n,Hangup(USER_BUSY)\n",
 	  0, "" },
-	{ "[c]\nexten => 1,1,Busy(x)\n", -1,
+	{ "[c]\nexten => 1,1,Busy(x)\n", EINVAL,
 	  "extensions.conf:2: Busy: invalid timeout 'x'\n" },
-	{ "[c]\nexten => 1,1,Congestion(-1)\n", -1,
+	{ "[c]\nexten => 1,1,Congestion(-1)\n", EINVAL,
 	  "extensions.conf:2: Congestion: invalid timeout '-1'\n" },
 	{ "[c]\nexten => 1,1,Busy()\nsame => n,Congestion(10)\n", 0, "" },
-	{ "[c]\nexten => 1,1,Answer(soon)\n", -1,
+	{ "[c]\nexten => 1,1,Answer(soon)\n", EINVAL,
 	  "extensions.conf:2: Answer: invalid delay 'soon'\n" },
-	{ "[c]\nexten => 1,1,Dial(SIP/100)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(SIP/100)\n", EINVAL,
 	  "extensions.conf:2: Dial: technology 'SIP' is not supported (use PJSIP)\n" },
-	{ "[c]\nexten => 1,1,Dial(PJSIP/100&IAX2/200,20)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(PJSIP/100&IAX2/200,20)\n", EINVAL,
 	  "extensions.conf:2: Dial: technology 'IAX2' is not supported (use PJSIP)\n" },
-	{ "[c]\nexten => 1,1,Dial(PJSIP/100,abc)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(PJSIP/100,abc)\n", EINVAL,
 	  "extensions.conf:2: Dial: timeout 'abc' is not a number of seconds\n" },
-	{ "[c]\nexten => 1,1,Dial()\n", -1,
+	{ "[c]\nexten => 1,1,Dial()\n", EINVAL,
 	  "extensions.conf:2: Dial: no destination\n" },
-	{ "[c]\nexten => 1,1,Dial(100)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(100)\n", EINVAL,
 	  "extensions.conf:2: Dial: '100' is not TECHNOLOGY/resource\n" },
-	{ "[c]\nexten => 1,1,Dial(PJSIP/)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(PJSIP/)\n", EINVAL,
 	  "extensions.conf:2: Dial: no endpoint after 'PJSIP/'\n" },
-	{ "[c]\nexten => 1,1,Dial(PJSIP/100&,30)\n", -1,
+	{ "[c]\nexten => 1,1,Dial(PJSIP/100&,30)\n", EINVAL,
 	  "extensions.conf:2: Dial: empty destination in 'PJSIP/100&'\n" },
+	/* Issue #8: blanks around '&' are stripped, as app_dial does. */
+	{ "[c]\nexten => 5,1,Dial(PJSIP/1002 & PJSIP/1002,20)\n", 0, "" },
+	{ "[c]\nexten => 5,1,Dial(PJSIP/1002 & ,20)\n", EINVAL,
+	  "extensions.conf:2: Dial: empty destination in 'PJSIP/1002 &'\n" },
+	{ "[c]\nexten => 5,1,Dial( PJSIP/1002 ,1.5)\n", 0, "" },
+	{ "[c]\nexten => 1,1,Dial(100&SIP/1)\n", EINVAL,
+	  "extensions.conf:2: Dial: '100' is not TECHNOLOGY/resource\n"
+	  "extensions.conf:2: Dial: technology 'SIP' is not supported (use PJSIP)\n" },
 	{ "[c]\nexten => 1,1,Dial(pjsip/100&PJSIP/${EXTEN},${T},tT)\n"
 	  "same => n,Dial(${DEV})\n", 0, "" },
-	{ "[c]\nexten => 1,1,Playback()\n", -1,
+	{ "[c]\nexten => 1,1,Playback()\n", EINVAL,
 	  "extensions.conf:2: Playback: no file to play\n" },
-	{ "[c]\nexten => 1,1,Playback(a&&b)\n", -1,
+	{ "[c]\nexten => 1,1,Playback(a&&b)\n", EINVAL,
 	  "extensions.conf:2: Playback: empty file name in 'a&&b'\n" },
 	{ "[c]\nexten => 1,1,Playback(hello-world&beep,noanswer)\n", 0, "" },
-	{ "[c]\nexten => 1,1,Set(X)\n", -1,
+	{ "[c]\nexten => 1,1,Set(X)\n", EINVAL,
 	  "extensions.conf:2: Set: expected 'name=value'\n" },
-	{ "[c]\nexten => 1,1,Set(=1)\n", -1,
+	{ "[c]\nexten => 1,1,Set(=1)\n", EINVAL,
 	  "extensions.conf:2: Set: no variable name before '='\n" },
-	{ "[c]\nexten => 1,1,Set(FOO(x)=1)\n", -1,
+	{ "[c]\nexten => 1,1,Set(FOO(x)=1)\n", EINVAL,
 	  "extensions.conf:2: Set: unknown function 'FOO'\n" },
-	{ "[c]\nexten => 1,1,Set(LEN(x)=1)\n", -1,
+	{ "[c]\nexten => 1,1,Set(LEN(x)=1)\n", EINVAL,
 	  "extensions.conf:2: Set: function 'LEN' cannot be set\n" },
-	{ "[c]\nexten => 1,1,Set(CALLERID(nom)=1)\n", -1,
+	{ "[c]\nexten => 1,1,Set(CALLERID(nom)=1)\n", EINVAL,
 	  "extensions.conf:2: Set: CALLERID: unknown data item 'nom'\n" },
 	{ "[c]\nexten => 1,1,Set(${N}=1)\nsame => n,Set(CALLERID(name)=a=b)\n"
 	  "same => n,Set(X=)\n", 0, "" },
-	{ "[c]\nexten => 1,1,Goto(nowhere,1,1)\n", -1,
+	{ "[c]\nexten => 1,1,Goto(nowhere,1,1)\n", EINVAL,
 	  "extensions.conf:2: Goto: unknown context 'nowhere'\n" },
-	{ "[c]\nexten => 1,1,Goto(2,nolabel)\nexten => 2,1,NoOp\n", -1,
+	{ "[c]\nexten => 1,1,Goto(2,nolabel)\nexten => 2,1,NoOp\n", EINVAL,
 	  "extensions.conf:2: Goto: no label 'nolabel' in extension '2' of context 'c'\n" },
 	{ "[c]\nexten => 1,1,Goto(nolabel)\nexten => 2,1(nolabel),NoOp\n[d]\n", 0, "" },
-	{ "[c]\nexten => 1,1,Goto(missing)\n", -1,
+	{ "[c]\nexten => 1,1,Goto(missing)\n", EINVAL,
 	  "extensions.conf:2: Goto: no label 'missing' in context 'c'\n" },
 	{ "[c]\nexten => 1,1,Goto(9,1)\n", 0,
 	  "extensions.conf:2: warning: Goto: there is no priority 1 of extension '9' in "
@@ -631,35 +648,35 @@ static const struct diag_case diag_cases[] = {
 	{ "[c]\nexten => 1,1,Goto(5)\n", 0,
 	  "extensions.conf:2: warning: Goto: there is no priority 5 of extension '1' in "
 	  "context 'c'\n" },
-	{ "[c]\nexten => 1,1,Goto(0)\n", -1,
+	{ "[c]\nexten => 1,1,Goto(0)\n", EINVAL,
 	  "extensions.conf:2: Goto: invalid priority '0'\n" },
-	{ "[c]\nexten => 1,1,Goto()\n", -1,
+	{ "[c]\nexten => 1,1,Goto()\n", EINVAL,
 	  "extensions.conf:2: Goto: expected ([[context,]extension,]priority)\n" },
-	{ "[c]\nexten => 1,1,Goto(d,,)\n[d]\n", -1,
+	{ "[c]\nexten => 1,1,Goto(d,,)\n[d]\n", EINVAL,
 	  "extensions.conf:2: Goto: missing priority\n" },
 	{ "[c]\nexten => _1X,1(top),Goto(d,s,lbl)\nsame => n,Goto(+1)\nsame => n,Goto(-2)\n"
 	  "same => n,Goto(top)\nsame => n,Goto(${C},s,1)\nsame => n,Goto(d,${E},x)\n"
 	  "same => n,Goto(${LEN(a,b)},1)\n"
 	  "[d]\ninclude => e\n[e]\nexten => s,1(lbl),NoOp\n", 0, "" },
-	{ "[c]\nexten => 1,1,GotoIf(1)\n", -1,
+	{ "[c]\nexten => 1,1,GotoIf(1)\n", EINVAL,
 	  "extensions.conf:2: GotoIf: expected 'condition?[label1][:label2]'\n" },
-	{ "[c]\nexten => 1,1,GotoIf($[1 = 1]?nowhere,1,1)\n", -1,
+	{ "[c]\nexten => 1,1,GotoIf($[1 = 1]?nowhere,1,1)\n", EINVAL,
 	  "extensions.conf:2: GotoIf: unknown context 'nowhere'\n" },
-	{ "[c]\nexten => 1,1,GotoIf($[${A} ? 1 :: 0]?:x)\n", -1,
+	{ "[c]\nexten => 1,1,GotoIf($[${A} ? 1 :: 0]?:x)\n", EINVAL,
 	  "extensions.conf:2: GotoIf: no label 'x' in context 'c'\n" },
 	{ "[c]\nexten => 1,1,GotoIf(${X}?yes:d,s,1)\nsame => n(yes),NoOp\n"
 	  "same => n,GotoIf($[${X} = 1]?)\n[d]\nexten => s,1,NoOp\n", 0, "" },
-	{ "[c]\nexten => 1,1,NoOp(${X)\n", -1,
+	{ "[c]\nexten => 1,1,NoOp(${X)\n", EINVAL,
 	  "extensions.conf:2: NoOp: missing '}' in '${X'\n" },
-	{ "[c]\nexten => 1,1,NoOp($[1 + 1)\n", -1,
+	{ "[c]\nexten => 1,1,NoOp($[1 + 1)\n", EINVAL,
 	  "extensions.conf:2: NoOp: missing ']' in '$[1 + 1'\n" },
-	{ "[c]\nexten => 1,1,NoOp($[1 +])\n", -1,
+	{ "[c]\nexten => 1,1,NoOp($[1 +])\n", EINVAL,
 	  "extensions.conf:2: NoOp: syntax error in '$[1 +]'\n" },
-	{ "[c]\nexten => 1,1,NoOp(${FOO(bar)})\n", -1,
+	{ "[c]\nexten => 1,1,NoOp(${FOO(bar)})\n", EINVAL,
 	  "extensions.conf:2: NoOp: unknown function 'FOO'\n" },
-	{ "[c]\nexten => 1,1,NoOp(${callerid(num)})\n", -1,
+	{ "[c]\nexten => 1,1,NoOp(${callerid(num)})\n", EINVAL,
 	  "extensions.conf:2: NoOp: unknown function 'callerid'\n" },
-	{ "[c]\nexten => 1,1,NoOp(${CALLERID(foo)})\n", -1,
+	{ "[c]\nexten => 1,1,NoOp(${CALLERID(foo)})\n", EINVAL,
 	  "extensions.conf:2: NoOp: CALLERID: unknown data item 'foo'\n" },
 	{ "[c]\nexten => 1,1,NoOp(${CALLERID(num):1:2} ${LEN(${X})} $[${X} + 1] "
 	  "${EXCEPTION(reason)} ${CALLERID(${ITEM})} ${A${B}})\n", 0, "" },
@@ -695,7 +712,7 @@ static void test_all_errors_reported(void **state)
 		"exten => 1,1,Foo\n"
 		"exten => 1,2,Dial(SIP/1)\n"
 		"exten => 1,3,Wait(x)\n"
-		"include => missing\n"), -1);
+		"include => missing\n"), EINVAL);
 	assert_int_equal(fx->diag.errors, 4);
 	assert_null(fx->dp);
 }
@@ -726,51 +743,36 @@ static void test_many_extensions(void **state)
 	assert_string_equal(noop(fx, "c", "9999", 1, NULL), "-");
 }
 
-static void test_args_split(void **state)
+/* The pattern syntax on its own, as the loader and the matcher share it. */
+static void test_pattern_syntax(void **state)
 {
-	char buf[128], *argv[8];
-	int argc;
+	char wild = 0;
 
-	strcpy(buf, "PJSIP/100&PJSIP/101,30,tT");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 3);
-	assert_string_equal(argv[0], "PJSIP/100&PJSIP/101");
-	assert_string_equal(argv[1], "30");
-	assert_string_equal(argv[2], "tT");
+	assert_int_equal(dp_plain_cmp("555-1234", "5551234"), 0);
+	assert_true(dp_plain_cmp("100", "101") < 0);
+	assert_true(dp_key_cmp("999", "_1XX") < 0);        /* names first */
+	assert_true(dp_key_cmp("_1XX", "100") > 0);
+	assert_true(dp_key_cmp("_10X", "_1XX") < 0);       /* literal before a set */
+	assert_true(dp_key_cmp("_1[0-5]X", "_1XX") < 0);   /* smaller set first */
+	assert_true(dp_key_cmp("_1.", "_1!") < 0);
+	assert_true(dp_key_cmp("_1XX.", "_1XX") < 0);      /* the end sorts last */
+	assert_int_equal(dp_key_cmp("_1-X-X", "_1XX"), 0);
 
-	strcpy(buf, "a,\"b,c\",d\\,e,f(g,h),[i,j]");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 5);
-	assert_string_equal(argv[0], "a");
-	assert_string_equal(argv[1], "b,c");
-	assert_string_equal(argv[2], "d,e");
-	assert_string_equal(argv[3], "f(g,h)");
-	assert_string_equal(argv[4], "[i,j]");
+	assert_true(dp_key_match("_NXX", "200"));
+	assert_false(dp_key_match("_NXX", "100"));
+	assert_false(dp_key_match("_NXX", "2000"));
+	assert_true(dp_key_match("_1!", "1"));
+	assert_false(dp_key_match("_1.", "1"));
+	assert_true(dp_key_match("_[#*a-c]", "*"));
+	assert_true(dp_key_match("_1XX", "_1XX"));
+	assert_true(dp_key_match("555-1234", "5551234"));
+	assert_false(dp_key_match("_1[2", "12"));
 
-	strcpy(buf, "a,");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 2);
-	assert_string_equal(argv[1], "");
-
-	strcpy(buf, "");
-	assert_int_equal(dp_args_split(buf, argv, 8), 0);
-
-	strcpy(buf, "1,2,3,4");
-	argc = dp_args_split(buf, argv, 2);
-	assert_int_equal(argc, 2);
-	assert_string_equal(argv[0], "1");
-	assert_string_equal(argv[1], "2,3,4");
-
-	strcpy(buf, "trailing\\");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 1);
-	assert_string_equal(argv[0], "trailing");
-
-	strcpy(buf, ",,");
-	argc = dp_args_split(buf, argv, 8);
-	assert_int_equal(argc, 3);
-	assert_null(NULL);
-	assert_int_equal(dp_args_split(NULL, argv, 8), 0);
+	assert_int_equal(dp_pattern_check("_1X.", &wild), DP_PATTERN_OK);
+	assert_int_equal(dp_pattern_check("_1[2", &wild), DP_PATTERN_UNTERMINATED);
+	assert_int_equal(dp_pattern_check("_1!2", &wild), DP_PATTERN_UNREACHABLE);
+	assert_int_equal(wild, '!');
+	assert_int_equal(dp_pattern_check("_[.]X", &wild), DP_PATTERN_OK);
 }
 
 static void test_causes_and_apps(void **state)
@@ -791,8 +793,8 @@ static void test_causes_and_apps(void **state)
 	assert_int_equal(dp_app_lookup("gotoif", 6, &app), 0);
 	assert_int_equal(app, DP_APP_GOTOIF);
 	assert_string_equal(dp_app_name(app), "GotoIf");
-	assert_int_equal(dp_app_lookup("Goto", 3, &app), -1);
-	assert_int_equal(dp_app_lookup("System", 6, &app), -1);
+	assert_int_equal(dp_app_lookup("Goto", 3, &app), ENOENT);
+	assert_int_equal(dp_app_lookup("System", 6, &app), ENOENT);
 	assert_true(dp_app_is_call(DP_APP_DIAL));
 	assert_true(dp_app_is_call(DP_APP_ECHO));
 	assert_false(dp_app_is_call(DP_APP_SET));
@@ -814,7 +816,7 @@ static void test_hostile(void **state)
 	for (int i = 0; i < 200; i++)
 		off += (size_t)sprintf(conf + off, "}");
 	sprintf(conf + off, ")\n");
-	assert_int_equal(load(fx, conf), -1);
+	assert_int_equal(load(fx, conf), EINVAL);
 	assert_string_equal(msgs(fx),
 		"extensions.conf:2: NoOp: '${' and '$[' nested too deeply (max 32)\n");
 
@@ -826,7 +828,7 @@ static void test_hostile(void **state)
 	for (int i = 0; i < 1000; i++)
 		off += (size_t)sprintf(conf + off, ")");
 	sprintf(conf + off, "])\n");
-	assert_int_equal(load(fx, conf), -1);
+	assert_int_equal(load(fx, conf), EINVAL);
 	assert_non_null(strstr(msgs(fx), "NoOp: expression too complex in '$[((((("));
 
 	/* Garbage in every field. */
@@ -838,7 +840,7 @@ static void test_hostile(void **state)
 		"exten => 1,2,)))\n"
 		"exten => \\,1,NoOp\n"
 		"exten => _X/,1,NoOp\n"
-		"exten => -,1,NoOp\n"), -1);
+		"exten => -,1,NoOp\n"), EINVAL);
 	free(conf);
 }
 
@@ -860,7 +862,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diagnostics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_errors_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_extensions, setup, teardown),
-		cmocka_unit_test(test_args_split),
+		cmocka_unit_test(test_pattern_syntax),
 		cmocka_unit_test(test_causes_and_apps),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 	};

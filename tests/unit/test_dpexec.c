@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 #include "config/astconf.h"
-#include "pbx/dialplan.h"
+#include "config/dialplan.h"
+#include "config/dpargs.h"
+#include "config/dpmatch.h"
+#include "config/extensions.h"
 #include "pbx/dpexec.h"
 
 #define MAX_CALLS 64
@@ -380,15 +383,15 @@ static void test_invalid_extensions(void **state)
 
 	/* No 'i': the caller gets a 404. */
 	rechan(fx);
-	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", "555"), -ENOENT);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", "555"), ENOENT);
 	assert_int_equal(dp_chan_run(fx->c), DP_HANGUP);
 	assert_int_equal(dp_chan_end(fx->c), DP_END_INVALID);
-	assert_int_equal(dp_chan_start(fx->c, fx->dp, "nowhere", "1"), -ENOENT);
-	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", ""), -EINVAL);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "nowhere", "1"), ENOENT);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", ""), EINVAL);
 	memset(longname, '1', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", longname), -EINVAL);
-	assert_int_equal(dp_chan_start(fx->c, NULL, "d", "1"), -EINVAL);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", longname), EINVAL);
+	assert_int_equal(dp_chan_start(fx->c, NULL, "d", "1"), EINVAL);
 
 	/* No 'i' after a Goto: hang up. */
 	assert_int_equal(dp_chan_start(fx->c, fx->dp, "d", "2"), 0);
@@ -566,20 +569,20 @@ static void test_variables(void **state)
 	assert_int_equal(dp_chan_var_set(fx->c, "X", NULL), 0);
 	assert_null(dp_chan_var(fx->c, "X"));
 	assert_int_equal(dp_chan_var_set(fx->c, "X", NULL), 0);
-	assert_int_equal(dp_chan_var_set(fx->c, "__", "v"), -EINVAL);
-	assert_int_equal(dp_chan_var_set(fx->c, "", "v"), -EINVAL);
+	assert_int_equal(dp_chan_var_set(fx->c, "__", "v"), EINVAL);
+	assert_int_equal(dp_chan_var_set(fx->c, "", "v"), EINVAL);
 	for (int i = 0; i < DP_MAX_VARS; i++) {
 		int err;
 
 		snprintf(vname, sizeof(vname), "V%d", i);
 		err = dp_chan_var_set(fx->c, vname, "v");
 		if (err) {
-			assert_int_equal(err, -ENOSPC);
+			assert_int_equal(err, ENOSPC);
 			break;
 		}
 		assert_true(i < DP_MAX_VARS);
 	}
-	assert_int_equal(dp_chan_var_set(fx->c, "ONE_MORE", "v"), -ENOSPC);
+	assert_int_equal(dp_chan_var_set(fx->c, "ONE_MORE", "v"), ENOSPC);
 	/* Replacing an existing one is still fine. */
 	assert_int_equal(dp_chan_var_set(fx->c, "V0", "w"), 0);
 	assert_string_equal(dp_chan_var(fx->c, "V0"), "w");
@@ -681,8 +684,8 @@ static void test_channel_jump(void **state)
 	assert_int_equal(dp_chan_start(fx->c, fx->dp, "c", "1"), 0);
 	assert_int_equal(dp_chan_run(fx->c), DP_HANGUP);
 	assert_string_equal(calls(fx), "Echo()\nCongestion()\n");
-	assert_int_equal(dp_chan_goto(fx->c, NULL, NULL, 0), -EINVAL);
-	assert_int_equal(dp_chan_goto(fx->c, "", NULL, 1), -EINVAL);
+	assert_int_equal(dp_chan_goto(fx->c, NULL, NULL, 0), EINVAL);
+	assert_int_equal(dp_chan_goto(fx->c, "", NULL, 1), EINVAL);
 	assert_int_equal(dp_chan_goto(fx->c, "c", "1", 2), 0);
 	assert_int_equal(dp_chan_priority(fx->c), 2);
 }

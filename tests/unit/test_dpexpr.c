@@ -10,11 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 
 /* The variables every test sees, as a channel would answer them. */
 static const char *const vars[][2] = {
@@ -445,25 +446,25 @@ static void test_check(void **state)
 	assert_int_equal(dpexpr_check("plain, ${A} $[1 + ${X}] ${CALLERID(num):1} "
 				      "${LEN(x)} ${VAR${N}} ${EXCEPTION(context)} $$", err,
 				      sizeof(err)), 0);
-	assert_int_equal(dpexpr_check("${A", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${A", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "missing '}' in '${A'");
-	assert_int_equal(dpexpr_check("x $[1", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("x $[1", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "missing ']' in '$[1'");
-	assert_int_equal(dpexpr_check("${X:1} ${NOPE(1)}", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${X:1} ${NOPE(1)}", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "unknown function 'NOPE'");
-	assert_int_equal(dpexpr_check("${A${B(1)}}", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${A${B(1)}}", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "unknown function 'B'");
-	assert_int_equal(dpexpr_check("${CALLERID(ani)}", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${CALLERID(ani)}", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "CALLERID: unknown data item 'ani'");
-	assert_int_equal(dpexpr_check("${EXCEPTION(why)}", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${EXCEPTION(why)}", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "EXCEPTION: unknown data item 'why'");
 	assert_int_equal(dpexpr_check("${CALLERID( NUM )}", err, sizeof(err)), 0);
-	assert_int_equal(dpexpr_check("${CALLERID(num}", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("${CALLERID(num}", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "missing ')' in '${CALLERID(num}'");
-	assert_int_equal(dpexpr_check("$[1 = ]", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("$[1 = ]", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "syntax error in '$[1 = ]'");
 	assert_int_equal(dpexpr_check("$[${X} = ]", err, sizeof(err)), 0);
-	assert_int_equal(dpexpr_check("$[$[1 +]]", err, sizeof(err)), -1);
+	assert_int_equal(dpexpr_check("$[$[1 +]]", err, sizeof(err)), EINVAL);
 	assert_string_equal(err, "syntax error in '$[1 +]'");
 	assert_true(dpexpr_func_known("LEN", 3));
 	assert_true(dpexpr_func_known("CALLERID", 8));

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -189,7 +190,7 @@ static void test_bad_values(void **state)
 
 	put(fx, "http.conf", "[general]\nenabled=perhaps\nbindaddr=localhost\n"
 	    "bindport=70000\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(fx->msgs,
 		"http.conf:2: invalid enabled 'perhaps' (expected yes or no)\n"
 		"http.conf:3: invalid bindaddr 'localhost' (expected an IP address, "
@@ -197,7 +198,7 @@ static void test_bad_values(void **state)
 		"http.conf:4: invalid bindport '70000' (expected a number from 1 to 65535)\n");
 
 	put(fx, "http.conf", "[general]\nenabled=yes\nbindaddr=127.0.0.1:0\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(fx->msgs, "http.conf:3: invalid port in bindaddr '127.0.0.1:0'\n");
 }
 
@@ -250,7 +251,7 @@ static void test_kubevox(void **state)
 
 	put(fx, "kubevox.conf", "[general]\ndrain_timeout=soon\ndrain=1\n"
 	    "[debug]\nallow_freeze=maybe\nfreeze=yes\n[other]\n");
-	assert_int_equal(load(fx), -1);
+	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(fx->msgs,
 		"kubevox.conf:2: invalid drain_timeout 'soon' (expected a number from 0 to 604800)\n"
 		"kubevox.conf:3: unknown option 'drain' in [general]\n"

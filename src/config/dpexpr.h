@@ -22,10 +22,15 @@
  * truncated); characters the expression scanner does not know are syntax
  * errors rather than silently dropped; regular expressions with back
  * references are refused, since they can take exponential time.
+ *
+ * It lives in config/ with the dialplan because loading needs it too: the
+ * loader expands [globals] in names and checks every argument's syntax;
+ * the interpreter (pbx/dpexec) expands at run time with the same code.
  */
-#ifndef KV_PBX_DPEXPR_H
-#define KV_PBX_DPEXPR_H
+#ifndef KV_CONFIG_DPEXPR_H
+#define KV_CONFIG_DPEXPR_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,15 +41,15 @@
 
 enum {
 	DPEXPR_OK = 0,
-	DPEXPR_ESYNTAX = 1,      /* expression syntax error: result is "0" */
-	DPEXPR_ELIMIT = -1,      /* too long, too deep, or out of memory */
+	DPEXPR_ESYNTAX = EINVAL, /* expression syntax error: result is "0" */
+	DPEXPR_ELIMIT = E2BIG,   /* too long, too deep, or out of memory */
 };
 
 /*
  * Look a variable or function up: name is "VAR" or "FUNC(args)", already
  * expanded and without any ":offset:length".  Append the value to out and
- * return 0, or return non-zero when there is no such variable (it then
- * expands to nothing, as in Asterisk).
+ * return 0, or return non-zero (ENOENT) when there is no such variable (it
+ * then expands to nothing, as in Asterisk).
  */
 typedef int (dp_var_h)(const char *name, size_t len, struct sbuf *out, void *arg);
 
@@ -78,11 +83,22 @@ bool dpexpr_true(const char *s);
  */
 bool dpexpr_func_known(const char *name, size_t len);
 
+/* Does s (len bytes) hold a "${" or "$[", i.e. is it known only once
+ * expanded? */
+bool dpexpr_has_subst(const char *s, size_t len);
+
+/* The first c in s outside every ${...} and $[...], or NULL: where text
+ * as written splits, whatever the substitutions turn out to be. */
+char *dpexpr_chr(char *s, char c);
+/* Is there a c inside some ${...} or $[...] of s?  Then where s splits on
+ * c is known only once it is expanded. */
+bool dpexpr_chr_inside(const char *s, char c);
+
 /*
  * Load-time check of text that will be expanded at run time: balanced
  * "${" and "$[", known function names and arguments where they are
  * written literally, and the syntax of expressions without variables.
- * 0, or -1 with a message in err.
+ * 0, or EINVAL with a message in err.
  */
 int dpexpr_check(const char *s, char *err, size_t errsize);
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pbx/dpexpr.h"
+#include "config/dpexpr.h"
 #include "util/log.h"
 
 #define EXPR_MAX_NEST   128          /* parentheses, unary operators */
@@ -157,7 +157,7 @@ static const char *mem_rchr(const char *s, size_t len, char c)
 
 /*
  * A variable or function: LEN() here, anything else from the callback.
- * 0 when found (value appended to out), non-zero otherwise.
+ * 0 when found (value appended to out), else non-zero (ENOENT).
  */
 static int lookup(const struct xp *x, const char *name, size_t len, bool isfunc,
 		  struct sbuf *out)
@@ -181,7 +181,7 @@ static int lookup(const struct xp *x, const char *name, size_t len, bool isfunc,
 		}
 	}
 	if (!x->vh)
-		return -1;
+		return ENOENT;
 	err = x->vh(name, len, out, x->arg);
 	if (err) {
 		const char *lp = memchr(name, '(', len);
@@ -1139,6 +1139,43 @@ bool dpexpr_true(const char *s)
 	return false;
 }
 
+bool dpexpr_has_subst(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] == '$' && (s[i + 1] == '{' || s[i + 1] == '['))
+			return true;
+	}
+	return false;
+}
+
+/* The first c at substitution depth zero (inside false) or above. */
+static const char *subst_chr(const char *s, char c, bool inside)
+{
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (s[0] == '$' && (s[1] == '{' || s[1] == '[')) {
+			depth++;
+			s++;
+		} else if (depth && (*s == '}' || *s == ']')) {
+			depth--;
+		} else if ((depth > 0) == inside && *s == c) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+char *dpexpr_chr(char *s, char c)
+{
+	return (char *)subst_chr(s, c, false);
+}
+
+bool dpexpr_chr_inside(const char *s, char c)
+{
+	return subst_chr(s, c, true) != NULL;
+}
+
 static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN" };
 
 bool dpexpr_func_known(const char *name, size_t len)
@@ -1190,18 +1227,18 @@ static int check_func(const char *s, size_t n, char *err, size_t errsize)
 		return 0;      /* the name is computed */
 	if (!dpexpr_func_known(s, nl)) {
 		snprintf(err, errsize, "unknown function '%.*s'", (int)nl, s);
-		return -1;
+		return EINVAL;
 	}
 	rp = mem_rchr(lp, n - nl, ')');
 	if (!rp) {
 		snprintf(err, errsize, "missing ')' in '${%.*s}'", (int)(n > 60 ? 60 : n), s);
-		return -1;
+		return EINVAL;
 	}
 	if (!memchr(lp, '$', (size_t)(rp - lp)) &&
 	    !func_item_ok(s, nl, lp + 1, (size_t)(rp - lp - 1))) {
 		snprintf(err, errsize, "%.*s: unknown data item '%.*s'", (int)nl, s,
 			 (int)(rp - lp - 1 > 60 ? 60 : rp - lp - 1), lp + 1);
-		return -1;
+		return EINVAL;
 	}
 	return 0;
 }
@@ -1213,7 +1250,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 	if (depth > DPEXPR_MAX_DEPTH) {
 		snprintf(err, errsize, "'${' and '$[' nested too deeply (max %d)",
 			 DPEXPR_MAX_DEPTH);
-		return -1;
+		return EINVAL;
 	}
 	while (i < len) {
 		const char *d = memchr(s + i, '$', len - i);
@@ -1236,11 +1273,11 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 
 			snprintf(err, errsize, "missing '%c' in '%.*s'",
 				 open == '{' ? '}' : ']', (int)show, s + i);
-			return -1;
+			return EINVAL;
 		}
 		n = j - start - 1;
 		if (needsub && check_run(s + start, n, err, errsize, depth + 1))
-			return -1;
+			return EINVAL;
 		if (open == '{') {
 			int off, cnt;
 			bool isfunc;
@@ -1248,7 +1285,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 
 			if (isfunc && memchr(s + start, '(', base) &&
 			    check_func(s + start, base, err, errsize))
-				return -1;
+				return EINVAL;
 		} else if (!needsub) {
 			struct xp x = { NULL, NULL };
 			struct sbuf tmp;
@@ -1262,7 +1299,7 @@ static int check_run(const char *s, size_t len, char *err, size_t errsize, int d
 					 rc == DPEXPR_ESYNTAX ? "syntax error" :
 					 "expression too complex", (int)(n > 60 ? 60 : n),
 					 s + start);
-				return -1;
+				return EINVAL;
 			}
 		}
 		i = j;

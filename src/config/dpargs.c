@@ -1,0 +1,462 @@
+/*
+ * dpargs.c - the argument syntax of the dialplan applications (see
+ * dpargs.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/dpargs.h"
+#include "config/dpexpr.h"
+#include "util/pl.h"
+
+static int problem(struct dp_report *rep, bool fatal, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Report one problem; EINVAL when it is fatal. */
+static int problem(struct dp_report *rep, bool fatal, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rep)
+		return fatal ? EINVAL : 0;
+	if (rep->fn) {
+		va_start(ap, fmt);
+		rep->fn(rep->arg, fmt, ap);
+		va_end(ap);
+	}
+	if (!fatal)
+		return 0;
+	if (!rep->why[0]) {
+		va_start(ap, fmt);
+		vsnprintf(rep->why, sizeof(rep->why), fmt, ap);
+		va_end(ap);
+	}
+	return EINVAL;
+}
+
+/* Text as written that holds a substitution is judged once expanded. */
+static bool opaque(const struct dp_report *rep, const char *s, size_t len)
+{
+	return rep && rep->written && dpexpr_has_subst(s, len);
+}
+
+int dp_args_split(char *buf, char **argv, int max)
+{
+	int argc, paren = 0, bracket = 0;
+	bool quote = false;
+	char *scan = buf, *wasdelim = NULL;
+
+	if (!buf || max < 1)
+		return 0;
+	for (argc = 0; *scan && argc < max - 1; argc++) {
+		argv[argc] = scan;
+		for (; *scan; scan++) {
+			if (*scan == '(') {
+				paren++;
+			} else if (*scan == ')') {
+				if (paren)
+					paren--;
+			} else if (*scan == '[') {
+				bracket++;
+			} else if (*scan == ']') {
+				if (bracket)
+					bracket--;
+			} else if (*scan == '"') {
+				quote = !quote;
+				memmove(scan, scan + 1, strlen(scan));
+				scan--;
+			} else if (*scan == '\\') {
+				/* The next character is taken as it is. */
+				memmove(scan, scan + 1, strlen(scan));
+				if (!*scan)
+					break;
+			} else if (*scan == ',' && !paren && !quote && !bracket) {
+				wasdelim = scan;
+				*scan++ = '\0';
+				break;
+			}
+		}
+	}
+	/* The rest, or the empty argument after a trailing ','. */
+	if (*scan || (scan > buf && scan - 1 == wasdelim))
+		argv[argc++] = scan;
+	return argc;
+}
+
+bool dp_is_number(const char *s)
+{
+	size_t i = 0;
+
+	if (s[i] < '0' || s[i] > '9')
+		return false;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (s[i] == '.') {
+		i++;
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return s[i] == '\0';
+}
+
+/* ---- Dial ---- */
+
+static bool tech_ok(const char *p, size_t n)
+{
+	return n == 5 && !strncasecmp(p, "PJSIP", 5);
+}
+
+bool dp_dial_tech_ok(const char *tech)
+{
+	return tech_ok(tech, strlen(tech));
+}
+
+/* One destination, p (n bytes, stripped) of list: what is wrong with it. */
+static int target_check(const char *list, const char *p, size_t n,
+			struct dp_report *rep)
+{
+	const char *slash = memchr(p, '/', n);
+	size_t tn;
+	int err = 0;
+
+	if (!n)
+		return problem(rep, false, "empty destination in '%s'", list);
+	if (!slash) {
+		if (opaque(rep, p, n))
+			return 0;
+		return problem(rep, true, "'%.*s' is not TECHNOLOGY/resource", (int)n, p);
+	}
+	tn = (size_t)(slash - p);
+	if (!opaque(rep, p, tn) && !tech_ok(p, tn))
+		problem(rep, false, "technology '%.*s' is not supported (use PJSIP)",
+			(int)tn, p);
+	if (tn + 1 == n)
+		err = problem(rep, true, "no endpoint after '%.*s/'", (int)tn, p);
+	return err;
+}
+
+/* app_dial skips an interface it has dialled already. */
+static bool dialled_before(const struct dp_dial *d, const struct dp_dial_target *t)
+{
+	for (size_t k = 0; k < d->targets.n; k++) {
+		const struct dp_dial_target *o = &d->targets.v[k];
+
+		if (o->tech && !strcasecmp(o->tech, t->tech) &&
+		    !strcasecmp(o->resource, t->resource))
+			return true;
+	}
+	return false;
+}
+
+/* Every destination of list, checked while list is still whole (the
+ * messages quote it), then cut into strings. */
+static int targets_parse(char *list, struct dp_dial *d, struct dp_report *rep)
+{
+	VEC(struct pl) segs = { NULL, 0, 0 };
+	int err = 0;
+
+	for (char *p = list;;) {
+		char *amp = strchr(p, '&');
+		struct pl seg = { p, amp ? (size_t)(amp - p) : strlen(p) };
+
+		pl_trim(&seg);
+		if (vec_push(&segs, seg)) {
+			vec_free(&segs);
+			return ENOMEM;
+		}
+		if (target_check(list, seg.p, seg.l, rep))
+			err = EINVAL;
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	for (size_t i = 0; i < segs.n && !err; i++) {
+		struct dp_dial_target t = { (char *)segs.v[i].p, NULL, NULL, false };
+		char *slash;
+
+		t.text[segs.v[i].l] = '\0';
+		slash = strchr(t.text, '/');
+		if (slash) {
+			*slash = '\0';
+			t.tech = t.text;
+			t.resource = slash + 1;
+		}
+		if (t.tech)
+			t.again = dialled_before(d, &t);
+		if (vec_push(&d->targets, t))
+			err = ENOMEM;
+	}
+	vec_free(&segs);
+	return err;
+}
+
+/* app_dial: atof(timeout) * 1000 ms, and no timeout unless positive. */
+static uint64_t dial_timeout_ms(const char *s)
+{
+	double v = strtod(s, NULL) * 1000;
+
+	if (!(v >= 1))
+		return 0;
+	return v < (double)INT_MAX ? (uint64_t)v : INT_MAX;
+}
+
+int dp_dial_parse(char *text, struct dp_dial *d, struct dp_report *rep)
+{
+	char *argv[4] = { NULL, NULL, NULL, NULL }, *list, *t;
+	int argc = dp_args_split(text, argv, 4), err;
+
+	memset(d, 0, sizeof(*d));
+	d->options = argc > 2 ? argv[2] : "";
+	list = argc ? str_trim(argv[0]) : "";
+	if (!*list)
+		return problem(rep, true, "no destination");
+	err = targets_parse(list, d, rep);
+	t = argc > 1 ? str_trim(argv[1]) : "";
+	if (*t && !opaque(rep, t, strlen(t))) {
+		if (!dp_is_number(t))
+			problem(rep, false, "timeout '%s' is not a number of seconds", t);
+		d->timeout_ms = dial_timeout_ms(t);
+	}
+	return err;
+}
+
+void dp_dial_free(struct dp_dial *d)
+{
+	vec_free(&d->targets);
+}
+
+/* ---- Playback ---- */
+
+int dp_playback_parse(char *text, struct dp_playback *pb, struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL };
+	struct pl all;
+	int argc;
+
+	pb->files = "";
+	pb->noanswer = false;
+	/* app_playback refuses only an empty argument. */
+	if (!*text)
+		return problem(rep, true, "no file to play");
+	argc = dp_args_split(text, argv, 2);
+	if (argc)
+		pb->files = argv[0];
+	pb->noanswer = argc > 1 && strcasestr(argv[1], "noanswer");
+	all = pl_from_str(pb->files);
+	pl_trim(&all);
+	if (!all.l)
+		return problem(rep, false, "no file to play");
+	for (const char *f = pb->files;;) {
+		const char *amp = strchr(f, '&');
+		struct pl name = { f, amp ? (size_t)(amp - f) : strlen(f) };
+
+		pl_trim(&name);
+		if (!name.l)
+			return problem(rep, false, "empty file name in '%s'", pb->files);
+		if (!amp)
+			return 0;
+		f = amp + 1;
+	}
+}
+
+/* ---- Goto and GotoIf ---- */
+
+/* sscanf("%d") after the sign was taken off: false when s does not start
+ * with a digit (it is a label then). */
+static bool prio_number(const char *s, int *n)
+{
+	long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v < 100000000)
+			v = v * 10 + (*s - '0');
+	}
+	*n = (int)v;
+	return true;
+}
+
+int dp_goto_parse(char *text, struct dp_goto *g, struct dp_report *rep)
+{
+	char *a, *b, *c, *p;
+
+	memset(g, 0, sizeof(*g));
+	if (!*str_trim(text))
+		return problem(rep, true, "expected ([[context,]extension,]priority)");
+	if (rep && rep->written && dpexpr_chr_inside(text, ','))
+		return 0;
+	a = strsep(&text, ",");
+	b = strsep(&text, ",");
+	c = strsep(&text, ",");
+	if (!b) {
+		g->prio = a;
+	} else if (!c) {
+		g->exten = str_trim(a);
+		g->prio = b;
+	} else {
+		g->context = str_trim(a);
+		g->exten = str_trim(b);
+		g->prio = c;
+	}
+	p = str_trim(g->prio);
+	if (!*p)
+		return problem(rep, true, "missing priority");
+	if (*p == '+' || *p == '-')
+		g->sign = *p++ == '+' ? 1 : -1;
+	g->number = prio_number(p, &g->n);
+	if (!g->number)
+		g->label = p;
+	else if (!g->sign && !opaque(rep, g->prio, strlen(g->prio)) &&
+		 (!dp_is_number(p) || g->n < 1)) {
+		g->invalid = true;
+		problem(rep, false, "invalid priority '%s'", g->prio);
+	}
+	return 0;
+}
+
+/* Where text splits on c: as written, only outside substitutions. */
+static char *split_at(const struct dp_report *rep, char *text, char c)
+{
+	return rep && rep->written ? dpexpr_chr(text, c) : strchr(text, c);
+}
+
+void dp_gotoif_parse(char *text, struct dp_gotoif *g, struct dp_report *rep)
+{
+	char *q = split_at(rep, text, '?'), *colon;
+
+	g->cond = text;
+	g->yes = g->no = NULL;
+	if (!q) {
+		problem(rep, false, "expected 'condition?[label1][:label2]'");
+		return;
+	}
+	*q = '\0';
+	g->yes = q + 1;
+	colon = split_at(rep, g->yes, ':');
+	if (colon) {
+		*colon = '\0';
+		g->no = colon + 1;
+	}
+}
+
+/* ---- Set ---- */
+
+void dp_set_parse(char *text, struct dp_set *s, struct dp_report *rep)
+{
+	char *eq = split_at(rep, text, '=');
+	struct pl name;
+
+	s->name = s->value = NULL;
+	if (!eq) {
+		/* Set(${ASSIGNMENT}): the '=' may come from it. */
+		if (!opaque(rep, text, strlen(text)))
+			problem(rep, false, "expected 'name=value'");
+		return;
+	}
+	*eq = '\0';
+	s->name = text;
+	s->value = eq + 1;
+	name = pl_from_str(text);
+	pl_trim(&name);
+	if (!name.l)
+		problem(rep, false, "no variable name before '='");
+}
+
+/* ---- Wait, Hangup ---- */
+
+/* ast_app_parse_timelen() in seconds: a number, then perhaps a unit. */
+static int timelen(const char *s, uint64_t *ms)
+{
+	double v, unit = 1000;
+	char *end;
+	size_t n;
+
+	v = strtod(s, &end);
+	if (end == s || v != v)
+		return EINVAL;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	n = strcspn(end, " \t");
+	if (n == 1 && (*end == 'h' || *end == 'H'))
+		unit = 3600000;
+	else if (n == 1 && (*end == 'm' || *end == 'M'))
+		unit = 60000;
+	else if (n == 2 && !strncasecmp(end, "ms", 2))
+		unit = 1;
+	else if (n && !(n == 1 && (*end == 's' || *end == 'S')))
+		return EINVAL;
+	v *= unit;
+	*ms = v >= 1 ? (v < (double)INT_MAX ? (uint64_t)v : INT_MAX) : 0;
+	return 0;
+}
+
+/* What the checker wants: a plain number and perhaps a unit. */
+static bool timelen_plain(const char *s)
+{
+	static const char *const units[] = { "", "ms", "s", "m", "h" };
+	size_t n = strspn(s, "0123456789.");
+	char num[32];
+
+	if (!n || n >= sizeof(num))
+		return false;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (!dp_is_number(num))
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcasecmp(s + n, units[i]))
+			return true;
+	}
+	return false;
+}
+
+/* text trimmed into buf, for the parsers of short values; false (with t
+ * set, for a message) when it does not fit. */
+static bool short_copy(const char *text, char *buf, size_t size, struct pl *t)
+{
+	*t = pl_from_str(text);
+	pl_trim(t);
+	return !pl_strcpy(t, buf, size);
+}
+
+void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep)
+{
+	char t[64];
+	struct pl tp;
+	bool fits = short_copy(text, t, sizeof(t), &tp);
+
+	*ms = 0;
+	if (!tp.l) {
+		problem(rep, false, "missing number of seconds");
+		return;
+	}
+	if (opaque(rep, tp.p, tp.l))
+		return;
+	if (!fits || timelen(t, ms) || !timelen_plain(t))
+		problem(rep, false, "'%.*s' is not a number of seconds", (int)tp.l, tp.p);
+}
+
+void dp_hangup_parse(const char *text, enum q850_cause *cause, struct dp_report *rep)
+{
+	char t[64];
+	struct pl tp;
+	bool fits = short_copy(text, t, sizeof(t), &tp);
+	int c;
+
+	*cause = Q850_UNSET;
+	if (!tp.l || opaque(rep, tp.p, tp.l))
+		return;
+	c = fits ? q850_parse(t) : -1;
+	if (c < 0) {
+		problem(rep, false, "invalid cause '%.*s'", (int)tp.l, tp.p);
+		return;
+	}
+	*cause = (enum q850_cause)c;
+}

@@ -1,0 +1,157 @@
+/*
+ * dpargs.h - the argument syntax of the dialplan applications, read by one
+ * piece of code for the load-time checker (dpcheck.c, on the arguments as
+ * written) and for the applications when they run (pbx/, on the arguments
+ * once expanded), so that what --check accepts is what a call then does,
+ * and both read it as Asterisk's applications do.
+ *
+ * A parser reports two kinds of problems.  Fatal ones are those for which
+ * Asterisk's application refuses its arguments and fails (the call then
+ * hangs up): the function returns EINVAL and the first one's text is in
+ * rep->why for the log.  The others are what Asterisk accepts but what is
+ * surely a mistake when written in a dialplan (an empty destination, a
+ * timeout that is not a number): the application does what Asterisk does
+ * with them, and the checker refuses them like the fatal ones.
+ *
+ * The parsers of text that returns strings work in place on a writable
+ * copy of it; the results point into it.  rep may be NULL: the result
+ * alone is wanted.
+ */
+#ifndef KV_CONFIG_DPARGS_H
+#define KV_CONFIG_DPARGS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/q850.h"
+#include "util/vec.h"
+
+struct dp_report {
+	/* The text is as written, not expanded (the checker): a part that
+	 * holds ${...} or $[...] is not judged, and text splits only
+	 * outside them. */
+	bool written;
+	/* Every problem, fatal or not (NULL: none wanted). */
+	void (*fn)(void *arg, const char *fmt, va_list ap);
+	void *arg;
+	/* The first fatal problem; "" when there is none. */
+	char why[160];
+};
+
+/*
+ * Asterisk's standard_app_args(): split buf in place on ',' outside
+ * parentheses, brackets and double quotes; quotes are removed and a
+ * backslash makes the next character literal.  Up to max arguments (the
+ * last one keeps the rest); returns how many.  Empty text has none.
+ */
+int dp_args_split(char *buf, char **argv, int max);
+
+/* A decimal number of seconds, "20" or "1.5", as the checker wants
+ * numbers written. */
+bool dp_is_number(const char *s);
+
+/*
+ * Dial(TECH/resource[&TECH/resource...][,timeout[,options[,URL]]]), as
+ * app_dial reads it: every destination is stripped of blanks, an empty
+ * one is skipped, and one dialled already in this Dial() is not dialled
+ * again; the timeout is in seconds, fractions allowed, and anything but a
+ * positive number means none.  Fatal: no destination at all, or one that
+ * is not TECHNOLOGY/resource.  Not fatal: an empty destination, a
+ * technology other than PJSIP (whose destination then fails alone), a
+ * timeout that is not a number.
+ */
+struct dp_dial_target {
+	char *text;              /* stripped; "" for an empty position */
+	char *tech;              /* before the '/'; NULL when there is none */
+	char *resource;          /* after it */
+	bool again;              /* the same destination came before */
+};
+
+struct dp_dial {
+	VEC(struct dp_dial_target) targets;   /* every position, in order */
+	uint64_t timeout_ms;                  /* 0: ring until answered */
+	const char *options;                  /* "" when none */
+};
+
+/* 0, EINVAL (fatal: see rep->why) or ENOMEM; d is filled either way and
+ * must be freed with dp_dial_free(). */
+int  dp_dial_parse(char *text, struct dp_dial *d, struct dp_report *rep);
+void dp_dial_free(struct dp_dial *d);
+/* A technology KubeVox dials: PJSIP, in any case. */
+bool dp_dial_tech_ok(const char *tech);
+
+/*
+ * Playback(file[&file...][,options]), as app_playback reads it: the names
+ * are taken as written, and the options are searched for "noanswer" in
+ * any case.  Fatal: no argument at all.  Not fatal: no file, or an empty
+ * name between '&' (Asterisk fails to play it).
+ */
+struct dp_playback {
+	const char *files;       /* '&'-separated, as written */
+	bool noanswer;
+};
+
+int dp_playback_parse(char *text, struct dp_playback *pb, struct dp_report *rep);
+
+/*
+ * Goto([[context,]exten,]priority), as ast_parseable_goto() reads it:
+ * "prio", "exten,prio" or "context,exten,prio", each part trimmed; the
+ * priority is a number, "+N" or "-N" (relative to the current one) or a
+ * label.  Fatal: nothing at all, or no priority.  Not fatal: a priority
+ * number that is not a plain positive number.
+ */
+struct dp_goto {
+	char *context;           /* NULL or "" when absent */
+	char *exten;             /* NULL or "" when absent */
+	char *prio;              /* as written; NULL when the text holds a ','
+				  * inside ${...}: its split is not known */
+	int sign;                /* +1 "+N", -1 "-N", 0 otherwise */
+	bool number;             /* prio (after its sign) is a number: n */
+	int n;
+	bool invalid;            /* a number, but not a plain positive one */
+	char *label;             /* not a number: prio after its sign */
+};
+
+int dp_goto_parse(char *text, struct dp_goto *g, struct dp_report *rep);
+
+/*
+ * GotoIf(condition?[label1][:label2]), as pbx_builtin_gotoif() reads it:
+ * split on the first '?', then on the first ':' after it.  Not fatal: no
+ * '?' (no branch is ever taken).
+ */
+struct dp_gotoif {
+	char *cond;
+	char *yes;               /* NULL when there is no '?' */
+	char *no;                /* NULL when there is no ':' */
+};
+
+void dp_gotoif_parse(char *text, struct dp_gotoif *g, struct dp_report *rep);
+
+/*
+ * Set(name=value), as pbx_builtin_setvar() reads it: split on the first
+ * '=', the value taken whole, the name as written (Asterisk does not trim
+ * it either).  Not fatal: no '=', no name.
+ */
+struct dp_set {
+	char *name;              /* NULL when there is no '=' */
+	char *value;
+};
+
+void dp_set_parse(char *text, struct dp_set *s, struct dp_report *rep);
+
+/*
+ * Wait(seconds), as ast_app_parse_timelen() reads it: a number, fractions
+ * allowed, optionally followed by a unit "ms", "s", "m" or "h".  *ms is 0
+ * (no wait) when it is missing, not a number or not positive, which is
+ * not fatal.
+ */
+void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep);
+
+/* Hangup([cause]): a Q.850 cause by number or name (q850_parse()), or
+ * Q850_UNSET when there is none.  Not fatal: an unknown cause, which is
+ * then Q850_UNSET. */
+void dp_hangup_parse(const char *text, enum q850_cause *cause,
+		     struct dp_report *rep);
+
+#endif

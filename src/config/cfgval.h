@@ -46,6 +46,11 @@ enum cfgval_addr_err { CFGVAL_ADDR_OK = 0, CFGVAL_ADDR_BAD = 1, CFGVAL_ADDR_PORT
 enum cfgval_addr_err cfgval_addr(const char *s, uint16_t defport,
 				 struct sockaddr_storage *ss);
 
+/* The port of an address (0 when none), and whether it is the wildcard
+ * address (0.0.0.0 or ::). */
+uint16_t cfgval_addr_port(const struct sockaddr_storage *ss);
+bool cfgval_addr_any(const struct sockaddr_storage *ss);
+
 /* "1.2.3.4", "10.0.0.0/8", "10.0.0.0/255.0.0.0", "fd00::/8", "::1". */
 int cfgval_net(const char *s, struct cfg_net *net);
 

@@ -225,8 +225,15 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	if (!cfg->dialplan)
 		dialplan_load(NULL, diag, &cfg->dialplan);
 
+	sysconf_cluster_finish(&ld);
+	/* One machine's nonce_secret is the cluster's secret; set both and
+	 * nonce_secret wins (it signs nonces, the secret the rest). */
+	if (!cfg->security.nonce_secret)
+		cfg->security.nonce_secret = cfg->cluster.secret;
 	if (!ld.oom && !cfg->security.nonce_secret && diag->errors == errors)
 		nonce_secret_derive(&ld);
+	if (!cfg->cluster.secret)
+		cfg->cluster.secret = cfg->security.nonce_secret;
 	if (ld.oom)
 		diag_add(diag, DIAG_ERROR, "pjsip.conf", 0, "out of memory");
 	load_done(&ld);

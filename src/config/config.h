@@ -108,8 +108,43 @@ struct cfg_security {                 /* kubevox.conf [security] */
 	unsigned ban_failures;        /* failed auths before a ban (default 20) */
 	unsigned ban_window;          /* seconds the failures are counted over (60) */
 	unsigned ban_time;            /* seconds a banned source gets 403 (300) */
+	struct cfg_net *ban_exempt;   /* networks never banned */
+	size_t ban_exempt_n;
 	unsigned nonce_lifetime;      /* seconds a nonce is valid (default 300) */
-	char *nonce_secret;           /* shared by replicas; derived if unset */
+	char *nonce_secret;           /* never NULL after a load: [security]
+				       * nonce_secret, else [cluster] secret,
+				       * else derived from the credentials */
+};
+
+enum cfg_state_backend { CFG_STATE_MEMORY, CFG_STATE_REDIS };
+
+struct cfg_state {                    /* kubevox.conf [state] */
+	enum cfg_state_backend backend;   /* default memory */
+	char *url;                    /* as written, for logs (no password) */
+	char *host;                   /* redis://HOST:PORT/DB; NULL for unix: */
+	uint16_t port;                /* default 6379 */
+	char *unix_path;              /* unix:PATH; NULL for redis:// */
+	unsigned db;                  /* default 0 */
+	char *password;               /* AUTH; NULL when none */
+};
+
+#define CFG_REPLICA_MAX 31             /* characters of a replica name */
+
+struct cfg_cluster {                  /* kubevox.conf [cluster] */
+	char *replica;                /* never NULL after a load: replica, else
+				       * $KUBEVOX_REPLICA, else the host name */
+	/* Where other replicas send SIP for this one: advertise, else
+	 * $KUBEVOX_ADVERTISE, else the first UDP transport's bind address
+	 * (AF_UNSPEC when that is a wildcard: no cluster routing). */
+	struct sockaddr_storage advertise;
+	char *secret;                 /* never NULL after a load: secret, else
+				       * the effective nonce secret */
+};
+
+/* kubevox.conf [http]: what guards the ops endpoints that reveal calls or
+ * change state (/status, /reload). */
+struct cfg_ops_auth {
+	char *token;                  /* bearer token; NULL: loopback only */
 };
 
 /* http.conf [general], as Asterisk reads it: the server runs only with
@@ -161,6 +196,9 @@ struct kv_config {
 	char *astspooldir;            /* default /var/spool/asterisk */
 
 	struct cfg_security security;
+	struct cfg_state state;
+	struct cfg_cluster cluster;
+	struct cfg_ops_auth ops_auth;
 
 	/* http.conf: health, metrics and status (src/ops/) */
 	struct cfg_http http;

@@ -1,7 +1,7 @@
 /*
  * sysconf.c - the small files: asterisk.conf [directories], rtp.conf
  * [general], http.conf [general] and KubeVox's own kubevox.conf
- * ([general], [security], [debug]).
+ * ([general], [security], [state], [cluster], [http], [debug]).
  *
  * asterisk.conf holds many options that make no sense for KubeVox; they are
  * accepted silently so that an existing asterisk.conf can be reused.  In
@@ -13,11 +13,14 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config/cfgval.h"
 #include "config/load.h"
+#include "util/vec.h"
 
 static void msg(struct cfg_load *ld, enum diag_severity sev, const struct astconf_var *v,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -237,51 +240,315 @@ static void kubevox_debug(struct cfg_load *ld, const struct astconf_section *s)
 	}
 }
 
-void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
+/* A secret of kubevox.conf: not empty, and long enough to resist
+ * guessing (a warning only: a short one still works). */
+static char *secret(struct cfg_load *ld, const struct astconf_var *v)
+{
+	if (!*v->value) {
+		msg(ld, DIAG_ERROR, v, "%s is empty", v->name);
+		return NULL;
+	}
+	if (strlen(v->value) < 16)
+		msg(ld, DIAG_WARNING, v, "%s is short (use at least 16 random characters)",
+		    v->name);
+	return load_strdup(ld, v->value);
+}
+
+/* ban_exempt = 10.0.0.0/8, 192.168.1.5, ...: may be given on several
+ * lines, which add up. */
+static void ban_exempt(struct cfg_load *ld, const struct astconf_var *v)
+{
+	struct cfg_security *sec = &ld->cfg->security;
+	VEC(struct cfg_net) nets = {0};
+	const char *pos = v->value, *item;
+	size_t len;
+
+	while (cfgval_list_next(&pos, &item, &len)) {
+		struct cfg_net net;
+		char buf[INET6_ADDRSTRLEN + 8];
+
+		if (len >= sizeof(buf) || (memcpy(buf, item, len), buf[len] = '\0',
+					   cfgval_net(buf, &net))) {
+			msg(ld, DIAG_ERROR, v, "invalid ban_exempt '%.*s' (expected an IP "
+			    "address or network such as 192.168.0.0/16)",
+			    (int)(len > 64 ? 64 : len), item);
+			continue;
+		}
+		if (vec_push(&nets, net)) {
+			ld->oom = true;
+			break;
+		}
+	}
+	if (nets.n) {
+		struct cfg_net *all = load_alloc(ld, (sec->ban_exempt_n + nets.n) * sizeof(*all));
+
+		if (all) {
+			if (sec->ban_exempt_n)
+				memcpy(all, sec->ban_exempt, sec->ban_exempt_n * sizeof(*all));
+			memcpy(all + sec->ban_exempt_n, nets.v, nets.n * sizeof(*all));
+			sec->ban_exempt = all;
+			sec->ban_exempt_n += nets.n;
+		}
+	}
+	vec_free(&nets);
+}
+
+static void kubevox_security(struct cfg_load *ld, const struct astconf_section *s)
 {
 	struct cfg_security *sec = &ld->cfg->security;
 
+	for (size_t j = 0; j < s->vars_n; j++) {
+		const struct astconf_var *v = &s->vars[j];
+
+		if (!strcasecmp(v->name, "ban_failures"))
+			num(ld, v, 0, 1000000, &sec->ban_failures);
+		else if (!strcasecmp(v->name, "ban_window"))
+			num(ld, v, 1, 86400, &sec->ban_window);
+		else if (!strcasecmp(v->name, "ban_time"))
+			num(ld, v, 1, 7 * 86400, &sec->ban_time);
+		else if (!strcasecmp(v->name, "ban_exempt"))
+			ban_exempt(ld, v);
+		else if (!strcasecmp(v->name, "nonce_lifetime"))
+			num(ld, v, 1, 86400, &sec->nonce_lifetime);
+		else if (!strcasecmp(v->name, "nonce_secret"))
+			sec->nonce_secret = secret(ld, v);
+		else
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [security]", v->name);
+	}
+}
+
+/* redis://HOST[:PORT][/DB] (HOST an address or a name, resolved when
+ * connecting) or unix:/PATH.  No password in it: URLs end up in logs and
+ * ConfigMaps, the password comes from a Secret. */
+static int state_url(struct cfg_load *ld, const struct astconf_var *v,
+		     struct cfg_state *st)
+{
+	const char *u = v->value, *host, *end, *slash;
+	struct sockaddr_storage ss;
+	char *copy;
+
+	if (!strncasecmp(u, "unix:", 5)) {
+		if (u[5] != '/') {
+			msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected unix:/PATH to a "
+			    "socket)", u);
+			return EINVAL;
+		}
+		st->unix_path = load_strdup(ld, u + 5);
+		st->host = NULL;
+		return 0;
+	}
+	if (strncasecmp(u, "redis://", 8)) {
+		msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected redis://HOST:PORT[/DB] "
+		    "or unix:PATH)", u);
+		return EINVAL;
+	}
+	host = u + 8;
+	if (strchr(host, '@')) {
+		msg(ld, DIAG_ERROR, v, "url '%s' holds a password: put it in 'password' "
+		    "(from a Secret), not in the ConfigMap", u);
+		return EINVAL;
+	}
+	slash = strchr(host, '/');
+	end = slash ? slash : host + strlen(host);
+	if (end == host) {
+		msg(ld, DIAG_ERROR, v, "invalid url '%s' (no host)", u);
+		return EINVAL;
+	}
+	st->db = 0;
+	if (slash && slash[1] && cfgval_uint(slash + 1, 0, 1000000, &st->db)) {
+		msg(ld, DIAG_ERROR, v, "invalid database '%s' in url '%s' (expected a "
+		    "number)", slash + 1, u);
+		return EINVAL;
+	}
+	copy = load_strndup(ld, host, (size_t)(end - host));
+	if (!copy)
+		return ENOMEM;
+	st->port = 6379;
+	/* An address with its port, or a host name with or without one. */
+	if (cfgval_addr(copy, 6379, &ss) == CFGVAL_ADDR_OK) {
+		char ip[INET6_ADDRSTRLEN];
+
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+			st->port = ntohs(in6->sin6_port);
+		} else {
+			const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+			st->port = ntohs(in->sin_port);
+		}
+		st->host = load_strdup(ld, ip);
+		return 0;
+	}
+	{
+		char *colon = strrchr(copy, ':');
+		uint32_t port = 6379;
+
+		if (colon) {
+			if (cfgval_uint(colon + 1, 1, 65535, &port)) {
+				msg(ld, DIAG_ERROR, v, "invalid port in url '%s'", u);
+				return EINVAL;
+			}
+			*colon = '\0';
+		}
+		if (!*copy || strchr(copy, '[') || strchr(copy, ':')) {
+			msg(ld, DIAG_ERROR, v, "invalid host in url '%s'", u);
+			return EINVAL;
+		}
+		st->host = copy;
+		st->port = (uint16_t)port;
+	}
+	return 0;
+}
+
+static void kubevox_state(struct cfg_load *ld, const struct astconf_section *s)
+{
+	struct cfg_state *st = &ld->cfg->state;
+	const struct astconf_var *backend = NULL;
+
+	for (size_t j = 0; j < s->vars_n; j++) {
+		const struct astconf_var *v = &s->vars[j];
+
+		if (!strcasecmp(v->name, "backend")) {
+			backend = v;
+			if (!strcasecmp(v->value, "memory"))
+				st->backend = CFG_STATE_MEMORY;
+			else if (!strcasecmp(v->value, "redis"))
+				st->backend = CFG_STATE_REDIS;
+			else
+				msg(ld, DIAG_ERROR, v, "invalid backend '%s' (expected memory "
+				    "or redis)", v->value);
+		} else if (!strcasecmp(v->name, "url")) {
+			if (!state_url(ld, v, st))
+				st->url = load_strdup(ld, v->value);
+		} else if (!strcasecmp(v->name, "password")) {
+			st->password = secret(ld, v);
+		} else {
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [state]", v->name);
+		}
+	}
+	if (st->backend == CFG_STATE_REDIS && !st->url)
+		load_msg(ld, DIAG_ERROR, load_file(ld, backend ? backend->file_idx : s->file_idx),
+			 backend ? backend->line : s->line,
+			 "backend = redis needs a url (redis://HOST:PORT[/DB] or unix:PATH)");
+}
+
+static void kubevox_cluster(struct cfg_load *ld, const struct astconf_section *s)
+{
+	struct cfg_cluster *cl = &ld->cfg->cluster;
+
+	for (size_t j = 0; j < s->vars_n; j++) {
+		const struct astconf_var *v = &s->vars[j];
+
+		if (!strcasecmp(v->name, "replica")) {
+			if (!*v->value || strlen(v->value) > CFG_REPLICA_MAX ||
+			    strpbrk(v->value, " \t\"\\;,"))
+				msg(ld, DIAG_ERROR, v, "invalid replica '%s' (1 to %d characters, "
+				    "no blanks, quotes, ';' or ',')", v->value, CFG_REPLICA_MAX);
+			else
+				cl->replica = load_strdup(ld, v->value);
+		} else if (!strcasecmp(v->name, "advertise")) {
+			if (cfgval_addr(v->value, 0, &cl->advertise) != CFGVAL_ADDR_OK ||
+			    !cfgval_addr_port(&cl->advertise)) {
+				memset(&cl->advertise, 0, sizeof(cl->advertise));
+				msg(ld, DIAG_ERROR, v, "invalid advertise '%s' (expected ADDR:PORT, "
+				    "an IP address and a port)", v->value);
+			}
+		} else if (!strcasecmp(v->name, "secret")) {
+			cl->secret = secret(ld, v);
+		} else {
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [cluster]", v->name);
+		}
+	}
+}
+
+static void kubevox_http(struct cfg_load *ld, const struct astconf_section *s)
+{
+	for (size_t j = 0; j < s->vars_n; j++) {
+		const struct astconf_var *v = &s->vars[j];
+
+		if (!strcasecmp(v->name, "token"))
+			ld->cfg->ops_auth.token = secret(ld, v);
+		else
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [http]", v->name);
+	}
+}
+
+void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(struct cfg_load *, const struct astconf_section *);
+	} sections[] = {
+		{"general", kubevox_general}, {"security", kubevox_security},
+		{"state", kubevox_state}, {"cluster", kubevox_cluster},
+		{"http", kubevox_http}, {"debug", kubevox_debug},
+	};
+
 	for (size_t i = 0; i < ac->sections_n; i++) {
 		const struct astconf_section *s = ac->sections[i];
+		size_t k;
 
 		if (s->template)
 			continue;
-		if (!strcasecmp(s->name, "general")) {
-			kubevox_general(ld, s);
-			continue;
-		}
-		if (!strcasecmp(s->name, "debug")) {
-			kubevox_debug(ld, s);
-			continue;
-		}
-		if (strcasecmp(s->name, "security")) {
+		for (k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+			if (!strcasecmp(s->name, sections[k].name))
+				break;
+		if (k == sizeof(sections) / sizeof(sections[0]))
 			load_msg(ld, DIAG_ERROR, load_file(ld, s->file_idx), s->line,
 				 "unknown section [%s]", s->name);
-			continue;
-		}
-		for (size_t j = 0; j < s->vars_n; j++) {
-			const struct astconf_var *v = &s->vars[j];
+		else
+			sections[k].fn(ld, s);
+	}
+}
 
-			if (!strcasecmp(v->name, "ban_failures")) {
-				num(ld, v, 0, 1000000, &sec->ban_failures);
-			} else if (!strcasecmp(v->name, "ban_window")) {
-				num(ld, v, 1, 86400, &sec->ban_window);
-			} else if (!strcasecmp(v->name, "ban_time")) {
-				num(ld, v, 1, 7 * 86400, &sec->ban_time);
-			} else if (!strcasecmp(v->name, "nonce_lifetime")) {
-				num(ld, v, 1, 86400, &sec->nonce_lifetime);
-			} else if (!strcasecmp(v->name, "nonce_secret")) {
-				if (!*v->value) {
-					msg(ld, DIAG_ERROR, v, "nonce_secret is empty");
+/*
+ * What [cluster] leaves unset comes from the environment (the Deployment
+ * passes the node through the downward API) or from the rest of the
+ * configuration; called once every file is read.
+ */
+void sysconf_cluster_finish(struct cfg_load *ld)
+{
+	struct kv_config *cfg = ld->cfg;
+	struct cfg_cluster *cl = &cfg->cluster;
+	const char *env;
+
+	if (!cl->replica) {
+		char host[256] = "";
+
+		env = getenv("KUBEVOX_REPLICA");
+		if (!env || !*env) {
+			if (gethostname(host, sizeof(host) - 1))
+				snprintf(host, sizeof(host), "kubevox");
+			env = host;
+		}
+		cl->replica = load_strndup(ld, env, strnlen(env, CFG_REPLICA_MAX));
+	}
+	if (!cl->advertise.ss_family) {
+		env = getenv("KUBEVOX_ADVERTISE");
+		if (env && *env) {
+			if (cfgval_addr(env, 0, &cl->advertise) != CFGVAL_ADDR_OK ||
+			    !cfgval_addr_port(&cl->advertise)) {
+				memset(&cl->advertise, 0, sizeof(cl->advertise));
+				diag_add(ld->diag, DIAG_ERROR, "kubevox.conf", 0,
+					 "invalid KUBEVOX_ADVERTISE '%s' in the environment "
+					 "(expected ADDR:PORT)", env);
+			}
+		} else {
+			for (size_t i = 0; i < cfg->transports_n; i++) {
+				if (cfg->transports[i].proto != CFG_PROTO_UDP)
 					continue;
-				}
-				if (strlen(v->value) < 16)
-					msg(ld, DIAG_WARNING, v, "nonce_secret is short "
-					    "(use at least 16 random characters)");
-				sec->nonce_secret = load_strdup(ld, v->value);
-			} else {
-				msg(ld, DIAG_ERROR, v, "unknown option '%s' in [security]", v->name);
+				if (!cfgval_addr_any(&cfg->transports[i].bind))
+					cl->advertise = cfg->transports[i].bind;
+				break;
 			}
 		}
 	}
+	if (cfg->state.backend == CFG_STATE_REDIS && !cl->advertise.ss_family)
+		diag_add(ld->diag, DIAG_WARNING, "kubevox.conf", 0,
+			 "[cluster] advertise is unset and the first UDP transport binds a "
+			 "wildcard address: other replicas cannot reach the phones of this one "
+			 "(set advertise or KUBEVOX_ADVERTISE)");
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/cfgval.h"
 #include "config/config.h"
 
 #ifndef KV_SOURCE_DIR
@@ -623,6 +624,112 @@ static void test_kubevox_conf(void **state)
 		"kubevox.conf:5: unknown section [redis]\n");
 }
 
+/* Issue #9's contract: [state], [cluster], [http] token, ban_exempt. */
+static void test_cluster_conf(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_state *st;
+	const struct cfg_cluster *cl;
+	char addr[64];
+
+	unsetenv("KUBEVOX_REPLICA");
+	unsetenv("KUBEVOX_ADVERTISE");
+	put(fx, "pjsip.conf", "[t]\ntype=transport\nprotocol=udp\nbind=127.0.0.7:5070\n");
+	/* Defaults: memory, the host name, the UDP transport, the nonce
+	 * secret derived from the credentials. */
+	assert_int_equal(load(fx), 0);
+	st = &fx->cfg->state;
+	cl = &fx->cfg->cluster;
+	assert_int_equal(st->backend, CFG_STATE_MEMORY);
+	assert_non_null(cl->replica);
+	assert_true(strlen(cl->replica) > 0);
+	cfgval_addr_print(&cl->advertise, addr, sizeof(addr));
+	assert_string_equal(addr, "127.0.0.7:5070");
+	assert_non_null(cl->secret);
+	assert_string_equal(cl->secret, fx->cfg->security.nonce_secret);
+	assert_null(fx->cfg->ops_auth.token);
+
+	/* The environment of the Deployment (downward API). */
+	setenv("KUBEVOX_REPLICA", "node-a", 1);
+	setenv("KUBEVOX_ADVERTISE", "10.1.2.3:5060", 1);
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\nurl=redis://10.0.0.5:6380/2\n"
+	    "#include redis_secret.conf\n"
+	    "[cluster]\n#include cluster_secret.conf\n"
+	    "[http]\ntoken=abcdefabcdefabcdef12\n"
+	    "[security]\nban_exempt=10.0.0.0/8, 192.168.1.5\nban_exempt=fd00::/8\n");
+	put(fx, "redis_secret.conf", "password=redis-password-0123\n");
+	put(fx, "cluster_secret.conf", "secret=cluster-secret-0123456789\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	st = &fx->cfg->state;
+	cl = &fx->cfg->cluster;
+	assert_int_equal(st->backend, CFG_STATE_REDIS);
+	assert_string_equal(st->host, "10.0.0.5");
+	assert_int_equal(st->port, 6380);
+	assert_int_equal(st->db, 2);
+	assert_null(st->unix_path);
+	assert_string_equal(st->password, "redis-password-0123");
+	assert_string_equal(cl->replica, "node-a");
+	cfgval_addr_print(&cl->advertise, addr, sizeof(addr));
+	assert_string_equal(addr, "10.1.2.3:5060");
+	/* The cluster secret signs nonces when nonce_secret is unset. */
+	assert_string_equal(cl->secret, "cluster-secret-0123456789");
+	assert_string_equal(fx->cfg->security.nonce_secret, "cluster-secret-0123456789");
+	assert_string_equal(fx->cfg->ops_auth.token, "abcdefabcdefabcdef12");
+	assert_int_equal(fx->cfg->security.ban_exempt_n, 3);
+	assert_int_equal(fx->cfg->security.ban_exempt[0].prefix, 8);
+	assert_int_equal(fx->cfg->security.ban_exempt[1].prefix, 32);
+	assert_int_equal(fx->cfg->security.ban_exempt[2].addr.ss_family, AF_INET6);
+
+	/* The file wins over the environment; nonce_secret wins over the
+	 * secret for nonces; a host name and a socket. */
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\nurl=redis://redis.kubevox.svc\n"
+	    "[cluster]\nreplica=r1\nadvertise=[::1]:5062\nsecret=cluster-secret-0123456789\n"
+	    "[security]\nnonce_secret=nonce-secret-0123456789\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(fx->cfg->state.host, "redis.kubevox.svc");
+	assert_int_equal(fx->cfg->state.port, 6379);
+	assert_int_equal(fx->cfg->state.db, 0);
+	assert_string_equal(fx->cfg->cluster.replica, "r1");
+	cfgval_addr_print(&fx->cfg->cluster.advertise, addr, sizeof(addr));
+	assert_string_equal(addr, "[::1]:5062");
+	assert_string_equal(fx->cfg->security.nonce_secret, "nonce-secret-0123456789");
+	assert_string_equal(fx->cfg->cluster.secret, "cluster-secret-0123456789");
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\nurl=unix:/run/redis/redis.sock\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(fx->cfg->state.unix_path, "/run/redis/redis.sock");
+	assert_null(fx->cfg->state.host);
+
+	/* Every mistake with its line. */
+	put(fx, "kubevox.conf", "[state]\nbackend=etcd\nurl=http://x\npassword=\nhost=x\n"
+	    "[cluster]\nreplica=a b\nadvertise=10.0.0.1\nsecret=short\nname=x\n"
+	    "[state]\nurl=redis://:pw@10.0.0.1\nurl=redis://10.0.0.1:99999\n"
+	    "url=redis://10.0.0.1/x\n[http]\ntoken=\n[security]\nban_exempt=10.0.0.0/33\n");
+	assert_int_equal(load(fx), EINVAL);
+	assert_string_equal(msgs(fx),
+		"kubevox.conf:2: invalid backend 'etcd' (expected memory or redis)\n"
+		"kubevox.conf:3: invalid url 'http://x' (expected redis://HOST:PORT[/DB] or unix:PATH)\n"
+		"kubevox.conf:4: password is empty\n"
+		"kubevox.conf:5: unknown option 'host' in [state]\n"
+		"kubevox.conf:7: invalid replica 'a b' (1 to 31 characters, no blanks, quotes, ';' or ',')\n"
+		"kubevox.conf:8: invalid advertise '10.0.0.1' (expected ADDR:PORT, an IP address and a port)\n"
+		"kubevox.conf:9: warning: secret is short (use at least 16 random characters)\n"
+		"kubevox.conf:10: unknown option 'name' in [cluster]\n"
+		"kubevox.conf:12: url 'redis://:pw@10.0.0.1' holds a password: put it in 'password' "
+		"(from a Secret), not in the ConfigMap\n"
+		"kubevox.conf:13: invalid port in url 'redis://10.0.0.1:99999'\n"
+		"kubevox.conf:14: invalid database 'x' in url 'redis://10.0.0.1/x' (expected a number)\n"
+		"kubevox.conf:16: token is empty\n"
+		"kubevox.conf:18: invalid ban_exempt '10.0.0.0/33' (expected an IP address or network "
+		"such as 192.168.0.0/16)\n");
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\n");
+	assert_int_equal(load(fx), EINVAL);
+	assert_string_equal(msgs(fx), "kubevox.conf:2: backend = redis needs a url "
+			    "(redis://HOST:PORT[/DB] or unix:PATH)\n");
+	unsetenv("KUBEVOX_REPLICA");
+	unsetenv("KUBEVOX_ADVERTISE");
+}
+
 static void test_asterisk_conf(void **state)
 {
 	struct fx *fx = *state;
@@ -987,6 +1094,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubevox_conf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asterisk_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grammar_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_list, setup, teardown),

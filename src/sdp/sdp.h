@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "config/types.h"
 #include "util/sbuf.h"
 
 #define SDP_MAX_LEN    8192   /* larger bodies are refused */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "config/types.h"
 #include "util/pl.h"
 #include "util/sbuf.h"
 

@@ -497,7 +497,7 @@ static int dec_port(const struct pl *pl, uint16_t *port)
 	uint32_t v;
 
 	if (pl_u32(pl, 65535, &v))
-		return -1;
+		return EINVAL;
 	*port = (uint16_t)v;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "sdp/offer.h"
+#include "util/hash.h"
 
 /*
  * Attributes bound to the transport of one hop.  KubeVox terminates RTP on
@@ -411,18 +412,6 @@ int sdp_origin_init(struct sdp_origin_state *st, const char *user,
 	return 0;
 }
 
-/* FNV-1a: a change detector, not a security measure. */
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
 static int origin_stamp(const struct sdp_origin_state *st, struct sdp_session *s)
 {
 	char id[24], version[24];
@@ -457,7 +446,8 @@ int sdp_origin_apply(struct sdp_origin_state *st, struct sdp_session *s)
 		goto out;
 	}
 	body++;
-	h = hash_bytes(body, sb.len - (size_t)(body - sb.p));
+	/* FNV: a change detector over our own output, not a table key */
+	h = hash_fnv(body, sb.len - (size_t)(body - sb.p));
 	if (st->sent && h != st->hash) {
 		st->version++;
 		err = origin_stamp(st, s);

@@ -233,58 +233,6 @@ static char *pl_pack(struct pl **dst, const struct pl *src, size_t n,
 	return buf;
 }
 
-static int pl_to_ip(const struct pl *pl, int af, void *out)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-
-	if (pl_strcpy(pl, buf, sizeof(buf)))
-		return EINVAL;
-	return inet_pton(af, buf, out) == 1 ? 0 : EINVAL;
-}
-
-static void sa_ip_port(const struct sockaddr *sa, char *ip, size_t size, uint16_t *port)
-{
-	ip[0] = '\0';
-	*port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)size);
-		*port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)size);
-		*port = ntohs(in6->sin6_port);
-	}
-}
-
-static void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-/* Is the Via host the literal address the packet came from? */
-static bool host_is_source(const struct pl *host, const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		struct in_addr a;
-
-		return !pl_to_ip(host, AF_INET, &a) &&
-		       a.s_addr == ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
-	}
-	if (sa->sa_family == AF_INET6) {
-		struct in6_addr a;
-
-		return !pl_to_ip(host, AF_INET6, &a) &&
-		       !memcmp(&a, &((const struct sockaddr_in6 *)sa)->sin6_addr, sizeof(a));
-	}
-	return false;
-}
-
 /* ---- counters ---- */
 
 static const char *const stats_methods[SIP_STATS_METHODS] = {
@@ -344,28 +292,13 @@ void sip_stack_response_dest(const struct sip_msg *req,
 	*dst = *src;
 	if (src->proto == SIP_PROTO_TCP) {
 		/* The connection first (transport), else received:sent-by port. */
-		sa_set_port(&dst->addr, port);
+		sip_sa_set_port(&dst->addr, port);
 		return;
 	}
 	if (pl_isset(&via->maddr)) {
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-
-		memset(&in, 0, sizeof(in));
-		memset(&in6, 0, sizeof(in6));
-		if (!pl_to_ip(&via->maddr, AF_INET, &in.sin_addr)) {
-			in.sin_family = AF_INET;
-			in.sin_port = htons(port);
-			memset(&dst->addr, 0, sizeof(dst->addr));
-			memcpy(&dst->addr, &in, sizeof(in));
-		} else if (!pl_to_ip(&via->maddr, AF_INET6, &in6.sin6_addr)) {
-			in6.sin6_family = AF_INET6;
-			in6.sin6_port = htons(port);
-			memset(&dst->addr, 0, sizeof(dst->addr));
-			memcpy(&dst->addr, &in6, sizeof(in6));
-		} else {
+		if (sip_sa_from_host(&dst->addr, &via->maddr, port)) {
 			/* A host name would need DNS: answer the source instead. */
-			sa_set_port(&dst->addr, port);
+			sip_sa_set_port(&dst->addr, port);
 			return;
 		}
 		if (dst->addr.ss_family != src->addr.ss_family)
@@ -374,7 +307,7 @@ void sip_stack_response_dest(const struct sip_msg *req,
 	}
 	if (via->rport)
 		return;
-	sa_set_port(&dst->addr, port);
+	sip_sa_set_port(&dst->addr, port);
 }
 
 /*
@@ -387,7 +320,7 @@ static bool via_rewrite(struct sbuf *sb, const struct sip_msg *m,
 	const struct pl *w = &m->via.whole, *pr = &m->via.params;
 	const struct sockaddr *sa = (const struct sockaddr *)&src->addr;
 	bool need_rport = m->via.rport && !pl_isset(&m->via.rport_val);
-	bool need_recv = need_rport || !host_is_source(&m->via.host, sa);
+	bool need_recv = need_rport || !sip_sa_host_is(&m->via.host, sa);
 	const char *p, *end, *tail;
 	char ip[INET6_ADDRSTRLEN];
 	uint16_t port;
@@ -396,7 +329,7 @@ static bool via_rewrite(struct sbuf *sb, const struct sip_msg *m,
 		return false;
 	if (!pl_isset(w))
 		return false;
-	sa_ip_port(sa, ip, sizeof(ip), &port);
+	sip_sa_ip_port(sa, ip, sizeof(ip), &port);
 	if (!ip[0])
 		return false;
 
@@ -1519,9 +1452,9 @@ static int local_toward(const struct sockaddr_storage *dst, struct sockaddr_stor
 	/* On any failure the caller reads AF_UNSPEC, never stack garbage. */
 	memset(out, 0, sizeof(*out));
 	if (to.ss_family == AF_INET && !((struct sockaddr_in *)&to)->sin_port)
-		sa_set_port(&to, 5060);
+		sip_sa_set_port(&to, 5060);
 	if (to.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&to)->sin6_port)
-		sa_set_port(&to, 5060);
+		sip_sa_set_port(&to, 5060);
 	fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
@@ -1550,13 +1483,12 @@ int sip_stack_local_addr(struct sip_stack *st, const struct sip_peer *dst,
 	if (!l)
 		return EAFNOSUPPORT;
 	la = sip_listener_addr(l);
-	sa_ip_port(la, ip, size, &lport);
-	if ((af == AF_INET && ((const struct sockaddr_in *)la)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
-	    (af == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)la)->sin6_addr))) {
+	sip_sa_ip_port(la, ip, size, &lport);
+	if (sip_sa_is_any(la)) {
 		err = local_toward(&dst->addr, &local);
 		if (err)
 			return err;
-		sa_ip_port((struct sockaddr *)&local, ip, size, &unused);
+		sip_sa_ip_port((struct sockaddr *)&local, ip, size, &unused);
 	}
 	if (!ip[0])
 		return EINVAL;

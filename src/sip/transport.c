@@ -125,59 +125,6 @@ const char *sip_proto_upper(enum sip_proto p)
 	return p == SIP_PROTO_TCP ? "TCP" : "UDP";
 }
 
-const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (!size)
-		return buf;
-	buf[0] = '\0';
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
-			snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
-			snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, size, "unknown");
-	}
-	return buf;
-}
-
-static socklen_t sa_len(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return sizeof(struct sockaddr_in);
-	if (sa->sa_family == AF_INET6)
-		return sizeof(struct sockaddr_in6);
-	return 0;
-}
-
-static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
-}
-
 /* FNV-1a: peer addresses are chosen by peers, but a connection table of
  * at most max_conns entries bounds what a collision flood can cost. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -293,7 +240,7 @@ static struct sip_conn *conn_find_addr(struct sip_transport *tp,
 	struct sip_conn *c;
 
 	for (c = tp->byaddr[addr_slot(tp, sa)]; c; c = c->addr_next) {
-		if (sa_equal((struct sockaddr *)&c->peer, sa))
+		if (sip_sa_equal((struct sockaddr *)&c->peer, sa))
 			return c;
 	}
 	return NULL;
@@ -494,7 +441,7 @@ static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
 		return;
 
 	memset(&peer, 0, sizeof(peer));
-	memcpy(&peer.addr, addr, sa_len(addr));
+	memcpy(&peer.addr, addr, sip_sa_len(addr));
 	peer.proto = SIP_PROTO_UDP;
 	peer.lst = l;
 
@@ -979,15 +926,6 @@ static void conn_connect_cb(uv_connect_t *req, int status)
 	sbuf_free(&out);
 }
 
-static bool sa_is_any(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return true;
-}
-
 static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
 			struct sip_conn **cp)
 {
@@ -995,27 +933,24 @@ static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
 	struct sip_conn *c;
 	int err;
 
-	if (!sa_len(sa))
+	if (!sip_sa_len(sa))
 		return EAFNOSUPPORT;
 	if (tp->nconns >= tp->max_conns)
 		return EMFILE;
 	err = conn_new(tp, &c);
 	if (err)
 		return err;
-	memcpy(&c->peer, sa, sa_len(sa));
+	memcpy(&c->peer, sa, sip_sa_len(sa));
 	l = sip_transport_find_listener(tp, SIP_PROTO_TCP, sa->sa_family);
 	c->lst = l;
 	conn_list(tp, c);
 
 	/* Leave from the listener's address when it is a specific one, so the
 	 * peer sees the address our Via advertises. */
-	if (l && !sa_is_any((struct sockaddr *)&l->addr)) {
+	if (l && !sip_sa_is_any((struct sockaddr *)&l->addr)) {
 		struct sockaddr_storage src = l->addr;
 
-		if (src.ss_family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = 0;
+		sip_sa_set_port(&src, 0);
 		uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
 	}
 	c->creq.data = c;
@@ -1080,7 +1015,7 @@ int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
 	char a[64];
 	int rc;
 
-	if (!tp || !bind || tp->freeing || !sa_len(bind))
+	if (!tp || !bind || tp->freeing || !sip_sa_len(bind))
 		return EINVAL;
 	af = bind->sa_family;
 	l = calloc(1, sizeof(*l));
@@ -1193,7 +1128,7 @@ int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst
 
 	if (dst->conn_id)
 		c = conn_find_id(tp, dst->conn_id);
-	if (!c && sa_len((const struct sockaddr *)&dst->addr))
+	if (!c && sip_sa_len((const struct sockaddr *)&dst->addr))
 		c = conn_find_addr(tp, (const struct sockaddr *)&dst->addr);
 	if (!c) {
 		err = conn_connect(tp, (const struct sockaddr *)&dst->addr, &c);

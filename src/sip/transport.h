@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "sip/msg.h"
+#include "sip/sa.h"
 
 enum sip_proto { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 };
 
@@ -107,8 +108,5 @@ struct sip_transport_stats {
 	uint64_t tcp_idle_closed, tcp_overflow_closed, tcp_pings;
 };
 const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *tp);
-
-/* "192.0.2.1:5060" or "[2001:db8::1]:5060" (always NUL-terminated). */
-const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size);
 
 #endif

@@ -21,9 +21,10 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
 
 #include "sip/auth.h"
+#include "sip/lex.h"
+#include "util/rand.h"
 
 /*
  * Issue time (8 bytes), a random salt (6 bytes) and a truncated
@@ -62,36 +63,11 @@ static const char b64url[] =
 
 /* --- credential parsing ------------------------------------------------ */
 
-/* The parser hands us folded values with CRLF+WSP inside: all of it is LWS. */
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 3261 §25.1 token characters. */
-static bool is_token(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("-.!%*_+`'~", c) != NULL;
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
+/* The parser hands us folded values with CRLF+WSP inside: all of it is
+ * LWS (sip/lex.h's classes are RFC 3261's, shared with the parser). */
 static bool pl_is_hex(const struct pl *pl, size_t len)
 {
-	if (pl->l != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_hex(pl->p[i]))
-			return false;
-	}
-	return true;
+	return pl->l == len && lex_span(pl->p, len, LEX_HEX) == len;
 }
 
 struct scan {
@@ -101,20 +77,20 @@ struct scan {
 
 static void scan_lws(struct scan *s)
 {
-	while (s->p < s->end && is_lws(*s->p))
-		s->p++;
+	s->p += lex_span(s->p, (size_t)(s->end - s->p), LEX_LWS);
 }
 
 static int scan_token(struct scan *s, struct pl *tok)
 {
 	tok->p = s->p;
-	while (s->p < s->end && is_token(*s->p))
-		s->p++;
-	tok->l = (size_t)(s->p - tok->p);
+	tok->l = lex_span(s->p, (size_t)(s->end - s->p), LEX_TOKEN);
+	s->p += tok->l;
 	return tok->l ? 0 : EINVAL;
 }
 
-/* quoted-string: the slice is the content, escapes left as written. */
+/* quoted-string: the slice is the content, escapes left as written.
+ * Stricter than sip_lex_quoted(), which the message parser needs liberal
+ * (RFC 4475): a control byte has no place in a credential. */
 static int scan_quoted(struct scan *s, struct pl *val)
 {
 	s->p++;		/* opening quote */
@@ -135,7 +111,7 @@ static int scan_quoted(struct scan *s, struct pl *val)
 			s->p += 2;
 			continue;
 		}
-		if (c < 0x20 && !is_lws((char)c))
+		if (c < 0x20 && !lex_is((char)c, LEX_LWS))
 			return EINVAL;
 		if (c == 0x7f)
 			return EINVAL;
@@ -268,7 +244,7 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *val)
 	scan_lws(&s);
 	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
 		goto out;
-	if (s.p >= s.end || !is_lws(*s.p))
+	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
 		goto out;
 
 	for (;;) {
@@ -617,28 +593,17 @@ void nonce_make_salted(const struct nonce_key *k, const char *realm,
 }
 
 /*
- * The salt only has to be unique (the HMAC makes nonces unforgeable): a
- * counter from a random start, drawn once per thread, avoids a call into
- * the random generator (and its getpid()) on every challenge.
+ * The salt only has to tell apart the nonces of one second (the HMAC makes
+ * them unforgeable): 48 bits of util/rand, which costs no system call.  At
+ * 1000 challenges a second two collide about once in 18 years, and then
+ * only cost one of the two clients a fresh challenge (nonce-count check).
  */
-static __thread uint64_t salt_next;
-static __thread bool salt_seeded;
-
 void nonce_make(const struct nonce_key *k, const char *realm, uint64_t now,
 		char *out, size_t size)
 {
 	uint8_t salt[NONCE_SALT_LEN];
-	uint64_t v;
+	uint64_t v = rand_u64();
 
-	if (!salt_seeded) {
-		if (RAND_bytes((unsigned char *)&salt_next, sizeof(salt_next)) != 1) {
-			if (size)
-				out[0] = '\0';
-			return;
-		}
-		salt_seeded = true;
-	}
-	v = salt_next++;
 	for (size_t i = 0; i < NONCE_SALT_LEN; i++)
 		salt[i] = (uint8_t)(v >> (8 * i));
 	nonce_make_salted(k, realm, now, salt, out, size);

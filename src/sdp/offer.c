@@ -45,15 +45,6 @@ static bool hop_attr(const char *text)
 	return false;
 }
 
-static int fmt_index(const struct sdp_media *m, unsigned pt)
-{
-	for (unsigned i = 0; i < m->fmt_n; i++) {
-		if (m->fmt[i].pt == pt)
-			return (int)i;
-	}
-	return -1;
-}
-
 /* rtcp-fb:<pt> of a format that was filtered out describes nothing. */
 static bool fb_of_dropped(const struct sdp_media *m, const bool *keep,
 			  const char *text)
@@ -69,7 +60,7 @@ static bool fb_of_dropped(const struct sdp_media *m, const bool *keep,
 		pt = pt * 10 + (unsigned)(*p - '0');
 	if (!digits || digits > 3)
 		return false;
-	idx = fmt_index(m, pt);
+	idx = sdp_fmt_index(m, pt);
 	return idx < 0 || !keep[idx];
 }
 

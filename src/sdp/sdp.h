@@ -166,6 +166,9 @@ const struct sdp_line *sdp_lines(const struct sdp_session *s,
 
 bool sdp_media_is_audio(const struct sdp_media *m);
 
+/* Index in m->fmt of payload type pt, -1 when m does not list it. */
+int sdp_fmt_index(const struct sdp_media *m, unsigned pt);
+
 /*
  * Codec of format idx: by rtpmap name and clock rate (case-insensitive:
  * PCMU/8000, PCMA/8000, G722/8000, GSM/8000, opus/48000, telephone-event

@@ -160,16 +160,6 @@ static struct pl name_long(const struct pl *name)
 	return *name;
 }
 
-static inline void trim(const char **p, size_t *n)
-{
-	while (*n && lex_is(**p, LEX_LWS)) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n && lex_is((*p)[*n - 1], LEX_LWS))
-		(*n)--;
-}
-
 /*
  * Next comma-separated value of v from *off; commas inside quoted strings
  * and <...> do not split.  Empty values are skipped.
@@ -207,7 +197,7 @@ static bool value_next(const struct pl *v, size_t *off, struct pl *out)
 			i = n;
 		out->p = p + start;
 		out->l = i - start;
-		trim(&out->p, &out->l);
+		pl_trim(out);
 		if (i < n)
 			i++;
 		if (out->l) {
@@ -346,7 +336,7 @@ static const char *header_line(struct sip_msg *msg, const char *p, size_t n)
 	h->name = (struct pl){p, j};
 	h->id = sip_hdr_lookup(&h->name);
 	h->val = (struct pl){p + k + 1, n - k - 1};
-	trim(&h->val.p, &h->val.l);
+	pl_trim(&h->val);
 	return NULL;
 }
 

@@ -645,6 +645,12 @@ static int conn_write(struct sip_conn *c, const void *buf, size_t len)
 		sbuf_append(&c->pending, buf, len);
 		return sbuf_err(&c->pending) ? ENOMEM : 0;
 	}
+	/* An empty send (buf may be NULL) is only activity: it must reach
+	 * neither the write queue nor memcpy(). */
+	if (!len) {
+		c->last_ms = uv_now(tp->loop);
+		return 0;
+	}
 
 	b = uv_buf_init((char *)p, (unsigned)len);
 	rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);

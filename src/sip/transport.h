@@ -83,9 +83,7 @@ struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 const char *sip_proto_name(enum sip_proto p);
 const char *sip_proto_upper(enum sip_proto p);
 
-/*
- * Additions (h3-stack) used by the transaction layer.
- */
+/* What the transaction layer needs besides. */
 
 /* Like sip_transport_send(); *conn_id (may be NULL) gets the TCP
  * connection the bytes went to or were queued on (0 for UDP). */

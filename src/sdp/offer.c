@@ -390,12 +390,8 @@ int sdp_origin_init(struct sdp_origin_state *st, const char *user,
 	if (!user)
 		user = "-";
 	n = strlen(user);
-	if (!n || n >= sizeof(st->user))
+	if (!sdp_is_token(user, n) || n >= sizeof(st->user))
 		return EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)user[i] <= 0x20 || user[i] == 0x7f)
-			return EINVAL;
-	}
 	memset(st, 0, sizeof(*st));
 	memcpy(st->user, user, n + 1);
 	st->id = sess_id & ((UINT64_C(1) << 62) - 1);

@@ -22,7 +22,7 @@ void sdp_session_init(struct sdp_session *s)
 	s->pool_len = 1;
 }
 
-static bool is_token(const char *p, size_t n)
+bool sdp_is_token(const char *p, size_t n)
 {
 	if (!n)
 		return false;
@@ -57,7 +57,7 @@ static int pool_add(struct sdp_session *s, const char *p, size_t n,
 
 static int copy_token(char *dst, size_t size, const char *p, size_t n)
 {
-	if (!is_token(p, n))
+	if (!sdp_is_token(p, n))
 		return EINVAL;
 	if (n >= size)
 		return EMSGSIZE;
@@ -186,7 +186,7 @@ int sdp_fmt_add(struct sdp_session *s, uint8_t pt, const char *enc,
 
 	if (!m || !m->rtp || pt > 127 || sdp_fmt_index(m, pt) >= 0)
 		return EINVAL;
-	if (enc && (!is_token(enc, strlen(enc)) || strchr(enc, '/') || !clock))
+	if (enc && (!sdp_is_token(enc, strlen(enc)) || strchr(enc, '/') || !clock))
 		return EINVAL;
 	if (fmtp && !is_text(fmtp, strlen(fmtp)))
 		return EINVAL;
@@ -259,7 +259,7 @@ int sdp_line_add(struct sdp_session *s, char type, const char *text)
 	/* an attribute needs a name, or it would not decode again */
 	if (type == 'a') {
 		colon = strchr(text, ':');
-		if (!is_token(text, colon ? (size_t)(colon - text) : strlen(text)))
+		if (!sdp_is_token(text, colon ? (size_t)(colon - text) : strlen(text)))
 			return EINVAL;
 	}
 	return line_add(s, type, text, strlen(text));
@@ -605,7 +605,7 @@ static int dec_rtpmap(struct dec *d, struct sdp_media *m, struct pl v)
 		if (pl_u32(&ch, 255, &chv) || !chv)
 			return bad(d, "bad rtpmap channels");
 	}
-	if (!is_token(enc.p, enc.l) || pl_u32(&clock, UINT32_MAX, &cl) || !cl)
+	if (!sdp_is_token(enc.p, enc.l) || pl_u32(&clock, UINT32_MAX, &cl) || !cl)
 		return bad(d, "bad rtpmap");
 	idx = sdp_fmt_index(m, pt);
 	if (idx < 0)
@@ -686,7 +686,7 @@ static int dec_attr(struct dec *d, const struct pl *line)
 		val.p = colon + 1;
 		val.l = line->l - name.l - 1;
 	}
-	if (!is_token(name.p, name.l))
+	if (!sdp_is_token(name.p, name.l))
 		return bad(d, "bad attribute name");
 	if (!colon) {
 		dir = dir_lookup(&name);

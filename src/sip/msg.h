@@ -52,6 +52,11 @@ enum sip_hdr_id {
 	SIP_HDR_COUNT
 };
 
+/* RFC 3261 §8.1.1.7: a branch that starts with it is unique and alone
+ * identifies a transaction; without it (RFC 2543) the whole request does. */
+#define SIP_MAGIC_COOKIE "z9hG4bK"
+#define SIP_MAGIC_COOKIE_LEN (sizeof(SIP_MAGIC_COOKIE) - 1)
+
 /* Defensive bound: a message with more header lines is rejected (400). */
 #define SIP_MSG_MAX_HDRS 96
 

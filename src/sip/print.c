@@ -234,7 +234,8 @@ void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 	h = hash_part(h, &req->via.branch);
 	/* RFC 2543 peers send no RFC 3261 branch: let the CSeq number tell
 	 * their requests apart */
-	if (req->via.branch.l < 7 || strncmp(req->via.branch.p, "z9hG4bK", 7) != 0) {
+	if (req->via.branch.l < SIP_MAGIC_COOKIE_LEN ||
+	    strncmp(req->via.branch.p, SIP_MAGIC_COOKIE, SIP_MAGIC_COOKIE_LEN) != 0) {
 		unsigned char n[4] = {
 			(unsigned char)(req->cseq.num >> 24),
 			(unsigned char)(req->cseq.num >> 16),

@@ -25,11 +25,6 @@
 #include "util/list.h"
 #include "util/log.h"
 
-/* RFC 3261 §8.1.1.7: a branch that starts with it is unique and alone
- * identifies a transaction; without it (RFC 2543) the whole request does. */
-#define SIP_MAGIC_COOKIE "z9hG4bK"
-#define SIP_MAGIC_COOKIE_LEN 7
-
 struct sip_stack {
 	uv_loop_t *loop;
 	struct tmrq *q;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "sdp/offer.h"
+#include "util/hash.h"
 
 /*
  * Attributes bound to the transport of one hop.  KubeVox terminates RTP on
@@ -44,15 +45,6 @@ static bool hop_attr(const char *text)
 	return false;
 }
 
-static int fmt_index(const struct sdp_media *m, unsigned pt)
-{
-	for (unsigned i = 0; i < m->fmt_n; i++) {
-		if (m->fmt[i].pt == pt)
-			return (int)i;
-	}
-	return -1;
-}
-
 /* rtcp-fb:<pt> of a format that was filtered out describes nothing. */
 static bool fb_of_dropped(const struct sdp_media *m, const bool *keep,
 			  const char *text)
@@ -68,7 +60,7 @@ static bool fb_of_dropped(const struct sdp_media *m, const bool *keep,
 		pt = pt * 10 + (unsigned)(*p - '0');
 	if (!digits || digits > 3)
 		return false;
-	idx = fmt_index(m, pt);
+	idx = sdp_fmt_index(m, pt);
 	return idx < 0 || !keep[idx];
 }
 
@@ -398,29 +390,13 @@ int sdp_origin_init(struct sdp_origin_state *st, const char *user,
 	if (!user)
 		user = "-";
 	n = strlen(user);
-	if (!n || n >= sizeof(st->user))
+	if (!sdp_is_token(user, n) || n >= sizeof(st->user))
 		return EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)user[i] <= 0x20 || user[i] == 0x7f)
-			return EINVAL;
-	}
 	memset(st, 0, sizeof(*st));
 	memcpy(st->user, user, n + 1);
 	st->id = sess_id & ((UINT64_C(1) << 62) - 1);
 	st->version = st->id;
 	return 0;
-}
-
-/* FNV-1a: a change detector, not a security measure. */
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
 }
 
 static int origin_stamp(const struct sdp_origin_state *st, struct sdp_session *s)
@@ -457,7 +433,8 @@ int sdp_origin_apply(struct sdp_origin_state *st, struct sdp_session *s)
 		goto out;
 	}
 	body++;
-	h = hash_bytes(body, sb.len - (size_t)(body - sb.p));
+	/* FNV: a change detector over our own output, not a table key */
+	h = hash_fnv(body, sb.len - (size_t)(body - sb.p));
 	if (st->sent && h != st->hash) {
 		st->version++;
 		err = origin_stamp(st, s);

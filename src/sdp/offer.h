@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config/config.h"
+#include "config/types.h"
 #include "sdp/sdp.h"
 
 /*

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "sdp/sdp.h"
+#include "util/pl.h"
 
 void sdp_session_init(struct sdp_session *s)
 {
@@ -21,7 +22,7 @@ void sdp_session_init(struct sdp_session *s)
 	s->pool_len = 1;
 }
 
-static bool is_token(const char *p, size_t n)
+bool sdp_is_token(const char *p, size_t n)
 {
 	if (!n)
 		return false;
@@ -56,7 +57,7 @@ static int pool_add(struct sdp_session *s, const char *p, size_t n,
 
 static int copy_token(char *dst, size_t size, const char *p, size_t n)
 {
-	if (!is_token(p, n))
+	if (!sdp_is_token(p, n))
 		return EINVAL;
 	if (n >= size)
 		return EMSGSIZE;
@@ -167,7 +168,7 @@ int sdp_media_add(struct sdp_session *s, const char *type, uint16_t port,
 	return 0;
 }
 
-static int find_fmt(const struct sdp_media *m, unsigned pt)
+int sdp_fmt_index(const struct sdp_media *m, unsigned pt)
 {
 	for (unsigned i = 0; i < m->fmt_n; i++) {
 		if (m->fmt[i].pt == pt)
@@ -181,12 +182,11 @@ int sdp_fmt_add(struct sdp_session *s, uint8_t pt, const char *enc,
 {
 	struct sdp_media *m = last_media(s);
 	struct sdp_fmt f;
-	size_t n;
 	int err;
 
-	if (!m || !m->rtp || pt > 127 || find_fmt(m, pt) >= 0)
+	if (!m || !m->rtp || pt > 127 || sdp_fmt_index(m, pt) >= 0)
 		return EINVAL;
-	if (enc && (!is_token(enc, strlen(enc)) || strchr(enc, '/') || !clock))
+	if (enc && (!sdp_is_token(enc, strlen(enc)) || strchr(enc, '/') || !clock))
 		return EINVAL;
 	if (fmtp && !is_text(fmtp, strlen(fmtp)))
 		return EINVAL;
@@ -204,13 +204,11 @@ int sdp_fmt_add(struct sdp_session *s, uint8_t pt, const char *enc,
 	/* parameters are printed after one space: keep them trimmed so
 	 * that they decode back the same */
 	if (fmtp) {
-		while (*fmtp == ' ' || *fmtp == '\t')
-			fmtp++;
-		n = strlen(fmtp);
-		while (n && (fmtp[n - 1] == ' ' || fmtp[n - 1] == '\t'))
-			n--;
-		if (n) {
-			err = pool_add(s, fmtp, n, &f.fmtp);
+		struct pl v = pl_from_str(fmtp);
+
+		pl_trim(&v);
+		if (v.l) {
+			err = pool_add(s, v.p, v.l, &f.fmtp);
 			if (err)
 				return err;
 		}
@@ -261,7 +259,7 @@ int sdp_line_add(struct sdp_session *s, char type, const char *text)
 	/* an attribute needs a name, or it would not decode again */
 	if (type == 'a') {
 		colon = strchr(text, ':');
-		if (!is_token(text, colon ? (size_t)(colon - text) : strlen(text)))
+		if (!sdp_is_token(text, colon ? (size_t)(colon - text) : strlen(text)))
 			return EINVAL;
 	}
 	return line_add(s, type, text, strlen(text));
@@ -371,6 +369,11 @@ const char *sdp_dir_name(enum sdp_dir d)
 
 /* --- decoding ------------------------------------------------------- */
 
+/*
+ * A line holds neither LF (the separator) nor CR (refused), so pl_trim()
+ * only takes the SP and HT that sloppy peers leave around a value.
+ */
+
 struct dec {
 	struct sdp_session *s;
 	const char *why;
@@ -406,16 +409,6 @@ static bool next_token(struct pl *rest, struct pl *tok)
 		tok->l++;
 	}
 	return true;
-}
-
-static void trim_sp(struct pl *pl)
-{
-	while (pl->l && (pl->p[0] == ' ' || pl->p[0] == '\t')) {
-		pl->p++;
-		pl->l--;
-	}
-	while (pl->l && (pl->p[pl->l - 1] == ' ' || pl->p[pl->l - 1] == '\t'))
-		pl->l--;
 }
 
 static bool no_more(struct pl *rest)
@@ -497,7 +490,7 @@ static int dec_port(const struct pl *pl, uint16_t *port)
 	uint32_t v;
 
 	if (pl_u32(pl, 65535, &v))
-		return -1;
+		return EINVAL;
 	*port = (uint16_t)v;
 	return 0;
 }
@@ -536,7 +529,7 @@ static int dec_media(struct dec *d, struct pl v)
 		return bad(d, "bad m= line");
 	if (slash && (dec_port(&nports, &m->nports) || !m->nports))
 		return bad(d, "bad m= port count");
-	trim_sp(&v);
+	pl_trim(&v);
 	if (!m->rtp) {
 		if (!v.l && m->port)
 			return bad(d, "m= line without formats");
@@ -547,7 +540,7 @@ static int dec_media(struct dec *d, struct pl v)
 	while (next_token(&v, &fmt)) {
 		if (pl_u32(&fmt, 127, &pt))
 			return bad(d, "bad payload type");
-		if (find_fmt(m, pt) >= 0)
+		if (sdp_fmt_index(m, pt) >= 0)
 			return bad(d, "duplicate payload type");
 		if (m->fmt_n >= SDP_MAX_FMT)
 			return big(d, "too many formats");
@@ -596,7 +589,7 @@ static int dec_rtpmap(struct dec *d, struct sdp_media *m, struct pl v)
 
 	if (!next_token(&v, &ptl) || pl_u32(&ptl, 127, &pt))
 		return bad(d, "bad rtpmap payload type");
-	trim_sp(&v);
+	pl_trim(&v);
 	enc = v;
 	slash = pl_chr(&enc, '/');
 	if (!slash)
@@ -612,9 +605,9 @@ static int dec_rtpmap(struct dec *d, struct sdp_media *m, struct pl v)
 		if (pl_u32(&ch, 255, &chv) || !chv)
 			return bad(d, "bad rtpmap channels");
 	}
-	if (!is_token(enc.p, enc.l) || pl_u32(&clock, UINT32_MAX, &cl) || !cl)
+	if (!sdp_is_token(enc.p, enc.l) || pl_u32(&clock, UINT32_MAX, &cl) || !cl)
 		return bad(d, "bad rtpmap");
-	idx = find_fmt(m, pt);
+	idx = sdp_fmt_index(m, pt);
 	if (idx < 0)
 		return 0;
 	f = &m->fmt[idx];
@@ -635,8 +628,8 @@ static int dec_fmtp(struct dec *d, struct sdp_media *m, struct pl v)
 
 	if (!next_token(&v, &ptl) || pl_u32(&ptl, 127, &pt))
 		return bad(d, "bad fmtp payload type");
-	trim_sp(&v);
-	idx = find_fmt(m, pt);
+	pl_trim(&v);
+	idx = sdp_fmt_index(m, pt);
 	if (idx < 0 || !v.l)
 		return 0;
 	if (m->fmt[idx].fmtp)
@@ -652,7 +645,7 @@ static int dec_rtcp(struct dec *d, struct sdp_media *m, struct pl v)
 
 	if (!next_token(&v, &port) || dec_port(&port, &m->rtcp_port))
 		return bad(d, "bad rtcp port");
-	trim_sp(&v);
+	pl_trim(&v);
 	m->rtcp_addr = 0;
 	if (v.l && pool_add(d->s, v.p, v.l, &m->rtcp_addr))
 		return big(d, "SDP too long");
@@ -663,7 +656,7 @@ static int dec_rtcp(struct dec *d, struct sdp_media *m, struct pl v)
 /* ptime and maxptime: a value we cannot read stays a verbatim line. */
 static bool dec_ms(struct pl v, uint32_t *ms)
 {
-	trim_sp(&v);
+	pl_trim(&v);
 	return pl_u32(&v, 60000, ms) == 0 && *ms > 0;
 }
 
@@ -693,7 +686,7 @@ static int dec_attr(struct dec *d, const struct pl *line)
 		val.p = colon + 1;
 		val.l = line->l - name.l - 1;
 	}
-	if (!is_token(name.p, name.l))
+	if (!sdp_is_token(name.p, name.l))
 		return bad(d, "bad attribute name");
 	if (!colon) {
 		dir = dir_lookup(&name);

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "config/types.h"
 #include "util/sbuf.h"
 
 #define SDP_MAX_LEN    8192   /* larger bodies are refused */
@@ -165,6 +165,13 @@ const struct sdp_line *sdp_lines(const struct sdp_session *s,
 				 const struct sdp_media *m, unsigned *n);
 
 bool sdp_media_is_audio(const struct sdp_media *m);
+
+/* p[0..n) is one field as the builder takes it: not empty, no space or
+ * control character. */
+bool sdp_is_token(const char *p, size_t n);
+
+/* Index in m->fmt of payload type pt, -1 when m does not list it. */
+int sdp_fmt_index(const struct sdp_media *m, unsigned pt);
 
 /*
  * Codec of format idx: by rtpmap name and clock rate (case-insensitive:

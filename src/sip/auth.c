@@ -12,6 +12,7 @@
  *    back: the nonce already carries an HMAC, so opaque protects nothing.
  *    A client returning it (as RFC 7616 requires) is accepted.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,10 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
 
 #include "sip/auth.h"
+#include "sip/lex.h"
+#include "util/rand.h"
 
 /*
  * Issue time (8 bytes), a random salt (6 bytes) and a truncated
@@ -61,36 +63,11 @@ static const char b64url[] =
 
 /* --- credential parsing ------------------------------------------------ */
 
-/* The parser hands us folded values with CRLF+WSP inside: all of it is LWS. */
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 3261 §25.1 token characters. */
-static bool is_token(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("-.!%*_+`'~", c) != NULL;
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
+/* The parser hands us folded values with CRLF+WSP inside: all of it is
+ * LWS (sip/lex.h's classes are RFC 3261's, shared with the parser). */
 static bool pl_is_hex(const struct pl *pl, size_t len)
 {
-	if (pl->l != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_hex(pl->p[i]))
-			return false;
-	}
-	return true;
+	return pl->l == len && lex_span(pl->p, len, LEX_HEX) == len;
 }
 
 struct scan {
@@ -100,20 +77,20 @@ struct scan {
 
 static void scan_lws(struct scan *s)
 {
-	while (s->p < s->end && is_lws(*s->p))
-		s->p++;
+	s->p += lex_span(s->p, (size_t)(s->end - s->p), LEX_LWS);
 }
 
 static int scan_token(struct scan *s, struct pl *tok)
 {
 	tok->p = s->p;
-	while (s->p < s->end && is_token(*s->p))
-		s->p++;
-	tok->l = (size_t)(s->p - tok->p);
-	return tok->l ? 0 : -1;
+	tok->l = lex_span(s->p, (size_t)(s->end - s->p), LEX_TOKEN);
+	s->p += tok->l;
+	return tok->l ? 0 : EINVAL;
 }
 
-/* quoted-string: the slice is the content, escapes left as written. */
+/* quoted-string: the slice is the content, escapes left as written.
+ * Stricter than sip_lex_quoted(), which the message parser needs liberal
+ * (RFC 4475): a control byte has no place in a credential. */
 static int scan_quoted(struct scan *s, struct pl *val)
 {
 	s->p++;		/* opening quote */
@@ -130,17 +107,17 @@ static int scan_quoted(struct scan *s, struct pl *val)
 			/* quoted-pair excludes CR and LF (RFC 3261 §25.1) */
 			if (s->p + 1 >= s->end || s->p[1] == '\r' ||
 			    s->p[1] == '\n' || s->p[1] == '\0')
-				return -1;
+				return EINVAL;
 			s->p += 2;
 			continue;
 		}
-		if (c < 0x20 && !is_lws((char)c))
-			return -1;
+		if (c < 0x20 && !lex_is((char)c, LEX_LWS))
+			return EINVAL;
 		if (c == 0x7f)
-			return -1;
+			return EINVAL;
 		s->p++;
 	}
-	return -1;	/* unterminated */
+	return EINVAL;	/* unterminated */
 }
 
 /* Maps a parameter name to its slot, or 0 for one we do not know. */
@@ -182,29 +159,29 @@ static int cred_validate(struct digest_cred *c, int seen)
 	enum cfg_digest_alg alg;
 
 	if ((seen & P_REQUIRED) != P_REQUIRED)
-		return -1;
+		return EINVAL;
 
 	alg = digest_cred_alg(c);
 	if (alg) {
 		if (!pl_is_hex(&c->response, digest_hex_len(alg)))
-			return -1;
+			return EINVAL;
 	} else {
 		/* Unsupported algorithm: let the caller re-challenge, but the
 		 * value must still look like a digest. */
 		if (!c->response.l || c->response.l > 128 ||
 		    !pl_is_hex(&c->response, c->response.l))
-			return -1;
+			return EINVAL;
 	}
 
 	if ((seen & P_NC) && !pl_is_hex(&c->nc, 8))
-		return -1;
+		return EINVAL;
 
 	if (seen & P_QOP) {
 		if (!pl_eqcase_str(&c->qop, "auth"))
-			return -1;
+			return EINVAL;
 		/* RFC 7616 §3.4: with qop, cnonce and nc are mandatory. */
 		if (!(seen & P_CNONCE) || !(seen & P_NC))
-			return -1;
+			return EINVAL;
 	}
 	return 0;
 }
@@ -217,26 +194,26 @@ static int cred_param(struct digest_cred *c, struct scan *s, int *seen)
 
 	scan_lws(s);
 	if (scan_token(s, &name))
-		return -1;
+		return EINVAL;
 	scan_lws(s);
 	if (s->p >= s->end || *s->p != '=')
-		return -1;
+		return EINVAL;
 	s->p++;
 	scan_lws(s);
 	if (s->p >= s->end)
-		return -1;
+		return EINVAL;
 	if (*s->p == '"') {
 		if (scan_quoted(s, &v))
-			return -1;
+			return EINVAL;
 	} else if (scan_token(s, &v)) {
-		return -1;
+		return EINVAL;
 	}
 
 	bit = cred_slot(c, &name, &dst);
 	if (!bit)
 		return 0;	/* unknown parameters are ignored */
 	if (*seen & bit)
-		return -1;
+		return EINVAL;
 	*seen |= bit;
 	if (dst) {
 		*dst = v;
@@ -246,7 +223,7 @@ static int cred_param(struct digest_cred *c, struct scan *s, int *seen)
 		c->userhash = true;
 		return 0;
 	}
-	return pl_eqcase_str(&v, "false") ? 0 : -1;
+	return pl_eqcase_str(&v, "false") ? 0 : EINVAL;
 }
 
 int digest_cred_decode(struct digest_cred *c, const struct pl *val)
@@ -254,10 +231,10 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *val)
 	struct scan s;
 	struct pl scheme;
 	int seen = 0;
-	int err = -1;
+	int err = EINVAL;
 
 	if (!c)
-		return -1;
+		return EINVAL;
 	memset(c, 0, sizeof(*c));
 	if (!val || !val->p)
 		goto out;
@@ -267,7 +244,7 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *val)
 	scan_lws(&s);
 	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
 		goto out;
-	if (s.p >= s.end || !is_lws(*s.p))
+	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
 		goto out;
 
 	for (;;) {
@@ -278,7 +255,7 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *val)
 		if (s.p >= s.end)
 			break;
 		if (*s.p != ',') {
-			err = -1;
+			err = EINVAL;
 			goto out;
 		}
 		s.p++;
@@ -512,15 +489,15 @@ static int nonce_mac(const struct nonce_key *k, const char *realm,
 	EVP_MAC_CTX *ctx = mac_ctx_for(k);
 
 	if (!ctx)
-		return -1;
+		return EIO;
 	if (!EVP_MAC_update(ctx, tbuf, NONCE_HEAD_LEN))
-		return -1;
+		return EIO;
 	if (realm && *realm &&
 	    !EVP_MAC_update(ctx, (const unsigned char *)realm, strlen(realm)))
-		return -1;
+		return EIO;
 	if (!EVP_MAC_final(ctx, full, &outl, sizeof(full)) ||
 	    outl < NONCE_MAC_LEN)
-		return -1;
+		return EIO;
 	memcpy(mac, full, NONCE_MAC_LEN);
 	return 0;
 }
@@ -558,6 +535,7 @@ static void b64url_encode(const uint8_t *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
+/* The 6-bit value of a base64url digit, -1 for any other byte. */
 static int b64url_val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -579,14 +557,14 @@ static int b64url_decode_nonce(const struct pl *in, uint8_t *out)
 	size_t o = 0;
 
 	if (!in->p || in->l != NONCE_B64_LEN)
-		return -1;
+		return EINVAL;
 	for (size_t i = 0; i < NONCE_B64_LEN; i += 4) {
 		uint32_t v = 0;
 
 		for (size_t j = 0; j < 4; j++) {
 			int d = b64url_val(in->p[i + j]);
 			if (d < 0)
-				return -1;
+				return EINVAL;
 			v = v << 6 | (uint32_t)d;
 		}
 		out[o++] = (uint8_t)(v >> 16);
@@ -615,28 +593,17 @@ void nonce_make_salted(const struct nonce_key *k, const char *realm,
 }
 
 /*
- * The salt only has to be unique (the HMAC makes nonces unforgeable): a
- * counter from a random start, drawn once per thread, avoids a call into
- * the random generator (and its getpid()) on every challenge.
+ * The salt only has to tell apart the nonces of one second (the HMAC makes
+ * them unforgeable): 48 bits of util/rand, which costs no system call.  At
+ * 1000 challenges a second two collide about once in 18 years, and then
+ * only cost one of the two clients a fresh challenge (nonce-count check).
  */
-static __thread uint64_t salt_next;
-static __thread bool salt_seeded;
-
 void nonce_make(const struct nonce_key *k, const char *realm, uint64_t now,
 		char *out, size_t size)
 {
 	uint8_t salt[NONCE_SALT_LEN];
-	uint64_t v;
+	uint64_t v = rand_u64();
 
-	if (!salt_seeded) {
-		if (RAND_bytes((unsigned char *)&salt_next, sizeof(salt_next)) != 1) {
-			if (size)
-				out[0] = '\0';
-			return;
-		}
-		salt_seeded = true;
-	}
-	v = salt_next++;
 	for (size_t i = 0; i < NONCE_SALT_LEN; i++)
 		salt[i] = (uint8_t)(v >> (8 * i));
 	nonce_make_salted(k, realm, now, salt, out, size);

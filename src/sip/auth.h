@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "config/types.h"
 #include "util/pl.h"
 #include "util/sbuf.h"
 
@@ -26,7 +26,7 @@ struct digest_cred {
 	bool userhash;
 };
 
-/* Parses 'Digest k=v, k="v", ...'.  Fails (-1) when the scheme is not
+/* Parses 'Digest k=v, k="v", ...'.  Fails (EINVAL) when the scheme is not
  * Digest, on syntax errors, and when username/realm/nonce/uri/response is
  * missing or a parameter is repeated. */
 int digest_cred_decode(struct digest_cred *c, const struct pl *val);

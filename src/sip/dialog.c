@@ -1,13 +1,12 @@
 /*
  * dialog.c - SIP dialog state and in-dialog requests (RFC 3261 §12).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sip/dialog.h"
+#include "sip/sa.h"
 #include "sip/print.h"
 
 /* Record-Route values joined in order (reverse=false) or reversed. */
@@ -202,33 +201,14 @@ static bool route_dest(const char *route, struct sip_peer *dst)
 	struct pl all = pl_from_str(route), v;
 	const char *comma;
 	struct sip_addr a;
-	char host[INET6_ADDRSTRLEN];
-	uint16_t port;
 
 	comma = pl_chr(&all, ',');
 	v.p = all.p;
 	v.l = comma ? (size_t)(comma - all.p) : all.l;
 	pl_trim(&v);
-	if (sip_addr_decode(&a, &v) || pl_strcpy(&a.uri.host, host, sizeof(host)))
+	if (sip_addr_decode(&a, &v) ||
+	    sip_sa_from_host(&dst->addr, &a.uri.host, a.uri.port ? a.uri.port : 5060))
 		return false;
-	port = a.uri.port ? a.uri.port : 5060;
-	if (a.uri.host_ipv6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&dst->addr;
-
-		memset(&dst->addr, 0, sizeof(dst->addr));
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			return false;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	} else {
-		struct sockaddr_in *in4 = (struct sockaddr_in *)&dst->addr;
-
-		memset(&dst->addr, 0, sizeof(dst->addr));
-		if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
-			return false;
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-	}
 	dst->conn_id = 0;
 	return true;
 }

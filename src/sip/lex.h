@@ -1,8 +1,9 @@
 /*
  * lex.h - character classes and small lexers shared by the SIP parser
- * (msg.c: framing and header lines; uri.c: URIs, name-addr, Via, params).
+ * (msg.c: framing and header lines; uri.c: URIs, name-addr, Via, params)
+ * and the digest credential parser (auth.c).
  *
- * Private to src/sip/msg.c and src/sip/uri.c; not a public API.
+ * Private to src/sip/; not a public API.
  */
 #ifndef KV_SIP_LEX_H
 #define KV_SIP_LEX_H

@@ -11,6 +11,7 @@
  * place everywhere (start line, header lines, folding, the empty line);
  * a CR not followed by LF inside the headers is an error.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -159,16 +160,6 @@ static struct pl name_long(const struct pl *name)
 	return *name;
 }
 
-static inline void trim(const char **p, size_t *n)
-{
-	while (*n && lex_is(**p, LEX_LWS)) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n && lex_is((*p)[*n - 1], LEX_LWS))
-		(*n)--;
-}
-
 /*
  * Next comma-separated value of v from *off; commas inside quoted strings
  * and <...> do not split.  Empty values are skipped.
@@ -206,7 +197,7 @@ static bool value_next(const struct pl *v, size_t *off, struct pl *out)
 			i = n;
 		out->p = p + start;
 		out->l = i - start;
-		trim(&out->p, &out->l);
+		pl_trim(out);
 		if (i < n)
 			i++;
 		if (out->l) {
@@ -345,7 +336,7 @@ static const char *header_line(struct sip_msg *msg, const char *p, size_t n)
 	h->name = (struct pl){p, j};
 	h->id = sip_hdr_lookup(&h->name);
 	h->val = (struct pl){p + k + 1, n - k - 1};
-	trim(&h->val.p, &h->val.l);
+	pl_trim(&h->val);
 	return NULL;
 }
 
@@ -478,13 +469,13 @@ static int digits(const struct pl *v, uint64_t max, uint64_t *out)
 	uint64_t n = 0;
 
 	if (!v->l)
-		return -1;
+		return EINVAL;
 	for (size_t i = 0; i < v->l; i++) {
 		if (!lex_is(v->p[i], LEX_DIGIT))
-			return -1;
+			return EINVAL;
 		n = n * 10 + (uint64_t)(v->p[i] - '0');
 		if (n > max)
-			return -1;
+			return EINVAL;
 	}
 	*out = n;
 	return 0;
@@ -500,14 +491,14 @@ static int cseq_decode(struct sip_cseq *cs, const struct pl *v)
 	d = (struct pl){v->p, i};
 	/* RFC 3261 §8.1.1.5: less than 2^31 */
 	if (digits(&d, 0x7fffffff, &num))
-		return -1;
+		return EINVAL;
 	j = i;
 	while (j < v->l && lex_is(v->p[j], LEX_LWS))
 		j++;
 	if (j == i || j >= v->l)
-		return -1;
+		return EINVAL;
 	if (lex_span(v->p + j, v->l - j, LEX_TOKEN) != v->l - j)
-		return -1;
+		return EINVAL;
 	cs->num = (uint32_t)num;
 	cs->method = (struct pl){v->p + j, v->l - j};
 	return 0;

@@ -10,6 +10,7 @@
 #ifndef KV_SIP_MSG_H
 #define KV_SIP_MSG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +51,11 @@ enum sip_hdr_id {
 	SIP_HDR_REFER_TO,
 	SIP_HDR_COUNT
 };
+
+/* RFC 3261 §8.1.1.7: a branch that starts with it is unique and alone
+ * identifies a transaction; without it (RFC 2543) the whole request does. */
+#define SIP_MAGIC_COOKIE "z9hG4bK"
+#define SIP_MAGIC_COOKIE_LEN (sizeof(SIP_MAGIC_COOKIE) - 1)
 
 /* Defensive bound: a message with more header lines is rejected (400). */
 #define SIP_MSG_MAX_HDRS 96
@@ -134,10 +140,11 @@ struct sip_msg {
 	struct pl body;
 };
 
+/* sip_msg_decode() results: 0 or a positive errno, as everywhere. */
 enum {
 	SIP_DECODE_OK = 0,
-	SIP_DECODE_BAD = -1,      /* malformed, reason in *why */
-	SIP_DECODE_PARTIAL = -2,  /* stream: need more bytes */
+	SIP_DECODE_BAD = EBADMSG,      /* malformed, reason in *why */
+	SIP_DECODE_PARTIAL = ENODATA,  /* stream: need more bytes */
 };
 
 /*
@@ -209,8 +216,8 @@ bool sip_msg_hdr_has_token(const struct sip_msg *msg, enum sip_hdr_id id,
 
 bool sip_msg_is_method(const struct sip_msg *msg, const char *method);
 
-/* Value parsers, usable on any slice (header value, Request-URI...).
- * sip_uri_decode() fails for a URI of a scheme other than sip/sips/tel;
+/* Value parsers, usable on any slice (header value, Request-URI...):
+ * 0 or EINVAL.  sip_uri_decode() fails for a URI of a scheme other than sip/sips/tel;
  * when that URI is otherwise well formed it still sets uri->whole (and
  * nothing else), as sip_msg_decode() does for such a Request-URI (the TU
  * answers 416).  sip_addr_decode() accepts such URIs the same way. */
@@ -228,8 +235,8 @@ bool sip_param_get(const struct pl *params, const char *name, struct pl *val);
 bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
 
 /* Strict decimal parse of a delta-seconds value (Expires, expires param):
- * 1*DIGIT with surrounding LWS; above 2^32-1 is malformed (-1, RFC 3261
- * §20.19), so the caller applies its default. */
+ * 1*DIGIT with surrounding LWS; above 2^32-1 is malformed (EINVAL,
+ * RFC 3261 §20.19), so the caller applies its default. */
 int sip_delta_seconds(const struct pl *pl, uint32_t *v);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sip/print.h"
+#include "util/hash.h"
 
 const char sip_server_name[] = "KubeVox";
 
@@ -201,43 +202,25 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 	return sbuf_err(sb) ? ENOMEM : 0;
 }
 
-/* FNV-1a, then a 64-bit finaliser so that short, similar inputs still
- * spread over every output bit. */
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static uint64_t hash_pl(uint64_t h, const struct pl *pl)
+/*
+ * FNV-1a, not the keyed SipHash that peer-chosen input gets elsewhere:
+ * the tag must come out the same in every replica and after a restart,
+ * with no secret to share, and it indexes no table a peer could flood.
+ * A part ends with a separator so that ("ab","c") and ("a","bc") differ.
+ */
+static uint64_t hash_part(uint64_t h, const struct pl *pl)
 {
 	static const unsigned char sep = 0;
 
 	if (pl->p)
-		h = hash_bytes(h, pl->p, pl->l);
-	/* a separator keeps ("ab","c") and ("a","bc") apart */
-	return hash_bytes(h, &sep, 1);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
+		h = hash_fnv_add(h, pl->p, pl->l);
+	return hash_fnv_add(h, &sep, 1);
 }
 
 void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = HASH_FNV_INIT;
 	size_t i;
 
 	if (!buf || !size)
@@ -246,12 +229,13 @@ void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 		buf[0] = '\0';
 		return;
 	}
-	h = hash_pl(h, &req->callid);
-	h = hash_pl(h, &req->from.tag);
-	h = hash_pl(h, &req->via.branch);
+	h = hash_part(h, &req->callid);
+	h = hash_part(h, &req->from.tag);
+	h = hash_part(h, &req->via.branch);
 	/* RFC 2543 peers send no RFC 3261 branch: let the CSeq number tell
 	 * their requests apart */
-	if (req->via.branch.l < 7 || strncmp(req->via.branch.p, "z9hG4bK", 7) != 0) {
+	if (req->via.branch.l < SIP_MAGIC_COOKIE_LEN ||
+	    strncmp(req->via.branch.p, SIP_MAGIC_COOKIE, SIP_MAGIC_COOKIE_LEN) != 0) {
 		unsigned char n[4] = {
 			(unsigned char)(req->cseq.num >> 24),
 			(unsigned char)(req->cseq.num >> 16),
@@ -259,9 +243,10 @@ void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 			(unsigned char)req->cseq.num,
 		};
 
-		h = hash_bytes(h, n, sizeof(n));
+		h = hash_fnv_add(h, n, sizeof(n));
 	}
-	h = mix64(h);
+	/* short, similar inputs must still spread over every output bit */
+	h = hash_mix64(h);
 	for (i = 0; i < 16 && i + 1 < size; i++)
 		buf[i] = hex[(h >> (60 - 4 * i)) & 0xf];
 	buf[i] = '\0';

@@ -74,6 +74,8 @@ const struct sip_stack_stats *sip_stack_stats(const struct sip_stack *st);
 /* Shorter timers for tests (T1, T2, T4 in ms). */
 void sip_stack_set_timers(struct sip_stack *st, uint32_t t1, uint32_t t2, uint32_t t4);
 
+/* ---- server transactions ---- */
+
 /* Reply within a server transaction.  Builds the response with
  * sip_print_response() (To-tag from sip_totag() unless totag given), sends
  * it to the right place and drives the state machine.  extra: complete
@@ -88,6 +90,13 @@ const struct sip_peer *sip_stx_peer(const struct sip_stx *stx);
  * having been sent by it (e.g. CANCEL handling later) - set per stx. */
 void sip_stx_set_arg(struct sip_stx *stx, void *tu_arg);
 void *sip_stx_arg(const struct sip_stx *stx);
+/* The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), or NULL.
+ * Use it only during the current callback; sip_stx_reply() on it fails
+ * with EINVAL once the INVITE has its final response. */
+struct sip_stx *sip_stack_cancel_target(struct sip_stack *st,
+					const struct sip_msg *cancel);
+
+/* ---- client transactions ---- */
 
 /*
  * Send a request in a new client transaction.  req is a complete request
@@ -105,6 +114,16 @@ int sip_ctx_send(struct sip_stack *st, struct sip_ctx **ctxp,
 int sip_ctx_cancel(struct sip_ctx *ctx);
 /* Stop reporting to the TU (the transaction still finishes its timers). */
 void sip_ctx_abandon(struct sip_ctx *ctx);
+/*
+ * Send the TU's ACK for a 2xx to this INVITE (RFC 3261 §13.2.2.4) and let
+ * the transaction resend it whenever that 2xx is retransmitted during the
+ * next 64*T1 (RFC 6026 Accepted state).  Call it from the resph callback
+ * that reported the 2xx (the ctx is valid there).
+ */
+int sip_ctx_ack(struct sip_ctx *ctx, const struct sip_peer *dst,
+		const char *ack, size_t len);
+
+/* ---- addressing and stateless sending ---- */
 
 /* "z9hG4bK" + unique suffix, NUL-terminated; size >= 40. */
 void sip_stack_new_branch(struct sip_stack *st, char *buf, size_t size);
@@ -125,24 +144,5 @@ int sip_stack_send_raw(struct sip_stack *st, const struct sip_peer *dst,
 /* Where a response to req must go (RFC 3261 §18.2.2, RFC 3581). */
 void sip_stack_response_dest(const struct sip_msg *req,
 			     const struct sip_peer *src, struct sip_peer *dst);
-
-/*
- * Additions (h3-stack).
- */
-
-/* The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), or NULL.
- * Use it only during the current callback; sip_stx_reply() on it fails
- * with EINVAL once the INVITE has its final response. */
-struct sip_stx *sip_stack_cancel_target(struct sip_stack *st,
-					const struct sip_msg *cancel);
-
-/*
- * Send the TU's ACK for a 2xx to this INVITE (RFC 3261 §13.2.2.4) and let
- * the transaction resend it whenever that 2xx is retransmitted during the
- * next 64*T1 (RFC 6026 Accepted state).  Call it from the resph callback
- * that reported the 2xx (the ctx is valid there).
- */
-int sip_ctx_ack(struct sip_ctx *ctx, const struct sip_peer *dst,
-		const char *ack, size_t len);
 
 #endif

@@ -8,8 +8,9 @@
  * Content-Length, several per read or one split over many reads.  Framing
  * is lost on a malformed stream message, so the connection is closed after
  * the message is handed up (the stack may still answer 400 on it first).
- * Connections are found by id or by peer address through two hash tables;
- * one repeating timer closes idle connections.
+ * Connections are found by id or by peer address through two hash tables
+ * (addresses under a keyed hash: peers choose them); one repeating timer
+ * closes idle connections.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +21,12 @@
 #include <string.h>
 
 #include "sip/transport.h"
+#include "util/hash.h"
+#include "util/htab.h"
+#include "util/list.h"
 #include "util/log.h"
 #include "util/sbuf.h"
+#include "util/vec.h"
 
 enum {
 	UDP_BUF_SIZE = 65536,            /* largest possible datagram */
@@ -37,7 +42,7 @@ enum {
 #define MAX_CONNS_DEFAULT 10000U
 
 struct sip_listener {
-	struct sip_listener *next;
+	struct list_node le;             /* in tp->lsts, in binding order */
 	struct sip_transport *tp;
 	enum sip_proto proto;
 	struct sockaddr_storage addr;
@@ -75,9 +80,10 @@ struct sip_conn {
 	size_t wq;                       /* bytes held by uv_write requests */
 	uint64_t last_ms;
 	int err;                         /* reported to closeh */
-	bool connected, closing, listed;
-	struct sip_conn *prev, *next;    /* every listed connection */
-	struct sip_conn *id_next, *addr_next;
+	bool connected, closing;
+	/* listed: findable, counted, swept; only then in both tables */
+	struct list_node le;
+	struct hnode id_hn, addr_hn;
 };
 
 struct wreq {
@@ -97,10 +103,10 @@ struct sip_transport {
 	sip_recv_h *recvh;
 	sip_conn_close_h *closeh;
 	void *arg;
-	struct sip_listener *lsts;
-	struct sip_conn *conns;
-	struct sip_conn **byid, **byaddr;
-	size_t nbuckets;
+	struct list_node lsts;
+	struct list_node conns;          /* listed connections, newest first */
+	struct htab byid, byaddr;
+	struct hash_key key;             /* of byaddr */
 	unsigned nconns;
 	unsigned max_conns;
 	uint64_t idle_ms;
@@ -125,162 +131,35 @@ const char *sip_proto_upper(enum sip_proto p)
 	return p == SIP_PROTO_TCP ? "TCP" : "UDP";
 }
 
-const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size)
+/* Peers choose their addresses and ports: the hash is keyed, so that
+ * none can line its connections up in one chain. */
+static uint64_t addr_hash(const struct sip_transport *tp, const struct sockaddr *sa)
 {
-	char ip[INET6_ADDRSTRLEN];
+	struct hash_sip_state h;
 
-	if (!size)
-		return buf;
-	buf[0] = '\0';
+	hash_sip_init(&h, &tp->key);
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 
-		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
-			snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+		hash_sip_add(&h, &in->sin_addr, sizeof(in->sin_addr));
+		hash_sip_add(&h, &in->sin_port, sizeof(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 
-		if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
-			snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, size, "unknown");
+		hash_sip_add(&h, &in6->sin6_addr, sizeof(in6->sin6_addr));
+		hash_sip_add(&h, &in6->sin6_port, sizeof(in6->sin6_port));
 	}
-	return buf;
+	return hash_sip_final(&h);
 }
 
-static socklen_t sa_len(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return sizeof(struct sockaddr_in);
-	if (sa->sa_family == AF_INET6)
-		return sizeof(struct sockaddr_in6);
-	return 0;
-}
-
-static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
-}
-
-/* FNV-1a: peer addresses are chosen by peers, but a connection table of
- * at most max_conns entries bounds what a collision flood can cost. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static size_t addr_slot(const struct sip_transport *tp, const struct sockaddr *sa)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		h = fnv(h, &in->sin_addr, sizeof(in->sin_addr));
-		h = fnv(h, &in->sin_port, sizeof(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		h = fnv(h, &in6->sin6_addr, sizeof(in6->sin6_addr));
-		h = fnv(h, &in6->sin6_port, sizeof(in6->sin6_port));
-	}
-	return (size_t)(h & (tp->nbuckets - 1));
-}
-
-static size_t id_slot(const struct sip_transport *tp, uint64_t id)
-{
-	return (size_t)(id & (tp->nbuckets - 1));
-}
-
-static void table_link(struct sip_transport *tp, struct sip_conn *c)
-{
-	size_t i = id_slot(tp, c->id);
-	size_t j = addr_slot(tp, (struct sockaddr *)&c->peer);
-
-	c->id_next = tp->byid[i];
-	tp->byid[i] = c;
-	c->addr_next = tp->byaddr[j];
-	tp->byaddr[j] = c;
-}
-
-static void table_unlink(struct sip_transport *tp, struct sip_conn *c)
-{
-	struct sip_conn **pp;
-
-	for (pp = &tp->byid[id_slot(tp, c->id)]; *pp; pp = &(*pp)->id_next) {
-		if (*pp == c) {
-			*pp = c->id_next;
-			break;
-		}
-	}
-	for (pp = &tp->byaddr[addr_slot(tp, (struct sockaddr *)&c->peer)]; *pp;
-	     pp = &(*pp)->addr_next) {
-		if (*pp == c) {
-			*pp = c->addr_next;
-			break;
-		}
-	}
-}
-
-static int table_alloc(struct sip_transport *tp, size_t n)
-{
-	struct sip_conn **byid = calloc(n, sizeof(*byid));
-	struct sip_conn **byaddr = calloc(n, sizeof(*byaddr));
-
-	if (!byid || !byaddr) {
-		free(byid);
-		free(byaddr);
-		return ENOMEM;
-	}
-	free(tp->byid);
-	free(tp->byaddr);
-	tp->byid = byid;
-	tp->byaddr = byaddr;
-	tp->nbuckets = n;
-	return 0;
-}
-
-/* Keeps chains short: doubles the tables when they are full.  Failing to
- * grow only makes chains longer, so the error is not fatal. */
-static void table_grow(struct sip_transport *tp)
-{
-	struct sip_conn *c;
-
-	if (tp->nconns < tp->nbuckets || tp->nbuckets > SIZE_MAX / 4)
-		return;
-	if (table_alloc(tp, tp->nbuckets * 2))
-		return;
-	for (c = tp->conns; c; c = c->next)
-		table_link(tp, c);
-}
-
+/* Ids are ours and sequential: they are their own hash. */
 static struct sip_conn *conn_find_id(struct sip_transport *tp, uint64_t id)
 {
-	struct sip_conn *c;
+	struct hnode *n;
 
-	for (c = tp->byid[id_slot(tp, id)]; c; c = c->id_next) {
+	for (n = htab_bucket(&tp->byid, id); n; n = n->next) {
+		struct sip_conn *c = htab_entry(n, struct sip_conn, id_hn);
+
 		if (c->id == id)
 			return c;
 	}
@@ -290,21 +169,29 @@ static struct sip_conn *conn_find_id(struct sip_transport *tp, uint64_t id)
 static struct sip_conn *conn_find_addr(struct sip_transport *tp,
 				       const struct sockaddr *sa)
 {
-	struct sip_conn *c;
+	uint64_t h = addr_hash(tp, sa);
+	struct hnode *n;
 
-	for (c = tp->byaddr[addr_slot(tp, sa)]; c; c = c->addr_next) {
-		if (sa_equal((struct sockaddr *)&c->peer, sa))
+	for (n = htab_bucket(&tp->byaddr, h); n; n = n->next) {
+		struct sip_conn *c = htab_entry(n, struct sip_conn, addr_hn);
+
+		if (n->hash == h && sip_sa_equal((struct sockaddr *)&c->peer, sa))
 			return c;
 	}
 	return NULL;
+}
+
+static void tables_free(struct sip_transport *tp)
+{
+	htab_free(&tp->byid);
+	htab_free(&tp->byaddr);
 }
 
 static void handle_closed(struct sip_transport *tp)
 {
 	tp->nhandles--;
 	if (tp->freeing && !tp->nhandles) {
-		free(tp->byid);
-		free(tp->byaddr);
+		tables_free(tp);
 		free(tp);
 	}
 }
@@ -315,14 +202,15 @@ static void sweep_cb(uv_timer_t *t)
 {
 	struct sip_transport *tp = t->data;
 	uint64_t now = uv_now(tp->loop);
-	struct sip_conn *c, *next;
+	struct list_node *it, *tmp;
 	char a[64];
 
 	/* last_ms moves with every byte either way, so a message that is
 	 * still arriving keeps its connection; one stalled for the whole
 	 * timeout is not being received any more. */
-	for (c = tp->conns; c; c = next) {
-		next = c->next;
+	list_foreach_safe(it, tmp, &tp->conns) {
+		struct sip_conn *c = list_entry(it, struct sip_conn, le);
+
 		if (now - c->last_ms < tp->idle_ms)
 			continue;
 		log_event(LOG_INFO, "tcp_idle_close", "conn=%" PRIu64 " peer=%s",
@@ -397,15 +285,16 @@ int sip_transport_alloc(struct sip_transport **tpp, uv_loop_t *loop,
 	tp->idle_ms = IDLE_DEFAULT_MS;
 	tp->max_conns = MAX_CONNS_DEFAULT;
 	tp->next_id = 1;
-	err = table_alloc(tp, CONN_BUCKETS_INIT);
+	list_init(&tp->lsts);
+	list_init(&tp->conns);
+	hash_key_random(&tp->key);
+	err = htab_init(&tp->byid, CONN_BUCKETS_INIT);
+	if (!err)
+		err = htab_init(&tp->byaddr, CONN_BUCKETS_INIT);
+	if (!err)
+		err = -uv_timer_init(loop, &tp->sweep);
 	if (err) {
-		free(tp);
-		return err;
-	}
-	err = -uv_timer_init(loop, &tp->sweep);
-	if (err) {
-		free(tp->byid);
-		free(tp->byaddr);
+		tables_free(tp);
 		free(tp);
 		return err;
 	}
@@ -448,16 +337,16 @@ static void sweep_close_cb(uv_handle_t *h)
 
 void sip_transport_free(struct sip_transport *tp)
 {
-	struct sip_listener *l;
+	struct list_node *it;
 
 	if (!tp || tp->freeing)
 		return;
 	tp->freeing = true;
-	while (tp->conns)
-		conn_close(tp->conns, 0, false);
-	while ((l = tp->lsts)) {
-		tp->lsts = l->next;
-		listener_close(l);
+	while ((it = list_first(&tp->conns)))
+		conn_close(list_entry(it, struct sip_conn, le), 0, false);
+	while ((it = list_first(&tp->lsts))) {
+		list_unlink(it);
+		listener_close(list_entry(it, struct sip_listener, le));
 	}
 	uv_close((uv_handle_t *)&tp->sweep, sweep_close_cb);
 }
@@ -494,7 +383,7 @@ static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
 		return;
 
 	memset(&peer, 0, sizeof(peer));
-	memcpy(&peer.addr, addr, sa_len(addr));
+	memcpy(&peer.addr, addr, sip_sa_len(addr));
 	peer.proto = SIP_PROTO_UDP;
 	peer.lst = l;
 
@@ -549,6 +438,7 @@ static void udp_poll_cb(uv_poll_t *h, int status, int events)
 	}
 }
 
+/* 0 or a positive errno (libuv's codes are negated errno values). */
 static int udp_poll_start(struct sip_transport *tp, struct sip_listener *l)
 {
 	uv_os_fd_t fd;
@@ -556,18 +446,18 @@ static int udp_poll_start(struct sip_transport *tp, struct sip_listener *l)
 
 	rc = uv_fileno(&l->u.h, &fd);
 	if (rc)
-		return rc;
+		return -rc;
 	l->rxfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (l->rxfd < 0)
-		return -errno;
+		return errno;
 	rc = uv_poll_init(tp->loop, &l->rxpoll, l->rxfd);
 	if (rc)
-		return rc;
+		return -rc;
 	l->rxpoll.data = l;
 	l->polling = true;
 	l->handles++;
 	tp->nhandles++;
-	return uv_poll_start(&l->rxpoll, UV_READABLE, udp_poll_cb);
+	return -uv_poll_start(&l->rxpoll, UV_READABLE, udp_poll_cb);
 }
 
 static struct sip_listener *udp_listener_for(struct sip_transport *tp,
@@ -666,22 +556,17 @@ static void conn_close(struct sip_conn *c, int err, bool flush)
 		return;
 	c->closing = true;
 	c->err = err;
-	if (c->listed) {
-		table_unlink(tp, c);
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			tp->conns = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
-		c->listed = false;
+	if (list_linked(&c->le)) {
+		htab_remove(&tp->byid, &c->id_hn);
+		htab_remove(&tp->byaddr, &c->addr_hn);
+		list_unlink(&c->le);
 		tp->nconns--;
 		tp->stats.tcp_closed++;
 		log_event(err ? LOG_INFO : LOG_DEBUG, "tcp_close",
 			  "conn=%" PRIu64 " peer=%s err=%d", c->id,
 			  sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)), err);
 	}
-	if (!tp->conns && tp->sweep_running) {
+	if (list_empty(&tp->conns) && tp->sweep_running) {
 		uv_timer_stop(&tp->sweep);
 		tp->sweep_running = false;
 	}
@@ -709,6 +594,7 @@ static int conn_new(struct sip_transport *tp, struct sip_conn **cp)
 	c->tp = tp;
 	c->tcp.data = c;
 	c->last_ms = uv_now(tp->loop);
+	list_node_init(&c->le);
 	sbuf_init(&c->pending);
 	tp->nhandles++;
 	*cp = c;
@@ -719,14 +605,10 @@ static int conn_new(struct sip_transport *tp, struct sip_conn **cp)
 static void conn_list(struct sip_transport *tp, struct sip_conn *c)
 {
 	c->id = tp->next_id++;
-	c->next = tp->conns;
-	if (tp->conns)
-		tp->conns->prev = c;
-	tp->conns = c;
-	c->listed = true;
+	list_push_front(&tp->conns, &c->le);
 	tp->nconns++;
-	table_link(tp, c);
-	table_grow(tp);
+	htab_insert(&tp->byid, &c->id_hn, c->id);
+	htab_insert(&tp->byaddr, &c->addr_hn, addr_hash(tp, (struct sockaddr *)&c->peer));
 	if (!tp->sweep_running)
 		sweep_arm(tp);
 }
@@ -762,6 +644,12 @@ static int conn_write(struct sip_conn *c, const void *buf, size_t len)
 			return ENOBUFS;
 		sbuf_append(&c->pending, buf, len);
 		return sbuf_err(&c->pending) ? ENOMEM : 0;
+	}
+	/* An empty send (buf may be NULL) is only activity: it must reach
+	 * neither the write queue nor memcpy(). */
+	if (!len) {
+		c->last_ms = uv_now(tp->loop);
+		return 0;
 	}
 
 	b = uv_buf_init((char *)p, (unsigned)len);
@@ -810,21 +698,10 @@ static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct sip_conn *c = h->data;
 
-	if (!c->in) {
-		c->in = malloc(TCP_BUF_INIT);
-		c->incap = c->in ? TCP_BUF_INIT : 0;
-	} else if (c->incap - c->inlen < TCP_BUF_INIT / 4 && c->incap < TCP_MSG_MAX) {
-		size_t cap = c->incap * 2;
-		char *p;
-
-		if (cap > TCP_MSG_MAX)
-			cap = TCP_MSG_MAX;
-		p = realloc(c->in, cap);
-		if (p) {
-			c->in = p;
-			c->incap = cap;
-		}
-	}
+	/* Doubles from TCP_BUF_INIT up to TCP_MSG_MAX (powers of two); a
+	 * failed growth keeps the buffer, which only reads less at once. */
+	if (c->incap - c->inlen < TCP_BUF_INIT / 4 && c->incap < TCP_MSG_MAX)
+		vec_reserve_raw(&c->in, &c->incap, 1, c->incap + 1, TCP_BUF_INIT);
 	/* A zero-length buffer makes libuv report UV_ENOBUFS. */
 	buf->base = c->in ? c->in + c->inlen : NULL;
 	buf->len = c->in ? c->incap - c->inlen : 0;
@@ -979,15 +856,6 @@ static void conn_connect_cb(uv_connect_t *req, int status)
 	sbuf_free(&out);
 }
 
-static bool sa_is_any(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return true;
-}
-
 static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
 			struct sip_conn **cp)
 {
@@ -995,27 +863,24 @@ static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
 	struct sip_conn *c;
 	int err;
 
-	if (!sa_len(sa))
+	if (!sip_sa_len(sa))
 		return EAFNOSUPPORT;
 	if (tp->nconns >= tp->max_conns)
 		return EMFILE;
 	err = conn_new(tp, &c);
 	if (err)
 		return err;
-	memcpy(&c->peer, sa, sa_len(sa));
+	memcpy(&c->peer, sa, sip_sa_len(sa));
 	l = sip_transport_find_listener(tp, SIP_PROTO_TCP, sa->sa_family);
 	c->lst = l;
 	conn_list(tp, c);
 
 	/* Leave from the listener's address when it is a specific one, so the
 	 * peer sees the address our Via advertises. */
-	if (l && !sa_is_any((struct sockaddr *)&l->addr)) {
+	if (l && !sip_sa_is_any((struct sockaddr *)&l->addr)) {
 		struct sockaddr_storage src = l->addr;
 
-		if (src.ss_family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = 0;
+		sip_sa_set_port(&src, 0);
 		uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
 	}
 	c->creq.data = c;
@@ -1075,12 +940,12 @@ static void tcp_accept_cb(uv_stream_t *server, int status)
 int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
 			 const struct sockaddr *bind, struct sip_listener **lp)
 {
-	struct sip_listener *l, **pp;
+	struct sip_listener *l;
 	int af, len = sizeof(struct sockaddr_storage);
 	char a[64];
-	int rc;
+	int rc, err;
 
-	if (!tp || !bind || tp->freeing || !sa_len(bind))
+	if (!tp || !bind || tp->freeing || !sip_sa_len(bind))
 		return EINVAL;
 	af = bind->sa_family;
 	l = calloc(1, sizeof(*l));
@@ -1088,6 +953,7 @@ int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
 		return ENOMEM;
 	l->tp = tp;
 	l->proto = proto;
+	list_node_init(&l->le);
 
 	if (proto == SIP_PROTO_UDP) {
 		l->rxbuf = malloc((size_t)UDP_BATCH * UDP_BUF_SIZE);
@@ -1121,27 +987,26 @@ int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
 			uv_send_buffer_size(&l->u.h, &size);
 			rc = uv_udp_getsockname(&l->u.udp, (struct sockaddr *)&l->addr, &len);
 		}
-		if (!rc)
-			rc = udp_poll_start(tp, l);
+		err = -rc;
+		if (!err)
+			err = udp_poll_start(tp, l);
 	} else {
 		rc = uv_tcp_bind(&l->u.tcp, bind, af == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
 		if (!rc)
 			rc = uv_listen((uv_stream_t *)&l->u.tcp, 511, tcp_accept_cb);
 		if (!rc)
 			rc = uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&l->addr, &len);
+		err = -rc;
 	}
-	if (rc) {
+	if (err) {
 		log_event(LOG_ERROR, "listen_failed", "proto=%s addr=%s err=%s",
 			  sip_proto_name(proto), sip_sockaddr_str(bind, a, sizeof(a)),
-			  uv_err_name(rc));
+			  uv_err_name(-err));
 		listener_close(l);
-		return -rc;
+		return err;
 	}
-	/* Keep registration order: the first listener bound is found first. */
-	pp = &tp->lsts;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = l;
+	/* Keep binding order: the first listener bound is found first. */
+	list_push_back(&tp->lsts, &l->le);
 	log_event(LOG_INFO, "listen", "proto=%s addr=%s", sip_proto_name(proto),
 		  sip_sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
 	if (lp)
@@ -1162,9 +1027,11 @@ enum sip_proto sip_listener_proto(const struct sip_listener *l)
 struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 						 enum sip_proto proto, int af)
 {
-	struct sip_listener *l;
+	struct list_node *it;
 
-	for (l = tp->lsts; l; l = l->next) {
+	list_foreach(it, &tp->lsts) {
+		struct sip_listener *l = list_entry(it, struct sip_listener, le);
+
 		if (l->proto == proto && l->addr.ss_family == af && !l->closing)
 			return l;
 	}
@@ -1193,7 +1060,7 @@ int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst
 
 	if (dst->conn_id)
 		c = conn_find_id(tp, dst->conn_id);
-	if (!c && sa_len((const struct sockaddr *)&dst->addr))
+	if (!c && sip_sa_len((const struct sockaddr *)&dst->addr))
 		c = conn_find_addr(tp, (const struct sockaddr *)&dst->addr);
 	if (!c) {
 		err = conn_connect(tp, (const struct sockaddr *)&dst->addr, &c);

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "sip/msg.h"
+#include "sip/sa.h"
 
 enum sip_proto { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 };
 
@@ -82,9 +83,7 @@ struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 const char *sip_proto_name(enum sip_proto p);
 const char *sip_proto_upper(enum sip_proto p);
 
-/*
- * Additions (h3-stack) used by the transaction layer.
- */
+/* What the transaction layer needs besides. */
 
 /* Like sip_transport_send(); *conn_id (may be NULL) gets the TCP
  * connection the bytes went to or were queued on (0 for UDP). */
@@ -107,8 +106,5 @@ struct sip_transport_stats {
 	uint64_t tcp_idle_closed, tcp_overflow_closed, tcp_pings;
 };
 const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *tp);
-
-/* "192.0.2.1:5060" or "[2001:db8::1]:5060" (always NUL-terminated). */
-const char *sip_sockaddr_str(const struct sockaddr *sa, char *buf, size_t size);
 
 #endif

@@ -10,6 +10,7 @@
  * exceptions RFC 4475 asks for (noted where they are).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -68,7 +69,8 @@ const uint16_t sip_lex_ctype[256] = {
 	['`'] = TK,
 };
 
-enum { URI_BAD = -1, URI_OK = 0, URI_OTHER = 1 };
+/* What uri_parse() found: a URI we decode, one of another scheme, or none. */
+enum { URI_OK, URI_OTHER, URI_BAD };
 
 static size_t skip_lws(const char *p, size_t n, size_t i)
 {
@@ -205,19 +207,19 @@ int sip_delta_seconds(const struct pl *pl, uint32_t *v)
 	uint64_t n = 0;
 
 	if (!pl || !pl->p)
-		return -1;
+		return EINVAL;
 	t = *pl;
 	pl_trim(&t);
 	if (!t.l)
-		return -1;
+		return EINVAL;
 	for (size_t i = 0; i < t.l; i++) {
 		if (!lex_is(t.p[i], LEX_DIGIT))
-			return -1;
+			return EINVAL;
 		n = n * 10 + (uint64_t)(t.p[i] - '0');
 		/* RFC 3261 §20.19: 0..2^32-1; larger is malformed, so the
 		 * caller falls back to its default (RFC 4475 scalar02). */
 		if (n > UINT32_MAX)
-			return -1;
+			return EINVAL;
 	}
 	if (v)
 		*v = (uint32_t)n;
@@ -442,7 +444,7 @@ int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
 		uri = &tmp;
 	if (!pl) {
 		memset(uri, 0, sizeof(*uri));
-		return -1;
+		return EINVAL;
 	}
 	r = uri_parse(uri, pl->p, pl->l);
 	if (r == URI_OTHER) {
@@ -454,7 +456,7 @@ int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
 	} else if (r == URI_BAD) {
 		memset(uri, 0, sizeof(*uri));
 	}
-	return r == URI_OK ? 0 : -1;
+	return r == URI_OK ? 0 : EINVAL;
 }
 
 /* A display name byte outside quotes: token words separated by LWS, plus
@@ -476,11 +478,11 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 		addr = &tmp;
 	memset(addr, 0, sizeof(*addr));
 	if (!pl || !pl->p)
-		return -1;
+		return EINVAL;
 	v = *pl;
 	pl_trim(&v);
 	if (!v.l)
-		return -1;
+		return EINVAL;
 	p = v.p;
 	n = v.l;
 
@@ -563,7 +565,7 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 	return 0;
  bad:
 	memset(addr, 0, sizeof(*addr));
-	return -1;
+	return EINVAL;
 }
 
 int sip_via_decode(struct sip_via *via, const struct pl *pl)
@@ -577,7 +579,7 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 		via = &tmp;
 	memset(via, 0, sizeof(*via));
 	if (!pl || !pl->p)
-		return -1;
+		return EINVAL;
 	v = *pl;
 	pl_trim(&v);
 	p = v.p;
@@ -637,7 +639,7 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 	return 0;
  bad:
 	memset(via, 0, sizeof(*via));
-	return -1;
+	return EINVAL;
 }
 
 static int hexval(char c)

@@ -2,6 +2,7 @@
  * test_auth.c - digest authentication: RFC test vectors, Authorization
  * parsing (edge cases and garbage), stateless nonces and challenge output.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -287,20 +288,20 @@ static void test_parse_quoted(void **state)
 	/* Unterminated, escape at the very end, control characters. */
 	assert_int_equal(decode(&c,
 		"Digest username=\"u,realm=\"r\",nonce=\"n\",uri=\"x\","
-		RESP32), -1);
-	assert_int_equal(decode(&c, "Digest username=\"u\\"), -1);
-	assert_int_equal(decode(&c, "Digest username=\"u\\\"\"\"\""), -1);
+		RESP32), EINVAL);
+	assert_int_equal(decode(&c, "Digest username=\"u\\"), EINVAL);
+	assert_int_equal(decode(&c, "Digest username=\"u\\\"\"\"\""), EINVAL);
 	assert_int_equal(decode(&c,
 		"Digest username=\"u\x01\",realm=\"r\",nonce=\"n\",uri=\"x\","
-		RESP32), -1);
+		RESP32), EINVAL);
 	assert_int_equal(decode(&c,
 		"Digest username=\"u\\\r\",realm=\"r\",nonce=\"n\",uri=\"x\","
-		RESP32), -1);
+		RESP32), EINVAL);
 	{
 		static const char nul[] =
 			"Digest username=\"u\0\",realm=\"r\",nonce=\"n\","
 			"uri=\"x\"," RESP32;
-		assert_int_equal(decode_str(&c, nul, sizeof(nul) - 1), -1);
+		assert_int_equal(decode_str(&c, nul, sizeof(nul) - 1), EINVAL);
 	}
 }
 
@@ -324,7 +325,7 @@ static void test_parse_missing_dup(void **state)
 					      first ? "" : ",", fields[i]);
 			first = false;
 		}
-		assert_int_equal(decode(&c, buf), -1);
+		assert_int_equal(decode(&c, buf), EINVAL);
 	}
 
 	/* Every known parameter, repeated, is an error. */
@@ -340,7 +341,7 @@ static void test_parse_missing_dup(void **state)
 	assert_int_equal(decode(&c, base), 0);
 	for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s,%s", base, dups[i]);
-		assert_int_equal(decode(&c, buf), -1);
+		assert_int_equal(decode(&c, buf), EINVAL);
 	}
 }
 
@@ -350,11 +351,11 @@ static void test_parse_values(void **state)
 
 #define HDR "Digest username=\"u\",realm=\"r\",nonce=\"n\",uri=\"x\","
 	/* Response length must match the algorithm, and be hex. */
-	assert_int_equal(decode(&c, HDR "algorithm=SHA-256," RESP32), -1);
-	assert_int_equal(decode(&c, HDR "algorithm=MD5," RESP64), -1);
+	assert_int_equal(decode(&c, HDR "algorithm=SHA-256," RESP32), EINVAL);
+	assert_int_equal(decode(&c, HDR "algorithm=MD5," RESP64), EINVAL);
 	assert_int_equal(decode(&c, HDR
-		"response=\"0123456789abcdef0123456789abcdeg\""), -1);
-	assert_int_equal(decode(&c, HDR "response=\"\""), -1);
+		"response=\"0123456789abcdef0123456789abcdeg\""), EINVAL);
+	assert_int_equal(decode(&c, HDR "response=\"\""), EINVAL);
 
 	/* Unsupported algorithm: parses, but no algorithm and no match. */
 	assert_int_equal(decode(&c, HDR "algorithm=SHA-512-256," RESP64), 0);
@@ -369,16 +370,16 @@ static void test_parse_values(void **state)
 	assert_int_equal(digest_cred_alg(&c), 0);
 
 	/* nc is exactly 8 hex digits. */
-	assert_int_equal(decode(&c, HDR "nc=0000001," RESP32), -1);
-	assert_int_equal(decode(&c, HDR "nc=000000001," RESP32), -1);
-	assert_int_equal(decode(&c, HDR "nc=0000000g," RESP32), -1);
+	assert_int_equal(decode(&c, HDR "nc=0000001," RESP32), EINVAL);
+	assert_int_equal(decode(&c, HDR "nc=000000001," RESP32), EINVAL);
+	assert_int_equal(decode(&c, HDR "nc=0000000g," RESP32), EINVAL);
 	assert_int_equal(decode(&c, HDR "nc=0000abcF," RESP32), 0);
 
 	/* qop: only auth, and then cnonce and nc are required. */
 	assert_int_equal(decode(&c, HDR
-		"qop=auth-int,nc=00000001,cnonce=\"c\"," RESP32), -1);
-	assert_int_equal(decode(&c, HDR "qop=auth,nc=00000001," RESP32), -1);
-	assert_int_equal(decode(&c, HDR "qop=auth,cnonce=\"c\"," RESP32), -1);
+		"qop=auth-int,nc=00000001,cnonce=\"c\"," RESP32), EINVAL);
+	assert_int_equal(decode(&c, HDR "qop=auth,nc=00000001," RESP32), EINVAL);
+	assert_int_equal(decode(&c, HDR "qop=auth,cnonce=\"c\"," RESP32), EINVAL);
 	assert_int_equal(decode(&c, HDR
 		"qop=AUTH,nc=00000001,cnonce=\"c\"," RESP32), 0);
 
@@ -387,7 +388,7 @@ static void test_parse_values(void **state)
 	assert_true(c.userhash);
 	assert_int_equal(decode(&c, HDR "userhash=\"FALSE\"," RESP32), 0);
 	assert_false(c.userhash);
-	assert_int_equal(decode(&c, HDR "userhash=maybe," RESP32), -1);
+	assert_int_equal(decode(&c, HDR "userhash=maybe," RESP32), EINVAL);
 #undef HDR
 }
 
@@ -410,10 +411,10 @@ static void test_parse_garbage(void **state)
 	struct pl null_pl = {NULL, 0};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(decode(&c, bad[i]), -1);
-	assert_int_equal(digest_cred_decode(&c, &null_pl), -1);
-	assert_int_equal(digest_cred_decode(&c, NULL), -1);
-	assert_int_equal(digest_cred_decode(NULL, &null_pl), -1);
+		assert_int_equal(decode(&c, bad[i]), EINVAL);
+	assert_int_equal(digest_cred_decode(&c, &null_pl), EINVAL);
+	assert_int_equal(digest_cred_decode(&c, NULL), EINVAL);
+	assert_int_equal(digest_cred_decode(NULL, &null_pl), EINVAL);
 	/* A failed decode leaves nothing half-filled behind. */
 	assert_int_equal(c.username.l, 0);
 	assert_null(c.username.p);

@@ -4,6 +4,7 @@
  * rejection path, the value parsers and helpers, URI comparison, rebase,
  * and the RFC 4475 / RFC 5118 torture messages of the fuzz seed corpus.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -576,7 +577,7 @@ static void test_addr(void **state)
 			fail_msg("accepted bad addr: %s", bad[i]);
 		assert_int_equal(a.whole.l, 0);
 	}
-	assert_int_equal(sip_addr_decode(&a, NULL), -1);
+	assert_int_equal(sip_addr_decode(&a, NULL), EINVAL);
 	v = pl_from_str("<sip:a@example.com>");
 	assert_int_equal(sip_addr_decode(NULL, &v), 0);
 }
@@ -632,11 +633,11 @@ static void test_uri(void **state)
 
 	/* other scheme: an error with whole set */
 	v = pl_from_str("soap.beep://192.0.2.103:3002");
-	assert_int_equal(sip_uri_decode(&u, &v), -1);
+	assert_int_equal(sip_uri_decode(&u, &v), EINVAL);
 	assert_pl(&u.whole, "soap.beep://192.0.2.103:3002");
 	assert_int_equal(u.host.l, 0);
 	v = pl_from_str("mailto:a@example.com");
-	assert_int_equal(sip_uri_decode(&u, &v), -1);
+	assert_int_equal(sip_uri_decode(&u, &v), EINVAL);
 	assert_pl(&u.whole, "mailto:a@example.com");
 
 	static const char *bad[] = {
@@ -657,7 +658,7 @@ static void test_uri(void **state)
 		if (u.whole.l && strncmp(bad[i], "sip", 3) == 0)
 			fail_msg("whole kept for bad sip uri: %s", bad[i]);
 	}
-	assert_int_equal(sip_uri_decode(&u, NULL), -1);
+	assert_int_equal(sip_uri_decode(&u, NULL), EINVAL);
 	assert_int_equal(u.whole.l, 0);
 	v = pl_from_str("sip:h");
 	assert_int_equal(sip_uri_decode(NULL, &v), 0);
@@ -789,10 +790,10 @@ static void test_delta_seconds(void **state)
 	} t[] = {
 		{"0", 0, 0}, {"3600", 0, 3600}, {" 60 ", 0, 60},
 		{"000000000000000000000000000000000000007", 0, 7},
-		{"4294967295", 0, 4294967295u}, {"4294967296", -1, 0},
-		{"1" "0000000000000000000000000000000", -1, 0},
-		{"", -1, 0}, {"  ", -1, 0}, {"-1", -1, 0}, {"+1", -1, 0},
-		{"1.5", -1, 0}, {"12a", -1, 0}, {"1 2", -1, 0},
+		{"4294967295", 0, 4294967295u}, {"4294967296", EINVAL, 0},
+		{"1" "0000000000000000000000000000000", EINVAL, 0},
+		{"", EINVAL, 0}, {"  ", EINVAL, 0}, {"-1", EINVAL, 0}, {"+1", EINVAL, 0},
+		{"1.5", EINVAL, 0}, {"12a", EINVAL, 0}, {"1 2", EINVAL, 0},
 	};
 	struct pl pl;
 	uint32_t v;
@@ -806,7 +807,7 @@ static void test_delta_seconds(void **state)
 		if (t[i].rc == 0 && v != t[i].v)
 			fail_msg("delta(\"%s\") = %u", t[i].s, v);
 	}
-	assert_int_equal(sip_delta_seconds(NULL, &v), -1);
+	assert_int_equal(sip_delta_seconds(NULL, &v), EINVAL);
 }
 
 static void test_via(void **state)
@@ -845,7 +846,7 @@ static void test_via(void **state)
 			fail_msg("accepted bad via: %s", bad[i]);
 		assert_int_equal(v.whole.l, 0);
 	}
-	assert_int_equal(sip_via_decode(&v, NULL), -1);
+	assert_int_equal(sip_via_decode(&v, NULL), EINVAL);
 	p = pl_from_str("SIP/2.0/UDP h");
 	assert_int_equal(sip_via_decode(NULL, &p), 0);
 }
@@ -1565,7 +1566,7 @@ static void test_torture_details(void **state)
 
 	/* regbadct parses, but its Contact is not a valid addr-spec */
 	assert_int_equal(dec_file("rfc4475-regbadct", &why, &buf), SIP_DECODE_OK);
-	assert_int_equal(sip_addr_decode(&a, &sip_msg_hdr(&msg, SIP_HDR_CONTACT)->val), -1);
+	assert_int_equal(sip_addr_decode(&a, &sip_msg_hdr(&msg, SIP_HDR_CONTACT)->val), EINVAL);
 	free(buf);
 	/* regescrt: in <> the same URI is fine, headers and all */
 	assert_int_equal(dec_file("rfc4475-regescrt", &why, &buf), SIP_DECODE_OK);
@@ -1575,15 +1576,15 @@ static void test_torture_details(void **state)
 
 	/* badinv01: the Contact's empty params are rejected too */
 	assert_int_equal(dec_file("rfc4475-badinv01", &why, &buf), SIP_DECODE_BAD);
-	assert_int_equal(sip_addr_decode(&a, &sip_msg_hdr(&msg, SIP_HDR_CONTACT)->val), -1);
+	assert_int_equal(sip_addr_decode(&a, &sip_msg_hdr(&msg, SIP_HDR_CONTACT)->val), EINVAL);
 	free(buf);
 
 	/* scalar02: the out-of-range scalars are each rejected */
 	assert_int_equal(dec_file("rfc4475-scalar02", &why, &buf), SIP_DECODE_BAD);
-	assert_int_equal(sip_delta_seconds(&sip_msg_hdr(&msg, SIP_HDR_EXPIRES)->val, NULL), -1);
+	assert_int_equal(sip_delta_seconds(&sip_msg_hdr(&msg, SIP_HDR_EXPIRES)->val, NULL), EINVAL);
 	assert_int_equal(sip_addr_decode(&a, &sip_msg_hdr(&msg, SIP_HDR_CONTACT)->val), 0);
 	assert_true(sip_param_get(&a.params, "expires", &v));
-	assert_int_equal(sip_delta_seconds(&v, NULL), -1);
+	assert_int_equal(sip_delta_seconds(&v, NULL), EINVAL);
 	assert_pl(&msg.via.branch, "z9hG4bK342sdfoi3");
 	free(buf);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sip/print.h"
@@ -1077,6 +1078,32 @@ static void test_ctx_send_rejects(void **state)
 
 /* ---- helpers ---- */
 
+/* Two processes that start alike (a fork, or replicas of one image) must
+ * not send the same branches: RFC 3261 §8.1.1.7 wants them unique. */
+static void test_branch_fork(void **state)
+{
+	struct fix *f = *state;
+	char parent[64], child[64] = "";
+	int fds[2];
+	pid_t pid;
+
+	sip_stack_new_branch(f->st, parent, sizeof(parent));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sip_stack_new_branch(f->st, child, sizeof(child));
+		_exit(write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+	}
+	sip_stack_new_branch(f->st, parent, sizeof(parent));
+	assert_int_equal(read(fds[0], child, sizeof(child)), sizeof(child));
+	waitpid(pid, NULL, 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(strncmp(child, "z9hG4bK", 7), 0);
+	assert_string_not_equal(parent, child);
+}
+
 static void test_branch_and_via(void **state)
 {
 	struct fix *f = *state;
@@ -1206,6 +1233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ict_2xx_ack_by_tu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_tcp_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_send_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_branch_and_via, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_via_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_raw, setup, teardown),

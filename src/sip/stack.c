@@ -89,7 +89,7 @@ int sip_stack_alloc(struct sip_stack **stp, uv_loop_t *loop, struct tmrq *q,
 	log_ratelimit_init(&st->rl, 5, 20);
 	sbuf_init(&st->scratch);
 	list_init(&st->tcp_ctx);
-	hash_key_random(&st->hkey);
+	rand_hash_key(&st->hkey);
 	err = htab_init(&st->stx, HTAB_INIT);
 	if (!err)
 		err = htab_init(&st->accepted, HTAB_INIT);

@@ -22,6 +22,7 @@
 
 #include "sip/transport.h"
 #include "util/hash.h"
+#include "util/rand.h"
 #include "util/htab.h"
 #include "util/list.h"
 #include "util/log.h"
@@ -287,7 +288,7 @@ int sip_transport_alloc(struct sip_transport **tpp, uv_loop_t *loop,
 	tp->next_id = 1;
 	list_init(&tp->lsts);
 	list_init(&tp->conns);
-	hash_key_random(&tp->key);
+	rand_hash_key(&tp->key);
 	err = htab_init(&tp->byid, CONN_BUCKETS_INIT);
 	if (!err)
 		err = htab_init(&tp->byaddr, CONN_BUCKETS_INIT);

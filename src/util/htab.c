@@ -14,11 +14,12 @@ int htab_init(struct htab *t, size_t nb)
 		n *= 2;
 	t->b = calloc(n, sizeof(*t->b));
 	if (!t->b) {
-		t->nb = t->n = 0;
+		t->nb = t->n = t->pop = 0;
 		return ENOMEM;
 	}
 	t->nb = n;
 	t->n = 0;
+	t->pop = 0;
 	return 0;
 }
 
@@ -90,14 +91,21 @@ struct hnode *htab_bucket(const struct htab *t, uint64_t hash)
 
 struct hnode *htab_pop(struct htab *t)
 {
-	for (size_t i = 0; i < t->nb; i++) {
-		struct hnode *n = t->b[i];
+	/* From where the last pop stopped: tearing down n entries is O(n +
+	 * buckets), not O(n * buckets).  A destructor may insert or the table
+	 * may have grown behind the cursor: the second pass finds those. */
+	for (int pass = 0; pass < 2 && t->n; pass++) {
+		if (pass || t->pop >= t->nb)
+			t->pop = 0;
+		for (; t->pop < t->nb; t->pop++) {
+			struct hnode *n = t->b[t->pop];
 
-		if (n) {
-			t->b[i] = n->next;
-			n->next = NULL;
-			t->n--;
-			return n;
+			if (n) {
+				t->b[t->pop] = n->next;
+				n->next = NULL;
+				t->n--;
+				return n;
+			}
 		}
 	}
 	return NULL;

@@ -23,6 +23,7 @@ struct htab {
 	struct hnode **b;
 	size_t nb;               /* buckets, a power of two */
 	size_t n;                /* entries */
+	size_t pop;              /* where htab_pop() looks first */
 };
 
 /* nb: the first number of buckets, rounded up to a power of two. */

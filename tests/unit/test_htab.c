@@ -120,12 +120,46 @@ static void test_pop(void **state)
 	htab_free(&t);
 }
 
+/* Inserting while tearing down (a destructor that moves an entry) still
+ * empties the table, whatever bucket the new entry lands in. */
+static void test_pop_insert_behind(void **state)
+{
+	struct item *items = calloc(200, sizeof(*items));
+	struct htab t;
+	struct hnode *n;
+	size_t popped = 0;
+
+	(void)state;
+	assert_non_null(items);
+	assert_int_equal(htab_init(&t, 256), 0);
+	for (int i = 0; i < 100; i++) {
+		items[i].key = i;
+		htab_insert(&t, &items[i].hn, hash(i));
+	}
+	while ((n = htab_pop(&t)) != NULL) {
+		struct item *it = htab_entry(n, struct item, hn);
+
+		/* the first 50 popped bring one new entry each, in any bucket */
+		if (popped < 50) {
+			items[100 + popped].key = 100 + (int)popped;
+			htab_insert(&t, &items[100 + popped].hn, (uint64_t)popped);
+		}
+		it->key = -1;
+		popped++;
+	}
+	assert_int_equal(popped, 150);
+	assert_int_equal(t.n, 0);
+	htab_free(&t);
+	free(items);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_find_grow),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_pop),
+		cmocka_unit_test(test_pop_insert_behind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

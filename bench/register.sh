@@ -18,6 +18,11 @@
 #      Kamailio's shared memory, read with kamcmd, for comparison).
 #   4. one final block with every number and the targets.
 #
+# BASE_BUILD=DIR adds a third server, "kvbase": DIR/kubevoxd (an earlier
+# commit's build) measured the same way, in the same rounds, and the
+# report gives kubevoxd's CPU per registration against it (a refactor must
+# not make registrations dearer).
+#
 # Exit status: 0 when every target is met, 1 when a target is missed,
 # 2 when the benchmark could not run.  See bench/README.md.
 #
@@ -43,7 +48,8 @@ MEM_AORS=${MEM_AORS:-1000}
 MEM_CONTACTS=${MEM_CONTACTS:-100}
 MEM_PER_REG=${MEM_PER_REG:-10}
 MEM_RATE=${MEM_RATE:-1000}
-SERVERS=${SERVERS:-"kamailio kubevoxd"}
+BASE_BUILD=${BASE_BUILD:-}
+SERVERS=${SERVERS:-"kamailio kubevoxd${BASE_BUILD:+ kvbase}"}
 PIN=${PIN:-0}
 KAM_STATEFUL=${KAM_STATEFUL:-0}
 
@@ -185,15 +191,19 @@ start_kamailio() {
 	die "kamailio control socket missing, see $WORK/kamailio.log"
 }
 
-# start_kubevoxd CONFDIR LOG
+# The binary and port of a kubevoxd server: this build, or BASE_BUILD's.
+kv_bin() { if [ "$1" = kvbase ]; then echo "$BASE_BUILD/kubevoxd"; else echo "$KUBEVOXD"; fi; }
+kv_port() { if [ "$1" = kvbase ]; then echo "$PORT_B"; else echo "$PORT_X"; fi; }
+
+# start_kubevoxd NAME CONFDIR LOG
 start_kubevoxd() {
-	local why
+	local name=$1 why
 	# shellcheck disable=SC2086
-	$SERVER_PREFIX "$KUBEVOXD" -C "$1" >"$2" 2>&1 &
-	PID[kubevoxd]=$!
-	ADDR[kubevoxd]=127.0.0.1:$PORT_X
-	PIDS="$PIDS ${PID[kubevoxd]}"
-	why=$(kubevoxd_ready "${PID[kubevoxd]}" "$2") || die "$why"
+	$SERVER_PREFIX "$(kv_bin "$name")" -C "$2" >"$3" 2>&1 &
+	PID[$name]=$!
+	ADDR[$name]=127.0.0.1:$(kv_port "$name")
+	PIDS="$PIDS ${PID[$name]}"
+	why=$(kubevoxd_ready "${PID[$name]}" "$3") || die "$why"
 }
 
 stop_server() {
@@ -288,7 +298,7 @@ run_ramp() {
 # Memory readings: kubevoxd's VmRSS, Kamailio's used shared memory, in bytes.
 mem_used() {
 	case $1 in
-	kubevoxd) echo $(( $(tree_rss_kb "${PID[kubevoxd]}") * 1024 )) ;;
+	kubevoxd|kvbase) echo $(( $(tree_rss_kb "${PID[$1]}") * 1024 )) ;;
 	kamailio) kam_shm_used ;;
 	esac
 }
@@ -300,10 +310,10 @@ mem_used() {
 run_memory() {
 	local name=$1 m0 m1 m2
 	case $name in
-	kubevoxd)
-		gen_kubevox_conf "$WORK/kv-mem" "$PORT_X" 200000 "$MEM_AORS" \
+	kubevoxd|kvbase)
+		gen_kubevox_conf "$WORK/$name-mem" "$(kv_port "$name")" 200000 "$MEM_AORS" \
 			"$MEM_CONTACTS" no
-		start_kubevoxd "$WORK/kv-mem" "$WORK/kubevoxd-mem.log" ;;
+		start_kubevoxd "$name" "$WORK/$name-mem" "$WORK/$name-mem.log" ;;
 	kamailio)
 		start_kamailio MEMTEST ;;
 	esac
@@ -345,8 +355,8 @@ for s in $SERVERS; do
 	kamailio)
 		command -v kamailio >/dev/null || die "kamailio not found"
 		command -v kamcmd >/dev/null || die "kamcmd not found" ;;
-	kubevoxd)
-		[ -x "$KUBEVOXD" ] || die "$KUBEVOXD not found: build first" ;;
+	kubevoxd|kvbase)
+		[ -x "$(kv_bin "$s")" ] || die "$(kv_bin "$s") not found: build first" ;;
 	*) die "unknown server '$s' in SERVERS" ;;
 	esac
 done
@@ -361,12 +371,14 @@ BENCH_OUT=$WORK
 BENCH_SCENARIO=$HERE/scenarios/register.xml
 PORT_K=$(free_udp_port 25060)
 PORT_X=$(free_udp_port $((PORT_K + 10)))
+PORT_B=$(free_udp_port $((PORT_X + 10)))
 START=$(now_s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 gen_users_csv "$WORK/users.csv"
 gen_mem_csv "$WORK/mem.csv"
-gen_kubevox_conf "$WORK/kv-steady" "$PORT_X" 100000 "$USERS" 1 yes
+gen_kubevox_conf "$WORK/kubevoxd-steady" "$PORT_X" 100000 "$USERS" 1 yes
+[ -z "$BASE_BUILD" ] || gen_kubevox_conf "$WORK/kvbase-steady" "$PORT_B" 100000 "$USERS" 1 yes
 MEM_TOTAL=$((MEM_AORS * MEM_CONTACTS))
 MEM_CALLS=$(( $(wc -l <"$WORK/mem.csv") - 1 ))
 
@@ -374,7 +386,7 @@ echo "register.sh: work dir $WORK, kamailio on udp:$PORT_K, kubevoxd on udp:$POR
 for s in $SERVERS; do
 	case $s in
 	kamailio) start_kamailio ;;
-	kubevoxd) start_kubevoxd "$WORK/kv-steady" "$WORK/kubevoxd.log" ;;
+	kubevoxd|kvbase) start_kubevoxd "$s" "$WORK/$s-steady" "$WORK/$s.log" ;;
 	esac
 done
 
@@ -463,6 +475,15 @@ if [ -n "${S[kamailio,cpu_us]:-}" ] && [ -n "${S[kubevoxd,cpu_us]:-}" ]; then
 	if [ "$ratio" = n/a ]; then judge 0; else judge "$(calc "x = ($ratio < 1.0)" '%d')"; fi
 	echo "cpu ratio kubevoxd_cpu_us_per_reg / kamailio_cpu_us_per_reg = $ratio (target < 1.0): $V"
 fi
+if [ -n "${S[kvbase,cpu_us]:-}" ] && [ -n "${S[kubevoxd,cpu_us]:-}" ]; then
+	ratio=n/a
+	if [ "${S[kvbase,cpu_us]}" != n/a ] && [ "${S[kubevoxd,cpu_us]}" != n/a ]; then
+		ratio=$(calc "if (${S[kvbase,cpu_us]} > 0) x = ${S[kubevoxd,cpu_us]} / ${S[kvbase,cpu_us]}; else ok = 0" '%.3f')
+	fi
+	# The same code measures within about 5% of itself on this machine.
+	if [ "$ratio" = n/a ]; then judge 0; else judge "$(calc "x = ($ratio < 1.05)" '%d')"; fi
+	echo "cpu ratio kubevoxd / kvbase ($BASE_BUILD) = $ratio (target < 1.05, no regression): $V"
+fi
 for s in $SERVERS; do
 	if [ "${S[$s,other_pct]}" -ge 10 ]; then
 		echo "warning: other processes used ${S[$s,other_pct]}% of a core during the $s runs; CPU figures are noisy"
@@ -487,7 +508,7 @@ echo
 echo "memory: $MEM_AORS AORs x $MEM_CONTACTS = $MEM_TOTAL distinct bindings, $MEM_PER_REG contacts per REGISTER, then all refreshed"
 for s in $SERVERS; do
 	case $s in
-	kubevoxd) what="VmRSS" ;;
+	kubevoxd|kvbase) what="VmRSS" ;;
 	kamailio) what="shm real_used" ;;
 	esac
 	echo "$s  $what $((M[$s,before] / 1024)) kB -> $((M[$s,after] / 1024)) kB -> refresh $((M[$s,refresh] / 1024)) kB, registers ok=${M[$s,ok]} failed=${M[$s,fail]}, bindings listed: ${M[$s,seen]} of $MEM_CONTACTS${M[$s,stored]}"

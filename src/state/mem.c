@@ -679,8 +679,30 @@ static void mem_free(struct state *st)
 	free(ms);
 }
 
+/* One process is the whole cluster: there are no other replicas. */
+static int mem_replica(struct state *st, const char *name, struct state_replica *out)
+{
+	return ENOENT;
+}
+
+static void mem_replicas_foreach(struct state *st,
+				 void (*fn)(const struct state_replica *r, void *arg),
+				 void *arg)
+{
+}
+
+static void mem_stats(struct state *st, struct state_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->backend = "memory";
+	out->healthy = true;
+}
+
 static const struct state_ops mem_ops = {
 	.name = "memory",
+	.replica = mem_replica,
+	.replicas_foreach = mem_replicas_foreach,
+	.stats = mem_stats,
 	.reg = mem_reg,
 	.lookup = mem_lookup,
 	.nonce_use = mem_nonce_use,

@@ -1,13 +1,17 @@
 /*
- * state.h - the shared-state interface: location store and nonce tracking.
+ * state.h - the shared-state interface: location store, nonce counts,
+ * failed-authentication counts and bans, and the table of replicas.
  *
  * Everything a replica must share with the others goes through this
  * interface, so that the in-memory backend (one machine, the default) and
- * the Redis backend (cluster) are interchangeable.  Operations complete
- * through a callback because a networked backend answers later; the memory
- * backend calls it before returning.  A REGISTER is applied as ONE
- * operation (ordering checks, max_contacts, remove_existing, refresh,
- * removal) so a backend can make it atomic.
+ * the Redis backend (cluster, state/redis.c) are interchangeable.
+ * Operations complete through a callback because a networked backend
+ * answers later; the memory backend calls it before returning.  A
+ * REGISTER is applied as ONE operation (ordering checks, max_contacts,
+ * remove_existing, refresh, removal) so a backend can make it atomic.
+ * What must be answered on every request without waiting (is this source
+ * banned? where is replica X?) is read synchronously from a copy the
+ * backend keeps in this process.
  */
 #ifndef KV_STATE_STATE_H
 #define KV_STATE_STATE_H
@@ -17,17 +21,25 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <uv.h>
+
 #include "util/pl.h"
 #include "util/tmr.h"
 
 enum loc_proto { LOC_PROTO_UDP = 0, LOC_PROTO_TCP = 1 };
 
-/* Where a registration really came from: calls go back there (NAT). */
+#define STATE_REPLICA_MAX 32     /* bytes of a replica name, NUL included */
+
+/* Where a registration really came from: calls go back there (NAT).  The
+ * flow is (replica, proto, local, addr, conn_id): only that replica can
+ * reach the phone through the phone's NAT pinhole or TCP connection. */
 struct loc_source {
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr;    /* the phone's address as we saw it */
+	struct sockaddr_storage local;   /* our address it sent to (AF_UNSPEC:
+					  * unknown, the listener's) */
 	enum loc_proto proto;
 	uint64_t conn_id;        /* TCP connection id on the replica, 0 for UDP */
-	char replica[32];        /* replica that holds conn_id ("" on one host) */
+	char replica[STATE_REPLICA_MAX]; /* replica that holds the flow */
 };
 
 /* A stored binding, as handed to callbacks (valid during the callback). */
@@ -83,8 +95,41 @@ typedef void (loc_result_h)(enum loc_result res, const struct loc_contact *conta
 /* Nonce-count check: ok=true when nc is higher than any seen for nonce. */
 typedef void (nonce_result_h)(bool ok, void *arg);
 
-/* Called when a contact expires without refresh (for logs and metrics). */
+/* Called when a contact expires without refresh (for logs and metrics):
+ * once in the cluster, on the replica that removed it. */
 typedef void (loc_expire_h)(const struct loc_contact *c, void *arg);
+
+/* A failed authentication counted (state_fail_count()): count is this
+ * failure's rank within the window (1 for the first); addr_registered
+ * says whether the source address holds live registrations (an office
+ * behind one NAT address).  err != 0: the backend could not count. */
+typedef void (fail_count_h)(int err, uint32_t count, bool addr_registered, void *arg);
+
+/* What the backend knows of another replica (or of this one). */
+struct state_replica {
+	char name[STATE_REPLICA_MAX];
+	struct sockaddr_storage advertise;   /* where it takes SIP for its flows */
+	uint64_t heartbeat_age_ms;           /* by the backend's clock */
+	bool alive;                          /* heartbeat younger than 3 s */
+	bool self;
+};
+
+/* Round-trip latency histogram buckets, milliseconds (upper bounds). */
+#define STATE_RTT_BUCKETS 8
+extern const double state_rtt_bounds_ms[STATE_RTT_BUCKETS];
+
+struct state_stats {
+	const char *backend;              /* "memory", "redis" */
+	bool healthy;
+	uint64_t rtt_count;               /* round trips measured */
+	double rtt_sum_ms;
+	uint64_t rtt_le[STATE_RTT_BUCKETS];   /* cumulative, Prometheus style */
+	uint64_t errors;                  /* commands that failed or timed out */
+	uint64_t reconnects;
+	uint64_t conflicts;               /* REGISTER writes retried */
+	uint64_t written_back;            /* bindings restored after a data loss */
+	uint64_t expired_removed;         /* contacts this replica expired */
+};
 
 struct state;
 
@@ -99,6 +144,28 @@ struct state_ops {
 	size_t (*contacts_count)(struct state *st);
 	bool (*healthy)(struct state *st);
 	void (*free)(struct state *st);
+
+	/* Failed authentications and bans (pbx/authn.c decides what to
+	 * count and what to ban; the backend shares counts and bans between
+	 * replicas).  key: "ADDR" (the whole address) or "ADDR USER". */
+	int  (*fail_count)(struct state *st, const struct pl *key,
+			   const struct sockaddr *addr, uint32_t window_s,
+			   fail_count_h *cb, void *arg);
+	/* Ban key until until_ms (wall clock, ms): every replica within a
+	 * second. */
+	int  (*ban_set)(struct state *st, const struct pl *key, uint64_t until_ms);
+	/* Is key banned at now_ms?  From this process's copy, never waits. */
+	bool (*banned)(struct state *st, const struct pl *key, uint64_t now_ms);
+	/* Bans in force (this process's copy). */
+	size_t (*bans_count)(struct state *st, uint64_t now_ms);
+
+	/* The replica called name, from this process's copy of the table
+	 * (refreshed every second): 0, or ENOENT when unknown. */
+	int  (*replica)(struct state *st, const char *name, struct state_replica *out);
+	void (*replicas_foreach)(struct state *st,
+				 void (*fn)(const struct state_replica *r, void *arg),
+				 void *arg);
+	void (*stats)(struct state *st, struct state_stats *out);
 };
 
 struct state {
@@ -125,12 +192,53 @@ static inline void state_free(struct state *st)
 { if (st) st->ops->free(st); }
 static inline void state_set_expire_handler(struct state *st, loc_expire_h *h, void *arg)
 { st->expireh = h; st->expire_arg = arg; }
+static inline int state_fail_count(struct state *st, const struct pl *key,
+				   const struct sockaddr *addr, uint32_t window_s,
+				   fail_count_h *cb, void *arg)
+{ return st->ops->fail_count(st, key, addr, window_s, cb, arg); }
+static inline int state_ban_set(struct state *st, const struct pl *key, uint64_t until_ms)
+{ return st->ops->ban_set(st, key, until_ms); }
+static inline bool state_banned(struct state *st, const struct pl *key, uint64_t now_ms)
+{ return st->ops->banned(st, key, now_ms); }
+static inline size_t state_bans_count(struct state *st, uint64_t now_ms)
+{ return st->ops->bans_count(st, now_ms); }
+static inline int state_replica(struct state *st, const char *name,
+				struct state_replica *out)
+{ return st->ops->replica(st, name, out); }
+static inline void state_replicas_foreach(struct state *st,
+					  void (*fn)(const struct state_replica *r, void *arg),
+					  void *arg)
+{ st->ops->replicas_foreach(st, fn, arg); }
+static inline void state_stats(struct state *st, struct state_stats *out)
+{ st->ops->stats(st, out); }
 
 /* In-memory backend: expiry through q (one heap, no timer per contact).
  * clock: wall-clock seconds source; NULL means time(NULL) (tests inject). */
 typedef uint64_t (state_clock_h)(void *arg);
 int state_mem_alloc(struct state **stp, struct tmrq *q,
 		    state_clock_h *clock, void *clock_arg);
+/*
+ * The Redis backend (state/redis.c): one Redis shared by every replica,
+ * through hiredis's async API on the loop (the SIP loop never waits for
+ * Redis), with a copy of this replica's own bindings in this process (they
+ * serve while Redis is down, and are written back when Redis comes back
+ * without them).  The connection is made in the background and remade with
+ * backoff; state_healthy() says whether Redis answers.
+ */
+struct state_redis_config {
+	const char *host;               /* name or address; NULL with unix_path */
+	uint16_t port;
+	const char *unix_path;
+	unsigned db;
+	const char *password;           /* NULL: no AUTH */
+	const char *replica;            /* this replica's name */
+	struct sockaddr_storage advertise;  /* AF_UNSPEC: others cannot reach us */
+	unsigned command_timeout_ms;    /* 0: 1000 */
+};
+int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
+		      const struct state_redis_config *cfg,
+		      state_clock_h *clock, void *clock_arg);
+
 /* Memory backend only: about how many nonces are tracked at once (default
  * 1,000,000); when full, the one expiring soonest in its bucket is
  * forgotten (nctab.h).  EINVAL for another backend or max 0. */

@@ -13,6 +13,7 @@
 
 #include "config/dpargs.h"
 #include "pbx/call_int.h"
+#include "pbx/flowproxy.h"
 #include "sip/print.h"
 #include "util/log.h"
 #include "util/rand.h"
@@ -188,6 +189,10 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 		b->state = LEG_ENDED;
 		goto maybe_done;
 	}
+	if (!b->responded) {
+		b->responded = true;
+		tmr_cancel(c->pbx->tmrq, &b->noresp_tmr);
+	}
 	if (resp->scode < 200) {
 		b->provisional = true;
 		if (pl_isset(&resp->to.tag) && b->dlg) {
@@ -251,6 +256,71 @@ static void dial_timeout(void *arg)
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
 }
 
+/* Nothing at all came back from a phone reached through another replica
+ * or straight at a flow whose replica is dead: the phone is gone, and the
+ * caller must not wait for timer B (32 s).  The leg ends 480. */
+static void noresp_timeout(void *arg)
+{
+	struct leg *b = arg;
+	struct call *c = b->call;
+
+	if (b->responded || !b->inv_ctx)
+		return;
+	log_event(LOG_INFO, "dial_no_response", "uniqueid=%s channel=%s after_ms=%u",
+		  c->uniqueid, b->chan, CALL_NORESP_MS);
+	sip_ctx_abandon(b->inv_ctx);
+	b->inv_ctx = NULL;
+	b->final = 480;
+	b->state = LEG_ENDED;
+	if (b->m.rtp)
+		rtp_leg_stop(b->m.rtp);
+	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
+		dial_failed(c);
+}
+
+/*
+ * Where the INVITE for contact ct goes: through the Path it registered
+ * with (a front proxy holds the flow), else to the phone when this replica
+ * holds its flow, else through the replica that does (flowproxy.h), else
+ * (that replica is dead) straight to the address the phone registered
+ * from.  route: the Route header value to add ("" for none).  *guarded:
+ * the leg must hear from the phone within CALL_NORESP_MS.
+ */
+static void leg_route(struct call *c, struct leg *b, const struct loc_contact *ct,
+		      char *route, size_t size, bool *guarded)
+{
+	const char *self = c->cfg->cluster.replica;
+	struct state_replica r;
+
+	route[0] = '\0';
+	*guarded = false;
+	b->dst.addr = ct->src.addr;
+	b->dst.local = ct->src.local;
+	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+	b->dst.conn_id = ct->src.conn_id;
+	if (ct->path && *ct->path) {
+		snprintf(route, size, "%s", ct->path);
+		return;
+	}
+	if (!ct->src.replica[0] || !strcmp(ct->src.replica, self))
+		return;
+	/* Another replica's flow: our TCP connection ids and local
+	 * addresses mean nothing here. */
+	b->dst.conn_id = 0;
+	memset(&b->dst.local, 0, sizeof(b->dst.local));
+	*guarded = true;
+	if (!state_replica(c->pbx->state, ct->src.replica, &r) && r.alive &&
+	    !flowproxy_route(c->pbx->proxy, &r, &ct->src, route, size, &b->dst)) {
+		c->pbx->stats.cross_replica++;
+		log_event(LOG_DEBUG, "dial_via_replica", "uniqueid=%s replica=%s",
+			  c->uniqueid, ct->src.replica);
+		return;
+	}
+	route[0] = '\0';
+	log_event(LOG_INFO, "dial_replica_dead", "uniqueid=%s replica=%s contact=%s",
+		  c->uniqueid, ct->src.replica, ct->uri);
+}
+
 /* One B leg toward contact ct of endpoint ep. */
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		     const struct loc_contact *ct)
@@ -258,7 +328,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	struct leg *b;
 	struct sbuf sb, body;
 	char callid[48], tag[24], branch[48], ip[64], contact[128];
-	char from[400], to[256], host[72];
+	char from[400], to[256], host[72], route[512];
+	bool guarded;
 	int err;
 
 	if (c->b_n == CALL_MAX_FORKS)
@@ -269,9 +340,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->call = c;
 	b->uac = true;
 	b->ep = ep;
-	b->dst.addr = ct->src.addr;
-	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-	b->dst.conn_id = ct->src.conn_id;
+	tmr_init(&b->noresp_tmr);
+	leg_route(c, b, ct, route, sizeof(route), &guarded);
 	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
 		 call_chan_seq(c));
 	sbuf_init(&sb);
@@ -315,8 +385,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	if (err)
 		goto out;
 	sbuf_append_str(&sb, "Max-Forwards: 70\r\n");
-	if (ct->path && *ct->path)
-		sbuf_printf(&sb, "Route: %s\r\n", ct->path);
+	if (route[0])
+		sbuf_printf(&sb, "Route: %s\r\n", route);
 	sbuf_printf(&sb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
 		    "Contact: <%s>\r\n"
 		    "Allow: " PBX_ALLOW "\r\n"
@@ -340,6 +410,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		goto out;
 	call_table_add(c->calls, b);
 	c->b[c->b_n++] = b;
+	if (guarded)
+		tmr_start(c->pbx->tmrq, &b->noresp_tmr, CALL_NORESP_MS, noresp_timeout, b);
 	/* The CDR names the first callee rung until one answers. */
 	if (!c->dstchannel[0])
 		snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);

@@ -12,6 +12,7 @@
 #include "pbx/authn.h"
 #include "pbx/call.h"
 #include "pbx/core.h"
+#include "pbx/flowproxy.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
@@ -174,6 +175,19 @@ static int media_start(struct pbx *pbx, const struct kv_config *cfg)
 	return err;
 }
 
+/* Keys every replica of the cluster derives alike from its secret: To
+ * tags (a retransmission gets the same one anywhere) and flow tokens. */
+static void cluster_keys(struct pbx *pbx, const struct kv_config *cfg)
+{
+	const char *secret = cfg->cluster.secret ? cfg->cluster.secret : "";
+	struct hash_key k;
+
+	hash_key_from(&k, secret, strlen(secret));
+	sip_stack_set_tag_key(pbx->stack, &k);
+	flowproxy_key(secret, &k);
+	flowproxy_set_key(pbx->proxy, &k);
+}
+
 int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	      struct kv_config *cfg)
 {
@@ -205,6 +219,12 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = sip_stack_alloc(&pbx->stack, loop, q, pbx_request, pbx);
 	if (err)
 		goto out;
+	err = flowproxy_alloc(&pbx->proxy, pbx->stack, pbx->cfg->cluster.replica,
+			      &(struct hash_key){{0, 0}});
+	if (err)
+		goto out;
+	sip_stack_set_proxy_handler(pbx->stack, flowproxy_handle, pbx->proxy);
+	cluster_keys(pbx, cfg);
 	err = calls_alloc(&pbx->calls, pbx);
 	if (err)
 		goto out;
@@ -266,6 +286,18 @@ static bool transports_equal(const struct kv_config *a, const struct kv_config *
 	return true;
 }
 
+/* What a running replica cannot switch: its backend and its identity. */
+static bool cluster_equal(const struct kv_config *a, const struct kv_config *b)
+{
+	const struct cfg_state *x = &a->state, *y = &b->state;
+
+	return x->backend == y->backend && !strcmp(x->url ? x->url : "", y->url ? y->url : "") &&
+	       !strcmp(x->password ? x->password : "", y->password ? y->password : "") &&
+	       !strcmp(a->cluster.replica, b->cluster.replica) &&
+	       !memcmp(&a->cluster.advertise, &b->cluster.advertise,
+		       sizeof(a->cluster.advertise));
+}
+
 void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 {
 	struct kv_config *old = pbx->cfg;
@@ -274,12 +306,16 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	if (!transports_equal(old, cfg))
 		log_event(LOG_WARN, "config_transports_changed",
 			  "applied=no reason=restart_needed");
+	if (!cluster_equal(old, cfg))
+		log_event(LOG_WARN, "config_cluster_changed",
+			  "applied=no reason=restart_needed what=\"[state] or replica or advertise\"");
 	if (old->rtpstart != cfg->rtpstart || old->rtpend != cfg->rtpend) {
 		if (rtp_engine_set_range(pbx->rtp, cfg->rtpstart, cfg->rtpend))
 			log_event(LOG_WARN, "rtp_range_not_applied", "rtpstart=%u rtpend=%u",
 				  cfg->rtpstart, cfg->rtpend);
 	}
 	banlist_configure(pbx->bans, sec->ban_failures, sec->ban_window, sec->ban_time);
+	cluster_keys(pbx, cfg);
 	/* A new secret makes outstanding nonces stale: phones re-authenticate. */
 	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
 	pbx->cfg = config_ref(cfg);
@@ -296,6 +332,7 @@ void pbx_free(struct pbx *pbx)
 	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
+	flowproxy_free(pbx->proxy);
 	state_free(pbx->state);
 	banlist_free(pbx->bans);
 	if (pbx->cfg)

@@ -24,6 +24,7 @@ struct pbx_stats {
 	uint64_t banned_requests;
 	uint64_t contacts_expired;
 	uint64_t requests_by_method_other;
+	uint64_t cross_replica;         /* calls to phones through another replica */
 };
 
 #endif

@@ -27,6 +27,8 @@ struct sip_transport;
 /* Where a message came from / goes to. */
 struct sip_peer {
 	struct sockaddr_storage addr;   /* remote address */
+	struct sockaddr_storage local;  /* our address on this flow (AF_UNSPEC:
+					 * the listener's, whatever it is) */
 	enum sip_proto proto;
 	uint64_t conn_id;               /* TCP connection (0: none / open new) */
 	struct sip_listener *lst;       /* listener it arrived on, or NULL */

@@ -269,7 +269,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->call = c;
 	b->uac = true;
 	b->ep = ep;
-	b->dst.addr = ct->src.addr;
+	loc_addr_get(&ct->src.addr, &b->dst.addr);
 	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	b->dst.conn_id = ct->src.conn_id;
 	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,

@@ -267,7 +267,7 @@ static void finish_register(struct reg_ctx *ctx)
 		ua = h->val;
 	r.user_agent = ua;
 	r.endpoint = pl_from_str(ctx->ep->name);
-	memcpy(&r.src.addr, &ctx->src.addr, sizeof(r.src.addr));
+	loc_addr_set(&r.src.addr, &ctx->src.addr);
 	r.src.proto = ctx->src.proto == SIP_PROTO_TCP ? LOC_PROTO_TCP : LOC_PROTO_UDP;
 	r.src.conn_id = ctx->src.conn_id;
 	r.max_contacts = aor->max_contacts;

@@ -294,8 +294,8 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 
 	route[0] = '\0';
 	*guarded = false;
-	b->dst.addr = ct->src.addr;
-	b->dst.local = ct->src.local;
+	loc_addr_get(&ct->src.addr, &b->dst.addr);
+	loc_addr_get(&ct->src.local, &b->dst.local);
 	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	b->dst.conn_id = ct->src.conn_id;
 	if (ct->path && *ct->path) {

@@ -138,21 +138,17 @@ static int b64_decode(const struct pl *in, unsigned char *out)
 	return o == TOKEN_RAW ? 0 : EINVAL;
 }
 
-static void put_sa(unsigned char *p, const struct sockaddr_storage *ss)
+static void put_sa(unsigned char *p, const union loc_addr *a)
 {
 	memset(p, 0, SA_WIRE);
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-
+	if (a->sa.sa_family == AF_INET) {
 		p[0] = 4;
-		memcpy(p + 1, &in->sin_addr, 4);
-		memcpy(p + 17, &in->sin_port, 2);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
+		memcpy(p + 1, &a->in.sin_addr, 4);
+		memcpy(p + 17, &a->in.sin_port, 2);
+	} else if (a->sa.sa_family == AF_INET6) {
 		p[0] = 6;
-		memcpy(p + 1, &in6->sin6_addr, 16);
-		memcpy(p + 17, &in6->sin6_port, 2);
+		memcpy(p + 1, &a->in6.sin6_addr, 16);
+		memcpy(p + 17, &a->in6.sin6_port, 2);
 	}
 }
 

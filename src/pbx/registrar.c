@@ -267,8 +267,8 @@ static void finish_register(struct reg_ctx *ctx)
 		ua = h->val;
 	r.user_agent = ua;
 	r.endpoint = pl_from_str(ctx->ep->name);
-	memcpy(&r.src.addr, &ctx->src.addr, sizeof(r.src.addr));
-	memcpy(&r.src.local, &ctx->src.local, sizeof(r.src.local));
+	loc_addr_set(&r.src.addr, &ctx->src.addr);
+	loc_addr_set(&r.src.local, &ctx->src.local);
 	r.src.proto = ctx->src.proto == SIP_PROTO_TCP ? LOC_PROTO_TCP : LOC_PROTO_UDP;
 	r.src.conn_id = ctx->src.conn_id;
 	snprintf(r.src.replica, sizeof(r.src.replica), "%s", ctx->cfg->cluster.replica);

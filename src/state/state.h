@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <uv.h>
@@ -30,13 +31,21 @@ enum loc_proto { LOC_PROTO_UDP = 0, LOC_PROTO_TCP = 1 };
 
 #define STATE_REPLICA_MAX 32     /* bytes of a replica name, NUL included */
 
+/* An IPv4 or IPv6 address and port in 28 bytes: a binding keeps two, and
+ * a sockaddr_storage is 128 (the store's memory per binding counts). */
+union loc_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 /* Where a registration really came from: calls go back there (NAT).  The
  * flow is (replica, proto, local, addr, conn_id): only that replica can
  * reach the phone through the phone's NAT pinhole or TCP connection. */
 struct loc_source {
-	struct sockaddr_storage addr;    /* the phone's address as we saw it */
-	struct sockaddr_storage local;   /* our address it sent to (AF_UNSPEC:
-					  * unknown, the listener's) */
+	union loc_addr addr;     /* the phone's address as we saw it */
+	union loc_addr local;    /* our address it sent to (AF_UNSPEC:
+				  * unknown, the listener's) */
 	enum loc_proto proto;
 	uint64_t conn_id;        /* TCP connection id on the replica, 0 for UDP */
 	char replica[STATE_REPLICA_MAX]; /* replica that holds the flow */
@@ -190,6 +199,11 @@ static inline bool state_healthy(struct state *st)
 { return st->ops->healthy(st); }
 static inline void state_free(struct state *st)
 { if (st) st->ops->free(st); }
+/* Between a sockaddr_storage and a loc_addr: AF_UNSPEC (all zero) for
+ * anything but IPv4 and IPv6. */
+void loc_addr_set(union loc_addr *dst, const struct sockaddr_storage *src);
+void loc_addr_get(const union loc_addr *src, struct sockaddr_storage *dst);
+
 static inline void state_set_expire_handler(struct state *st, loc_expire_h *h, void *arg)
 { st->expireh = h; st->expire_arg = arg; }
 static inline int state_fail_count(struct state *st, const struct pl *key,

@@ -179,7 +179,7 @@ static void route_for_phone(struct fix *f, char *route, size_t size)
 	memcpy(&r.advertise, &f->a_addr, sizeof(f->a_addr));
 	r.alive = true;
 	memset(&flow, 0, sizeof(flow));
-	memcpy(&flow.addr, &f->phone_addr, sizeof(f->phone_addr));
+	memcpy(&flow.addr.in, &f->phone_addr, sizeof(f->phone_addr));
 	flow.proto = LOC_PROTO_UDP;
 	snprintf(flow.replica, sizeof(flow.replica), "a");
 	assert_int_equal(flowproxy_route(f->fp, &r, &flow, route, size, &hop), 0);

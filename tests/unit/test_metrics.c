@@ -904,7 +904,7 @@ static void test_metrics_live(void **state)
 	r.callid = pl_from_str("reg-1");
 	r.cseq = 1;
 	r.endpoint = pl_from_str("1001");
-	r.src.addr.ss_family = AF_INET;
+	r.src.addr.sa.sa_family = AF_INET;
 	r.max_contacts = 1;
 	r.now = (uint64_t)time(NULL);
 	assert_int_equal(state_register(f->state, &r, reg_done, &res), 0);

@@ -278,7 +278,7 @@ int failtab_key(struct pl *key, char *buf, size_t size, const struct sockaddr *s
 	char ip[INET6_ADDRSTRLEN];
 	const void *src;
 	int af;
-	size_t len;
+	size_t iplen, len;
 
 	if (!key || !buf || !sa)
 		return EINVAL;
@@ -296,19 +296,16 @@ int failtab_key(struct pl *key, char *buf, size_t size, const struct sockaddr *s
 	}
 	if (!inet_ntop(af, src, ip, sizeof(ip)))
 		return EINVAL;
-	len = strlen(ip);
-	if (pl_isset(user))
-		len += 1 + user->l;
+	iplen = strlen(ip);
+	len = pl_isset(user) ? iplen + 1 + user->l : iplen;
 	if (len > FAILTAB_KEY_MAX || len >= size)
 		return ENOSPC;
-	strcpy(buf, ip);
+	memcpy(buf, ip, iplen);
 	if (pl_isset(user)) {
-		size_t n = strlen(ip);
-
-		buf[n] = ' ';
-		memcpy(buf + n + 1, user->p, user->l);
-		buf[len] = '\0';
+		buf[iplen] = ' ';
+		memcpy(buf + iplen + 1, user->p, user->l);
 	}
+	buf[len] = '\0';
 	key->p = buf;
 	key->l = len;
 	return 0;

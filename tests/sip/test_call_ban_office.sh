@@ -69,10 +69,11 @@ def call(src, dst):
     out.expect_final(200, "%s calls %s" % (src.user, dst.user))
     out.ack()
     inc.expect_ack()
-    kvsip.send_stream(a, out.answer.media, "fwd", 10)
-    kvsip.expect_stream(b, "fwd", 10, 0, inc.offer.media)
-    kvsip.send_stream(b, inc.offer.media, "back", 10)
-    kvsip.expect_stream(a, "back", 10, 0, out.answer.media)
+    # Media both ways: each end sends to its leg, the other end hears it.
+    for tx, rx, to, heard_from, tag in ((a, b, out.answer.media, inc.offer.media, "fwd"),
+                                        (b, a, inc.offer.media, out.answer.media, "back")):
+        kvsip.send_stream(tx, to, tag, 10)
+        kvsip.expect_stream(rx, tag, 10, 0, heard_from)
     cseq = out.in_dialog("BYE")
     inc.answer_bye()
     r = out.expect_response(cseq, "BYE", "BYE of %s" % src.user)

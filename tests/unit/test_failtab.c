@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 #include <cmocka.h>
+#include <uv.h>
 
 #include "state/failtab.h"
 
@@ -322,34 +322,20 @@ static void test_expire_mixed(void **state)
 	failtab_free(ft);
 }
 
-static const struct sockaddr *v4(struct sockaddr_storage *ss, const char *ip, uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-	return (const struct sockaddr *)ss;
-}
-
-static const struct sockaddr *v6(struct sockaddr_storage *ss, const char *ip, uint16_t port)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	assert_int_equal(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
-	return (const struct sockaddr *)ss;
-}
-
-static void assert_key(const struct sockaddr *sa, const char *user, const char *want)
+/* failtab_key() of ip:port and user (NULL: none) must be want. */
+static void assert_key(const char *ip, uint16_t port, const char *user, const char *want)
 {
 	char buf[FAILTAB_KEY_MAX + 1];
+	struct sockaddr_storage ss;
 	struct pl u = pl_from_str(user ? user : ""), key;
 
-	assert_int_equal(failtab_key(&key, buf, sizeof(buf), sa, user ? &u : NULL), 0);
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':'))
+		assert_int_equal(uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss), 0);
+	else
+		assert_int_equal(uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss), 0);
+	assert_int_equal(failtab_key(&key, buf, sizeof(buf), (struct sockaddr *)&ss,
+				     user ? &u : NULL), 0);
 	assert_int_equal(key.l, strlen(want));
 	assert_memory_equal(key.p, want, key.l);
 	assert_ptr_equal(key.p, buf);
@@ -357,30 +343,32 @@ static void assert_key(const struct sockaddr *sa, const char *user, const char *
 
 static void test_keys(void **state)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
 	struct sockaddr_un sun;
 	char buf[FAILTAB_KEY_MAX + 1], user[FAILTAB_KEY_MAX];
 	struct pl key, u;
 
 	/* No port; IPv4-mapped IPv6 is its IPv4 address. */
-	assert_key(v4(&ss, "192.0.2.1", 5060), NULL, "192.0.2.1");
-	assert_key(v4(&ss, "192.0.2.1", 40000), "1001", "192.0.2.1 1001");
-	assert_key(v6(&ss, "::ffff:192.0.2.1", 5060), "1001", "192.0.2.1 1001");
-	assert_key(v6(&ss, "2001:db8::1", 5060), NULL, "2001:db8::1");
-	assert_key(v6(&ss, "::1", 5060), "", "::1");
-	assert_key(v4(&ss, "0.0.0.1", 5060), NULL, "0.0.0.1");
+	assert_key("192.0.2.1", 5060, NULL, "192.0.2.1");
+	assert_key("192.0.2.1", 40000, "1001", "192.0.2.1 1001");
+	assert_key("::ffff:192.0.2.1", 5060, "1001", "192.0.2.1 1001");
+	assert_key("2001:db8::1", 5060, NULL, "2001:db8::1");
+	assert_key("::1", 5060, "", "::1");
+	assert_key("0.0.0.1", 5060, NULL, "0.0.0.1");
 
 	/* The longest user that fits, and one byte more. */
-	v6(&ss, "2001:db8:1:2:3:4:5:6", 5060);
+	assert_int_equal(uv_ip6_addr("2001:db8:1:2:3:4:5:6", 5060, &sin6), 0);
 	memset(user, 'u', sizeof(user));
 	u = (struct pl){user, FAILTAB_KEY_MAX - strlen("2001:db8:1:2:3:4:5:6") - 1};
-	assert_int_equal(failtab_key(&key, buf, sizeof(buf), (struct sockaddr *)&ss, &u), 0);
+	assert_int_equal(failtab_key(&key, buf, sizeof(buf), (struct sockaddr *)&sin6, &u), 0);
 	assert_int_equal(key.l, FAILTAB_KEY_MAX);
 	u.l++;
-	assert_int_equal(failtab_key(&key, buf, sizeof(buf), (struct sockaddr *)&ss, &u),
+	assert_int_equal(failtab_key(&key, buf, sizeof(buf), (struct sockaddr *)&sin6, &u),
 			 ENOSPC);
 	/* A buffer too small for the key. */
-	assert_int_equal(failtab_key(&key, buf, 5, v4(&ss, "192.0.2.1", 1), NULL), ENOSPC);
+	assert_int_equal(uv_ip4_addr("192.0.2.1", 1, &sin), 0);
+	assert_int_equal(failtab_key(&key, buf, 5, (struct sockaddr *)&sin, NULL), ENOSPC);
 
 	/* Not an IP address. */
 	memset(&sun, 0, sizeof(sun));

@@ -196,6 +196,15 @@ static void process(struct sbuf *out, const struct ops_stats *ps)
 	gauge(out, "kubevox_process_start_time_seconds",
 	      "Start time of the process since the Unix epoch, in seconds.", ps->start_time);
 
+	name = "kubevox_http_refused_total";
+	family(out, name, "counter",
+	       "Requests to /status, /reload or /debug refused, by reason.");
+	sample_label(out, name, "reason", "no_token", ps->http_refused[OPS_REFUSED_NO_TOKEN]);
+	sample_label(out, name, "reason", "wrong_token",
+		     ps->http_refused[OPS_REFUSED_WRONG_TOKEN]);
+	sample_label(out, name, "reason", "not_loopback",
+		     ps->http_refused[OPS_REFUSED_NOT_LOOPBACK]);
+
 	name = "kubevox_build_info";
 	family(out, name, "gauge", "Always 1; the labels say which build runs.");
 	sample_label(out, name, "version", KV_VERSION, 1);

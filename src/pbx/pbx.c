@@ -313,12 +313,31 @@ bool pbx_state_healthy(const struct pbx *pbx)
 	return state_healthy(pbx->state);
 }
 
+static void snapshot_replica(const struct state_replica *r, void *arg)
+{
+	struct pbx_snapshot *out = arg;
+
+	if (out->replicas_n < PBX_SNAPSHOT_REPLICAS)
+		out->replicas[out->replicas_n++] = *r;
+	out->replicas_total++;
+}
+
+static int replica_cmp(const void *a, const void *b)
+{
+	return strncmp(((const struct state_replica *)a)->name,
+		       ((const struct state_replica *)b)->name, STATE_REPLICA_MAX);
+}
+
 void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->stats = pbx->stats;
 	out->contacts = state_contacts_count(pbx->state);
 	out->state_healthy = state_healthy(pbx->state);
+	state_stats(pbx->state, &out->state);
+	/* Sorted, so that /status lists them in the same order every time. */
+	state_replicas_foreach(pbx->state, snapshot_replica, out);
+	qsort(out->replicas, out->replicas_n, sizeof(out->replicas[0]), replica_cmp);
 	out->calls_active = calls_active(pbx->calls);
 	out->calls = *calls_stats(pbx->calls);
 	rtp_engine_stats(pbx->rtp, &out->rtp);

@@ -20,15 +20,25 @@
 #include "pbx/call.h"
 #include "pbx/stats.h"
 #include "sip/stack.h"
+#include "state/state.h"
 #include "util/tmr.h"
 
 struct pbx;
+
+/* Replicas a snapshot holds; a larger table is cut (replicas_total says
+ * so).  The design runs 3; 64 is far beyond one Redis's cluster. */
+#define PBX_SNAPSHOT_REPLICAS 64
 
 /* What /metrics and /status show of the PBX at one moment. */
 struct pbx_snapshot {
 	struct pbx_stats stats;
 	size_t contacts;                /* bindings in the state backend */
 	bool state_healthy;
+	struct state_stats state;       /* the backend's health and counters */
+	/* The backend's table of replicas (this one included), by name. */
+	struct state_replica replicas[PBX_SNAPSHOT_REPLICAS];
+	size_t replicas_n;
+	size_t replicas_total;          /* in the table; > replicas_n: cut */
 	unsigned calls_active;
 	struct call_stats calls;
 	struct rtp_stats rtp;

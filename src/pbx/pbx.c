@@ -328,16 +328,22 @@ static int replica_cmp(const void *a, const void *b)
 		       ((const struct state_replica *)b)->name, STATE_REPLICA_MAX);
 }
 
+void pbx_snapshot_state(struct state *st, struct pbx_snapshot *out)
+{
+	out->contacts = state_contacts_count(st);
+	out->state_healthy = state_healthy(st);
+	state_stats(st, &out->state);
+	out->replicas_n = out->replicas_total = 0;
+	state_replicas_foreach(st, snapshot_replica, out);
+	/* Sorted, so that /status lists them in the same order every time. */
+	qsort(out->replicas, out->replicas_n, sizeof(out->replicas[0]), replica_cmp);
+}
+
 void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->stats = pbx->stats;
-	out->contacts = state_contacts_count(pbx->state);
-	out->state_healthy = state_healthy(pbx->state);
-	state_stats(pbx->state, &out->state);
-	/* Sorted, so that /status lists them in the same order every time. */
-	state_replicas_foreach(pbx->state, snapshot_replica, out);
-	qsort(out->replicas, out->replicas_n, sizeof(out->replicas[0]), replica_cmp);
+	pbx_snapshot_state(pbx->state, out);
 	out->calls_active = calls_active(pbx->calls);
 	out->calls = *calls_stats(pbx->calls);
 	rtp_engine_stats(pbx->rtp, &out->rtp);

@@ -61,6 +61,9 @@ void pbx_free(struct pbx *pbx);
 /* The configuration requests see now (no reference taken). */
 const struct kv_config *pbx_config(const struct pbx *pbx);
 void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out);
+/* The state backend's part of a snapshot: contacts, health, counters and
+ * the replica table (pbx_snapshot() calls it; tests pass a backend). */
+void pbx_snapshot_state(struct state *st, struct pbx_snapshot *out);
 /* Every active call, for /status. */
 void pbx_calls_foreach(const struct pbx *pbx,
 		       void (*fn)(const struct call_info *ci, void *arg), void *arg);

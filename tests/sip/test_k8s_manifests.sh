@@ -249,35 +249,35 @@ grep -q "^password = $(cat "$a/redis-password")\$" "$a/state_auth.conf" &&
 	k8s_fail "secret.sh --dir: the files do not agree"
 k8s_ok "secret.sh: 256-bit random values, the same Redis password in [state], redis.conf and redis-password"
 
-# Passwords.  config.sh refuses a credential outside *_auth.conf, with the
-# file and line, and prints nothing for kubectl to apply.
-cp "$KV_SRC"/asterisk_config/*.conf "$conf/"
-printf '\n[1009]\ntype=auth\nusername=1009\n  password = hunter22 ; oops\n' >> "$conf/pjsip.conf"
-line=$(grep -c '' "$conf/pjsip.conf")
-if "$KV_SRC/k8s/config.sh" "$conf" > "$K8S_TMP/bad.yaml" 2> "$K8S_TMP/bad.err"; then
-	k8s_fail "config.sh accepted a password in pjsip.conf"
-fi
-grep -q "pjsip.conf:$line: a credential in a file of the ConfigMap" "$K8S_TMP/bad.err" ||
-	k8s_fail "config.sh: no file:line message: $(cat "$K8S_TMP/bad.err")"
-[ -s "$K8S_TMP/bad.yaml" ] && k8s_fail "config.sh printed YAML although it refused"
-k8s_ok "config.sh refuses a password in pjsip.conf ($(cat "$K8S_TMP/bad.err"))"
+# refused WHAT DIR EXPECTED: config.sh DIR must fail with EXPECTED on
+# stderr and print nothing for kubectl to apply.
+refused()
+{
+	local what=$1 dir=$2 want=$3
 
+	if "$KV_SRC/k8s/config.sh" "$dir" > "$K8S_TMP/bad.yaml" 2> "$K8S_TMP/bad.err"; then
+		k8s_fail "config.sh accepted $what"
+	fi
+	grep -q -- "$want" "$K8S_TMP/bad.err" ||
+		k8s_fail "config.sh, $what: no /$want/ in: $(cat "$K8S_TMP/bad.err")"
+	[ -s "$K8S_TMP/bad.yaml" ] && k8s_fail "config.sh printed YAML although it refused $what"
+	k8s_ok "config.sh refuses $what ($(head -n 1 "$K8S_TMP/bad.err"))"
+}
+
+# Credentials.  config.sh refuses one outside *_auth.conf, with the file
+# and line, and the files of kubevox-cluster in the directory.
+mkconf
+printf '\n[1009]\ntype=auth\nusername=1009\n  password = hunter22 ; oops\n' >> "$conf/pjsip.conf"
+refused "a password in pjsip.conf" "$conf" \
+	"pjsip.conf:$(grep -c '' "$conf/pjsip.conf"): a credential in a file of the ConfigMap"
 mkconf
 printf '\n[http]\n token=abcdefghijklmnopqrstuvwxyz\n' >> "$conf/kubevox.conf"
-line=$(grep -c '' "$conf/kubevox.conf")
-if "$KV_SRC/k8s/config.sh" "$conf" > "$K8S_TMP/bad.yaml" 2> "$K8S_TMP/bad.err"; then
-	k8s_fail "config.sh accepted a token in kubevox.conf"
-fi
-grep -q "kubevox.conf:$line: a credential in a file of the ConfigMap" "$K8S_TMP/bad.err" ||
-	k8s_fail "config.sh: no file:line message: $(cat "$K8S_TMP/bad.err")"
+refused "a token in kubevox.conf" "$conf" \
+	"kubevox.conf:$(grep -c '' "$conf/kubevox.conf"): a credential in a file of the ConfigMap"
 mkconf
 printf 'token = x\n' > "$conf/http_auth.conf"
-if "$KV_SRC/k8s/config.sh" "$conf" > "$K8S_TMP/bad.yaml" 2> "$K8S_TMP/bad.err"; then
-	k8s_fail "config.sh accepted http_auth.conf, a file of kubevox-cluster"
-fi
-grep -q 'http_auth.conf: this file comes from the Secret kubevox-cluster' "$K8S_TMP/bad.err" ||
-	k8s_fail "config.sh: http_auth.conf: $(cat "$K8S_TMP/bad.err")"
-k8s_ok "config.sh refuses a token in kubevox.conf, and the files of kubevox-cluster"
+refused "http_auth.conf, a file of kubevox-cluster" "$conf" \
+	'http_auth.conf: this file comes from the Secret kubevox-cluster'
 
 # A ConfigMap made without config.sh, straight from the directory, holds
 # the passwords: the validator must see them.

@@ -1032,6 +1032,63 @@ static void test_metrics_cluster(void **state)
 	free(ps);
 }
 
+/* pbx_snapshot_state() from a backend that lists its replicas in no
+ * order, more than a snapshot holds. */
+#define FAKE_REPLICAS (PBX_SNAPSHOT_REPLICAS + 6)
+
+static size_t fake_contacts(struct state *st)
+{
+	return 12;
+}
+
+static bool fake_healthy(struct state *st)
+{
+	return false;
+}
+
+static void fake_foreach(struct state *st,
+			 void (*fn)(const struct state_replica *r, void *arg), void *arg)
+{
+	for (unsigned i = FAKE_REPLICAS; i-- > 0;) {
+		struct state_replica r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.name, sizeof(r.name), "r%02u", (i * 37) % FAKE_REPLICAS);
+		r.alive = i % 2;
+		fn(&r, arg);
+	}
+}
+
+static void fake_stats(struct state *st, struct state_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->backend = "redis";
+	out->written_back = 9;
+}
+
+static void test_snapshot_state(void **state)
+{
+	static const struct state_ops ops = {
+		.name = "fake", .contacts_count = fake_contacts, .healthy = fake_healthy,
+		.replicas_foreach = fake_foreach, .stats = fake_stats,
+	};
+	struct state st = { .ops = &ops };
+	struct pbx_snapshot *ps = calloc(1, sizeof(*ps));
+
+	assert_non_null(ps);
+	ps->replicas_n = 3;              /* whatever was there goes */
+	pbx_snapshot_state(&st, ps);
+	assert_int_equal(ps->contacts, 12);
+	assert_false(ps->state_healthy);
+	assert_string_equal(ps->state.backend, "redis");
+	assert_int_equal(ps->state.written_back, 9);
+	assert_int_equal(ps->replicas_total, FAKE_REPLICAS);
+	assert_int_equal(ps->replicas_n, PBX_SNAPSHOT_REPLICAS);
+	for (size_t i = 1; i < ps->replicas_n; i++)
+		assert_true(strcmp(ps->replicas[i - 1].name, ps->replicas[i].name) < 0);
+	free(ps);
+}
+
 /* ---- metrics from real parts, after real SIP traffic ---- */
 
 struct fix {
@@ -1170,22 +1227,10 @@ static void send_req(struct fix *f, const char *method, const char *branch)
 
 /* What pbx_snapshot() reads, from the fixture's parts (no PBX here: the
  * TU is the fixture's own). */
-static void snapshot_replica(const struct state_replica *r, void *arg)
-{
-	struct pbx_snapshot *s = arg;
-
-	if (s->replicas_n < PBX_SNAPSHOT_REPLICAS)
-		s->replicas[s->replicas_n++] = *r;
-	s->replicas_total++;
-}
-
 static void snapshot(struct fix *f, struct pbx_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->contacts = state_contacts_count(f->state);
-	s->state_healthy = state_healthy(f->state);
-	state_stats(f->state, &s->state);
-	state_replicas_foreach(f->state, snapshot_replica, s);
+	pbx_snapshot_state(f->state, s);
 	s->sip = *sip_stack_stats(f->stack);
 	rtp_engine_stats(f->rtp, &s->rtp);
 	s->tcp_connections = sip_transport_conn_count(sip_stack_transport(f->stack));
@@ -1349,6 +1394,7 @@ int main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_metrics_bare),
 		cmocka_unit_test(test_metrics_cluster),
+		cmocka_unit_test(test_snapshot_state),
 		cmocka_unit_test_setup_teardown(test_metrics_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateless_counts, setup, teardown),
 	};

@@ -403,6 +403,20 @@ static void http(uint16_t port, const char *method, const char *path, struct rep
 	http_at("127.0.0.1", port, method, path, NULL, r);
 }
 
+#define LO "127.0.0.1"
+
+/* http_at() that must answer code. */
+static void http_expect(const char *ip, uint16_t port, const char *method, const char *path,
+			const char *header, unsigned code, struct reply *r)
+{
+	http_at(ip, port, method, path, header, r);
+	if (r->code != code) {
+		print_error("%s %s from %s%s%s: %u, not %u: %s\n", method, path, ip,
+			    header ? " with " : "", header ? header : "", r->code, code, r->body);
+		fail();
+	}
+}
+
 static bool has_header(const struct reply *r, const char *line)
 {
 	for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n"))
@@ -803,62 +817,47 @@ static void test_auth_token(void **state)
 	struct reply r;
 
 	/* Without a token the loopback (this client) may. */
-	http(fx->port, "GET", "/status", &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, fx->port, "GET", "/status", NULL, 200, &r);
 
 	assert_int_equal(ops_set_token(o, "first-token-0123456789"), 0);
 	/* Open to the kubelet and Prometheus. */
-	http(fx->port, "GET", "/metrics", &r);
-	assert_int_equal(r.code, 200);
-	http(fx->port, "GET", "/livez", &r);
-	assert_int_equal(r.code, 200);
-	http(fx->port, "GET", "/readyz", &r);
-	assert_int_equal(r.code, 503);
+	http_expect(LO, fx->port, "GET", "/metrics", NULL, 200, &r);
+	http_expect(LO, fx->port, "GET", "/livez", NULL, 200, &r);
+	http_expect(LO, fx->port, "GET", "/readyz", NULL, 503, &r);
 
-	http(fx->port, "GET", "/status", &r);
-	assert_int_equal(r.code, 401);
+	http_expect(LO, fx->port, "GET", "/status", NULL, 401, &r);
 	assert_true(has_header(&r, "WWW-Authenticate: Bearer realm=\"kubevox\""));
 	assert_contains(r.body, "Authorization: Bearer");
 	assert_null(strstr(r.body, "fake"));
-	http(fx->port, "HEAD", "/status", &r);
-	assert_int_equal(r.code, 401);
-	http_at("127.0.0.1", fx->port, "GET", "/status", "Authorization: Bearer second", &r);
-	assert_int_equal(r.code, 401);
+	http_expect(LO, fx->port, "HEAD", "/status", NULL, 401, &r);
+	http_expect(LO, fx->port, "GET", "/status", "Authorization: Bearer second", 401, &r);
 	assert_true(has_header(&r, "WWW-Authenticate: Bearer realm=\"kubevox\", "
 			       "error=\"invalid_token\""));
-	http_at("127.0.0.1", fx->port, "POST", "/reload", NULL, &r);
-	assert_int_equal(r.code, 401);
-	http_at("127.0.0.1", fx->port, "POST", "/reload",
-		"Authorization: Basic Zmlyc3Q6dG9rZW4=", &r);
-	assert_int_equal(r.code, 401);
+	http_expect(LO, fx->port, "POST", "/reload", NULL, 401, &r);
+	http_expect(LO, fx->port, "POST", "/reload",
+		    "Authorization: Basic Zmlyc3Q6dG9rZW4=", 401, &r);
 	/* Refused before the loop hears of it. */
 	assert_int_equal(atomic_load(&fx->status_calls), 1);
 	assert_int_equal(atomic_load(&fx->reload_calls), 0);
 	/* The method is checked first: nothing to hide there. */
-	http(fx->port, "GET", "/reload", &r);
-	assert_int_equal(r.code, 405);
+	http_expect(LO, fx->port, "GET", "/reload", NULL, 405, &r);
 
-	http_at("127.0.0.1", fx->port, "GET", "/status",
-		"Authorization: Bearer first-token-0123456789", &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer first-token-0123456789", 200, &r);
 	assert_string_equal(r.body, "{\"fake\":true}");
-	http_at("127.0.0.1", fx->port, "POST", "/reload",
-		"authorization: bearer first-token-0123456789", &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, fx->port, "POST", "/reload",
+		    "authorization: bearer first-token-0123456789", 200, &r);
 	assert_int_equal(atomic_load(&fx->reload_calls), 1);
 
 	/* A new token (a reload that changed it): the old one is refused. */
 	assert_int_equal(ops_set_token(o, "second-token-0123456789"), 0);
-	http_at("127.0.0.1", fx->port, "GET", "/status",
-		"Authorization: Bearer first-token-0123456789", &r);
-	assert_int_equal(r.code, 401);
-	http_at("127.0.0.1", fx->port, "GET", "/status",
-		"Authorization: Bearer second-token-0123456789", &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer first-token-0123456789", 401, &r);
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer second-token-0123456789", 200, &r);
 	/* And none again: the loopback may. */
 	assert_int_equal(ops_set_token(o, NULL), 0);
-	http(fx->port, "GET", "/status", &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, fx->port, "GET", "/status", NULL, 200, &r);
 
 	ops_refused(o, refused);
 	assert_int_equal(refused[OPS_REFUSED_NO_TOKEN], 3);
@@ -877,14 +876,11 @@ static void test_auth_freeze(void **state)
 	struct reply r;
 
 	assert_int_equal(ops_set_token(fx->srv.ops, "freeze-token-0123456789"), 0);
-	http(fx->port, "POST", "/debug/freeze?ms=3000", &r);
-	assert_int_equal(r.code, 401);
+	http_expect(LO, fx->port, "POST", "/debug/freeze?ms=3000", NULL, 401, &r);
 	/* Had it frozen the loop, /metrics would wait and fail (600 ms). */
-	http(fx->port, "GET", "/metrics", &r);
-	assert_int_equal(r.code, 200);
-	http_at("127.0.0.1", fx->port, "POST", "/debug/freeze?ms=100",
-		"Authorization: Bearer freeze-token-0123456789", &r);
-	assert_int_equal(r.code, 202);
+	http_expect(LO, fx->port, "GET", "/metrics", NULL, 200, &r);
+	http_expect(LO, fx->port, "POST", "/debug/freeze?ms=100",
+		    "Authorization: Bearer freeze-token-0123456789", 202, &r);
 }
 
 /* A non-loopback IPv4 address of this machine that is up, or "". */
@@ -919,27 +915,20 @@ static void test_auth_remote(void **state)
 
 	((struct sockaddr_in *)&cfg.bind)->sin_addr.s_addr = htonl(INADDR_ANY);
 	srv_start(&s, &cfg, &fx->hooks);
-	http_at("127.0.0.1", s.port, "GET", "/status", NULL, &r);
-	assert_int_equal(r.code, 200);
-	http_at("127.0.0.1", s.port, "POST", "/reload", NULL, &r);
-	assert_int_equal(r.code, 200);
+	http_expect(LO, s.port, "GET", "/status", NULL, 200, &r);
+	http_expect(LO, s.port, "POST", "/reload", NULL, 200, &r);
 	local_address(ip);
 	if (!ip[0]) {
 		print_message("no non-loopback IPv4 address here: remote half not run\n");
 	} else {
-		http_at(ip, s.port, "GET", "/status", NULL, &r);
-		assert_int_equal(r.code, 403);
+		http_expect(ip, s.port, "GET", "/status", NULL, 403, &r);
 		assert_contains(r.body, "loopback clients only");
-		http_at(ip, s.port, "POST", "/reload", NULL, &r);
-		assert_int_equal(r.code, 403);
-		http_at(ip, s.port, "GET", "/metrics", NULL, &r);
-		assert_int_equal(r.code, 200);
+		http_expect(ip, s.port, "POST", "/reload", NULL, 403, &r);
+		http_expect(ip, s.port, "GET", "/metrics", NULL, 200, &r);
 		assert_int_equal(ops_set_token(s.ops, "remote-token-0123456789"), 0);
-		http_at(ip, s.port, "GET", "/status",
-			"Authorization: Bearer remote-token-0123456789", &r);
-		assert_int_equal(r.code, 200);
-		http_at(ip, s.port, "GET", "/status", NULL, &r);
-		assert_int_equal(r.code, 401);
+		http_expect(ip, s.port, "GET", "/status",
+			    "Authorization: Bearer remote-token-0123456789", 200, &r);
+		http_expect(ip, s.port, "GET", "/status", NULL, 401, &r);
 	}
 	srv_stop(&s);
 }

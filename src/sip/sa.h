@@ -23,11 +23,15 @@ socklen_t sip_sa_len(const struct sockaddr *sa);
 
 /* Same family, address and port. */
 bool sip_sa_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* Same family and address, whatever the ports. */
+bool sip_sa_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /* The wildcard address (0.0.0.0 or ::), or another family. */
 bool sip_sa_is_any(const struct sockaddr *sa);
 
 void sip_sa_set_port(struct sockaddr_storage *ss, uint16_t port);
+/* The port (host order); 0 for another family. */
+uint16_t sip_sa_port(const struct sockaddr *sa);
 
 /* The address as text (IPv6 without brackets) and the port; "" and 0
  * for another family. */

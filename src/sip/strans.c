@@ -1,6 +1,8 @@
 /*
  * strans.c - server transactions (RFC 3261 §17.2; RFC 6026 Accepted
- * state) and where their responses go (§18.2.2, RFC 3581 rport).
+ * state) and where their responses go (§18.2.2, RFC 3581 rport): to the
+ * address the sent-by or rport names, from the local address and port
+ * the request arrived on (the peer's local, which the transport honours).
  *
  * Server transactions are found in O(1) through a keyed hash of the top
  * Via branch and sent-by (RFC 3261 §17.2.3), or of Call-ID, From tag,
@@ -77,8 +79,12 @@ void sip_stack_response_dest(const struct sip_msg *req,
 			sip_sa_set_port(&dst->addr, port);
 			return;
 		}
-		if (dst->addr.ss_family != src->addr.ss_family)
+		/* Our address the request came to: still the source toward
+		 * maddr, unless that is of the other family. */
+		if (dst->addr.ss_family != src->addr.ss_family) {
 			dst->lst = NULL;
+			memset(&dst->local, 0, sizeof(dst->local));
+		}
 		return;
 	}
 	if (via->rport)

@@ -18,6 +18,21 @@ socklen_t sip_sa_len(const struct sockaddr *sa)
 	return 0;
 }
 
+void sip_sa_pack(union sip_sa *u, const struct sockaddr_storage *ss)
+{
+	socklen_t len = sip_sa_len((const struct sockaddr *)ss);
+
+	memset(u, 0, sizeof(*u));
+	if (len)
+		memcpy(u, ss, len);
+}
+
+void sip_sa_unpack(struct sockaddr_storage *ss, const union sip_sa *u)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, u, sip_sa_len(&u->sa));
+}
+
 bool sip_sa_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
 	if (a->sa_family != b->sa_family)

@@ -16,7 +16,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include "util/pl.h"
+
+/* An IPv4 or IPv6 address in the room it needs (28 bytes where a
+ * sockaddr_storage takes 128): for what is kept per transaction. */
+union sip_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* ss into *u (another family: AF_UNSPEC), and back (zero-filled). */
+void sip_sa_pack(union sip_sa *u, const struct sockaddr_storage *ss);
+void sip_sa_unpack(struct sockaddr_storage *ss, const union sip_sa *u);
 
 /* sizeof the family's sockaddr_in/_in6; 0 for another family. */
 socklen_t sip_sa_len(const struct sockaddr *sa);

@@ -403,7 +403,8 @@ static bool only_whitespace(const char *p, size_t n)
  * specific bind is that address; a wildcard one reads the control
  * message.  IPv4 takes ipi_spec_dst, the local address the kernel would
  * answer from (the destination itself for unicast, ours for a broadcast);
- * an IPv6 multicast destination cannot be a source, so it stays unknown.
+ * an IPv6 multicast destination cannot be a source, so it stays unknown,
+ * as does a wildcard address, which would name no source at all.
  * (A dual-stack v6 socket would report an IPv4 destination v4-mapped,
  * which IPV6_PKTINFO takes back as a source; ours are v6-only.)
  */
@@ -427,6 +428,8 @@ static void udp_local(const struct sip_listener *l, struct msghdr *h,
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			if (pi.ipi_spec_dst.s_addr == htonl(INADDR_ANY))
+				return;
 			in->sin_family = AF_INET;
 			in->sin_addr = pi.ipi_spec_dst;
 			in->sin_port = port;
@@ -437,7 +440,8 @@ static void udp_local(const struct sip_listener *l, struct msghdr *h,
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr))
+			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr) ||
+			    IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
 				return;
 			in6->sin6_family = AF_INET6;
 			in6->sin6_addr = pi.ipi6_addr;

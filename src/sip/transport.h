@@ -37,7 +37,10 @@ struct sip_peer {
 	/* Our address and port the flow arrives on: received messages carry
 	 * it (UDP: the datagram's destination; TCP: the connection's local
 	 * end); a UDP send with it set leaves from it.  AF_UNSPEC (a zeroed
-	 * peer): unknown, the listener's address or the kernel's choice. */
+	 * peer): unknown, the listener's address or the kernel's choice.
+	 * Only for flows this host received: another host's address is
+	 * refused as a source (the datagram then leaves from the kernel's
+	 * choice) yet would be named in Via and Contact. */
 	struct sockaddr_storage local;
 	enum sip_proto proto;
 	uint64_t conn_id;               /* TCP connection (0: none / open new) */

@@ -45,12 +45,28 @@ static bool instance_same(const struct pl *a, const struct pl *b)
 	return pl_isset(a) && pl_isset(b) && pl_eqcase(a, b);
 }
 
-static bool contact_matches(const struct loc_contact *c, const struct loc_binding *b)
+/* RFC 5626 §6: a binding with an instance is the device's, wherever it
+ * registers from; one without is its URI.  A match by instance is looked
+ * for first, so that the result does not depend on the bindings' order
+ * (which a Redis hash does not keep). */
+static int32_t find_match(const struct loc_contact *cur, size_t cur_n, const int32_t *owner,
+			  const struct loc_binding *b)
 {
-	struct pl uri = pl_from_str(c->uri);
-	struct pl inst = pl_from_str(c->instance);
+	size_t k;
 
-	return instance_same(&inst, &b->instance) || uri_same(&uri, &b->uri);
+	for (k = 0; pl_isset(&b->instance) && k < cur_n; k++) {
+		struct pl inst = pl_from_str(cur[k].instance);
+
+		if (owner[k] == SLOT_FREE && instance_same(&inst, &b->instance))
+			return (int32_t)k;
+	}
+	for (k = 0; k < cur_n; k++) {
+		struct pl uri = pl_from_str(cur[k].uri);
+
+		if (owner[k] == SLOT_FREE && uri_same(&uri, &b->uri))
+			return (int32_t)k;
+	}
+	return SLOT_FREE;
 }
 
 static bool binding_matches(const struct loc_binding *a, const struct loc_binding *b)
@@ -151,13 +167,9 @@ int locplan_make(struct locplan *p, const struct loc_register *r,
 
 		if (skip[i])
 			continue;
-		for (k = 0; k < cur_n; k++) {
-			if (owner[k] == SLOT_FREE && contact_matches(&cur[k], b)) {
-				match[i] = (int32_t)k;
-				owner[k] = (int32_t)i;
-				break;
-			}
-		}
+		match[i] = find_match(cur, cur_n, owner, b);
+		if (match[i] >= 0)
+			owner[match[i]] = (int32_t)i;
 		if (match[i] >= 0 && out_of_order(&cur[match[i]], r)) {
 			p->res = LOC_OUT_OF_ORDER;
 			goto out;

@@ -349,7 +349,8 @@ static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register
 				 uint64_t now)
 {
 	struct loc_contact stackbuf[MEM_EXPORT_STACK];
-	struct mem_contact *stackold[MEM_EXPORT_STACK], *stacknext[LOCPLAN_STACK];
+	struct mem_contact *stackold[MEM_EXPORT_STACK] = { NULL };
+	struct mem_contact *stacknext[LOCPLAN_STACK] = { NULL };
 	struct mem_aor *a = aor_find(ms, &r->aor), *newaor = NULL;
 	size_t cur_n = a ? a->n : 0, i;
 	struct loc_contact *cur = export_alloc(cur_n, stackbuf);
@@ -357,42 +358,43 @@ static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register
 	struct locplan plan;
 	enum loc_result res;
 
-	if (!cur)
-		return LOC_FAILED;
+	if (cur_n > MEM_EXPORT_STACK)
+		old = calloc(cur_n, sizeof(*old));
+	if (!cur || !old) {
+		res = LOC_FAILED;
+		goto early;
+	}
 	aor_export(a, cur);
+	i = 0;
+	for (c = a ? a->contacts : NULL; c && i < cur_n; c = c->next)
+		old[i++] = c;
 	if (locplan_make(&plan, r, cur, cur_n)) {
-		export_free(cur, stackbuf);
-		return LOC_FAILED;
+		res = LOC_FAILED;
+		goto early;
 	}
 	res = plan.res;
 	if (res != LOC_OK || !plan.changed)
 		goto out;
 
 	/* Allocate: nothing has changed yet, so failing here is harmless. */
-	if (cur_n > MEM_EXPORT_STACK)
-		old = malloc(cur_n * sizeof(*old));
 	if (plan.n > LOCPLAN_STACK)
 		next = calloc(plan.n, sizeof(*next));
-	else
-		memset(stacknext, 0, sizeof(stacknext));
-	if (!old || !next) {
+	if (!next || (!a && !(newaor = aor_alloc(ms, &r->aor)))) {
 		res = LOC_FAILED;
 		goto out;
 	}
-	if (!a) {
-		newaor = aor_alloc(ms, &r->aor);
-		if (!newaor) {
-			res = LOC_FAILED;
-			goto out;
-		}
-	}
 	for (i = 0; i < plan.n; i++) {
-		if (plan.v[i].req < 0)
-			continue;
-		next[i] = contact_alloc(r, &r->bindings[plan.v[i].req]);
-		if (!next[i]) {
-			res = LOC_FAILED;
-			goto out;
+		const struct locplan_item *it = &plan.v[i];
+
+		if (it->req >= 0) {
+			next[i] = contact_alloc(r, &r->bindings[it->req]);
+			if (!next[i]) {
+				res = LOC_FAILED;
+				goto out;
+			}
+			contact_arm(ms, next[i], now);
+		} else if (it->cur >= 0 && (size_t)it->cur < cur_n) {
+			next[i] = old[it->cur];
 		}
 	}
 
@@ -402,16 +404,9 @@ static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register
 		a = newaor;
 		newaor = NULL;
 	}
-	i = 0;
-	for (c = a->contacts; c; c = c->next)
-		old[i++] = c;
 	for (i = 0; i < plan.n; i++) {
-		if (plan.v[i].cur >= 0) {
-			next[i] = old[plan.v[i].cur];
+		if (plan.v[i].req < 0 && plan.v[i].cur >= 0 && (size_t)plan.v[i].cur < cur_n)
 			old[plan.v[i].cur] = NULL;
-		} else {
-			contact_arm(ms, next[i], now);
-		}
 	}
 	for (i = 0; i < cur_n; i++) {
 		if (old[i])
@@ -419,6 +414,8 @@ static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register
 	}
 	tail = &a->contacts;
 	for (i = 0; i < plan.n; i++) {
+		if (!next[i])
+			continue;
 		next[i]->aor = a;
 		*tail = next[i];
 		tail = &next[i]->next;
@@ -433,15 +430,16 @@ static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register
 	plan.n = 0;      /* every new contact is in the list now */
 out:
 	for (i = 0; next && i < plan.n; i++) {
-		if (plan.v[i].req >= 0)
-			free(next[i]);
+		if (plan.v[i].req >= 0 && next[i])
+			contact_free(ms, next[i]);
 	}
-	if (old != stackold)
-		free(old);
 	if (next != stacknext)
 		free(next);
 	free(newaor);
 	locplan_free(&plan);
+early:
+	if (old != stackold)
+		free(old);
 	export_free(cur, stackbuf);
 	return res;
 }

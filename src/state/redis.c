@@ -30,7 +30,6 @@
 #include "state/redis_int.h"
 #include "state/redisrec.h"
 
-#define RS_TIMEOUT_MS     1000
 #define RS_MAX_PENDING    10000
 #define RS_NONCE_MAX      1000000
 #define RS_BANS_MAX       65536
@@ -587,7 +586,6 @@ int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
 		      const struct state_redis_config *cfg,
 		      state_clock_h *clock, void *clock_arg)
 {
-	struct rconn_config cc;
 	struct redis_state *rs;
 	struct sbuf adv;
 	int err;
@@ -625,16 +623,7 @@ int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
 	if (err)
 		goto fail;
 	tmr_start(q, &rs->ban_tmr, RS_BAN_POLL_MS, ban_tick, rs);
-
-	memset(&cc, 0, sizeof(cc));
-	cc.host = cfg->host;
-	cc.port = cfg->port ? cfg->port : 6379;
-	cc.unix_path = cfg->unix_path;
-	cc.db = cfg->db;
-	cc.password = cfg->password;
-	cc.timeout_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : RS_TIMEOUT_MS;
-	cc.max_pending = RS_MAX_PENDING;
-	err = rconn_alloc(&rs->rc, loop, q, &cc, conn_up_h, rs);
+	err = rconn_alloc(&rs->rc, loop, q, cfg, RS_MAX_PENDING, conn_up_h, rs);
 	if (err)
 		goto fail;
 	*stp = &rs->st;

@@ -57,11 +57,17 @@ struct rresolve {
 	struct rconn *rc;        /* NULL once the rconn is gone */
 };
 
+#define RC_TIMEOUT_MS     1000
+#define RC_PORT           6379
+
 struct rconn {
 	uv_loop_t *loop;
 	struct tmrq *q;
-	struct rconn_config cfg; /* strings are the copies below */
-	char *host, *unix_path, *password;
+	char *host, *unix_path, *password;   /* NULL when not set */
+	uint16_t port;
+	unsigned db;
+	unsigned timeout_ms;
+	size_t max_pending;
 	rconn_up_h *uph;
 	void *arg;
 
@@ -191,7 +197,7 @@ static void deadline_h(void *arg)
 	if (!first)
 		return;
 	c = list_entry(first, struct rcmd, le);
-	due = c->sent_ms + rc->cfg.timeout_ms;
+	due = c->sent_ms + rc->timeout_ms;
 	if (now < due) {
 		tmr_start(rc->q, &rc->deadline, due - now, deadline_h, rc);
 		return;
@@ -199,7 +205,7 @@ static void deadline_h(void *arg)
 	rc->errors++;
 	if (log_allowed(rc, NULL))
 		log_event(LOG_WARN, "state_redis_timeout", "peer=%s pending=%zu timeout_ms=%u",
-			  rc->peer, rc->npending, rc->cfg.timeout_ms);
+			  rc->peer, rc->npending, rc->timeout_ms);
 	conn_drop(rc, ETIMEDOUT);
 }
 
@@ -212,7 +218,7 @@ static int cmd_send(struct rconn *rc, struct rcmd *c, const char *cmd, size_t le
 	list_push_back(&rc->pending, &c->le);
 	rc->npending++;
 	if (!tmr_running(&rc->deadline))
-		tmr_start(rc->q, &rc->deadline, rc->cfg.timeout_ms, deadline_h, rc);
+		tmr_start(rc->q, &rc->deadline, rc->timeout_ms, deadline_h, rc);
 	return 0;
 }
 
@@ -320,7 +326,7 @@ static int cmd_argv(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb
 
 	if (!rc->ac)
 		return ENOTCONN;
-	if (rc->npending >= rc->cfg.max_pending) {
+	if (rc->npending >= rc->max_pending) {
 		uint64_t suppressed = 0;
 
 		rc->errors++;
@@ -429,7 +435,7 @@ static void select_h(int err, const redisReply *reply, void *arg)
 	if (rc->was_up)
 		rc->reconnects++;
 	rc->was_up = true;
-	log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->cfg.db);
+	log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
 	if (rc->uph)
 		rc->uph(true, rc->arg);
 }
@@ -451,14 +457,14 @@ static void handshake(struct rconn *rc)
 	size_t lens[2];
 	int err = 0;
 
-	if (rc->cfg.password) {
+	if (rc->password) {
 		argv[0] = "AUTH";
 		lens[0] = 4;
-		argv[1] = rc->cfg.password;
-		lens[1] = strlen(rc->cfg.password);
+		argv[1] = rc->password;
+		lens[1] = strlen(rc->password);
 		err = cmd_argv(rc, NULL, auth_h, rc, 2, argv, lens);
 	}
-	snprintf(db, sizeof(db), "%u", rc->cfg.db);
+	snprintf(db, sizeof(db), "%u", rc->db);
 	argv[0] = "SELECT";
 	lens[0] = 6;
 	argv[1] = db;
@@ -477,11 +483,11 @@ static void connect_to(struct rconn *rc, const char *ip)
 	rc->drop_err = 0;
 	if (ip) {
 		snprintf(rc->peer, sizeof(rc->peer), strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
-			 ip, rc->cfg.port);
-		ac = redisAsyncConnect(ip, rc->cfg.port);
+			 ip, rc->port);
+		ac = redisAsyncConnect(ip, rc->port);
 	} else {
-		snprintf(rc->peer, sizeof(rc->peer), "unix:%s", rc->cfg.unix_path);
-		ac = redisAsyncConnectUnix(rc->cfg.unix_path);
+		snprintf(rc->peer, sizeof(rc->peer), "unix:%s", rc->unix_path);
+		ac = redisAsyncConnectUnix(rc->unix_path);
 	}
 	if (!ac) {
 		schedule_retry(rc);
@@ -534,7 +540,7 @@ static void resolve_h(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 		rc->errors++;
 		if (log_allowed(rc, NULL))
 			log_event(LOG_WARN, "state_redis_resolve_failed", "host=%s error=\"%s\"",
-				  rc->cfg.host, status ? uv_strerror(status) : "no address");
+				  rc->host, status ? uv_strerror(status) : "no address");
 		schedule_retry(rc);
 		return;
 	}
@@ -570,13 +576,13 @@ static void start_connect(struct rconn *rc)
 
 	if (rc->closing || rc->ac || rc->res)
 		return;
-	if (rc->cfg.unix_path) {
+	if (rc->unix_path) {
 		connect_to(rc, NULL);
 		return;
 	}
-	if (inet_pton(AF_INET, rc->cfg.host, &a4) == 1 ||
-	    inet_pton(AF_INET6, rc->cfg.host, &a6) == 1) {
-		connect_to(rc, rc->cfg.host);
+	if (inet_pton(AF_INET, rc->host, &a4) == 1 ||
+	    inet_pton(AF_INET6, rc->host, &a6) == 1) {
+		connect_to(rc, rc->host);
 		return;
 	}
 	r = calloc(1, sizeof(*r));
@@ -587,7 +593,7 @@ static void start_connect(struct rconn *rc)
 	r->rc = rc;
 	r->req.data = r;
 	rc->phase = RC_RESOLVING;
-	if (uv_getaddrinfo(rc->loop, &r->req, resolve_h, rc->cfg.host, NULL, &hints)) {
+	if (uv_getaddrinfo(rc->loop, &r->req, resolve_h, rc->host, NULL, &hints)) {
 		free(r);
 		schedule_retry(rc);
 		return;
@@ -607,12 +613,12 @@ static int dup_opt(char **dst, const char *s)
 }
 
 int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
-		const struct rconn_config *cfg, rconn_up_h *uph, void *arg)
+		const struct state_redis_config *cfg, size_t max_pending,
+		rconn_up_h *uph, void *arg)
 {
 	struct rconn *rc;
 
-	if (!rcp || !loop || !q || !cfg || (!cfg->host == !cfg->unix_path) ||
-	    !cfg->timeout_ms || !cfg->max_pending)
+	if (!rcp || !loop || !q || !cfg || (!cfg->host == !cfg->unix_path) || !max_pending)
 		return EINVAL;
 	rc = calloc(1, sizeof(*rc));
 	if (!rc)
@@ -627,10 +633,10 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 	}
 	rc->loop = loop;
 	rc->q = q;
-	rc->cfg = *cfg;
-	rc->cfg.host = rc->host;
-	rc->cfg.unix_path = rc->unix_path;
-	rc->cfg.password = rc->password;
+	rc->port = cfg->port ? cfg->port : RC_PORT;
+	rc->db = cfg->db;
+	rc->timeout_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : RC_TIMEOUT_MS;
+	rc->max_pending = max_pending;
 	rc->uph = uph;
 	rc->arg = arg;
 	rc->backoff_ms = RC_BACKOFF_MIN_MS;

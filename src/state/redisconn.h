@@ -38,16 +38,6 @@
 
 struct rconn;
 
-struct rconn_config {
-	const char *host;            /* name or address; NULL with unix_path */
-	uint16_t port;
-	const char *unix_path;
-	unsigned db;
-	const char *password;        /* NULL: no AUTH */
-	unsigned timeout_ms;         /* per command */
-	size_t max_pending;
-};
-
 /*
  * The answer to one command: err 0 and a reply that is not an error, or
  * err and reply NULL: ETIMEDOUT (the connection was dropped for a late
@@ -59,9 +49,12 @@ typedef void (rconn_reply_h)(int err, const redisReply *reply, void *arg);
 /* The connection came up (ready for commands) or went down. */
 typedef void (rconn_up_h)(bool up, void *arg);
 
-/* Starts connecting at once.  0, EINVAL or ENOMEM. */
+/* Connects to cfg's Redis (host and port or unix_path, password, db,
+ * command_timeout_ms; its replica and advertise are not the connection's
+ * business), at once.  0, EINVAL or ENOMEM. */
 int  rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
-		 const struct rconn_config *cfg, rconn_up_h *uph, void *arg);
+		 const struct state_redis_config *cfg, size_t max_pending,
+		 rconn_up_h *uph, void *arg);
 /* Pending commands fail with ECANCELED before it returns.  Not from a
  * reply callback. */
 void rconn_free(struct rconn *rc);

@@ -760,13 +760,48 @@ int rs_loc_register(struct redis_state *rs, const struct loc_register *r,
 
 /* ---- lookups ---- */
 
-struct rlook {
+/* A command about one AOR in flight: a lookup, the start-up read, a
+ * write-back. */
+struct raor {
 	struct redis_state *rs;
 	loc_result_h *cb;
 	void *arg;
 	size_t len;
 	char aor[];
 };
+
+static struct raor *raor_new(struct redis_state *rs, const char *aor, size_t len)
+{
+	struct raor *op = calloc(1, sizeof(*op) + len + 1);
+
+	if (!op)
+		return NULL;
+	op->rs = rs;
+	op->len = len;
+	memcpy(op->aor, aor, len);
+	return op;
+}
+
+/* HGETALL of the AOR's hash, answered to cb(op): 0 or as rconn_cmd(). */
+static int hgetall(struct raor *op, rconn_reply_h *cb)
+{
+	struct sbuf key;
+	const char *argv[2];
+	size_t lens[2];
+	int err;
+
+	sbuf_init(&key);
+	err = rs_key(&key, RKEY_AOR, op->aor, op->len);
+	if (!err) {
+		argv[0] = "HGETALL";
+		lens[0] = 7;
+		argv[1] = key.p;
+		lens[1] = key.len;
+		err = rconn_cmd(op->rs->rc, cb, op, 2, argv, lens);
+	}
+	sbuf_free(&key);
+	return err;
+}
 
 static void answer(const struct rset *s, const char *aor, uint64_t now, bool own_only,
 		   loc_result_h *cb, void *arg)
@@ -797,7 +832,7 @@ static void lookup_local(struct redis_state *rs, const char *aor, size_t len,
 
 static void lookup_reply(int err, const redisReply *reply, void *arg)
 {
-	struct rlook *op = arg;
+	struct raor *op = arg;
 	struct redis_state *rs = op->rs;
 	struct pl aor = { op->aor, op->len };
 	struct rset s = { 0 };
@@ -821,31 +856,13 @@ out:
 
 int rs_loc_lookup(struct redis_state *rs, const struct pl *aor, loc_result_h *cb, void *arg)
 {
-	struct rlook *op;
-	struct sbuf key;
-	const char *argv[2];
-	size_t lens[2];
-	int err;
+	struct raor *op = raor_new(rs, aor->p, aor->l);
 
-	op = calloc(1, sizeof(*op) + aor->l + 1);
 	if (!op)
 		return ENOMEM;
-	op->rs = rs;
 	op->cb = cb;
 	op->arg = arg;
-	op->len = aor->l;
-	memcpy(op->aor, aor->p, aor->l);
-	sbuf_init(&key);
-	err = rs_up(rs) ? rs_key(&key, RKEY_AOR, aor->p, aor->l) : ENOTCONN;
-	if (!err) {
-		argv[0] = "HGETALL";
-		lens[0] = 7;
-		argv[1] = key.p;
-		lens[1] = key.len;
-		err = rconn_cmd(rs->rc, lookup_reply, op, 2, argv, lens);
-	}
-	sbuf_free(&key);
-	if (err) {
+	if (!rs_up(rs) || hgetall(op, lookup_reply)) {
 		lookup_local(rs, op->aor, op->len, cb, arg);
 		free(op);
 	}
@@ -943,12 +960,6 @@ static void sweep_tick(void *arg)
 
 /* ---- reading this replica's bindings back at start ---- */
 
-struct rload {
-	struct redis_state *rs;
-	size_t len;
-	char aor[];
-};
-
 static void load_scan(struct redis_state *rs, const struct pl *cursor);
 
 static void load_srem(struct redis_state *rs, const char *aor, size_t len);
@@ -956,7 +967,7 @@ static void load_done(struct redis_state *rs);
 
 static void load_aor_reply(int err, const redisReply *reply, void *arg)
 {
-	struct rload *op = arg;
+	struct raor *op = arg;
 	struct redis_state *rs = op->rs;
 	struct pl aor = { op->aor, op->len };
 	struct rset s = { 0 };
@@ -1014,30 +1025,9 @@ static void load_srem(struct redis_state *rs, const char *aor, size_t len)
 
 static void load_get(struct redis_state *rs, const struct pl *aor)
 {
-	struct rload *op = calloc(1, sizeof(*op) + aor->l + 1);
-	struct sbuf key;
-	const char *argv[2];
-	size_t lens[2];
-	int err;
+	struct raor *op = raor_new(rs, aor->p, aor->l);
 
-	if (!op) {
-		rs->load_failed = true;
-		return;
-	}
-	op->rs = rs;
-	op->len = aor->l;
-	memcpy(op->aor, aor->p, aor->l);
-	sbuf_init(&key);
-	err = rs_key(&key, RKEY_AOR, aor->p, aor->l);
-	if (!err) {
-		argv[0] = "HGETALL";
-		lens[0] = 7;
-		argv[1] = key.p;
-		lens[1] = key.len;
-		err = rconn_cmd(rs->rc, load_aor_reply, op, 2, argv, lens);
-	}
-	sbuf_free(&key);
-	if (err) {
+	if (!op || hgetall(op, load_aor_reply)) {
 		rs->load_failed = true;
 		free(op);
 		return;
@@ -1141,7 +1131,7 @@ static void wb_finish(struct redis_state *rs)
 
 static void merge_reply(int err, const redisReply *reply, void *arg)
 {
-	struct rload *op = arg;
+	struct raor *op = arg;
 	struct redis_state *rs = op->rs;
 	struct pl aor = { op->aor, op->len };
 	struct rset s = { 0 };
@@ -1169,18 +1159,14 @@ static void merge_reply(int err, const redisReply *reply, void *arg)
 static int merge_send(struct redis_state *rs, const struct rcopy *c)
 {
 	uint64_t now = rs_now(rs);
-	struct rload *op;
+	struct raor *op = raor_new(rs, c->name, c->namelen);
 	struct sbuf key;
 	struct rargs a;
 	size_t i, nidx, n = 0;
 	int err;
 
-	op = calloc(1, sizeof(*op) + c->namelen + 1);
 	if (!op)
 		return ENOMEM;
-	op->rs = rs;
-	op->len = c->namelen;
-	memcpy(op->aor, c->name, c->namelen);
 	sbuf_init(&key);
 	rargs_init(&a);
 	err = rs_key(&key, RKEY_AOR, c->name, c->namelen);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sip/lex.h"
 #include "sip/sa.h"
 #include "state/redisrec.h"
 
@@ -46,25 +47,21 @@ void rrec_addr_print(struct sbuf *sb, const struct sockaddr_storage *ss)
 
 void rrec_encode(struct sbuf *sb, const struct loc_contact *c)
 {
+	const char *strs[] = { c->src.replica, c->callid, c->path, c->user_agent,
+			       c->endpoint, c->instance };
+	size_t i;
+
 	sbuf_printf(sb, "1\t%llu\t%u\t%d\t%c\t%llu\t",
 		    (unsigned long long)c->expires_at, c->cseq, c->q < 0 ? -1 : c->q,
 		    c->src.proto == LOC_PROTO_TCP ? 't' : 'u',
 		    (unsigned long long)c->src.conn_id);
 	rrec_addr_print(sb, &c->src.addr);
-	sbuf_append_str(sb, "\t");
+	sbuf_append(sb, "\t", 1);
 	rrec_addr_print(sb, &c->src.local);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->src.replica);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->callid);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->path);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->user_agent);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->endpoint);
-	sbuf_append_str(sb, "\t");
-	put_str(sb, c->instance);
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		sbuf_append(sb, "\t", 1);
+		put_str(sb, strs[i]);
+	}
 }
 
 int rrec_u64(const struct pl *s, uint64_t max, uint64_t *v)
@@ -146,15 +143,10 @@ int rrec_expires(const char *rec, size_t len, uint64_t *expires_at)
 	return rrec_u64(&v, UINT64_MAX, expires_at);
 }
 
+/* A hex digit's value (lex.h's LEX_HEX checked first). */
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c <= '9' ? c - '0' : lex_lower(c) - 'a' + 10;
 }
 
 /* Unescapes v into *bufp (advancing it) as a C string: NULL when v has a
@@ -171,11 +163,12 @@ static const char *unescape(const struct pl *v, char **bufp)
 			*d++ = v->p[i];
 			continue;
 		}
-		if (i + 2 >= v->l)
+		if (i + 2 >= v->l || !lex_is(v->p[i + 1], LEX_HEX) ||
+		    !lex_is(v->p[i + 2], LEX_HEX))
 			return NULL;
 		hi = hexval(v->p[i + 1]);
 		lo = hexval(v->p[i + 2]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+		if (hi == 0 && lo == 0)
 			return NULL;
 		*d++ = (char)(hi << 4 | lo);
 		i += 2;

@@ -42,6 +42,7 @@
 
 #include "sip/sa.h"
 #include "state/failtab.h"
+#include "state/redisrec.h"
 #include "state/state.h"
 #include "util/log.h"
 
@@ -1024,6 +1025,94 @@ static void test_fields_redis(void **state)
 	fields_check(true);
 }
 
+/* ---- the stored record ---- */
+
+static int decode_str(const char *rec, struct loc_contact *c, char *buf)
+{
+	return rrec_decode(rec, strlen(rec), buf, c);
+}
+
+static void test_record_codec(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"garbage",
+		"2\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",      /* version */
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep",        /* 13 fields */
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t\t",    /* 15 */
+		"1\tx\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t4294967296\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t1001\tu\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tx\t0\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t-1\t192.0.2.1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t::1:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t[::1]5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:65536\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\thost.example:5060\t\tr1\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\t\tc\t\t\tep\t",        /* no replica */
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\t0123456789012345678901234567890123\tc\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc%2\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc%zz\t\t\tep\t",
+		"1\t1\t1\t-1\tu\t0\t192.0.2.1:5060\t\tr1\tc%00\t\t\tep\t",
+	};
+	struct loc_contact c, d;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c.src.addr;
+	struct sockaddr_in *l4 = (struct sockaddr_in *)&c.src.local;
+	char buf[512];
+	struct sbuf sb;
+	uint64_t exp;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.callid = "a\tb%c\r\nd";
+	c.cseq = 4294967295u;
+	c.q = 1000;
+	c.expires_at = 1700000123;
+	c.path = "<sip:p;lr>";
+	c.endpoint = "ep";
+	c.instance = "\"<urn:uuid:x>\"";
+	c.src.proto = LOC_PROTO_TCP;
+	c.src.conn_id = 18446744073709551615ull;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(5061);
+	inet_pton(AF_INET6, "2001:db8::5", &s6->sin6_addr);
+	l4->sin_family = AF_INET;
+	l4->sin_port = htons(5060);
+	inet_pton(AF_INET, "10.0.0.1", &l4->sin_addr);
+	snprintf(c.src.replica, sizeof(c.src.replica), "kv-0");
+	sbuf_init(&sb);
+	rrec_encode(&sb, &c);
+	assert_false(sbuf_err(&sb));
+	/* No raw TAB, CR or LF inside a value. */
+	assert_null(memchr(sbuf_cstr(&sb), '\r', sb.len));
+	assert_null(memchr(sb.p, '\n', sb.len));
+	assert_int_equal(rrec_expires(sb.p, sb.len, &exp), 0);
+	assert_int_equal(exp, 1700000123);
+	assert_int_equal(rrec_decode(sb.p, sb.len, buf, &d), 0);
+	assert_string_equal(d.callid, c.callid);
+	assert_int_equal(d.cseq, c.cseq);
+	assert_int_equal(d.q, 1000);
+	assert_int_equal(d.expires_at, c.expires_at);
+	assert_string_equal(d.path, c.path);
+	assert_null(d.user_agent);
+	assert_string_equal(d.endpoint, "ep");
+	assert_string_equal(d.instance, c.instance);
+	assert_int_equal(d.src.proto, LOC_PROTO_TCP);
+	assert_int_equal(d.src.conn_id, c.src.conn_id);
+	assert_string_equal(d.src.replica, "kv-0");
+	assert_true(sip_sa_equal((struct sockaddr *)&d.src.addr, (struct sockaddr *)&c.src.addr));
+	assert_true(sip_sa_equal((struct sockaddr *)&d.src.local, (struct sockaddr *)&c.src.local));
+	sbuf_free(&sb);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (decode_str(bad[i], &d, buf) != EINVAL)
+			fail_msg("decoded: %s", bad[i]);
+	}
+	assert_int_equal(rrec_expires("1\tx\t", 4, &exp), EINVAL);
+	assert_int_equal(rrec_expires("2\t5\t", 4, &exp), EINVAL);
+}
+
 /* ---- two replicas on one Redis ---- */
 
 static void stats_of(struct inst *in, struct state_stats *out)
@@ -1981,6 +2070,7 @@ int main(void)
 		cmocka_unit_test(test_cases_redis),
 		cmocka_unit_test(test_fields_memory),
 		cmocka_unit_test(test_fields_redis),
+		cmocka_unit_test(test_record_codec),
 		cmocka_unit_test_setup_teardown(test_shared_bindings, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_nonces, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_once, setup_redis, teardown),

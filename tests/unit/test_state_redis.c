@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -190,6 +191,8 @@ static void srv_start(struct srv *s)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
+		/* Never outlive the test, even when it is killed. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (null >= 0) {
 			dup2(null, 1);
 			dup2(null, 2);
@@ -1458,6 +1461,56 @@ static void test_redis_hangs(void **state)
 	assert_int_equal(reg(&f->a, &q), LOC_OK);
 }
 
+struct flood {
+	unsigned sent, done, failed;
+};
+
+static void flood_h(enum loc_result res, const struct loc_contact *v, size_t n, void *arg)
+{
+	struct flood *fl = arg;
+
+	fl->done++;
+	fl->failed += res == LOC_FAILED;
+}
+
+static bool flood_done(void *arg)
+{
+	struct flood *fl = arg;
+
+	return fl->done == fl->sent;
+}
+
+/* A Redis that does not answer while lookups pour in: beyond the bound,
+ * they are answered at once (from the copy, here nothing), never queued. */
+static void test_pending_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct flood fl = { 0 };
+	struct pl aor = pl_from_str("1001");
+	unsigned answered_at_once = 0;
+
+	inst_open(f, &f->a, "r1");
+	log_truncate();
+	kill(g_srv.pid, SIGSTOP);
+	while (!answered_at_once && fl.sent < 20000) {
+		unsigned before = fl.done;
+
+		assert_int_equal(state_lookup(f->a.st, &aor, flood_h, &fl), 0);
+		fl.sent++;
+		if (fl.done > before)
+			answered_at_once = fl.sent;
+	}
+	assert_true(answered_at_once > 1000);
+	assert_true(answered_at_once <= 10001);
+	assert_true(log_has("event=state_redis_overload"));
+	/* The rest fail by the deadline; then all is well again. */
+	assert_true(run_until(f, flood_done, &fl));
+	assert_int_equal(fl.failed, fl.sent);
+	kill(g_srv.pid, SIGCONT);
+	assert_true(run_until(f, is_healthy, &f->a));
+	assert_int_equal(lookup(&f->a, "1001"), LOC_OK);
+}
+
 static bool aor_back(void *arg)
 {
 	redisReply *r = cli("HLEN kv:aor:%s", (const char *)arg);
@@ -2082,6 +2135,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_args, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_nonsense_replies, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_hangs, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bound, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_lost_data, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_reads_copy, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_per_binding, setup_redis, teardown),

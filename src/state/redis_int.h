@@ -81,6 +81,7 @@ struct redis_state {
 	struct tmr hb_tmr;
 	struct state_replica *replicas;
 	size_t replicas_n;
+	uint64_t replicas_ms;    /* loop time the table was read */
 	uint64_t contacts;       /* kv:cnt at the last heartbeat */
 
 	/* redisloc.c */

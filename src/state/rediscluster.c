@@ -67,6 +67,17 @@ static void table_read(struct redis_state *rs, const redisReply *all, uint64_t n
 	free(rs->replicas);
 	rs->replicas = v;
 	rs->replicas_n = n;
+	rs->replicas_ms = uv_now(rs->loop);
+}
+
+/* An entry of the table as it is now: the table ages while Redis does
+ * not answer, so that nobody looks alive for ever. */
+static void replica_now(const struct redis_state *rs, const struct state_replica *in,
+			struct state_replica *out)
+{
+	*out = *in;
+	out->heartbeat_age_ms += uv_now(rs->loop) - rs->replicas_ms;
+	out->alive = out->heartbeat_age_ms < RS_ALIVE_MS;
 }
 
 static void hb_reply(int err, const redisReply *reply, void *arg)
@@ -178,7 +189,7 @@ int rs_replica(struct redis_state *rs, const char *name, struct state_replica *o
 
 	for (i = 0; name && i < rs->replicas_n; i++) {
 		if (!strcmp(rs->replicas[i].name, name)) {
-			*out = rs->replicas[i];
+			replica_now(rs, &rs->replicas[i], out);
 			return 0;
 		}
 	}
@@ -188,10 +199,13 @@ int rs_replica(struct redis_state *rs, const char *name, struct state_replica *o
 void rs_replicas_foreach(struct redis_state *rs,
 			 void (*fn)(const struct state_replica *r, void *arg), void *arg)
 {
+	struct state_replica r;
 	size_t i;
 
-	for (i = 0; i < rs->replicas_n; i++)
-		fn(&rs->replicas[i], arg);
+	for (i = 0; i < rs->replicas_n; i++) {
+		replica_now(rs, &rs->replicas[i], &r);
+		fn(&r, arg);
+	}
 }
 
 int rs_cluster_init(struct redis_state *rs)

@@ -1539,14 +1539,20 @@ static void test_redis_lost_data(void **state)
 	struct loc_register r;
 	struct state_stats st;
 	struct both_count w = { f, 2 };
+	struct seen gone = { &f->a, "r2", false };
 
 	inst_open(f, &f->a, "r1");
 	inst_open(f, &f->b, "r2");
 	assert_int_equal(reg(&f->a, &q1), LOC_OK);
 	assert_int_equal(reg(&f->a, &q2), LOC_OK);
+	gone.alive = true;
+	assert_true(run_until(f, replica_seen, &gone));
+	gone.alive = false;
 
 	srv_stop(&g_srv);
 	assert_true(run_until(f, is_unhealthy, &f->a));
+	/* The replica table ages without Redis: nobody stays alive. */
+	assert_true(run_until(f, replica_seen, &gone));
 	/* Down: refused at once, never queued. */
 	req_fill(&f->a, &q1, b, &r);
 	assert_int_equal(state_register(f->a.st, &r, result_h, &f->a.got), ENOTCONN);

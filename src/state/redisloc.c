@@ -16,6 +16,11 @@
  * bindings while Redis is down, and what is written back when Redis comes
  * back without its data (a new epoch).  At start it is read back from
  * kv:rep:SELF, so a replica killed and restarted serves its phones again.
+ * The copy learns of changes other replicas make only when this replica
+ * reads or writes the AOR again: a binding of ours that another replica
+ * removed (the phone unregistered or moved through it) stays in the copy
+ * until it expires, and a write-back in that time restores it (until its
+ * old expiry).
  *
  * Contacts expire by the sweep script, which every replica runs every
  * second: the replica whose sweep removed a contact reports its expiry.

@@ -520,6 +520,12 @@ static void free_later(void *arg)
 
 	/* A callee's INVITE transaction still running may yet bring a 200
 	 * that must be ACKed and hung up: keep the leg until it ends. */
+	/* A contact lookup still out holds the call: the backend answers
+	 * every one (within its command deadline, or when it is freed). */
+	if (c->lookups) {
+		tmr_start(c->pbx->tmrq, &c->free_tmr, CALL_FREE_RETRY, free_later, c);
+		return;
+	}
 	if (b_legs_pending(c) && c->free_tries++ < CALL_FREE_MAX) {
 		tmr_start(c->pbx->tmrq, &c->free_tmr, CALL_FREE_RETRY, free_later, c);
 		return;

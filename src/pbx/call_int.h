@@ -99,6 +99,13 @@ struct call {
 	size_t b_n;
 	struct leg *peer;               /* the B leg that answered */
 
+	/* Dial(): contact lookups still out (the Redis backend answers
+	 * later), contacts that could not be called, and whether dial_start()
+	 * is still running (it decides itself when lookups answer at once). */
+	unsigned lookups;
+	unsigned dial_unreachable;
+	bool dial_starting;
+
 	struct dp_chan *dp;
 	bool dp_async;                  /* an application will resume */
 	enum dp_app app;                /* the one running */

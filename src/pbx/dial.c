@@ -19,10 +19,12 @@
 #include "util/rand.h"
 
 /* Looking up one endpoint's contacts. */
+/* Looking up one AOR's contacts: the backend may answer after
+ * dial_start() has returned, so this lives on the heap and the call is
+ * kept until every lookup has answered (call.c's free_later). */
 struct dial_lookup {
 	struct call *c;
 	const struct cfg_endpoint *ep;
-	unsigned failed;          /* contacts we could not call */
 };
 
 static void set_status(struct call *c, const char *status, enum q850_cause cause)
@@ -88,7 +90,7 @@ static void ack_2xx(struct leg *b, struct sip_ctx *ctx, const struct sip_msg *re
 /* Every B leg has ended without an answer: Dial() returns. */
 static void dial_failed(struct call *c)
 {
-	bool busy = false, noanswer = false, congestion = false;
+	bool busy = false, noanswer = false, congestion = c->dial_unreachable > 0;
 
 	for (size_t i = 0; i < c->b_n; i++) {
 		uint16_t f = c->b[i]->final;
@@ -114,6 +116,17 @@ static void dial_failed(struct call *c)
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
 		  c->dialstatus);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+static bool dial_pending(const struct call *c);
+
+/* Dial() is over without an answer once no leg rings and no lookup is
+ * out; dial_start() decides itself while it runs. */
+static void dial_check_done(struct call *c)
+{
+	if (c->phase == CALL_DIALING && !c->peer && !c->lookups && !c->dial_starting &&
+	    !dial_pending(c))
+		dial_failed(c);
 }
 
 static bool dial_pending(const struct call *c)
@@ -235,8 +248,7 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 	if (b->m.rtp)
 		rtp_leg_stop(b->m.rtp);
  maybe_done:
-	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
-		dial_failed(c);
+	dial_check_done(c);
 }
 
 static void dial_timeout(void *arg)
@@ -274,8 +286,7 @@ static void noresp_timeout(void *arg)
 	b->state = LEG_ENDED;
 	if (b->m.rtp)
 		rtp_leg_stop(b->m.rtp);
-	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
-		dial_failed(c);
+	dial_check_done(c);
 }
 
 /*
@@ -430,12 +441,44 @@ static void contacts_found(enum loc_result res, const struct loc_contact *ct,
 			   size_t n, void *arg)
 {
 	struct dial_lookup *dl = arg;
+	struct call *c = dl->c;
 
-	if (res != LOC_OK)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (leg_start(dl->c, dl->ep, &ct[i]))
-			dl->failed++;
+	c->lookups--;
+	/* Dial() may be over already (its timeout, CANCEL, a BYE). */
+	if (res == LOC_OK && c->phase == CALL_DIALING && !c->peer) {
+		for (size_t i = 0; i < n; i++) {
+			if (leg_start(c, dl->ep, &ct[i]))
+				c->dial_unreachable++;
+		}
+	} else if (res != LOC_OK && c->phase == CALL_DIALING) {
+		log_event(LOG_WARN, "dial_lookup_failed", "uniqueid=%s endpoint=%s",
+			  c->uniqueid, dl->ep->name);
+		c->dial_unreachable++;
+	}
+	free(dl);
+	dial_check_done(c);
+}
+
+/* Ask the backend for every contact of every AOR of ep. */
+static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep)
+{
+	for (size_t k = 0; k < ep->aors_n; k++) {
+		struct pl aor = pl_from_str(ep->aors[k]->name);
+		struct dial_lookup *dl = malloc(sizeof(*dl));
+
+		if (!dl) {
+			c->dial_unreachable++;
+			continue;
+		}
+		dl->c = c;
+		dl->ep = ep;
+		c->lookups++;
+		if (state_lookup(c->pbx->state, &aor, contacts_found, dl)) {
+			/* refused at once: no callback will come */
+			c->lookups--;
+			c->dial_unreachable++;
+			free(dl);
+		}
 	}
 }
 
@@ -443,7 +486,6 @@ enum dp_result dial_start(struct call *c, const char *args)
 {
 	char *buf = strdup(args ? args : ""), q[200], qr[120];
 	struct dp_report rep = { 0 };
-	unsigned failed = 0;
 	struct dp_dial d;
 	int err;
 
@@ -457,10 +499,13 @@ enum dp_result dial_start(struct call *c, const char *args)
 			  log_q(q, sizeof(q), rep.why, strlen(rep.why)));
 		set_status(c, "INVALIDARGS", Q850_UNSET);
 	}
+	/* Legs start as lookups answer, some maybe within this loop. */
+	c->phase = CALL_DIALING;
+	c->dial_starting = true;
+	c->dial_unreachable = 0;
 	for (size_t i = 0; !err && i < d.targets.n; i++) {
 		const struct dp_dial_target *t = &d.targets.v[i];
 		const struct cfg_endpoint *ep;
-		struct dial_lookup dl = {c, NULL, 0};
 
 		/* app_dial skips an empty destination and one it dialled. */
 		if (!*t->text || t->again)
@@ -478,29 +523,28 @@ enum dp_result dial_start(struct call *c, const char *args)
 				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
 			continue;
 		}
-		dl.ep = ep;
-		/* The memory backend answers before returning; dl lives on this
-		 * stack frame, so an asynchronous backend needs a heap copy. */
-		for (size_t k = 0; k < ep->aors_n; k++) {
-			struct pl aor = pl_from_str(ep->aors[k]->name);
-
-			state_lookup(c->pbx->state, &aor, contacts_found, &dl);
-		}
-		failed += dl.failed;
+		lookup_endpoint(c, ep);
 	}
+	c->dial_starting = false;
 	dp_dial_free(&d);
 	free(buf);
-	if (err)
+	if (err) {
+		c->phase = CALL_DIALPLAN;
 		return DP_HANGUP;
+	}
 
-	if (!c->b_n) {
-		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL",
-			   failed ? Q850_NORMAL_CIRCUIT_CONGESTION : Q850_SUBSCRIBER_ABSENT);
+	/* Every lookup answered at once and nothing rings (or it all ended
+	 * already): Dial() returns now. */
+	if (!c->lookups && !c->peer && !dial_pending(c)) {
+		bool unreachable = c->dial_unreachable || c->b_n;
+
+		c->phase = CALL_DIALPLAN;
+		set_status(c, unreachable ? "CONGESTION" : "CHANUNAVAIL",
+			   unreachable ? Q850_NORMAL_CIRCUIT_CONGESTION : Q850_SUBSCRIBER_ABSENT);
 		log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s",
 			  c->uniqueid, c->dialstatus);
 		return DP_CONTINUE;
 	}
-	c->phase = CALL_DIALING;
 	if (d.timeout_ms)
 		tmr_start(c->pbx->tmrq, &c->app_tmr, d.timeout_ms, dial_timeout, c);
 	return DP_ASYNC;

@@ -159,6 +159,33 @@ static void contact_expired(const struct loc_contact *c, void *arg)
 		  log_q(uri, sizeof(uri), c->uri, strlen(c->uri)));
 }
 
+/* The state backend of [state]: this process's memory, or the cluster's
+ * Redis (connected in the background: until it answers, the replica is
+ * not ready and REGISTER gets 503). */
+static int state_start(struct pbx *pbx, const struct kv_config *cfg)
+{
+	const struct cfg_state *s = &cfg->state;
+	struct state_redis_config rc;
+	char url[160];
+	int err;
+
+	if (s->backend != CFG_STATE_REDIS)
+		return state_mem_alloc(&pbx->state, pbx->tmrq, NULL, NULL);
+	memset(&rc, 0, sizeof(rc));
+	rc.host = s->host;
+	rc.port = s->port;
+	rc.unix_path = s->unix_path;
+	rc.db = s->db;
+	rc.password = s->password;
+	rc.replica = cfg->cluster.replica;
+	rc.advertise = cfg->cluster.advertise;
+	err = state_redis_alloc(&pbx->state, pbx->loop, pbx->tmrq, &rc, NULL, NULL);
+	log_event(err ? LOG_ERROR : LOG_INFO, "state_backend",
+		  "backend=redis url=%s replica=%s error=%d",
+		  log_q(url, sizeof(url), s->url, strlen(s->url)), cfg->cluster.replica, err);
+	return err;
+}
+
 /* The relay binds where SIP does (the first transport's address, which
  * may be a wildcard) on the rtp.conf port range. */
 static int media_start(struct pbx *pbx, const struct kv_config *cfg)
@@ -209,7 +236,7 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,
 		       strlen(cfg->security.nonce_secret));
 
-	err = state_mem_alloc(&pbx->state, q, NULL, NULL);
+	err = state_start(pbx, cfg);
 	if (err)
 		goto out;
 	state_set_expire_handler(pbx->state, contact_expired, pbx);
@@ -324,14 +351,18 @@ void pbx_free(struct pbx *pbx)
 {
 	if (!pbx)
 		return;
-	/* Calls first: they hang up through the stack and the relay. */
+	/* Calls first: they hang up through the stack and the relay.  The
+	 * state backend goes between their end and their free: the lookups it
+	 * still owes them are answered (failed) to calls that are over. */
+	if (pbx->calls)
+		calls_end_all(pbx->calls);
+	state_free(pbx->state);
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
 	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	flowproxy_free(pbx->proxy);
-	state_free(pbx->state);
 	if (pbx->cfg)
 		config_unref(pbx->cfg);
 	free(pbx);

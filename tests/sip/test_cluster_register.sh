@@ -70,7 +70,7 @@ for _ in $(seq 1 80); do
 done
 sleep 2
 n=$(cat "$KV_RLOG_1" "$KV_RLOG_2" "$KV_RLOG_3" | grep -c 'event=contact_expired aor=1002')
-kv_assert_eq "$n" 1 "contact_expired lines in the three logs"
+kv_assert_eq 1 "$n" "contact_expired lines in the three logs"
 kv_ok "an expired contact is logged once in the cluster"
 
 kv_cluster_stop

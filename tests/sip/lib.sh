@@ -945,7 +945,7 @@ kv_http()
 
 	out=$(curl -sS -m 10 -X "$1" -o "$KV_TMP/http.body" \
 		-w '%{http_code} %{content_type}' \
-		"http://127.0.0.1:$KV_HTTP_PORT$2" 2>"$KV_TMP/http.err")
+		"http://${KV_HTTP_HOST:-127.0.0.1}:$KV_HTTP_PORT$2" 2>"$KV_TMP/http.err")
 	KV_HTTP_CODE=${out%% *}
 	KV_HTTP_CODE=${KV_HTTP_CODE:-000}
 	# shellcheck disable=SC2034 # read by the tests

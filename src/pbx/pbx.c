@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include "pbx/authn.h"
 #include "pbx/call.h"
@@ -17,6 +19,7 @@
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
 #include "sip/print.h"
+#include "sip/sa.h"
 #include "state/failtab.h"
 #include "util/sbuf.h"
 
@@ -159,6 +162,48 @@ static void contact_expired(const struct loc_contact *c, void *arg)
 		  log_q(uri, sizeof(uri), c->uri, strlen(c->uri)));
 }
 
+/* Where other replicas send SIP for us when [cluster] advertise and
+ * $KUBEVOX_ADVERTISE are unset and the UDP transport binds a wildcard
+ * address: the address this host uses toward the outside (in a pod, the
+ * pod's), with the transport's port.  No packet is sent. */
+static void advertise_default(const struct kv_config *cfg, struct sockaddr_storage *out)
+{
+	const struct cfg_transport *t = NULL;
+	struct sockaddr_storage probe, local;
+	socklen_t len = sizeof(local);
+	int fd;
+
+	for (size_t i = 0; i < cfg->transports_n && !t; i++)
+		if (cfg->transports[i].proto == CFG_PROTO_UDP)
+			t = &cfg->transports[i];
+	if (!t)
+		return;
+	memset(&probe, 0, sizeof(probe));
+	if (t->bind.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&probe;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(9);
+		inet_pton(AF_INET6, "2001:db8::1", &in6->sin6_addr);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&probe;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(9);
+		inet_pton(AF_INET, "192.0.2.1", &in->sin_addr);
+	}
+	fd = socket(probe.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (!connect(fd, (struct sockaddr *)&probe, probe.ss_family == AF_INET6 ?
+		     sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) &&
+	    !getsockname(fd, (struct sockaddr *)&local, &len)) {
+		sip_sa_set_port(&local, sip_sa_port((const struct sockaddr *)&t->bind));
+		*out = local;
+	}
+	close(fd);
+}
+
 /* The state backend of [state]: this process's memory, or the cluster's
  * Redis (connected in the background: until it answers, the replica is
  * not ready and REGISTER gets 503). */
@@ -179,6 +224,15 @@ static int state_start(struct pbx *pbx, const struct kv_config *cfg)
 	rc.password = s->password;
 	rc.replica = cfg->cluster.replica;
 	rc.advertise = cfg->cluster.advertise;
+	if (!rc.advertise.ss_family) {
+		char a[64];
+
+		advertise_default(cfg, &rc.advertise);
+		log_event(rc.advertise.ss_family ? LOG_INFO : LOG_WARN, "cluster_advertise",
+			  "advertise=%s source=%s", rc.advertise.ss_family ?
+			  sip_sockaddr_str((struct sockaddr *)&rc.advertise, a, sizeof(a)) : "none",
+			  rc.advertise.ss_family ? "default_route" : "none");
+	}
 	err = state_redis_alloc(&pbx->state, pbx->loop, pbx->tmrq, &rc, NULL, NULL);
 	log_event(err ? LOG_ERROR : LOG_INFO, "state_backend",
 		  "backend=redis url=%s replica=%s error=%d",

@@ -1338,8 +1338,8 @@ class TcpClient(Client):
     """Client's constructor on a TCP connection: Phone's constructor gets
     here through super() when a class puts this after Phone."""
 
-    def __init__(self, port, lport=0):
-        super().__init__(port, tcp=True, lport=lport)
+    def __init__(self, port, lport=0, host="127.0.0.1"):
+        super().__init__(port, host=host, tcp=True, lport=lport)
 
 
 class TcpPhone(TapPhone, TcpClient):

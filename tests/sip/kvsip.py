@@ -1318,8 +1318,8 @@ class TapPhone(Phone):
     included, in tap as (monotonic time, message): a test can count
     retransmissions the phone itself absorbs."""
 
-    def __init__(self, port, user, password=None, lport=0):
-        super().__init__(port, user, password, lport)
+    def __init__(self, port, user, password=None, lport=0, host="127.0.0.1"):
+        super().__init__(port, user, password, lport, host=host)
         self.tap = []
 
     def file(self, data):
@@ -1350,8 +1350,8 @@ class TcpPhone(TapPhone, TcpClient):
     CRLF keep-alives are skipped.  closed is set when KubeVox closes the
     connection."""
 
-    def __init__(self, port, user, password=None):
-        super().__init__(port, user, password)
+    def __init__(self, port, user, password=None, host="127.0.0.1"):
+        super().__init__(port, user, password, host=host)
         self.closed = False
 
     @property

@@ -5,7 +5,8 @@
 # in its Record-Route; the call rings, is answered, has media both ways,
 # anchored on r2 (the caller's replica, the B2BUA); the callee's BYE goes
 # back through r1 and ends the call.  Then an endpoint with contacts on two
-# replicas rings both at once.
+# replicas rings both at once, and a phone on a TCP connection to r1 is
+# called from r2 on that connection.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
@@ -75,6 +76,27 @@ r = call.bye()
 assert r.status == 200, r.start
 in3.answer_bye()
 print("1002 on r1 and r3 rang together; r3 answered, r1 got CANCEL")
+other.close()
+callee.close()
+
+# A phone on a TCP connection to r1 (behind NAT, nothing listens at its
+# address): r2's call reaches it on that connection, through r1.
+tcp = kvsip.TcpPhone(port, "1002", host=r1)
+tcp.sign_in()
+call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
+call.invite()
+inc = tcp.expect_invite()
+assert r1 in inc.invite.values("via")[0], inc.invite.values("via")
+inc.answer(kvsip.sdp_offer(b.port))
+_, final = call.final()
+assert final.status == 200, "TCP phone: %s" % final.start
+call.ack()
+inc.expect_ack()
+r = inc.bye()
+assert r.status == 200, "TCP phone's BYE: %s" % r.start
+bye = call.expect_request("BYE", "BYE to the caller")
+caller.respond(bye, 200)
+print("1002 on a TCP connection to r1: called from r2 on that connection, BYE back")
 PY
 kv_ok "calls reach phones through the replica that holds their flow"
 

@@ -1292,6 +1292,13 @@ def check_media(a, b, a_dest, b_dest, tag, n=10):
     expect_stream(a, tag + "-ba", n, 0, a_dest)
 
 
+def hang_up(call, inc):
+    """The caller's BYE, answered 200, and the callee's BYE from KubeVox."""
+    r = call.bye()
+    assert r.status == 200, "BYE: %s" % r.start
+    inc.answer_bye()
+
+
 def call_up(caller, callee, a, b):
     """caller calls callee's user through KubeVox, callee answers (PCMU),
     both ACKs seen: (OutCall, InCall)."""

@@ -86,6 +86,8 @@ struct redis_state {
 
 	/* redisloc.c */
 	struct htab aors;        /* struct rcopy: this replica's copy */
+	struct htab regs;        /* struct rreg: the REGISTER of an AOR in
+				  * flight; the others of that AOR wait */
 	struct hash_key key;
 	struct tmr sweep_tmr;
 	bool sweep_inflight;

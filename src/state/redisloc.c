@@ -10,6 +10,9 @@
  * since, the script answers with the hash as it is, and the request is
  * planned again (at most RS_TRIES times).  An AOR this replica never saw
  * is first assumed absent, so a new AOR costs one round trip too.
+ * REGISTERs of one AOR on one replica go one at a time (a phone that
+ * sends several at once, or ten phones of one AOR behind one NAT): each
+ * plans from what the one before wrote, and only replicas race.
  *
  * The copy holds every AOR with a binding whose flow this replica holds:
  * it is what the next REGISTER plans from, what answers lookups of those
@@ -35,6 +38,7 @@
 #include "state/locplan.h"
 #include "state/redis_int.h"
 #include "state/redisrec.h"
+#include "util/list.h"
 #include "util/rand.h"
 #include "util/vec.h"
 
@@ -354,6 +358,9 @@ static void copy_put(struct redis_state *rs, const char *name, size_t len, struc
 /* One REGISTER in flight: the request (copied), the AOR as planned
  * against, and what the write stores. */
 struct rreg {
+	struct hnode node;       /* rs->regs while in flight */
+	struct list_node waiting; /* in flight: those of its AOR queued
+				  * behind it; queued: the link */
 	struct redis_state *rs;
 	loc_result_h *cb;
 	void *arg;
@@ -537,6 +544,7 @@ static size_t rep_changes(struct rargs *a, const struct rset *snap, const struct
 }
 
 static void reg_reply(int err, const redisReply *reply, void *arg);
+static void reg_finish(struct rreg *op);
 
 static int reg_send(struct rreg *op)
 {
@@ -712,7 +720,7 @@ static void reg_reply(int err, const redisReply *reply, void *arg)
 		    rrec_u64(&val, UINT64_MAX, &version))
 			goto bad;
 		reg_done(op, version);
-		reg_free(op);
+		reg_finish(op);
 		return;
 	case 'C':
 		if (rset_from_hash(rs, &op->snap, &op->r.aor, reply->element[1]))
@@ -736,13 +744,68 @@ bad:
 	rconn_bad_reply(rs->rc, "write: {K, version} | {C, hash} | {E, epoch}");
 fail:
 	op->cb(LOC_FAILED, NULL, 0, op->arg);
+	reg_finish(op);
+}
+
+static struct rreg *reg_inflight(const struct redis_state *rs, const struct pl *aor,
+				 uint64_t hash)
+{
+	struct hnode *e;
+
+	for (e = htab_bucket(&rs->regs, hash); e; e = e->next) {
+		struct rreg *op = htab_entry(e, struct rreg, node);
+
+		if (e->hash == hash && pl_eq(&op->r.aor, aor))
+			return op;
+	}
+	return NULL;
+}
+
+static void reg_move_waiting(struct list_node *to, struct list_node *from)
+{
+	struct list_node *n;
+
+	while ((n = list_pop_front(from)) != NULL)
+		list_push_back(to, n);
+}
+
+/* op is done (its callback has run): the next REGISTER of its AOR, if any,
+ * goes, planned from what op left in the copy. */
+static void reg_finish(struct rreg *op)
+{
+	struct redis_state *rs = op->rs;
+	uint64_t hash = op->node.hash;
+	struct list_node queue, *n;
+
+	list_init(&queue);
+	htab_remove(&rs->regs, &op->node);
+	reg_move_waiting(&queue, &op->waiting);
 	reg_free(op);
+	while ((n = list_pop_front(&queue)) != NULL) {
+		struct rreg *next = list_entry(n, struct rreg, waiting);
+		int err = ENOTCONN;
+
+		list_init(&next->waiting);
+		reg_move_waiting(&next->waiting, &queue);
+		htab_insert(&rs->regs, &next->node, hash);
+		if (!rs->closing && rs_up(rs)) {
+			err = reg_snap_from_copy(next);
+			if (!err)
+				err = reg_attempt(next);
+		}
+		if (!err)
+			return;
+		htab_remove(&rs->regs, &next->node);
+		next->cb(LOC_FAILED, NULL, 0, next->arg);
+		reg_move_waiting(&queue, &next->waiting);
+		reg_free(next);
+	}
 }
 
 int rs_loc_register(struct redis_state *rs, const struct loc_register *r,
 		    loc_result_h *cb, void *arg)
 {
-	struct rreg *op;
+	struct rreg *op, *head;
 	int err;
 
 	if (!rs_up(rs))
@@ -753,13 +816,26 @@ int rs_loc_register(struct redis_state *rs, const struct loc_register *r,
 	op->rs = rs;
 	op->cb = cb;
 	op->arg = arg;
+	list_init(&op->waiting);
 	err = reg_copy(op, r);
-	if (!err)
-		err = reg_snap_from_copy(op);
+	if (err) {
+		reg_free(op);
+		return err;
+	}
+	op->node.hash = copy_hash(rs, op->r.aor.p, op->r.aor.l);
+	head = reg_inflight(rs, &op->r.aor, op->node.hash);
+	if (head) {
+		list_push_back(&head->waiting, &op->waiting);
+		return 0;
+	}
+	htab_insert(&rs->regs, &op->node, op->node.hash);
+	err = reg_snap_from_copy(op);
 	if (!err)
 		err = reg_attempt(op);
-	if (err)
+	if (err) {
+		htab_remove(&rs->regs, &op->node);
 		reg_free(op);
+	}
 	return err;
 }
 
@@ -1298,6 +1374,11 @@ int rs_loc_init(struct redis_state *rs)
 {
 	int err = htab_init(&rs->aors, RS_HTAB_MIN);
 
+	if (!err) {
+		err = htab_init(&rs->regs, RS_HTAB_MIN);
+		if (err)
+			htab_free(&rs->aors);
+	}
 	if (err)
 		return err;
 	rand_hash_key(&rs->key);
@@ -1323,4 +1404,7 @@ void rs_loc_free(struct redis_state *rs)
 		free(c);
 	}
 	htab_free(&rs->aors);
+	/* Every REGISTER has completed: rconn_free() failed those in flight,
+	 * and each handed its queue on. */
+	htab_free(&rs->regs);
 }

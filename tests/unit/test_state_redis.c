@@ -1206,6 +1206,57 @@ static void test_shared_bindings(void **state)
 	assert_int_equal(sa.errors, 0);
 }
 
+#define AT_ONCE MAXC
+
+static bool all_answered(void *arg)
+{
+	struct got *g = arg;
+
+	for (int i = 0; i < AT_ONCE; i++) {
+		if (!g[i].calls)
+			return false;
+	}
+	return true;
+}
+
+/* REGISTERs of one AOR at once on one replica (the phones of an office
+ * registering together, each its own Call-ID): they go one after
+ * the other, so none is planned against a version that another of them
+ * changed, and every binding is stored. */
+static void test_same_aor_at_once(void **state)
+{
+	struct fixture *f = *state;
+	static struct got g[AT_ONCE];
+	char uris[AT_ONCE][48], ids[AT_ONCE][16];
+	struct loc_binding b[AT_ONCE];
+	struct loc_register r[AT_ONCE];
+	struct state_stats st;
+
+	inst_open(f, &f->a, "r1");
+	memset(g, 0, sizeof(g));
+	for (int i = 0; i < AT_ONCE; i++) {
+		struct treq q = { "1001", NULL, 1, .max = 20 };
+
+		snprintf(uris[i], sizeof(uris[i]), "sip:1001@192.0.2.%d:5062", 20 + i);
+		snprintf(ids[i], sizeof(ids[i]), "call-%d", i);
+		q.callid = ids[i];
+		q.b[0].uri = uris[i];
+		q.b[0].expires = 60;
+		req_fill(&f->a, &q, &b[i], &r[i]);
+		assert_int_equal(state_register(f->a.st, &r[i], result_h, &g[i]), 0);
+	}
+	assert_true(run_until(f, all_answered, g));
+	for (int i = 0; i < AT_ONCE; i++) {
+		assert_int_equal(g[i].calls, 1);
+		assert_int_equal(g[i].res, LOC_OK);
+		assert_int_equal(g[i].n, (size_t)i + 1);
+	}
+	stats_of(&f->a, &st);
+	assert_int_equal(st.conflicts, 0);
+	assert_int_equal(lookup(&f->a, "1001"), LOC_OK);
+	assert_int_equal(f->a.got.n, AT_ONCE);
+}
+
 static void nonce_h(bool ok, void *arg)
 {
 	struct inst *in = arg;
@@ -2142,6 +2193,7 @@ int main(void)
 		cmocka_unit_test(test_fields_redis),
 		cmocka_unit_test(test_record_codec),
 		cmocka_unit_test_setup_teardown(test_shared_bindings, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_same_aor_at_once, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_nonces, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_once, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_replicas, setup_redis, teardown),

@@ -1,28 +1,71 @@
 /*
- * authn.c - digest authentication of requests from endpoints.
+ * authn.c - digest authentication of requests from endpoints, and the
+ * policy of failed-authentication bans.
  *
  * Unknown users get the challenge of the default realm and algorithms and
  * cost one digest computation like everybody else, so neither the answers
  * nor their timing reveal which accounts exist.
+ *
+ * Bans.  An office puts dozens of phones behind one NAT address, so one
+ * phone with a stale password must not cut off the others, while a
+ * guesser must not get unlimited tries.  Keys are "ADDR" and "ADDR USER"
+ * (state.h), USER always the From user: the name every request carries,
+ * which the request router checks without parsing credentials.
+ *  - A source in [security] ban_exempt is never counted nor banned.
+ *  - A failure is charged to an existing username when the From user
+ *    names the endpoint the request was identified as, that endpoint has
+ *    an auth section, and the credentials carry that auth's username (a
+ *    known phone with a wrong password, or a replayed nonce-count): it is
+ *    counted under "ADDR USER", and ban_failures of them within
+ *    ban_window ban "ADDR USER" for ban_time.
+ *  - Any other failure (unknown From user, another username, garbled
+ *    credentials, a From user too long for a key) is guessing: it is
+ *    counted under "ADDR".  At the threshold, an address that holds live
+ *    registrations (the backend knows) gets only "ADDR USER" banned, for
+ *    the From user that failed (no ban when the request has none, rather
+ *    than the whole office); any other address gets "ADDR" banned.
+ *  - A request is refused when "ADDR" or "ADDR FROMUSER" is banned.
+ * Counts and bans live in the state backend (shared by every replica);
+ * the thresholds are read from the configuration of each failure, so a
+ * reload applies at once and running bans keep their end.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "config/cfgval.h"
 #include "pbx/authn.h"
 #include "pbx/core.h"
 #include "sip/print.h"
+#include "state/failtab.h"
 #include "util/sbuf.h"
 
 struct authn_ctx {
 	authn_done_h *done;
 	void *arg;
 	struct pbx *pbx;
+	const struct kv_config *cfg;   /* referenced by the caller until done */
 	struct sip_stx *stx;
 	const char *realm;
 	const enum cfg_digest_alg *algs;
 	size_t algs_n;
 	struct sockaddr_storage src;
+	bool known;                    /* failures count per (address, user) */
+};
+
+/* A failure being counted by the state backend (which may answer later:
+ * everything it needs is copied). */
+struct fail_ctx {
+	struct pbx *pbx;
+	struct sockaddr_storage src;
+	unsigned failures, window, ban_time;  /* of the failure's configuration */
+	bool known;
+	struct pl key;                 /* counted: "ADDR USER" or "ADDR", in kbuf */
+	struct pl user;                /* From user, in ubuf; empty when none */
+	char kbuf[FAILTAB_KEY_MAX + 1];
+	char ubuf[FAILTAB_KEY_MAX + 1];
 };
 
 static void challenge(struct pbx *pbx, struct sip_stx *stx, const char *realm,
@@ -42,19 +85,163 @@ static void challenge(struct pbx *pbx, struct sip_stx *stx, const char *realm,
 	sbuf_free(&sb);
 }
 
-/* Count a failed authentication; bans the source past the threshold. */
-static void failed(struct pbx *pbx, const struct sockaddr_storage *src)
+/* Bans end at a wall-clock time that every replica reads alike. */
+static uint64_t wall_ms(void)
 {
-	char ip[64];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool ban_exempt(const struct kv_config *cfg, const struct sockaddr_storage *src)
+{
+	for (size_t i = 0; i < cfg->security.ban_exempt_n; i++) {
+		if (cfgval_net_match(&cfg->security.ban_exempt[i],
+				     (const struct sockaddr *)src))
+			return true;
+	}
+	return false;
+}
+
+static void fail_log_error(struct pbx *pbx, const char *what, int err,
+			   const struct pl *key)
+{
+	char kq[FAILTAB_KEY_MAX * 4 + 3];
+	uint64_t suppressed = 0;
+
+	if (!log_ratelimit_allow(&pbx->ban_log, uv_now(pbx->loop), &suppressed))
+		return;
+	log_event(LOG_ERROR, "ban_state_failed", "op=%s key=%s error=%d suppressed=%llu",
+		  what, log_q(kq, sizeof(kq), key->p, key->l), err,
+		  (unsigned long long)suppressed);
+}
+
+/* What a counted failure bans at the threshold, and its scope for the
+ * log ("user", "address"); NULL when nothing. */
+static const char *ban_key(const struct fail_ctx *fc, bool addr_registered,
+			   struct pl *key, char *buf, size_t size)
+{
+	if (fc->known || !addr_registered) {
+		*key = fc->key;
+		return fc->known ? "user" : "address";
+	}
+	/* Guessing from an office: only the name that was tried. */
+	if (!pl_isset(&fc->user) ||
+	    failtab_key(key, buf, size, (const struct sockaddr *)&fc->src, &fc->user))
+		return NULL;
+	return "user";
+}
+
+static void fail_counted(int err, uint32_t count, bool addr_registered, void *arg)
+{
+	struct fail_ctx *fc = arg;
+	struct pbx *pbx = fc->pbx;
+	char buf[FAILTAB_KEY_MAX + 1], kq[FAILTAB_KEY_MAX * 4 + 3], ip[64];
+	const char *scope;
+	struct pl key;
+	uint64_t now;
+
+	if (err) {
+		fail_log_error(pbx, "fail_count", err, &fc->key);
+		goto out;
+	}
+	if (count < fc->failures)
+		goto out;
+	scope = ban_key(fc, addr_registered, &key, buf, sizeof(buf));
+	if (!scope)
+		goto out;
+	now = wall_ms();
+	/* Failures counted by another replica, or in flight when the ban
+	 * began, must not restart it or log it twice. */
+	if (state_banned(pbx->state, &key, now))
+		goto out;
+	err = state_ban_set(pbx->state, &key, now + (uint64_t)fc->ban_time * 1000);
+	if (err) {
+		fail_log_error(pbx, "ban_set", err, &key);
+		goto out;
+	}
+	pbx->stats.bans++;
+	sip_sockaddr_str((const struct sockaddr *)&fc->src, ip, sizeof(ip));
+	log_event(LOG_WARN, "ban", "src=%s key=%s scope=%s failures=%u window=%u ban_time=%u",
+		  ip, log_q(kq, sizeof(kq), key.p, key.l), scope, count, fc->window,
+		  fc->ban_time);
+ out:
+	free(fc);
+}
+
+/* Count a failed authentication of the request from src (see the file
+ * comment); bans past the threshold. */
+static void failed(struct pbx *pbx, const struct kv_config *cfg,
+		   const struct sip_msg *req, const struct sockaddr_storage *src,
+		   bool known)
+{
+	const struct cfg_security *sec = &cfg->security;
+	const struct pl *user = &req->from.uri.user;
+	const struct sockaddr *sa = (const struct sockaddr *)src;
+	struct fail_ctx *fc;
+	int err;
 
 	pbx->stats.auth_failures++;
-	if (!banlist_fail(pbx->bans, (const struct sockaddr *)src, uv_now(pbx->loop)))
+	if (!sec->ban_failures || ban_exempt(cfg, src))
 		return;
-	pbx->stats.bans++;
-	sip_sockaddr_str((const struct sockaddr *)src, ip, sizeof(ip));
-	log_event(LOG_WARN, "ban", "src=%s failures=%u window=%u ban_time=%u", ip,
-		  pbx->cfg->security.ban_failures, pbx->cfg->security.ban_window,
-		  pbx->cfg->security.ban_time);
+	fc = calloc(1, sizeof(*fc));
+	if (!fc)
+		return;
+	fc->pbx = pbx;
+	fc->src = *src;
+	fc->failures = sec->ban_failures;
+	fc->window = sec->ban_window;
+	fc->ban_time = sec->ban_time;
+	if (pl_isset(user) && user->l < sizeof(fc->ubuf)) {
+		memcpy(fc->ubuf, user->p, user->l);
+		fc->user.p = fc->ubuf;
+		fc->user.l = user->l;
+	}
+	/* A name too long to key is a name no phone uses: guessing. */
+	fc->known = known && !failtab_key(&fc->key, fc->kbuf, sizeof(fc->kbuf), sa, &fc->user);
+	if (!fc->known && failtab_key(&fc->key, fc->kbuf, sizeof(fc->kbuf), sa, NULL)) {
+		free(fc);
+		return;
+	}
+	err = state_fail_count(pbx->state, &fc->key, sa, sec->ban_window, fail_counted, fc);
+	if (err) {
+		fail_log_error(pbx, "fail_count", err, &fc->key);
+		free(fc);
+	}
+}
+
+bool authn_banned(struct pbx *pbx, const struct sip_msg *req,
+		  const struct sip_peer *src, char *key, size_t size)
+{
+	const struct kv_config *cfg = pbx->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&src->addr;
+	char buf[FAILTAB_KEY_MAX + 1];
+	uint64_t now = wall_ms();
+	struct pl k;
+
+	if (!cfg->security.ban_failures || !state_bans_count(pbx->state, now) ||
+	    ban_exempt(cfg, &src->addr))
+		return false;
+	if ((!failtab_key(&k, buf, sizeof(buf), sa, NULL) &&
+	     state_banned(pbx->state, &k, now)) ||
+	    (pl_isset(&req->from.uri.user) &&
+	     !failtab_key(&k, buf, sizeof(buf), sa, &req->from.uri.user) &&
+	     state_banned(pbx->state, &k, now))) {
+		if (size)
+			snprintf(key, size, "%s", buf);
+		return true;
+	}
+	return false;
+}
+
+void authn_reconfigure(struct pbx *pbx, const struct kv_config *old,
+		       const struct kv_config *cfg)
+{
+	if (old->security.ban_failures && !cfg->security.ban_failures) {
+		state_bans_clear(pbx->state);
+		log_event(LOG_INFO, "bans_cleared", "reason=ban_failures_0");
+	}
 }
 
 const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
@@ -116,7 +303,7 @@ static void nonce_checked(bool ok, void *arg)
 	if (ok) {
 		ctx->done(AUTHN_OK, "ok", ctx->arg);
 	} else {
-		failed(ctx->pbx, &ctx->src);
+		failed(ctx->pbx, ctx->cfg, sip_stx_request(ctx->stx), &ctx->src, ctx->known);
 		challenge(ctx->pbx, ctx->stx, ctx->realm, ctx->algs, ctx->algs_n, false);
 		ctx->done(AUTHN_FAILED, "nonce_count_replay", ctx->arg);
 	}
@@ -142,7 +329,7 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 	uint64_t issued = 0;
 	const char *ha1;
 	char ncbuf[16];
-	bool garbled, match = false;
+	bool garbled, known, match = false;
 	uint32_t nc = 0;
 
 	if (ep && !ep->auth) {
@@ -152,7 +339,7 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 
 	if (!find_cred(req, realm, &cred, &garbled)) {
 		if (garbled)
-			failed(pbx, &src->addr);
+			failed(pbx, cfg, req, &src->addr, false);
 		challenge(pbx, stx, realm, algs, algs_n, false);
 		done(garbled ? AUTHN_FAILED : AUTHN_CHALLENGED,
 		     garbled ? "bad_credentials" : "challenge", arg);
@@ -179,8 +366,12 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 		digest_check(&cred, dummy_ha1, &req->method);
 	}
 
+	/* The phone of an existing account: see the file comment. */
+	known = auth && pl_eq_str(&cred.username, auth->username) &&
+		pl_isset(&req->from.uri.user) &&
+		config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l) == ep;
 	if (!match || ns == NONCE_INVALID) {
-		failed(pbx, &src->addr);
+		failed(pbx, cfg, req, &src->addr, known);
 		challenge(pbx, stx, realm, algs, algs_n, false);
 		done(AUTHN_FAILED, "auth_failed", arg);
 		return;
@@ -205,6 +396,8 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 	ctx->done = done;
 	ctx->arg = arg;
 	ctx->pbx = pbx;
+	ctx->cfg = cfg;
+	ctx->known = known;
 	ctx->stx = stx;
 	ctx->realm = realm;
 	ctx->algs = algs;

@@ -2,7 +2,8 @@
  * authn.h - digest authentication of any request from an endpoint
  * (REGISTER, INVITE, ...), with the same answers for unknown users as for
  * wrong passwords, stale-nonce handling, nonce-count replay checks in the
- * state backend, and failed attempts fed to the ban list.
+ * state backend, and the policy of failed-authentication bans (what a
+ * failure counts against, what it bans; authn.c's comment says how).
  */
 #ifndef KV_PBX_AUTHN_H
 #define KV_PBX_AUTHN_H
@@ -41,5 +42,18 @@ typedef void (authn_done_h)(enum authn_result res, const char *why, void *arg);
 void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 		   struct sip_stx *stx, const struct cfg_endpoint *ep,
 		   const struct sip_peer *src, authn_done_h *done, void *arg);
+
+/*
+ * Is the request refused because its source is banned ("ADDR" or "ADDR
+ * FROMUSER")?  When it is, the ban's key goes to key (size bytes, for
+ * the log).  Never waits: it reads the state backend's copy of the bans.
+ */
+bool authn_banned(struct pbx *pbx, const struct sip_msg *req,
+		  const struct sip_peer *src, char *key, size_t size);
+
+/* A new configuration: turning banning off (ban_failures=0) lifts every
+ * ban and forgets every count; new thresholds apply to the next failure. */
+void authn_reconfigure(struct pbx *pbx, const struct kv_config *old,
+		       const struct kv_config *cfg);
 
 #endif

@@ -16,7 +16,6 @@
 #include "config/config.h"
 #include "media/prompt.h"
 #include "media/rtp.h"
-#include "pbx/banlist.h"
 #include "pbx/stats.h"
 #include "sip/auth.h"
 #include "sip/stack.h"
@@ -39,7 +38,6 @@ struct pbx {
 	struct kv_config *cfg;          /* current; replaced on reload */
 	struct sip_stack *stack;
 	struct state *state;
-	struct banlist *bans;
 	struct nonce_key nonce_key;
 	struct pbx_stats stats;
 	struct log_ratelimit ban_log;

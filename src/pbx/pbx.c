@@ -16,6 +16,7 @@
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
 #include "sip/print.h"
+#include "state/failtab.h"
 #include "util/sbuf.h"
 
 /* Option tags we implement (RFC 3261 §8.2.2.3). */
@@ -67,13 +68,15 @@ static void reply_allow(struct sip_stx *stx, uint16_t scode)
 	sip_stx_reply(stx, scode, NULL, NULL, extra, NULL, NULL);
 }
 
-static bool source_banned(struct pbx *pbx, const struct sip_peer *src)
+static bool source_banned(struct pbx *pbx, const struct sip_msg *req,
+			  const struct sip_peer *src)
 {
 	uint64_t now_ms = uv_now(pbx->loop);
 	uint64_t suppressed = 0;
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[INET6_ADDRSTRLEN] = "?", key[FAILTAB_KEY_MAX + 1];
+	char kq[FAILTAB_KEY_MAX * 4 + 3];
 
-	if (!banlist_banned(pbx->bans, (const struct sockaddr *)&src->addr, now_ms))
+	if (!authn_banned(pbx, req, src, key, sizeof(key)))
 		return false;
 	pbx->stats.banned_requests++;
 	if (log_ratelimit_allow(&pbx->ban_log, now_ms, &suppressed)) {
@@ -81,8 +84,9 @@ static bool source_banned(struct pbx *pbx, const struct sip_peer *src)
 			uv_ip6_name((const struct sockaddr_in6 *)&src->addr, ip, sizeof(ip));
 		else
 			uv_ip4_name((const struct sockaddr_in *)&src->addr, ip, sizeof(ip));
-		log_event(LOG_WARN, "banned_request", "src=%s suppressed=%llu",
-			  ip, (unsigned long long)suppressed);
+		log_event(LOG_WARN, "banned_request", "src=%s key=%s suppressed=%llu",
+			  ip, log_q(kq, sizeof(kq), key, strlen(key)),
+			  (unsigned long long)suppressed);
 	}
 	return true;
 }
@@ -101,7 +105,7 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		return;
 	}
 
-	if (source_banned(pbx, src)) {
+	if (source_banned(pbx, req, src)) {
 		sip_stx_reply(stx, 403, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
@@ -191,12 +195,6 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,
 		       strlen(cfg->security.nonce_secret));
 
-	pbx->bans = banlist_alloc(cfg->security.ban_failures,
-				  cfg->security.ban_window, cfg->security.ban_time);
-	if (!pbx->bans) {
-		err = ENOMEM;
-		goto out;
-	}
 	err = state_mem_alloc(&pbx->state, q, NULL, NULL);
 	if (err)
 		goto out;
@@ -279,7 +277,7 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 			log_event(LOG_WARN, "rtp_range_not_applied", "rtpstart=%u rtpend=%u",
 				  cfg->rtpstart, cfg->rtpend);
 	}
-	banlist_configure(pbx->bans, sec->ban_failures, sec->ban_window, sec->ban_time);
+	authn_reconfigure(pbx, old, cfg);
 	/* A new secret makes outstanding nonces stale: phones re-authenticate. */
 	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
 	pbx->cfg = config_ref(cfg);
@@ -297,7 +295,6 @@ void pbx_free(struct pbx *pbx)
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	state_free(pbx->state);
-	banlist_free(pbx->bans);
 	if (pbx->cfg)
 		config_unref(pbx->cfg);
 	free(pbx);

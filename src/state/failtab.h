@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "util/pl.h"
 
@@ -43,5 +44,15 @@ size_t failtab_bans(struct failtab *ft, uint64_t now_ms);
 size_t failtab_entries(const struct failtab *ft);
 /* Forget everything (banning turned off). */
 void failtab_clear(struct failtab *ft);
+
+/*
+ * The key of an address (user NULL or empty) or of an address and a user:
+ * "ADDR" or "ADDR USER", ADDR the address as text without port, an
+ * IPv4-mapped IPv6 address as its IPv4 address.  Written to buf (size
+ * FAILTAB_KEY_MAX + 1 is always enough), *key points there.  0, EINVAL
+ * (not an IP address) or ENOSPC (too long for a key).
+ */
+int failtab_key(struct pl *key, char *buf, size_t size, const struct sockaddr *sa,
+		const struct pl *user);
 
 #endif

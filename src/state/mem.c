@@ -17,22 +17,34 @@
  * Nonce counts live in an nctab (nctab.c): bounded
  * (state_mem_set_nonce_max(), default MEM_NONCE_MAX), no allocation or
  * timer per nonce.
+ *
+ * Failure counts and bans live in a failtab (failtab.c).  Whether an
+ * address holds live registrations (fail_count's addr_registered) comes
+ * from an index of the addresses registrations came from, each with the
+ * latest expiry of a binding made from there, as the Redis backend keeps
+ * it: a binding removed before its expiry still counts until then, which
+ * errs on the side of banning a user rather than a whole office.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sip/msg.h"
+#include "state/failtab.h"
 #include "state/nctab.h"
 #include "state/state.h"
 #include "util/hash.h"
 #include "util/rand.h"
 #include "util/htab.h"
+#include "util/list.h"
 
 #define MEM_NONCE_MAX    1000000
 #define MEM_HTAB_MIN     64
 #define MEM_EXPORT_STACK 16
+#define MEM_FAIL_MAX     65536   /* failure counts and bans tracked */
+#define MEM_SRC_MAX      1048576 /* source addresses of registrations */
 
 struct mem_state;
 
@@ -73,6 +85,21 @@ struct mem_state {
 	size_t contacts_n;
 
 	struct nctab *nonces;
+
+	struct failtab *fails;
+	struct htab srcs;        /* struct mem_src, keyed with key */
+	struct list_node srcs_lru;   /* most recently registered first */
+};
+
+/* An address registrations came from: one per phone when each has an
+ * address of its own, so kept small (56 bytes; 64 per binding measured
+ * with bench/locstore_mem, buckets included). */
+#define MEM_SRC_ADDR 17          /* family (4 or 6) and 16 bytes */
+struct mem_src {
+	struct hnode hn;
+	struct list_node le;     /* on srcs_lru */
+	uint32_t until;          /* unix s: the latest expiry of a binding */
+	uint8_t addr[MEM_SRC_ADDR];
 };
 
 /* One Contact of the request, as planned. */
@@ -645,6 +672,211 @@ static int mem_nonce_use(struct state *st, const struct pl *nonce, uint32_t nc,
 	return 0;
 }
 
+/* ---- failed authentications and bans ---- */
+
+static uint64_t mem_now_ms(const struct mem_state *ms)
+{
+	struct timespec ts;
+
+	if (ms->clock)
+		return ms->clock(ms->clock_arg) * 1000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The address of sa without port, an IPv4-mapped IPv6 address as its
+ * IPv4 address (as failtab_key() writes them); false for another family. */
+static bool src_addr(const struct sockaddr *sa, uint8_t out[MEM_SRC_ADDR])
+{
+	const uint8_t *a6;
+
+	memset(out, 0, MEM_SRC_ADDR);
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a6)) {
+		out[0] = 4;
+		memcpy(out + 1, a6 + 12, 4);
+	} else {
+		out[0] = 6;
+		memcpy(out + 1, a6, 16);
+	}
+	return true;
+}
+
+static struct mem_src *src_find(const struct mem_state *ms,
+				const uint8_t addr[MEM_SRC_ADDR], uint64_t hash)
+{
+	for (struct hnode *e = htab_bucket(&ms->srcs, hash); e; e = e->next) {
+		struct mem_src *s = htab_entry(e, struct mem_src, hn);
+
+		if (e->hash == hash && !memcmp(s->addr, addr, MEM_SRC_ADDR))
+			return s;
+	}
+	return NULL;
+}
+
+static void src_drop_oldest(struct mem_state *ms)
+{
+	struct list_node *n = list_pop_back(&ms->srcs_lru);
+	struct mem_src *s;
+
+	if (!n)
+		return;
+	s = list_entry(n, struct mem_src, le);
+	htab_remove(&ms->srcs, &s->hn);
+	free(s);
+}
+
+/* The least recently registered address ends soonest but for the
+ * differences between expiries (bounded by maximum_expiration): popping
+ * from that end keeps the index near the live addresses. */
+static void srcs_expire(struct mem_state *ms, uint64_t now)
+{
+	struct list_node *n;
+
+	while ((n = list_last(&ms->srcs_lru)) &&
+	       list_entry(n, struct mem_src, le)->until <= now)
+		src_drop_oldest(ms);
+}
+
+static void src_note(struct mem_state *ms, const struct sockaddr *sa, uint64_t until,
+		     uint64_t now)
+{
+	uint8_t addr[MEM_SRC_ADDR];
+	struct mem_src *s;
+	uint64_t hash;
+
+	if (until <= now || !src_addr(sa, addr))
+		return;
+	if (until > UINT32_MAX)
+		until = UINT32_MAX;
+	srcs_expire(ms, now);
+	hash = hash_sip(&ms->key, addr, sizeof(addr));
+	s = src_find(ms, addr, hash);
+	if (!s) {
+		if (ms->srcs.n >= MEM_SRC_MAX)
+			src_drop_oldest(ms);
+		s = malloc(sizeof(*s));
+		if (!s)
+			return;
+		list_node_init(&s->le);
+		s->until = 0;
+		memcpy(s->addr, addr, sizeof(addr));
+		htab_insert(&ms->srcs, &s->hn, hash);
+	}
+	if (until > s->until)
+		s->until = (uint32_t)until;
+	list_unlink(&s->le);
+	list_push_front(&ms->srcs_lru, &s->le);
+}
+
+static bool src_live(struct mem_state *ms, const struct sockaddr *sa, uint64_t now)
+{
+	uint8_t addr[MEM_SRC_ADDR];
+	const struct mem_src *s;
+
+	if (!src_addr(sa, addr))
+		return false;
+	srcs_expire(ms, now);
+	s = src_find(ms, addr, hash_sip(&ms->key, addr, sizeof(addr)));
+	return s && s->until > now;
+}
+
+static int srcs_init(struct mem_state *ms)
+{
+	list_init(&ms->srcs_lru);
+	ms->fails = failtab_alloc(MEM_FAIL_MAX);
+	if (!ms->fails)
+		return ENOMEM;
+	if (htab_init(&ms->srcs, MEM_HTAB_MIN)) {
+		failtab_free(ms->fails);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+static void srcs_free(struct mem_state *ms)
+{
+	while (!list_empty(&ms->srcs_lru))
+		src_drop_oldest(ms);
+	htab_free(&ms->srcs);
+}
+
+/* Registrations, as mem_reg() makes them, noting where bindings come
+ * from (mem_reg() answers before it returns, so rn may live here). */
+struct reg_note {
+	struct mem_state *ms;
+	loc_result_h *cb;
+	void *arg;
+};
+
+static void reg_noted(enum loc_result res, const struct loc_contact *contacts,
+		      size_t n, void *arg)
+{
+	const struct reg_note *rn = arg;
+
+	if (res == LOC_OK) {
+		uint64_t now = mem_now(rn->ms);
+
+		for (size_t i = 0; i < n; i++)
+			src_note(rn->ms, (const struct sockaddr *)&contacts[i].src.addr,
+				 contacts[i].expires_at, now);
+	}
+	rn->cb(res, contacts, n, rn->arg);
+}
+
+static int mem_reg_noting(struct state *st, const struct loc_register *r,
+			  loc_result_h *cb, void *arg)
+{
+	struct reg_note rn = {(struct mem_state *)st, cb, arg};
+
+	if (!cb)
+		return EINVAL;
+	return mem_reg(st, r, reg_noted, &rn);
+}
+
+static int mem_fail_count(struct state *st, const struct pl *key,
+			  const struct sockaddr *addr, uint32_t window_s,
+			  fail_count_h *cb, void *arg)
+{
+	struct mem_state *ms = (struct mem_state *)st;
+	uint32_t count;
+
+	if (!ms || !cb || !pl_isset(key) || key->l > FAILTAB_KEY_MAX)
+		return EINVAL;
+	count = failtab_count(ms->fails, key, mem_now_ms(ms), (uint64_t)window_s * 1000);
+	cb(count ? 0 : ENOMEM, count, src_live(ms, addr, mem_now(ms)), arg);
+	return 0;
+}
+
+static int mem_ban_set(struct state *st, const struct pl *key, uint64_t until_ms)
+{
+	return failtab_ban(((struct mem_state *)st)->fails, key, until_ms);
+}
+
+static bool mem_banned(struct state *st, const struct pl *key, uint64_t now_ms)
+{
+	return failtab_banned(((struct mem_state *)st)->fails, key, now_ms);
+}
+
+static size_t mem_bans_count(struct state *st, uint64_t now_ms)
+{
+	return failtab_bans(((struct mem_state *)st)->fails, now_ms);
+}
+
+static void mem_bans_clear(struct state *st)
+{
+	failtab_clear(((struct mem_state *)st)->fails);
+}
+
 /* ---- the rest of the interface ---- */
 
 static size_t mem_contacts_count(struct state *st)
@@ -676,6 +908,8 @@ static void mem_free(struct state *st)
 	}
 	nctab_free(ms->nonces);
 	htab_free(&ms->aors);
+	srcs_free(ms);
+	failtab_free(ms->fails);
 	free(ms);
 }
 
@@ -703,7 +937,12 @@ static const struct state_ops mem_ops = {
 	.replica = mem_replica,
 	.replicas_foreach = mem_replicas_foreach,
 	.stats = mem_stats,
-	.reg = mem_reg,
+	.fail_count = mem_fail_count,
+	.ban_set = mem_ban_set,
+	.banned = mem_banned,
+	.bans_count = mem_bans_count,
+	.bans_clear = mem_bans_clear,
+	.reg = mem_reg_noting,
 	.lookup = mem_lookup,
 	.nonce_use = mem_nonce_use,
 	.contacts_count = mem_contacts_count,
@@ -733,9 +972,13 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
 	err = nctab_alloc(&ms->nonces, MEM_NONCE_MAX);
 	if (err)
 		goto out;
+	err = srcs_init(ms);
+	if (err)
+		goto out;
 	*stp = &ms->st;
 	return 0;
 out:
+	nctab_free(ms->nonces);
 	htab_free(&ms->aors);
 	free(ms);
 	return err;

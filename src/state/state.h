@@ -167,6 +167,9 @@ struct state_ops {
 	bool (*banned)(struct state *st, const struct pl *key, uint64_t now_ms);
 	/* Bans in force (this process's copy). */
 	size_t (*bans_count)(struct state *st, uint64_t now_ms);
+	/* Lift every ban and forget every count (banning turned off), on
+	 * every replica. */
+	void (*bans_clear)(struct state *st);
 
 	/* The replica called name, from this process's copy of the table
 	 * (refreshed every second): 0, or ENOENT when unknown. */
@@ -216,6 +219,8 @@ static inline bool state_banned(struct state *st, const struct pl *key, uint64_t
 { return st->ops->banned(st, key, now_ms); }
 static inline size_t state_bans_count(struct state *st, uint64_t now_ms)
 { return st->ops->bans_count(st, now_ms); }
+static inline void state_bans_clear(struct state *st)
+{ st->ops->bans_clear(st); }
 static inline int state_replica(struct state *st, const char *name,
 				struct state_replica *out)
 { return st->ops->replica(st, name, out); }

@@ -405,13 +405,17 @@ redis_used_memory() {
 	echo "${v:-0}"
 }
 
-# Commands the Redis on 127.0.0.1:PORT has executed since it started
-# (INFO stats total_commands_processed), 0 when it does not answer.
+# "COMMANDS SCRIPTS" the Redis on 127.0.0.1:PORT has executed since it
+# started: every command (INFO stats total_commands_processed, which
+# counts those a Lua script calls too) and the scripts among them (EVAL,
+# EVALSHA, FCALL and their _RO forms, from INFO commandstats); "0 0" when
+# it does not answer.
 redis_commands() {
-	local v
-	v=$(redis-cli -p "$1" info stats 2>/dev/null |
-		awk -F: '$1 == "total_commands_processed" { sub("\r", "", $2); print $2 }')
-	echo "${v:-0}"
+	redis-cli -p "$1" info all 2>/dev/null | awk -F'[:,=]' '
+		{ sub("\r", "") }
+		$1 == "total_commands_processed" { cmds = $2 }
+		$1 ~ /^cmdstat_(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/ { scripts += $3 }
+		END { print cmds + 0, scripts + 0 }'
 }
 
 # Stops one started process and everything it forked, by pid only.

@@ -257,16 +257,17 @@ redis_in_use() {
 # steady_reset NAME STEP
 steady_reset() {
 	local k
-	for k in ok fail retrans wall cpu_ns redis_ns cmds sipp_s span other; do
+	for k in ok fail retrans wall cpu_ns redis_ns cmds scripts sipp_s span other; do
 		S[$1,$2,$k]=0
 	done
 }
 
 # steady_round NAME STEP ROUND: one round at STEP_RATE[STEP], added to
 # S[NAME,STEP,*].  A *_redis server's Redis is also read on its own: its
-# share of the CPU and the commands it ran.
+# share of the CPU, the commands and the scripts it ran.
 steady_round() {
-	local name=$1 step=$2 round=$3 rate=${STEP_RATE[$2]} k="$1,$2" r0=0 r1=0 q0=0 q1=0 more=""
+	local name=$1 step=$2 round=$3 rate=${STEP_RATE[$2]} k="$1,$2" r0=0 r1=0 more=""
+	local q0="0 0" q1="0 0" cmds scripts
 	if uses_redis "$name"; then
 		r0=$(tree_cpu_ns "${RPID[$name]}")
 		q0=$(redis_commands "${RPORT[$name]}")
@@ -276,15 +277,20 @@ steady_round() {
 	if uses_redis "$name"; then
 		r1=$(tree_cpu_ns "${RPID[$name]}")
 		q1=$(redis_commands "${RPORT[$name]}")
+	fi
+	cmds=$(( ${q1% *} - ${q0% *} )) scripts=$(( ${q1#* } - ${q0#* } ))
+	if uses_redis "$name"; then
 		more=" redis=$(calc "if ($R_OK > 0) x = ($r1 - $r0) / 1000 / $R_OK; else ok = 0" '%.1f')us/reg"
-		more="$more,$(calc "if ($R_OK > 0) x = ($q1 - $q0) / $R_OK; else ok = 0" '%.1f')cmds/reg"
+		more="$more,$(calc "if ($R_OK > 0) x = $cmds / $R_OK; else ok = 0" '%.1f')cmds"
+		more="$more,$(calc "if ($R_OK > 0) x = $scripts / $R_OK; else ok = 0" '%.1f')scripts/reg"
 	fi
 	S[$k,ok]=$((S[$k,ok] + R_OK))
 	S[$k,fail]=$((S[$k,fail] + R_FAIL))
 	S[$k,retrans]=$((S[$k,retrans] + R_RETRANS))
 	S[$k,cpu_ns]=$((S[$k,cpu_ns] + R_CPU_NS))
 	S[$k,redis_ns]=$((S[$k,redis_ns] + r1 - r0))
-	S[$k,cmds]=$((S[$k,cmds] + q1 - q0))
+	S[$k,cmds]=$((S[$k,cmds] + cmds))
+	S[$k,scripts]=$((S[$k,scripts] + scripts))
 	S[$k,wall]=$(calc "x = ${S[$k,wall]} + $R_WALL" '%.3f')
 	S[$k,sipp_s]=$(calc "x = ${S[$k,sipp_s]} + $R_SIPP_S" '%.3f')
 	S[$k,span]=$(calc "x = ${S[$k,span]} + $R_SPAN" '%.3f')
@@ -301,6 +307,7 @@ steady_totals() {
 	S[$k,cpu_us]=$(calc "if (${S[$k,ok]} > 0) x = ${S[$k,cpu_ns]} / 1000 / ${S[$k,ok]}; else ok = 0" '%.1f')
 	S[$k,redis_us]=$(calc "if (${S[$k,ok]} > 0) x = ${S[$k,redis_ns]} / 1000 / ${S[$k,ok]}; else ok = 0" '%.1f')
 	S[$k,cmds_reg]=$(calc "if (${S[$k,ok]} > 0) x = ${S[$k,cmds]} / ${S[$k,ok]}; else ok = 0" '%.1f')
+	S[$k,scripts_reg]=$(calc "if (${S[$k,ok]} > 0) x = ${S[$k,scripts]} / ${S[$k,ok]}; else ok = 0" '%.1f')
 	S[$k,sipp_pct]=$(calc "if (${S[$k,span]} > 0) x = ${S[$k,sipp_s]} * 100 / ${S[$k,span]}" '%.0f')
 	S[$k,other_pct]=$(calc "if (${S[$k,span]} > 0) x = ${S[$k,other]} * 100 / ${S[$k,span]}" '%.0f')
 }
@@ -727,21 +734,25 @@ echo "load:      SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ { sub(/^v/, "", $2);
 if [ -n "$SERVERS" ]; then
 	echo
 	echo "steady: ${DURATION}s per server and rate ($ROUNDS alternating rounds, after $WARMUP unmeasured pass(es)), $USERS users, 1 binding each"
-	printf '%-14s %6s %8s %7s %8s %7s %7s %7s %11s %9s %9s %9s\n' server rate regs_ok failed \
-		retrans wall_s rate/s cpu_s cpu_us/reg redis_us cmds/reg sipp_cpu%
+	printf '%-14s %6s %8s %7s %8s %7s %7s %7s %11s %9s %9s %8s %9s\n' server rate regs_ok failed \
+		retrans wall_s rate/s cpu_s cpu_us/reg redis_us cmds/reg scripts sipp_cpu%
 	fails_total=0
 	for step in $(seq "$STEPS"); do
 		for s in $SERVERS; do
 			k="$s,$step"
-			if uses_redis "$s"; then r="${S[$k,redis_us]}" c="${S[$k,cmds_reg]}"; else r=- c=-; fi
-			printf '%-14s %6s %8s %7s %8s %7s %7s %7s %11s %9s %9s %9s\n' "$s" \
+			r=- c=- sc=-
+			if uses_redis "$s"; then
+				r="${S[$k,redis_us]}" c="${S[$k,cmds_reg]}" sc="${S[$k,scripts_reg]}"
+			fi
+			printf '%-14s %6s %8s %7s %8s %7s %7s %7s %11s %9s %9s %8s %9s\n' "$s" \
 				"${STEP_RATE[$step]}" "${S[$k,ok]}" "${S[$k,fail]}" "${S[$k,retrans]}" \
 				"${S[$k,wall]}" "${S[$k,rate]}" "${S[$k,cpu_s]}" "${S[$k,cpu_us]}" \
-				"$r" "$c" "${S[$k,sipp_pct]}"
+				"$r" "$c" "$sc" "${S[$k,sipp_pct]}"
 			fails_total=$((fails_total + S[$k,fail]))
 		done
 	done
-	echo "(cpu_us/reg: the server's process tree plus, for *_redis, its redis-server; redis_us: the redis-server's part; cmds/reg: Redis commands per registration)"
+	echo "(cpu_us/reg: the server's process tree plus, for *_redis, its redis-server; redis_us: the redis-server's part;"
+	echo " cmds/reg: Redis commands run per registration, those of scripts included; scripts: EVAL/EVALSHA per registration)"
 	judge $((fails_total == 0))
 	echo "failures: $fails_total (target 0): $V"
 	if [ -n "$LOWERED" ]; then

@@ -9,6 +9,14 @@
 # it does in DIR.  A password left in a ConfigMap file is refused, with the
 # file and line, since anyone who may read ConfigMaps would see it.
 #
+# Cluster mode: the ConfigMap's kubevox.conf is DIR's followed by
+# k8s/cluster.conf ([state] backend = redis, [cluster], [http], each with an
+# #include of a file of the Secret kubevox-cluster that k8s/secret.sh makes
+# once), unless DIR's kubevox.conf has a [state] section of its own: then
+# DIR is taken to be a cluster configuration already, as it is.  DIR may
+# not hold the files of kubevox-cluster itself (state_auth.conf,
+# cluster_auth.conf, http_auth.conf): the pods would get two of each.
+#
 # It prints YAML (kubectl create --dry-run=client, no cluster needed):
 #   k8s/config.sh asterisk_config | kubectl apply -f -
 # Run the same command again after editing DIR: kubectl updates both
@@ -18,7 +26,9 @@
 # Usage: k8s/config.sh [DIR]   (default: asterisk_config/ of this repository)
 set -euo pipefail
 
-dir=${1:-$(dirname "$0")/../asterisk_config}
+here=$(dirname "$0")
+dir=${1:-$here/../asterisk_config}
+cluster=$here/cluster.conf
 cm_args=()
 secret_args=()
 
@@ -29,12 +39,18 @@ die()
 }
 
 [ -d "$dir" ] || die "$dir: not a directory"
+[ -f "$cluster" ] || die "$cluster: missing"
 command -v kubectl >/dev/null || die "kubectl is needed"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 for f in "$dir"/*.conf; do
 	[ -f "$f" ] || continue
 	name=$(basename "$f")
 	case $name in
+	state_auth.conf | cluster_auth.conf | http_auth.conf)
+		die "$f: this file comes from the Secret kubevox-cluster (k8s/secret.sh); remove it from $dir"
+		;;
 	*_auth.conf)
 		secret_args+=("--from-file=$name=$f")
 		continue
@@ -42,17 +58,26 @@ for f in "$dir"/*.conf; do
 	esac
 	# Asterisk comments start with ';'.  Options that hold a credential:
 	# pjsip auth (password, md5_cred, password_digest) and kubevox.conf's
-	# nonce_secret.
-	if bad=$(grep -nE '^[[:space:]]*(password|md5_cred|password_digest|nonce_secret)[[:space:]]*=' "$f"); then
+	# nonce_secret, [state] password, [cluster] secret and [http] token.
+	if bad=$(grep -nE '^[[:space:]]*(password|md5_cred|password_digest|nonce_secret|secret|token)[[:space:]]*=' "$f"); then
 		while IFS= read -r line; do
 			printf '%s:%s: a credential in a file of the ConfigMap: move it to a *_auth.conf file (the Secret)\n' \
 				"$f" "${line%%:*}" >&2
 		done <<< "$bad"
 		exit 1
 	fi
+	if [ "$name" = kubevox.conf ] && ! grep -Eiq '^[[:space:]]*\[state\]' "$f"; then
+		{ cat "$f"; printf '\n; ---- appended by k8s/config.sh: k8s/cluster.conf ----\n'
+		  cat "$cluster"; } > "$tmp/kubevox.conf"
+		f=$tmp/kubevox.conf
+	fi
 	cm_args+=("--from-file=$name=$f")
 done
 [ "${#cm_args[@]}" -gt 0 ] || die "$dir: no .conf file"
+if [ ! -f "$dir/kubevox.conf" ]; then
+	cp "$cluster" "$tmp/kubevox.conf"
+	cm_args+=("--from-file=kubevox.conf=$tmp/kubevox.conf")
+fi
 
 kubectl create configmap kubevox-config "${cm_args[@]}" --dry-run=client -o yaml
 echo ---

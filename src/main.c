@@ -77,6 +77,7 @@ static void hook_metrics(struct sbuf *out, void *arg)
 	if (!d->pbx)
 		return;
 	pbx_snapshot(d->pbx, &snap);
+	ops_refused(d->ops, d->ostats.http_refused);
 	metrics_render(out, &snap, &d->ostats);
 }
 
@@ -99,6 +100,16 @@ static int hook_reload(struct sbuf *out, void *arg)
 	if (!d->reloader)
 		return ENODEV;
 	return reloader_reload(d->reloader, "request", out);
+}
+
+/* The guarded endpoints follow the token of the running configuration. */
+static void token_update(const struct kv_config *cfg, void *arg)
+{
+	struct daemon *d = arg;
+	int err = ops_set_token(d->ops, cfg->ops_auth.token);
+
+	if (err)
+		log_event(LOG_ERROR, "http_token_not_applied", "error=%d", err);
 }
 
 /* Readiness: configuration loaded (we run), state reachable, not draining. */
@@ -144,6 +155,10 @@ static int ops_start(struct daemon *d)
 	err = ops_alloc(&d->ops, &d->loop, &oc, &hooks);
 	if (err)
 		return err;
+	err = ops_set_token(d->ops, cfg->ops_auth.token);
+	if (err)
+		return err;
+	reloader_set_applied(d->reloader, token_update, d);
 	uv_timer_init(&d->loop, &d->ready_tmr);
 	d->ready_tmr.data = d;
 	uv_timer_start(&d->ready_tmr, ready_update, 0, 500);

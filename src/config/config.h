@@ -128,7 +128,11 @@ struct cfg_state {                    /* kubevox.conf [state] */
 	char *password;               /* AUTH; NULL when none */
 };
 
-#define CFG_REPLICA_MAX 31             /* characters of a replica name */
+/* Characters of a replica name.  Node names (the Deployment's default)
+ * may be longer (cloud node names often pass 40 and differ only at the
+ * end): those are shortened to a prefix and a hash of the whole name, the
+ * same on every start. */
+#define CFG_REPLICA_MAX 63
 
 struct cfg_cluster {                  /* kubevox.conf [cluster] */
 	char *replica;                /* never NULL after a load: replica, else

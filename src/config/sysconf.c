@@ -20,6 +20,7 @@
 
 #include "config/cfgval.h"
 #include "config/load.h"
+#include "util/hash.h"
 #include "util/vec.h"
 
 static void msg(struct cfg_load *ld, enum diag_severity sev, const struct astconf_var *v,
@@ -504,6 +505,21 @@ void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
 	}
 }
 
+/* A name from the environment (a node name): as is when it fits, else its
+ * first characters, '-' and 16 hex digits of a hash of the whole name, so
+ * that nodes whose long names differ only at the end stay apart. */
+static char *replica_name(struct cfg_load *ld, const char *name)
+{
+	char buf[CFG_REPLICA_MAX + 1];
+	size_t keep = CFG_REPLICA_MAX - 17;
+
+	if (strlen(name) <= CFG_REPLICA_MAX)
+		return load_strdup(ld, name);
+	snprintf(buf, sizeof(buf), "%.*s-%016llx", (int)keep, name,
+		 (unsigned long long)hash_mix64(hash_fnv_str(name)));
+	return load_strdup(ld, buf);
+}
+
 /*
  * What [cluster] leaves unset comes from the environment (the Deployment
  * passes the node through the downward API) or from the rest of the
@@ -524,7 +540,7 @@ void sysconf_cluster_finish(struct cfg_load *ld)
 				snprintf(host, sizeof(host), "kubevox");
 			env = host;
 		}
-		cl->replica = load_strndup(ld, env, strnlen(env, CFG_REPLICA_MAX));
+		cl->replica = replica_name(ld, env);
 	}
 	if (!cl->advertise.ss_family) {
 		env = getenv("KUBEVOX_ADVERTISE");

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/auth.h"
 #include "ops/health.h"
 #include "ops/ops.h"
 #include "sip/transport.h"
@@ -67,6 +68,9 @@ struct ops {
 	bool closing;
 	bool ready;
 	const char *why;         /* why not ready */
+	struct ops_token token;  /* of the guarded routes */
+	uint64_t refused[OPS_REFUSED_COUNT];
+	struct log_ratelimit refused_log;
 };
 
 /* ---- jobs ---- */
@@ -218,9 +222,10 @@ static void async_cb(uv_async_t *a)
 
 /* ---- responses ---- */
 
+/* hname/hvalue: one more header (Allow, WWW-Authenticate), or NULL. */
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code,
 			       const char *ctype, const char *body, size_t len,
-			       const char *allow)
+			       const char *hname, const char *hvalue)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -230,7 +235,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code,
 		return MHD_NO;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-	    (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
+	    (hname && MHD_add_response_header(r, hname, hvalue) != MHD_YES)) {
 		MHD_destroy_response(r);
 		return MHD_NO;
 	}
@@ -258,7 +263,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned code,
 		ret = MHD_NO;
 	else
 		ret = respond(conn, code, "text/plain; charset=utf-8", sb.p ? sb.p : "",
-			      sb.len, NULL);
+			      sb.len, NULL, NULL);
 	sbuf_free(&sb);
 	return ret;
 }
@@ -352,7 +357,8 @@ static enum MHD_Result serve_job(struct ops *o, struct MHD_Connection *conn,
 	else if (kind == JOB_RELOAD)
 		ret = respond_text(conn, 200, "reloaded\n");
 	else
-		ret = respond(conn, 200, ctypes[kind], sbuf_cstr(&j->out), j->out.len, NULL);
+		ret = respond(conn, 200, ctypes[kind], sbuf_cstr(&j->out), j->out.len,
+			      NULL, NULL);
 	job_free(j);
 	return ret;
 }
@@ -401,20 +407,102 @@ static enum MHD_Result serve_freeze(struct ops *o, struct MHD_Connection *conn)
 	return respond_text(conn, 202, "freezing the main loop for %u ms\n", ms);
 }
 
+/* ---- who may use the routes that reveal calls or change state ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void refused_log(struct ops *o, const char *path, const struct sockaddr *peer,
+			const char *reason)
+{
+	char addr[64] = "unknown", q[600];
+	uint64_t suppressed = 0;
+	bool log;
+
+	pthread_mutex_lock(&o->mu);
+	log = log_ratelimit_allow(&o->refused_log, mono_ms(), &suppressed);
+	pthread_mutex_unlock(&o->mu);
+	if (!log)
+		return;
+	if (peer)
+		sip_sockaddr_str(peer, addr, sizeof(addr));
+	log_event(LOG_WARN, "http_refused", "path=%s src=%s reason=%s suppressed=%llu",
+		  log_q(q, sizeof(q), path, strlen(path)), addr, reason,
+		  (unsigned long long)suppressed);
+}
+
+/* *pass: the request may go on; else it has been answered (401, 403). */
+static enum MHD_Result gate(struct ops *o, struct MHD_Connection *conn, const char *path,
+			    bool *pass)
+{
+	static const char *const reasons[OPS_REFUSED_COUNT] = {
+		[OPS_REFUSED_NO_TOKEN] = "no_token", [OPS_REFUSED_WRONG_TOKEN] = "wrong_token",
+		[OPS_REFUSED_NOT_LOOPBACK] = "not_loopback",
+	};
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *peer = ci ? ci->client_addr : NULL;
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	enum ops_refused why;
+	enum ops_auth a;
+
+	/* The token of the configuration running now: a reload that
+	 * changes it has already called ops_set_token(). */
+	pthread_mutex_lock(&o->mu);
+	a = ops_auth_check(&o->token, h, peer);
+	why = a == OPS_AUTH_MISSING ? OPS_REFUSED_NO_TOKEN :
+	      a == OPS_AUTH_WRONG ? OPS_REFUSED_WRONG_TOKEN : OPS_REFUSED_NOT_LOOPBACK;
+	if (a != OPS_AUTH_OK)
+		o->refused[why]++;
+	pthread_mutex_unlock(&o->mu);
+	*pass = a == OPS_AUTH_OK;
+	if (*pass)
+		return MHD_YES;
+	refused_log(o, path, peer, reasons[why]);
+	if (a == OPS_AUTH_NOT_LOOPBACK) {
+		static const char text[] = "forbidden: without a token ([http] token in "
+					   "kubevox.conf) this answers loopback clients only\n";
+
+		return respond(conn, 403, "text/plain; charset=utf-8", text, sizeof(text) - 1,
+			       NULL, NULL);
+	}
+	if (a == OPS_AUTH_MISSING) {
+		static const char text[] = "unauthorized: send \"Authorization: Bearer TOKEN\" "
+					   "with the [http] token of kubevox.conf\n";
+
+		return respond(conn, 401, "text/plain; charset=utf-8", text, sizeof(text) - 1,
+			       MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kubevox\"");
+	}
+	{
+		static const char text[] = "unauthorized: wrong token\n";
+
+		return respond(conn, 401, "text/plain; charset=utf-8", text, sizeof(text) - 1,
+			       MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+			       "Bearer realm=\"kubevox\", error=\"invalid_token\"");
+	}
+}
+
 struct route {
 	const char *path;
 	bool post;               /* POST only; else GET (and HEAD) */
 	bool debug;              /* only with debug_hooks */
+	bool guarded;            /* reveals calls or changes state: gate() */
 	enum MHD_Result (*serve)(struct ops *o, struct MHD_Connection *conn);
 };
 
 static const struct route routes[] = {
-	{ "/livez", false, false, serve_livez },
-	{ "/readyz", false, false, serve_readyz },
-	{ "/metrics", false, false, serve_metrics },
-	{ "/status", false, false, serve_status },
-	{ "/reload", true, false, serve_reload },
-	{ "/debug/freeze", true, true, serve_freeze },
+	{ "/livez", false, false, false, serve_livez },
+	{ "/readyz", false, false, false, serve_readyz },
+	{ "/metrics", false, false, false, serve_metrics },
+	{ "/status", false, false, true, serve_status },
+	{ "/reload", true, false, true, serve_reload },
+	{ "/debug/freeze", true, true, true, serve_freeze },
 };
 
 static enum MHD_Result route(struct ops *o, struct MHD_Connection *conn,
@@ -422,6 +510,7 @@ static enum MHD_Result route(struct ops *o, struct MHD_Connection *conn,
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
+		enum MHD_Result ret;
 		bool ok;
 
 		if (strcmp(url, r->path) || (r->debug && !o->cfg.debug_hooks))
@@ -435,7 +524,13 @@ static enum MHD_Result route(struct ops *o, struct MHD_Connection *conn,
 			static const char text[] = "method not allowed\n";
 
 			return respond(conn, 405, "text/plain; charset=utf-8", text,
-				       sizeof(text) - 1, r->post ? "POST" : "GET, HEAD");
+				       sizeof(text) - 1, MHD_HTTP_HEADER_ALLOW,
+				       r->post ? "POST" : "GET, HEAD");
+		}
+		if (r->guarded) {
+			ret = gate(o, conn, r->path, &ok);
+			if (!ok)
+				return ret;
 		}
 		return r->serve(o, conn);
 	}
@@ -539,6 +634,7 @@ int ops_alloc(struct ops **op, uv_loop_t *loop, const struct ops_config *cfg,
 		o->hooks = *hooks;
 	list_init(&o->jobs);
 	o->why = "starting";
+	log_ratelimit_init(&o->refused_log, 1.0, 5.0);
 	pthread_mutex_init(&o->mu, NULL);
 	/* Deadlines on the monotonic clock: setting the date moves none. */
 	pthread_condattr_init(&ca);
@@ -614,4 +710,30 @@ uint16_t ops_http_port(const struct ops *o)
 		return 0;
 	info = MHD_get_daemon_info(o->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	return info ? info->port : 0;
+}
+
+int ops_set_token(struct ops *o, const char *token)
+{
+	struct ops_token t;
+	int err;
+
+	if (!o)
+		return EINVAL;
+	err = ops_token_set(&t, token);
+	if (err)
+		return err;
+	pthread_mutex_lock(&o->mu);
+	o->token = t;
+	pthread_mutex_unlock(&o->mu);
+	return 0;
+}
+
+void ops_refused(struct ops *o, uint64_t out[OPS_REFUSED_COUNT])
+{
+	memset(out, 0, OPS_REFUSED_COUNT * sizeof(out[0]));
+	if (!o)
+		return;
+	pthread_mutex_lock(&o->mu);
+	memcpy(out, o->refused, sizeof(o->refused));
+	pthread_mutex_unlock(&o->mu);
 }

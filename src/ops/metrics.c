@@ -20,6 +20,7 @@
 #include "ops/metrics.h"
 #include "pbx/call.h"
 #include "pbx/pbx.h"
+#include "sip/sa.h"
 #include "sip/stack.h"
 #include "sip/transport.h"
 #include "state/state.h"
@@ -181,6 +182,87 @@ static void security(struct sbuf *out, const struct pbx_stats *ps)
 		"Requests refused because their source was banned.", ps->banned_requests);
 }
 
+/* Durations and sums are never negative nor NaN, whatever went wrong. */
+static double nonneg(double v)
+{
+	return isfinite(v) && v > 0 ? v : 0;
+}
+
+/* A replica's name, NUL-terminated whatever the backend left in it. */
+static const char *replica_name(const struct state_replica *r, char buf[STATE_REPLICA_MAX])
+{
+	snprintf(buf, STATE_REPLICA_MAX, "%.*s", STATE_REPLICA_MAX - 1, r->name);
+	return buf;
+}
+
+/* Milliseconds as seconds with three decimals, without floating point. */
+static void sample_ms(struct sbuf *out, const char *name, const char *label,
+		      const char *value, uint64_t ms)
+{
+	sbuf_printf(out, "%s{%s=\"", name, label);
+	metrics_label_escape(out, value);
+	sbuf_printf(out, "\"} %" PRIu64 ".%03u\n", ms / 1000, (unsigned)(ms % 1000));
+}
+
+/* The state backend (memory, or Redis shared by the replicas) and the
+ * table of replicas it keeps. */
+static void state_backend(struct sbuf *out, const struct pbx_snapshot *snap)
+{
+	const struct state_stats *st = &snap->state;
+	const char *backend = st->backend ? st->backend : "unknown";
+	char rn[STATE_REPLICA_MAX];
+	uint64_t alive = 0;
+	const char *name;
+
+	name = "kubevox_state_up";
+	family(out, name, "gauge",
+	       "1 while the state backend answers (always for memory), by backend.");
+	sample_label(out, name, "backend", backend, st->healthy);
+
+	name = "kubevox_state_round_trip_seconds";
+	family(out, name, "histogram", "Round trips to the state backend, in seconds.");
+	for (unsigned i = 0; i < STATE_RTT_BUCKETS; i++)
+		sbuf_printf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+			    state_rtt_bounds_ms[i] / 1000, st->rtt_le[i]);
+	sbuf_printf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, st->rtt_count);
+	sbuf_printf(out, "%s_sum %.9g\n%s_count %" PRIu64 "\n", name,
+		    nonneg(st->rtt_sum_ms / 1000), name, st->rtt_count);
+
+	counter(out, "kubevox_state_errors_total",
+		"Commands to the state backend that failed or timed out.", st->errors);
+	counter(out, "kubevox_state_reconnects_total",
+		"Connections to the state backend made again after a loss.", st->reconnects);
+	counter(out, "kubevox_state_conflicts_total",
+		"Registrations written again because another replica changed the AOR first.",
+		st->conflicts);
+	counter(out, "kubevox_state_bindings_written_back_total",
+		"Bindings of this replica's flows written back after the backend lost them.",
+		st->written_back);
+	counter(out, "kubevox_cross_replica_deliveries_total",
+		"Call legs sent to a phone through the replica that holds its flow.",
+		snap->stats.cross_replica);
+
+	for (size_t i = 0; i < snap->replicas_n; i++)
+		alive += snap->replicas[i].alive;
+	name = "kubevox_replicas";
+	family(out, name, "gauge", "Replicas in the shared table, by heartbeat (alive: under 3 s).");
+	sample_label(out, name, "state", "alive", alive);
+	sample_label(out, name, "state", "dead", snap->replicas_n - alive);
+	/* Per replica: only when there are replicas (none with memory). */
+	if (!snap->replicas_n)
+		return;
+	name = "kubevox_replica_heartbeat_age_seconds";
+	family(out, name, "gauge", "Age of each replica's last heartbeat, by the backend's clock.");
+	for (size_t i = 0; i < snap->replicas_n; i++)
+		sample_ms(out, name, "replica", replica_name(&snap->replicas[i], rn),
+			  snap->replicas[i].heartbeat_age_ms);
+	name = "kubevox_replica_up";
+	family(out, name, "gauge", "1 while a replica's heartbeat is under 3 s old.");
+	for (size_t i = 0; i < snap->replicas_n; i++)
+		sample_label(out, name, "replica", replica_name(&snap->replicas[i], rn),
+			     snap->replicas[i].alive);
+}
+
 static void process(struct sbuf *out, const struct ops_stats *ps)
 {
 	const char *name = "kubevox_config_reloads_total";
@@ -196,6 +278,15 @@ static void process(struct sbuf *out, const struct ops_stats *ps)
 	gauge(out, "kubevox_process_start_time_seconds",
 	      "Start time of the process since the Unix epoch, in seconds.", ps->start_time);
 
+	name = "kubevox_http_refused_total";
+	family(out, name, "counter",
+	       "Requests to /status, /reload or /debug refused, by reason.");
+	sample_label(out, name, "reason", "no_token", ps->http_refused[OPS_REFUSED_NO_TOKEN]);
+	sample_label(out, name, "reason", "wrong_token",
+		     ps->http_refused[OPS_REFUSED_WRONG_TOKEN]);
+	sample_label(out, name, "reason", "not_loopback",
+		     ps->http_refused[OPS_REFUSED_NOT_LOOPBACK]);
+
 	name = "kubevox_build_info";
 	family(out, name, "gauge", "Always 1; the labels say which build runs.");
 	sample_label(out, name, "version", KV_VERSION, 1);
@@ -209,6 +300,7 @@ void metrics_render(struct sbuf *out, const struct pbx_snapshot *ps,
 	media(out, ps);
 	sip(out, ps);
 	security(out, &ps->stats);
+	state_backend(out, ps);
 	process(out, os);
 }
 
@@ -271,12 +363,6 @@ void status_json_string(struct sbuf *out, const char *s)
 	sbuf_append(out, "\"", 1);
 }
 
-/* Durations are never negative nor NaN in JSON, whatever the clocks did. */
-static double seconds(double s)
-{
-	return isfinite(s) && s > 0 ? s : 0;
-}
-
 struct status_walk {
 	struct sbuf *out;
 	unsigned n;
@@ -301,7 +387,43 @@ static void status_call(const struct call_info *ci, void *arg)
 	sbuf_append_str(out, ",\"state\":");
 	status_json_string(out, ci->state);
 	sbuf_printf(out, ",\"seconds\":%.3f,\"billsec\":%.3f}",
-		    seconds(ci->seconds), seconds(ci->billsec));
+		    nonneg(ci->seconds), nonneg(ci->billsec));
+}
+
+/* ,"state":{...},"cross_replica_deliveries":N,"replicas":[...] */
+static void status_state(struct sbuf *out, const struct pbx_snapshot *ps)
+{
+	const struct state_stats *st = &ps->state;
+	char rn[STATE_REPLICA_MAX], addr[64];
+
+	sbuf_append_str(out, ",\"state\":{\"backend\":");
+	status_json_string(out, st->backend ? st->backend : "unknown");
+	sbuf_printf(out, ",\"healthy\":%s,\"round_trips\":{\"count\":%" PRIu64
+		    ",\"sum_ms\":%.3f,\"le_ms\":{", st->healthy ? "true" : "false",
+		    st->rtt_count, nonneg(st->rtt_sum_ms));
+	for (unsigned i = 0; i < STATE_RTT_BUCKETS; i++)
+		sbuf_printf(out, "\"%g\":%" PRIu64 ",", state_rtt_bounds_ms[i], st->rtt_le[i]);
+	sbuf_printf(out, "\"+Inf\":%" PRIu64 "}},\"errors\":%" PRIu64 ",\"reconnects\":%"
+		    PRIu64 ",\"conflicts\":%" PRIu64 ",\"written_back\":%" PRIu64 "}",
+		    st->rtt_count, st->errors, st->reconnects, st->conflicts, st->written_back);
+	sbuf_printf(out, ",\"cross_replica_deliveries\":%" PRIu64 ",\"replicas\":[",
+		    ps->stats.cross_replica);
+	for (size_t i = 0; i < ps->replicas_n; i++) {
+		const struct state_replica *r = &ps->replicas[i];
+
+		sbuf_append_str(out, i ? ",{\"name\":" : "{\"name\":");
+		status_json_string(out, replica_name(r, rn));
+		sbuf_append_str(out, ",\"advertise\":");
+		if (r->advertise.ss_family == AF_INET || r->advertise.ss_family == AF_INET6)
+			status_json_string(out, sip_sockaddr_str((const struct sockaddr *)
+								 &r->advertise, addr, sizeof(addr)));
+		else
+			sbuf_append_str(out, "null");
+		sbuf_printf(out, ",\"alive\":%s,\"self\":%s,\"heartbeat_age_ms\":%" PRIu64 "}",
+			    r->alive ? "true" : "false", r->self ? "true" : "false",
+			    r->heartbeat_age_ms);
+	}
+	sbuf_append_str(out, "]");
 }
 
 void status_render(struct sbuf *out, const struct pbx_snapshot *ps,
@@ -315,9 +437,11 @@ void status_render(struct sbuf *out, const struct pbx_snapshot *ps,
 	sbuf_append_str(out, "{\"version\":");
 	status_json_string(out, KV_VERSION);
 	sbuf_printf(out, ",\"uptime_seconds\":%" PRIu64 ",\"draining\":%s"
-		    ",\"contacts\":%zu,\"calls_active\":%u,\"calls\":[",
+		    ",\"contacts\":%zu,\"calls_active\":%u",
 		    uptime, os->draining ? "true" : "false", ps->contacts,
 		    ps->calls_active);
+	status_state(out, ps);
+	sbuf_append_str(out, ",\"calls\":[");
 	if (pbx)
 		pbx_calls_foreach(pbx, status_call, &w);
 	sbuf_append_str(out, "]}");

@@ -39,6 +39,8 @@ struct reloader {
 	unsigned char digest[32];      /* of the running configuration */
 	unsigned char seen[32];        /* of the files as last examined */
 	bool failed;                   /* the last attempt was rejected */
+	reload_applied_h *applied;
+	void *applied_arg;
 };
 
 /* SHA-256 over the names and contents of every file of cfg, plus the
@@ -83,6 +85,8 @@ static void apply(struct reloader *r, struct kv_config *cfg, const char *why)
 	struct pbx *pbx = r->pbx;
 
 	pbx_reconfigure(pbx, cfg);
+	if (r->applied)
+		r->applied(cfg, r->applied_arg);
 	r->stats->reloads_ok++;
 	log_event(LOG_INFO, "config_reload", "result=ok trigger=%s files=%zu", why,
 		  cfg->files_n);
@@ -243,6 +247,12 @@ int reloader_alloc(struct reloader **rp, uv_loop_t *loop, struct pbx *pbx,
 	watch_dirs(r);
 	*rp = r;
 	return 0;
+}
+
+void reloader_set_applied(struct reloader *r, reload_applied_h *h, void *arg)
+{
+	r->applied = h;
+	r->applied_arg = arg;
 }
 
 void reloader_free(struct reloader *r)

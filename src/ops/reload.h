@@ -25,6 +25,11 @@ int  reloader_alloc(struct reloader **rp, uv_loop_t *loop, struct pbx *pbx,
 		    struct ops_stats *stats, const char *dir, unsigned poll_ms);
 void reloader_free(struct reloader *r);
 
+/* Called on the loop right after a new configuration is swapped in, for
+ * what lives outside the PBX (the ops endpoints' token). */
+typedef void (reload_applied_h)(const struct kv_config *cfg, void *arg);
+void reloader_set_applied(struct reloader *r, reload_applied_h *h, void *arg);
+
 /* Reload now (SIGHUP, POST /reload, or a change seen).  0 when the new
  * configuration was applied or nothing changed; EINVAL when it was
  * rejected, with its messages appended to msgs (may be NULL). */

@@ -310,12 +310,37 @@ bool pbx_state_healthy(const struct pbx *pbx)
 	return state_healthy(pbx->state);
 }
 
+static void snapshot_replica(const struct state_replica *r, void *arg)
+{
+	struct pbx_snapshot *out = arg;
+
+	if (out->replicas_n < PBX_SNAPSHOT_REPLICAS)
+		out->replicas[out->replicas_n++] = *r;
+	out->replicas_total++;
+}
+
+static int replica_cmp(const void *a, const void *b)
+{
+	return strncmp(((const struct state_replica *)a)->name,
+		       ((const struct state_replica *)b)->name, STATE_REPLICA_MAX);
+}
+
+void pbx_snapshot_state(struct state *st, struct pbx_snapshot *out)
+{
+	out->contacts = state_contacts_count(st);
+	out->state_healthy = state_healthy(st);
+	state_stats(st, &out->state);
+	out->replicas_n = out->replicas_total = 0;
+	state_replicas_foreach(st, snapshot_replica, out);
+	/* Sorted, so that /status lists them in the same order every time. */
+	qsort(out->replicas, out->replicas_n, sizeof(out->replicas[0]), replica_cmp);
+}
+
 void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->stats = pbx->stats;
-	out->contacts = state_contacts_count(pbx->state);
-	out->state_healthy = state_healthy(pbx->state);
+	pbx_snapshot_state(pbx->state, out);
 	out->calls_active = calls_active(pbx->calls);
 	out->calls = *calls_stats(pbx->calls);
 	rtp_engine_stats(pbx->rtp, &out->rtp);

@@ -20,15 +20,25 @@
 #include "pbx/call.h"
 #include "pbx/stats.h"
 #include "sip/stack.h"
+#include "state/state.h"
 #include "util/tmr.h"
 
 struct pbx;
+
+/* Replicas a snapshot holds; a larger table is cut (replicas_total says
+ * so).  The design runs 3; 64 is far beyond one Redis's cluster. */
+#define PBX_SNAPSHOT_REPLICAS 64
 
 /* What /metrics and /status show of the PBX at one moment. */
 struct pbx_snapshot {
 	struct pbx_stats stats;
 	size_t contacts;                /* bindings in the state backend */
 	bool state_healthy;
+	struct state_stats state;       /* the backend's health and counters */
+	/* The backend's table of replicas (this one included), by name. */
+	struct state_replica replicas[PBX_SNAPSHOT_REPLICAS];
+	size_t replicas_n;
+	size_t replicas_total;          /* in the table; > replicas_n: cut */
 	unsigned calls_active;
 	struct call_stats calls;
 	struct rtp_stats rtp;
@@ -51,6 +61,9 @@ void pbx_free(struct pbx *pbx);
 /* The configuration requests see now (no reference taken). */
 const struct kv_config *pbx_config(const struct pbx *pbx);
 void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out);
+/* The state backend's part of a snapshot: contacts, health, counters and
+ * the replica table (pbx_snapshot() calls it; tests pass a backend). */
+void pbx_snapshot_state(struct state *st, struct pbx_snapshot *out);
 /* Every active call, for /status. */
 void pbx_calls_foreach(const struct pbx *pbx,
 		       void (*fn)(const struct call_info *ci, void *arg), void *arg);

@@ -24,6 +24,10 @@ struct pbx_stats {
 	uint64_t banned_requests;
 	uint64_t contacts_expired;
 	uint64_t requests_by_method_other;
+	/* Call legs delivered to a phone through the replica that holds its
+	 * flow (cluster mode: the INVITE goes to that replica's advertise
+	 * address, which forwards it on the phone's flow). */
+	uint64_t cross_replica;
 };
 
 #endif

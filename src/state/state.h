@@ -29,7 +29,8 @@
 
 enum loc_proto { LOC_PROTO_UDP = 0, LOC_PROTO_TCP = 1 };
 
-#define STATE_REPLICA_MAX 32     /* bytes of a replica name, NUL included */
+#define STATE_REPLICA_MAX 64     /* bytes of a replica name, NUL included
+				  * (config.h's CFG_REPLICA_MAX + 1) */
 
 /* An IPv4 or IPv6 address and port in 28 bytes: a binding keeps two, and
  * a sockaddr_storage is 128 (the store's memory per binding counts). */

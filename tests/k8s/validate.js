@@ -7,9 +7,15 @@
 // schema does not see: one replica per node on the host network, probes
 // that run kubevoxd's own SIP-path check, a grace period that covers the
 // drain, the SIP NodePort that keeps phones' addresses, and no password in
-// the ConfigMap.
+// the ConfigMap.  And the cluster mode: three replicas named after their
+// node and advertised at its address (downward API) on the UDP port of
+// pjsip.conf; kubevox.conf on the Redis of the manifests, with every
+// #include found in the pods' /etc/kubevox and the credentials from the
+// Secret kubevox-cluster of k8s/secret.sh; Redis with that password,
+// without a persistent volume and without saving.
 //
 // usage: node validate.js NODE_MODULES MANIFESTS.yaml CONFIG.yaml DRAIN_TIMEOUT
+// CONFIG.yaml holds what k8s/config.sh and k8s/secret.sh print.
 // Prints one line per problem and exits 1 if there is any, else prints a
 // summary and exits 0.
 "use strict";
@@ -196,12 +202,12 @@ function checkDeployment(objs, cm, secret) {
 	}
 	const srcs = vol.projected.sources || [];
 	const cmName = srcs.map((s) => s.configMap && s.configMap.name).find(Boolean);
-	const secretName = srcs.map((s) => s.secret && s.secret.name).find(Boolean);
+	const secretNames = srcs.map((s) => s.secret && s.secret.name).filter(Boolean);
 	if (!cm || cmName !== cm.metadata.name)
 		problem(`Deployment/kubevox: /etc/kubevox has ConfigMap ${cmName || "none"}, ` +
 			`config.sh makes ${cm ? cm.metadata.name : "none"}`);
-	if (!secret || secretName !== secret.metadata.name)
-		problem(`Deployment/kubevox: /etc/kubevox has Secret ${secretName || "none"}, ` +
+	if (!secret || !secretNames.includes(secret.metadata.name))
+		problem(`Deployment/kubevox: /etc/kubevox has Secret ${secretNames.join(", ") || "none"}, ` +
 			`config.sh makes ${secret ? secret.metadata.name : "none"}`);
 }
 
@@ -252,7 +258,8 @@ function checkRedis(objs) {
 }
 
 // A credential option in Asterisk syntax, outside comments.
-const CREDENTIAL = /^[ \t]*(password|md5_cred|password_digest|nonce_secret)[ \t]*=>?[ \t]*(.*)$/gm;
+const CREDENTIAL =
+	/^[ \t]*(password|md5_cred|password_digest|nonce_secret|secret|token)[ \t]*=>?[ \t]*(.*)$/gm;
 
 function credentials(text) {
 	const found = [];
@@ -300,7 +307,268 @@ function checkConfig(cfg) {
 	}
 	if (Object.keys(cm.binaryData || {}).length)
 		problem("ConfigMap/kubevox-config: unexpected binaryData");
+	const cluster = cfg.find((o) => o.kind === "Secret" && o.metadata &&
+				 o.metadata.name === "kubevox-cluster");
+	for (const text of Object.values(cluster ? decoded(cluster) : {})) {
+		for (const v of [...credentials(text).map((c) => c.value),
+				 ...(/^[0-9a-f]{16,}$/.test(text) ? [text] : [])]) {
+			for (const [k, t] of Object.entries(data)) {
+				if (v.length >= 16 && String(t).includes(v))
+					problem(`ConfigMap/kubevox-config: ${k} contains a credential of ` +
+						`Secret/kubevox-cluster`);
+			}
+		}
+	}
 	return { cm, secret };
+}
+
+// ---- cluster mode ----
+
+function decoded(secret) {
+	const out = {};
+
+	for (const [k, b64] of Object.entries(secret.data || {}))
+		out[k] = Buffer.from(String(b64), "base64").toString("utf8");
+	for (const [k, v] of Object.entries(secret.stringData || {}))
+		out[k] = String(v);
+	return out;
+}
+
+// Asterisk's grammar, as much as these files use: [sections], name = value,
+// #include / #tryinclude, ';' comments (not "\;").  Returns the sections in
+// order, each { name, vars: Map, includes: [file] }, and the includes met
+// outside any section.
+function astParse(text) {
+	const sections = [];
+	const top = [];
+	let cur = null;
+
+	for (let line of String(text).split("\n")) {
+		line = line.replace(/(^|[^\\]);.*$/, "$1").trim();
+		if (!line)
+			continue;
+		let m = /^#(?:try)?include\s+["<]?([^">]+?)[">]?$/.exec(line);
+		if (m) {
+			(cur ? cur.includes : top).push(m[1]);
+			continue;
+		}
+		m = /^\[([^\]]+)\]/.exec(line);
+		if (m) {
+			cur = { name: m[1].trim().toLowerCase(), vars: new Map(), includes: [] };
+			sections.push(cur);
+			continue;
+		}
+		m = /^([^=]+?)\s*=>?\s*(.*)$/.exec(line);
+		if (m && cur)
+			cur.vars.set(m[1].trim().toLowerCase(), m[2].trim());
+	}
+	return { sections, top };
+}
+
+// The variables of every [name] section of text, with the lines of the
+// files they #include (files: path -> text), later ones winning.
+function sectionVars(text, name, files) {
+	const vars = new Map();
+
+	for (const sec of astParse(text).sections.filter((x) => x.name === name)) {
+		for (const [k, v] of sec.vars)
+			vars.set(k, v);
+		for (const f of sec.includes) {
+			if (files[f] === undefined)
+				continue;
+			// An included file continues the section it is included in.
+			for (const [k, v] of astParse(`[${name}]\n` + files[f]).sections[0].vars)
+				vars.set(k, v);
+		}
+	}
+	return vars;
+}
+
+// What /etc/kubevox holds in a kubevox pod: path -> text, from the
+// projected volume's sources and the config objects.
+function etcKubevox(pod, c, cfg) {
+	const mount = (c.volumeMounts || []).find((m) => m.mountPath === "/etc/kubevox");
+	const vol = mount && (pod.volumes || []).find((v) => v.name === mount.name);
+	const files = {};
+
+	if (!vol || !vol.projected)
+		return files;
+	for (const src of vol.projected.sources || []) {
+		const ref = src.configMap || src.secret;
+		if (!ref)
+			continue;
+		const kind = src.configMap ? "ConfigMap" : "Secret";
+		const o = cfg.find((x) => x.kind === kind && x.metadata && x.metadata.name === ref.name);
+		if (!o) {
+			problem(`Deployment/kubevox: /etc/kubevox wants ${kind}/${ref.name}, which ` +
+				`config.sh and secret.sh do not make`);
+			continue;
+		}
+		const data = kind === "Secret" ? decoded(o) : Object.assign({}, o.data || {});
+		const items = ref.items || Object.keys(data).map((k) => ({ key: k, path: k }));
+		for (const it of items) {
+			if (data[it.key] === undefined) {
+				problem(`Deployment/kubevox: ${kind}/${ref.name} has no key ${it.key}`);
+				continue;
+			}
+			if (files[it.path] !== undefined)
+				problem(`Deployment/kubevox: /etc/kubevox/${it.path} comes from two sources`);
+			files[it.path] = String(data[it.key]);
+		}
+	}
+	return files;
+}
+
+function envOf(c, name) {
+	const env = c.env || [];
+	const i = env.findIndex((e) => e.name === name);
+
+	return i < 0 ? null : { index: i, env: env[i] };
+}
+
+// The port of the first UDP transport of pjsip.conf (5060 by default).
+function udpPort(pjsip) {
+	for (const sec of astParse(pjsip).sections) {
+		if (sec.vars.get("type") !== "transport" ||
+		    (sec.vars.get("protocol") || "udp").toLowerCase() !== "udp")
+			continue;
+		const m = /:(\d+)$/.exec(sec.vars.get("bind") || "");
+		return m ? Number(m[1]) : 5060;
+	}
+	return null;
+}
+
+function checkCluster(manifests, cfg) {
+	const d = find(manifests, "Deployment", "kubevox");
+	const pod = d && d.spec && d.spec.template && d.spec.template.spec;
+	const c = pod && (pod.containers || []).find((x) => x.name === "kubevox");
+
+	if (!c)
+		return;
+	if (d.spec.replicas !== 3)
+		problem(`Deployment/kubevox: replicas is ${d.spec.replicas}, not 3 (the original design)`);
+
+	// The replica is its node: name and address from the downward API.
+	const rep = envOf(c, "KUBEVOX_REPLICA");
+	const host = envOf(c, "HOST_IP");
+	const adv = envOf(c, "KUBEVOX_ADVERTISE");
+	const field = (e) => e && e.env.valueFrom && e.env.valueFrom.fieldRef &&
+		e.env.valueFrom.fieldRef.fieldPath;
+	if (field(rep) !== "spec.nodeName")
+		problem("Deployment/kubevox: KUBEVOX_REPLICA does not come from spec.nodeName " +
+			"(a replacement pod on the same node must be the same replica)");
+	if (field(host) !== "status.hostIP")
+		problem("Deployment/kubevox: HOST_IP does not come from status.hostIP");
+	const files = etcKubevox(pod, c, cfg);
+	const port = files["pjsip.conf"] !== undefined ? udpPort(files["pjsip.conf"]) : null;
+	const m = adv && /^\$\(HOST_IP\):(\d+)$/.exec(adv.env.value || "");
+	if (!m)
+		problem("Deployment/kubevox: KUBEVOX_ADVERTISE is not \"$(HOST_IP):PORT\"");
+	else if (!host || host.index > adv.index)
+		problem("Deployment/kubevox: HOST_IP must come before KUBEVOX_ADVERTISE, " +
+			"which expands it");
+	else if (port === null)
+		problem("ConfigMap/kubevox-config: pjsip.conf has no UDP transport");
+	else if (Number(m[1]) !== port)
+		problem(`Deployment/kubevox: KUBEVOX_ADVERTISE port ${m[1]} is not the UDP ` +
+			`transport's port ${port} of pjsip.conf`);
+
+	// Every #include of the configuration is in /etc/kubevox.
+	for (const [k, text] of Object.entries(files)) {
+		if (!/\.conf$/.test(k))
+			continue;
+		const { sections, top } = astParse(text);
+		for (const f of [...top, ...sections.flatMap((x) => x.includes)]) {
+			if (files[f] === undefined)
+				problem(`Deployment/kubevox: ${k} includes ${f}, which /etc/kubevox ` +
+					`does not have`);
+		}
+	}
+	const kv = files["kubevox.conf"];
+	if (kv === undefined) {
+		problem("ConfigMap/kubevox-config: no kubevox.conf");
+		return;
+	}
+	const state = sectionVars(kv, "state", files);
+	const cluster = sectionVars(kv, "cluster", files);
+	const http = sectionVars(kv, "http", files);
+	if ((state.get("backend") || "memory").toLowerCase() !== "redis")
+		problem("kubevox.conf: [state] backend is not redis: the replicas would share nothing");
+	const url = /^redis:\/\/([^/:]+):?(\d*)(\/\d+)?$/.exec(state.get("url") || "");
+	const svc = url && manifests.find((o) => o.kind === "Service" && o.metadata.name === url[1]);
+	if (!url)
+		problem(`kubevox.conf: [state] url '${state.get("url") || ""}' is not redis://HOST:PORT`);
+	else if (!svc || !(svc.spec.ports || []).some((p) => p.port === Number(url[2] || 6379)))
+		problem(`kubevox.conf: [state] url names ${url[1]}:${url[2] || 6379}, which no ` +
+			`Service of the manifests serves`);
+	for (const [sec, vars, opt] of [["state", state, "password"], ["cluster", cluster, "secret"],
+					  ["http", http, "token"]]) {
+		if (!((vars.get(opt) || "").length >= 16))
+			problem(`kubevox.conf: [${sec}] has no ${opt} of 16 characters or more ` +
+				`(from an #include of the Secret)`);
+	}
+	checkRedisCluster(manifests, cfg, state.get("password"));
+}
+
+// Redis: the password of [state], no persistent volume, nothing saved.
+function checkRedisCluster(manifests, cfg, password) {
+	const st = find(manifests, "StatefulSet", "redis");
+	const svc = manifests.find((o) => o.kind === "Service" && o.metadata.name === "redis");
+	const pod = st && st.spec && st.spec.template && st.spec.template.spec;
+	const c = pod && (pod.containers || []).find((x) => x.name === "redis");
+
+	if (!c)
+		return;
+	if (svc && svc.spec && svc.spec.clusterIP === "None")
+		problem("Service/redis: headless: after a Redis restart the replicas would wait " +
+			"for DNS to learn its new address");
+	if ((st.spec.volumeClaimTemplates || []).length ||
+	    (pod.volumes || []).some((v) => v.persistentVolumeClaim))
+		problem("StatefulSet/redis: a PersistentVolume: apply fails without a default " +
+			"StorageClass, and the replicas write their bindings back anyway");
+	const args = (c.command || []).concat(c.args || []);
+	const arg = (name) => {
+		const i = args.indexOf(name);
+		return i < 0 ? undefined : args[i + 1];
+	};
+	if (arg("--save") !== "")
+		problem("StatefulSet/redis: not --save \"\" (no snapshots without a volume)");
+	if (arg("--appendonly") !== "no")
+		problem("StatefulSet/redis: not --appendonly no");
+	if (args.includes("--requirepass"))
+		problem("StatefulSet/redis: --requirepass on the command line (ps shows it)");
+	// requirepass: redis.conf of the Secret, given as the config file.
+	const mounts = c.volumeMounts || [];
+	let conf = null;
+	for (const v of pod.volumes || []) {
+		const m = mounts.find((x) => x.name === v.name);
+		if (!m || !v.secret)
+			continue;
+		const o = cfg.find((x) => x.kind === "Secret" && x.metadata &&
+				   x.metadata.name === v.secret.secretName);
+		if (!o) {
+			problem(`StatefulSet/redis: Secret/${v.secret.secretName} is not made by ` +
+				`config.sh or secret.sh`);
+			continue;
+		}
+		const data = decoded(o);
+		for (const it of v.secret.items || Object.keys(data).map((k) => ({ key: k, path: k }))) {
+			if (`${m.mountPath}/${it.path}` === args[1] && data[it.key] !== undefined)
+				conf = data[it.key];
+		}
+	}
+	if (args[0] !== "redis-server" || conf === null) {
+		problem("StatefulSet/redis: not redis-server with a configuration file of a Secret");
+		return;
+	}
+	const rp = /^[ \t]*requirepass[ \t]+(\S+)/m.exec(conf);
+	if (!rp || rp[1] !== password)
+		problem("StatefulSet/redis: its requirepass is not kubevox.conf's [state] password");
+	const auth = (c.env || []).find((e) => e.name === "REDISCLI_AUTH");
+	const ref = auth && auth.valueFrom && auth.valueFrom.secretKeyRef;
+	const o = ref && cfg.find((x) => x.kind === "Secret" && x.metadata.name === ref.name);
+	if (!o || decoded(o)[ref.key] !== password)
+		problem("StatefulSet/redis: the probes' REDISCLI_AUTH is not the password");
 }
 
 const manifests = load(process.argv[3]);
@@ -323,6 +591,7 @@ const podLabels = dep && dep.spec && dep.spec.template && dep.spec.template.meta
 checkService(manifests, podLabels);
 checkPdb(manifests, podLabels);
 checkRedis(manifests);
+checkCluster(manifests, config);
 
 if (problems.length) {
 	for (const p of problems)

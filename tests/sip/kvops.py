@@ -3,7 +3,9 @@
 A strict reader of the Prometheus text exposition format 0.0.4 (every
 sample in the family announced just before it by # HELP and # TYPE, valid
 names, escaped label values, numeric values, no series twice, counters
-named *_total), a strict JSON reader (Python's own, refusing NaN and
+named *_total, histograms with rising le bounds, non-decreasing buckets up
+to le="+Inf", a _sum and a _count equal to the +Inf bucket), a strict JSON
+reader (Python's own, refusing NaN and
 duplicate keys), and a tiny HTTP client.  Used as a module by test bodies
 and as a command line tool by lib.sh:
 
@@ -118,14 +120,24 @@ def parse_prom(text):
             raise FormatError("line %d: bad metric name" % lineno)
         name, pos = m.group(0), m.end()
         fam = families.get(name)
+        suffix = None
+        if fam is None:
+            for sfx in ("_bucket", "_sum", "_count"):
+                base = families.get(name[:-len(sfx)]) if name.endswith(sfx) else None
+                if base is not None and base["type"] == "histogram":
+                    fam, suffix = base, sfx
+                    break
+        elif fam["type"] == "histogram":
+            raise FormatError("line %d: histogram sample %s without a suffix" % (lineno, name))
         if fam is None or fam["help"] is None or fam["type"] is None:
             raise FormatError("line %d: %s has no HELP and TYPE before it" % (lineno, name))
         if fam is not current:
             raise FormatError("line %d: %s away from its family" % (lineno, name))
         if fam["type"] == "counter" and not name.endswith("_total"):
             raise FormatError("line %d: counter %s not named *_total" % (lineno, name))
+        labels = {}
         if line[pos:pos + 1] == "{":
-            _, pos = _labels(line, pos, lineno)
+            labels, pos = _labels(line, pos, lineno)
         key = line[:pos]
         if line[pos:pos + 1] != " ":
             raise FormatError("line %d: expected a space before the value" % lineno)
@@ -137,12 +149,46 @@ def parse_prom(text):
             raise FormatError("line %d: counter %s is %r" % (lineno, name, v))
         if key in series:
             raise FormatError("line %d: series %s given twice" % (lineno, key))
+        if suffix:
+            _histogram_sample(fam, suffix, labels, v, lineno)
         series[key] = v
         fam["samples"] += 1
     for name, fam in families.items():
         if not fam["samples"]:
             raise FormatError("family %s has no sample" % name)
+        if fam["type"] == "histogram" and not ("sum" in fam and "count" in fam):
+            raise FormatError("histogram %s has no _sum or no _count" % name)
     return series
+
+
+def _histogram_sample(fam, suffix, labels, v, lineno):
+    """One _bucket, _sum or _count sample of a histogram (no other labels)."""
+    if suffix == "_bucket":
+        if "le" not in labels:
+            raise FormatError("line %d: bucket without le" % lineno)
+        le = _value(labels["le"], lineno)
+        if "inf" in fam or "sum" in fam or "count" in fam:
+            raise FormatError("line %d: bucket after +Inf, _sum or _count" % lineno)
+        if "le" in fam and not le > fam["le"]:
+            raise FormatError("line %d: le does not rise" % lineno)
+        if "le" in fam and v < fam["bucket"]:
+            raise FormatError("line %d: bucket count falls" % lineno)
+        fam["le"], fam["bucket"] = le, v
+        if math.isinf(le):
+            fam["inf"] = v
+        return
+    if "le" in labels:
+        raise FormatError("line %d: le on %s" % (lineno, suffix))
+    if "inf" not in fam:
+        raise FormatError("line %d: %s before the le=\"+Inf\" bucket" % (lineno, suffix))
+    if suffix == "_sum":
+        if not v >= 0:
+            raise FormatError("line %d: negative _sum" % lineno)
+        fam["sum"] = v
+    elif v != fam["inf"]:
+        raise FormatError("line %d: _count %r is not the +Inf bucket %r" % (lineno, v, fam["inf"]))
+    else:
+        fam["count"] = v
 
 
 def parse_json(text):

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_ops_metrics - GET /metrics is strict Prometheus text (kvops.py:
 # HELP and TYPE before every family, escaped labels, numeric values,
-# counters *_total) with every family KubeVox promises, and its counters
-# move: one registration and one answered call with RTP both ways between
-# two phones.
+# counters *_total, complete histograms) with every family KubeVox
+# promises, and its counters move: one registration and one answered call
+# with RTP both ways between two phones.  The state families read as the
+# memory backend's: up, no round trip, no replica.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { echo "$KV_TEST: curl is required" >&2; exit 77; }
@@ -30,7 +31,11 @@ for family in kubevox_registrations kubevox_registration_attempts_total \
 	kubevox_sip_parse_errors_total kubevox_sip_retransmissions_absorbed_total \
 	kubevox_tcp_connections kubevox_auth_failures_total kubevox_bans_total \
 	kubevox_banned_requests_total kubevox_config_reloads_total \
-	kubevox_draining kubevox_process_start_time_seconds kubevox_build_info; do
+	kubevox_draining kubevox_process_start_time_seconds kubevox_build_info \
+	kubevox_http_refused_total kubevox_state_up kubevox_state_round_trip_seconds \
+	kubevox_state_errors_total kubevox_state_reconnects_total \
+	kubevox_state_conflicts_total kubevox_state_bindings_written_back_total \
+	kubevox_cross_replica_deliveries_total kubevox_replicas; do
 	grep -q "^# TYPE $family " "$before" || kv_fail "/metrics has no family $family"
 done
 kv_assert_eq 0 "$(kv_metric "$before" kubevox_registrations)" "registrations at start"
@@ -42,6 +47,14 @@ start=$(kv_metric "$before" kubevox_process_start_time_seconds)
 kv_assert_range $(($(date +%s) - 600)) "$(date +%s)" "$start" "process start time"
 version=$("$KV_BIN/kubevoxd" -V 2>&1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
 kv_assert_eq 1 "$(kv_metric "$before" "kubevox_build_info{version=\"$version\"}")" "build info"
+grep -q '^# TYPE kubevox_state_round_trip_seconds histogram$' "$before" ||
+	kv_fail "kubevox_state_round_trip_seconds is not a histogram"
+kv_assert_eq 1 "$(kv_metric "$before" 'kubevox_state_up{backend="memory"}')" "memory backend up"
+kv_assert_eq 0 "$(kv_metric "$before" 'kubevox_state_round_trip_seconds_bucket{le="+Inf"}')" \
+	"round trips of the memory backend"
+kv_assert_eq 0 "$(kv_metric "$before" kubevox_state_round_trip_seconds_count)" "round trips"
+kv_assert_eq 0 "$(kv_metric "$before" 'kubevox_replicas{state="alive"}')" "replicas"
+kv_assert_nomatch '^kubevox_replica_' "$(cat "$before")" "per-replica series without a cluster"
 kv_ok "/metrics: strict format, every family, sane values at start"
 
 kv_python_call <<'PY' || kv_fail "registration and call"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_ops_status - GET /status is one JSON object (checked by Python's
-# json, strictly): version, uptime, draining, contacts and the active
-# calls with their channels, caller, extension, state and durations,
-# idle and during a bridged call.
+# json, strictly): version, uptime, draining, contacts, the state backend
+# (memory: healthy, no replica), and the active calls with their channels,
+# caller, extension, state and durations, idle and during a bridged call.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { echo "$KV_TEST: curl is required" >&2; exit 77; }
@@ -25,8 +25,15 @@ version=$("$KV_BIN/kubevoxd" -V 2>&1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head 
 PYTHONPATH=$KV_SIP_DIR python3 - "$KV_TMP/http.body" "$version" <<'PY' || kv_fail "idle /status"
 import sys, kvops
 st = kvops.parse_json(open(sys.argv[1]).read())
-want = {"version", "uptime_seconds", "draining", "contacts", "calls_active", "calls"}
+want = {"version", "uptime_seconds", "draining", "contacts", "calls_active", "state",
+        "cross_replica_deliveries", "replicas", "calls"}
 assert set(st) == want, "keys %r" % sorted(st)
+state = st["state"]
+assert state["backend"] == "memory" and state["healthy"] is True, state
+rt = state["round_trips"]
+assert rt["count"] == 0 and rt["le_ms"]["+Inf"] == 0 and len(rt["le_ms"]) == 9, rt
+assert state["written_back"] == 0 and state["errors"] == 0, state
+assert st["replicas"] == [] and st["cross_replica_deliveries"] == 0, st
 assert st["version"] == sys.argv[2], st
 assert isinstance(st["uptime_seconds"], int) and 0 <= st["uptime_seconds"] < 600, st
 assert st["draining"] is False, st
@@ -85,7 +92,7 @@ PY
 kv_wait_log 'event=call_end'
 kv_http GET /status
 python3 "$KV_SIP_DIR/kvops.py" json "$KV_TMP/http.body" || kv_fail "/status is not strict JSON"
-kv_assert_match '"calls_active":0,"calls":\[\]' "$KV_HTTP_BODY" "/status after the call"
+kv_assert_match '"calls_active":0,.*"calls":\[\]}$' "$KV_HTTP_BODY" "/status after the call"
 kv_ok "/status lists the call while it lasts, and no more"
 
 kvd_stop

@@ -670,6 +670,26 @@ static void test_cluster_conf(void **state)
 	assert_null(st->unix_path);
 	assert_string_equal(st->password, "redis-password-0123");
 	assert_string_equal(cl->replica, "node-a");
+	/* A long node name: shortened the same way every time, and two
+	 * names that differ only at the end stay apart. */
+	{
+		char first[CFG_REPLICA_MAX + 1];
+
+		setenv("KUBEVOX_REPLICA", "aks-nodepool1-12345678-vmss000000-with-a-very-long-suffix-for-this-test-0", 1);
+		assert_int_equal(load(fx), 0);
+		assert_int_equal(strlen(fx->cfg->cluster.replica), CFG_REPLICA_MAX);
+		assert_memory_equal(fx->cfg->cluster.replica, "aks-nodepool1-12345678-vmss000000-with-a-v", 42);
+		snprintf(first, sizeof(first), "%s", fx->cfg->cluster.replica);
+		assert_int_equal(load(fx), 0);
+		assert_string_equal(fx->cfg->cluster.replica, first);
+		setenv("KUBEVOX_REPLICA", "aks-nodepool1-12345678-vmss000000-with-a-very-long-suffix-for-this-test-1", 1);
+		assert_int_equal(load(fx), 0);
+		assert_string_not_equal(fx->cfg->cluster.replica, first);
+		setenv("KUBEVOX_REPLICA", "node-a", 1);
+		assert_int_equal(load(fx), 0);
+		st = &fx->cfg->state;
+		cl = &fx->cfg->cluster;
+	}
 	cfgval_addr_print(&cl->advertise, addr, sizeof(addr));
 	assert_string_equal(addr, "10.1.2.3:5060");
 	/* The cluster secret signs nonces when nonce_secret is unset. */
@@ -711,7 +731,7 @@ static void test_cluster_conf(void **state)
 		"kubevox.conf:3: invalid url 'http://x' (expected redis://HOST:PORT[/DB] or unix:PATH)\n"
 		"kubevox.conf:4: password is empty\n"
 		"kubevox.conf:5: unknown option 'host' in [state]\n"
-		"kubevox.conf:7: invalid replica 'a b' (1 to 31 characters, no blanks, quotes, ';' or ',')\n"
+		"kubevox.conf:7: invalid replica 'a b' (1 to 63 characters, no blanks, quotes, ';' or ',')\n"
 		"kubevox.conf:8: invalid advertise '10.0.0.1' (expected ADDR:PORT, an IP address and a port)\n"
 		"kubevox.conf:9: warning: secret is short (use at least 16 random characters)\n"
 		"kubevox.conf:10: unknown option 'name' in [cluster]\n"

@@ -6,7 +6,9 @@
  * follows the 0.0.4 exposition format: every sample belongs to the family
  * announced just before it by both # HELP and # TYPE, names and label
  * names are valid, label values escaped, values numeric, no series twice,
- * counters named *_total.  The JSON is checked by a strict validator
+ * counters named *_total, histograms complete (_bucket lines with rising
+ * le bounds and non-decreasing counts up to le="+Inf", then _sum, and a
+ * _count equal to the +Inf bucket).  The JSON is checked by a strict validator
  * (RFC 8259, UTF-8 included).  Both checkers are tested on bad input too,
  * so that a pass means something.  The PBX is assembled by hand from real
  * parts (SIP stack on loopback, memory state, RTP engine, call table).
@@ -48,6 +50,9 @@ struct prom_family {
 	char name[128];
 	char type[16];
 	bool help, typed, sampled;
+	/* histograms: what has been seen of _bucket, _sum, _count */
+	double last_le, last_bucket, inf, count;
+	bool bucketed, inf_seen, sum_seen, count_seen;
 };
 
 struct prom_series {
@@ -153,13 +158,16 @@ static int prom_meta(struct prom *pr, size_t lineno, const char *line)
 	return 0;
 }
 
-/* {name="value",...} at *p, advances *p past the '}'. */
-static int prom_labels(struct prom *pr, size_t lineno, const char *line, const char **pp)
+/* {name="value",...} at *p, advances *p past the '}'; the raw value of
+ * the label le, if any, goes to le (le[0] is '\0' without one). */
+static int prom_labels(struct prom *pr, size_t lineno, const char *line, const char **pp,
+		       char le[32])
 {
 	char names[16][64];
 	size_t n = 0;
 	const char *p = *pp + 1;
 
+	le[0] = '\0';
 	for (;;) {
 		size_t len = 0;
 
@@ -180,6 +188,8 @@ static int prom_labels(struct prom *pr, size_t lineno, const char *line, const c
 		p += len;
 		if (p[0] != '=' || p[1] != '"')
 			return prom_fail(pr, lineno, "expected =\"", line);
+		if (!strcmp(names[n - 1], "le"))
+			snprintf(le, 32, "%.*s", (int)strcspn(p + 2, "\""), p + 2);
 		for (p += 2; *p != '"'; p++) {
 			if (!*p || *p == '\n')
 				return prom_fail(pr, lineno, "unterminated label value", line);
@@ -200,17 +210,106 @@ static int prom_labels(struct prom *pr, size_t lineno, const char *line, const c
 	return 0;
 }
 
+/* The histogram family a _bucket, _sum or _count sample belongs to, and
+ * which of the three it is; NULL when name is none of them. */
+static struct prom_family *prom_histogram(struct prom *pr, const char *name,
+					  const char **suffix)
+{
+	static const char *const suffixes[] = { "_bucket", "_sum", "_count" };
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(name), k = strlen(suffixes[i]);
+		char base[128];
+		struct prom_family *f;
+
+		if (n <= k || strcmp(name + n - k, suffixes[i]))
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)(n - k), name);
+		f = prom_family(pr, base);
+		if (f && !strcmp(f->type, "histogram")) {
+			*suffix = suffixes[i];
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static double prom_float(const char *s, bool *ok)
+{
+	char *end;
+	double v;
+
+	if (!strcmp(s, "+Inf")) {
+		*ok = true;
+		return INFINITY;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	*ok = *s && !errno && !*end && isfinite(v);
+	return v;
+}
+
+/* One sample of histogram f (suffix _bucket, _sum or _count). */
+static int prom_histogram_sample(struct prom *pr, size_t lineno, const char *line,
+				 struct prom_family *f, const char *suffix,
+				 const char *le, double v)
+{
+	bool ok;
+
+	if (!strcmp(suffix, "_bucket")) {
+		double bound = prom_float(le, &ok);
+
+		if (!*le || !ok)
+			return prom_fail(pr, lineno, "bucket without a numeric le", line);
+		if (f->sum_seen || f->count_seen || f->inf_seen)
+			return prom_fail(pr, lineno, "bucket after +Inf, _sum or _count", line);
+		if (f->bucketed && !(bound > f->last_le))
+			return prom_fail(pr, lineno, "le not rising", line);
+		if (f->bucketed && v < f->last_bucket)
+			return prom_fail(pr, lineno, "bucket count falls", line);
+		if (!(v >= 0))
+			return prom_fail(pr, lineno, "negative bucket", line);
+		f->bucketed = true;
+		f->last_le = bound;
+		f->last_bucket = v;
+		if (isinf(bound)) {
+			f->inf_seen = true;
+			f->inf = v;
+		}
+		return 0;
+	}
+	if (*le)
+		return prom_fail(pr, lineno, "le on _sum or _count", line);
+	if (!f->inf_seen)
+		return prom_fail(pr, lineno, "_sum or _count before le=\"+Inf\"", line);
+	if (!strcmp(suffix, "_sum")) {
+		if (!(v >= 0))
+			return prom_fail(pr, lineno, "negative _sum", line);
+		f->sum_seen = true;
+		return 0;
+	}
+	if (v != f->inf)
+		return prom_fail(pr, lineno, "_count is not the +Inf bucket", line);
+	f->count_seen = true;
+	f->count = v;
+	return 0;
+}
+
 static int prom_sample(struct prom *pr, size_t lineno, const char *line)
 {
-	const char *p = line, *key_end;
+	const char *p = line, *key_end, *suffix = NULL;
 	struct prom_family *f;
 	struct prom_series *s;
-	char name[128], *end;
+	char name[128], le[32] = "", *end;
 	double v;
 
 	if (!prom_name(&p, name, sizeof(name)))
 		return prom_fail(pr, lineno, "bad metric name", line);
 	f = prom_family(pr, name);
+	if (!f)
+		f = prom_histogram(pr, name, &suffix);
+	else if (!strcmp(f->type, "histogram"))
+		return prom_fail(pr, lineno, "histogram sample without a suffix", line);
 	if (!f || !f->help || !f->typed)
 		return prom_fail(pr, lineno, "sample without HELP and TYPE", line);
 	if (f != pr->current)
@@ -218,7 +317,7 @@ static int prom_sample(struct prom *pr, size_t lineno, const char *line)
 	if (!strcmp(f->type, "counter") &&
 	    (strlen(name) < 6 || strcmp(name + strlen(name) - 6, "_total")))
 		return prom_fail(pr, lineno, "counter not named *_total", line);
-	if (*p == '{' && prom_labels(pr, lineno, line, &p))
+	if (*p == '{' && prom_labels(pr, lineno, line, &p, le))
 		return -1;
 	key_end = p;
 	if (*p != ' ')
@@ -236,6 +335,8 @@ static int prom_sample(struct prom *pr, size_t lineno, const char *line)
 	}
 	if (!strcmp(f->type, "counter") && !(v >= 0))
 		return prom_fail(pr, lineno, "negative counter", line);
+	if (suffix && prom_histogram_sample(pr, lineno, line, f, suffix, le, v))
+		return -1;
 	if ((size_t)(key_end - line) >= sizeof(s->key))
 		return prom_fail(pr, lineno, "series too long", line);
 	for (size_t i = 0; i < pr->nseries; i++)
@@ -283,11 +384,15 @@ static int prom_check(struct prom *pr, const char *text)
 			return err;
 		p = nl + 1;
 	}
-	for (size_t i = 0; i < pr->nfam; i++)
-		if (!pr->fam[i].sampled || !pr->fam[i].help || !pr->fam[i].typed) {
-			snprintf(pr->err, sizeof(pr->err), "family %s incomplete", pr->fam[i].name);
+	for (size_t i = 0; i < pr->nfam; i++) {
+		const struct prom_family *f = &pr->fam[i];
+
+		if (!f->sampled || !f->help || !f->typed ||
+		    (!strcmp(f->type, "histogram") && (!f->sum_seen || !f->count_seen))) {
+			snprintf(pr->err, sizeof(pr->err), "family %s incomplete", f->name);
 			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -525,11 +630,31 @@ static void test_prom_checker(void **state)
 		"# HELP a x\n# TYPE a gauge\n",                                    /* no sample */
 		"# HELP a_total x\n# TYPE a_total counter\na_total -1\n",          /* negative */
 		"# a comment\n",                                                   /* comment */
+		/* histograms */
+		"# HELP h x\n# TYPE h histogram\nh 1\n",                           /* no suffix */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", /* no +Inf */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",      /* no _sum */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n",        /* no _count */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n", /* count */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\n"
+		"h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",                   /* le falls */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
+		"h_sum 1\nh_count 1\n",                                          /* count falls */
+		"# HELP h x\n# TYPE h histogram\nh_bucket 1\nh_bucket{le=\"+Inf\"} 1\n"
+		"h_sum 1\nh_count 1\n",                                          /* no le */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"one\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
+		"h_sum 1\nh_count 1\n",                                          /* le not a number */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum -1\nh_count 1\n", /* sum */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"
+		"h_bucket{le=\"5\"} 1\n",                                        /* bucket after */
+		"# HELP g x\n# TYPE g gauge\ng_bucket{le=\"+Inf\"} 1\n",            /* not a histogram */
 	};
 	static const char good[] =
 		"# HELP a_total What \\\\ it \\n counts.\n# TYPE a_total counter\n"
 		"a_total{x=\"q\\\"\\\\\\n\",y=\"\"} 1\na_total{x=\"r\"} 2.5e3\n"
-		"# HELP b Level.\n# TYPE b gauge\nb -3\nb{k=\"v\"} +Inf\n";
+		"# HELP b Level.\n# TYPE b gauge\nb -3\nb{k=\"v\"} +Inf\n"
+		"# HELP h Took.\n# TYPE h histogram\nh_bucket{le=\"0.001\"} 1\n"
+		"h_bucket{le=\"1e-2\"} 1\nh_bucket{le=\"+Inf\"} 3\nh_sum 2.5\nh_count 3\n";
 	struct prom *pr = malloc(sizeof(*pr));
 
 	assert_non_null(pr);
@@ -542,6 +667,8 @@ static void test_prom_checker(void **state)
 	assert_prom_ok(pr, good);
 	assert_series(pr, "a_total{x=\"r\"}", 2500);
 	assert_series(pr, "b", -3);
+	assert_series(pr, "h_bucket{le=\"1e-2\"}", 1);
+	assert_series(pr, "h_count", 3);
 	free(pr);
 }
 
@@ -635,8 +762,56 @@ static const char *const families[][2] = {
 	{ "kubevox_config_reloads_total", "counter" },
 	{ "kubevox_draining", "gauge" },
 	{ "kubevox_process_start_time_seconds", "gauge" },
+	{ "kubevox_http_refused_total", "counter" },
 	{ "kubevox_build_info", "gauge" },
+	{ "kubevox_state_up", "gauge" },
+	{ "kubevox_state_round_trip_seconds", "histogram" },
+	{ "kubevox_state_errors_total", "counter" },
+	{ "kubevox_state_reconnects_total", "counter" },
+	{ "kubevox_state_conflicts_total", "counter" },
+	{ "kubevox_state_bindings_written_back_total", "counter" },
+	{ "kubevox_cross_replica_deliveries_total", "counter" },
+	{ "kubevox_replicas", "gauge" },
 };
+
+/* What a snapshot of the memory backend holds (pbx_snapshot() fills it
+ * from state_stats(): test_metrics_live checks that). */
+static void memory_backend(struct pbx_snapshot *ps)
+{
+	memset(&ps->state, 0, sizeof(ps->state));
+	ps->state.backend = "memory";
+	ps->state.healthy = true;
+	ps->replicas_n = ps->replicas_total = 0;
+}
+
+/* The state families of a memory backend: up, an empty histogram, no
+ * replica. */
+static void assert_memory_backend(struct prom *pr)
+{
+	char key[96];
+
+	assert_series(pr, "kubevox_state_up{backend=\"memory\"}", 1);
+	for (unsigned i = 0; i < STATE_RTT_BUCKETS; i++) {
+		snprintf(key, sizeof(key), "kubevox_state_round_trip_seconds_bucket{le=\"%g\"}",
+			 state_rtt_bounds_ms[i] / 1000);
+		assert_series(pr, key, 0);
+	}
+	assert_series(pr, "kubevox_state_round_trip_seconds_bucket{le=\"+Inf\"}", 0);
+	assert_series(pr, "kubevox_state_round_trip_seconds_sum", 0);
+	assert_series(pr, "kubevox_state_round_trip_seconds_count", 0);
+	assert_series(pr, "kubevox_state_bindings_written_back_total", 0);
+	assert_series(pr, "kubevox_replicas{state=\"alive\"}", 0);
+	assert_series(pr, "kubevox_replicas{state=\"dead\"}", 0);
+	assert_string_equal(prom_type(pr, "kubevox_replica_heartbeat_age_seconds"), "");
+	assert_string_equal(prom_type(pr, "kubevox_replica_up"), "");
+}
+
+#define STATUS_MEMORY							\
+	"\"state\":{\"backend\":\"memory\",\"healthy\":true,\"round_trips\":"	\
+	"{\"count\":0,\"sum_ms\":0.000,\"le_ms\":{\"0.25\":0,\"0.5\":0,\"1\":0,"	\
+	"\"2.5\":0,\"5\":0,\"10\":0,\"50\":0,\"100\":0,\"+Inf\":0}},\"errors\":0,"	\
+	"\"reconnects\":0,\"conflicts\":0,\"written_back\":0},"		\
+	"\"cross_replica_deliveries\":0,\"replicas\":[]"
 
 static uint64_t fixed_now(void)
 {
@@ -666,6 +841,10 @@ static void test_metrics_bare(void **state)
 	os.reloads_failed = 1;
 	os.draining = true;
 	os.start_time = 1700000000;
+	os.http_refused[OPS_REFUSED_NO_TOKEN] = 2;
+	os.http_refused[OPS_REFUSED_WRONG_TOKEN] = 3;
+	os.http_refused[OPS_REFUSED_NOT_LOOPBACK] = 8;
+	memory_backend(ps);
 
 	sbuf_init(&sb);
 	metrics_render(&sb, ps, &os);
@@ -696,6 +875,11 @@ static void test_metrics_bare(void **state)
 	assert_series(pr, "kubevox_sip_requests_received_total{method=\"other\"}", 0);
 	assert_series(pr, "kubevox_sip_responses_sent_total{class=\"6xx\"}", 0);
 	assert_series(pr, "kubevox_tcp_connections", 0);
+	assert_series(pr, "kubevox_http_refused_total{reason=\"no_token\"}", 2);
+	assert_series(pr, "kubevox_http_refused_total{reason=\"wrong_token\"}", 3);
+	assert_series(pr, "kubevox_http_refused_total{reason=\"not_loopback\"}", 8);
+	assert_series(pr, "kubevox_cross_replica_deliveries_total", 0);
+	assert_memory_backend(pr);
 
 	/* /status of the same PBX. */
 	ps->now = fixed_now();
@@ -705,7 +889,7 @@ static void test_metrics_bare(void **state)
 	assert_true(json_valid(sbuf_cstr(&sb)));
 	assert_string_equal(sbuf_cstr(&sb),
 		"{\"version\":\"" KV_VERSION "\",\"uptime_seconds\":42,\"draining\":true,"
-		"\"contacts\":0,\"calls_active\":0,\"calls\":[]}");
+		"\"contacts\":0,\"calls_active\":0," STATUS_MEMORY ",\"calls\":[]}");
 
 	/* The start time is the process's own record. */
 	os.start_time = 1700000000;
@@ -722,6 +906,190 @@ static void test_metrics_bare(void **state)
 	assert_non_null(strstr(sbuf_cstr(&sb), "\"uptime_seconds\":0,\"draining\":false"));
 	sbuf_free(&sb);
 	free(pr);
+	free(ps);
+}
+
+/* ---- cluster mode: a Redis backend's counters and a replica table ---- */
+
+static void fake_replica(struct pbx_snapshot *ps, const char *name, const char *addr,
+			 uint16_t port, uint64_t age_ms, bool alive, bool self)
+{
+	struct state_replica *r = &ps->replicas[ps->replicas_n++];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	if (addr && strchr(addr, ':')) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->advertise;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET6, addr, &sin6->sin6_addr), 1);
+	} else if (addr) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&r->advertise;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET, addr, &sin->sin_addr), 1);
+	}
+	r->heartbeat_age_ms = age_ms;
+	r->alive = alive;
+	r->self = self;
+	ps->replicas_total++;
+}
+
+static void test_metrics_cluster(void **state)
+{
+	static const uint64_t le[STATE_RTT_BUCKETS] = { 1, 3, 6, 8, 9, 9, 10, 10 };
+	struct pbx_snapshot *ps = calloc(1, sizeof(*ps));
+	struct prom *pr = malloc(sizeof(*pr));
+	struct ops_stats os = {0};
+	struct sbuf sb;
+	char key[160], want[2048], xs[STATE_REPLICA_MAX];
+	const char *js;
+
+	assert_non_null(ps);
+	assert_non_null(pr);
+	/* a name as long as the table holds, shown whole */
+	memset(xs, 'x', sizeof(xs) - 1);
+	xs[sizeof(xs) - 1] = '\0';
+	ps->state.backend = "redis";
+	ps->state.healthy = false;
+	ps->state.rtt_count = 10;
+	ps->state.rtt_sum_ms = 12.5;
+	memcpy(ps->state.rtt_le, le, sizeof(le));
+	ps->state.errors = 4;
+	ps->state.reconnects = 2;
+	ps->state.conflicts = 7;
+	ps->state.written_back = 42;
+	ps->stats.cross_replica = 5;
+	fake_replica(ps, "node-a", "192.0.2.1", 5060, 250, true, true);
+	fake_replica(ps, "node-b", "2001:db8::2", 5062, 1000, true, false);
+	fake_replica(ps, "node-\"c\\", NULL, 0, 5123, false, false);
+	/* A name that fills its buffer with no NUL: cut, never overread. */
+	fake_replica(ps, "", NULL, 0, 60000, false, false);
+	memset(ps->replicas[3].name, 'x', sizeof(ps->replicas[3].name));
+
+	sbuf_init(&sb);
+	metrics_render(&sb, ps, &os);
+	assert_false(sbuf_err(&sb));
+	assert_prom_ok(pr, sbuf_cstr(&sb));
+	assert_string_equal(prom_type(pr, "kubevox_replica_heartbeat_age_seconds"), "gauge");
+	assert_string_equal(prom_type(pr, "kubevox_replica_up"), "gauge");
+	assert_series(pr, "kubevox_state_up{backend=\"redis\"}", 0);
+	for (unsigned i = 0; i < STATE_RTT_BUCKETS; i++) {
+		snprintf(key, sizeof(key), "kubevox_state_round_trip_seconds_bucket{le=\"%g\"}",
+			 state_rtt_bounds_ms[i] / 1000);
+		assert_series(pr, key, le[i]);
+	}
+	assert_series(pr, "kubevox_state_round_trip_seconds_bucket{le=\"0.00025\"}", 1);
+	assert_series(pr, "kubevox_state_round_trip_seconds_bucket{le=\"0.1\"}", 10);
+	assert_series(pr, "kubevox_state_round_trip_seconds_bucket{le=\"+Inf\"}", 10);
+	assert_series(pr, "kubevox_state_round_trip_seconds_sum", 0.0125);
+	assert_series(pr, "kubevox_state_round_trip_seconds_count", 10);
+	assert_series(pr, "kubevox_state_errors_total", 4);
+	assert_series(pr, "kubevox_state_reconnects_total", 2);
+	assert_series(pr, "kubevox_state_conflicts_total", 7);
+	assert_series(pr, "kubevox_state_bindings_written_back_total", 42);
+	assert_series(pr, "kubevox_cross_replica_deliveries_total", 5);
+	assert_series(pr, "kubevox_replicas{state=\"alive\"}", 2);
+	assert_series(pr, "kubevox_replicas{state=\"dead\"}", 2);
+	assert_series(pr, "kubevox_replica_heartbeat_age_seconds{replica=\"node-a\"}", 0.25);
+	assert_series(pr, "kubevox_replica_heartbeat_age_seconds{replica=\"node-b\"}", 1);
+	assert_series(pr, "kubevox_replica_heartbeat_age_seconds{replica=\"node-\\\"c\\\\\"}",
+		      5.123);
+	snprintf(key, sizeof(key), "kubevox_replica_heartbeat_age_seconds{replica=\"%s\"}", xs);
+	assert_series(pr, key, 60);
+	assert_series(pr, "kubevox_replica_up{replica=\"node-a\"}", 1);
+	assert_series(pr, "kubevox_replica_up{replica=\"node-\\\"c\\\\\"}", 0);
+
+	/* A sum that went wrong reads as 0, never NaN or negative. */
+	ps->state.rtt_sum_ms = -1;
+	sbuf_reset(&sb);
+	metrics_render(&sb, ps, &os);
+	assert_prom_ok(pr, sbuf_cstr(&sb));
+	assert_series(pr, "kubevox_state_round_trip_seconds_sum", 0);
+	ps->state.rtt_sum_ms = 12.5;
+
+	ps->now = fixed_now();
+	sbuf_reset(&sb);
+	status_render(&sb, ps, &os, NULL);
+	assert_false(sbuf_err(&sb));
+	js = sbuf_cstr(&sb);
+	assert_true(json_valid(js));
+	snprintf(want, sizeof(want),
+		"\"state\":{\"backend\":\"redis\",\"healthy\":false,\"round_trips\":"
+		"{\"count\":10,\"sum_ms\":12.500,\"le_ms\":{\"0.25\":1,\"0.5\":3,\"1\":6,"
+		"\"2.5\":8,\"5\":9,\"10\":9,\"50\":10,\"100\":10,\"+Inf\":10}},\"errors\":4,"
+		"\"reconnects\":2,\"conflicts\":7,\"written_back\":42},"
+		"\"cross_replica_deliveries\":5,\"replicas\":["
+		"{\"name\":\"node-a\",\"advertise\":\"192.0.2.1:5060\",\"alive\":true,"
+		"\"self\":true,\"heartbeat_age_ms\":250},"
+		"{\"name\":\"node-b\",\"advertise\":\"[2001:db8::2]:5062\",\"alive\":true,"
+		"\"self\":false,\"heartbeat_age_ms\":1000},"
+		"{\"name\":\"node-\\\"c\\\\\",\"advertise\":null,\"alive\":false,"
+		"\"self\":false,\"heartbeat_age_ms\":5123},"
+		"{\"name\":\"%s\",\"advertise\":null,"
+		"\"alive\":false,\"self\":false,\"heartbeat_age_ms\":60000}],\"calls\":[]}", xs);
+	assert_non_null(strstr(js, want));
+	sbuf_free(&sb);
+	free(pr);
+	free(ps);
+}
+
+/* pbx_snapshot_state() from a backend that lists its replicas in no
+ * order, more than a snapshot holds. */
+#define FAKE_REPLICAS (PBX_SNAPSHOT_REPLICAS + 6)
+
+static size_t fake_contacts(struct state *st)
+{
+	return 12;
+}
+
+static bool fake_healthy(struct state *st)
+{
+	return false;
+}
+
+static void fake_foreach(struct state *st,
+			 void (*fn)(const struct state_replica *r, void *arg), void *arg)
+{
+	for (unsigned i = FAKE_REPLICAS; i-- > 0;) {
+		struct state_replica r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.name, sizeof(r.name), "r%02u", (i * 37) % FAKE_REPLICAS);
+		r.alive = i % 2;
+		fn(&r, arg);
+	}
+}
+
+static void fake_stats(struct state *st, struct state_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->backend = "redis";
+	out->written_back = 9;
+}
+
+static void test_snapshot_state(void **state)
+{
+	static const struct state_ops ops = {
+		.name = "fake", .contacts_count = fake_contacts, .healthy = fake_healthy,
+		.replicas_foreach = fake_foreach, .stats = fake_stats,
+	};
+	struct state st = { .ops = &ops };
+	struct pbx_snapshot *ps = calloc(1, sizeof(*ps));
+
+	assert_non_null(ps);
+	ps->replicas_n = 3;              /* whatever was there goes */
+	pbx_snapshot_state(&st, ps);
+	assert_int_equal(ps->contacts, 12);
+	assert_false(ps->state_healthy);
+	assert_string_equal(ps->state.backend, "redis");
+	assert_int_equal(ps->state.written_back, 9);
+	assert_int_equal(ps->replicas_total, FAKE_REPLICAS);
+	assert_int_equal(ps->replicas_n, PBX_SNAPSHOT_REPLICAS);
+	for (size_t i = 1; i < ps->replicas_n; i++)
+		assert_true(strcmp(ps->replicas[i - 1].name, ps->replicas[i].name) < 0);
 	free(ps);
 }
 
@@ -866,8 +1234,7 @@ static void send_req(struct fix *f, const char *method, const char *branch)
 static void snapshot(struct fix *f, struct pbx_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->contacts = state_contacts_count(f->state);
-	s->state_healthy = state_healthy(f->state);
+	pbx_snapshot_state(f->state, s);
 	s->sip = *sip_stack_stats(f->stack);
 	rtp_engine_stats(f->rtp, &s->rtp);
 	s->tcp_connections = sip_transport_conn_count(sip_stack_transport(f->stack));
@@ -974,6 +1341,9 @@ static void test_metrics_live(void **state)
 	assert_series(pr, "kubevox_sip_retransmissions_absorbed_total", 1);
 	assert_series(pr, "kubevox_tcp_connections", 0);
 	assert_series(pr, "kubevox_calls_active", 0);
+	/* The memory backend as it reports itself. */
+	assert_int_equal(snap.replicas_total, 0);
+	assert_memory_backend(pr);
 
 	rtp_engine_stats(f->rtp, &rs);
 	assert_true(rs.ports_total > 0);
@@ -985,7 +1355,8 @@ static void test_metrics_live(void **state)
 	status_render(&f->sb, &snap, &os, NULL);
 	assert_false(sbuf_err(&f->sb));
 	assert_true(json_valid(sbuf_cstr(&f->sb)));
-	assert_non_null(strstr(sbuf_cstr(&f->sb), "\"contacts\":1,\"calls_active\":0,\"calls\":[]"));
+	assert_non_null(strstr(sbuf_cstr(&f->sb), "\"contacts\":1,\"calls_active\":0,"
+			       STATUS_MEMORY ",\"calls\":[]"));
 }
 
 /* A stack-level 400 (a request the parser refuses but can answer) and a
@@ -1026,6 +1397,8 @@ int main(void)
 		cmocka_unit_test(test_json_validator),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_metrics_bare),
+		cmocka_unit_test(test_metrics_cluster),
+		cmocka_unit_test(test_snapshot_state),
 		cmocka_unit_test_setup_teardown(test_metrics_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateless_counts, setup, teardown),
 	};

@@ -3,7 +3,9 @@
  * the wait on the main loop and the 503 when the loop does not answer;
  * /livez's heartbeat and SIP OPTIONS checks against a fake UDP SIP
  * responder (answering, silent, answering something else, refusing);
- * /debug/freeze.
+ * /debug/freeze; who may use /status, /reload and /debug (the bearer
+ * token, and the loopback-only rule without one, from a non-loopback
+ * address of this machine when it has one).
  *
  * The "main loop" is a private uv loop run by a thread of the test, with
  * fake hooks; a hook can be told to block, which blocks the loop as a
@@ -20,6 +22,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ops/auth.h"
 #include "ops/ops.h"
 #include "util/log.h"
 
@@ -345,11 +350,15 @@ struct reply {
 	char body[8192];
 };
 
-static void http(uint16_t port, const char *method, const char *path, struct reply *r)
+/* One request to ip:port (a literal IPv4 address, also the client's
+ * source address: a local address connects from itself), with one extra
+ * header line (e.g. "Authorization: Bearer x") or none. */
+static void http_at(const char *ip, uint16_t port, const char *method, const char *path,
+		    const char *header, struct reply *r)
 {
 	struct timeval tv = { 15, 0 };
-	struct sockaddr_storage ss;
-	char req[512], buf[sizeof(r->head) + sizeof(r->body)];
+	struct sockaddr_in sin;
+	char req[1024], buf[sizeof(r->head) + sizeof(r->body)];
 	size_t len = 0;
 	char *sep;
 	int fd;
@@ -358,10 +367,15 @@ static void http(uint16_t port, const char *method, const char *path, struct rep
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	loopback(&ss, port);
-	assert_int_equal(connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
-	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-		 "Content-Length: 4\r\n\r\nbody", method, path);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons(port);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: %s\r\n%s%s"
+		 "Content-Length: 4\r\n\r\nbody", method, path, ip, header ? header : "",
+		 header ? "\r\n" : "");
 	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
 	for (;;) {
 		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
@@ -382,6 +396,25 @@ static void http(uint16_t port, const char *method, const char *path, struct rep
 	assert_true((size_t)(sep - buf) < sizeof(r->head));
 	memcpy(r->head, buf, (size_t)(sep - buf));
 	snprintf(r->body, sizeof(r->body), "%s", sep + 4);
+}
+
+static void http(uint16_t port, const char *method, const char *path, struct reply *r)
+{
+	http_at("127.0.0.1", port, method, path, NULL, r);
+}
+
+#define LO "127.0.0.1"
+
+/* http_at() that must answer code. */
+static void http_expect(const char *ip, uint16_t port, const char *method, const char *path,
+			const char *header, unsigned code, struct reply *r)
+{
+	http_at(ip, port, method, path, header, r);
+	if (r->code != code) {
+		print_error("%s %s from %s%s%s: %u, not %u: %s\n", method, path, ip,
+			    header ? " with " : "", header ? header : "", r->code, code, r->body);
+		fail();
+	}
 }
 
 static bool has_header(const struct reply *r, const char *line)
@@ -675,6 +708,231 @@ static void test_livez_wildcard_and_refused(void **state)
 	srv_stop(&s);
 }
 
+
+/* ---- who may use the guarded routes ---- */
+
+static void sa4(struct sockaddr_storage *ss, const char *ip)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+}
+
+static void sa6(struct sockaddr_storage *ss, const char *ip)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin6->sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+}
+
+static void test_auth_check(void **state)
+{
+	static const struct {
+		const char *ip;
+		bool loopback;
+	} addrs[] = {
+		{ "127.0.0.1", true }, { "127.255.3.4", true }, { "128.0.0.1", false },
+		{ "126.255.255.255", false }, { "10.0.0.1", false }, { "0.0.0.0", false },
+		{ "::1", true }, { "::ffff:127.0.0.1", true }, { "::ffff:127.9.9.9", true },
+		{ "::ffff:10.0.0.1", false }, { "::2", false }, { "::", false },
+		{ "::7f00:1", false },    /* IPv4-compatible, not mapped */
+		{ "2001:db8::1", false }, { "fe80::1", false },
+	};
+	struct sockaddr_storage lo, remote, unix_sa;
+	struct ops_token t;
+	const struct sockaddr *lop = (const struct sockaddr *)&lo;
+	const struct sockaddr *rp = (const struct sockaddr *)&remote;
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct sockaddr_storage ss;
+
+		if (strchr(addrs[i].ip, ':'))
+			sa6(&ss, addrs[i].ip);
+		else
+			sa4(&ss, addrs[i].ip);
+		if (ops_addr_loopback((const struct sockaddr *)&ss) != addrs[i].loopback) {
+			print_error("%s: loopback should be %d\n", addrs[i].ip, addrs[i].loopback);
+			fail();
+		}
+	}
+	memset(&unix_sa, 0, sizeof(unix_sa));
+	unix_sa.ss_family = AF_UNIX;
+	assert_false(ops_addr_loopback((const struct sockaddr *)&unix_sa));
+	assert_false(ops_addr_loopback(NULL));
+
+	sa4(&lo, "127.0.0.1");
+	sa4(&remote, "192.0.2.7");
+	/* No token: the loopback only, whatever is sent. */
+	assert_int_equal(ops_token_set(&t, NULL), 0);
+	assert_false(t.set);
+	assert_int_equal(ops_auth_check(&t, NULL, lop), OPS_AUTH_OK);
+	assert_int_equal(ops_auth_check(&t, "Bearer x", lop), OPS_AUTH_OK);
+	assert_int_equal(ops_auth_check(&t, NULL, rp), OPS_AUTH_NOT_LOOPBACK);
+	assert_int_equal(ops_auth_check(&t, "Bearer x", rp), OPS_AUTH_NOT_LOOPBACK);
+	assert_int_equal(ops_auth_check(&t, NULL, NULL), OPS_AUTH_NOT_LOOPBACK);
+	assert_int_equal(ops_token_set(&t, ""), 0);
+	assert_false(t.set);
+
+	/* A token: from everyone, the loopback included. */
+	assert_int_equal(ops_token_set(&t, "s3cret-Token_0123456789"), 0);
+	assert_true(t.set);
+	assert_int_equal(ops_auth_check(&t, NULL, lop), OPS_AUTH_MISSING);
+	assert_int_equal(ops_auth_check(&t, "", lop), OPS_AUTH_MISSING);
+	assert_int_equal(ops_auth_check(&t, "Bearer s3cret-Token_0123456789", lop), OPS_AUTH_OK);
+	assert_int_equal(ops_auth_check(&t, "Bearer s3cret-Token_0123456789", rp), OPS_AUTH_OK);
+	assert_int_equal(ops_auth_check(&t, "bearer \t s3cret-Token_0123456789 \t", rp),
+			 OPS_AUTH_OK);
+	assert_int_equal(ops_auth_check(&t, "BEARER s3cret-Token_0123456789", NULL), OPS_AUTH_OK);
+	static const char *const wrong[] = {
+		"Bearer s3cret-Token_012345678",    /* one short */
+		"Bearer s3cret-Token_01234567890",  /* one more */
+		"Bearer S3cret-Token_0123456789",   /* case */
+		"Bearer s3cret-Token_0123456788",   /* last byte */
+		"Bearer  s3cret Token_0123456789",
+		"Bearers3cret-Token_0123456789", "Bearer", "Bearer ", "Bearer \t ",
+		"Basic czNjcmV0", "s3cret-Token_0123456789", "Token s3cret-Token_0123456789",
+	};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		if (ops_auth_check(&t, wrong[i], lop) != OPS_AUTH_WRONG) {
+			print_error("accepted or misjudged '%s'\n", wrong[i]);
+			fail();
+		}
+	}
+	/* Only a digest is kept. */
+	assert_null(memmem(&t, sizeof(t), "s3cret", 6));
+	assert_int_equal(ops_token_set(&t, NULL), 0);
+	assert_int_equal(ops_auth_check(&t, "Bearer s3cret-Token_0123456789", rp),
+			 OPS_AUTH_NOT_LOOPBACK);
+}
+
+static void test_auth_token(void **state)
+{
+	struct fx *fx = *state;
+	struct ops *o = fx->srv.ops;
+	uint64_t refused[OPS_REFUSED_COUNT];
+	struct reply r;
+
+	/* Without a token the loopback (this client) may. */
+	http_expect(LO, fx->port, "GET", "/status", NULL, 200, &r);
+
+	assert_int_equal(ops_set_token(o, "first-token-0123456789"), 0);
+	/* Open to the kubelet and Prometheus. */
+	http_expect(LO, fx->port, "GET", "/metrics", NULL, 200, &r);
+	http_expect(LO, fx->port, "GET", "/livez", NULL, 200, &r);
+	http_expect(LO, fx->port, "GET", "/readyz", NULL, 503, &r);
+
+	http_expect(LO, fx->port, "GET", "/status", NULL, 401, &r);
+	assert_true(has_header(&r, "WWW-Authenticate: Bearer realm=\"kubevox\""));
+	assert_contains(r.body, "Authorization: Bearer");
+	assert_null(strstr(r.body, "fake"));
+	http_expect(LO, fx->port, "HEAD", "/status", NULL, 401, &r);
+	http_expect(LO, fx->port, "GET", "/status", "Authorization: Bearer second", 401, &r);
+	assert_true(has_header(&r, "WWW-Authenticate: Bearer realm=\"kubevox\", "
+			       "error=\"invalid_token\""));
+	http_expect(LO, fx->port, "POST", "/reload", NULL, 401, &r);
+	http_expect(LO, fx->port, "POST", "/reload",
+		    "Authorization: Basic Zmlyc3Q6dG9rZW4=", 401, &r);
+	/* Refused before the loop hears of it. */
+	assert_int_equal(atomic_load(&fx->status_calls), 1);
+	assert_int_equal(atomic_load(&fx->reload_calls), 0);
+	/* The method is checked first: nothing to hide there. */
+	http_expect(LO, fx->port, "GET", "/reload", NULL, 405, &r);
+
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer first-token-0123456789", 200, &r);
+	assert_string_equal(r.body, "{\"fake\":true}");
+	http_expect(LO, fx->port, "POST", "/reload",
+		    "authorization: bearer first-token-0123456789", 200, &r);
+	assert_int_equal(atomic_load(&fx->reload_calls), 1);
+
+	/* A new token (a reload that changed it): the old one is refused. */
+	assert_int_equal(ops_set_token(o, "second-token-0123456789"), 0);
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer first-token-0123456789", 401, &r);
+	http_expect(LO, fx->port, "GET", "/status",
+		    "Authorization: Bearer second-token-0123456789", 200, &r);
+	/* And none again: the loopback may. */
+	assert_int_equal(ops_set_token(o, NULL), 0);
+	http_expect(LO, fx->port, "GET", "/status", NULL, 200, &r);
+
+	ops_refused(o, refused);
+	assert_int_equal(refused[OPS_REFUSED_NO_TOKEN], 3);
+	assert_int_equal(refused[OPS_REFUSED_WRONG_TOKEN], 3);
+	assert_int_equal(refused[OPS_REFUSED_NOT_LOOPBACK], 0);
+	assert_int_equal(ops_set_token(NULL, "x"), EINVAL);
+	ops_refused(NULL, refused);
+	assert_int_equal(refused[OPS_REFUSED_WRONG_TOKEN], 0);
+}
+
+/* /debug/freeze changes state: guarded, and a refused one freezes
+ * nothing. */
+static void test_auth_freeze(void **state)
+{
+	struct fx *fx = *state;
+	struct reply r;
+
+	assert_int_equal(ops_set_token(fx->srv.ops, "freeze-token-0123456789"), 0);
+	http_expect(LO, fx->port, "POST", "/debug/freeze?ms=3000", NULL, 401, &r);
+	/* Had it frozen the loop, /metrics would wait and fail (600 ms). */
+	http_expect(LO, fx->port, "GET", "/metrics", NULL, 200, &r);
+	http_expect(LO, fx->port, "POST", "/debug/freeze?ms=100",
+		    "Authorization: Bearer freeze-token-0123456789", 202, &r);
+}
+
+/* A non-loopback IPv4 address of this machine that is up, or "". */
+static void local_address(char ip[INET_ADDRSTRLEN])
+{
+	struct ifaddrs *ifa, *i;
+
+	ip[0] = '\0';
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i && !ip[0]; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    !(i->ifa_flags & IFF_UP) || ops_addr_loopback(i->ifa_addr))
+			continue;
+		inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip,
+			  INET_ADDRSTRLEN);
+	}
+	freeifaddrs(ifa);
+}
+
+/* The server on 0.0.0.0: a client on the loopback may without a token, a
+ * client from another address of this machine may not (403), and may
+ * with the token.  Machines without such an address test only the first
+ * half here; tests/sip/test_ops_auth.sh makes one in a network namespace. */
+static void test_auth_remote(void **state)
+{
+	struct fx *fx = *state;
+	struct ops_config cfg = fx->cfg;
+	char ip[INET_ADDRSTRLEN];
+	struct reply r;
+	struct srv s;
+
+	((struct sockaddr_in *)&cfg.bind)->sin_addr.s_addr = htonl(INADDR_ANY);
+	srv_start(&s, &cfg, &fx->hooks);
+	http_expect(LO, s.port, "GET", "/status", NULL, 200, &r);
+	http_expect(LO, s.port, "POST", "/reload", NULL, 200, &r);
+	local_address(ip);
+	if (!ip[0]) {
+		print_message("no non-loopback IPv4 address here: remote half not run\n");
+	} else {
+		http_expect(ip, s.port, "GET", "/status", NULL, 403, &r);
+		assert_contains(r.body, "loopback clients only");
+		http_expect(ip, s.port, "POST", "/reload", NULL, 403, &r);
+		http_expect(ip, s.port, "GET", "/metrics", NULL, 200, &r);
+		assert_int_equal(ops_set_token(s.ops, "remote-token-0123456789"), 0);
+		http_expect(ip, s.port, "GET", "/status",
+			    "Authorization: Bearer remote-token-0123456789", 200, &r);
+		http_expect(ip, s.port, "GET", "/status", NULL, 401, &r);
+	}
+	srv_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +944,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_livez_sip, setup_sip, teardown),
 		cmocka_unit_test_setup_teardown(test_livez_wildcard_and_refused, setup_sip,
 						teardown),
+		cmocka_unit_test(test_auth_check),
+		cmocka_unit_test_setup_teardown(test_auth_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_freeze, setup_debug, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_remote, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

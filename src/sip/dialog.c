@@ -226,8 +226,15 @@ int sip_dialog_request(struct sip_dialog *d, struct sip_stack *st,
 	if (!cseq)
 		cseq = ++d->lcseq;
 	*dst = d->peer;
-	if (d->route && !route_dest(d->route, dst))
-		*dst = d->peer;
+	if (d->route) {
+		if (!route_dest(d->route, dst))
+			*dst = d->peer;
+		else if (!sip_sa_addr_equal((struct sockaddr *)&dst->addr,
+					    (struct sockaddr *)&d->peer.addr))
+			/* Our local address is the one the peer's host reached
+			 * us on; toward another host it is the kernel's choice. */
+			memset(&dst->local, 0, sizeof(dst->local));
+	}
 
 	sbuf_printf(sb, "%s %s SIP/2.0\r\n", method, d->target);
 	err = sip_stack_print_via(st, sb, dst, branch);

@@ -6,7 +6,8 @@
  * on the wire (tags included), the remote target, the route set and both
  * CSeq spaces.  In-dialog requests go through the route set when there is
  * one; otherwise to the address the peer's messages come from, which is
- * what a phone behind NAT needs (its Contact is often unreachable).
+ * what a phone behind NAT needs (its Contact is often unreachable), and
+ * from our address the peer reached us on (the peer's local).
  */
 #ifndef KV_SIP_DIALOG_H
 #define KV_SIP_DIALOG_H

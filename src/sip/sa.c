@@ -18,25 +18,44 @@ socklen_t sip_sa_len(const struct sockaddr *sa)
 	return 0;
 }
 
-bool sip_sa_equal(const struct sockaddr *a, const struct sockaddr *b)
+void sip_sa_pack(union sip_sa *u, const struct sockaddr_storage *ss)
+{
+	socklen_t len = sip_sa_len((const struct sockaddr *)ss);
+
+	memset(u, 0, sizeof(*u));
+	if (len)
+		memcpy(u, ss, len);
+}
+
+void sip_sa_unpack(struct sockaddr_storage *ss, const union sip_sa *u)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, u, sip_sa_len(&u->sa));
+}
+
+bool sip_sa_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
 	if (a->sa_family != b->sa_family)
 		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
 	return false;
+}
+
+bool sip_sa_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (!sip_sa_addr_equal(a, b))
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		       ((const struct sockaddr_in *)b)->sin_port;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+	       ((const struct sockaddr_in6 *)b)->sin6_port;
 }
 
 bool sip_sa_is_any(const struct sockaddr *sa)
@@ -54,6 +73,15 @@ void sip_sa_set_port(struct sockaddr_storage *ss, uint16_t port)
 		((struct sockaddr_in *)ss)->sin_port = htons(port);
 	else if (ss->ss_family == AF_INET6)
 		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+uint16_t sip_sa_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
 }
 
 void sip_sa_ip_port(const struct sockaddr *sa, char *ip, size_t size,

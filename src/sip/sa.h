@@ -16,18 +16,36 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include "util/pl.h"
+
+/* An IPv4 or IPv6 address in the room it needs (28 bytes where a
+ * sockaddr_storage takes 128): for what is kept per transaction. */
+union sip_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* ss into *u (another family: AF_UNSPEC), and back (zero-filled). */
+void sip_sa_pack(union sip_sa *u, const struct sockaddr_storage *ss);
+void sip_sa_unpack(struct sockaddr_storage *ss, const union sip_sa *u);
 
 /* sizeof the family's sockaddr_in/_in6; 0 for another family. */
 socklen_t sip_sa_len(const struct sockaddr *sa);
 
 /* Same family, address and port. */
 bool sip_sa_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* Same family and address, whatever the ports. */
+bool sip_sa_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /* The wildcard address (0.0.0.0 or ::), or another family. */
 bool sip_sa_is_any(const struct sockaddr *sa);
 
 void sip_sa_set_port(struct sockaddr_storage *ss, uint16_t port);
+/* The port (host order); 0 for another family. */
+uint16_t sip_sa_port(const struct sockaddr *sa);
 
 /* The address as text (IPv6 without brackets) and the port; "" and 0
  * for another family. */

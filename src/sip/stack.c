@@ -176,31 +176,28 @@ static int local_toward(const struct sockaddr_storage *dst, struct sockaddr_stor
 int sip_stack_local_addr(struct sip_stack *st, const struct sip_peer *dst,
 			 char *ip, size_t size, uint16_t *port)
 {
-	struct sip_listener *l = dst->lst;
 	int af = dst->addr.ss_family;
-	struct sockaddr_storage local;
-	const struct sockaddr *la;
-	uint16_t lport, unused;
+	struct sockaddr_storage src;
+	struct sip_listener *l;
+	uint16_t unused;
 	int err;
 
 	if (af != AF_INET && af != AF_INET6)
 		return EAFNOSUPPORT;
-	if (!l || sip_listener_proto(l) != dst->proto || sip_listener_addr(l)->sa_family != af)
-		l = sip_transport_find_listener(st->tp, dst->proto, af);
+	/* The address the peer sees: the flow's, or the listener's own. */
+	l = sip_transport_source(st->tp, dst, &src);
 	if (!l)
 		return EAFNOSUPPORT;
-	la = sip_listener_addr(l);
-	sip_sa_ip_port(la, ip, size, &lport);
-	if (sip_sa_is_any(la)) {
-		err = local_toward(&dst->addr, &local);
+	if (src.ss_family == AF_UNSPEC) {
+		err = local_toward(&dst->addr, &src);
 		if (err)
 			return err;
-		sip_sa_ip_port((struct sockaddr *)&local, ip, size, &unused);
 	}
+	sip_sa_ip_port((struct sockaddr *)&src, ip, size, &unused);
 	if (!ip[0])
 		return EINVAL;
 	if (port)
-		*port = lport;
+		*port = sip_sa_port(sip_listener_addr(l));
 	return 0;
 }
 

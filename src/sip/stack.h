@@ -128,13 +128,15 @@ int sip_ctx_ack(struct sip_ctx *ctx, const struct sip_peer *dst,
 /* "z9hG4bK" + unique suffix, NUL-terminated; size >= 40. */
 void sip_stack_new_branch(struct sip_stack *st, char *buf, size_t size);
 /* Prints "Via: SIP/2.0/UDP addr:port;branch=B;rport\r\n" for a request to
- * dst, with the address of the listener that will send it. */
+ * dst, with the address sip_stack_local_addr() gives. */
 int sip_stack_print_via(struct sip_stack *st, struct sbuf *sb,
 			const struct sip_peer *dst, const char *branch);
 
-/* The address of this host toward dst (IPv6 without brackets) and the
- * port of the listener that would send to it: for Contact headers and
- * SDP when listening on a wildcard address. */
+/* The address of this host that dst sees (IPv6 without brackets) and the
+ * port of the listener that would send to it, for Via, Contact and SDP:
+ * dst->local when the transport can send from it (the address the flow
+ * arrived on), else a specific listener's address, else the kernel's
+ * choice toward dst. */
 int sip_stack_local_addr(struct sip_stack *st, const struct sip_peer *dst,
 			 char *ip, size_t size, uint16_t *port);
 

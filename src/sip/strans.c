@@ -1,6 +1,8 @@
 /*
  * strans.c - server transactions (RFC 3261 §17.2; RFC 6026 Accepted
- * state) and where their responses go (§18.2.2, RFC 3581 rport).
+ * state) and where their responses go (§18.2.2, RFC 3581 rport): to the
+ * address the sent-by or rport names, from the local address and port
+ * the request arrived on (the peer's local, which the transport honours).
  *
  * Server transactions are found in O(1) through a keyed hash of the top
  * Via branch and sent-by (RFC 3261 §17.2.3), or of Call-ID, From tag,
@@ -28,6 +30,16 @@ enum stx_state {
 	STX_ACCEPTED,
 };
 
+/* Where responses go, packed: a finished transaction holds it until timer
+ * J (some 64,000 of them at 1000 registrations/s), and a sip_peer's two
+ * sockaddr_storage would be 200 bytes more each. */
+struct stx_dst {
+	union sip_sa addr, local;
+	enum sip_proto proto;
+	uint64_t conn_id;
+	struct sip_listener *lst;
+};
+
 struct sip_stx {
 	struct hnode hn;
 	struct hnode an;
@@ -46,7 +58,7 @@ struct sip_stx {
 	/* copy of the request, followed by the source peer and the bytes;
 	 * only until the final response */
 	struct sip_msg *req;
-	struct sip_peer dst;
+	struct stx_dst dst;
 	char *resp;
 	size_t resplen;
 	uint16_t scode;
@@ -77,8 +89,12 @@ void sip_stack_response_dest(const struct sip_msg *req,
 			sip_sa_set_port(&dst->addr, port);
 			return;
 		}
-		if (dst->addr.ss_family != src->addr.ss_family)
+		/* Our address the request came to: still the source toward
+		 * maddr, unless that is of the other family. */
+		if (dst->addr.ss_family != src->addr.ss_family) {
 			dst->lst = NULL;
+			memset(&dst->local, 0, sizeof(dst->local));
+		}
 		return;
 	}
 	if (via->rport)
@@ -271,19 +287,39 @@ static void stx_destroy(struct sip_stx *t)
 	free(t);
 }
 
+static void stx_dst_set(struct stx_dst *d, const struct sip_peer *p)
+{
+	sip_sa_pack(&d->addr, &p->addr);
+	sip_sa_pack(&d->local, &p->local);
+	d->proto = p->proto;
+	d->conn_id = p->conn_id;
+	d->lst = p->lst;
+}
+
+static void stx_dst_get(const struct stx_dst *d, struct sip_peer *p)
+{
+	sip_sa_unpack(&p->addr, &d->addr);
+	sip_sa_unpack(&p->local, &d->local);
+	p->proto = d->proto;
+	p->conn_id = d->conn_id;
+	p->lst = d->lst;
+}
+
 static void stx_send(struct sip_stx *t)
 {
 	struct sip_stack *st = t->st;
+	struct sip_peer dst;
 	int err;
 
 	if (!t->resp)
 		return;
-	err = sip_transport_send_conn(st->tp, &t->dst, t->resp, t->resplen, NULL);
+	stx_dst_get(&t->dst, &dst);
+	err = sip_transport_send_conn(st->tp, &dst, t->resp, t->resplen, NULL);
 	if (err) {
 		char a[64];
 
 		log_event(LOG_INFO, "sip_send_failed", "what=response code=%u dst=%s err=%d",
-			  t->scode, sip_sockaddr_str((struct sockaddr *)&t->dst.addr, a, sizeof(a)), err);
+			  t->scode, sip_sockaddr_str(&t->dst.addr.sa, a, sizeof(a)), err);
 		return;
 	}
 	st->stats.tx_responses++;
@@ -420,6 +456,7 @@ int strans_create(struct sip_stack *st, const struct sip_msg *m,
 		  const struct sip_peer *src, struct sip_stx **tp)
 {
 	struct sip_stx *t = calloc(1, sizeof(*t));
+	struct sip_peer dst;
 	int err;
 
 	if (!t)
@@ -437,7 +474,8 @@ int strans_create(struct sip_stack *st, const struct sip_msg *m,
 	err = stx_copy_request(t, m, src);
 	if (err)
 		goto out;
-	sip_stack_response_dest(t->req, src, &t->dst);
+	sip_stack_response_dest(t->req, src, &dst);
+	stx_dst_set(&t->dst, &dst);
 	htab_insert(&st->stx, &t->hn, stx_hash(st, m, t->rfc3261));
 	st->stats.stx_active++;
 	*tp = t;

@@ -2,8 +2,16 @@
  * transport.c - SIP over UDP and TCP, IPv4 and IPv6, on libuv
  * (RFC 3261 §18, RFC 5626 §3.5.1 keep-alives).
  *
- * UDP listeners read every datagram into one 64 KiB buffer per listener
- * and decode it in place.  TCP connections (accepted or outgoing) keep an
+ * UDP listeners read datagrams with recvmmsg() into one 64 KiB buffer per
+ * datagram of a batch and decode them in place.  A listener bound to a
+ * wildcard address also asks for IP_PKTINFO / IPV6_PKTINFO, so every
+ * datagram comes with our address it was sent to, and a send to a peer
+ * whose local address is known goes out with that address as its source
+ * (sendmsg() with the same control message): a NAT, kube-proxy or a
+ * multi-homed host passes only answers from the address that was asked.
+ * UDP sends are ours, not libuv's, for that control message; what the
+ * socket cannot take now waits in a bounded queue, sent in order when it
+ * is writable.  TCP connections (accepted or outgoing) keep an
  * input buffer that grows up to TCP_MSG_MAX; messages are framed by
  * Content-Length, several per read or one split over many reads.  Framing
  * is lost on a malformed stream message, so the connection is closed after
@@ -19,6 +27,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sip/transport.h"
 #include "util/hash.h"
@@ -36,11 +46,18 @@ enum {
 	TCP_MSG_MAX = 65536,             /* headers + body of one message */
 	TCP_WQ_MAX = 1024 * 1024,        /* unread bytes before we give up */
 	UDP_SOCKBUF = 4 * 1024 * 1024,   /* kernel buffer for bursts */
+	UDP_WQ_MAX = 4 * 1024 * 1024,    /* queued beyond a full kernel buffer */
 	CONN_BUCKETS_INIT = 64,
 };
 
 #define IDLE_DEFAULT_MS (600ULL * 1000)
 #define MAX_CONNS_DEFAULT 10000U
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+union pktinfo_buf {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
 
 struct sip_listener {
 	struct list_node le;             /* in tp->lsts, in binding order */
@@ -57,14 +74,20 @@ struct sip_listener {
 	/* UDP receive: recvmmsg() on a dup of the socket, watched by a
 	 * uv_poll, because libuv's own loop makes one more recvmsg() per
 	 * wake-up that only returns EAGAIN: a quarter of the system calls of
-	 * a REGISTER.  Sending stays with the uv_udp_t. */
+	 * a REGISTER.  The same poll waits for room when sends are queued;
+	 * the uv_udp_t only owns the socket. */
 	uv_poll_t rxpoll;
 	int rxfd;
 	bool polling;
+	bool pktinfo;                    /* wildcard bind: datagrams say their
+					  * destination address */
 	unsigned handles;                /* open uv handles of this listener */
-	struct mmsghdr mm[8];
-	struct iovec iov[8];
-	struct sockaddr_storage from[8];
+	struct list_node txq;            /* struct udp_out, oldest first */
+	size_t txq_bytes;
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	union pktinfo_buf ctl[UDP_BATCH];
 };
 
 struct sip_conn {
@@ -74,6 +97,7 @@ struct sip_conn {
 	uv_shutdown_t sreq;
 	uint64_t id;
 	struct sockaddr_storage peer;
+	struct sockaddr_storage local;   /* our end, once connected */
 	struct sip_listener *lst;
 	char *in;
 	size_t inlen, incap;
@@ -94,8 +118,12 @@ struct wreq {
 	char data[];
 };
 
-struct udp_sreq {
-	uv_udp_send_t req;
+/* A datagram the socket could not take yet. */
+struct udp_out {
+	struct list_node le;
+	struct sockaddr_storage to;
+	struct sockaddr_storage from;    /* source address, or AF_UNSPEC */
+	size_t len;
 	char data[];
 };
 
@@ -116,6 +144,7 @@ struct sip_transport {
 	bool sweep_running;
 	unsigned nhandles;               /* open uv handles; free at 0 */
 	bool freeing;
+	struct log_ratelimit rl;         /* of send errors peers can cause */
 	struct sip_transport_stats stats;
 };
 
@@ -286,6 +315,7 @@ int sip_transport_alloc(struct sip_transport **tpp, uv_loop_t *loop,
 	tp->idle_ms = IDLE_DEFAULT_MS;
 	tp->max_conns = MAX_CONNS_DEFAULT;
 	tp->next_id = 1;
+	log_ratelimit_init(&tp->rl, 1, 5);
 	list_init(&tp->lsts);
 	list_init(&tp->conns);
 	rand_hash_key(&tp->key);
@@ -311,8 +341,12 @@ static void listener_close_cb(uv_handle_t *h)
 {
 	struct sip_listener *l = h->data;
 	struct sip_transport *tp = l->tp;
+	struct list_node *it, *tmp;
 
 	if (--l->handles == 0) {
+		/* Datagrams still waiting go with the socket. */
+		list_foreach_safe(it, tmp, &l->txq)
+			free(list_entry(it, struct udp_out, le));
 		if (l->rxfd >= 0)
 			close(l->rxfd);
 		free(l->rxbuf);
@@ -364,8 +398,64 @@ static bool only_whitespace(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * Our address the datagram was sent to, with the listener's port.  A
+ * specific bind is that address; a wildcard one reads the control
+ * message.  IPv4 takes ipi_spec_dst, the local address the kernel would
+ * answer from (the destination itself for unicast, ours for a broadcast);
+ * an IPv6 multicast destination cannot be a source, so it stays unknown,
+ * as does a wildcard address, which would name no source at all.
+ * (A dual-stack v6 socket would report an IPv4 destination v4-mapped,
+ * which IPV6_PKTINFO takes back as a source; ours are v6-only.)
+ */
+static void udp_local(const struct sip_listener *l, struct msghdr *h,
+		      struct sockaddr_storage *local)
+{
+	const struct sockaddr *la = (const struct sockaddr *)&l->addr;
+	uint16_t port = htons(sip_sa_port(la));
+	struct cmsghdr *cm;
+
+	if (!l->pktinfo) {
+		if (!sip_sa_is_any(la))
+			memcpy(local, la, sip_sa_len(la));
+		return;
+	}
+	if (h->msg_flags & MSG_CTRUNC)
+		return;
+	for (cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR(h, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct sockaddr_in *in = (struct sockaddr_in *)local;
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			if (pi.ipi_spec_dst.s_addr == htonl(INADDR_ANY))
+				return;
+			in->sin_family = AF_INET;
+			in->sin_addr = pi.ipi_spec_dst;
+			in->sin_port = port;
+			return;
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)local;
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr) ||
+			    IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
+				return;
+			in6->sin6_family = AF_INET6;
+			in6->sin6_addr = pi.ipi6_addr;
+			in6->sin6_port = port;
+			/* A link-local source needs its interface back. */
+			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				in6->sin6_scope_id = (uint32_t)pi.ipi6_ifindex;
+			return;
+		}
+	}
+}
+
 static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
-			 const struct sockaddr *addr, bool truncated)
+			 const struct sockaddr *addr, struct msghdr *h)
 {
 	struct sip_transport *tp = l->tp;
 	struct sip_peer peer;
@@ -375,7 +465,7 @@ static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
 
 	if (!nread)
 		return;
-	if (truncated) {
+	if (h->msg_flags & MSG_TRUNC) {
 		tp->stats.rx_errors++;
 		return;
 	}
@@ -385,6 +475,7 @@ static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
 
 	memset(&peer, 0, sizeof(peer));
 	memcpy(&peer.addr, addr, sip_sa_len(addr));
+	udp_local(l, h, &peer.local);
 	peer.proto = SIP_PROTO_UDP;
 	peer.lst = l;
 
@@ -402,24 +493,37 @@ static void udp_datagram(struct sip_listener *l, char *base, size_t nread,
 	tp->recvh(0, NULL, &msg, &peer, tp->arg);
 }
 
+static void udp_flush(struct sip_listener *l);
+
 /* Read what is queued, UDP_BATCH datagrams per system call; a short batch
- * means the queue was empty, so no extra read just to see EAGAIN. */
+ * means the queue was empty, so no extra read just to see EAGAIN.  The
+ * same poll reports room for queued sends. */
 static void udp_poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct sip_listener *l = h->data;
 	struct sip_transport *tp = l->tp;
 
+	if (events & UV_WRITABLE)
+		udp_flush(l);
+	if (!(events & UV_READABLE))
+		return;
 	for (int round = 0; round < 4; round++) {
 		int n;
 
 		for (int i = 0; i < UDP_BATCH; i++) {
+			struct msghdr *mh = &l->mm[i].msg_hdr;
+
 			l->iov[i].iov_base = l->rxbuf + (size_t)i * UDP_BUF_SIZE;
 			l->iov[i].iov_len = UDP_BUF_SIZE;
-			memset(&l->mm[i].msg_hdr, 0, sizeof(l->mm[i].msg_hdr));
-			l->mm[i].msg_hdr.msg_name = &l->from[i];
-			l->mm[i].msg_hdr.msg_namelen = sizeof(l->from[i]);
-			l->mm[i].msg_hdr.msg_iov = &l->iov[i];
-			l->mm[i].msg_hdr.msg_iovlen = 1;
+			memset(mh, 0, sizeof(*mh));
+			mh->msg_name = &l->from[i];
+			mh->msg_namelen = sizeof(l->from[i]);
+			mh->msg_iov = &l->iov[i];
+			mh->msg_iovlen = 1;
+			if (l->pktinfo) {
+				mh->msg_control = &l->ctl[i];
+				mh->msg_controllen = sizeof(l->ctl[i]);
+			}
 		}
 		n = recvmmsg(l->rxfd, l->mm, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
@@ -431,12 +535,50 @@ static void udp_poll_cb(uv_poll_t *h, int status, int events)
 			if (l->closing || tp->freeing)
 				return;
 			udp_datagram(l, l->iov[i].iov_base, l->mm[i].msg_len,
-				     (const struct sockaddr *)&l->from[i],
-				     l->mm[i].msg_hdr.msg_flags & MSG_TRUNC);
+				     (const struct sockaddr *)&l->from[i], &l->mm[i].msg_hdr);
 		}
 		if (n < UDP_BATCH)
 			return;
 	}
+}
+
+/* Watch for room only while something is queued: a UDP socket is nearly
+ * always writable. */
+static int udp_poll_update(struct sip_listener *l)
+{
+	int events = UV_READABLE;
+
+	if (!l->polling)
+		return 0;
+	if (!list_empty(&l->txq))
+		events |= UV_WRITABLE;
+	return -uv_poll_start(&l->rxpoll, events, udp_poll_cb);
+}
+
+/*
+ * A wildcard listener learns the destination of every datagram.  Without
+ * it answers leave from whatever address the kernel picks, which is how
+ * it was before: worth a warning, not a refusal to start.
+ */
+static void udp_pktinfo_enable(struct sip_listener *l)
+{
+	const struct sockaddr *la = (const struct sockaddr *)&l->addr;
+	int on = 1, rc;
+	char a[64];
+
+	if (!sip_sa_is_any(la))
+		return;
+	if (la->sa_family == AF_INET)
+		rc = setsockopt(l->rxfd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	else
+		rc = setsockopt(l->rxfd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	if (rc) {
+		log_event(LOG_WARN, "udp_pktinfo_failed",
+			  "addr=%s err=%d effect=\"answers leave from the address the kernel picks\"",
+			  sip_sockaddr_str(la, a, sizeof(a)), errno);
+		return;
+	}
+	l->pktinfo = true;
 }
 
 /* 0 or a positive errno (libuv's codes are negated errno values). */
@@ -451,6 +593,7 @@ static int udp_poll_start(struct sip_transport *tp, struct sip_listener *l)
 	l->rxfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (l->rxfd < 0)
 		return errno;
+	udp_pktinfo_enable(l);
 	rc = uv_poll_init(tp->loop, &l->rxpoll, l->rxfd);
 	if (rc)
 		return -rc;
@@ -458,64 +601,232 @@ static int udp_poll_start(struct sip_transport *tp, struct sip_listener *l)
 	l->polling = true;
 	l->handles++;
 	tp->nhandles++;
-	return -uv_poll_start(&l->rxpoll, UV_READABLE, udp_poll_cb);
+	return udp_poll_update(l);
 }
 
-static struct sip_listener *udp_listener_for(struct sip_transport *tp,
-					     const struct sip_peer *dst)
+/* 2: l is bound to local; 1: l is a wildcard bind of local's family and
+ * port, which sends from local with IP_PKTINFO; 0: l cannot send from it. */
+static int udp_from_match(const struct sip_listener *l, const struct sockaddr *local)
+{
+	const struct sockaddr *la = (const struct sockaddr *)&l->addr;
+
+	if (l->proto != SIP_PROTO_UDP || l->closing || la->sa_family != local->sa_family ||
+	    sip_sa_port(la) != sip_sa_port(local))
+		return 0;
+	if (sip_sa_addr_equal(la, local))
+		return 2;
+	return sip_sa_is_any(la) ? 1 : 0;
+}
+
+/* The listener that sends from local: hint (the one the flow came in on)
+ * when it can, else one bound to local, else a wildcard one. */
+static struct sip_listener *udp_listener_at(struct sip_transport *tp,
+					    struct sip_listener *hint,
+					    const struct sockaddr *local)
+{
+	struct sip_listener *any = NULL;
+	struct list_node *it;
+
+	if (hint && udp_from_match(hint, local))
+		return hint;
+	list_foreach(it, &tp->lsts) {
+		struct sip_listener *l = list_entry(it, struct sip_listener, le);
+		int m = udp_from_match(l, local);
+
+		if (m == 2)
+			return l;
+		if (m == 1 && !any)
+			any = l;
+	}
+	return any;
+}
+
+/*
+ * The listener a datagram to dst leaves through and, in *from, the source
+ * address the kernel must be told (AF_UNSPEC: none to tell, the socket's
+ * own bind or the kernel's choice).  dst->local when a listener can send
+ * from it; else dst->lst, else the first listener of the family.
+ */
+static struct sip_listener *udp_route(struct sip_transport *tp,
+				      const struct sip_peer *dst,
+				      struct sockaddr_storage *from)
 {
 	int af = dst->addr.ss_family;
 	struct sip_listener *l = dst->lst;
 
+	from->ss_family = AF_UNSPEC;
+	if (dst->local.ss_family == af && sip_sa_len((const struct sockaddr *)&dst->local)) {
+		l = udp_listener_at(tp, l, (const struct sockaddr *)&dst->local);
+		if (l) {
+			if (sip_sa_is_any((struct sockaddr *)&l->addr))
+				*from = dst->local;
+			return l;
+		}
+		l = dst->lst;
+	}
 	if (l && !l->closing && l->proto == SIP_PROTO_UDP && l->addr.ss_family == af)
 		return l;
 	return sip_transport_find_listener(tp, SIP_PROTO_UDP, af);
 }
 
-static void udp_send_cb(uv_udp_send_t *req, int status)
+/* mh's one control message: level/type with size bytes of data. */
+static void cmsg_set(struct msghdr *mh, union pktinfo_buf *ctl, int level, int type,
+		     const void *data, size_t size)
 {
-	if (status && status != UV_ECANCELED)
-		log_event(LOG_DEBUG, "udp_send_error", "err=%s", uv_err_name(status));
-	free(req->data);
+	struct cmsghdr *cm;
+
+	memset(ctl, 0, sizeof(*ctl));
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(size);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(size);
+	memcpy(CMSG_DATA(cm), data, size);
+}
+
+/* One sendmsg(), with from as the source when set: 0 or a positive errno.
+ * No interface is named (index 0) but for a link-local IPv6 source. */
+static int udp_sendmsg(struct sip_listener *l, const struct sockaddr *to,
+		       const struct sockaddr_storage *from, const void *buf, size_t len)
+{
+	union pktinfo_buf ctl;
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr mh;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = (void *)to;
+	mh.msg_namelen = sip_sa_len(to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (from && from->ss_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)from)->sin_addr;
+		cmsg_set(&mh, &ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	} else if (from && from->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)from;
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = in6->sin6_addr;
+		pi.ipi6_ifindex = in6->sin6_scope_id;
+		cmsg_set(&mh, &ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
+	for (;;) {
+		if (sendmsg(l->rxfd, &mh, MSG_DONTWAIT) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+}
+
+/*
+ * Sends one datagram from from (when set).  A source that is not ours any
+ * more (an address removed from the host, a flow recorded elsewhere) is
+ * refused by the kernel: the datagram then leaves from the kernel's
+ * choice, as it would without a source, rather than not at all.
+ */
+static int udp_out(struct sip_listener *l, const struct sockaddr_storage *to,
+		   const struct sockaddr_storage *from, const void *buf, size_t len)
+{
+	struct sip_transport *tp = l->tp;
+	uint64_t suppressed = 0;
+	char a[64], b[64];
+	int err;
+
+	err = udp_sendmsg(l, (const struct sockaddr *)to, from, buf, len);
+	if (!err) {
+		tp->stats.tx_bytes += len;
+		return 0;
+	}
+	/* Linux: ENETUNREACH (IPv4), EINVAL (IPv6). */
+	if (from->ss_family == AF_UNSPEC ||
+	    (err != EINVAL && err != EADDRNOTAVAIL && err != ENETUNREACH))
+		return err;
+	if (log_ratelimit_allow(&tp->rl, uv_now(tp->loop), &suppressed))
+		log_event(LOG_INFO, "udp_source_refused", "src=%s dst=%s err=%d suppressed=%" PRIu64,
+			  sip_sockaddr_str((const struct sockaddr *)from, a, sizeof(a)),
+			  sip_sockaddr_str((const struct sockaddr *)to, b, sizeof(b)), err,
+			  suppressed);
+	err = udp_sendmsg(l, (const struct sockaddr *)to, NULL, buf, len);
+	if (!err)
+		tp->stats.tx_bytes += len;
+	return err;
+}
+
+/* Room in the socket again: send what waited, in order. */
+static void udp_flush(struct sip_listener *l)
+{
+	struct list_node *it;
+	char a[64];
+
+	while ((it = list_first(&l->txq))) {
+		struct udp_out *o = list_entry(it, struct udp_out, le);
+		int err = udp_out(l, &o->to, &o->from, o->data, o->len);
+
+		if (err == EAGAIN)
+			return;
+		if (err)
+			log_event(LOG_DEBUG, "udp_send_error", "dst=%s err=%d",
+				  sip_sockaddr_str((struct sockaddr *)&o->to, a, sizeof(a)), err);
+		list_unlink(it);
+		l->txq_bytes -= o->len;
+		free(o);
+	}
+	udp_poll_update(l);
+}
+
+static int udp_enqueue(struct sip_listener *l, const struct sockaddr_storage *to,
+		       const struct sockaddr_storage *from, const void *buf, size_t len)
+{
+	struct udp_out *o;
+	bool first = list_empty(&l->txq);
+	int err;
+
+	if (l->txq_bytes + len > UDP_WQ_MAX)
+		return ENOBUFS;
+	o = malloc(sizeof(*o) + len);
+	if (!o)
+		return ENOMEM;
+	o->to = *to;
+	o->from = *from;
+	o->len = len;
+	memcpy(o->data, buf, len);
+	list_push_back(&l->txq, &o->le);
+	l->txq_bytes += len;
+	l->tp->stats.udp_queued++;
+	if (first) {
+		err = udp_poll_update(l);
+		if (err) {
+			list_unlink(&o->le);
+			l->txq_bytes -= len;
+			free(o);
+			return err;
+		}
+	}
+	return 0;
 }
 
 static int udp_send(struct sip_transport *tp, const struct sip_peer *dst,
 		    const void *buf, size_t len)
 {
-	struct sip_listener *l = udp_listener_for(tp, dst);
-	const struct sockaddr *sa = (const struct sockaddr *)&dst->addr;
-	struct udp_sreq *r;
-	uv_buf_t b;
-	int rc;
+	struct sockaddr_storage from;
+	struct sip_listener *l = udp_route(tp, dst, &from);
+	int err;
 
 	if (!l)
 		return EAFNOSUPPORT;
 	if (len > UDP_BUF_SIZE - 8 - 40)
 		return EMSGSIZE;
-	b = uv_buf_init((char *)buf, (unsigned)len);
-	rc = uv_udp_try_send(&l->u.udp, &b, 1, sa);
-	if (rc >= 0) {
-		tp->stats.tx_bytes += len;
-		return 0;
+	/* Behind what waits, to keep the order. */
+	if (list_empty(&l->txq)) {
+		err = udp_out(l, &dst->addr, &from, buf, len);
+		if (err != EAGAIN)
+			return err;
 	}
-	if (rc != UV_EAGAIN && rc != UV_ENOSYS)
-		return -rc;
-
-	/* The socket buffer is full (or sends are queued): keep order by
-	 * queueing behind them, with our own copy of the bytes. */
-	r = malloc(sizeof(*r) + len);
-	if (!r)
-		return ENOMEM;
-	memcpy(r->data, buf, len);
-	r->req.data = r;
-	b = uv_buf_init(r->data, (unsigned)len);
-	rc = uv_udp_send(&r->req, &l->u.udp, &b, 1, sa, udp_send_cb);
-	if (rc) {
-		free(r);
-		return -rc;
-	}
-	tp->stats.tx_bytes += len;
-	return 0;
+	return udp_enqueue(l, &dst->addr, &from, buf, len);
 }
 
 /* ---- TCP connections ---- */
@@ -736,6 +1047,7 @@ static void conn_peer(const struct sip_conn *c, struct sip_peer *peer)
 {
 	memset(peer, 0, sizeof(*peer));
 	peer->addr = c->peer;
+	peer->local = c->local;
 	peer->proto = SIP_PROTO_TCP;
 	peer->conn_id = c->id;
 	peer->lst = c->lst;
@@ -822,6 +1134,15 @@ static void conn_parse(struct sip_conn *c)
 	}
 }
 
+/* Our end of the connection; on failure it stays unknown (AF_UNSPEC). */
+static void conn_local(struct sip_conn *c)
+{
+	int len = sizeof(c->local);
+
+	if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->local, &len))
+		memset(&c->local, 0, sizeof(c->local));
+}
+
 static void conn_connect_cb(uv_connect_t *req, int status)
 {
 	struct sip_conn *c = req->data;
@@ -841,6 +1162,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
 	}
 	c->connected = true;
 	c->last_ms = uv_now(tp->loop);
+	conn_local(c);
 	tp->stats.tcp_connected++;
 	log_event(LOG_DEBUG, "tcp_connected", "conn=%" PRIu64 " peer=%s", c->id,
 		  sip_sockaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)));
@@ -858,7 +1180,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
 }
 
 static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
-			struct sip_conn **cp)
+			const struct sockaddr_storage *local, struct sip_conn **cp)
 {
 	struct sip_listener *l;
 	struct sip_conn *c;
@@ -876,10 +1198,13 @@ static int conn_connect(struct sip_transport *tp, const struct sockaddr *sa,
 	c->lst = l;
 	conn_list(tp, c);
 
-	/* Leave from the listener's address when it is a specific one, so the
-	 * peer sees the address our Via advertises. */
-	if (l && !sip_sa_is_any((struct sockaddr *)&l->addr)) {
-		struct sockaddr_storage src = l->addr;
+	/* Leave from the flow's address, else from the listener's when it is
+	 * a specific one, so the peer sees the address our Via advertises.
+	 * An address that is not ours any more fails to bind: the kernel
+	 * then picks one, as it does for a wildcard listener. */
+	if (local->ss_family == sa->sa_family ||
+	    (l && !sip_sa_is_any((struct sockaddr *)&l->addr))) {
+		struct sockaddr_storage src = local->ss_family == sa->sa_family ? *local : l->addr;
 
 		sip_sa_set_port(&src, 0);
 		uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
@@ -926,6 +1251,7 @@ static void tcp_accept_cb(uv_stream_t *server, int status)
 	}
 	c->lst = l;
 	c->connected = true;
+	conn_local(c);
 	conn_list(tp, c);
 	tp->stats.tcp_accepted++;
 	log_event(LOG_DEBUG, "tcp_accept", "conn=%" PRIu64 " peer=%s", c->id,
@@ -955,6 +1281,7 @@ int sip_transport_listen(struct sip_transport *tp, enum sip_proto proto,
 	l->tp = tp;
 	l->proto = proto;
 	list_node_init(&l->le);
+	list_init(&l->txq);
 
 	if (proto == SIP_PROTO_UDP) {
 		l->rxbuf = malloc((size_t)UDP_BATCH * UDP_BUF_SIZE);
@@ -1039,6 +1366,37 @@ struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 	return NULL;
 }
 
+struct sip_listener *sip_transport_source(struct sip_transport *tp,
+					  const struct sip_peer *dst,
+					  struct sockaddr_storage *src)
+{
+	int af = dst->addr.ss_family;
+	struct sip_listener *l;
+	struct sockaddr_storage from;
+
+	memset(src, 0, sizeof(*src));
+	if (dst->proto == SIP_PROTO_UDP) {
+		l = udp_route(tp, dst, &from);
+		if (l && from.ss_family != AF_UNSPEC)
+			*src = from;
+	} else {
+		l = dst->lst;
+		if (!l || l->closing || l->proto != dst->proto || l->addr.ss_family != af)
+			l = sip_transport_find_listener(tp, dst->proto, af);
+		/* An outgoing connection's own port is not where we listen:
+		 * the address is the flow's, the port the listener's. */
+		if (l && dst->local.ss_family == af)
+			*src = dst->local;
+	}
+	if (!l)
+		return NULL;
+	if (src->ss_family == AF_UNSPEC && !sip_sa_is_any((struct sockaddr *)&l->addr))
+		*src = l->addr;
+	if (src->ss_family != AF_UNSPEC)
+		sip_sa_set_port(src, sip_sa_port((struct sockaddr *)&l->addr));
+	return l;
+}
+
 /* ---- sending ---- */
 
 int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst,
@@ -1064,7 +1422,7 @@ int sip_transport_send_conn(struct sip_transport *tp, const struct sip_peer *dst
 	if (!c && sip_sa_len((const struct sockaddr *)&dst->addr))
 		c = conn_find_addr(tp, (const struct sockaddr *)&dst->addr);
 	if (!c) {
-		err = conn_connect(tp, (const struct sockaddr *)&dst->addr, &c);
+		err = conn_connect(tp, (const struct sockaddr *)&dst->addr, &dst->local, &c);
 		if (err)
 			return err;
 	}

@@ -7,6 +7,13 @@
  * bytes to a peer: over UDP from the listener the peer talks to, over TCP on
  * the connection the peer used (or a new outgoing one when that is gone).
  * A CRLF keep-alive ping on TCP is answered (RFC 5626 §3.5.1).
+ *
+ * Every message arrives with our own address it was sent to (a UDP
+ * listener bound to a wildcard address learns it per datagram from
+ * IP_PKTINFO / IPV6_PKTINFO), and whatever goes back to that peer leaves
+ * from that address and port (RFC 3261 §18.2.2, RFC 3581 §4): NAT
+ * pinholes, kube-proxy's NodePort translation and hosts with several
+ * addresses only let through answers from the address that was asked.
  */
 #ifndef KV_SIP_TRANSPORT_H
 #define KV_SIP_TRANSPORT_H
@@ -27,6 +34,14 @@ struct sip_transport;
 /* Where a message came from / goes to. */
 struct sip_peer {
 	struct sockaddr_storage addr;   /* remote address */
+	/* Our address and port the flow arrives on: received messages carry
+	 * it (UDP: the datagram's destination; TCP: the connection's local
+	 * end); a UDP send with it set leaves from it.  AF_UNSPEC (a zeroed
+	 * peer): unknown, the listener's address or the kernel's choice.
+	 * Only for flows this host received: another host's address is
+	 * refused as a source (the datagram then leaves from the kernel's
+	 * choice) yet would be named in Via and Contact. */
+	struct sockaddr_storage local;
 	enum sip_proto proto;
 	uint64_t conn_id;               /* TCP connection (0: none / open new) */
 	struct sip_listener *lst;       /* listener it arrived on, or NULL */
@@ -63,10 +78,14 @@ void sip_transport_set_idle_timeout(struct sip_transport *tp, uint64_t ms);
 void sip_transport_set_max_conns(struct sip_transport *tp, unsigned n);
 
 /*
- * Send buf to dst.  UDP: from dst->lst when set, else from a listener of
- * the same address family.  TCP: on dst->conn_id when that connection is
- * open, else on an open connection to dst->addr, else a new connection to
- * dst->addr (bytes are queued until it is up).  The buffer is copied.
+ * Send buf to dst.  UDP: from dst->local when set and a listener has that
+ * address (or a wildcard one) and port, else from dst->lst when set, else
+ * from a listener of the same address family; bytes the socket cannot
+ * take now are queued, in order (ENOBUFS past 4 MiB).  TCP: on
+ * dst->conn_id when that connection is open, else on an open connection
+ * to dst->addr, else a new connection to dst->addr from dst->local's
+ * address when set (bytes are queued until it is up).  The buffer is
+ * copied.
  */
 int sip_transport_send(struct sip_transport *tp, const struct sip_peer *dst,
 		       const void *buf, size_t len);
@@ -78,6 +97,17 @@ unsigned sip_transport_conn_count(const struct sip_transport *tp);
 /* First listener with this protocol and address family, or NULL. */
 struct sip_listener *sip_transport_find_listener(struct sip_transport *tp,
 						 enum sip_proto proto, int af);
+
+/*
+ * Where a send to dst leaves from, as sip_transport_send() would choose:
+ * the listener (NULL: none for dst's protocol and family) and, in *src,
+ * our address the peer sees with that listener's port, or AF_UNSPEC when
+ * the kernel picks it (a wildcard listener and no usable dst->local).
+ * For Via and Contact.
+ */
+struct sip_listener *sip_transport_source(struct sip_transport *tp,
+					  const struct sip_peer *dst,
+					  struct sockaddr_storage *src);
 
 /* "udp"/"tcp" and "UDP"/"TCP". */
 const char *sip_proto_name(enum sip_proto p);
@@ -102,6 +132,7 @@ void sip_transport_set_close_handler(struct sip_transport *tp,
 
 struct sip_transport_stats {
 	uint64_t rx_msgs, rx_bytes, tx_bytes, rx_errors;
+	uint64_t udp_queued;             /* datagrams the socket took later */
 	uint64_t tcp_accepted, tcp_connected, tcp_rejected, tcp_closed;
 	uint64_t tcp_idle_closed, tcp_overflow_closed, tcp_pings;
 };

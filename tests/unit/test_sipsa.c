@@ -1,6 +1,7 @@
 /*
  * test_sipsa.c - the SIP layer's socket address helpers (sip/sa.h):
- * literal hosts from messages, equality, wildcard, ports and printing.
+ * literal hosts from messages, equality (with and without the port),
+ * wildcard, ports, packing and printing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,8 +89,36 @@ static void test_equal_any_port(void **state)
 	none.ss_family = AF_UNIX;
 	assert_int_equal(sip_sa_len((struct sockaddr *)&none), 0);
 	assert_false(sip_sa_equal((struct sockaddr *)&none, (struct sockaddr *)&none));
+	assert_false(sip_sa_addr_equal((struct sockaddr *)&none, (struct sockaddr *)&none));
 	sip_sa_set_port(&none, 5060);
 	assert_int_equal(none.ss_family, AF_UNIX);
+	assert_int_equal(sip_sa_port((struct sockaddr *)&none), 0);
+}
+
+/* The address a flow arrived on is compared without its port: which
+ * listener sends from it is a question of the port. */
+static void test_addr_equal_and_port(void **state)
+{
+	struct sockaddr_storage a = addr("192.0.2.1", 5060), b = addr("192.0.2.1", 5061);
+	struct sockaddr_storage c = addr("2001:db8::1", 5060), d = addr("2001:db8::1", 6000);
+	struct sockaddr_storage e = addr("::ffff:192.0.2.1", 5060);
+
+	(void)state;
+	assert_true(sip_sa_addr_equal((struct sockaddr *)&a, (struct sockaddr *)&b));
+	assert_false(sip_sa_equal((struct sockaddr *)&a, (struct sockaddr *)&b));
+	assert_true(sip_sa_addr_equal((struct sockaddr *)&c, (struct sockaddr *)&d));
+	assert_false(sip_sa_addr_equal((struct sockaddr *)&a, (struct sockaddr *)&c));
+	/* A v4-mapped address is another family, not the same address. */
+	assert_false(sip_sa_addr_equal((struct sockaddr *)&a, (struct sockaddr *)&e));
+	b = addr("192.0.2.2", 5060);
+	assert_false(sip_sa_addr_equal((struct sockaddr *)&a, (struct sockaddr *)&b));
+	d = addr("2001:db8::2", 5060);
+	assert_false(sip_sa_addr_equal((struct sockaddr *)&c, (struct sockaddr *)&d));
+
+	assert_int_equal(sip_sa_port((struct sockaddr *)&a), 5060);
+	assert_int_equal(sip_sa_port((struct sockaddr *)&d), 5060);
+	sip_sa_set_port(&d, 65535);
+	assert_int_equal(sip_sa_port((struct sockaddr *)&d), 65535);
 }
 
 static void test_host_is(void **state)
@@ -129,11 +158,40 @@ static void test_str(void **state)
 	assert_int_equal(buf[0], 'x');
 }
 
+/* Packed and unpacked, an address is the same; another family packs to
+ * none. */
+static void test_pack(void **state)
+{
+	struct sockaddr_storage v4 = addr("192.0.2.1", 5060), v6 = addr("2001:db8::1", 5061);
+	struct sockaddr_storage back, none;
+	union sip_sa u;
+
+	(void)state;
+	assert_true(sizeof(u) < sizeof(back));
+	sip_sa_pack(&u, &v4);
+	memset(&back, 0xff, sizeof(back));
+	sip_sa_unpack(&back, &u);
+	assert_memory_equal(&back, &v4, sizeof(back));
+	((struct sockaddr_in6 *)&v6)->sin6_scope_id = 3;
+	sip_sa_pack(&u, &v6);
+	sip_sa_unpack(&back, &u);
+	assert_memory_equal(&back, &v6, sizeof(back));
+
+	memset(&none, 0, sizeof(none));
+	none.ss_family = AF_UNIX;
+	sip_sa_pack(&u, &none);
+	assert_int_equal(u.sa.sa_family, AF_UNSPEC);
+	sip_sa_unpack(&back, &u);
+	assert_int_equal(back.ss_family, AF_UNSPEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_host),
 		cmocka_unit_test(test_equal_any_port),
+		cmocka_unit_test(test_addr_equal_and_port),
+		cmocka_unit_test(test_pack),
 		cmocka_unit_test(test_host_is),
 		cmocka_unit_test(test_str),
 	};

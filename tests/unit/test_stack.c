@@ -1,7 +1,9 @@
 /*
  * test_stack.c - the transaction layer over real loopback sockets: server
  * and client transactions with short timers, response routing (rport,
- * received, sent-by), malformed requests and RFC 2543 matching.
+ * received, sent-by), malformed requests and RFC 2543 matching, and
+ * everything a flow gets leaving from the local address it arrived on
+ * (a wildcard listener asked on 127.0.0.2 or 127.0.0.3, all loopback).
  *
  * The remote side is a plain socket watched by a uv_poll handle, so the
  * stack, its timers and the peer share one loop.  Every wait has a safety
@@ -23,12 +25,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sip/dialog.h"
 #include "sip/print.h"
+#include "sip/sa.h"
 #include "sip/stack.h"
 #include "util/log.h"
 #include "util/tmr.h"
 
 #define DEADLINE_MS 8000
+#define MAX_DGRAMS 16
 
 struct client {
 	int fd;
@@ -36,6 +41,7 @@ struct client {
 	char buf[65536];
 	size_t len;
 	unsigned dgrams;
+	struct sockaddr_storage src[MAX_DGRAMS];   /* of the first datagrams */
 	bool eof;
 	struct sockaddr_storage addr;
 };
@@ -56,6 +62,7 @@ struct fix {
 	uint16_t auto_code;            /* answer in the handler when set */
 	struct sip_stx *cancel_target;
 	char req_via[256];             /* top Via of the stack's request copy */
+	struct sockaddr_storage req_local;  /* the last request's local */
 	/* client transaction reports */
 	unsigned nresp;
 	uint16_t codes[16];
@@ -106,6 +113,7 @@ static void reqh(struct sip_stack *st, struct sip_stx *stx, const struct sip_msg
 	f->stx = stx;
 	f->null_stx = stx == NULL;
 	pl_strcpy(&req->method, f->method, sizeof(f->method));
+	f->req_local = src->local;
 	if (!stx)
 		return;
 	copy = sip_stx_request(stx);
@@ -113,6 +121,7 @@ static void reqh(struct sip_stack *st, struct sip_stx *stx, const struct sip_msg
 	assert_true(pl_eq(&copy->callid, &req->callid));
 	pl_strcpy(&copy->via.whole, f->req_via, sizeof(f->req_via));
 	assert_ptr_equal(sip_stx_peer(stx)->lst, src->lst);
+	assert_memory_equal(&sip_stx_peer(stx)->local, &src->local, sizeof(src->local));
 	if (sip_msg_is_method(req, "INVITE"))
 		f->invite_stx = stx;
 	if (sip_msg_is_method(req, "CANCEL"))
@@ -222,9 +231,16 @@ static void client_poll_cb(uv_poll_t *p, int status, int events)
 	struct client *c = p->data;
 
 	for (;;) {
-		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1, MSG_DONTWAIT);
+		struct sockaddr_storage src;
+		socklen_t slen = sizeof(src);
+		ssize_t n;
 
+		memset(&src, 0, sizeof(src));
+		n = recvfrom(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1, MSG_DONTWAIT,
+			     (struct sockaddr *)&src, &slen);
 		if (n > 0) {
+			if (c->dgrams < MAX_DGRAMS)
+				c->src[c->dgrams] = src;
 			c->len += (size_t)n;
 			c->buf[c->len] = '\0';
 			c->dgrams++;
@@ -248,6 +264,18 @@ static uint16_t sa_port(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
 	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+/* IPv4 ip:port as an address. */
+static struct sockaddr_storage at(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	assert_int_equal(inet_pton(AF_INET, ip, &in->sin_addr), 1);
+	return ss;
 }
 
 static void client_watch(struct fix *f, struct client *c)
@@ -676,6 +704,8 @@ static void test_response_dest_rules(void **state)
 	const char *why = NULL;
 	const char *maddr = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h.example:5070;maddr=192.0.2.9;branch=z9hG4bKm\r\n"
 		"From: <sip:a@b>;tag=1\r\nTo: <sip:b@b>\r\nCall-ID: m\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	const char *maddr6 = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h.example;maddr=2001:db8::9;branch=z9hG4bKm6\r\n"
+		"From: <sip:a@b>;tag=1\r\nTo: <sip:b@b>\r\nCall-ID: m6\r\nCSeq: 1 OPTIONS\r\n\r\n";
 	const char *tcp = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h.example;branch=z9hG4bKt;rport\r\n"
 		"From: <sip:a@b>;tag=1\r\nTo: <sip:b@b>\r\nCall-ID: t\r\nCSeq: 1 OPTIONS\r\n\r\n";
 
@@ -686,11 +716,20 @@ static void test_response_dest_rules(void **state)
 	in->sin_addr.s_addr = htonl(0x7f000001);
 	src.proto = SIP_PROTO_UDP;
 
+	src.local = at("127.0.0.2", 5060);
+
 	assert_int_equal(sip_msg_decode(&m, maddr, strlen(maddr), false, &why), 0);
 	sip_stack_response_dest(&m, &src, &dst);
 	in = (struct sockaddr_in *)&dst.addr;
 	assert_int_equal(ntohl(in->sin_addr.s_addr), 0xc0000209);
 	assert_int_equal(ntohs(in->sin_port), 5070);
+	/* Still from the address the request came to... */
+	assert_true(sip_sa_equal((struct sockaddr *)&dst.local, (struct sockaddr *)&src.local));
+	/* ...unless maddr is of the other family. */
+	assert_int_equal(sip_msg_decode(&m, maddr6, strlen(maddr6), false, &why), 0);
+	sip_stack_response_dest(&m, &src, &dst);
+	assert_int_equal(dst.addr.ss_family, AF_INET6);
+	assert_int_equal(dst.local.ss_family, AF_UNSPEC);
 
 	/* TCP: the connection; its fallback is the source IP, sent-by port. */
 	src.proto = SIP_PROTO_TCP;
@@ -869,8 +908,9 @@ static void peer_of(const struct client *c, struct sip_peer *p)
 	p->proto = SIP_PROTO_UDP;
 }
 
-static void respond(struct fix *f, struct client *srv, const char *branch,
-		    const char *method, const char *status, const char *totag)
+static void respond_to(struct fix *f, struct client *srv, const struct sockaddr *to,
+		       const char *branch, const char *method, const char *status,
+		       const char *totag)
 {
 	char s[1024];
 	uint16_t port = sa_port(udp_addr(f));
@@ -882,7 +922,13 @@ static void respond(struct fix *f, struct client *srv, const char *branch,
 		 "Call-ID: ctx-%s\r\nCSeq: 1 %s\r\nContent-Length: 0\r\n\r\n",
 		 status, port, branch, port, totag ? ";tag=" : "", totag ? totag : "",
 		 branch, method);
-	client_send(srv, udp_addr(f), s);
+	client_send(srv, to, s);
+}
+
+static void respond(struct fix *f, struct client *srv, const char *branch,
+		    const char *method, const char *status, const char *totag)
+{
+	respond_to(f, srv, udp_addr(f), branch, method, status, totag);
 }
 
 static void test_nict_retransmit_until_response(void **state)
@@ -1184,6 +1230,169 @@ static void test_send_raw(void **state)
 	client_free(c);
 }
 
+/* ---- the local address of a flow ---- */
+
+/* A fresh stack whose only UDP listener is bound to 0.0.0.0. */
+static uint16_t stack_wildcard(struct fix *f)
+{
+	sip_stack_free(f->st);
+	assert_int_equal(sip_stack_alloc(&f->st, &f->loop, &f->q, reqh, f), 0);
+	sip_stack_set_timers(f->st, 10, 40, 30);
+	f->udp = listen_on(f, SIP_PROTO_UDP, AF_INET, true);
+	f->tcp = NULL;
+	return sa_port(udp_addr(f));
+}
+
+/* Every datagram c got came from ip:port. */
+static void assert_all_from(const struct client *c, const char *ip, uint16_t port)
+{
+	struct sockaddr_storage want = at(ip, port);
+
+	assert_true(c->dgrams > 0);
+	for (unsigned i = 0; i < c->dgrams && i < MAX_DGRAMS; i++)
+		assert_true(sip_sa_equal((const struct sockaddr *)&c->src[i],
+					 (const struct sockaddr *)&want));
+}
+
+/* Responses, their retransmissions (absorbed request, timer G) and the
+ * stateless 400 leave from the address the request was sent to. */
+static void test_wildcard_answers_from_asked(void **state)
+{
+	struct fix *f = *state;
+	uint16_t port = stack_wildcard(f);
+	struct client *a = client_udp(f), *b = client_udp(f), *d = client_udp(f);
+	struct sockaddr_storage two = at("127.0.0.2", port), three = at("127.0.0.3", port);
+	char *via = via_of(a, "z9hG4bKw1", true);
+	char *req = req_text("OPTIONS", via, "wild-1", 1, NULL, NULL);
+	char *bvia = via_of(b, "z9hG4bKw2", true);
+	char *inv = req_text("INVITE", bvia, "wild-2", 1, NULL, NULL);
+	char *dvia = via_of(d, "z9hG4bKw3", true);
+	char *bad = req_text("OPTIONS", dvia, "wild-3", 1, NULL, "Max-Forwards: abc\r\n");
+
+	f->auto_code = 200;
+	client_send(a, (struct sockaddr *)&two, req);
+	RUN_UNTIL(f, a->dgrams == 1);
+	assert_true(sip_sa_equal((struct sockaddr *)&f->req_local, (struct sockaddr *)&two));
+	client_send(a, (struct sockaddr *)&two, req);
+	RUN_UNTIL(f, a->dgrams == 2);
+	assert_int_equal(count(a, "SIP/2.0 200 OK"), 2);
+	assert_all_from(a, "127.0.0.2", port);
+
+	/* A 486 is resent by timer G until the ACK. */
+	f->auto_code = 486;
+	client_send(b, (struct sockaddr *)&three, inv);
+	RUN_UNTIL(f, b->dgrams >= 3);
+	assert_int_equal(count(b, "SIP/2.0 486 "), b->dgrams);
+	assert_all_from(b, "127.0.0.3", port);
+
+	client_send(d, (struct sockaddr *)&three, bad);
+	RUN_UNTIL(f, d->dgrams == 1);
+	assert_true(has(d, "SIP/2.0 400 Bad Request"));
+	assert_all_from(d, "127.0.0.3", port);
+	free(req);
+	free(via);
+	free(inv);
+	free(bvia);
+	free(bad);
+	free(dvia);
+	client_free(a);
+	client_free(b);
+	client_free(d);
+}
+
+/* A request to a peer whose local is set: Via, every retransmission and
+ * the ACK of a non-2xx all name or leave from that local. */
+static void test_ctx_from_local(void **state)
+{
+	struct fix *f = *state;
+	uint16_t port = stack_wildcard(f);
+	struct client *srv = client_udp(f);
+	struct sockaddr_storage three = at("127.0.0.3", port);
+	struct sip_peer dst;
+	char branch[64], exp[160], ip[64], *req;
+	uint16_t lport = 0;
+
+	peer_of(srv, &dst);
+	dst.local = three;
+	assert_int_equal(sip_stack_local_addr(f->st, &dst, ip, sizeof(ip), &lport), 0);
+	assert_string_equal(ip, "127.0.0.3");
+	assert_int_equal(lport, port);
+	req = ctx_request(f, "INVITE", &dst, branch, sizeof(branch));
+	snprintf(exp, sizeof(exp), "Via: SIP/2.0/UDP 127.0.0.3:%u;branch=%s;rport\r\n",
+		 port, branch);
+	assert_non_null(strstr(req, exp));
+	assert_int_equal(sip_ctx_send(f->st, &f->ctx, &dst, req, strlen(req), resph, f), 0);
+	RUN_UNTIL(f, srv->dgrams >= 2);              /* timer A */
+	respond_to(f, srv, (struct sockaddr *)&three, branch, "INVITE", "486 Busy Here", "b1");
+	RUN_UNTIL(f, f->final && has(srv, "ACK sip:srv@127.0.0.1"));
+	assert_int_equal(f->codes[0], 486);
+	assert_all_from(srv, "127.0.0.3", port);
+	free(req);
+	client_free(srv);
+}
+
+/* d's next request (route: its route set, NULL for none) into sb. */
+static void dialog_next(struct fix *f, struct sip_dialog *d, const char *route,
+			struct sbuf *sb, struct sip_peer *dst, char *branch, size_t bsize)
+{
+	free(d->route);
+	d->route = route ? strdup(route) : NULL;
+	assert_true(!route || d->route);
+	sbuf_reset(sb);
+	sip_stack_new_branch(f->st, branch, bsize);
+	assert_int_equal(sip_dialog_request(d, f->st, "INFO", 0, branch, NULL, NULL, NULL,
+					    sb, dst), 0);
+}
+
+/* A dialog's requests go back on the flow: from the local address of
+ * the request that made it, unless a route sends them to another host. */
+static void test_dialog_from_local(void **state)
+{
+	struct fix *f = *state;
+	uint16_t port = stack_wildcard(f);
+	struct client *c = client_udp(f);
+	struct sockaddr_storage two = at("127.0.0.2", port);
+	char *via = via_of(c, "z9hG4bKdl", true);
+	char *inv = req_text("INVITE", via, "dlg-1", 1, NULL,
+			     "Contact: <sip:alice@127.0.0.1:5999>\r\n");
+	struct sip_dialog *d = NULL;
+	struct sip_peer dst;
+	char branch[64], exp[160];
+	struct sbuf sb;
+
+	client_send(c, (struct sockaddr *)&two, inv);
+	RUN_UNTIL(f, f->invite_stx && c->dgrams == 1);         /* 100 Trying */
+	assert_int_equal(sip_dialog_uas_alloc(&d, sip_stx_request(f->invite_stx),
+					      sip_stx_peer(f->invite_stx), "lt1",
+					      "sip:kv@127.0.0.2"), 0);
+	assert_int_equal(sip_stx_reply(f->invite_stx, 200, NULL, "lt1", NULL, NULL, NULL), 0);
+
+	sbuf_init(&sb);
+	dialog_next(f, d, NULL, &sb, &dst, branch, sizeof(branch));
+	snprintf(exp, sizeof(exp), "Via: SIP/2.0/UDP 127.0.0.2:%u;branch=%s;rport\r\n",
+		 port, branch);
+	assert_non_null(strstr(sbuf_cstr(&sb), exp));
+	assert_true(sip_sa_equal((struct sockaddr *)&dst.local, (struct sockaddr *)&two));
+	assert_int_equal(sip_ctx_send(f->st, NULL, &dst, sb.p, sb.len, resph, f), 0);
+	RUN_UNTIL(f, has(c, "INFO sip:alice@127.0.0.1:5999"));
+	assert_all_from(c, "127.0.0.2", port);
+
+	/* A route through the same host keeps the local; to another host
+	 * the kernel chooses. */
+	dialog_next(f, d, "<sip:127.0.0.1:5998;lr>", &sb, &dst, branch, sizeof(branch));
+	assert_int_equal(sa_port((struct sockaddr *)&dst.addr), 5998);
+	assert_true(sip_sa_equal((struct sockaddr *)&dst.local, (struct sockaddr *)&two));
+	dialog_next(f, d, "<sip:127.0.0.5;lr>", &sb, &dst, branch, sizeof(branch));
+	assert_int_equal(dst.local.ss_family, AF_UNSPEC);
+	snprintf(exp, sizeof(exp), "Via: SIP/2.0/UDP 127.0.0.1:%u;", port);
+	assert_non_null(strstr(sbuf_cstr(&sb), exp));
+	sbuf_free(&sb);
+	sip_dialog_free(d);
+	free(inv);
+	free(via);
+	client_free(c);
+}
+
 /* Freeing the stack with live transactions of every kind leaks nothing. */
 static void test_free_with_live_transactions(void **state)
 {
@@ -1237,6 +1446,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_branch_and_via, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_via_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard_answers_from_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_from_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialog_from_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_live_transactions, setup, teardown),
 	};
 

@@ -1,6 +1,8 @@
 /*
  * test_transport.c - SIP transports over real loopback sockets: UDP and
- * TCP, IPv4 and IPv6, framing, keep-alives, limits and connection reuse.
+ * TCP, IPv4 and IPv6, framing, keep-alives, limits and connection reuse,
+ * and answers from the local address a flow arrived on (127.0.0.0/8 is
+ * all loopback on Linux, so one wildcard listener is asked on several).
  *
  * The peer side is a plain socket watched by a uv_poll handle, so the
  * whole exchange runs on one loop; every wait has a safety deadline and
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +29,33 @@
 
 #define DEADLINE_MS 5000
 
+/*
+ * A full socket buffer, on demand: while blocked_port is set, sendmsg()
+ * from a socket bound to that port fails with EAGAIN.  Loopback never
+ * fills a UDP send buffer (the kernel hands each datagram over at once),
+ * so this is the only way to see the transport queue what the socket
+ * refuses.  Every other call goes to the real sendmsg().
+ */
+static uint16_t blocked_port;
+
+ssize_t sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+	static ssize_t (*real)(int, const struct msghdr *, int);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "sendmsg");
+	if (blocked_port && !getsockname(fd, (struct sockaddr *)&ss, &len) &&
+	    sip_sa_port((struct sockaddr *)&ss) == blocked_port) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return real(fd, mh, flags);
+}
+
+#define MAX_DGRAMS 16
+
 struct client {
 	int fd;
 	uv_poll_t poll;
@@ -33,6 +63,10 @@ struct client {
 	char buf[65536];
 	size_t len;
 	unsigned dgrams;
+	/* UDP: where each of the first datagrams came from, and where it
+	 * starts in buf */
+	struct sockaddr_storage src[MAX_DGRAMS];
+	size_t off[MAX_DGRAMS];
 	bool eof;
 	int err;
 	struct sockaddr_storage addr;    /* our own bound address */
@@ -170,17 +204,25 @@ static void client_poll_cb(uv_poll_t *p, int status, int events)
 
 	for (;;) {
 		size_t room = sizeof(c->buf) - c->len;
+		struct sockaddr_storage src;
+		socklen_t slen = sizeof(src);
 		ssize_t n;
 
+		memset(&src, 0, sizeof(src));
 		if (!room) {
 			/* Keep draining so the sender never blocks on us. */
 			char sink[4096];
 
 			n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
 		} else {
-			n = recv(c->fd, c->buf + c->len, room, MSG_DONTWAIT);
+			n = recvfrom(c->fd, c->buf + c->len, room, MSG_DONTWAIT,
+				     (struct sockaddr *)&src, &slen);
 		}
 		if (n > 0) {
+			if (c->dgrams < MAX_DGRAMS) {
+				c->src[c->dgrams] = src;
+				c->off[c->dgrams] = c->len;
+			}
 			if (room)
 				c->len += (size_t)n;
 			c->dgrams++;
@@ -453,6 +495,236 @@ static void test_udp_send_errors(void **state)
 	assert_int_equal(sip_transport_send(f->tp, NULL, "x", 1), EINVAL);
 }
 
+
+/* ---- the local address of a flow ---- */
+
+static void make_ip(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+{
+	struct pl h = pl_from_str(ip);
+
+	memset(ss, 0, sizeof(*ss));
+	assert_int_equal(sip_sa_from_host(ss, &h, port), 0);
+}
+
+static struct sip_listener *listen_any(struct fix *f, enum sip_proto proto, int af)
+{
+	struct sockaddr_storage ss;
+	struct sip_listener *l = NULL;
+
+	make_ip(&ss, af == AF_INET ? "0.0.0.0" : "::", 0);
+	assert_int_equal(sip_transport_listen(f->tp, proto, (struct sockaddr *)&ss, &l), 0);
+	assert_non_null(l);
+	return l;
+}
+
+/* "ip:port" of an address, in a static buffer per slot. */
+static const char *str(const struct sockaddr_storage *ss, int slot)
+{
+	static char buf[4][64];
+
+	return sip_sockaddr_str((const struct sockaddr *)ss, buf[slot], sizeof(buf[slot]));
+}
+
+static const char *ip_port(const char *ip, uint16_t port, int slot)
+{
+	static char buf[4][64];
+
+	snprintf(buf[slot], sizeof(buf[slot]), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+	return buf[slot];
+}
+
+/* A wildcard UDP listener (into *lp unless NULL) and a client (on
+ * loopback) of family af; the listener's port. */
+static uint16_t wildcard_pair(struct fix *f, int af, struct sip_listener **lp,
+			      struct client **cp)
+{
+	struct sip_listener *l = listen_any(f, SIP_PROTO_UDP, af);
+
+	if (lp)
+		*lp = l;
+	*cp = client_udp(f, af);
+	return sip_sa_port(sip_listener_addr(l));
+}
+
+/* A peer at c's address whose flow arrived on local:port (NULL: none). */
+static void flow_peer(struct sip_peer *dst, const struct client *c, const char *local,
+		      uint16_t port)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->addr = c->addr;
+	dst->proto = SIP_PROTO_UDP;
+	if (local)
+		make_ip(&dst->local, local, port);
+}
+
+/* One wildcard listener asked on several addresses: each datagram says
+ * where it went, and the answer comes back from there. */
+static void wildcard_roundtrips(struct fix *f, int af, const char *const *asked, size_t n)
+{
+	struct sip_listener *l;
+	struct client *c;
+	uint16_t port = wildcard_pair(f, af, &l, &c);
+	struct sockaddr_storage to;
+
+	f->reply = reply_200;
+	for (size_t i = 0; i < n; i++) {
+		make_ip(&to, asked[i], port);
+		client_sendto(c, (struct sockaddr *)&to, OPT("w1"));
+		RUN_UNTIL(f, c->dgrams == i + 1);
+		assert_int_equal(f->nrx, i + 1);
+		assert_ptr_equal(f->rx[i].peer.lst, l);
+		assert_string_equal(str(&f->rx[i].peer.local, 0), ip_port(asked[i], port, 1));
+		assert_string_equal(str(&c->src[i], 0), ip_port(asked[i], port, 1));
+	}
+	assert_int_equal(c->len, n * strlen(reply_200));
+	client_free(c);
+}
+
+static void test_udp_wildcard_v4(void **state)
+{
+	/* The client is on 127.0.0.1: the kernel alone would answer it from
+	 * 127.0.0.1 whatever it asked. */
+	static const char *const asked[] = {"127.0.0.2", "127.0.0.1", "127.0.0.3"};
+
+	wildcard_roundtrips(*state, AF_INET, asked, 3);
+}
+
+static void test_udp_wildcard_v6(void **state)
+{
+	static const char *const asked[] = {"::1"};
+
+	if (!have_ipv6()) {
+		print_message("skipped: no IPv6 loopback here (::1 cannot be bound)\n");
+		skip();
+	}
+	wildcard_roundtrips(*state, AF_INET6, asked, 1);
+}
+
+/* A specific bind needs no control message: its address is the local. */
+static void test_udp_specific_local(void **state)
+{
+	struct fix *f = *state;
+	struct sip_listener *l = listen_on(f, SIP_PROTO_UDP, AF_INET, 0);
+	struct client *c = client_udp(f, AF_INET);
+
+	f->reply = reply_200;
+	client_sendto(c, sip_listener_addr(l), OPT("s1"));
+	RUN_UNTIL(f, c->dgrams == 1);
+	assert_true(sip_sa_equal((struct sockaddr *)&f->rx[0].peer.local, sip_listener_addr(l)));
+	assert_true(sip_sa_equal((struct sockaddr *)&c->src[0], sip_listener_addr(l)));
+	client_free(c);
+}
+
+/* A request on a flow: dst->local alone (no listener given) picks the
+ * listener and the source; what cannot be honoured leaves as before. */
+static void test_udp_send_from_local(void **state)
+{
+	struct fix *f = *state;
+	struct sip_listener *l;
+	struct client *c;
+	uint16_t port = wildcard_pair(f, AF_INET, &l, &c);
+	struct sockaddr_storage src;
+	struct sip_peer dst;
+	struct {
+		const char *local;
+		uint16_t port;
+		const char *src;         /* sip_transport_source(), "" for none */
+		const char *from;        /* where the datagram comes from */
+	} cases[] = {
+		{"127.0.0.3", port, "127.0.0.3", "127.0.0.3"},
+		{"127.0.0.2", port, "127.0.0.2", "127.0.0.2"},
+		/* no listener on that port: the kernel's choice */
+		{"127.0.0.2", (uint16_t)(port ^ 1), "", "127.0.0.1"},
+		/* not an address of this host: refused, sent anyway */
+		{"192.0.2.1", port, "192.0.2.1", "127.0.0.1"},
+		/* the other family: ignored */
+		{"::1", port, "", "127.0.0.1"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		flow_peer(&dst, c, cases[i].local, cases[i].port);
+		assert_ptr_equal(sip_transport_source(f->tp, &dst, &src), l);
+		if (*cases[i].src)
+			assert_string_equal(str(&src, 0), ip_port(cases[i].src, port, 1));
+		else
+			assert_int_equal(src.ss_family, AF_UNSPEC);
+		assert_int_equal(sip_transport_send(f->tp, &dst, "x", 1), 0);
+		RUN_UNTIL(f, c->dgrams == i + 1);
+		assert_string_equal(str(&c->src[i], 0), ip_port(cases[i].from, port, 1));
+	}
+	client_free(c);
+}
+
+/* What the socket refuses waits, in order, with its source; a send while
+ * something waits goes behind it. */
+static void test_udp_queue_keeps_order_and_source(void **state)
+{
+	struct fix *f = *state;
+	struct client *c;
+	uint16_t port = wildcard_pair(f, AF_INET, NULL, &c);
+	static const char *const local[] = {"127.0.0.2", "127.0.0.3", NULL, "127.0.0.2"};
+	static const char *const from[] = {"127.0.0.2", "127.0.0.3", "127.0.0.1", "127.0.0.2"};
+	struct sip_peer dst;
+
+	blocked_port = port;
+	for (size_t i = 0; i < 4; i++) {
+		char data[2] = {(char)('A' + i), 0};
+
+		if (i == 3)
+			blocked_port = 0;
+		flow_peer(&dst, c, local[i], port);
+		assert_int_equal(sip_transport_send(f->tp, &dst, data, 1), 0);
+	}
+	assert_int_equal(sip_transport_stats(f->tp)->udp_queued, 4);
+	RUN_UNTIL(f, c->dgrams == 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(c->buf[c->off[i]], 'A' + (int)i);
+		assert_string_equal(str(&c->src[i], 0), ip_port(from[i], port, 1));
+	}
+	assert_int_equal(sip_transport_stats(f->tp)->tx_bytes, 4);
+	client_free(c);
+}
+
+/* The queue is bounded; freeing the transport frees what still waits. */
+static void test_udp_queue_limit(void **state)
+{
+	struct fix *f = *state;
+	struct sip_listener *l = listen_on(f, SIP_PROTO_UDP, AF_INET, 0);
+	size_t chunk = 60000, n = 0;
+	char *data = calloc(1, chunk);
+	struct sip_peer dst;
+	int err = 0;
+
+	assert_non_null(data);
+	memset(&dst, 0, sizeof(dst));
+	make_addr(&dst.addr, AF_INET, 9);
+	dst.proto = SIP_PROTO_UDP;
+	blocked_port = sip_sa_port(sip_listener_addr(l));
+	while (n < 100 && !(err = sip_transport_send(f->tp, &dst, data, chunk)))
+		n++;
+	blocked_port = 0;
+	assert_int_equal(err, ENOBUFS);
+	assert_int_equal(n, (4 * 1024 * 1024) / chunk);
+	free(data);
+}
+
+/* TCP: the local is the connection's own end. */
+static void test_tcp_wildcard_local(void **state)
+{
+	struct fix *f = *state;
+	struct sip_listener *l = listen_any(f, SIP_PROTO_TCP, AF_INET);
+	uint16_t port = sip_sa_port(sip_listener_addr(l));
+	struct sockaddr_storage to;
+	struct client *c;
+
+	make_ip(&to, "127.0.0.2", port);
+	c = client_tcp(f, (struct sockaddr *)&to);
+	client_send(c, OPT("tl"), strlen(OPT("tl")));
+	RUN_UNTIL(f, f->nrx == 1);
+	assert_string_equal(str(&f->rx[0].peer.local, 0), ip_port("127.0.0.2", port, 1));
+	client_free(c);
+}
+
 /* ---- TCP ---- */
 
 static void test_tcp_two_in_one_write(void **state)
@@ -639,6 +911,7 @@ struct remote {
 	struct sip_transport *tp;
 	unsigned n;
 	char first[256];
+	struct sockaddr_storage from;    /* where the first message came from */
 };
 
 static void remote_recvh(int err, const char *why, struct sip_msg *msg,
@@ -646,10 +919,27 @@ static void remote_recvh(int err, const char *why, struct sip_msg *msg,
 {
 	struct remote *r = arg;
 
-	if (!err && !r->n)
+	if (!err && !r->n) {
 		pl_strcpy(&msg->via.branch, r->first, sizeof(r->first));
+		r->from = peer->addr;
+	}
 	if (!err)
 		r->n++;
+}
+
+/* The remote side with a TCP listener on loopback, and dst pointing at it. */
+static void remote_alloc(struct fix *f, struct remote *r, struct sip_peer *dst)
+{
+	struct sockaddr_storage ss;
+	struct sip_listener *rl;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(sip_transport_alloc(&r->tp, &f->loop, remote_recvh, r), 0);
+	make_addr(&ss, AF_INET, 0);
+	assert_int_equal(sip_transport_listen(r->tp, SIP_PROTO_TCP, (struct sockaddr *)&ss, &rl), 0);
+	memset(dst, 0, sizeof(*dst));
+	memcpy(&dst->addr, sip_listener_addr(rl), sizeof(struct sockaddr_in));
+	dst->proto = SIP_PROTO_TCP;
 }
 
 static void remote_free(struct fix *f, struct remote *r)
@@ -662,20 +952,11 @@ static void test_tcp_send_opens_connection(void **state)
 {
 	struct fix *f = *state;
 	struct remote r;
-	struct sockaddr_storage ss;
-	struct sip_listener *rl;
 	struct sip_peer dst;
 	uint64_t id1 = 0, id2 = 0;
 
-	memset(&r, 0, sizeof(r));
 	listen_on(f, SIP_PROTO_TCP, AF_INET, 0);
-	assert_int_equal(sip_transport_alloc(&r.tp, &f->loop, remote_recvh, &r), 0);
-	make_addr(&ss, AF_INET, 0);
-	assert_int_equal(sip_transport_listen(r.tp, SIP_PROTO_TCP, (struct sockaddr *)&ss, &rl), 0);
-
-	memset(&dst, 0, sizeof(dst));
-	memcpy(&dst.addr, sip_listener_addr(rl), sizeof(struct sockaddr_in));
-	dst.proto = SIP_PROTO_TCP;
+	remote_alloc(f, &r, &dst);
 	dst.conn_id = 12345;    /* stale id: falls back to the address */
 	/* Both are queued until the connection is up, then sent in order. */
 	assert_int_equal(sip_transport_send_conn(f->tp, &dst, OPT("n1"), strlen(OPT("n1")), &id1), 0);
@@ -687,6 +968,28 @@ static void test_tcp_send_opens_connection(void **state)
 	assert_string_equal(r.first, "z9hG4bKn1");
 	assert_int_equal(sip_transport_stats(f->tp)->tcp_connected, 1);
 	assert_true(sip_transport_conn_alive(f->tp, id1));
+	remote_free(f, &r);
+}
+
+/* A new connection for a flow leaves from the flow's address; TCP's
+ * source says which port we listen on, not the connection's own. */
+static void test_tcp_connect_from_local(void **state)
+{
+	struct fix *f = *state;
+	struct sip_listener *ours = listen_any(f, SIP_PROTO_TCP, AF_INET);
+	struct sockaddr_storage ss, src;
+	struct remote r;
+	struct sip_peer dst;
+
+	remote_alloc(f, &r, &dst);
+	make_ip(&dst.local, "127.0.0.3", 40000);
+	assert_ptr_equal(sip_transport_source(f->tp, &dst, &src), ours);
+	assert_string_equal(str(&src, 0),
+			    ip_port("127.0.0.3", sip_sa_port(sip_listener_addr(ours)), 1));
+	assert_int_equal(sip_transport_send(f->tp, &dst, OPT("cl"), strlen(OPT("cl"))), 0);
+	RUN_UNTIL(f, r.n == 1);
+	make_ip(&ss, "127.0.0.3", sip_sa_port((struct sockaddr *)&r.from));
+	assert_true(sip_sa_equal((struct sockaddr *)&r.from, (struct sockaddr *)&ss));
 	remote_free(f, &r);
 }
 
@@ -820,6 +1123,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_bind_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_malformed_and_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_send_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_wildcard_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_wildcard_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_specific_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_send_from_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_queue_keeps_order_and_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_queue_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_wildcard_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_two_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_split_in_three, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_ping_and_crlf, setup, teardown),
@@ -829,6 +1139,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_send_on_conn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_send_opens_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_connect_from_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_max_conns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_write_overflow, setup, teardown),

@@ -9,10 +9,10 @@
  * are expired, in case their timer has not fired yet.
  *
  * A REGISTER is applied in three phases so that it is all-or-nothing:
- * plan (match bindings, check Call-ID/CSeq ordering and max_contacts),
- * allocate (every new contact and the result list), then commit (which
- * cannot fail).  Callbacks are called before the operation returns; they
- * must not modify the state themselves.
+ * plan (locplan.c, the planner the Redis backend runs too: match bindings,
+ * check Call-ID/CSeq ordering and max_contacts), allocate (every new
+ * contact), then commit (which cannot fail).  Callbacks are called before
+ * the operation returns; they must not modify the state themselves.
  *
  * Nonce counts live in an nctab (nctab.c): bounded
  * (state_mem_set_nonce_max(), default MEM_NONCE_MAX), no allocation or
@@ -33,6 +33,7 @@
 
 #include "sip/msg.h"
 #include "state/failtab.h"
+#include "state/locplan.h"
 #include "state/nctab.h"
 #include "state/state.h"
 #include "util/hash.h"
@@ -100,14 +101,6 @@ struct mem_src {
 	struct list_node le;     /* on srcs_lru */
 	uint32_t until;          /* unix s: the latest expiry of a binding */
 	uint8_t addr[MEM_SRC_ADDR];
-};
-
-/* One Contact of the request, as planned. */
-struct plan {
-	const struct loc_binding *b;
-	struct mem_contact *match;   /* existing binding it refreshes/removes */
-	struct mem_contact *fresh;   /* replacement or new binding */
-	bool skip;                   /* superseded by a later equal binding */
 };
 
 static const struct state_ops mem_ops;
@@ -376,201 +369,60 @@ static void aor_reply(struct mem_state *ms, const struct pl *name, enum loc_resu
 	export_free(v, stackbuf);
 }
 
-static bool uri_same(const struct pl *a, const struct pl *b)
-{
-	struct sip_uri ua, ub;
-
-	if (sip_uri_decode(&ua, a) == 0 && sip_uri_decode(&ub, b) == 0)
-		return sip_uri_equal(&ua, &ub);
-	/* Unparseable URIs only match themselves. */
-	return pl_eq(a, b);
-}
-
-static bool instance_same(const struct pl *a, const struct pl *b)
-{
-	return pl_isset(a) && pl_isset(b) && pl_eqcase(a, b);
-}
-
-static bool contact_matches(const struct mem_contact *c, const struct loc_binding *b)
-{
-	struct pl uri = pl_from_str(c->uri);
-	struct pl inst = pl_from_str(c->instance);
-
-	return instance_same(&inst, &b->instance) || uri_same(&uri, &b->uri);
-}
-
-static bool binding_matches(const struct loc_binding *a, const struct loc_binding *b)
-{
-	return instance_same(&a->instance, &b->instance) || uri_same(&a->uri, &b->uri);
-}
-
-static bool plan_claimed(const struct plan *pv, size_t n, const struct mem_contact *c)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (pv[i].match == c)
-			return true;
-	}
-	return false;
-}
-
-static bool contact_in(struct mem_contact *const *v, size_t n, const struct mem_contact *c)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (v[i] == c)
-			return true;
-	}
-	return false;
-}
-
-static bool callid_same(const struct mem_contact *c, const struct pl *callid)
-{
-	return pl_eq_str(callid, c->callid);
-}
-
-/* "Contact: *": §10.3 step 6, every binding goes or none does. */
-static enum loc_result reg_wildcard(struct mem_state *ms, const struct loc_register *r)
-{
-	struct mem_aor *a = aor_find(ms, &r->aor);
-	struct mem_contact *c;
-
-	if (!a)
-		return LOC_OK;
-	for (c = a->contacts; c; c = c->next) {
-		if (callid_same(c, &r->callid) && r->cseq <= c->cseq)
-			return LOC_OUT_OF_ORDER;
-	}
-	htab_remove(&ms->aors, &a->node);
-	while ((c = a->contacts) != NULL) {
-		a->contacts = c->next;
-		ms->contacts_n--;
-		contact_free(ms, c);
-	}
-	free(a);
-	return LOC_OK;
-}
-
-/* Replaces old by fresh at the same place in the AOR's list. */
-static void aor_replace(struct mem_aor *a, struct mem_contact *old, struct mem_contact *fresh)
-{
-	struct mem_contact **pp = &a->contacts;
-
-	while (*pp && *pp != old)
-		pp = &(*pp)->next;
-	fresh->next = old->next;
-	fresh->aor = a;
-	*pp = fresh;
-	old->next = NULL;
-}
-
-static void aor_append(struct mem_aor *a, struct mem_contact *c)
-{
-	struct mem_contact **pp = &a->contacts;
-
-	while (*pp)
-		pp = &(*pp)->next;
-	c->next = NULL;
-	c->aor = a;
-	*pp = c;
-	a->n++;
-	a->ms->contacts_n++;
-}
-
 /*
- * §10.3 steps 7-8 for a list of bindings, plus max_contacts.  Returns the
- * result; LOC_OK means the store was changed.
+ * Applies the shared plan (locplan.c) to the AOR's list.  Everything that
+ * can fail happens before the first change.
  */
-static enum loc_result reg_bindings(struct mem_state *ms, const struct loc_register *r,
-				    uint64_t now)
+static enum loc_result reg_apply(struct mem_state *ms, const struct loc_register *r,
+				 uint64_t now)
 {
+	struct loc_contact stackbuf[MEM_EXPORT_STACK];
+	struct mem_contact *stackold[MEM_EXPORT_STACK] = { NULL };
+	struct mem_contact *stacknext[LOCPLAN_STACK] = { NULL };
 	struct mem_aor *a = aor_find(ms, &r->aor), *newaor = NULL;
-	size_t n = r->bindings_n, i, j;
-	size_t existing = a ? a->n : 0;
-	size_t removed = 0, kept_in_req = 0, added = 0, result, evict_n = 0;
-	struct mem_contact **evict = NULL, *c;
-	struct plan *pv;
-	enum loc_result res = LOC_OK;
+	size_t cur_n = a ? a->n : 0, i;
+	struct loc_contact *cur = export_alloc(cur_n, stackbuf);
+	struct mem_contact **old = stackold, **next = stacknext, *c, **tail;
+	struct locplan plan;
+	enum loc_result res;
 
-	/* No Contact at all: a query. */
-	if (!n)
-		return LOC_OK;
-	pv = calloc(n, sizeof(*pv));
-	if (!pv)
-		return LOC_FAILED;
-
-	/* Plan: a later Contact equal to an earlier one supersedes it. */
-	for (i = 0; i < n; i++) {
-		pv[i].b = &r->bindings[i];
-		for (j = i + 1; j < n && !pv[i].skip; j++)
-			pv[i].skip = binding_matches(&r->bindings[i], &r->bindings[j]);
+	if (cur_n > MEM_EXPORT_STACK)
+		old = calloc(cur_n, sizeof(*old));
+	if (!cur || !old) {
+		res = LOC_FAILED;
+		goto early;
 	}
-	for (i = 0; i < n; i++) {
-		if (pv[i].skip)
-			continue;
-		for (c = a ? a->contacts : NULL; c; c = c->next) {
-			if (!plan_claimed(pv, i, c) && contact_matches(c, pv[i].b)) {
-				pv[i].match = c;
-				break;
-			}
-		}
-		if (pv[i].match && callid_same(pv[i].match, &r->callid) &&
-		    r->cseq <= pv[i].match->cseq) {
-			res = LOC_OUT_OF_ORDER;
-			goto out;
-		}
-		if (pv[i].match && !pv[i].b->expires)
-			removed++;
-		else if (pv[i].match)
-			kept_in_req++;
-		else if (pv[i].b->expires)
-			added++;
+	aor_export(a, cur);
+	i = 0;
+	for (c = a ? a->contacts : NULL; c && i < cur_n; c = c->next)
+		old[i++] = c;
+	if (locplan_make(&plan, r, cur, cur_n)) {
+		res = LOC_FAILED;
+		goto early;
 	}
-
-	result = existing - removed + added;
-	if (result > r->max_contacts) {
-		/* Bindings of this request are never evicted: if they
-		 * alone exceed the limit, the request fails. */
-		if (kept_in_req + added > r->max_contacts || !r->remove_existing) {
-			res = LOC_TOO_MANY;
-			goto out;
-		}
-		evict_n = result - r->max_contacts;
-		evict = calloc(evict_n, sizeof(*evict));
-		if (!evict) {
-			res = LOC_FAILED;
-			goto out;
-		}
-		for (j = 0; j < evict_n; j++) {
-			struct mem_contact *soonest = NULL;
-
-			for (c = a->contacts; c; c = c->next) {
-				if (plan_claimed(pv, n, c) || contact_in(evict, j, c))
-					continue;
-				if (!soonest || c->expires_at < soonest->expires_at)
-					soonest = c;
-			}
-			evict[j] = soonest;
-		}
-	}
+	res = plan.res;
+	if (res != LOC_OK || !plan.changed)
+		goto out;
 
 	/* Allocate: nothing has changed yet, so failing here is harmless. */
-	if (!a && added) {
-		newaor = aor_alloc(ms, &r->aor);
-		if (!newaor) {
-			res = LOC_FAILED;
-			goto out;
-		}
+	if (plan.n > LOCPLAN_STACK)
+		next = calloc(plan.n, sizeof(*next));
+	if (!next || (!a && !(newaor = aor_alloc(ms, &r->aor)))) {
+		res = LOC_FAILED;
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		if (pv[i].skip || !pv[i].b->expires)
-			continue;
-		pv[i].fresh = contact_alloc(r, pv[i].b);
-		if (!pv[i].fresh) {
-			res = LOC_FAILED;
-			goto out;
+	for (i = 0; i < plan.n; i++) {
+		const struct locplan_item *it = &plan.v[i];
+
+		if (it->req >= 0) {
+			next[i] = contact_alloc(r, &r->bindings[it->req]);
+			if (!next[i]) {
+				res = LOC_FAILED;
+				goto out;
+			}
+			contact_arm(ms, next[i], now);
+		} else if (it->cur >= 0 && (size_t)it->cur < cur_n) {
+			next[i] = old[it->cur];
 		}
 	}
 
@@ -580,36 +432,43 @@ static enum loc_result reg_bindings(struct mem_state *ms, const struct loc_regis
 		a = newaor;
 		newaor = NULL;
 	}
-	for (j = 0; j < evict_n; j++) {
-		aor_unlink_contact(a, evict[j]);
-		contact_free(ms, evict[j]);
+	for (i = 0; i < plan.n; i++) {
+		if (plan.v[i].req < 0 && plan.v[i].cur >= 0 && (size_t)plan.v[i].cur < cur_n)
+			old[plan.v[i].cur] = NULL;
 	}
-	for (i = 0; i < n; i++) {
-		struct mem_contact *old = pv[i].match, *fresh = pv[i].fresh;
-
-		if (old && fresh) {
-			aor_replace(a, old, fresh);
-			contact_free(ms, old);
-		} else if (old) {
-			aor_unlink_contact(a, old);
-			contact_free(ms, old);
-		} else if (fresh) {
-			aor_append(a, fresh);
-		}
-		if (fresh)
-			contact_arm(ms, fresh, now);
-		pv[i].fresh = NULL;
+	for (i = 0; i < cur_n; i++) {
+		if (old[i])
+			contact_free(ms, old[i]);
 	}
-	if (a && !a->n) {
+	tail = &a->contacts;
+	for (i = 0; i < plan.n; i++) {
+		if (!next[i])
+			continue;
+		next[i]->aor = a;
+		*tail = next[i];
+		tail = &next[i]->next;
+	}
+	*tail = NULL;
+	ms->contacts_n = ms->contacts_n - cur_n + plan.n;
+	a->n = (uint32_t)plan.n;
+	if (!a->n) {
 		htab_remove(&ms->aors, &a->node);
 		free(a);
 	}
+	plan.n = 0;      /* every new contact is in the list now */
 out:
-	for (i = 0; i < n; i++)
-		free(pv[i].fresh);
+	for (i = 0; next && i < plan.n; i++) {
+		if (plan.v[i].req >= 0 && next[i])
+			contact_free(ms, next[i]);
+	}
+	if (next != stacknext)
+		free(next);
 	free(newaor);
-	free(evict);
-	free(pv);
+	locplan_free(&plan);
+early:
+	if (old != stackold)
+		free(old);
+	export_free(cur, stackbuf);
 	return res;
 }
 
@@ -619,23 +478,13 @@ static int mem_reg(struct state *st, const struct loc_register *r,
 	struct mem_state *ms = (struct mem_state *)st;
 	enum loc_result res;
 	uint64_t now;
-	size_t i;
 
-	if (!ms || !r || !cb || !pl_isset(&r->aor) || r->aor.l > UINT32_MAX)
+	if (!ms || !cb || locplan_check(r))
 		return EINVAL;
-	if (r->bindings_n && !r->bindings)
-		return EINVAL;
-	for (i = 0; i < r->bindings_n && !r->wildcard; i++) {
-		if (!pl_isset(&r->bindings[i].uri))
-			return EINVAL;
-	}
 
 	now = mem_now(ms);
 	aor_purge(ms, &r->aor, now);
-	if (r->wildcard)
-		res = reg_wildcard(ms, r);
-	else
-		res = reg_bindings(ms, r, now);
+	res = reg_apply(ms, r, now);
 	if (res == LOC_FAILED)
 		cb(LOC_FAILED, NULL, 0, arg);
 	else

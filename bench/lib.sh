@@ -483,23 +483,36 @@ gen_users_csv() {
 # mem.csv: MEM_CONTACTS distinct contacts for each of MEM_AORS AORs,
 # MEM_PER_REG of them per REGISTER.  Every contact has its own address,
 # like phones behind different NATs; the URI length is a typical one.
+# MEM_ORDER "aor" (default): an AOR's REGISTERs back to back, so that at
+# 1000/s several of them are in flight at once; "spread": the first
+# REGISTER of every AOR, then the second of every AOR, and so on, as
+# phones of one AOR that register at different times.  The same contacts
+# either way.
 gen_mem_csv() {
-	awk -v aors="$MEM_AORS" -v per_aor="$MEM_CONTACTS" -v per_reg="$MEM_PER_REG" 'BEGIN {
+	awk -v aors="$MEM_AORS" -v per_aor="$MEM_CONTACTS" -v per_reg="$MEM_PER_REG" \
+	    -v order="${MEM_ORDER:-aor}" '
+	function reg(a, c,   u, line, j, k) {
+		u = 200000 + a
+		line = u ";[authentication username=" u " password=pw" u "];"
+		for (j = c; j < c + per_reg && j < per_aor; j++) {
+			if (j > c)
+				line = line ","
+			k = a * per_aor + j
+			line = line sprintf("<sip:%d@10.%d.%d.%d:5060>", u,
+				int(k / 65536) % 256, int(k / 256) % 256, k % 256)
+		}
+		print line
+	}
+	BEGIN {
 		print "SEQUENTIAL"
-		k = 0
-		for (a = 0; a < aors; a++) {
-			u = 200000 + a
-			for (c = 0; c < per_aor; c += per_reg) {
-				line = u ";[authentication username=" u " password=pw" u "];"
-				for (j = c; j < c + per_reg && j < per_aor; j++) {
-					if (j > c)
-						line = line ","
-					line = line sprintf("<sip:%d@10.%d.%d.%d:5060>", u,
-						int(k / 65536) % 256, int(k / 256) % 256, k % 256)
-					k++
-				}
-				print line
-			}
+		if (order == "spread") {
+			for (c = 0; c < per_aor; c += per_reg)
+				for (a = 0; a < aors; a++)
+					reg(a, c)
+		} else {
+			for (a = 0; a < aors; a++)
+				for (c = 0; c < per_aor; c += per_reg)
+					reg(a, c)
 		}
 	}' >"$1"
 }

@@ -77,6 +77,7 @@ MEM_AORS=${MEM_AORS:-1000}
 MEM_CONTACTS=${MEM_CONTACTS:-100}
 MEM_PER_REG=${MEM_PER_REG:-10}
 MEM_RATE=${MEM_RATE:-1000}
+MEM_ORDER=${MEM_ORDER:-aor}
 MEM_SERVERS=${MEM_SERVERS-$SERVERS}
 CLUSTER_REPLICAS=${CLUSTER_REPLICAS:-3}
 CLUSTER_RATES=${CLUSTER_RATES:-"1500 3000 4500 6000 7500 9000 10500 12000"}
@@ -419,7 +420,12 @@ run_memory() {
 	BENCH_SIPP_EXTRA=""
 	M[$name,seen]=$(bindings_in_last_200 "$WORK/verify_$name.msg")
 	M[$name,stored]=""
-	is_kamailio "$name" && M[$name,stored]=", $(kam_contacts "$name") in $(uses_redis "$name" && echo Redis || echo usrloc)"
+	case $name in
+	kamailio) M[$name,stored]=", $(kam_contacts "$name") in usrloc" ;;
+	kamailio_redis) M[$name,stored]=", $(kam_contacts "$name") in Redis" ;;
+	kubevoxd_redis)
+		M[$name,stored]=", $(redis-cli -p "${RPORT[$name]}" get kv:cnt) in Redis (kv:cnt)" ;;
+	esac
 	stop_server "$name"
 }
 
@@ -678,7 +684,7 @@ fi
 
 # 3. Memory per binding, each server fresh.
 if [ -n "$MEM_SERVERS" ]; then
-	echo "memory: $MEM_AORS AORs x $MEM_CONTACTS contacts, $MEM_PER_REG contacts per REGISTER"
+	echo "memory: $MEM_AORS AORs x $MEM_CONTACTS contacts, $MEM_PER_REG contacts per REGISTER, MEM_ORDER=$MEM_ORDER"
 	for s in $MEM_SERVERS; do
 		run_memory "$s"
 	done
@@ -795,7 +801,7 @@ if [ -n "$SERVERS" ]; then
 fi
 if [ -n "$MEM_SERVERS" ]; then
 	echo
-	echo "memory: $MEM_AORS AORs x $MEM_CONTACTS = $MEM_TOTAL distinct bindings, $MEM_PER_REG contacts per REGISTER, then all refreshed"
+	echo "memory: $MEM_AORS AORs x $MEM_CONTACTS = $MEM_TOTAL distinct bindings, $MEM_PER_REG contacts per REGISTER (MEM_ORDER=$MEM_ORDER), then all refreshed"
 	for s in $MEM_SERVERS; do
 		if uses_redis "$s"; then what="Redis used_memory"
 		elif is_kamailio "$s"; then what="shm real_used"

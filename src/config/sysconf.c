@@ -565,6 +565,7 @@ void sysconf_cluster_finish(struct cfg_load *ld)
 	if (cfg->state.backend == CFG_STATE_REDIS && !cl->advertise.ss_family)
 		diag_add(ld->diag, DIAG_WARNING, "kubevox.conf", 0,
 			 "[cluster] advertise is unset and the first UDP transport binds a "
-			 "wildcard address: other replicas cannot reach the phones of this one "
-			 "(set advertise or KUBEVOX_ADVERTISE)");
+			 "wildcard address: other replicas will be told this host's address "
+			 "toward its default route (set advertise or KUBEVOX_ADVERTISE to "
+			 "choose)");
 }

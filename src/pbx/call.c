@@ -390,6 +390,7 @@ static void leg_release(struct leg *l)
 {
 	struct call *c = l->call;
 
+	tmr_cancel(c->pbx->tmrq, &l->noresp_tmr);
 	if (l->dlg)
 		call_table_remove(c->calls, l);
 	legmedia_free(&l->m);
@@ -519,6 +520,12 @@ static void free_later(void *arg)
 
 	/* A callee's INVITE transaction still running may yet bring a 200
 	 * that must be ACKed and hung up: keep the leg until it ends. */
+	/* A contact lookup still out holds the call: the backend answers
+	 * every one (within its command deadline, or when it is freed). */
+	if (c->lookups) {
+		tmr_start(c->pbx->tmrq, &c->free_tmr, CALL_FREE_RETRY, free_later, c);
+		return;
+	}
 	if (b_legs_pending(c) && c->free_tries++ < CALL_FREE_MAX) {
 		tmr_start(c->pbx->tmrq, &c->free_tmr, CALL_FREE_RETRY, free_later, c);
 		return;
@@ -694,7 +701,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	}
 	legmedia_remote(&a->m, a->offer);
 
-	sip_totag(req, totag, sizeof(totag));
+	sip_totag(sip_stack_tag_key(c->pbx->stack), req, totag, sizeof(totag));
 	if (call_contact(c, &a->dst, contact, sizeof(contact)) ||
 	    sip_dialog_uas_alloc(&a->dlg, req, &a->dst, totag, contact)) {
 		call_reply_a(c, 400, "Bad Request - missing Contact", NULL, NULL);

@@ -31,6 +31,7 @@
 
 #define CALL_MAX_FORKS   16     /* B legs of one Dial() */
 #define CALL_ACK_WAIT_MS 32000  /* 64*T1: a 2xx that is never ACKed */
+#define CALL_NORESP_MS   5000   /* issue #9: a flow on a dead replica */
 
 enum leg_state {
 	LEG_CALLING,     /* INVITE sent (B) or received (A), no answer yet */
@@ -58,6 +59,10 @@ struct leg {
 	/* B leg: our INVITE */
 	struct sip_ctx *inv_ctx;
 	struct sip_peer dst;
+	struct tmr noresp_tmr;          /* no answer at all from a phone we
+					 * reach through another replica or
+					 * whose replica is dead */
+	bool responded;
 	bool provisional;               /* a 1xx arrived: CANCEL allowed */
 	bool cancel_pending;            /* CANCEL once a 1xx arrives */
 	bool cancelled;
@@ -93,6 +98,13 @@ struct call {
 	struct leg *b[CALL_MAX_FORKS];
 	size_t b_n;
 	struct leg *peer;               /* the B leg that answered */
+
+	/* Dial(): contact lookups still out (the Redis backend answers
+	 * later), contacts that could not be called, and whether dial_start()
+	 * is still running (it decides itself when lookups answer at once). */
+	unsigned lookups;
+	unsigned dial_unreachable;
+	bool dial_starting;
 
 	struct dp_chan *dp;
 	bool dp_async;                  /* an application will resume */

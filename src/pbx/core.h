@@ -24,6 +24,7 @@
 #include "util/tmr.h"
 
 struct calls;
+struct flowproxy;
 struct prompt_holds;
 
 /* The methods KubeVox answers, for every Allow header it sends (OPTIONS
@@ -46,6 +47,7 @@ struct pbx {
 	struct prompt_cache *prompts;   /* Playback() audio */
 	struct prompt_holds *holds;     /* prompts the relay may still read */
 	struct calls *calls;
+	struct flowproxy *proxy;        /* requests for phones of other replicas */
 };
 
 #endif

@@ -13,15 +13,18 @@
 
 #include "config/dpargs.h"
 #include "pbx/call_int.h"
+#include "pbx/flowproxy.h"
 #include "sip/print.h"
 #include "util/log.h"
 #include "util/rand.h"
 
 /* Looking up one endpoint's contacts. */
+/* Looking up one AOR's contacts: the backend may answer after
+ * dial_start() has returned, so this lives on the heap and the call is
+ * kept until every lookup has answered (call.c's free_later). */
 struct dial_lookup {
 	struct call *c;
 	const struct cfg_endpoint *ep;
-	unsigned failed;          /* contacts we could not call */
 };
 
 static void set_status(struct call *c, const char *status, enum q850_cause cause)
@@ -87,7 +90,7 @@ static void ack_2xx(struct leg *b, struct sip_ctx *ctx, const struct sip_msg *re
 /* Every B leg has ended without an answer: Dial() returns. */
 static void dial_failed(struct call *c)
 {
-	bool busy = false, noanswer = false, congestion = false;
+	bool busy = false, noanswer = false, congestion = c->dial_unreachable > 0;
 
 	for (size_t i = 0; i < c->b_n; i++) {
 		uint16_t f = c->b[i]->final;
@@ -113,6 +116,17 @@ static void dial_failed(struct call *c)
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
 		  c->dialstatus);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+static bool dial_pending(const struct call *c);
+
+/* Dial() is over without an answer once no leg rings and no lookup is
+ * out; dial_start() decides itself while it runs. */
+static void dial_check_done(struct call *c)
+{
+	if (c->phase == CALL_DIALING && !c->peer && !c->lookups && !c->dial_starting &&
+	    !dial_pending(c))
+		dial_failed(c);
 }
 
 static bool dial_pending(const struct call *c)
@@ -188,6 +202,10 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 		b->state = LEG_ENDED;
 		goto maybe_done;
 	}
+	if (!b->responded) {
+		b->responded = true;
+		tmr_cancel(c->pbx->tmrq, &b->noresp_tmr);
+	}
 	if (resp->scode < 200) {
 		b->provisional = true;
 		if (pl_isset(&resp->to.tag) && b->dlg) {
@@ -230,8 +248,7 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 	if (b->m.rtp)
 		rtp_leg_stop(b->m.rtp);
  maybe_done:
-	if (c->phase == CALL_DIALING && !c->peer && !dial_pending(c))
-		dial_failed(c);
+	dial_check_done(c);
 }
 
 static void dial_timeout(void *arg)
@@ -251,6 +268,70 @@ static void dial_timeout(void *arg)
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
 }
 
+/* Nothing at all came back from a phone reached through another replica
+ * or straight at a flow whose replica is dead: the phone is gone, and the
+ * caller must not wait for timer B (32 s).  The leg ends 480. */
+static void noresp_timeout(void *arg)
+{
+	struct leg *b = arg;
+	struct call *c = b->call;
+
+	if (b->responded || !b->inv_ctx)
+		return;
+	log_event(LOG_INFO, "dial_no_response", "uniqueid=%s channel=%s after_ms=%u",
+		  c->uniqueid, b->chan, CALL_NORESP_MS);
+	sip_ctx_abandon(b->inv_ctx);
+	b->inv_ctx = NULL;
+	b->final = 480;
+	b->state = LEG_ENDED;
+	if (b->m.rtp)
+		rtp_leg_stop(b->m.rtp);
+	dial_check_done(c);
+}
+
+/*
+ * Where the INVITE for contact ct goes: through the Path it registered
+ * with (a front proxy holds the flow), else to the phone when this replica
+ * holds its flow, else through the replica that does (flowproxy.h), else
+ * (that replica is dead) straight to the address the phone registered
+ * from.  route: the Route header value to add ("" for none).  *guarded:
+ * the leg must hear from the phone within CALL_NORESP_MS.
+ */
+static void leg_route(struct call *c, struct leg *b, const struct loc_contact *ct,
+		      char *route, size_t size, bool *guarded)
+{
+	const char *self = c->cfg->cluster.replica;
+	struct state_replica r;
+
+	route[0] = '\0';
+	*guarded = false;
+	loc_addr_get(&ct->src.addr, &b->dst.addr);
+	loc_addr_get(&ct->src.local, &b->dst.local);
+	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+	b->dst.conn_id = ct->src.conn_id;
+	if (ct->path && *ct->path) {
+		snprintf(route, size, "%s", ct->path);
+		return;
+	}
+	if (!ct->src.replica[0] || !strcmp(ct->src.replica, self))
+		return;
+	/* Another replica's flow: our TCP connection ids and local
+	 * addresses mean nothing here. */
+	b->dst.conn_id = 0;
+	memset(&b->dst.local, 0, sizeof(b->dst.local));
+	*guarded = true;
+	if (!state_replica(c->pbx->state, ct->src.replica, &r) && r.alive &&
+	    !flowproxy_route(c->pbx->proxy, &r, &ct->src, route, size, &b->dst)) {
+		c->pbx->stats.cross_replica++;
+		log_event(LOG_DEBUG, "dial_via_replica", "uniqueid=%s replica=%s",
+			  c->uniqueid, ct->src.replica);
+		return;
+	}
+	route[0] = '\0';
+	log_event(LOG_INFO, "dial_replica_dead", "uniqueid=%s replica=%s contact=%s",
+		  c->uniqueid, ct->src.replica, ct->uri);
+}
+
 /* One B leg toward contact ct of endpoint ep. */
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		     const struct loc_contact *ct)
@@ -258,7 +339,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	struct leg *b;
 	struct sbuf sb, body;
 	char callid[48], tag[24], branch[48], ip[64], contact[128];
-	char from[400], to[256], host[72];
+	char from[400], to[256], host[72], route[512];
+	bool guarded;
 	int err;
 
 	if (c->b_n == CALL_MAX_FORKS)
@@ -269,9 +351,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->call = c;
 	b->uac = true;
 	b->ep = ep;
-	loc_addr_get(&ct->src.addr, &b->dst.addr);
-	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-	b->dst.conn_id = ct->src.conn_id;
+	tmr_init(&b->noresp_tmr);
+	leg_route(c, b, ct, route, sizeof(route), &guarded);
 	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
 		 call_chan_seq(c));
 	sbuf_init(&sb);
@@ -315,8 +396,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	if (err)
 		goto out;
 	sbuf_append_str(&sb, "Max-Forwards: 70\r\n");
-	if (ct->path && *ct->path)
-		sbuf_printf(&sb, "Route: %s\r\n", ct->path);
+	if (route[0])
+		sbuf_printf(&sb, "Route: %s\r\n", route);
 	sbuf_printf(&sb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
 		    "Contact: <%s>\r\n"
 		    "Allow: " PBX_ALLOW "\r\n"
@@ -340,6 +421,8 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		goto out;
 	call_table_add(c->calls, b);
 	c->b[c->b_n++] = b;
+	if (guarded)
+		tmr_start(c->pbx->tmrq, &b->noresp_tmr, CALL_NORESP_MS, noresp_timeout, b);
 	/* The CDR names the first callee rung until one answers. */
 	if (!c->dstchannel[0])
 		snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
@@ -358,12 +441,44 @@ static void contacts_found(enum loc_result res, const struct loc_contact *ct,
 			   size_t n, void *arg)
 {
 	struct dial_lookup *dl = arg;
+	struct call *c = dl->c;
 
-	if (res != LOC_OK)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (leg_start(dl->c, dl->ep, &ct[i]))
-			dl->failed++;
+	c->lookups--;
+	/* Dial() may be over already (its timeout, CANCEL, a BYE). */
+	if (res == LOC_OK && c->phase == CALL_DIALING && !c->peer) {
+		for (size_t i = 0; i < n; i++) {
+			if (leg_start(c, dl->ep, &ct[i]))
+				c->dial_unreachable++;
+		}
+	} else if (res != LOC_OK && c->phase == CALL_DIALING) {
+		log_event(LOG_WARN, "dial_lookup_failed", "uniqueid=%s endpoint=%s",
+			  c->uniqueid, dl->ep->name);
+		c->dial_unreachable++;
+	}
+	free(dl);
+	dial_check_done(c);
+}
+
+/* Ask the backend for every contact of every AOR of ep. */
+static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep)
+{
+	for (size_t k = 0; k < ep->aors_n; k++) {
+		struct pl aor = pl_from_str(ep->aors[k]->name);
+		struct dial_lookup *dl = malloc(sizeof(*dl));
+
+		if (!dl) {
+			c->dial_unreachable++;
+			continue;
+		}
+		dl->c = c;
+		dl->ep = ep;
+		c->lookups++;
+		if (state_lookup(c->pbx->state, &aor, contacts_found, dl)) {
+			/* refused at once: no callback will come */
+			c->lookups--;
+			c->dial_unreachable++;
+			free(dl);
+		}
 	}
 }
 
@@ -371,7 +486,6 @@ enum dp_result dial_start(struct call *c, const char *args)
 {
 	char *buf = strdup(args ? args : ""), q[200], qr[120];
 	struct dp_report rep = { 0 };
-	unsigned failed = 0;
 	struct dp_dial d;
 	int err;
 
@@ -385,10 +499,13 @@ enum dp_result dial_start(struct call *c, const char *args)
 			  log_q(q, sizeof(q), rep.why, strlen(rep.why)));
 		set_status(c, "INVALIDARGS", Q850_UNSET);
 	}
+	/* Legs start as lookups answer, some maybe within this loop. */
+	c->phase = CALL_DIALING;
+	c->dial_starting = true;
+	c->dial_unreachable = 0;
 	for (size_t i = 0; !err && i < d.targets.n; i++) {
 		const struct dp_dial_target *t = &d.targets.v[i];
 		const struct cfg_endpoint *ep;
-		struct dial_lookup dl = {c, NULL, 0};
 
 		/* app_dial skips an empty destination and one it dialled. */
 		if (!*t->text || t->again)
@@ -406,29 +523,28 @@ enum dp_result dial_start(struct call *c, const char *args)
 				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
 			continue;
 		}
-		dl.ep = ep;
-		/* The memory backend answers before returning; dl lives on this
-		 * stack frame, so an asynchronous backend needs a heap copy. */
-		for (size_t k = 0; k < ep->aors_n; k++) {
-			struct pl aor = pl_from_str(ep->aors[k]->name);
-
-			state_lookup(c->pbx->state, &aor, contacts_found, &dl);
-		}
-		failed += dl.failed;
+		lookup_endpoint(c, ep);
 	}
+	c->dial_starting = false;
 	dp_dial_free(&d);
 	free(buf);
-	if (err)
+	if (err) {
+		c->phase = CALL_DIALPLAN;
 		return DP_HANGUP;
+	}
 
-	if (!c->b_n) {
-		set_status(c, failed ? "CONGESTION" : "CHANUNAVAIL",
-			   failed ? Q850_NORMAL_CIRCUIT_CONGESTION : Q850_SUBSCRIBER_ABSENT);
+	/* Every lookup answered at once and nothing rings (or it all ended
+	 * already): Dial() returns now. */
+	if (!c->lookups && !c->peer && !dial_pending(c)) {
+		bool unreachable = c->dial_unreachable || c->b_n;
+
+		c->phase = CALL_DIALPLAN;
+		set_status(c, unreachable ? "CONGESTION" : "CHANUNAVAIL",
+			   unreachable ? Q850_NORMAL_CIRCUIT_CONGESTION : Q850_SUBSCRIBER_ABSENT);
 		log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s",
 			  c->uniqueid, c->dialstatus);
 		return DP_CONTINUE;
 	}
-	c->phase = CALL_DIALING;
 	if (d.timeout_ms)
 		tmr_start(c->pbx->tmrq, &c->app_tmr, d.timeout_ms, dial_timeout, c);
 	return DP_ASYNC;

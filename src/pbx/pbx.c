@@ -8,14 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include "pbx/authn.h"
 #include "pbx/call.h"
 #include "pbx/core.h"
+#include "pbx/flowproxy.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
 #include "sip/print.h"
+#include "sip/sa.h"
 #include "state/failtab.h"
 #include "util/sbuf.h"
 
@@ -158,6 +162,84 @@ static void contact_expired(const struct loc_contact *c, void *arg)
 		  log_q(uri, sizeof(uri), c->uri, strlen(c->uri)));
 }
 
+/* Where other replicas send SIP for us when [cluster] advertise and
+ * $KUBEVOX_ADVERTISE are unset and the UDP transport binds a wildcard
+ * address: the address this host uses toward the outside (in a pod, the
+ * pod's), with the transport's port.  No packet is sent. */
+static void advertise_default(const struct kv_config *cfg, struct sockaddr_storage *out)
+{
+	const struct cfg_transport *t = NULL;
+	struct sockaddr_storage probe, local;
+	socklen_t len = sizeof(local);
+	int fd;
+
+	for (size_t i = 0; i < cfg->transports_n && !t; i++)
+		if (cfg->transports[i].proto == CFG_PROTO_UDP)
+			t = &cfg->transports[i];
+	if (!t)
+		return;
+	memset(&probe, 0, sizeof(probe));
+	if (t->bind.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&probe;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(9);
+		inet_pton(AF_INET6, "2001:db8::1", &in6->sin6_addr);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&probe;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(9);
+		inet_pton(AF_INET, "192.0.2.1", &in->sin_addr);
+	}
+	fd = socket(probe.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (!connect(fd, (struct sockaddr *)&probe, probe.ss_family == AF_INET6 ?
+		     sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) &&
+	    !getsockname(fd, (struct sockaddr *)&local, &len)) {
+		sip_sa_set_port(&local, sip_sa_port((const struct sockaddr *)&t->bind));
+		*out = local;
+	}
+	close(fd);
+}
+
+/* The state backend of [state]: this process's memory, or the cluster's
+ * Redis (connected in the background: until it answers, the replica is
+ * not ready and REGISTER gets 503). */
+static int state_start(struct pbx *pbx, const struct kv_config *cfg)
+{
+	const struct cfg_state *s = &cfg->state;
+	struct state_redis_config rc;
+	char url[160];
+	int err;
+
+	if (s->backend != CFG_STATE_REDIS)
+		return state_mem_alloc(&pbx->state, pbx->tmrq, NULL, NULL);
+	memset(&rc, 0, sizeof(rc));
+	rc.host = s->host;
+	rc.port = s->port;
+	rc.unix_path = s->unix_path;
+	rc.db = s->db;
+	rc.password = s->password;
+	rc.replica = cfg->cluster.replica;
+	rc.advertise = cfg->cluster.advertise;
+	if (!rc.advertise.ss_family) {
+		char a[64];
+
+		advertise_default(cfg, &rc.advertise);
+		log_event(rc.advertise.ss_family ? LOG_INFO : LOG_WARN, "cluster_advertise",
+			  "advertise=%s source=%s", rc.advertise.ss_family ?
+			  sip_sockaddr_str((struct sockaddr *)&rc.advertise, a, sizeof(a)) : "none",
+			  rc.advertise.ss_family ? "default_route" : "none");
+	}
+	err = state_redis_alloc(&pbx->state, pbx->loop, pbx->tmrq, &rc, NULL, NULL);
+	log_event(err ? LOG_ERROR : LOG_INFO, "state_backend",
+		  "backend=redis url=%s replica=%s error=%d",
+		  log_q(url, sizeof(url), s->url, strlen(s->url)), cfg->cluster.replica, err);
+	return err;
+}
+
 /* The relay binds where SIP does (the first transport's address, which
  * may be a wildcard) on the rtp.conf port range. */
 static int media_start(struct pbx *pbx, const struct kv_config *cfg)
@@ -178,6 +260,19 @@ static int media_start(struct pbx *pbx, const struct kv_config *cfg)
 	return err;
 }
 
+/* Keys every replica of the cluster derives alike from its secret: To
+ * tags (a retransmission gets the same one anywhere) and flow tokens. */
+static void cluster_keys(struct pbx *pbx, const struct kv_config *cfg)
+{
+	const char *secret = cfg->cluster.secret ? cfg->cluster.secret : "";
+	struct hash_key k;
+
+	hash_key_from(&k, secret, strlen(secret));
+	sip_stack_set_tag_key(pbx->stack, &k);
+	flowproxy_key(secret, &k);
+	flowproxy_set_key(pbx->proxy, &k);
+}
+
 int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	      struct kv_config *cfg)
 {
@@ -195,7 +290,7 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	nonce_key_init(&pbx->nonce_key, cfg->security.nonce_secret,
 		       strlen(cfg->security.nonce_secret));
 
-	err = state_mem_alloc(&pbx->state, q, NULL, NULL);
+	err = state_start(pbx, cfg);
 	if (err)
 		goto out;
 	state_set_expire_handler(pbx->state, contact_expired, pbx);
@@ -203,6 +298,12 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = sip_stack_alloc(&pbx->stack, loop, q, pbx_request, pbx);
 	if (err)
 		goto out;
+	err = flowproxy_alloc(&pbx->proxy, pbx->stack, pbx->cfg->cluster.replica,
+			      &(struct hash_key){{0, 0}});
+	if (err)
+		goto out;
+	sip_stack_set_proxy_handler(pbx->stack, flowproxy_handle, pbx->proxy);
+	cluster_keys(pbx, cfg);
 	err = calls_alloc(&pbx->calls, pbx);
 	if (err)
 		goto out;
@@ -264,6 +365,18 @@ static bool transports_equal(const struct kv_config *a, const struct kv_config *
 	return true;
 }
 
+/* What a running replica cannot switch: its backend and its identity. */
+static bool cluster_equal(const struct kv_config *a, const struct kv_config *b)
+{
+	const struct cfg_state *x = &a->state, *y = &b->state;
+
+	return x->backend == y->backend && !strcmp(x->url ? x->url : "", y->url ? y->url : "") &&
+	       !strcmp(x->password ? x->password : "", y->password ? y->password : "") &&
+	       !strcmp(a->cluster.replica, b->cluster.replica) &&
+	       !memcmp(&a->cluster.advertise, &b->cluster.advertise,
+		       sizeof(a->cluster.advertise));
+}
+
 void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 {
 	struct kv_config *old = pbx->cfg;
@@ -272,12 +385,16 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	if (!transports_equal(old, cfg))
 		log_event(LOG_WARN, "config_transports_changed",
 			  "applied=no reason=restart_needed");
+	if (!cluster_equal(old, cfg))
+		log_event(LOG_WARN, "config_cluster_changed",
+			  "applied=no reason=restart_needed what=\"[state] or replica or advertise\"");
 	if (old->rtpstart != cfg->rtpstart || old->rtpend != cfg->rtpend) {
 		if (rtp_engine_set_range(pbx->rtp, cfg->rtpstart, cfg->rtpend))
 			log_event(LOG_WARN, "rtp_range_not_applied", "rtpstart=%u rtpend=%u",
 				  cfg->rtpstart, cfg->rtpend);
 	}
 	authn_reconfigure(pbx, old, cfg);
+	cluster_keys(pbx, cfg);
 	/* A new secret makes outstanding nonces stale: phones re-authenticate. */
 	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
 	pbx->cfg = config_ref(cfg);
@@ -288,13 +405,18 @@ void pbx_free(struct pbx *pbx)
 {
 	if (!pbx)
 		return;
-	/* Calls first: they hang up through the stack and the relay. */
+	/* Calls first: they hang up through the stack and the relay.  The
+	 * state backend goes between their end and their free: the lookups it
+	 * still owes them are answered (failed) to calls that are over. */
+	if (pbx->calls)
+		calls_end_all(pbx->calls);
+	state_free(pbx->state);
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
 	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
-	state_free(pbx->state);
+	flowproxy_free(pbx->proxy);
 	if (pbx->cfg)
 		config_unref(pbx->cfg);
 	free(pbx);

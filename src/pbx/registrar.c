@@ -120,7 +120,7 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 	case LOC_FAILED:
 	default:
 		count(pbx, REG_ERROR);
-		reply(ctx, 500, NULL, "Retry-After: 5\r\n", "state_backend_error");
+		reply(ctx, 503, NULL, "Retry-After: 5\r\n", "state_backend_error");
 		goto out;
 	}
 
@@ -268,8 +268,10 @@ static void finish_register(struct reg_ctx *ctx)
 	r.user_agent = ua;
 	r.endpoint = pl_from_str(ctx->ep->name);
 	loc_addr_set(&r.src.addr, &ctx->src.addr);
+	loc_addr_set(&r.src.local, &ctx->src.local);
 	r.src.proto = ctx->src.proto == SIP_PROTO_TCP ? LOC_PROTO_TCP : LOC_PROTO_UDP;
 	r.src.conn_id = ctx->src.conn_id;
+	snprintf(r.src.replica, sizeof(r.src.replica), "%s", ctx->cfg->cluster.replica);
 	r.max_contacts = aor->max_contacts;
 	r.remove_existing = aor->remove_existing;
 	r.now = pbx->now();
@@ -279,7 +281,7 @@ static void finish_register(struct reg_ctx *ctx)
 	sbuf_free(&path);
 	if (err) {
 		count(pbx, REG_ERROR);
-		reply(ctx, 500, NULL, "Retry-After: 5\r\n", "state_backend_error");
+		reply(ctx, 503, NULL, "Retry-After: 5\r\n", "state_backend_error");
 		goto fail;
 	}
 	return;
@@ -347,6 +349,17 @@ void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 {
 	struct reg_ctx *ctx;
 
+	/* The shared state is out of reach (Redis down): no challenge, no
+	 * waiting; the phone tries again, or another replica, in a moment. */
+	if (!state_healthy(pbx->state)) {
+		char aor[96];
+
+		count(pbx, REG_ERROR);
+		sip_stx_reply(stx, 503, NULL, NULL, "Retry-After: 5\r\n", NULL, NULL);
+		log_event(LOG_WARN, "register", "aor=%s status=503 reason=state_unavailable",
+			  log_q(aor, sizeof(aor), req->to.uri.user.p, req->to.uri.user.l));
+		return;
+	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);

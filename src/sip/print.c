@@ -202,25 +202,13 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 	return sbuf_err(sb) ? ENOMEM : 0;
 }
 
-/*
- * FNV-1a, not the keyed SipHash that peer-chosen input gets elsewhere:
- * the tag must come out the same in every replica and after a restart,
- * with no secret to share, and it indexes no table a peer could flood.
- * A part ends with a separator so that ("ab","c") and ("a","bc") differ.
- */
-static uint64_t hash_part(uint64_t h, const struct pl *pl)
-{
-	static const unsigned char sep = 0;
 
-	if (pl->p)
-		h = hash_fnv_add(h, pl->p, pl->l);
-	return hash_fnv_add(h, &sep, 1);
-}
-
-void sip_totag(const struct sip_msg *req, char *buf, size_t size)
+void sip_totag(const struct hash_key *key, const struct sip_msg *req, char *buf,
+	       size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t h = HASH_FNV_INIT;
+	struct hash_sip_state st;
+	uint64_t h;
 	size_t i;
 
 	if (!buf || !size)
@@ -229,9 +217,10 @@ void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 		buf[0] = '\0';
 		return;
 	}
-	h = hash_part(h, &req->callid);
-	h = hash_part(h, &req->from.tag);
-	h = hash_part(h, &req->via.branch);
+	hash_sip_init(&st, key);
+	hash_sip_part(&st, req->callid.p, req->callid.l, false);
+	hash_sip_part(&st, req->from.tag.p, req->from.tag.l, false);
+	hash_sip_part(&st, req->via.branch.p, req->via.branch.l, false);
 	/* RFC 2543 peers send no RFC 3261 branch: let the CSeq number tell
 	 * their requests apart */
 	if (req->via.branch.l < SIP_MAGIC_COOKIE_LEN ||
@@ -243,10 +232,9 @@ void sip_totag(const struct sip_msg *req, char *buf, size_t size)
 			(unsigned char)req->cseq.num,
 		};
 
-		h = hash_fnv_add(h, n, sizeof(n));
+		hash_sip_add(&st, n, sizeof(n));
 	}
-	/* short, similar inputs must still spread over every output bit */
-	h = hash_mix64(h);
+	h = hash_sip_final(&st);
 	for (i = 0; i < 16 && i + 1 < size; i++)
 		buf[i] = hex[(h >> (60 - 4 * i)) & 0xf];
 	buf[i] = '\0';

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sip/msg.h"
+#include "util/hash.h"
 #include "util/sbuf.h"
 
 /* Standard reason phrase for a status code ("Unknown" if none). */
@@ -25,12 +26,15 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 		       const struct pl *body);
 
 /*
- * Deterministic To-tag for a response to req: a hash of Call-ID, From tag
- * and top Via branch, so a retransmitted request gets the same tag even
- * when no transaction state remains (and each replica computes the same).
- * Writes at most size-1 hex characters + NUL.
+ * Deterministic To-tag for a response to req: keyed SipHash of Call-ID,
+ * From tag and top Via branch, so a retransmitted request gets the same
+ * tag even when no transaction state remains, every replica sharing the
+ * cluster secret computes the same, and nobody else can predict it (a
+ * guessed tag helps forge in-dialog requests).  Writes at most size-1 hex
+ * characters + NUL.
  */
-void sip_totag(const struct sip_msg *req, char *buf, size_t size);
+void sip_totag(const struct hash_key *key, const struct sip_msg *req, char *buf,
+	       size_t size);
 
 /* The product token for Server/User-Agent headers. */
 extern const char sip_server_name[];

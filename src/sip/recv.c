@@ -94,7 +94,7 @@ static void recv_bad(struct sip_stack *st, const char *why,
 		}
 		sbuf_append_str(&extra, "\"\r\n");
 	}
-	sip_totag(m, tag, sizeof(tag));
+	sip_totag(&st->tag_key, m, tag, sizeof(tag));
 	if (!sbuf_err(&extra) &&
 	    !sip_print_response(&sb, m, code, NULL, tag, extra.len ? sbuf_cstr(&extra) : NULL,
 				NULL, NULL) &&
@@ -126,6 +126,8 @@ static void recv_request(struct sip_stack *st, const struct sip_msg *m,
 		recv_bad(st, "CSeq method does not match", m, src);
 		return;
 	}
+	if (st->proxyh && st->proxyh(st, m, src, st->proxy_arg))
+		return;
 	if (strans_recv(st, m))
 		return;
 	/* An ACK never opens a server transaction: the ACK of a 2xx is the
@@ -145,10 +147,13 @@ static void recv_request(struct sip_stack *st, const struct sip_msg *m,
 	strans_trying(t);
 }
 
-static void recv_response(struct sip_stack *st, const struct sip_msg *m)
+static void recv_response(struct sip_stack *st, const struct sip_msg *m,
+			  const struct sip_peer *src)
 {
 	st->stats.rx_responses++;
 	stack_stats_class(st->stats.rx_by_class, m->scode);
+	if (st->proxyh && st->proxyh(st, m, src, st->proxy_arg))
+		return;
 	ctrans_recv(st, m);
 }
 
@@ -164,5 +169,5 @@ void stack_recv(int err, const char *why, struct sip_msg *msg,
 	if (msg->req)
 		recv_request(st, msg, src);
 	else
-		recv_response(st, msg);
+		recv_response(st, msg, src);
 }

@@ -90,6 +90,7 @@ int sip_stack_alloc(struct sip_stack **stp, uv_loop_t *loop, struct tmrq *q,
 	sbuf_init(&st->scratch);
 	list_init(&st->tcp_ctx);
 	rand_hash_key(&st->hkey);
+	rand_hash_key(&st->tag_key);
 	err = htab_init(&st->stx, HTAB_INIT);
 	if (!err)
 		err = htab_init(&st->accepted, HTAB_INIT);
@@ -133,6 +134,22 @@ struct sip_transport *sip_stack_transport(struct sip_stack *st)
 const struct sip_stack_stats *sip_stack_stats(const struct sip_stack *st)
 {
 	return &st->stats;
+}
+
+void sip_stack_set_proxy_handler(struct sip_stack *st, sip_proxy_h *h, void *arg)
+{
+	st->proxyh = h;
+	st->proxy_arg = arg;
+}
+
+void sip_stack_set_tag_key(struct sip_stack *st, const struct hash_key *key)
+{
+	st->tag_key = *key;
+}
+
+const struct hash_key *sip_stack_tag_key(const struct sip_stack *st)
+{
+	return &st->tag_key;
 }
 
 void sip_stack_set_timers(struct sip_stack *st, uint32_t t1, uint32_t t2, uint32_t t4)

@@ -18,6 +18,7 @@
 
 #include "sip/msg.h"
 #include "sip/transport.h"
+#include "util/hash.h"
 #include "util/sbuf.h"
 #include "util/tmr.h"
 
@@ -73,6 +74,21 @@ const struct sip_stack_stats *sip_stack_stats(const struct sip_stack *st);
 
 /* Shorter timers for tests (T1, T2, T4 in ms). */
 void sip_stack_set_timers(struct sip_stack *st, uint32_t t1, uint32_t t2, uint32_t t4);
+/*
+ * Messages the TU passes on rather than handles (a proxy): called for
+ * every well-formed request before transaction matching and for every
+ * response before client transactions see it; true means consumed.  It
+ * must be cheap for what it does not take (the registration path runs
+ * through it).
+ */
+typedef bool (sip_proxy_h)(struct sip_stack *st, const struct sip_msg *m,
+			   const struct sip_peer *src, void *arg);
+void sip_stack_set_proxy_handler(struct sip_stack *st, sip_proxy_h *h, void *arg);
+
+/* The key of the To tags the stack makes (sip_totag()): random until set;
+ * the PBX sets the cluster's. */
+void sip_stack_set_tag_key(struct sip_stack *st, const struct hash_key *key);
+const struct hash_key *sip_stack_tag_key(const struct sip_stack *st);
 
 /* ---- server transactions ---- */
 

@@ -42,6 +42,11 @@ struct sip_stack {
 	/* Branches, Call-IDs and tags are chosen by peers: the transaction
 	 * tables hash them under a secret key so none can flood a chain. */
 	struct hash_key hkey;
+	/* To tags (sip_totag()): the cluster's key, so every replica and a
+	 * restarted process answer a retransmission with the same tag. */
+	struct hash_key tag_key;
+	sip_proxy_h *proxyh;       /* messages we only pass on (NULL: none) */
+	void *proxy_arg;
 };
 
 static inline bool stack_has_cookie(const struct pl *branch)

@@ -540,7 +540,7 @@ int sip_stx_reply(struct sip_stx *t, uint16_t scode, const char *reason,
 	if (!t || !t->req || scode < 100 || scode > 699)
 		return EINVAL;
 	if (!totag && scode > 100) {
-		sip_totag(t->req, tag, sizeof(tag));
+		sip_totag(&t->st->tag_key, t->req, tag, sizeof(tag));
 		totag = tag;
 	}
 	sb = &t->st->scratch;

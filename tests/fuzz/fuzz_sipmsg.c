@@ -217,7 +217,9 @@ static void respond(const struct sip_msg *m, int rc, const char *why)
 
 	if (!m->req)
 		return;
-	sip_totag(m, tag, sizeof(tag));
+	static const struct hash_key key = {{0x6b76, 0x6675}};
+
+	sip_totag(&key, m, tag, sizeof(tag));
 	check(strlen(tag) == 16);
 	sbuf_init(&sb);
 	if (rc != SIP_DECODE_OK) {

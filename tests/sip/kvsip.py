@@ -642,8 +642,8 @@ class Phone(Client):
     repeated 2xx to an INVITE gets its ACK again, duplicates are dropped.
     RTP sockets in media are read whenever the phone waits for SIP."""
 
-    def __init__(self, port, user, password=None, lport=0):
-        super().__init__(port, lport=lport)
+    def __init__(self, port, user, password=None, lport=0, host="127.0.0.1"):
+        super().__init__(port, host=host, lport=lport)
         self.user = user
         self.password = "secret" + user if password is None else password
         self.inbox = []
@@ -1338,8 +1338,8 @@ class TcpClient(Client):
     """Client's constructor on a TCP connection: Phone's constructor gets
     here through super() when a class puts this after Phone."""
 
-    def __init__(self, port, lport=0):
-        super().__init__(port, tcp=True, lport=lport)
+    def __init__(self, port, lport=0, host="127.0.0.1"):
+        super().__init__(port, host=host, tcp=True, lport=lport)
 
 
 class TcpPhone(TapPhone, TcpClient):
@@ -1494,3 +1494,20 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# --- cluster (issue #9): replicas on 127.0.0.2, 127.0.0.3, ... -------------
+
+def replica_addrs():
+    """Every replica's address, r1 first (tests/sip/lib.sh kv_cluster_python)."""
+    return os.environ["KV_REPLICA_ADDRS"].split()
+
+
+def bindings(client, user, password=None, cseq=1):
+    """The contacts a replica lists for user's AOR: an authenticated
+    REGISTER without Contact (a query, RFC 3261 §10.2.3)."""
+    password = "secret" + user if password is None else password
+    _, final = client.register(user, password, cseq=cseq)
+    assert final is not None and final.status == 200, \
+        "query of %s at %s: %s" % (user, client.server, final and final.start)
+    return final.contacts()

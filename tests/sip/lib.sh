@@ -945,7 +945,7 @@ kv_http()
 
 	out=$(curl -sS -m 10 -X "$1" -o "$KV_TMP/http.body" \
 		-w '%{http_code} %{content_type}' \
-		"http://127.0.0.1:$KV_HTTP_PORT$2" 2>"$KV_TMP/http.err")
+		"http://${KV_HTTP_HOST:-127.0.0.1}:$KV_HTTP_PORT$2" 2>"$KV_TMP/http.err")
 	KV_HTTP_CODE=${out%% *}
 	KV_HTTP_CODE=${KV_HTTP_CODE:-000}
 	# shellcheck disable=SC2034 # read by the tests
@@ -985,4 +985,155 @@ kv_metrics()
 kv_metric()
 {
 	python3 "$KV_SIP_DIR/kvops.py" value "$1" "$2"
+}
+
+# --- cluster: several replicas and one Redis (issue #9) ------------------
+
+# kv_redis_start: this test's redis-server, on a unix socket in KV_TMP, no
+# persistence (KV_REDIS_SOCK, KV_REDIS_PID).  A second call after
+# kv_redis_stop starts it again, empty.
+kv_redis_start()
+{
+	KV_REDIS_SOCK=$KV_TMP/redis.sock
+	rm -f "$KV_REDIS_SOCK"
+	redis-server --port 0 --unixsocket "$KV_REDIS_SOCK" --unixsocketperm 700 \
+		--save '' --appendonly no --dir "$KV_TMP" \
+		>> "$KV_TMP/redis.log" 2>&1 &
+	KV_REDIS_PID=$!
+	KV_BG_PIDS="$KV_BG_PIDS $KV_REDIS_PID"
+	for _ in $(seq 1 100); do
+		redis-cli -s "$KV_REDIS_SOCK" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.05
+	done
+	kv_fail "redis-server did not answer within 5 s (see $KV_TMP/redis.log)"
+}
+
+# kv_redis_stop [SIGNAL]: stop it (KILL by default) and wait.
+kv_redis_stop()
+{
+	kill -s "${1:-KILL}" "$KV_REDIS_PID" 2>/dev/null
+	wait "$KV_REDIS_PID" 2>/dev/null
+	KV_REDIS_PID=
+}
+
+kv_redis_cli()
+{
+	redis-cli -s "$KV_REDIS_SOCK" "$@"
+}
+
+# kv_cluster_conf N: configuration directories for replicas 1..N, r1 on
+# 127.0.0.2, r2 on 127.0.0.3, ... (KV_PORT on each), made from KV_CONF
+# (write KV_CONF first): pjsip.conf's binds moved to the replica's
+# address, kubevox.conf gains [state] (this test's Redis) and [cluster]
+# (name, advertise, a shared secret), http.conf on the replica's address
+# at KV_HTTP_PORT when KV_CONF has one.
+kv_cluster_conf()
+{
+	local n=$1 i addr dir
+
+	[ -n "${KV_REDIS_SOCK:-}" ] || kv_fail "kv_cluster_conf: start Redis first"
+	KV_REPLICAS=$n
+	for i in $(seq 1 "$n"); do
+		addr=127.0.0.$((i + 1))
+		dir=$KV_TMP/r$i
+		rm -rf "$dir"
+		cp -r "$KV_CONF" "$dir"
+		sed -i "s/^bind=127\.0\.0\.1:/bind=$addr:/" "$dir/pjsip.conf"
+		[ -f "$dir/http.conf" ] && sed -i "s/^bindaddr=.*/bindaddr=$addr/" "$dir/http.conf"
+		{
+			printf '\n[state]\nbackend=redis\nurl=unix:%s\n' "$KV_REDIS_SOCK"
+			printf '[cluster]\nreplica=r%d\nadvertise=%s:%d\n' "$i" "$addr" "$KV_PORT"
+			printf 'secret=kubevox-test-cluster-secret-0123456789\n'
+		} >> "$dir/kubevox.conf"
+	done
+}
+
+# kv_replica_addr I: the address replica I listens on.
+kv_replica_addr()
+{
+	printf '127.0.0.%d\n' $(($1 + 1))
+}
+
+# kv_replica_start I: start replica I and wait for event=ready
+# (KV_RPID_I, KV_RLOG_I).  Its log is appended to across restarts.
+kv_replica_start()
+{
+	local i=$1 log=$KV_TMP/r$1.log pid
+
+	"$KV_BIN/kubevoxd" -C "$KV_TMP/r$i" >> "$log" 2>&1 &
+	pid=$!
+	printf -v "KV_RPID_$i" '%s' "$pid"
+	printf -v "KV_RLOG_$i" '%s' "$log"
+	KV_BG_PIDS="$KV_BG_PIDS $pid"
+	for _ in $(seq 1 100); do
+		[ "$(grep -c 'event=ready' "$log")" -gt "$(cat "$KV_TMP/r$i.readies" 2>/dev/null || echo 0)" ] && {
+			grep -c 'event=ready' "$log" > "$KV_TMP/r$i.readies"
+			return 0
+		}
+		kill -0 "$pid" 2>/dev/null || kv_fail "replica r$i exited before event=ready (see $log)"
+		sleep 0.1
+	done
+	kv_fail "replica r$i did not log event=ready within 10 s"
+}
+
+# kv_replica_stop I [SIGNAL]: TERM (default) waits for a clean exit 0 and
+# checks the log for sanitizer reports; KILL just kills.
+kv_replica_stop()
+{
+	local i=$1 sig=${2:-TERM} pidvar="KV_RPID_$1" logvar="KV_RLOG_$1" rc
+
+	[ -n "${!pidvar:-}" ] || kv_fail "kv_replica_stop: r$i not running"
+	kill -s "$sig" "${!pidvar}" 2>/dev/null
+	if [ "$sig" = KILL ]; then
+		wait "${!pidvar}" 2>/dev/null
+		printf -v "$pidvar" '%s' ""
+		return 0
+	fi
+	for _ in $(seq 1 100); do
+		kill -0 "${!pidvar}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "${!pidvar}" 2>/dev/null && kv_fail "r$i still running 10 s after SIG$sig"
+	wait "${!pidvar}"
+	rc=$?
+	printf -v "$pidvar" '%s' ""
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}"; then
+		grep -E -A 40 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}" >&2
+		kv_fail "sanitizer report in the log of r$i"
+	fi
+	[ "$rc" = 0 ] || kv_fail "r$i exited with status $rc after SIG$sig"
+}
+
+# kv_cluster_start N: Redis, the configurations and N replicas.
+kv_cluster_start()
+{
+	kv_redis_start
+	kv_cluster_conf "$1"
+	for i in $(seq 1 "$1"); do
+		kv_replica_start "$i"
+	done
+}
+
+# kv_cluster_stop: every running replica with SIGTERM (exit 0, clean logs).
+kv_cluster_stop()
+{
+	local i pidvar
+
+	for i in $(seq 1 "${KV_REPLICAS:-0}"); do
+		pidvar="KV_RPID_$i"
+		[ -n "${!pidvar:-}" ] && kv_replica_stop "$i"
+	done
+	return 0
+}
+
+# kv_cluster_python: kv_python_call with the replicas' addresses in
+# KV_REPLICA_ADDRS (space-separated, r1 first).
+kv_cluster_python()
+{
+	local addrs="" i
+
+	for i in $(seq 1 "${KV_REPLICAS:-0}"); do
+		addrs="$addrs $(kv_replica_addr "$i")"
+	done
+	KV_REPLICA_ADDRS=${addrs# } KV_REDIS_SOCK=${KV_REDIS_SOCK:-} kv_python_call "$@"
 }

@@ -284,6 +284,9 @@ static void test_reason(void **state)
 	assert_string_equal(sip_server_name, "KubeVox");
 }
 
+/* The cluster's key, as every replica derives it from the secret. */
+static struct hash_key tag_key;
+
 static void totag_of(const char *s, char *tag)
 {
 	static struct sip_msg m;
@@ -291,7 +294,7 @@ static void totag_of(const char *s, char *tag)
 
 	assert_non_null(copy);
 	decode(&m, copy);
-	sip_totag(&m, tag, 17);
+	sip_totag(&tag_key, &m, tag, 17);
 	free(copy);
 }
 
@@ -334,21 +337,31 @@ static void test_totag(void **state)
 	totag_of(TT("c1@x", "", ";branch=old1", "1"), b);
 	assert_string_equal(a, b);
 
+	/* another key (another cluster) gives another tag; the same secret
+	 * gives the same on every replica */
+	totag_of(TT("c1@x", ";tag=f1", ";branch=z9hG4bK1", "1"), a);
+	hash_key_from(&tag_key, "other-cluster", 13);
+	totag_of(TT("c1@x", ";tag=f1", ";branch=z9hG4bK1", "1"), b);
+	assert_string_not_equal(a, b);
+	memset(&tag_key, 0, sizeof(tag_key));
+	totag_of(TT("c1@x", ";tag=f1", ";branch=z9hG4bK1", "1"), b);
+	assert_string_equal(a, b);
+
 	/* buffer sizes */
 	decode(&req, reg);
-	sip_totag(&req, a, sizeof(a));
-	sip_totag(&req, small, sizeof(small));
+	sip_totag(&tag_key, &req, a, sizeof(a));
+	sip_totag(&tag_key, &req, small, sizeof(small));
 	assert_int_equal(strlen(small), 7);
 	assert_memory_equal(small, a, 7);
 	small[0] = 'z';
-	sip_totag(&req, small, 1);
+	sip_totag(&tag_key, &req, small, 1);
 	assert_int_equal(small[0], '\0');
 	small[0] = 'z';
-	sip_totag(&req, small, 0);
+	sip_totag(&tag_key, &req, small, 0);
 	assert_int_equal(small[0], 'z');
-	sip_totag(NULL, small, sizeof(small));
+	sip_totag(&tag_key, NULL, small, sizeof(small));
 	assert_int_equal(small[0], '\0');
-	sip_totag(&req, NULL, 8);
+	sip_totag(&tag_key, &req, NULL, 8);
 }
 
 int main(void)

@@ -96,6 +96,18 @@ static void choose_codec(struct leg_media *m, const struct sdp_session *sent)
 	m->te_pt = ch.te_pt;
 }
 
+/* An answer we send names our relay, and tells which codec the phone
+ * will receive. */
+static int stamp_answer(struct leg_media *m, struct sdp_session *out)
+{
+	int err = stamp(m, out);
+
+	if (err)
+		return err;
+	choose_codec(m, out);
+	return 0;
+}
+
 int legmedia_offer(struct leg_media *m, const struct sdp_session *offer_in,
 		   struct sdp_session *out)
 {
@@ -121,11 +133,7 @@ int legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
 		if (err)
 			return err;
 	}
-	err = stamp(m, out);
-	if (err)
-		return err;
-	choose_codec(m, out);
-	return 0;
+	return stamp_answer(m, out);
 }
 
 int legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_offer,
@@ -136,11 +144,7 @@ int legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_off
 	err = sdp_answer_filter(our_offer, answer_in, out);
 	if (err)
 		return err;
-	err = stamp(m, out);
-	if (err)
-		return err;
-	choose_codec(m, out);
-	return 0;
+	return stamp_answer(m, out);
 }
 
 int legmedia_remote(struct leg_media *m, const struct sdp_session *sdp)

@@ -1292,6 +1292,13 @@ def check_media(a, b, a_dest, b_dest, tag, n=10):
     expect_stream(a, tag + "-ba", n, 0, a_dest)
 
 
+def hang_up(call, inc):
+    """The caller's BYE, answered 200, and the callee's BYE from KubeVox."""
+    r = call.bye()
+    assert r.status == 200, "BYE: %s" % r.start
+    inc.answer_bye()
+
+
 def call_up(caller, callee, a, b):
     """caller calls callee's user through KubeVox, callee answers (PCMU),
     both ACKs seen: (OutCall, InCall)."""
@@ -1318,8 +1325,8 @@ class TapPhone(Phone):
     included, in tap as (monotonic time, message): a test can count
     retransmissions the phone itself absorbs."""
 
-    def __init__(self, port, user, password=None, lport=0):
-        super().__init__(port, user, password, lport)
+    def __init__(self, port, user, password=None, lport=0, host="127.0.0.1"):
+        super().__init__(port, user, password, lport, host=host)
         self.tap = []
 
     def file(self, data):
@@ -1350,8 +1357,8 @@ class TcpPhone(TapPhone, TcpClient):
     CRLF keep-alives are skipped.  closed is set when KubeVox closes the
     connection."""
 
-    def __init__(self, port, user, password=None):
-        super().__init__(port, user, password)
+    def __init__(self, port, user, password=None, host="127.0.0.1"):
+        super().__init__(port, user, password, host=host)
         self.closed = False
 
     @property

@@ -5,7 +5,8 @@
 # in its Record-Route; the call rings, is answered, has media both ways,
 # anchored on r2 (the caller's replica, the B2BUA); the callee's BYE goes
 # back through r1 and ends the call.  Then an endpoint with contacts on two
-# replicas rings both at once.
+# replicas rings both at once, and a phone on a TCP connection to r1 is
+# called from r2 on that connection.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
@@ -42,10 +43,7 @@ assert call.answer.addr == r2, "media answered to the caller at %s" % call.answe
 print("INVITE to 1002 came through r1 (Via %s, Record-Route %s); media on r2" % (
     vias[0].split(";")[0], rr[0]))
 
-kvsip.send_stream(a, call.answer.media, "fwd", 20)
-kvsip.expect_stream(b, "fwd", 20, 0, inc.offer.media)
-kvsip.send_stream(b, inc.offer.media, "back", 20)
-kvsip.expect_stream(a, "back", 20, 0, call.answer.media)
+kvsip.check_media(a, b, call.answer.media, inc.offer.media, "cross", 20)
 print("RTP: 20 packets each way through r2")
 
 # The callee hangs up: its BYE follows the Record-Route through r1 to r2.
@@ -71,10 +69,29 @@ assert final.status == 200, final.start
 call.ack()
 in3.expect_ack()
 in1.expect_cancel()
-r = call.bye()
-assert r.status == 200, r.start
-in3.answer_bye()
+kvsip.hang_up(call, in3)
 print("1002 on r1 and r3 rang together; r3 answered, r1 got CANCEL")
+other.close()
+callee.close()
+
+# A phone on a TCP connection to r1 (behind NAT, nothing listens at its
+# address): r2's call reaches it on that connection, through r1.
+tcp = kvsip.TcpPhone(port, "1002", host=r1)
+tcp.sign_in()
+call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
+call.invite()
+inc = tcp.expect_invite()
+assert r1 in inc.invite.values("via")[0], inc.invite.values("via")
+inc.answer(kvsip.sdp_offer(b.port))
+_, final = call.final()
+assert final.status == 200, "TCP phone: %s" % final.start
+call.ack()
+inc.expect_ack()
+r = inc.bye()
+assert r.status == 200, "TCP phone's BYE: %s" % r.start
+bye = call.expect_request("BYE", "BYE to the caller")
+caller.respond(bye, 200)
+print("1002 on a TCP connection to r1: called from r2 on that connection, BYE back")
 PY
 kv_ok "calls reach phones through the replica that holds their flow"
 

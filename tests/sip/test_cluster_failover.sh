@@ -33,21 +33,10 @@ port = kvsip.kv_port()
 callee = kvsip.Phone(port, "1002", host=r1, lport=int(os.environ["CALLEE_PORT"]))
 caller = kvsip.Phone(port, "1001", host=r2)
 a, b = kvsip.Rtp(), kvsip.Rtp()
-call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
-t0 = time.monotonic()
-call.invite()
-inc = callee.expect_invite(timeout=5.0)
+call, inc = kvsip.call_up(caller, callee, a, b)
 assert r1 in inc.invite.values("via")[0], inc.invite.values("via")
-inc.answer(kvsip.sdp_offer(b.port))
-_, final = call.final()
-assert final.status == 200, final.start
-call.ack()
-inc.expect_ack()
-r = call.bye()
-assert r.status == 200, r.start
-inc.answer_bye()
-print("after r1's restart, 1002 was reached through r1 in %.2fs, no re-registration"
-      % (time.monotonic() - t0))
+kvsip.hang_up(call, inc)
+print("after r1's restart, 1002 was reached through r1, no re-registration")
 PY
 kv_ok "a restarted replica serves its phones without re-registration"
 
@@ -63,17 +52,9 @@ callee = kvsip.Phone(port, "1002", host=r2, lport=int(os.environ["CALLEE_PORT"])
 caller = kvsip.Phone(port, "1001", host=r2)
 a = kvsip.Rtp()
 # First: the phone is there and answers the INVITE sent straight to it.
-call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
-call.invite()
-inc = callee.expect_invite(timeout=5.0)
+call, inc = kvsip.call_up(caller, callee, a, kvsip.Rtp())
 assert r2 in inc.invite.values("via")[0], "straight from r2: %r" % inc.invite.values("via")
-inc.answer(kvsip.sdp_offer(a.port))
-_, final = call.final()
-assert final.status == 200, final.start
-call.ack()
-r = call.bye()
-assert r.status == 200, r.start
-inc.answer_bye()
+kvsip.hang_up(call, inc)
 print("r1 dead: the INVITE went straight from r2 to the phone's address")
 # Then: the phone is gone too.
 callee.close()

@@ -48,14 +48,7 @@ caller = kvsip.Phone(port, "1001", host=r2)
 a, b = kvsip.Rtp(), kvsip.Rtp()
 caller.media.append(a)
 callee.media.append(b)
-call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
-call.invite()
-inc = callee.expect_invite()
-inc.answer(kvsip.sdp_offer(b.port))
-_, final = call.final()
-assert final.status == 200, final.start
-call.ack()
-inc.expect_ack()
+call, inc = kvsip.call_up(caller, callee, a, b)
 assert "1002" in redis("HKEYS", "kv:aor:1002") or redis("HLEN", "kv:aor:1002").strip() != "0"
 
 os.kill(int(os.environ["KV_REDIS_PID"]), signal.SIGKILL)
@@ -64,10 +57,7 @@ for addr in (r1, r2):
     assert status(addr, "/livez") == 200, "/livez of %s" % addr
 print("Redis killed: /readyz 503 and /livez 200 on both replicas")
 
-kvsip.send_stream(a, call.answer.media, "during", 20)
-kvsip.expect_stream(b, "during", 20, 0, inc.offer.media)
-kvsip.send_stream(b, inc.offer.media, "back", 20)
-kvsip.expect_stream(a, "back", 20, 0, call.answer.media)
+kvsip.check_media(a, b, call.answer.media, inc.offer.media, "during", 20)
 print("the live call still relays media both ways")
 
 c = kvsip.Client(port, host=r1)
@@ -81,21 +71,11 @@ print("REGISTER without Redis: 503, Retry-After %s, after %.3fs" % (
 
 # r1 holds 1002's flow: its own copy still finds it.
 local = kvsip.Phone(port, "1001", host=r1)
-c2 = kvsip.OutCall(local, "1002", kvsip.sdp_offer(a.port))
-c2.invite()
-inc2 = callee.expect_invite()
-inc2.answer(kvsip.sdp_offer(b.port))
-_, final = c2.final()
-assert final.status == 200, "call on r1 without Redis: %s" % final.start
-c2.ack()
-r = c2.bye()
-assert r.status == 200, r.start
-inc2.answer_bye()
+c2, inc2 = kvsip.call_up(local, callee, kvsip.Rtp(), kvsip.Rtp())
+kvsip.hang_up(c2, inc2)
 print("without Redis, r1 still calls 1002 from its own copy")
 
-r = call.bye()
-assert r.status == 200, r.start
-inc.answer_bye()
+kvsip.hang_up(call, inc)
 
 # Redis back, empty.
 srv = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock,
@@ -116,16 +96,8 @@ def r1_up_at_r2():
 until("r2 sees r1 alive again", r1_up_at_r2)
 seen = kvsip.bindings(kvsip.Client(port, host=r2), "1002")
 assert any(callee.uri in c for c in seen), "r2 lists %r" % seen
-call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port))
-call.invite()
-inc = callee.expect_invite()
-inc.answer(kvsip.sdp_offer(b.port))
-_, final = call.final()
-assert final.status == 200, final.start
-call.ack()
-r = call.bye()
-assert r.status == 200, r.start
-inc.answer_bye()
+call, inc = kvsip.call_up(caller, callee, a, b)
+kvsip.hang_up(call, inc)
 print("r2 reaches 1002 again, nobody registered again")
 PY
 [ -f "$KV_TMP/redis2.pid" ] && KV_BG_PIDS="$KV_BG_PIDS $(cat "$KV_TMP/redis2.pid")"

@@ -40,10 +40,11 @@ proc_cpu_ns() {
 	echo "$total"
 }
 
-# CPU nanoseconds of a whole process tree.
+# CPU nanoseconds of whole process trees: of each PID given and all its
+# descendants (a server and the redis-server it keeps its state in).
 tree_cpu_ns() {
 	# shellcheck disable=SC2046
-	proc_cpu_ns $(proc_tree "$1")
+	proc_cpu_ns $(proc_tree "$@")
 }
 
 # Resident set size in kB (VmRSS) of one process.
@@ -87,15 +88,24 @@ calc() {
 	awk -v fmt="${2:-%.2f}" "BEGIN { x = 0; ok = 1; $1; if (ok) printf fmt, x; else printf \"n/a\" }"
 }
 
-# Succeeds when a UDP port on 127.0.0.1 has no listener.
+# Succeeds when a UDP port has no listener on any address.
 udp_port_free() {
 	! ss -Hlun "sport = :$1" 2>/dev/null | grep -q .
 }
 
-# First free UDP port at or above $1.
+# Succeeds when a TCP port has no listener on any address.
+tcp_port_free() {
+	! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# First free UDP port at or above $1 (free_port tcp N: a TCP port).
 free_udp_port() {
-	local p=$1
-	while ! udp_port_free "$p"; do
+	free_port udp "$1"
+}
+
+free_port() {
+	local p=$2
+	while ! "$1_port_free" "$p"; do
 		p=$((p + 1))
 	done
 	echo "$p"
@@ -130,11 +140,12 @@ sipp_elapsed_s() {
 	calc "x = ${t1:-0} - ${t0:-0}" '%.3f'
 }
 
-# sipp_run LABEL TARGET CSV RATE TOTAL SERVER_PID
+# sipp_run LABEL TARGET CSV RATE TOTAL SERVER_PIDS
 #
 # Runs the registration scenario against TARGET (host:port) at RATE calls/s
 # until TOTAL calls have been made, with the server's CPU (whole process
-# tree of SERVER_PID) read before and after.  Leaves its files in
+# trees of SERVER_PIDS, one pid or several separated by blanks: a server
+# and its redis-server) read before and after.  Leaves its files in
 # $BENCH_OUT/LABEL.* and sets:
 #   R_OK R_FAIL R_RETRANS   successful and failed calls, retransmissions
 #                           (calls never finished count as failed)
@@ -148,16 +159,43 @@ sipp_elapsed_s() {
 #   R_OTHER_PCT             CPU used by everything else on the machine
 #                           during the run, as % of one core: other work
 #                           competing with the servers makes the run noisy
-# BENCH_CHILD holds the pid of the running SIPp subshell, for cleanups.
+# BENCH_CHILD holds the pids of the running SIPp subshells, for cleanups.
 # BENCH_SIPP_TIMEOUT, when set, is SIPp's global timeout in seconds.
 # BENCH_SIPP_EXTRA, when set, adds options to the SIPp command line;
 # BENCH_SIPP_PREFIX is put in front of it (taskset -c 1, say).
 sipp_run() {
-	local label=$1 target=$2 csv=$3 rate=$4 total=$5 spid=$6
-	local stat="$BENCH_OUT/$label.stat.csv" times="$BENCH_OUT/$label.times"
-	local c0 c1 t0 t1 b0 b1 limit calls
+	local spid=$6 c0 c1 t0 t1 b0 b1
 
-	rm -f "$stat" "$times" "$BENCH_OUT/$label.err"
+	# shellcheck disable=SC2086
+	c0=$(tree_cpu_ns $spid)
+	b0=$(machine_busy_s)
+	t0=$(now_s)
+	sipp_start "$@"
+	# Waited for, so that a trapped SIGINT or SIGTERM interrupts the
+	# wait at once; the caller's cleanup stops BENCH_CHILD.
+	sipp_wait
+	t1=$(now_s)
+	b1=$(machine_busy_s)
+	# shellcheck disable=SC2086
+	c1=$(tree_cpu_ns $spid)
+
+	sipp_result "$1" "$5"
+	R_CPU_NS=$((c1 - c0))
+	R_CPU_US=$(calc "if ($R_OK > 0) x = $R_CPU_NS / 1000 / $R_OK; else ok = 0" '%.1f')
+	R_SPAN=$(calc "x = $t1 - $t0" '%.3f')
+	R_SIPP_PCT=$(calc "if ($R_SPAN > 0) x = $R_SIPP_S * 100 / $R_SPAN" '%.0f')
+	R_OTHER_PCT=$(calc "if ($R_SPAN > 0) x = ($b1 - $b0 - $R_SIPP_S - $R_CPU_NS / 1e9) * 100 / $R_SPAN; if (x < 0) x = 0" '%.0f')
+}
+
+# sipp_start LABEL TARGET CSV RATE TOTAL: the registration scenario in the
+# background (several may run at once, to several servers); the pid of
+# its subshell is added to BENCH_CHILD.  sipp_wait waits for all of them,
+# sipp_result LABEL TOTAL reads one's statistics.
+sipp_start() {
+	local label=$1 target=$2 csv=$3 rate=$4 total=$5
+	local limit calls
+
+	rm -f "$BENCH_OUT/$label.stat.csv" "$BENCH_OUT/$label.times" "$BENCH_OUT/$label.err"
 	# Generous: a run that needs longer than twice its nominal time has
 	# already failed as a measurement.  BENCH_SIPP_TIMEOUT (seconds)
 	# overrides it for runs whose calls last longer than a round trip.
@@ -165,33 +203,38 @@ sipp_run() {
 	# A second's worth of calls in flight is plenty when each takes a
 	# millisecond; SIPp wants fewer than its open file limit.
 	calls=$(( rate * 2 < 10000 ? rate * 2 : 10000 ))
-	c0=$(tree_cpu_ns "$spid")
-	b0=$(machine_busy_s)
-	t0=$(now_s)
-	# In the background and waited for, so that a trapped SIGINT or
-	# SIGTERM interrupts the wait at once; the caller's cleanup stops
-	# BENCH_CHILD.  SIPp would otherwise swallow the SIGINT and the
-	# script would carry on.
+	# In a subshell, so that SIPp does not swallow a SIGINT meant for
+	# the script (which would carry on).
 	(
 		cd "$BENCH_OUT" || exit 1
 		# shellcheck disable=SC2086
 		${BENCH_SIPP_PREFIX:-} sipp "$target" -sf "$BENCH_SCENARIO" -inf "$csv" \
 			-i 127.0.0.1 -r "$rate" -m "$total" -l "$calls" \
 			-nostdin -timeout "${limit}s" \
-			-trace_stat -stf "$stat" -fd 1 \
+			-trace_stat -stf "$BENCH_OUT/$label.stat.csv" -fd 1 \
 			-trace_err -error_file "$BENCH_OUT/$label.err" \
 			${BENCH_SIPP_EXTRA:-} \
 			>"$BENCH_OUT/$label.out" 2>&1 || true
 		# SIPp exits 1 when a call failed; the statistics say which.
-		times >"$times"
+		times >"$BENCH_OUT/$label.times"
 	) &
-	BENCH_CHILD=$!
-	wait "$BENCH_CHILD" || true
-	BENCH_CHILD=""
-	t1=$(now_s)
-	b1=$(machine_busy_s)
-	c1=$(tree_cpu_ns "$spid")
+	BENCH_CHILD="${BENCH_CHILD:-} $!"
+}
 
+sipp_wait() {
+	local p
+	for p in ${BENCH_CHILD:-}; do
+		wait "$p" || true
+	done
+	BENCH_CHILD=""
+}
+
+# sipp_result LABEL TOTAL: R_OK R_FAIL R_RETRANS R_WALL R_RATE R_SIPP_S of
+# a finished SIPp run (see sipp_run).
+sipp_result() {
+	local stat="$BENCH_OUT/$1.stat.csv" total=$2
+
+	[ -f "$stat" ] || : >"$stat"
 	R_OK=$(sipp_stat "$stat" 'SuccessfulCall(C)')
 	R_FAIL=$(sipp_stat "$stat" 'FailedCall(C)')
 	R_RETRANS=$(sipp_stat "$stat" 'Retransmissions(C)')
@@ -199,16 +242,16 @@ sipp_run() {
 	# Calls SIPp never got to finish count as failures too.
 	[ $((total - R_OK)) -gt "$R_FAIL" ] && R_FAIL=$((total - R_OK))
 	R_RATE=$(calc "if ($R_WALL > 0) x = $R_OK / $R_WALL" '%.0f')
-	R_CPU_NS=$((c1 - c0))
-	R_CPU_US=$(calc "if ($R_OK > 0) x = $R_CPU_NS / 1000 / $R_OK; else ok = 0" '%.1f')
-	R_SPAN=$(calc "x = $t1 - $t0" '%.3f')
-	# `times` prints the subshell's children (SIPp) on its second line.
-	R_SIPP_S=$(awk '
+	R_SIPP_S=$(sipp_times_s "$BENCH_OUT/$1.times")
+}
+
+# CPU seconds of the children of a subshell, from the output of `times`
+# (its second line), 0 when there is none.
+sipp_times_s() {
+	awk '
 		function sec(v) { split(v, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
 		NR == 2 { printf "%.3f", sec($1) + sec($2); found = 1 }
-		END { if (!found) print 0 }' "$times")
-	R_SIPP_PCT=$(calc "if ($R_SPAN > 0) x = $R_SIPP_S * 100 / $R_SPAN" '%.0f')
-	R_OTHER_PCT=$(calc "if ($R_SPAN > 0) x = ($b1 - $b0 - $R_SIPP_S - $R_CPU_NS / 1e9) * 100 / $R_SPAN; if (x < 0) x = 0" '%.0f')
+		END { if (!found) print 0 }' "$1" 2>/dev/null || echo 0
 }
 
 # A SIPp duration ("HH:MM:SS:uuuuuu", as ResponseTime1(C) or CallLength(C)
@@ -309,10 +352,7 @@ sipp_uas_wait() {
 	U_UNEXP=$(( $(sipp_stat "$stat" 'FailedUnexpectedMessage(C)') +
 		$(sipp_stat "$stat" 'OutOfCallMsgs(C)') ))
 	[ $((BENCH_UAS_TOTAL - U_OK)) -gt "$U_FAIL" ] && U_FAIL=$((BENCH_UAS_TOTAL - U_OK))
-	U_SIPP_S=$(awk '
-		function sec(v) { split(v, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
-		NR == 2 { printf "%.3f", sec($1) + sec($2); found = 1 }
-		END { if (!found) print 0 }' "$times" 2>/dev/null || echo 0)
+	U_SIPP_S=$(sipp_times_s "$times")
 }
 
 # kubevoxd_ready PID LOG [SECONDS]: 0 once LOG has event=ready (default
@@ -329,6 +369,53 @@ kubevoxd_ready() {
 	done
 	echo "kubevoxd never printed event=ready, see $2"
 	return 1
+}
+
+# redis_start DIR PORT: a redis-server of our own on 127.0.0.1:PORT, no
+# persistence (nothing on disk to slow it or to find at the next start),
+# its log in DIR/redis.log.  0 once it answers PING (within 10 s), with
+# its pid in REDIS_PID (also when it fails: stop it); else 1 and the
+# reason in REDIS_ERR.
+redis_start() {
+	local dir=$1 port=$2 _
+	mkdir -p "$dir"
+	# shellcheck disable=SC2086
+	${SERVER_PREFIX:-} redis-server --bind 127.0.0.1 --port "$port" --save '' \
+		--appendonly no --dir "$dir" --logfile "$dir/redis.log" \
+		--daemonize no >/dev/null 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 100); do
+		[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
+		if [ ! -d "/proc/$REDIS_PID" ]; then
+			REDIS_ERR="redis-server exited at start, see $dir/redis.log"
+			return 1
+		fi
+		sleep 0.1
+	done
+	REDIS_ERR="redis-server on port $port never answered, see $dir/redis.log"
+	return 1
+}
+
+# INFO memory's used_memory (bytes) of the Redis on 127.0.0.1:PORT, 0
+# when it does not answer.
+redis_used_memory() {
+	local v
+	v=$(redis-cli -p "$1" info memory 2>/dev/null |
+		awk -F: '$1 == "used_memory" { sub("\r", "", $2); print $2 }')
+	echo "${v:-0}"
+}
+
+# "COMMANDS SCRIPTS" the Redis on 127.0.0.1:PORT has executed since it
+# started: every command (INFO stats total_commands_processed, which
+# counts those a Lua script calls too) and the scripts among them (EVAL,
+# EVALSHA, FCALL and their _RO forms, from INFO commandstats); "0 0" when
+# it does not answer.
+redis_commands() {
+	redis-cli -p "$1" info all 2>/dev/null | awk -F'[:,=]' '
+		{ sub("\r", "") }
+		$1 == "total_commands_processed" { cmds = $2 }
+		$1 ~ /^cmdstat_(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/ { scripts += $3 }
+		END { print cmds + 0, scripts + 0 }'
 }
 
 # Stops one started process and everything it forked, by pid only.
@@ -382,11 +469,12 @@ bench_exit_init() {
 
 # users.csv for the steady and ramp runs: one binding per user, refreshed
 # each time SIPp wraps around the file.
+# gen_users_csv FILE [FIRST]: USERS users from FIRST (default 100000) on.
 gen_users_csv() {
-	awk -v n="$USERS" 'BEGIN {
+	awk -v n="$USERS" -v first="${2:-100000}" 'BEGIN {
 		print "SEQUENTIAL"
 		for (i = 0; i < n; i++) {
-			u = 100000 + i
+			u = first + i
 			printf "%d;[authentication username=%d password=pw%d];<sip:%d@127.0.0.1:5999>\n", u, u, u, u
 		}
 	}' >"$1"
@@ -395,23 +483,36 @@ gen_users_csv() {
 # mem.csv: MEM_CONTACTS distinct contacts for each of MEM_AORS AORs,
 # MEM_PER_REG of them per REGISTER.  Every contact has its own address,
 # like phones behind different NATs; the URI length is a typical one.
+# MEM_ORDER "aor" (default): an AOR's REGISTERs back to back, so that at
+# 1000/s several of them are in flight at once; "spread": the first
+# REGISTER of every AOR, then the second of every AOR, and so on, as
+# phones of one AOR that register at different times.  The same contacts
+# either way.
 gen_mem_csv() {
-	awk -v aors="$MEM_AORS" -v per_aor="$MEM_CONTACTS" -v per_reg="$MEM_PER_REG" 'BEGIN {
+	awk -v aors="$MEM_AORS" -v per_aor="$MEM_CONTACTS" -v per_reg="$MEM_PER_REG" \
+	    -v order="${MEM_ORDER:-aor}" '
+	function reg(a, c,   u, line, j, k) {
+		u = 200000 + a
+		line = u ";[authentication username=" u " password=pw" u "];"
+		for (j = c; j < c + per_reg && j < per_aor; j++) {
+			if (j > c)
+				line = line ","
+			k = a * per_aor + j
+			line = line sprintf("<sip:%d@10.%d.%d.%d:5060>", u,
+				int(k / 65536) % 256, int(k / 256) % 256, k % 256)
+		}
+		print line
+	}
+	BEGIN {
 		print "SEQUENTIAL"
-		k = 0
-		for (a = 0; a < aors; a++) {
-			u = 200000 + a
-			for (c = 0; c < per_aor; c += per_reg) {
-				line = u ";[authentication username=" u " password=pw" u "];"
-				for (j = c; j < c + per_reg && j < per_aor; j++) {
-					if (j > c)
-						line = line ","
-					line = line sprintf("<sip:%d@10.%d.%d.%d:5060>", u,
-						int(k / 65536) % 256, int(k / 256) % 256, k % 256)
-					k++
-				}
-				print line
-			}
+		if (order == "spread") {
+			for (c = 0; c < per_aor; c += per_reg)
+				for (a = 0; a < aors; a++)
+					reg(a, c)
+		} else {
+			for (a = 0; a < aors; a++)
+				for (c = 0; c < per_aor; c += per_reg)
+					reg(a, c)
 		}
 	}' >"$1"
 }
@@ -423,9 +524,10 @@ pjsip_user() {
 		"$1" "$1" "$1" "$1" "$1" "$1" "$1"
 }
 
-# gen_kubevox_conf DIR PORT FIRST COUNT MAX_CONTACTS REMOVE_EXISTING
+# gen_kubevox_conf DIR PORT FIRST COUNT MAX_CONTACTS REMOVE_EXISTING [ADDR]
+# (ADDR: the address to bind, default 127.0.0.1)
 gen_kubevox_conf() {
-	local dir=$1 port=$2 first=$3 count=$4 maxc=$5 remove=$6 u
+	local dir=$1 port=$2 first=$3 count=$4 maxc=$5 remove=$6 addr=${7:-127.0.0.1} u
 	mkdir -p "$dir"
 	{
 		cat <<-EOF
@@ -433,7 +535,7 @@ gen_kubevox_conf() {
 		[transport-udp]
 		type=transport
 		protocol=udp
-		bind=127.0.0.1:$port
+		bind=$addr:$port
 
 		[ep](!)
 		type=endpoint
@@ -464,5 +566,23 @@ gen_kubevox_conf() {
 	ban_failures=1000000
 	ban_window=1
 	ban_time=1
+	EOF
+}
+
+# kubevox_conf_redis DIR URL REPLICA ADVERTISE: the configuration of
+# gen_kubevox_conf keeps its state in the Redis at URL, as replica REPLICA
+# reached at ADVERTISE (ADDR:PORT); every replica of a benchmark shares
+# one cluster secret.
+kubevox_conf_redis() {
+	cat >>"$1/kubevox.conf" <<-EOF
+
+	[state]
+	backend=redis
+	url=$2
+
+	[cluster]
+	replica=$3
+	advertise=$4
+	secret=bench-cluster-secret
 	EOF
 }

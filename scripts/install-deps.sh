@@ -12,7 +12,10 @@ BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-de
 SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
   asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
 TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps"
-BENCH_PKGS="kamailio"
+# Kamailio is the peer of bench/; register.sh's Redis mode gives it and
+# kubevoxd a redis-server each (redis-cli comes with it) and Kamailio
+# reaches Redis through db_redis.
+BENCH_PKGS="kamailio kamailio-redis-modules redis-server"
 
 want="$BUILD_PKGS $SOUND_PKGS"
 case "${1:-build}" in

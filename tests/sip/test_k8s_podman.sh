@@ -157,6 +157,13 @@ wait_code()
 	done
 }
 
+# metric POD NAME: the value of the unlabelled metric NAME in POD's
+# /metrics (empty if absent).
+metric()
+{
+	curl -s --max-time 2 "http://${IP[$1]}:8088/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
 # wait_ready POD [SECONDS]: GET /readyz from the host until 200.
 wait_ready()
 {
@@ -419,6 +426,10 @@ contact=$(sed -n 's/^contact=//p' <<< "$out")
 [ -n "$contact" ] || fail "sipcheck xcall printed no contact: $out"
 k8s_ok "1001 through $P0 calls 1002 registered through $P1:
 $(grep -v '^contact=' <<< "$out")"
+n=$(metric "$P0" kubevox_cross_replica_deliveries_total)
+[ "${n:-0}" -ge 1 ] 2>/dev/null ||
+	fail "$P0: kubevox_cross_replica_deliveries_total is '$n' after the call"
+k8s_ok "$P0: kubevox_cross_replica_deliveries_total $n"
 
 # --- Redis hung, then killed and restarted empty --------------------------
 
@@ -456,7 +467,10 @@ done
 k8s_ok "Redis killed and restarted empty: /readyz 200 on the 3 pods after $(since "$t") s"
 out=$(sipcheck bindings "${IP[$P2]}" 1002 kubevox1002 --contact "$contact" --timeout 10 2>&1) ||
 	fail "1002's binding after Redis came back empty: $out"
-k8s_ok "$out $(since "$t") s after Redis was killed (written back by $P1)"
+n=$(metric "$P1" kubevox_state_bindings_written_back_total)
+[ "${n:-0}" -ge 1 ] 2>/dev/null ||
+	fail "$P1: kubevox_state_bindings_written_back_total is '$n' after Redis came back empty"
+k8s_ok "$out $(since "$t") s after Redis was killed (written back by $P1: kubevox_state_bindings_written_back_total $n)"
 
 # --- kill -9 -------------------------------------------------------------
 

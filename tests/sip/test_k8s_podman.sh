@@ -439,6 +439,9 @@ k8s_ok "$P0: kubevox_cross_replica_deliveries_total $n"
 # would also stop the pod's infra container and change its address.)
 rpid=$(state "$REDIS_C" .State.Pid)
 [ "$rpid" -gt 1 ] 2>/dev/null || fail "$REDIS_C: no process id ($rpid)"
+# A failure while it is stopped must not leave podman kube down waiting
+# out the grace period for a process that cannot see its SIGTERM.
+k8s_on_exit 'kill -CONT "$rpid" 2> /dev/null'
 kill -STOP "$rpid" || fail "kill -STOP $rpid (Redis)"
 t=$(now)
 for p in $PODS; do
@@ -499,6 +502,7 @@ k8s_ok "liveness probe passes: $(cat "$K8S_TMP/probe.out")"
 
 pid=$(state "$C0" .State.Pid)
 started=$(state "$C0" .State.StartedAt)
+k8s_on_exit 'kill -CONT "$pid" 2> /dev/null'
 kill -STOP "$pid" || fail "kill -STOP $pid"
 t=$(now)
 fails=0

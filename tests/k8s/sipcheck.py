@@ -10,16 +10,18 @@ which reaches kubevoxd at a pod's address rather than on 127.0.0.1.
   sipcheck.py echo HOST USER PASSWORD [--exten 600] [--packets N]
       call EXTEN (PCMU), send N RTP packets to the address of the answer
       and require every one back with its payload, then BYE; exit 0
-  sipcheck.py xcall CALLER_HOST CALLEE_HOST QUERY_HOST CALLER CALLER_PW
-                    CALLEE CALLEE_PW [--packets N]
-      a call between two phones on different replicas: CALLEE registers
-      through CALLEE_HOST, its binding must be listed by QUERY_HOST (a
-      REGISTER without Contact), then CALLER calls CALLEE through
-      CALLER_HOST.  The callee's INVITE must come from CALLEE_HOST port
-      5060 (the replica that holds its flow); the callee rings and
-      answers, each side sends N RTP packets to the address the other's
-      replica gave it and must get every one of the other's; the caller
-      hangs up.  Prints the callee's Contact (its binding stays).
+  sipcheck.py phone HOST USER PASSWORD --contact-file F --media-host M
+                    [--calls N] [--packets N] [--expires S] [--wait S]
+      a phone for calls across replicas: registers through HOST, writes
+      its Contact URI to F, then answers N calls within S seconds, one
+      after the other, on that one registration.  Each INVITE must come
+      from HOST port 5060 (the replica that holds its flow) and offer
+      media at M (the caller's replica); after the ACK it sends N RTP
+      packets there and must get N of the caller's; then 200 to the BYE
+  sipcheck.py call HOST USER PASSWORD EXTEN [--packets N]
+      calls EXTEN through HOST, which must answer with media at HOST; sends
+      N RTP packets there and must get N of the callee's (phone above),
+      then BYE
   sipcheck.py bindings HOST USER PASSWORD --contact URI [--timeout S]
       a REGISTER without Contact through HOST until the 200 lists URI,
       for at most S seconds
@@ -28,13 +30,13 @@ Exit status 1 with a reason on stderr otherwise; 2 for bad usage.
 """
 import argparse
 import hashlib
+import os
 import random
 import re
 import select
 import socket
 import struct
 import sys
-import threading
 import time
 
 SIP_PORT = 5060
@@ -400,16 +402,14 @@ class Request:
         return m.group(1) if m else ""
 
 
-class Callee(threading.Thread):
-    """A registered phone that answers one call: 180 and 200 (with an SDP
-    offering rtp's port) to the INVITE, retransmitted until the ACK, then
-    200 to the BYE.  What it saw is in its attributes once joined."""
+class Answerer:
+    """One call to a registered phone: 180 and 200 (with an SDP offering
+    rtp's port) to the INVITE, retransmitted until the ACK; on the ACK,
+    on_ack(self) (the media); 200 to the BYE."""
 
-    def __init__(self, ag, rtp, deadline):
-        super().__init__(daemon=True)
-        self.ag, self.rtp, self.deadline = ag, rtp, deadline
-        self.invite = self.invite_src = self.error = None
-        self.offered = threading.Event()
+    def __init__(self, ag, rtp, deadline, on_ack):
+        self.ag, self.rtp, self.deadline, self.on_ack = ag, rtp, deadline, on_ack
+        self.invite = self.invite_src = None
         self.acked = self.byed = False
         self.tag = rand_hex(8)
 
@@ -429,14 +429,6 @@ class Callee(threading.Thread):
         ag.sock.sendto(data, dest)
         return data
 
-    def run(self):
-        try:
-            self.serve()
-        except (Fail, OSError, ValueError) as err:
-            self.error = str(err)
-        finally:
-            self.offered.set()
-
     def serve(self):
         ag = self.ag
         ok = None
@@ -444,7 +436,7 @@ class Callee(threading.Thread):
         while not self.byed:
             now = time.monotonic()
             if now >= self.deadline:
-                raise Fail("callee: the call did not end (INVITE %s, ACK %s, BYE %s)" % (
+                raise Fail("no call, or it did not end (INVITE %s, ACK %s, BYE %s)" % (
                     self.invite is not None, self.acked, self.byed))
             if ok and not self.acked and now >= next_send:
                 ag.sock.sendto(ok, self.invite_src)
@@ -467,69 +459,80 @@ class Callee(threading.Thread):
                 body = sdp_offer(ag.lip, self.rtp.getsockname()[1])
                 ok = self.reply(req, 200, "OK", src, body)
                 next_send = time.monotonic() + 0.5
-                self.offered.set()
             elif req.method == "INVITE" and req.branch() == self.invite.branch():
                 if ok:
                     ag.sock.sendto(ok, src)
-            elif req.method == "ACK":
-                self.acked = True
-            elif req.method == "BYE":
+            elif req.method == "ACK" and self.invite is not None:
+                if not self.acked:
+                    self.acked = True
+                    self.on_ack(self)
+            elif req.method == "BYE" and self.acked:
                 self.reply(req, 200, "OK", src)
                 self.byed = True
-            elif req.method != "INVITE":
+            elif req.method not in ("INVITE", "ACK"):
+                # OPTIONS, or a BYE of an earlier call retransmitted.
                 self.reply(req, 200, "OK", src)
 
 
-def cmd_xcall(a):
-    callee = Agent(a.callee_host, a.timeout)
-    register(callee, a.callee, a.callee_password)
-    contact = "sip:%s@%s:%d" % (a.callee, callee.lip, callee.lport)
-    listed = query(a.query_host, a.callee, a.callee_password, a.timeout)
-    if contact not in listed:
-        raise Fail("%s lists %r for %s, not %s, registered through %s"
-                   % (a.query_host, listed, a.callee, contact, a.callee_host))
-    print("%s registered through %s, listed by %s" % (contact, a.callee_host, a.query_host))
+def cmd_phone(a):
+    ag = Agent(a.host, a.timeout)
+    register(ag, a.user, a.password, expires=a.expires)
+    contact = "sip:%s@%s:%d" % (a.user, ag.lip, ag.lport)
+    with open(a.contact_file + ".tmp", "w") as f:
+        f.write(contact + "\n")
+    os.rename(a.contact_file + ".tmp", a.contact_file)
+    print("%s registered through %s" % (contact, a.host), flush=True)
+    rtp = rtp_socket(ag.lip)
+    deadline = time.monotonic() + a.wait
+    for n in range(1, a.calls + 1):
+        got = {}
 
-    crtp, ertp = rtp_socket(callee.lip), None
-    caller = Agent(a.caller_host, a.timeout)
-    caller.user = a.caller
-    ertp = rtp_socket(caller.lip)
-    answerer = Callee(callee, crtp, time.monotonic() + 20)
-    answerer.start()
-    call = Call(caller, a.callee, a.caller_password,
-                sdp_offer(caller.lip, ertp.getsockname()[1]))
-    answerer.offered.wait(5)
-    if answerer.invite is None:
-        raise Fail("the call was answered but the callee got no INVITE: %s" % answerer.error)
-    if answerer.invite_src != (a.callee_host, SIP_PORT):
-        raise Fail("the callee's INVITE came from %s:%d, not from %s:%d, the replica "
-                   "it registered through" % (answerer.invite_src + (a.callee_host, SIP_PORT)))
-    offer = sdp_media(answerer.invite.body)
-    for side, media in (("callee", offer), ("caller", call.media)):
-        if media[0] != a.caller_host:
-            raise Fail("media offered to the %s at %s, not on the caller's replica %s"
-                       % (side, media[0], a.caller_host))
-    print("INVITE to %s came from %s:%d (Record-Route %s); answered 200; media on %s"
-          % (a.callee, answerer.invite_src[0], answerer.invite_src[1],
-             answerer.invite.get("record-route"), a.caller_host))
+        def media(call):
+            rtp.setblocking(False)
+            try:
+                while rtp.recv(2048):
+                    pass
+            except BlockingIOError:
+                pass
+            rtp.setblocking(True)
+            offer = sdp_media(call.invite.body)
+            if offer[0] != a.media_host:
+                raise Fail("call %d: media offered at %s, not on the caller's replica %s"
+                           % (n, offer[0], a.media_host))
+            got.update(rtp_exchange([("callee", rtp, offer)], a.packets))
 
-    got = rtp_exchange([("caller", ertp, call.media), ("callee", crtp, offer)], a.packets)
+        call = Answerer(ag, rtp, deadline, media)
+        call.serve()
+        if call.invite_src != (a.host, SIP_PORT):
+            raise Fail("call %d: the INVITE came from %s:%d, not from %s:%d, the replica "
+                       "%s registered through" % ((n,) + call.invite_src + (a.host, SIP_PORT,
+                                                                           a.user)))
+        rx = got.get(("callee", "caller"), 0)
+        if rx != a.packets:
+            raise Fail("call %d: %d of %d RTP packets from the caller" % (n, rx, a.packets))
+        print("call %d: INVITE from %s:%d (Record-Route %s), answered; %d of %d RTP "
+              "packets from the caller; BYE 200" % (n, call.invite_src[0], call.invite_src[1],
+                                                   call.invite.get("record-route"), rx,
+                                                   a.packets), flush=True)
+
+
+def cmd_call(a):
+    ag = Agent(a.host, a.timeout)
+    ag.user = a.user
+    rtp = rtp_socket(ag.lip)
+    call = Call(ag, a.exten, a.password, sdp_offer(ag.lip, rtp.getsockname()[1]))
+    if call.media[0] != a.host:
+        raise Fail("media answered at %s, not at the replica called (%s)"
+                   % (call.media[0], a.host))
+    rx = rtp_exchange([("caller", rtp, call.media)], a.packets).get(("caller", "callee"), 0)
     r = call.bye()
-    answerer.join(max(0.1, answerer.deadline - time.monotonic()))
-    if answerer.error:
-        raise Fail(answerer.error)
-    if not answerer.acked or not answerer.byed:
-        raise Fail("the callee got %s ACK and %s BYE" % (
-            "an" if answerer.acked else "no", "a" if answerer.byed else "no"))
-    c2e, e2c = got.get(("callee", "caller"), 0), got.get(("caller", "callee"), 0)
-    if c2e != a.packets or e2c != a.packets:
-        raise Fail("RTP: %d of %d packets from caller to callee, %d of %d back"
-                   % (c2e, a.packets, e2c, a.packets))
+    if rx != a.packets:
+        raise Fail("%d of %d RTP packets from the callee came through %s:%d"
+                   % (rx, a.packets, call.media[0], call.media[1]))
     if r.status != 200:
         raise Fail("BYE: %s" % r.start)
-    print("RTP: %d of %d packets each way; caller's BYE reached the callee, 200"
-          % (a.packets, a.packets))
-    print("contact=%s" % contact)
+    print("%s answered; %d of %d RTP packets from the callee through %s:%d; BYE 200"
+          % (a.exten, rx, a.packets, call.media[0], call.media[1]))
 
 
 def main():
@@ -547,12 +550,20 @@ def main():
         s.add_argument("--timeout", type=float, default=5.0)
     e.add_argument("--exten", default="600")
     e.add_argument("--packets", type=int, default=20)
-    x = sub.add_parser("xcall")
-    for arg in ("caller_host", "callee_host", "query_host", "caller", "caller_password",
-                "callee", "callee_password"):
-        x.add_argument(arg)
-    x.add_argument("--packets", type=int, default=20)
-    x.add_argument("--timeout", type=float, default=5.0)
+    ph = sub.add_parser("phone")
+    c = sub.add_parser("call")
+    for s in (ph, c):
+        s.add_argument("host")
+        s.add_argument("user")
+        s.add_argument("password")
+        s.add_argument("--packets", type=int, default=20)
+        s.add_argument("--timeout", type=float, default=5.0)
+    ph.add_argument("--contact-file", required=True)
+    ph.add_argument("--media-host", required=True)
+    ph.add_argument("--calls", type=int, default=1)
+    ph.add_argument("--expires", type=int, default=300)
+    ph.add_argument("--wait", type=float, default=120.0)
+    c.add_argument("exten")
     b = sub.add_parser("bindings")
     b.add_argument("host")
     b.add_argument("user")
@@ -562,7 +573,7 @@ def main():
     a = p.parse_args()
     try:
         {"options": cmd_options, "register": cmd_register, "echo": cmd_echo,
-         "xcall": cmd_xcall, "bindings": cmd_bindings}[a.cmd](a)
+         "phone": cmd_phone, "call": cmd_call, "bindings": cmd_bindings}[a.cmd](a)
     except (Fail, OSError) as err:
         print("sipcheck %s: %s" % (a.cmd, err), file=sys.stderr)
         return 1

@@ -31,13 +31,16 @@
 #   - a call across replicas: 1002 registers through pod 1, pod 2 lists
 #     its binding, 1001 calls 1002 through pod 0: the callee's INVITE
 #     comes from pod 1's address (the replica that holds its flow), the
-#     call is answered and has RTP both ways, anchored on pod 0;
+#     call is answered and has RTP both ways, anchored on pod 0
+#     (tests/k8s/sipcheck.py phone and call);
 #   - Redis hung (SIGSTOP): /readyz 503 on every pod, /livez 200; Redis
 #     killed and restarted by podman (empty: it saves nothing): /readyz
 #     200, and pod 2 lists 1002's binding again, written back by pod 1
 #     with no re-registration;
-#   - kill -9 of kubevoxd: podman restarts the container and SIP is
-#     answered again (the time from the kill is printed);
+#   - kill -9 of kubevoxd in pod 1: podman restarts the container and SIP
+#     is answered again (the time from the kill is printed); 1001 calls
+#     1002 through pod 0 again and reaches it through pod 1, with no new
+#     REGISTER from 1002;
 #   - SIGSTOP of kubevoxd: the liveness probe, run every period as the
 #     kubelet does (podman never runs probes), fails failureThreshold times
 #     in a row; the container is then stopped as the kubelet does (SIGTERM,
@@ -162,6 +165,18 @@ wait_code()
 metric()
 {
 	curl -s --max-time 2 "http://${IP[$1]}:8088/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# wait_metric POD NAME VALUE SECONDS: until POD's metric NAME is VALUE.
+wait_metric()
+{
+	local pod=$1 name=$2 want=$3 secs=$4 end v
+
+	end=$(($(date +%s) + secs))
+	until v=$(metric "$pod" "$name") && [ "$v" = "$want" ]; do
+		[ "$(date +%s)" -lt "$end" ] || fail "$pod: $name is '$v', not $want, for $secs s"
+		sleep 0.2
+	done
 }
 
 # wait_ready POD [SECONDS]: GET /readyz from the host until 200.
@@ -405,6 +420,10 @@ for p in $PODS; do
 	wait_ready "$p"
 done
 k8s_ok "3 replicas ready (Redis answering) in $(since "$t") s: $P0 at ${IP[$P0]}, $P1 at ${IP[$P1]}, $P2 at ${IP[$P2]}; Redis at ${IP[$REDIS_POD]}"
+for p in $PODS; do
+	wait_metric "$p" 'kubevox_replicas{state="alive"}' 3 10
+done
+k8s_ok "each replica counts 3 alive in Redis (kubevox_replicas)"
 
 # --- SIP through a pod ---------------------------------------------------
 
@@ -420,12 +439,54 @@ done
 
 # --- a call across replicas ----------------------------------------------
 
-out=$(sipcheck xcall "${IP[$P0]}" "${IP[$P1]}" "${IP[$P2]}" 1001 kubevox1001 \
-	1002 kubevox1002 2>&1) || fail "call from $P0 to 1002 registered through $P1: $out"
-contact=$(sed -n 's/^contact=//p' <<< "$out")
-[ -n "$contact" ] || fail "sipcheck xcall printed no contact: $out"
-k8s_ok "1001 through $P0 calls 1002 registered through $P1:
-$(grep -v '^contact=' <<< "$out")"
+# 1002, a phone registered once through pod 1, answers two calls from
+# 1001 through pod 0: this one, and one after pod 1's kill -9 below.
+contact_file=$K8S_TMP/1002.contact
+timeout -k 2 150 python3 "$SIPCHECK" phone "${IP[$P1]}" 1002 kubevox1002 \
+	--contact-file "$contact_file" --media-host "${IP[$P0]}" --calls 2 --wait 120 \
+	> "$K8S_TMP/phone.out" 2>&1 &
+phone=$!
+k8s_on_exit 'kill "$phone" 2> /dev/null'
+end=$(($(date +%s) + 15))
+until [ -s "$contact_file" ]; do
+	kill -0 "$phone" 2> /dev/null || fail "1002 did not register through $P1: $(cat "$K8S_TMP/phone.out")"
+	[ "$(date +%s)" -lt "$end" ] || fail "1002 did not register through $P1 in 15 s"
+	sleep 0.1
+done
+contact=$(cat "$contact_file")
+out=$(sipcheck bindings "${IP[$P2]}" 1002 kubevox1002 --contact "$contact" --timeout 2 2>&1) ||
+	fail "1002 registered through $P1, then: $out"
+k8s_ok "$contact registered through $P1; $out"
+
+# phone_calls N: until the phone has reported N calls, or has failed.
+phone_calls()
+{
+	local n=$1 end
+
+	end=$(($(date +%s) + 15))
+	until [ "$(grep -c '^call ' "$K8S_TMP/phone.out")" -ge "$n" ]; do
+		kill -0 "$phone" 2> /dev/null || fail "1002's phone: $(cat "$K8S_TMP/phone.out")"
+		[ "$(date +%s)" -lt "$end" ] || fail "1002's phone reported no call $n in 15 s"
+		sleep 0.1
+	done
+	grep '^call ' "$K8S_TMP/phone.out" | sed -n "${n}p"
+}
+
+# xcall N: 1001 calls 1002 through pod 0, the phone's call N, once pod 0
+# counts pod 1 alive (otherwise it would call the phone straight).
+xcall()
+{
+	local out
+
+	wait_metric "$P0" "kubevox_replica_up{replica=\"$P1\"}" 1 10
+	out=$(sipcheck call "${IP[$P0]}" 1001 kubevox1001 1002 2>&1) ||
+		fail "1001 through $P0 calling 1002 (through $P1): $out
+1002's phone: $(cat "$K8S_TMP/phone.out")"
+	k8s_ok "1001 through $P0 calls 1002: $out
+  1002's $(phone_calls "$1")"
+}
+
+xcall 1
 n=$(metric "$P0" kubevox_cross_replica_deliveries_total)
 [ "${n:-0}" -ge 1 ] 2>/dev/null ||
 	fail "$P0: kubevox_cross_replica_deliveries_total is '$n' after the call"
@@ -477,19 +538,26 @@ k8s_ok "$out $(since "$t") s after Redis was killed (written back by $P1: kubevo
 
 # --- kill -9 -------------------------------------------------------------
 
-pid=$(state "$C0" .State.Pid)
-restarts=$(state "$C0" .RestartCount)
-[ "$pid" -gt 1 ] 2>/dev/null || fail "$C0: no process id ($pid)"
+# Of pod 1, which holds 1002's flow: restarted with the same name and
+# address, it loads its bindings from Redis and delivers to 1002 again,
+# which does not register again.
+C1=$P1-kubevox
+pid=$(state "$C1" .State.Pid)
+restarts=$(state "$C1" .RestartCount)
+[ "$pid" -gt 1 ] 2>/dev/null || fail "$C1: no process id ($pid)"
 kill -KILL "$pid" || fail "kill -9 $pid"
 t=$(now)
-wait_sip "$P0" 30
-k8s_ok "kill -9 of kubevoxd in $P0: restarted, SIP OPTIONS answered again after $(since "$t") s"
-newpid=$(state "$C0" .State.Pid)
-[ "$newpid" != "$pid" ] || fail "$C0: same process $pid after kill -9"
-[ "$(state "$C0" .RestartCount)" -gt "$restarts" ] ||
-	fail "$C0: restart count did not grow"
-wait_ready "$P0" 30
-serves "$P0"
+wait_sip "$P1" 30
+k8s_ok "kill -9 of kubevoxd in $P1: restarted, SIP OPTIONS answered again after $(since "$t") s"
+newpid=$(state "$C1" .State.Pid)
+[ "$newpid" != "$pid" ] || fail "$C1: same process $pid after kill -9"
+[ "$(state "$C1" .RestartCount)" -gt "$restarts" ] ||
+	fail "$C1: restart count did not grow"
+wait_ready "$P1" 30
+xcall 2
+wait "$phone" || fail "1002's phone: $(cat "$K8S_TMP/phone.out")"
+k8s_ok "1002 reached through the restarted $P1 with no new REGISTER"
+serves "$P1"
 
 # --- SIGSTOP: the liveness probe, as the kubelet runs it -----------------
 

@@ -310,9 +310,25 @@ static void nonce_checked(bool ok, void *arg)
 	free(ctx);
 }
 
+void authn_nc_replayed(struct pbx *pbx, const struct kv_config *cfg,
+		       struct sip_stx *stx, const struct sip_peer *src,
+		       const struct authn_nc *nc)
+{
+	failed(pbx, cfg, sip_stx_request(stx), &src->addr, nc->known);
+	challenge(pbx, stx, nc->realm, nc->algs, nc->algs_n, false);
+}
+
 void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 		   struct sip_stx *stx, const struct cfg_endpoint *ep,
 		   const struct sip_peer *src, authn_done_h *done, void *arg)
+{
+	authn_request_nc(pbx, cfg, stx, ep, src, NULL, done, arg);
+}
+
+void authn_request_nc(struct pbx *pbx, const struct kv_config *cfg,
+		      struct sip_stx *stx, const struct cfg_endpoint *ep,
+		      const struct sip_peer *src, struct authn_nc *defer,
+		      authn_done_h *done, void *arg)
 {
 	static const char dummy_ha1[] = "00000000000000000000000000000000"
 					"00000000000000000000000000000000";
@@ -387,6 +403,17 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 		done(AUTHN_OK, "ok", arg);
 		return;
 	}
+	if (pl_strcpy(&cred.nc, ncbuf, sizeof(ncbuf)) == 0)
+		nc = (uint32_t)strtoul(ncbuf, NULL, 16);
+	if (defer) {
+		*defer = (struct authn_nc){
+			.set = true, .nonce = cred.nonce, .nc = nc,
+			.expires_at = issued + cfg->security.nonce_lifetime + 5,
+			.known = known, .realm = realm, .algs = algs, .algs_n = algs_n,
+		};
+		done(AUTHN_OK, "ok", arg);
+		return;
+	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
@@ -403,8 +430,6 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 	ctx->algs = algs;
 	ctx->algs_n = algs_n;
 	ctx->src = src->addr;
-	if (pl_strcpy(&cred.nc, ncbuf, sizeof(ncbuf)) == 0)
-		nc = (uint32_t)strtoul(ncbuf, NULL, 16);
 	/* A backend that refuses the query (bad nc) never calls back. */
 	if (state_nonce_use(pbx->state, &cred.nonce, nc,
 			    issued + cfg->security.nonce_lifetime + 5,

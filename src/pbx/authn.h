@@ -44,6 +44,36 @@ void authn_request(struct pbx *pbx, const struct kv_config *cfg,
 		   const struct sip_peer *src, authn_done_h *done, void *arg);
 
 /*
+ * The nonce-count check, left to a caller that does it in the same step
+ * as its own state write (the registrar: state_register() checks it, so a
+ * REGISTER costs the Redis backend one round trip, not two).
+ */
+struct authn_nc {
+	bool set;                      /* credentials with qop: check nc */
+	struct pl nonce;               /* in the request the stx holds */
+	uint32_t nc;
+	uint64_t expires_at;           /* unix seconds */
+	/* for authn_nc_replayed() */
+	bool known;
+	const char *realm;
+	const enum cfg_digest_alg *algs;
+	size_t algs_n;
+};
+
+/* authn_request(), except that AUTHN_OK comes without the nonce-count
+ * check, which *nc describes (nc->set false: none needed). */
+void authn_request_nc(struct pbx *pbx, const struct kv_config *cfg,
+		      struct sip_stx *stx, const struct cfg_endpoint *ep,
+		      const struct sip_peer *src, struct authn_nc *nc,
+		      authn_done_h *done, void *arg);
+
+/* The caller's check found the count used already: the failure is counted
+ * and the request challenged again, as authn_request() would have. */
+void authn_nc_replayed(struct pbx *pbx, const struct kv_config *cfg,
+		       struct sip_stx *stx, const struct sip_peer *src,
+		       const struct authn_nc *nc);
+
+/*
  * Is the request refused because its source is banned ("ADDR" or "ADDR
  * FROMUSER")?  When it is, the ban's key goes to key (size bytes, for
  * the log).  Never waits: it reads the state backend's copy of the bans.

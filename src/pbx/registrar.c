@@ -32,6 +32,7 @@ struct reg_ctx {
 	const struct cfg_endpoint *ep;
 	struct cfg_aor *aor;
 	struct sip_peer src;
+	struct authn_nc nc;   /* checked by state_register() */
 	char aor_name[96];    /* To user, quoted for the log */
 };
 
@@ -116,6 +117,11 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 		count(pbx, REG_REJECTED);
 		reply(ctx, 403, "Forbidden - too many contacts", NULL,
 		      "max_contacts");
+		goto out;
+	case LOC_REPLAY:
+		count(pbx, REG_AUTH_FAILED);
+		log_result(ctx, 401, "nonce_count_replay");
+		authn_nc_replayed(pbx, ctx->cfg, ctx->stx, &ctx->src, &ctx->nc);
 		goto out;
 	case LOC_FAILED:
 	default:
@@ -275,6 +281,11 @@ static void finish_register(struct reg_ctx *ctx)
 	r.max_contacts = aor->max_contacts;
 	r.remove_existing = aor->remove_existing;
 	r.now = pbx->now();
+	if (ctx->nc.set) {
+		r.nonce = ctx->nc.nonce;
+		r.nc = ctx->nc.nc;
+		r.nonce_expires = ctx->nc.expires_at;
+	}
 
 	/* The backend copies what it keeps before returning. */
 	err = state_register(pbx->state, &r, registered, ctx);
@@ -375,5 +386,5 @@ void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 	      req->to.uri.user.l);
 
 	ctx->ep = authn_identify(ctx->cfg, req, src);
-	authn_request(pbx, ctx->cfg, stx, ctx->ep, src, authenticated, ctx);
+	authn_request_nc(pbx, ctx->cfg, stx, ctx->ep, src, &ctx->nc, authenticated, ctx);
 }

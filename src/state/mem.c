@@ -483,6 +483,11 @@ static int mem_reg(struct state *st, const struct loc_register *r,
 		return EINVAL;
 
 	now = mem_now(ms);
+	if (pl_isset(&r->nonce) &&
+	    !nctab_use(ms->nonces, &r->nonce, r->nc, r->nonce_expires, now)) {
+		cb(LOC_REPLAY, NULL, 0, arg);
+		return 0;
+	}
 	aor_purge(ms, &r->aor, now);
 	res = reg_apply(ms, r, now);
 	if (res == LOC_FAILED)

@@ -36,6 +36,7 @@
 
 #include "sip/sa.h"
 #include "state/locplan.h"
+#include "state/nctab.h"
 #include "state/redis_int.h"
 #include "state/redisrec.h"
 #include "util/list.h"
@@ -395,7 +396,8 @@ static struct pl str_copy(char **p, const struct pl *pl)
 static int reg_copy(struct rreg *op, const struct loc_register *r)
 {
 	size_t need = str_room(&r->aor) + str_room(&r->callid) + str_room(&r->path) +
-		      str_room(&r->user_agent) + str_room(&r->endpoint), i;
+		      str_room(&r->user_agent) + str_room(&r->endpoint) +
+		      str_room(&r->nonce), i;
 	struct loc_binding *b;
 	char *p;
 
@@ -412,6 +414,9 @@ static int reg_copy(struct rreg *op, const struct loc_register *r)
 	op->r.path = str_copy(&p, &r->path);
 	op->r.user_agent = str_copy(&p, &r->user_agent);
 	op->r.endpoint = str_copy(&p, &r->endpoint);
+	op->r.nonce = str_copy(&p, &r->nonce);
+	if (!pl_isset(&r->nonce))
+		op->r.nonce = (struct pl)PL_INIT;
 	for (i = 0; i < r->bindings_n; i++) {
 		b[i] = r->bindings[i];
 		b[i].uri = str_copy(&p, &r->bindings[i].uri);
@@ -550,16 +555,24 @@ static int reg_send(struct rreg *op)
 {
 	struct redis_state *rs = op->rs;
 	const struct rset *next = &op->next;
-	struct sbuf key;
+	struct sbuf key, nkey;
 	struct rargs a;
 	char ip[64];
 	uint16_t port;
+	uint64_t now = rs_now(rs);
 	size_t i, m, midx;
 	int err;
 
 	sbuf_init(&key);
+	sbuf_init(&nkey);
 	rargs_init(&a);
 	err = rs_key(&key, RKEY_AOR, op->r.aor.p, op->r.aor.l);
+	if (!err && pl_isset(&op->r.nonce))
+		err = rs_key(&nkey, RKEY_NC, op->r.nonce.p, op->r.nonce.l);
+	else if (!err) {
+		sbuf_append_str(&nkey, RKEY_NC);
+		err = sbuf_err(&nkey) ? ENOMEM : 0;
+	}
 	if (err)
 		goto out;
 	rargs_str(&a, key.p, key.len);
@@ -567,6 +580,7 @@ static int reg_send(struct rreg *op)
 	rargs_cstr(&a, RKEY_VER);
 	rargs_cstr(&a, RKEY_EPOCH);
 	rargs_cstr(&a, RKEY_CNT);
+	rargs_str(&a, nkey.p, nkey.len);
 	rargs_cstr(&a, rs->epoch);
 	rargs_cstr(&a, rs->epoch_cand);
 	rargs_u64(&a, op->snap.version);
@@ -581,6 +595,8 @@ static int reg_send(struct rreg *op)
 	rargs_u64(&a, op->write ? next->n : 0);
 	midx = a.n;
 	rargs_u64(&a, 0);
+	rargs_u64(&a, pl_isset(&op->r.nonce) ? op->r.nc : 0);
+	rargs_u64(&a, op->r.nonce_expires > now ? (op->r.nonce_expires - now) * 1000 : 1);
 	if (op->write) {
 		for (i = 0; i < next->n; i++) {
 			rargs_str(&a, next->v[i].field, next->v[i].fieldlen);
@@ -591,10 +607,11 @@ static int reg_send(struct rreg *op)
 		if (!a.err)
 			snprintf(a.num[midx], sizeof(a.num[midx]), "%zu", m);
 	}
-	err = rargs_eval(&a, rs, RLUA_WRITE, 5, reg_reply, op);
+	err = rargs_eval(&a, rs, RLUA_WRITE, 6, reg_reply, op);
 out:
 	rargs_free(&a);
 	sbuf_free(&key);
+	sbuf_free(&nkey);
 	return err;
 }
 
@@ -722,6 +739,10 @@ static void reg_reply(int err, const redisReply *reply, void *arg)
 		reg_done(op, version);
 		reg_finish(op);
 		return;
+	case 'R':
+		op->cb(LOC_REPLAY, NULL, 0, op->arg);
+		reg_finish(op);
+		return;
 	case 'C':
 		if (rset_from_hash(rs, &op->snap, &op->r.aor, reply->element[1]))
 			goto bad;
@@ -741,7 +762,7 @@ static void reg_reply(int err, const redisReply *reply, void *arg)
 		goto fail;
 	return;
 bad:
-	rconn_bad_reply(rs->rc, "write: {K, version} | {C, hash} | {E, epoch}");
+	rconn_bad_reply(rs->rc, "write: {K, version} | {C, hash} | {E, epoch} | {R, 0}");
 fail:
 	op->cb(LOC_FAILED, NULL, 0, op->arg);
 	reg_finish(op);
@@ -810,6 +831,13 @@ int rs_loc_register(struct redis_state *rs, const struct loc_register *r,
 
 	if (!rs_up(rs))
 		return ENOTCONN;
+	/* Refused here already (nc 0, stale, replayed on this replica): no
+	 * round trip; else Redis checks it again for the cluster. */
+	if (pl_isset(&r->nonce) &&
+	    !nctab_use(rs->nonces, &r->nonce, r->nc, r->nonce_expires, rs_now(rs))) {
+		cb(LOC_REPLAY, NULL, 0, arg);
+		return 0;
+	}
 	op = calloc(1, sizeof(*op));
 	if (!op)
 		return ENOMEM;

@@ -16,14 +16,17 @@
 
 /*
  * A REGISTER's compare-and-set.
- * KEYS: aor hash, kv:exp, kv:ver, kv:epoch, kv:cnt
+ * KEYS: aor hash, kv:exp, kv:ver, kv:epoch, kv:cnt, kv:nc:NONCE
  * ARGV: 1 epoch known, 2 epoch to set when missing, 3 expected version
  *       ("0": no hash), 4 "1" to write (else only check), 5 AOR, 6 now ms,
  *       7 source IP of the new bindings (or ""), 8 their latest expiry (s),
- *       9 n records, 10 m replica-set changes,
+ *       9 n records, 10 m replica-set changes, 11 the credentials' nonce
+ *       count ("0": none to check), 12 the nonce's lifetime left (ms),
  *       then n x (contact URI, record, expires_at), m x ("+"|"-", replica)
  * Returns {"E", epoch} (the epoch changed: Redis lost data), {"C", HGETALL}
- * (another version: plan again) or {"K", version now}.
+ * (another version: plan again), {"R", "0"} (the nonce count was used:
+ * nothing written) or {"K", version now}.  The nonce count is taken only
+ * with a write that goes through, so a plan made again can still use it.
  */
 static const char lua_write[] =
 	"local ep = redis.call('GET', KEYS[4])\n"
@@ -38,6 +41,11 @@ static const char lua_write[] =
 	"if cur ~= ARGV[3] then\n"
 	"  return {'C', redis.call('HGETALL', KEYS[1])}\n"
 	"end\n"
+	"if ARGV[11] ~= '0' then\n"
+	"  local seen = tonumber(redis.call('GET', KEYS[6]) or '0') or 0\n"
+	"  if tonumber(ARGV[11]) <= seen then return {'R', '0'} end\n"
+	"  redis.call('SET', KEYS[6], ARGV[11], 'PX', ARGV[12])\n"
+	"end\n"
 	"if ARGV[4] ~= '1' then\n"
 	"  return {'K', cur}\n"
 	"end\n"
@@ -50,7 +58,7 @@ static const char lua_write[] =
 	"if n > 0 then\n"
 	"  local lo, hi\n"
 	"  for i = 0, n - 1 do\n"
-	"    local b = 11 + 3 * i\n"
+	"    local b = 13 + 3 * i\n"
 	"    local e = tonumber(ARGV[b + 2])\n"
 	"    redis.call('HSET', KEYS[1], ARGV[b], ARGV[b + 1])\n"
 	"    if not lo or e < lo then lo = e end\n"
@@ -64,7 +72,7 @@ static const char lua_write[] =
 	"  redis.call('ZREM', KEYS[2], ARGV[5])\n"
 	"end\n"
 	"for i = 0, m - 1 do\n"
-	"  local b = 11 + 3 * n + 2 * i\n"
+	"  local b = 13 + 3 * n + 2 * i\n"
 	"  local k = 'kv:rep:' .. ARGV[b + 1]\n"
 	"  if ARGV[b] == '+' then\n"
 	"    redis.call('SADD', k, ARGV[5])\n"

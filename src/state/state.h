@@ -89,6 +89,12 @@ struct loc_register {
 	unsigned max_contacts;
 	bool remove_existing;
 	uint64_t now;            /* wall clock, unix seconds */
+	/* The nonce count of the request's credentials, checked in the same
+	 * step as the write (as state_nonce_use() would: one round trip for
+	 * both); nonce unset: nothing to check. */
+	struct pl nonce;
+	uint32_t nc;
+	uint64_t nonce_expires;  /* unix seconds */
 };
 
 enum loc_result {
@@ -96,6 +102,7 @@ enum loc_result {
 	LOC_OUT_OF_ORDER,        /* same Call-ID, CSeq not higher: 500 */
 	LOC_TOO_MANY,            /* over max_contacts, remove_existing=no: 403 */
 	LOC_FAILED,              /* backend error: 500 */
+	LOC_REPLAY,              /* the nonce count was used already: 401 */
 };
 
 /* contacts: every binding of the AOR after the operation. */

@@ -162,6 +162,8 @@ struct req {
 	bool wildcard;
 	const char *path;
 	const char *ua;
+	const char *nonce;       /* credentials' nonce count to check */
+	uint32_t nc;
 };
 
 static enum loc_result do_reg(struct fixture *f, const struct req *q,
@@ -191,6 +193,11 @@ static enum loc_result do_reg(struct fixture *f, const struct req *q,
 	r.max_contacts = q->max ? q->max : 5;
 	r.remove_existing = q->remove_existing;
 	r.now = f->now;
+	if (q->nonce) {
+		r.nonce = pl_from_str(q->nonce);
+		r.nc = q->nc;
+		r.nonce_expires = f->now + 300;
+	}
 
 	memset(&f->got, 0, sizeof(f->got));
 	assert_int_equal(state_register(f->st, &r, result_h, &f->got), 0);
@@ -756,6 +763,30 @@ static void test_nonce_replay(void **state)
 	assert_int_equal(tmrq_count(&f->q), 0);
 }
 
+/* A REGISTER's nonce count, checked with its write: the same table as
+ * state_nonce_use(), and nothing written when it is refused. */
+static void test_register_nonce(void **state)
+{
+	struct fixture *f = *state;
+	struct loc_binding b = binding("sip:1001@192.0.2.10:5062", 60);
+	struct req q = { .aor = "1001", .callid = "c1", .cseq = 1,
+			 .nonce = "n1", .nc = 1 };
+
+	assert_int_equal(do_reg(f, &q, &b, 1), LOC_OK);
+	q.cseq = 2;
+	b = binding("sip:1001@192.0.2.11:5062", 60);
+	assert_int_equal(do_reg(f, &q, &b, 1), LOC_REPLAY);
+	assert_int_equal(f->got.n, 0);
+	assert_int_equal(do_lookup(f, "1001"), 1);
+	assert_false(nonce(f, "n1", 1, f->now + 300));
+	q.nc = 3;
+	assert_int_equal(do_reg(f, &q, &b, 1), LOC_OK);
+	assert_int_equal(do_lookup(f, "1001"), 2);
+	q.nc = 0;
+	q.cseq = 3;
+	assert_int_equal(do_reg(f, &q, &b, 1), LOC_REPLAY);
+}
+
 static void test_nonce_expiry(void **state)
 {
 	struct fixture *f = *state;
@@ -844,6 +875,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_in_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_nonce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonce_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_100k, setup, teardown),

@@ -1283,6 +1283,57 @@ static bool nonce(struct inst *in, const char *n, uint32_t nc, uint64_t expires_
 	return in->nonce_ok;
 }
 
+static enum loc_result reg_nc(struct inst *in, const struct treq *q, const char *nonce,
+			      uint32_t nc)
+{
+	struct loc_binding b[4];
+	struct loc_register r;
+
+	req_fill(in, q, b, &r);
+	r.nonce = pl_from_str(nonce);
+	r.nc = nc;
+	r.nonce_expires = in->f->now + 300;
+	return reg_r(in, &r);
+}
+
+/* The nonce count of a REGISTER's credentials is checked by its write,
+ * in one round trip: a count used on one replica is refused on another,
+ * nothing is written then, and a write planned again (the replica's first
+ * guess of the AOR was wrong) does not refuse its own count. */
+static void test_register_nonce(void **state)
+{
+	struct fixture *f = *state;
+	struct treq qa = { "1001", "ca", 1, .b = { { U10, 60 } } };
+	struct treq qb = { "1001", "cb", 1, .b = { { U11, 60 } } };
+	struct state_stats sb;
+
+	inst_open(f, &f->a, "r1");
+	inst_open(f, &f->b, "r2");
+
+	assert_int_equal(reg_nc(&f->a, &qa, "n-1", 1), LOC_OK);
+	/* Planned against no hash, then against r1's (one conflict), and
+	 * refused there, since r1 took count 1. */
+	assert_int_equal(reg_nc(&f->b, &qb, "n-1", 1), LOC_REPLAY);
+	assert_int_equal(lookup(&f->b, "1001"), LOC_OK);
+	assert_int_equal(f->b.got.n, 1);
+
+	/* r2 still never wrote the AOR: planned twice again (a second
+	 * conflict), its count taken once. */
+	assert_int_equal(reg_nc(&f->b, &qb, "n-1", 2), LOC_OK);
+	assert_int_equal(f->b.got.n, 2);
+	stats_of(&f->b, &sb);
+	assert_int_equal(sb.conflicts, 2);
+
+	/* Replayed on the replica that took it: refused without Redis. */
+	qa.cseq = 2;
+	assert_int_equal(reg_nc(&f->a, &qa, "n-1", 1), LOC_REPLAY);
+	assert_int_equal(reg_nc(&f->a, &qa, "n-1", 2), LOC_REPLAY);
+	assert_int_equal(reg_nc(&f->a, &qa, "n-1", 3), LOC_OK);
+	/* The count the shared nonce check keeps is the same one. */
+	assert_false(nonce(&f->b, "n-1", 3, f->now + 300));
+	assert_true(nonce(&f->b, "n-1", 4, f->now + 300));
+}
+
 static void test_shared_nonces(void **state)
 {
 	struct fixture *f = *state;
@@ -2195,6 +2246,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_bindings, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_same_aor_at_once, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_nonces, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_register_nonce, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_once, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_replicas, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_bans, setup_redis, teardown),

@@ -1058,7 +1058,7 @@ kv_replica_addr()
 # (KV_RPID_I, KV_RLOG_I).  Its log is appended to across restarts.
 kv_replica_start()
 {
-	local i=$1 log=$KV_TMP/r$1.log pid
+	local i=$1 log=$KV_TMP/r$1.log pid n
 
 	"$KV_BIN/kubevoxd" -C "$KV_TMP/r$i" >> "$log" 2>&1 &
 	pid=$!
@@ -1066,7 +1066,8 @@ kv_replica_start()
 	printf -v "KV_RLOG_$i" '%s' "$log"
 	KV_BG_PIDS="$KV_BG_PIDS $pid"
 	for _ in $(seq 1 100); do
-		[ "$(grep -c 'event=ready' "$log")" -gt "$(cat "$KV_TMP/r$i.readies" 2>/dev/null || echo 0)" ] && {
+		n=$(grep -c 'event=ready' "$log" 2>/dev/null)
+		[ "${n:-0}" -gt "$(cat "$KV_TMP/r$i.readies" 2>/dev/null || echo 0)" ] && {
 			grep -c 'event=ready' "$log" > "$KV_TMP/r$i.readies"
 			return 0
 		}

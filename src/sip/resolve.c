@@ -124,7 +124,7 @@ struct host {
 	size_t from;             /* the SRV name it came from, for the order */
 	uint16_t port;
 	enum sip_rproto proto;
-	struct sockaddr_storage a[MAX_ADDRS], aaaa[MAX_ADDRS];
+	union sip_sa a[MAX_ADDRS], aaaa[MAX_ADDRS];
 	size_t a_n, aaaa_n;
 };
 
@@ -452,7 +452,7 @@ void sip_resolver_flush(struct sip_resolver *r)
 {
 	struct list_node *n;
 
-	while ((n = list_first(&r->lru)))
+	while ((n = list_pop_front(&r->lru)))
 		centry_free(r, list_entry(n, struct centry, lru));
 }
 
@@ -551,7 +551,7 @@ static void finish_hosts(struct sip_rquery *q)
 			struct sip_target *x = &t->v[k++];
 
 			x->proto = h->proto;
-			x->addr = j < h->a_n ? h->a[j] : h->aaaa[j - h->a_n];
+			sip_sa_unpack(&x->addr, j < h->a_n ? &h->a[j] : &h->aaaa[j - h->a_n]);
 			x->host = name;
 		}
 	}
@@ -879,7 +879,7 @@ static void addr_answer(struct sip_rquery *q, size_t idx, int type,
 		st = ares_parse_a_reply(abuf, alen, NULL, at, &n);
 		if (st == ARES_SUCCESS) {
 			for (int i = 0; i < n; i++) {
-				struct sockaddr_in *in = (struct sockaddr_in *)&h->a[i];
+				struct sockaddr_in *in = &h->a[i].in;
 
 				memset(&h->a[i], 0, sizeof(h->a[i]));
 				in->sin_family = AF_INET;
@@ -894,7 +894,7 @@ static void addr_answer(struct sip_rquery *q, size_t idx, int type,
 		st = ares_parse_aaaa_reply(abuf, alen, NULL, at, &n);
 		if (st == ARES_SUCCESS) {
 			for (int i = 0; i < n; i++) {
-				struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&h->aaaa[i];
+				struct sockaddr_in6 *in6 = &h->aaaa[i].in6;
 
 				memset(&h->aaaa[i], 0, sizeof(h->aaaa[i]));
 				in6->sin6_family = AF_INET6;
@@ -1079,6 +1079,9 @@ static void kick_h(void *arg)
 		int err = q->err;
 
 		q->out = NULL;
+		if (q->host && log_enabled(LOG_DEBUG))
+			log_event(LOG_DEBUG, "dns_resolved", "host=%s targets=%zu error=%d",
+				  q->host, sip_targets_count(t), err);
 		query_free(q);
 		h(err, t, harg);
 	}
@@ -1341,9 +1344,9 @@ void sip_resolver_free(struct sip_resolver *r)
 
 	if (!r)
 		return;
-	while ((it = list_first(&r->active)))
+	while ((it = list_pop_front(&r->active)))
 		query_free(list_entry(it, struct sip_rquery, le));
-	while ((it = list_first(&r->ready)))
+	while ((it = list_pop_front(&r->ready)))
 		query_free(list_entry(it, struct sip_rquery, le));
 	tmr_cancel(r->q, &r->tmo);
 	tmr_cancel(r->q, &r->kick);
@@ -1355,7 +1358,7 @@ void sip_resolver_free(struct sip_resolver *r)
 		ares_free_data(r->sys_servers);
 		ares_library_cleanup();
 	}
-	while ((it = list_first(&r->socks)))
+	while ((it = list_pop_front(&r->socks)))
 		rsock_close(list_entry(it, struct rsock, le));
 	sip_resolver_flush(r);
 	htab_free(&r->cache);

@@ -57,6 +57,7 @@ enum {
 #define DEF_TIMEOUT_MS   1000
 #define DEF_TRIES        3
 #define DEF_CACHE_MAX    1024
+#define DEF_CACHE_BYTES  (1024 * 1024)
 #define DEF_TTL_MAX      3600
 #define DEF_NEG_TTL      30
 #define DEF_NEG_TTL_MAX  300
@@ -105,7 +106,7 @@ struct sip_resolver {
 	struct htab cache;
 	struct list_node lru;
 	struct hash_key key;
-	size_t cache_max;
+	size_t cache_max, cache_bytes_max, cache_bytes;
 	uint32_t ttl_max, neg_ttl, neg_ttl_max;
 
 	struct sip_resolver_stats st;
@@ -285,6 +286,7 @@ static void centry_free(struct sip_resolver *r, struct centry *e)
 {
 	htab_remove(&r->cache, &e->hn);
 	list_unlink(&e->lru);
+	r->cache_bytes -= (size_t)e->alen;
 	free(e->abuf);
 	free(e);
 }
@@ -422,9 +424,14 @@ static void cache_put(struct sip_resolver *r, const char *name, int type, int st
 		centry_free(r, e);
 	if (ttl <= 0)
 		return;
-	while (r->cache.n >= r->cache_max) {
+	if (!neg && (size_t)alen > r->cache_bytes_max / 8)
+		return;
+	while (r->cache.n >= r->cache_max ||
+	       r->cache_bytes + (neg ? 0 : (size_t)alen) > r->cache_bytes_max) {
 		struct list_node *last = list_last(&r->lru);
 
+		if (!last)
+			break;
 		centry_free(r, list_entry(last, struct centry, lru));
 		r->st.evictions++;
 	}
@@ -439,6 +446,7 @@ static void cache_put(struct sip_resolver *r, const char *name, int type, int st
 		}
 		memcpy(e->abuf, abuf, (size_t)alen);
 		e->alen = alen;
+		r->cache_bytes += (size_t)alen;
 	}
 	memcpy(e->name, name, nlen + 1);
 	e->type = type;
@@ -1300,6 +1308,7 @@ int sip_resolver_alloc(struct sip_resolver **rp, uv_loop_t *loop, struct tmrq *q
 	list_init(&r->lru);
 	rand_hash_key(&r->key);
 	r->cache_max = opts->cache_max ? opts->cache_max : DEF_CACHE_MAX;
+	r->cache_bytes_max = opts->cache_bytes ? opts->cache_bytes : DEF_CACHE_BYTES;
 	r->ttl_max = opts->ttl_max ? opts->ttl_max : DEF_TTL_MAX;
 	r->neg_ttl = opts->neg_ttl ? opts->neg_ttl : DEF_NEG_TTL;
 	r->neg_ttl_max = opts->neg_ttl_max ? opts->neg_ttl_max : DEF_NEG_TTL_MAX;
@@ -1369,4 +1378,5 @@ void sip_resolver_stats(const struct sip_resolver *r, struct sip_resolver_stats 
 {
 	*st = r->st;
 	st->cached = r->cache.n;
+	st->cached_bytes = r->cache_bytes;
 }

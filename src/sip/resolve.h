@@ -21,8 +21,8 @@
  * Answers are cached per (name, type) for their TTL (the least TTL of the
  * answer's records, at most ttl_max), and negative answers (no such name,
  * no such record) for the SOA's negative TTL (RFC 2308), else neg_ttl, at
- * most neg_ttl_max.  The cache holds at most cache_max answers and drops
- * the least recently used.
+ * most neg_ttl_max.  The cache holds at most cache_max answers and
+ * cache_bytes of them, and drops the least recently used.
  *
  * The loop never waits: c-ares' sockets are watched by one uv_poll each
  * and its retransmissions run from a timer of the stack's tmrq.  Names are
@@ -56,6 +56,8 @@ struct sip_resolver_opts {
 	unsigned timeout_ms;     /* first try's timeout, doubled per try (1000) */
 	unsigned tries;          /* per name server (3) */
 	size_t cache_max;        /* answers kept (1024) */
+	size_t cache_bytes;      /* their bytes, at most (1 MiB); an answer
+				  * larger than an eighth of it is not kept */
 	uint32_t ttl_max;        /* s, longest a positive answer is kept (3600) */
 	uint32_t neg_ttl;        /* s, a negative answer without SOA (30) */
 	uint32_t neg_ttl_max;    /* s, longest a negative answer is kept (300) */
@@ -68,7 +70,8 @@ struct sip_resolver;
 int  sip_resolver_alloc(struct sip_resolver **rp, uv_loop_t *loop, struct tmrq *q,
 			const struct sip_resolver_opts *opts);
 /* Queries in flight are cancelled (their callbacks never run).  Not from
- * inside a sip_resolve_h. */
+ * inside a sip_resolve_h.  The loop must turn once more to close the
+ * sockets' handles. */
 void sip_resolver_free(struct sip_resolver *r);
 /* Replace the name servers (a reload); n == 0 goes back to resolv.conf's
  * as read at sip_resolver_alloc().  Queries in flight may still use the
@@ -83,8 +86,9 @@ struct sip_resolver_stats {
 	uint64_t answers;        /* ... that came back (any status) */
 	uint64_t timeouts;       /* ... that no server answered */
 	uint64_t cache_hits;
-	uint64_t evictions;      /* answers dropped to stay within cache_max */
+	uint64_t evictions;      /* answers dropped to stay within the bounds */
 	size_t cached;           /* answers in the cache now */
+	size_t cached_bytes;     /* ... their bytes */
 	size_t inflight;         /* queries sent and not yet back */
 };
 

@@ -1011,6 +1011,62 @@ static void test_cache_bound(void **state)
 	sip_resolver_free(r);
 }
 
+static void resolve_a(struct fx *f, struct sip_resolver *r, const char *name)
+{
+	struct sip_rdest d = dest(name, 5060);
+	struct sip_targets *t;
+
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), 0);
+	sip_targets_free(t);
+}
+
+/* ... and at most cache_bytes of them. */
+static void test_cache_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct sip_resolver_opts o = {0};
+	struct sip_resolver_stats st;
+	struct sip_resolver *r;
+	size_t one;
+
+	/* The size of one answer, as dnsmasq writes it. */
+	resolve_a(f, f->r, "b0.test");
+	sip_resolver_stats(f->r, &st);
+	assert_int_equal(st.cached, 1);
+	one = st.cached_bytes;
+	assert_true(one > 12);
+
+	o.cache_bytes = 8 * one + one / 2;
+	r = resolver_on(f, g_dm.port, &o);
+	for (int i = 0; i < 8; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "b%d.test", i);
+		resolve_a(f, r, name);
+	}
+	sip_resolver_stats(r, &st);
+	assert_int_equal(st.cached, 8);
+	assert_int_equal(st.cached_bytes, 8 * one);
+	assert_int_equal(st.evictions, 0);
+	/* One more does not fit: the oldest goes. */
+	resolve_a(f, r, "a.test");
+	sip_resolver_stats(r, &st);
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.cached, 8);
+	assert_true(st.cached_bytes <= o.cache_bytes);
+	sip_resolver_free(r);
+
+	/* An answer larger than an eighth of the bound is not kept. */
+	o.cache_bytes = 8 * one - 8;
+	r = resolver_on(f, g_dm.port, &o);
+	resolve_a(f, r, "b1.test");
+	sip_resolver_stats(r, &st);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(st.cached_bytes, 0);
+	sip_resolver_free(r);
+}
+
 /* Bad answers: an error, not a crash. */
 static void test_bad_answers(void **state)
 {
@@ -1085,6 +1141,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_soa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_servers, setup, teardown),
 	};

@@ -48,7 +48,8 @@
 enum {
 	NAME_MAX_LEN = 253,      /* a domain name, without the final dot */
 	MAX_SRV_NAMES = 8,       /* SRV names asked per query (NAPTR or defaults) */
-	MAX_HOSTS = 16,          /* SRV targets resolved per query */
+	MAX_PER_SRV = 8,         /* targets taken from one SRV name, the first */
+	MAX_HOSTS = 24,          /* SRV targets resolved per query, the first */
 	MAX_ADDRS = 8,           /* addresses taken per host and family */
 	PORT_SIP = 5060,
 	PORT_SIPS = 5061,
@@ -697,8 +698,6 @@ static int host_add(struct sip_rquery *q, const char *name, uint16_t port,
 {
 	struct host h = { .port = port, .proto = proto };
 
-	if (q->hosts.n >= MAX_HOSTS)
-		return 0;
 	h.name = lower_dup(name);
 	if (!h.name || vec_push(&q->hosts, h)) {
 		free(h.name);
@@ -862,7 +861,7 @@ static void srv_answer(struct sip_rquery *q, size_t idx, const unsigned char *ab
 		v[n++] = x;
 	s->found = n > 0;
 	srv_order(v, n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, taken = 0; i < n && taken < MAX_PER_SRV; i++) {
 		/* "." (an empty name): the service is not offered here. */
 		if (!v[i]->host[0] || !strcmp(v[i]->host, "."))
 			continue;
@@ -871,6 +870,7 @@ static void srv_answer(struct sip_rquery *q, size_t idx, const unsigned char *ab
 			break;
 		}
 		q->hosts.v[q->hosts.n - 1].from = idx;
+		taken++;
 	}
 	ares_free_data(list);
 }
@@ -1022,6 +1022,8 @@ static void stage_done(struct sip_rquery *q)
 		 * that cannot be read falls back to A/AAAA, as no records do. */
 		if (q->hosts.n) {
 			hosts_by_srvname(q);
+			while (q->hosts.n > MAX_HOSTS)
+				free(q->hosts.v[--q->hosts.n].name);
 		} else if (q->fails & FAIL_TIMEOUT) {
 			finish(q, ETIMEDOUT);
 			return;

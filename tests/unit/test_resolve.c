@@ -885,8 +885,9 @@ static void test_ttl(void **state)
 		"--host-record=short.test,192.0.2.61,1",
 		"--host-record=neg.test,192.0.2.62",
 	};
-	struct sip_resolver_opts shortneg = { .neg_ttl = 1 };
+	struct sip_resolver_opts shortneg = { .neg_ttl = 1 }, capped = { .ttl_max = 1 };
 	struct sip_resolver *r2 = resolver_on(f, g_dm.port, &shortneg);
+	struct sip_resolver *r3 = resolver_on(f, g_dm.port, &capped);
 	struct sip_rdest keep = dest("keep.test", 5060), shrt = dest("short.test", 5060),
 			 neg = dest("neg.test", 5060);
 	struct sip_resolver_stats st;
@@ -898,6 +899,9 @@ static void test_ttl(void **state)
 	dm_stop();
 	dm_start(gen1, 2);
 	assert_int_equal(resolve(f, &keep, &t), 0);
+	assert_target(t, 0, SIP_RPROTO_UDP, "192.0.2.40", 5060);
+	sip_targets_free(t);
+	assert_int_equal(resolve_on(f, r3, &keep, &t), 0);
 	assert_target(t, 0, SIP_RPROTO_UDP, "192.0.2.40", 5060);
 	sip_targets_free(t);
 	assert_int_equal(resolve(f, &shrt, &t), 0);
@@ -936,7 +940,21 @@ static void test_ttl(void **state)
 	assert_int_equal(err, 0);
 	assert_target(t, 0, SIP_RPROTO_UDP, "192.0.2.62", 5060);
 	sip_targets_free(t);
+	/* ttl_max of 1 s: a TTL of 3600 is kept 1 s only. */
+	for (end = mono_ms() + WAIT_MS;;) {
+		char ip[64];
+
+		assert_int_equal(resolve_on(f, r3, &keep, &t), 0);
+		target_ip(t, 0, ip, sizeof(ip));
+		sip_targets_free(t);
+		if (!strcmp(ip, "192.0.2.60"))
+			break;
+		assert_string_equal(ip, "192.0.2.40");
+		assert_true(mono_ms() < end);
+		run_for(f, 100);
+	}
 	sip_resolver_free(r2);
+	sip_resolver_free(r3);
 
 	dm_stop();
 	dm_start(NULL, 0);
@@ -963,6 +981,16 @@ static void test_negative_soa(void **state)
 	run_for(f, 1100);
 	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
 	assert_int_equal(f->fake.queries, asked);
+	sip_resolver_free(r);
+
+	/* neg_ttl_max bounds the SOA's 3600 s. */
+	o.neg_ttl_max = 1;
+	r = resolver_on(f, f->fake.port, &o);
+	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
+	assert_int_equal(f->fake.queries, asked + 1);
+	run_for(f, 1100);
+	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
+	assert_int_equal(f->fake.queries, asked + 2);
 	sip_resolver_free(r);
 }
 

@@ -198,6 +198,8 @@ static void dm_start(const char *const *extra, size_t extra_n)
 			dup2(null, 2);
 		}
 		execvp("dnsmasq", (char *const *)argv);
+		/* A user's PATH may lack /usr/sbin. */
+		execv("/usr/sbin/dnsmasq", (char *const *)argv);
 		_exit(127);
 	}
 	g_dm.pid = pid;

@@ -1150,6 +1150,16 @@ static void test_set_servers(void **state)
 	sip_targets_free(t);
 	ss.ss_family = AF_UNIX;
 	assert_int_equal(sip_resolver_set_servers(r, &ss, 1), EINVAL);
+	/* Back to resolv.conf's. */
+	assert_int_equal(sip_resolver_set_servers(r, NULL, 0), 0);
+	sip_resolver_free(r);
+
+	/* Every default, resolv.conf's servers: a numeric host needs none. */
+	assert_int_equal(sip_resolver_alloc(&r, &f->loop, &f->q, NULL), 0);
+	d = dest("192.0.2.5", 0);
+	assert_int_equal(resolve_on(f, r, &d, &t), 0);
+	assert_target(t, 0, SIP_RPROTO_UDP, "192.0.2.5", 5060);
+	sip_targets_free(t);
 	sip_resolver_free(r);
 }
 

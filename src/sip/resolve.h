@@ -17,6 +17,9 @@
  * SRV records are ordered by priority and, among equal priorities, by
  * RFC 2782's weighted random choice; every SRV target's addresses follow
  * in place.  CNAMEs are followed (c-ares reads the chain in the answer).
+ * A NAPTR or SRV step that no server answers ends the query (ETIMEDOUT):
+ * the next step would wait as long on the same servers.  One that is
+ * refused or unreadable falls through to the next step, as no records do.
  *
  * Answers are cached per (name, type) for their TTL (the least TTL of the
  * answer's records, at most ttl_max), and negative answers (no such name,

@@ -57,6 +57,10 @@ enum {
 
 #define DEF_TIMEOUT_MS   1000
 #define DEF_TRIES        3
+/* Added to a DNS type: the name is a single-label URI host or derived
+ * from one, asked through resolv.conf's search list (ares_search()). */
+#define QT_SEARCH        0x10000
+
 #define DEF_CACHE_MAX    1024
 #define DEF_CACHE_BYTES  (1024 * 1024)
 #define DEF_TTL_MAX      3600
@@ -118,12 +122,14 @@ enum stage { ST_NAPTR, ST_SRV, ST_ADDR, ST_DONE };
 struct srvname {
 	char *name;
 	enum sip_rproto proto;
+	bool search;             /* from the URI's host: QT_SEARCH */
 	bool found;              /* had records, even if only "." */
 };
 
 struct host {
 	char *name;
 	size_t from;             /* the SRV name it came from, for the order */
+	bool search;             /* the URI's host: QT_SEARCH */
 	uint16_t port;
 	enum sip_rproto proto;
 	union sip_sa a[MAX_ADDRS], aaaa[MAX_ADDRS];
@@ -140,6 +146,7 @@ struct sip_rquery {
 	char *host;              /* lowercase, no brackets, no final dot */
 	uint16_t port;
 	bool has_proto, sips, tls_ok;
+	bool search;             /* a single-label host: the search list */
 	enum sip_rproto proto;
 	int af;
 
@@ -159,7 +166,7 @@ struct dreq {
 	struct sip_resolver *r;
 	struct sip_rquery *q;    /* NULL once the query is gone */
 	size_t idx;              /* which srvname or host */
-	int type;
+	int type;                /* with QT_SEARCH */
 	char name[];
 };
 
@@ -406,7 +413,8 @@ static void cache_put(struct sip_resolver *r, const char *name, int type, int st
 		      const unsigned char *abuf, int alen)
 {
 	bool neg = status != ARES_SUCCESS;
-	long ttl = answer_ttl(abuf, alen, neg);
+	/* ares_search() gives no message with a negative answer: no SOA. */
+	long ttl = abuf ? answer_ttl(abuf, alen, neg) : neg ? -1 : -2;
 	size_t nlen = strlen(name);
 	struct centry *e;
 
@@ -597,8 +605,7 @@ static void dns_cb(void *arg, int status, int timeouts, unsigned char *abuf, int
 		r->st.timeouts++;
 	else
 		r->st.answers++;
-	if (abuf && (status == ARES_SUCCESS || status == ARES_ENOTFOUND ||
-		     status == ARES_ENODATA))
+	if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA)
 		cache_put(r, d->name, d->type, status, abuf, alen);
 	list_unlink(&d->le);
 	if (q) {
@@ -638,7 +645,10 @@ static void lookup(struct sip_rquery *q, const char *name, int type, size_t idx)
 	list_push_back(&q->reqs, &d->le);
 	r->st.queries++;
 	r->st.inflight++;
-	ares_query(r->ch, name, C_IN, type, dns_cb, d);
+	if (type & QT_SEARCH)
+		ares_search(r->ch, name, C_IN, type & ~QT_SEARCH, dns_cb, d);
+	else
+		ares_query(r->ch, name, C_IN, type, dns_cb, d);
 	arm(r);
 }
 
@@ -679,9 +689,10 @@ static char *lower_dup(const char *s)
 	return d;
 }
 
-static int srv_add(struct sip_rquery *q, const char *name, enum sip_rproto proto)
+static int srv_add(struct sip_rquery *q, const char *name, enum sip_rproto proto,
+		   bool search)
 {
-	struct srvname s = { .proto = proto };
+	struct srvname s = { .proto = proto, .search = search };
 
 	if (q->srv.n >= MAX_SRV_NAMES)
 		return 0;
@@ -694,9 +705,9 @@ static int srv_add(struct sip_rquery *q, const char *name, enum sip_rproto proto
 }
 
 static int host_add(struct sip_rquery *q, const char *name, uint16_t port,
-		    enum sip_rproto proto)
+		    enum sip_rproto proto, bool search)
 {
-	struct host h = { .port = port, .proto = proto };
+	struct host h = { .port = port, .proto = proto, .search = search };
 
 	h.name = lower_dup(name);
 	if (!h.name || vec_push(&q->hosts, h)) {
@@ -720,7 +731,7 @@ static int srv_add_proto(struct sip_rquery *q, enum sip_rproto p)
 	char name[NAME_MAX_LEN + 16];
 
 	snprintf(name, sizeof(name), "%s%s", srv_prefix(p), q->host);
-	return srv_add(q, name, p);
+	return srv_add(q, name, p, q->search);
 }
 
 /* No usable NAPTR: the SRV names of every transport the caller speaks,
@@ -793,7 +804,7 @@ static void naptr_answer(struct sip_rquery *q, const unsigned char *abuf, int al
 		    !naptr_service(q, (const char *)v[i]->service, &p) ||
 		    !v[i]->replacement[0] || !strcmp(v[i]->replacement, "."))
 			continue;
-		if (srv_add(q, v[i]->replacement, p))
+		if (srv_add(q, v[i]->replacement, p, false))
 			q->fails |= FAIL_NOMEM;
 	}
 	ares_free_data(list);
@@ -865,7 +876,7 @@ static void srv_answer(struct sip_rquery *q, size_t idx, const unsigned char *ab
 		/* "." (an empty name): the service is not offered here. */
 		if (!v[i]->host[0] || !strcmp(v[i]->host, "."))
 			continue;
-		if (host_add(q, v[i]->host, v[i]->port, s->proto)) {
+		if (host_add(q, v[i]->host, v[i]->port, s->proto, false)) {
 			q->fails |= FAIL_NOMEM;
 			break;
 		}
@@ -923,7 +934,7 @@ static void answer(struct sip_rquery *q, size_t idx, int type, int status,
 		q->fails |= status == ARES_SUCCESS ? FAIL_BAD : status_fail(status);
 		return;
 	}
-	switch (type) {
+	switch (type & ~QT_SEARCH) {
 	case T_NAPTR:
 		naptr_answer(q, abuf, alen);
 		break;
@@ -931,7 +942,7 @@ static void answer(struct sip_rquery *q, size_t idx, int type, int status,
 		srv_answer(q, idx, abuf, alen);
 		break;
 	default:
-		addr_answer(q, idx, type, abuf, alen);
+		addr_answer(q, idx, type & ~QT_SEARCH, abuf, alen);
 		break;
 	}
 }
@@ -944,10 +955,12 @@ static void start_addr(struct sip_rquery *q)
 	q->fails = 0;
 	q->pending = 1;
 	for (size_t i = 0; i < q->hosts.n; i++) {
+		int qs = q->hosts.v[i].search ? QT_SEARCH : 0;
+
 		if (q->af != AF_INET6)
-			lookup(q, q->hosts.v[i].name, T_A, i);
+			lookup(q, q->hosts.v[i].name, T_A | qs, i);
 		if (q->af != AF_INET)
-			lookup(q, q->hosts.v[i].name, T_AAAA, i);
+			lookup(q, q->hosts.v[i].name, T_AAAA | qs, i);
 	}
 	lookup_done(q);
 }
@@ -958,7 +971,7 @@ static void start_srv(struct sip_rquery *q)
 	q->fails = 0;
 	q->pending = 1;
 	for (size_t i = 0; i < q->srv.n; i++)
-		lookup(q, q->srv.v[i].name, T_SRV, i);
+		lookup(q, q->srv.v[i].name, T_SRV | (q->srv.v[i].search ? QT_SEARCH : 0), i);
 	lookup_done(q);
 }
 
@@ -1034,7 +1047,7 @@ static void stage_done(struct sip_rquery *q)
 		} else {
 			enum sip_rproto p = uri_proto(q);
 
-			if (host_add(q, q->host, default_port(p), p)) {
+			if (host_add(q, q->host, default_port(p), p, q->search)) {
 				finish(q, ENOMEM);
 				return;
 			}
@@ -1196,6 +1209,9 @@ int sip_resolve(struct sip_resolver *r, const struct sip_rdest *d, sip_resolve_h
 		err = EINVAL;
 		goto out;
 	}
+	/* A single label (no dot, not even a final one): a short name that
+	 * only the search list completes, as a Kubernetes Service name. */
+	q->search = !memchr(host.p, '.', host.l);
 	q->host = strndup(host.p, host.l);
 	if (!q->host) {
 		err = ENOMEM;
@@ -1214,7 +1230,7 @@ int sip_resolve(struct sip_resolver *r, const struct sip_rdest *d, sip_resolve_h
 	err = 0;
 	if (q->port) {
 		/* An explicit port: A/AAAA only. */
-		err = host_add(q, q->host, q->port, uri_proto(q));
+		err = host_add(q, q->host, q->port, uri_proto(q), q->search);
 		if (!err)
 			start_addr(q);
 	} else if (q->has_proto) {
@@ -1225,7 +1241,7 @@ int sip_resolve(struct sip_resolver *r, const struct sip_rdest *d, sip_resolve_h
 	} else {
 		q->stage = ST_NAPTR;
 		q->pending = 1;
-		lookup(q, q->host, T_NAPTR, 0);
+		lookup(q, q->host, T_NAPTR | (q->search ? QT_SEARCH : 0), 0);
 		lookup_done(q);
 	}
 out:
@@ -1293,7 +1309,7 @@ int sip_resolver_alloc(struct sip_resolver **rp, uv_loop_t *loop, struct tmrq *q
 	static const struct sip_resolver_opts defaults = {0};
 	struct ares_options ao;
 	struct sip_resolver *r;
-	int err, st;
+	int err, st, optmask;
 
 	if (!opts)
 		opts = &defaults;
@@ -1327,8 +1343,14 @@ int sip_resolver_alloc(struct sip_resolver **rp, uv_loop_t *loop, struct tmrq *q
 	ao.sock_state_cb_data = r;
 	ao.timeout = (int)(opts->timeout_ms ? opts->timeout_ms : DEF_TIMEOUT_MS);
 	ao.tries = (int)(opts->tries ? opts->tries : DEF_TRIES);
-	st = ares_init_options(&r->ch, &ao, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-			       ARES_OPT_TRIES);
+	optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+	if (opts->search_n) {
+		/* c-ares copies them. */
+		ao.domains = (char **)opts->search;
+		ao.ndomains = (int)opts->search_n;
+		optmask |= ARES_OPT_DOMAINS;
+	}
+	st = ares_init_options(&r->ch, &ao, optmask);
 	if (st != ARES_SUCCESS) {
 		ares_library_cleanup();
 		err = st == ARES_ENOMEM ? ENOMEM : EINVAL;

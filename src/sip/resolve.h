@@ -28,10 +28,13 @@
  * cache_bytes of them, and drops the least recently used.
  *
  * The loop never waits: c-ares' sockets are watched by one uv_poll each
- * and its retransmissions run from a timer of the stack's tmrq.  Names are
- * asked as written (no search list: a SIP URI's host is a domain name).
- * The name servers are resolv.conf's (c-ares reads it) unless the caller
- * names others.
+ * and its retransmissions run from a timer of the stack's tmrq.  The name
+ * servers and the search list are resolv.conf's (c-ares reads it) unless
+ * the caller names others.  A host of one label ("provider", a Kubernetes
+ * Service) goes through the search list, and so do the NAPTR and SRV
+ * names made from it ("_sip._udp.provider" finds a Service's named port);
+ * any other name is asked as written, as are the names DNS itself gives
+ * (NAPTR replacements, SRV targets), which are absolute.
  */
 #ifndef KV_SIP_RESOLVE_H
 #define KV_SIP_RESOLVE_H
@@ -56,6 +59,9 @@ struct sip_resolver_opts {
 	 * a port of 0 is 53).  NULL/0: resolv.conf. */
 	const struct sockaddr_storage *servers;
 	size_t servers_n;
+	/* Search domains instead of resolv.conf's. */
+	const char *const *search;
+	size_t search_n;
 	unsigned timeout_ms;     /* first try's timeout, doubled per try (1000) */
 	unsigned tries;          /* per name server (3) */
 	size_t cache_max;        /* answers kept (1024) */

@@ -173,7 +173,9 @@ static void dm_start(const char *const *extra, size_t extra_n)
 	argv[n++] = port;
 	argv[n++] = "--listen-address=127.0.0.1";
 	argv[n++] = "--bind-interfaces";
-	argv[n++] = "--local=/test/";
+	/* Every name is ours: NXDOMAIN for what is not here (the search
+	 * list tries names outside .test). */
+	argv[n++] = "--local=/#/";
 	/* dnsmasq's own records have a TTL of 0 (never cached) otherwise. */
 	argv[n++] = "--local-ttl=3600";
 	argv[n++] = log;
@@ -1125,6 +1127,61 @@ static void test_bad_answers(void **state)
 	sip_resolver_free(r);
 }
 
+/* A one-label host goes through the search list, and so do the SRV and
+ * NAPTR names made from it; what DNS names (SRV targets) does not. */
+static void test_search(void **state)
+{
+	struct fx *f = *state;
+	static const char *const domains[] = { "nowhere.invalid", "test" };
+	struct sip_resolver_opts o = { .search = domains, .search_n = 2 };
+	struct sip_resolver *r = resolver_on(f, g_dm.port, &o);
+	struct sip_rdest d = dest("a", 5060);
+	struct sip_resolver_stats st;
+	struct sip_targets *t;
+	uint64_t q;
+
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), 0);
+	assert_int_equal(sip_targets_count(t), 1);
+	assert_target(t, 0, SIP_RPROTO_UDP, "192.0.2.1", 5060);
+	sip_targets_free(t);
+
+	/* _sip._udp.srv -> _sip._udp.srv.test */
+	d = dest("srv", 0);
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), 0);
+	assert_int_equal(sip_targets_count(t), 4);
+	assert_target(t, 2, SIP_RPROTO_UDP, "192.0.2.23", 5003);
+	assert_target(t, 3, SIP_RPROTO_TCP, "192.0.2.24", 5004);
+	sip_targets_free(t);
+
+	/* naptr -> naptr.test's NAPTR -> _sip._tcp.p.test, as written */
+	d = dest("naptr", 0);
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), 0);
+	assert_int_equal(sip_targets_count(t), 2);
+	assert_target(t, 0, SIP_RPROTO_TCP, "192.0.2.11", 5070);
+	assert_target(t, 1, SIP_RPROTO_UDP, "192.0.2.12", 5080);
+	sip_targets_free(t);
+
+	/* Not found anywhere; then from the cache (no message to read an
+	 * SOA from: neg_ttl). */
+	d = dest("nope", 5060);
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
+	sip_resolver_stats(r, &st);
+	q = st.queries;
+	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
+	sip_resolver_stats(r, &st);
+	assert_int_equal(st.queries, q);
+
+	/* A final dot: absolute, no search. */
+	d = dest("a.", 5060);
+	d.af = AF_INET;
+	assert_int_equal(resolve_on(f, r, &d, &t), ENOENT);
+	sip_resolver_free(r);
+}
+
 /* The name servers can be replaced (a reload). */
 static void test_set_servers(void **state)
 {
@@ -1183,6 +1240,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_servers, setup, teardown),
 	};
 

@@ -89,6 +89,27 @@ static const char *const base_records[] = {
 	/* A NAPTR whose services this client does not speak: SRV next. */
 	"--naptr-record=odd.test,10,50,s,SIP+D2X,,_sip._x.odd.test",
 	"--srv-host=_sip._udp.odd.test,h1.test,5005,0,0",
+	/* 40 addresses: more than 512 bytes, so the answer comes over TCP. */
+	"--host-record=big.test,198.51.100.1", "--host-record=big.test,198.51.100.2",
+	"--host-record=big.test,198.51.100.3", "--host-record=big.test,198.51.100.4",
+	"--host-record=big.test,198.51.100.5", "--host-record=big.test,198.51.100.6",
+	"--host-record=big.test,198.51.100.7", "--host-record=big.test,198.51.100.8",
+	"--host-record=big.test,198.51.100.9", "--host-record=big.test,198.51.100.10",
+	"--host-record=big.test,198.51.100.11", "--host-record=big.test,198.51.100.12",
+	"--host-record=big.test,198.51.100.13", "--host-record=big.test,198.51.100.14",
+	"--host-record=big.test,198.51.100.15", "--host-record=big.test,198.51.100.16",
+	"--host-record=big.test,198.51.100.17", "--host-record=big.test,198.51.100.18",
+	"--host-record=big.test,198.51.100.19", "--host-record=big.test,198.51.100.20",
+	"--host-record=big.test,198.51.100.21", "--host-record=big.test,198.51.100.22",
+	"--host-record=big.test,198.51.100.23", "--host-record=big.test,198.51.100.24",
+	"--host-record=big.test,198.51.100.25", "--host-record=big.test,198.51.100.26",
+	"--host-record=big.test,198.51.100.27", "--host-record=big.test,198.51.100.28",
+	"--host-record=big.test,198.51.100.29", "--host-record=big.test,198.51.100.30",
+	"--host-record=big.test,198.51.100.31", "--host-record=big.test,198.51.100.32",
+	"--host-record=big.test,198.51.100.33", "--host-record=big.test,198.51.100.34",
+	"--host-record=big.test,198.51.100.35", "--host-record=big.test,198.51.100.36",
+	"--host-record=big.test,198.51.100.37", "--host-record=big.test,198.51.100.38",
+	"--host-record=big.test,198.51.100.39", "--host-record=big.test,198.51.100.40",
 	/* For the cache bound. */
 	"--host-record=b0.test,192.0.2.100", "--host-record=b1.test,192.0.2.101",
 	"--host-record=b2.test,192.0.2.102", "--host-record=b3.test,192.0.2.103",
@@ -157,7 +178,7 @@ static void dm_start(const char *const *extra, size_t extra_n)
 {
 	uint64_t end = mono_ms() + WAIT_MS;
 	size_t nb = sizeof(base_records) / sizeof(base_records[0]);
-	const char *argv[96];
+	const char *argv[160];
 	char port[32], log[128];
 	size_t n = 0;
 	pid_t pid;
@@ -585,6 +606,25 @@ static void test_a_aaaa(void **state)
 	assert_int_equal(resolve(f, &d, &t), 0);
 	assert_int_equal(sip_targets_count(t), 1);
 	assert_target(t, 0, SIP_RPROTO_TLS, "192.0.2.1", 5061);
+	sip_targets_free(t);
+}
+
+/* A truncated UDP answer is asked again over TCP (c-ares' own socket,
+ * watched for writing while it connects); 8 addresses are taken. */
+static void test_tcp_fallback(void **state)
+{
+	struct fx *f = *state;
+	struct sip_rdest d = dest("big.test", 5060);
+	struct sip_targets *t;
+
+	d.af = AF_INET;
+	assert_int_equal(resolve(f, &d, &t), 0);
+	assert_int_equal(sip_targets_count(t), 8);
+	for (size_t i = 0; i < 8; i++) {
+		char ip[64];
+
+		assert_int_equal(strncmp(target_ip(t, i, ip, sizeof(ip)), "198.51.100.", 11), 0);
+	}
 	sip_targets_free(t);
 }
 
@@ -1225,6 +1265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_a_aaaa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cname, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srv_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_port_and_transport, setup, teardown),

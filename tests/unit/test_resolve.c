@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,7 +47,8 @@ static uint64_t mono_ms(void)
 /* ---- dnsmasq ---- */
 
 struct dnsmasq {
-	pid_t pid;
+	pid_t pid;               /* the sh that holds it */
+	int wfd;                 /* its lifeline: dnsmasq dies when this closes */
 	uint16_t port;
 	char dir[64];
 };
@@ -173,6 +173,20 @@ static uint16_t free_port(void)
 	}
 }
 
+/*
+ * dnsmasq changes its capabilities at start-up, which clears a parent-death
+ * signal: it would outlive a test that crashes.  So a shell holds it: a
+ * subshell reads a pipe whose only writer is this process and kills
+ * dnsmasq when the pipe closes (dm_stop(), or this process dying); the
+ * shell itself exits when dnsmasq does, after reaping it, so the port is
+ * free again once waitpid() returns.
+ */
+static const char dm_script[] =
+	"d=$(command -v dnsmasq || echo /usr/sbin/dnsmasq); "
+	"\"$d\" \"$@\" & p=$!; "
+	"(read x <&3; kill -9 $p 2>/dev/null) & "
+	"wait $p";
+
 /* Start dnsmasq on g_dm.port with the base records and extra ones. */
 static void dm_start(const char *const *extra, size_t extra_n)
 {
@@ -181,11 +195,15 @@ static void dm_start(const char *const *extra, size_t extra_n)
 	const char *argv[160];
 	char port[32], log[128];
 	size_t n = 0;
+	int pfd[2];
 	pid_t pid;
 
 	snprintf(port, sizeof(port), "--port=%u", g_dm.port);
 	snprintf(log, sizeof(log), "--log-facility=%s/dnsmasq.log", g_dm.dir);
-	argv[n++] = "dnsmasq";
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = dm_script;
+	argv[n++] = "sh";
 	argv[n++] = "--keep-in-foreground";
 	argv[n++] = "--conf-file=/dev/null";
 	argv[n++] = "--no-resolv";
@@ -209,28 +227,34 @@ static void dm_start(const char *const *extra, size_t extra_n)
 	argv[n] = NULL;
 	assert_true(n < sizeof(argv) / sizeof(argv[0]));
 
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
-		/* Never outlive the test, even when it is killed. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (null >= 0) {
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		execvp("dnsmasq", (char *const *)argv);
-		/* A user's PATH may lack /usr/sbin. */
-		execv("/usr/sbin/dnsmasq", (char *const *)argv);
+		/* dup2() onto itself would keep close-on-exec. */
+		if (pfd[0] == 3)
+			fcntl(3, F_SETFD, 0);
+		else
+			dup2(pfd[0], 3);
+		/* A user's PATH may lack /usr/sbin (dm_script looks there). */
+		execvp("sh", (char *const *)argv);
 		_exit(127);
 	}
+	close(pfd[0]);
+	g_dm.wfd = pfd[1];
 	g_dm.pid = pid;
 	while (!dns_answers(g_dm.port, "a.test", 100)) {
 		int status;
 
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			g_dm.pid = 0;
+			close(g_dm.wfd);
 			fail_msg("dnsmasq exited (status %d): is dnsmasq-base installed?", status);
 		}
 		assert_true(mono_ms() < end);
@@ -240,7 +264,7 @@ static void dm_start(const char *const *extra, size_t extra_n)
 static void dm_stop(void)
 {
 	if (g_dm.pid > 0) {
-		kill(g_dm.pid, SIGKILL);
+		close(g_dm.wfd);
 		waitpid(g_dm.pid, NULL, 0);
 	}
 	g_dm.pid = 0;

@@ -33,6 +33,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       gcc libc6-dev make cmake pkg-config binutils \
       libuv1-dev libssl-dev libhiredis-dev libmicrohttpd-dev libsndfile1-dev \
+      libc-ares-dev \
       libcmocka-dev \
       asterisk-core-sounds-en-gsm asterisk-core-sounds-en \
       asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr \

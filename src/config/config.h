@@ -151,6 +151,13 @@ struct cfg_ops_auth {
 	char *token;                  /* bearer token; NULL: loopback only */
 };
 
+/* kubevox.conf [dns]: the name servers that resolve SIP hosts (trunks'
+ * contacts and server URIs); none: resolv.conf's. */
+struct cfg_dns {
+	struct sockaddr_storage *nameservers;   /* each with its port (53) */
+	size_t nameservers_n;
+};
+
 /* http.conf [general], as Asterisk reads it: the server runs only with
  * enabled=yes AND a bindaddr (Asterisk has no default bind address). */
 struct cfg_http {
@@ -203,6 +210,7 @@ struct kv_config {
 	struct cfg_state state;
 	struct cfg_cluster cluster;
 	struct cfg_ops_auth ops_auth;
+	struct cfg_dns dns;
 
 	/* http.conf: health, metrics and status (src/ops/) */
 	struct cfg_http http;

@@ -1,7 +1,7 @@
 /*
  * sysconf.c - the small files: asterisk.conf [directories], rtp.conf
  * [general], http.conf [general] and KubeVox's own kubevox.conf
- * ([general], [security], [state], [cluster], [http], [debug]).
+ * ([general], [security], [state], [cluster], [http], [dns], [debug]).
  *
  * asterisk.conf holds many options that make no sense for KubeVox; they are
  * accepted silently so that an existing asterisk.conf can be reused.  In
@@ -477,6 +477,64 @@ static void kubevox_http(struct cfg_load *ld, const struct astconf_section *s)
 	}
 }
 
+/* nameservers = 10.96.0.10, [fd00::a]:53, 127.0.0.1:5353: several lines
+ * add up. */
+static void dns_nameservers(struct cfg_load *ld, const struct astconf_var *v)
+{
+	struct cfg_dns *dns = &ld->cfg->dns;
+	VEC(struct sockaddr_storage) ns = {0};
+	const char *pos = v->value, *item;
+	size_t len;
+
+	if (!cfgval_list_next(&pos, &item, &len)) {
+		msg(ld, DIAG_ERROR, v, "nameservers is empty");
+		return;
+	}
+	pos = v->value;
+	while (cfgval_list_next(&pos, &item, &len)) {
+		struct sockaddr_storage ss;
+		char buf[INET6_ADDRSTRLEN + 8];
+
+		if (len >= sizeof(buf) || (memcpy(buf, item, len), buf[len] = '\0',
+					   cfgval_addr(buf, 53, &ss) != CFGVAL_ADDR_OK) ||
+		    cfgval_addr_any(&ss)) {
+			msg(ld, DIAG_ERROR, v, "invalid nameservers item '%.*s' (expected "
+			    "ADDR[:PORT] such as 10.96.0.10 or [fd00::a]:53)",
+			    (int)(len > 64 ? 64 : len), item);
+			continue;
+		}
+		if (vec_push(&ns, ss)) {
+			ld->oom = true;
+			break;
+		}
+	}
+	if (ns.n) {
+		struct sockaddr_storage *all =
+			load_alloc(ld, (dns->nameservers_n + ns.n) * sizeof(*all));
+
+		if (all) {
+			if (dns->nameservers_n)
+				memcpy(all, dns->nameservers, dns->nameservers_n * sizeof(*all));
+			memcpy(all + dns->nameservers_n, ns.v, ns.n * sizeof(*all));
+			dns->nameservers = all;
+			dns->nameservers_n += ns.n;
+		}
+	}
+	vec_free(&ns);
+}
+
+static void kubevox_dns(struct cfg_load *ld, const struct astconf_section *s)
+{
+	for (size_t j = 0; j < s->vars_n; j++) {
+		const struct astconf_var *v = &s->vars[j];
+
+		if (!strcasecmp(v->name, "nameservers"))
+			dns_nameservers(ld, v);
+		else
+			msg(ld, DIAG_ERROR, v, "unknown option '%s' in [dns]", v->name);
+	}
+}
+
 void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
 {
 	static const struct {
@@ -485,7 +543,8 @@ void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac)
 	} sections[] = {
 		{"general", kubevox_general}, {"security", kubevox_security},
 		{"state", kubevox_state}, {"cluster", kubevox_cluster},
-		{"http", kubevox_http}, {"debug", kubevox_debug},
+		{"http", kubevox_http}, {"dns", kubevox_dns},
+		{"debug", kubevox_debug},
 	};
 
 	for (size_t i = 0; i < ac->sections_n; i++) {

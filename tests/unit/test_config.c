@@ -624,6 +624,48 @@ static void test_kubevox_conf(void **state)
 		"kubevox.conf:5: unknown section [redis]\n");
 }
 
+static int check(const char *dir, char *out, size_t size);
+
+/* [dns] nameservers: ADDR[:PORT] lists that add up; --check names the
+ * bad item with its line. */
+static void test_dns_conf(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_dns *dns;
+	char addr[64], out[1024];
+
+	put(fx, "pjsip.conf", TRANSPORT);
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->cfg->dns.nameservers_n, 0);
+	assert_null(fx->cfg->dns.nameservers);
+
+	put(fx, "kubevox.conf", "[dns]\nnameservers = 127.0.0.1:5353, 10.96.0.10\n"
+	    "nameservers = [fd00::a]:54\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	dns = &fx->cfg->dns;
+	assert_int_equal(dns->nameservers_n, 3);
+	cfgval_addr_print(&dns->nameservers[0], addr, sizeof(addr));
+	assert_string_equal(addr, "127.0.0.1:5353");
+	cfgval_addr_print(&dns->nameservers[1], addr, sizeof(addr));
+	assert_string_equal(addr, "10.96.0.10:53");
+	cfgval_addr_print(&dns->nameservers[2], addr, sizeof(addr));
+	assert_string_equal(addr, "[fd00::a]:54");
+
+	put(fx, "kubevox.conf", "[dns]\nnameservers = 10.0.0.1, dns.example.com, 10.0.0.2:0\n"
+	    "nameservers =\nnameservers = 0.0.0.0\nservers = 10.0.0.1\n");
+	assert_int_equal(check(fx->dir, out, sizeof(out)), 1);
+	assert_string_equal(out,
+		"kubevox.conf:2: invalid nameservers item 'dns.example.com' (expected "
+		"ADDR[:PORT] such as 10.96.0.10 or [fd00::a]:53)\n"
+		"kubevox.conf:2: invalid nameservers item '10.0.0.2:0' (expected "
+		"ADDR[:PORT] such as 10.96.0.10 or [fd00::a]:53)\n"
+		"kubevox.conf:3: nameservers is empty\n"
+		"kubevox.conf:4: invalid nameservers item '0.0.0.0' (expected "
+		"ADDR[:PORT] such as 10.96.0.10 or [fd00::a]:53)\n"
+		"kubevox.conf:5: unknown option 'servers' in [dns]\n");
+}
+
 /* Issue #9's contract: [state], [cluster], [http] token, ban_exempt. */
 static void test_cluster_conf(void **state)
 {
@@ -1115,6 +1157,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubevox_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_conf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_asterisk_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grammar_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_list, setup, teardown),

@@ -60,8 +60,17 @@ struct rresolve {
 #define RC_TIMEOUT_MS     1000
 #define RC_PORT           6379
 
+/* The write-before-sleep handle: a uv_prepare_t outlives its rconn until
+ * libuv's close callback. */
+struct rflush {
+	uv_prepare_t h;
+	struct rconn *rc;        /* NULL once the rconn is gone */
+	bool in_flush;
+};
+
 struct rconn {
 	uv_loop_t *loop;
+	struct rflush *flush;
 	struct tmrq *q;
 	char *host, *unix_path, *password;   /* NULL when not set */
 	uint16_t port;
@@ -496,10 +505,40 @@ static void rc_del_read(void *priv)
 		redisLibuvDelRead(priv);
 }
 
+/*
+ * Commands go out before the loop sleeps, as Redis writes its replies in
+ * beforeSleep: every command of a loop iteration in one write(), with no
+ * wait for a writable event (two epoll_ctl and one more wake-up per batch
+ * otherwise).  Only a connected context writes this way (hiredis learns
+ * that a connect finished from the first writable event) and only the
+ * first try: what the socket did not take waits for writable, as before.
+ */
+static void flush_h(uv_prepare_t *h)
+{
+	struct rflush *f = h->data;
+	struct rconn *rc = f->rc;
+
+	uv_prepare_stop(h);
+	if (!rc || !rc->ac || !(rc->ac->c.flags & REDIS_CONNECTED))
+		return;
+	f->in_flush = true;
+	redisAsyncHandleWrite(rc->ac);
+	f->in_flush = false;
+}
+
 static void rc_add_write(void *priv)
 {
-	if (!(((redisLibuvEvents *)priv)->events & UV_WRITABLE))
-		redisLibuvAddWrite(priv);
+	redisLibuvEvents *p = priv;
+	struct rconn *rc = p->context ? p->context->data : NULL;
+
+	if (p->events & UV_WRITABLE)
+		return;
+	if (rc && rc->flush && !rc->flush->in_flush &&
+	    (p->context->c.flags & REDIS_CONNECTED)) {
+		uv_prepare_start(&rc->flush->h, flush_h);
+		return;
+	}
+	redisLibuvAddWrite(priv);
 }
 
 static void rc_del_write(void *priv)
@@ -659,14 +698,20 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 	rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return ENOMEM;
-	if (dup_opt(&rc->host, cfg->host) || dup_opt(&rc->unix_path, cfg->unix_path) ||
+	rc->flush = calloc(1, sizeof(*rc->flush));
+	if (!rc->flush || dup_opt(&rc->host, cfg->host) ||
+	    dup_opt(&rc->unix_path, cfg->unix_path) ||
 	    dup_opt(&rc->password, cfg->password)) {
+		free(rc->flush);
 		free(rc->host);
 		free(rc->unix_path);
 		free(rc->password);
 		free(rc);
 		return ENOMEM;
 	}
+	uv_prepare_init(loop, &rc->flush->h);
+	rc->flush->h.data = rc->flush;
+	rc->flush->rc = rc;
 	rc->loop = loop;
 	rc->q = q;
 	rc->port = cfg->port ? cfg->port : RC_PORT;
@@ -684,6 +729,11 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 	*rcp = rc;
 	start_connect(rc);
 	return 0;
+}
+
+static void flush_closed(uv_handle_t *h)
+{
+	free(h->data);
 }
 
 void rconn_free(struct rconn *rc)
@@ -704,6 +754,9 @@ void rconn_free(struct rconn *rc)
 		rc->ac = NULL;
 		redisAsyncFree(ac);
 	}
+	rc->flush->rc = NULL;
+	uv_prepare_stop(&rc->flush->h);
+	uv_close((uv_handle_t *)&rc->flush->h, flush_closed);
 	free(rc->host);
 	free(rc->unix_path);
 	free(rc->password);

@@ -1523,6 +1523,10 @@ static void test_shared_bans(void **state)
 	assert_int_equal(r->type, REDIS_REPLY_STRING);
 	assert_int_equal(strtoull(r->str, NULL, 10), until);
 	freeReplyObject(r);
+	/* r2's ban write has run once a later command of its connection is
+	 * answered (a lookup of an AOR it holds no copy of goes to Redis):
+	 * it must not land after the clear below. */
+	assert_int_equal(lookup(&f->b, "nobody"), LOC_OK);
 
 	/* Banning turned off (a reload to ban_failures=0): gone here and in
 	 * Redis, so no replica polls it back. */

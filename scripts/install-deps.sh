@@ -11,7 +11,7 @@ BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-de
 # ones register the en and fr directory links through update-alternatives.
 SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
   asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
-TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps"
+TEST_PKGS="sip-tester redis-server redis-sentinel clang libclang-rt-14-dev python3 curl iproute2 procps"
 BENCH_PKGS="kamailio"
 
 want="$BUILD_PKGS $SOUND_PKGS"

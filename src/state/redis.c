@@ -558,9 +558,17 @@ static void redis_free(struct state *st)
 static void conn_up_h(bool up, void *arg)
 {
 	struct redis_state *rs = arg;
+	unsigned switches = rconn_switches(rs->rc);
 
-	if (up)
-		rs_cluster_up(rs);
+	if (!up)
+		return;
+	if (switches != rs->switches) {
+		/* Another master (Sentinel promoted a replica): it has the old
+		 * epoch, but maybe not every write the old one took. */
+		rs->switches = switches;
+		rs_cluster_master_changed(rs);
+	}
+	rs_cluster_up(rs);
 }
 
 static const struct state_ops redis_ops = {
@@ -605,7 +613,7 @@ int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
 	int err;
 
 	if (!stp || !loop || !q || !cfg || !replica_name_ok(cfg->replica) ||
-	    !cfg->host == !cfg->unix_path)
+	    (cfg->host != NULL) + (cfg->unix_path != NULL) + (cfg->sentinels_n > 0) != 1)
 		return EINVAL;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)

@@ -9,6 +9,13 @@
  * table and the cluster's contact count.  The table is kept in this
  * process, so that state_replica() never waits.  A heartbeat answered is
  * also what makes the backend healthy.
+ *
+ * The epoch only tells of a Redis that lost everything.  A replica that
+ * Sentinel promoted while it lagged keeps the epoch and lacks the last
+ * writes, so a connection that comes up on another master counts as a
+ * loss too (rs_cluster_master_changed()): the merge only adds what is
+ * missing, so a write-back of a master that lacks nothing changes
+ * nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -161,8 +168,17 @@ void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch)
 		rconn_bad_reply(rs->rc, "kv:epoch: 1 to 39 bytes");
 		return;
 	}
-	if (pl_eq_str(epoch, rs->epoch))
+	if (pl_eq_str(epoch, rs->epoch)) {
+		if (rs->master_changed) {
+			rs->master_changed = false;
+			log_event(LOG_WARN, "state_redis_master_changed", "epoch=%s peer=%s "
+				  "write_back=yes", log_q(q, sizeof(q), epoch->p, epoch->l),
+				  rconn_peer(rs->rc));
+			rs_loc_data_lost(rs);
+		}
 		return;
+	}
+	rs->master_changed = false;
 	memcpy(rs->epoch, epoch->p, epoch->l);
 	rs->epoch[epoch->l] = '\0';
 	/* A loss later on must set an epoch nobody has seen. */
@@ -175,6 +191,13 @@ void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch)
 	log_event(LOG_WARN, "state_redis_data_lost", "epoch=%s",
 		  log_q(q, sizeof(q), epoch->p, epoch->l));
 	rs_loc_data_lost(rs);
+}
+
+void rs_cluster_master_changed(struct redis_state *rs)
+{
+	/* Before the first epoch there is nothing of ours to write back. */
+	if (rs->epoch[0])
+		rs->master_changed = true;
 }
 
 bool rs_cluster_healthy(const struct redis_state *rs)

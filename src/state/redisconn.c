@@ -20,6 +20,7 @@
 #include <hiredis/adapters/libuv.h>
 
 #include "state/redisconn.h"
+#include "state/redissentinel.h"
 #include "util/list.h"
 #include "util/log.h"
 #include "util/sbuf.h"
@@ -30,9 +31,16 @@
 
 enum rc_phase {
 	RC_IDLE,                 /* waiting to connect again */
+	RC_ASKING,               /* the sentinels, where the master is */
 	RC_RESOLVING,
-	RC_CONNECTING,           /* connect, AUTH, SELECT */
+	RC_CONNECTING,           /* connect, AUTH, SELECT (ROLE; PING) */
 	RC_UP,
+};
+
+enum rc_kind {
+	RC_PLAIN,                /* one Redis, by name, address or socket */
+	RC_MASTER,               /* the master the sentinels name */
+	RC_SENTINEL,             /* one sentinel, once (rconn_alloc_sentinel) */
 };
 
 struct rconn;
@@ -49,6 +57,8 @@ struct rcmd {
 	char *cmd;               /* a script's EVALSHA, to send as EVAL */
 	size_t len;
 	bool retried;
+	bool sub;                /* SUBSCRIBE: called for every message */
+	bool subscribed;         /* its first reply came: no longer pending */
 };
 
 /* A uv_getaddrinfo() in flight outlives its rconn when that is freed. */
@@ -70,6 +80,14 @@ struct rconn {
 	size_t max_pending;
 	rconn_up_h *uph;
 	void *arg;
+	enum rc_kind kind;
+
+	/* RC_MASTER: host and port are the master the sentinels named last */
+	struct rsentinel *sen;
+	char *hint;              /* +switch-master's master, to use next */
+	uint16_t hint_port;
+	char last_master[300];   /* "HOST:PORT" the connection was up on */
+	unsigned switches;
 
 	enum rc_phase phase;
 	redisAsyncContext *ac;
@@ -96,6 +114,7 @@ struct rconn {
 
 static void start_connect(struct rconn *rc);
 static void reply_h(redisAsyncContext *ac, void *r, void *privdata);
+static void conn_drop(struct rconn *rc, int err);
 
 static bool log_allowed(struct rconn *rc, uint64_t *suppressed)
 {
@@ -118,11 +137,25 @@ static void retry_h(void *arg)
 	start_connect(rc);
 }
 
+/* A sentinel connection is never made again: its owner hears of its end
+ * from a timer, where it may free it. */
+static void gone_h(void *arg)
+{
+	struct rconn *rc = arg;
+
+	if (rc->uph)
+		rc->uph(false, rc->arg);
+}
+
 static void schedule_retry(struct rconn *rc)
 {
 	if (rc->closing || tmr_running(&rc->retry))
 		return;
 	rc->phase = RC_IDLE;
+	if (rc->kind == RC_SENTINEL) {
+		tmr_start(rc->q, &rc->retry, 0, gone_h, rc);
+		return;
+	}
 	tmr_start(rc->q, &rc->retry, rc->backoff_ms, retry_h, rc);
 	rc->backoff_ms *= 2;
 	if (rc->backoff_ms > RC_BACKOFF_MAX_MS)
@@ -144,10 +177,10 @@ static void conn_lost(struct rconn *rc, int err)
 	if (rc->closing)
 		return;
 	if (was_up)
-		log_event(LOG_WARN, "state_redis_down", "peer=%s reason=%s",
-			  rc->peer, strerror(err));
+		log_event(LOG_WARN, rc->kind == RC_SENTINEL ? "state_sentinel_down" :
+			  "state_redis_down", "peer=%s reason=%s", rc->peer, strerror(err));
 	schedule_retry(rc);
-	if (was_up && rc->uph)
+	if (was_up && rc->uph && rc->kind != RC_SENTINEL)
 		rc->uph(false, rc->arg);
 }
 
@@ -269,10 +302,24 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 	struct rconn *rc = c->rc;
 	const redisReply *reply = r;
 	uint64_t suppressed = 0;
+	bool readonly = false;
 	int err = 0;
 
-	list_unlink(&c->le);
-	rc->npending--;
+	if (c->sub && c->subscribed && reply) {
+		c->cb(0, reply, c->arg);
+		return;
+	}
+	if (!c->subscribed) {
+		list_unlink(&c->le);
+		rc->npending--;
+	}
+	if (c->sub && reply) {
+		/* The confirmation: messages follow, without deadline. */
+		c->subscribed = true;
+		rtt_record(rc, c);
+		c->cb(0, reply, c->arg);
+		return;
+	}
 	if (!reply) {
 		err = rc->drop_err ? rc->drop_err : ECONNRESET;
 		rc->errors++;
@@ -284,6 +331,9 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 			    !strncmp(reply->str, "NOSCRIPT", 8) && !resend_eval(rc, c))
 				return;
 			rc->errors++;
+			/* A master turned replica: the sentinels know the new one. */
+			readonly = rc->kind == RC_MASTER && reply->str &&
+				   !strncmp(reply->str, "READONLY", 8);
 			if (log_allowed(rc, &suppressed)) {
 				char q[256];
 
@@ -300,6 +350,8 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	c->cb(err, reply, c->arg);
 	cmd_free(c);
+	if (readonly && rc->ac == ac)
+		conn_drop(rc, ECONNRESET);
 }
 
 static struct rcmd *cmd_new(struct rconn *rc, rconn_reply_h *cb, void *arg)
@@ -317,7 +369,7 @@ static struct rcmd *cmd_new(struct rconn *rc, rconn_reply_h *cb, void *arg)
 
 /* Any phase with a context: the handshake goes before the connection is
  * up. */
-static int cmd_argv(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
+static int cmd_argv(struct rconn *rc, const struct rscript *s, bool sub, rconn_reply_h *cb,
 		    void *arg, int argc, const char **argv, const size_t *lens)
 {
 	struct rcmd *c;
@@ -339,6 +391,7 @@ static int cmd_argv(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb
 	c = cmd_new(rc, cb, arg);
 	if (!c)
 		return ENOMEM;
+	c->sub = sub;
 	len = redisFormatCommandArgv(&cmd, argc, argv, lens);
 	if (len < 0 || !cmd) {
 		free(c);
@@ -364,7 +417,19 @@ int rconn_cmd(struct rconn *rc, rconn_reply_h *cb, void *arg,
 		return EINVAL;
 	if (rc->phase != RC_UP)
 		return ENOTCONN;
-	return cmd_argv(rc, NULL, cb, arg, argc, argv, lens);
+	return cmd_argv(rc, NULL, false, cb, arg, argc, argv, lens);
+}
+
+int rconn_subscribe(struct rconn *rc, const char *channel, rconn_reply_h *cb, void *arg)
+{
+	const char *argv[2] = { "SUBSCRIBE", channel };
+	size_t lens[2] = { 9, channel ? strlen(channel) : 0 };
+
+	if (!rc || !channel || !cb)
+		return EINVAL;
+	if (rc->phase != RC_UP)
+		return ENOTCONN;
+	return cmd_argv(rc, NULL, true, cb, arg, 2, argv, lens);
 }
 
 int rconn_eval(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
@@ -398,7 +463,7 @@ int rconn_eval(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
 		v[i + 3] = argv[i];
 		l[i + 3] = lens[i];
 	}
-	err = cmd_argv(rc, s, cb, arg, argc + 3, v, l);
+	err = cmd_argv(rc, s, false, cb, arg, argc + 3, v, l);
 out:
 	if (v != sv)
 		free((void *)v);
@@ -419,6 +484,27 @@ void rconn_bad_reply(struct rconn *rc, const char *what)
 
 /* ---- the handshake ---- */
 
+static void conn_ready(struct rconn *rc)
+{
+	rc->phase = RC_UP;
+	rc->backoff_ms = RC_BACKOFF_MIN_MS;
+	if (rc->was_up)
+		rc->reconnects++;
+	rc->was_up = true;
+	if (rc->kind == RC_PLAIN) {
+		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
+	} else if (rc->kind == RC_MASTER) {
+		char q[200];
+		const char *m = rsentinel_master(rc->sen);
+
+		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u role=master master=%s "
+			  "switches=%u", rc->peer, rc->db, log_q(q, sizeof(q), m, strlen(m)),
+			  rc->switches);
+	}
+	if (rc->uph)
+		rc->uph(true, rc->arg);
+}
+
 static void select_h(int err, const redisReply *reply, void *arg)
 {
 	struct rconn *rc = arg;
@@ -430,14 +516,55 @@ static void select_h(int err, const redisReply *reply, void *arg)
 		conn_drop(rc, EPROTO);
 		return;
 	}
-	rc->phase = RC_UP;
-	rc->backoff_ms = RC_BACKOFF_MIN_MS;
-	if (rc->was_up)
-		rc->reconnects++;
-	rc->was_up = true;
-	log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
-	if (rc->uph)
-		rc->uph(true, rc->arg);
+	/* The master's ROLE comes next. */
+	if (rc->kind == RC_PLAIN)
+		conn_ready(rc);
+}
+
+/* ROLE: {"master", offset, replicas} on a master.  A replica (the
+ * sentinels have not caught up, or it was demoted) is dropped, and the
+ * sentinels asked again. */
+static void role_h(int err, const redisReply *reply, void *arg)
+{
+	struct rconn *rc = arg;
+	const redisReply *r0;
+	char q[64];
+
+	if (err || !rc->ac)
+		return;
+	r0 = reply->type == REDIS_REPLY_ARRAY && reply->elements ? reply->element[0] : NULL;
+	if (!r0 || (r0->type != REDIS_REPLY_STRING && r0->type != REDIS_REPLY_STATUS) ||
+	    !r0->str) {
+		rconn_bad_reply(rc, "ROLE: {role, ...}");
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	if (strcmp(r0->str, "master")) {
+		rc->errors++;
+		if (log_allowed(rc, NULL))
+			log_event(LOG_WARN, "state_redis_not_master", "peer=%s role=%s", rc->peer,
+				  log_q(q, sizeof(q), r0->str, r0->len));
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	if (rc->last_master[0] && strcmp(rc->last_master, rc->peer))
+		rc->switches++;
+	snprintf(rc->last_master, sizeof(rc->last_master), "%s", rc->peer);
+	conn_ready(rc);
+}
+
+static void ping_h(int err, const redisReply *reply, void *arg)
+{
+	struct rconn *rc = arg;
+
+	if (err || !rc->ac)
+		return;
+	if (reply->type != REDIS_REPLY_STATUS || !reply->str || strcmp(reply->str, "PONG")) {
+		rconn_bad_reply(rc, "PING: +PONG");
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	conn_ready(rc);
 }
 
 static void auth_h(int err, const redisReply *reply, void *arg)
@@ -462,7 +589,17 @@ static void handshake(struct rconn *rc)
 		lens[0] = 4;
 		argv[1] = rc->password;
 		lens[1] = strlen(rc->password);
-		err = cmd_argv(rc, NULL, auth_h, rc, 2, argv, lens);
+		err = cmd_argv(rc, NULL, false, auth_h, rc, 2, argv, lens);
+	}
+	if (rc->kind == RC_SENTINEL) {
+		/* Sentinels have no databases: PING says it is there. */
+		argv[0] = "PING";
+		lens[0] = 4;
+		if (!err)
+			err = cmd_argv(rc, NULL, false, ping_h, rc, 1, argv, lens);
+		if (err)
+			conn_drop(rc, err);
+		return;
 	}
 	snprintf(db, sizeof(db), "%u", rc->db);
 	argv[0] = "SELECT";
@@ -470,7 +607,11 @@ static void handshake(struct rconn *rc)
 	argv[1] = db;
 	lens[1] = strlen(db);
 	if (!err)
-		err = cmd_argv(rc, NULL, select_h, rc, 2, argv, lens);
+		err = cmd_argv(rc, NULL, false, select_h, rc, 2, argv, lens);
+	argv[0] = "ROLE";
+	lens[0] = 4;
+	if (!err && rc->kind == RC_MASTER)
+		err = cmd_argv(rc, NULL, false, role_h, rc, 1, argv, lens);
 	if (err)
 		conn_drop(rc, err);
 }
@@ -482,8 +623,8 @@ static void connect_to(struct rconn *rc, const char *ip)
 
 	rc->drop_err = 0;
 	if (ip) {
-		snprintf(rc->peer, sizeof(rc->peer), strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
-			 ip, rc->port);
+		snprintf(rc->peer, sizeof(rc->peer), strchr(ip, ':') ? "%s[%s]:%u" : "%s%s:%u",
+			 rc->kind == RC_SENTINEL ? "sentinel/" : "", ip, rc->port);
 		ac = redisAsyncConnect(ip, rc->port);
 	} else {
 		snprintf(rc->peer, sizeof(rc->peer), "unix:%s", rc->unix_path);
@@ -531,6 +672,13 @@ static void resolve_h(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 		return;
 	}
 	rc->res = NULL;
+	if (rc->hint) {
+		/* The master moved while its old name was being resolved. */
+		uv_freeaddrinfo(ai);
+		rc->phase = RC_IDLE;
+		start_connect(rc);
+		return;
+	}
 	for (a = ai; a; a = a->ai_next) {
 		if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
 			n++;
@@ -566,7 +714,7 @@ static void resolve_h(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	connect_to(rc, ip);
 }
 
-static void start_connect(struct rconn *rc)
+static void connect_host(struct rconn *rc)
 {
 	static const struct addrinfo hints = { .ai_family = AF_UNSPEC,
 					       .ai_socktype = SOCK_STREAM };
@@ -574,8 +722,6 @@ static void start_connect(struct rconn *rc)
 	struct in_addr a4;
 	struct rresolve *r;
 
-	if (rc->closing || rc->ac || rc->res)
-		return;
 	if (rc->unix_path) {
 		connect_to(rc, NULL);
 		return;
@@ -601,6 +747,85 @@ static void start_connect(struct rconn *rc)
 	rc->res = r;
 }
 
+static void master_h(int err, const char *host, uint16_t port, void *arg)
+{
+	struct rconn *rc = arg;
+	char *copy;
+
+	rc->phase = RC_IDLE;
+	if (rc->hint) {
+		/* A switch came during the ask: it is newer. */
+		start_connect(rc);
+		return;
+	}
+	if (err) {
+		rc->errors++;
+		schedule_retry(rc);
+		return;
+	}
+	copy = strdup(host);
+	if (!copy) {
+		schedule_retry(rc);
+		return;
+	}
+	free(rc->host);
+	rc->host = copy;
+	rc->port = port;
+	connect_host(rc);
+}
+
+static void start_connect(struct rconn *rc)
+{
+	if (rc->closing || rc->ac || rc->res || rc->phase == RC_ASKING)
+		return;
+	if (rc->kind == RC_MASTER && rc->hint) {
+		free(rc->host);
+		rc->host = rc->hint;
+		rc->port = rc->hint_port;
+		rc->hint = NULL;
+	} else if (rc->kind == RC_MASTER) {
+		/* Every connection asks anew: whatever went wrong may have been
+		 * a failover. */
+		if (rsentinel_ask(rc->sen, master_h, rc)) {
+			schedule_retry(rc);
+			return;
+		}
+		rc->phase = RC_ASKING;
+		return;
+	}
+	connect_host(rc);
+}
+
+/* The sentinels' channel names a master: the one we are on, or one to
+ * go to at once (the sentinels have already promoted it). */
+static void switch_h(int err, const char *host, uint16_t port, void *arg)
+{
+	struct rconn *rc = arg;
+	char *copy;
+
+	if (err || rc->closing)
+		return;
+	if (rc->host && !strcmp(host, rc->host) && port == rc->port &&
+	    (rc->phase == RC_UP || rc->phase == RC_CONNECTING || rc->phase == RC_RESOLVING))
+		return;
+	if (rc->hint && !strcmp(host, rc->hint) && port == rc->hint_port)
+		return;
+	copy = strdup(host);
+	if (!copy)
+		return;
+	free(rc->hint);
+	rc->hint = copy;
+	rc->hint_port = port;
+	rc->backoff_ms = RC_BACKOFF_MIN_MS;
+	if (rc->ac)
+		conn_drop(rc, ECONNRESET);
+	/* Asking or resolving: they see the hint when they end. */
+	if (rc->phase == RC_IDLE) {
+		tmr_cancel(rc->q, &rc->retry);
+		start_connect(rc);
+	}
+}
+
 /* ---- object ---- */
 
 static int dup_opt(char **dst, const char *s)
@@ -612,30 +837,28 @@ static int dup_opt(char **dst, const char *s)
 	return *dst ? 0 : ENOMEM;
 }
 
-int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
-		const struct state_redis_config *cfg, size_t max_pending,
-		rconn_up_h *uph, void *arg)
+static struct rconn *rconn_new(uv_loop_t *loop, struct tmrq *q, enum rc_kind kind,
+			       const char *host, uint16_t port, const char *unix_path,
+			       const char *password, unsigned timeout_ms, size_t max_pending,
+			       rconn_up_h *uph, void *arg)
 {
-	struct rconn *rc;
+	struct rconn *rc = calloc(1, sizeof(*rc));
 
-	if (!rcp || !loop || !q || !cfg || (!cfg->host == !cfg->unix_path) || !max_pending)
-		return EINVAL;
-	rc = calloc(1, sizeof(*rc));
 	if (!rc)
-		return ENOMEM;
-	if (dup_opt(&rc->host, cfg->host) || dup_opt(&rc->unix_path, cfg->unix_path) ||
-	    dup_opt(&rc->password, cfg->password)) {
+		return NULL;
+	if (dup_opt(&rc->host, host) || dup_opt(&rc->unix_path, unix_path) ||
+	    dup_opt(&rc->password, password)) {
 		free(rc->host);
 		free(rc->unix_path);
 		free(rc->password);
 		free(rc);
-		return ENOMEM;
+		return NULL;
 	}
 	rc->loop = loop;
 	rc->q = q;
-	rc->port = cfg->port ? cfg->port : RC_PORT;
-	rc->db = cfg->db;
-	rc->timeout_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : RC_TIMEOUT_MS;
+	rc->kind = kind;
+	rc->port = port;
+	rc->timeout_ms = timeout_ms ? timeout_ms : RC_TIMEOUT_MS;
 	rc->max_pending = max_pending;
 	rc->uph = uph;
 	rc->arg = arg;
@@ -644,7 +867,51 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 	tmr_init(&rc->deadline);
 	tmr_init(&rc->retry);
 	log_ratelimit_init(&rc->rl, 1.0, 10.0);
-	snprintf(rc->peer, sizeof(rc->peer), "%s", rc->host ? rc->host : rc->unix_path);
+	snprintf(rc->peer, sizeof(rc->peer), "%s%s", kind == RC_SENTINEL ? "sentinel/" : "",
+		 rc->host ? rc->host : rc->unix_path ? rc->unix_path : "master");
+	return rc;
+}
+
+int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+		const struct state_redis_config *cfg, size_t max_pending,
+		rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+	int err;
+
+	if (!rcp || !loop || !q || !cfg || !max_pending ||
+	    (cfg->host != NULL) + (cfg->unix_path != NULL) + (cfg->sentinels_n > 0) != 1)
+		return EINVAL;
+	rc = rconn_new(loop, q, cfg->sentinels_n ? RC_MASTER : RC_PLAIN, cfg->host,
+		       cfg->port ? cfg->port : RC_PORT, cfg->unix_path, cfg->password,
+		       cfg->command_timeout_ms, max_pending, uph, arg);
+	if (!rc)
+		return ENOMEM;
+	rc->db = cfg->db;
+	if (rc->kind == RC_MASTER) {
+		err = rsentinel_alloc(&rc->sen, loop, q, cfg, switch_h, rc);
+		if (err) {
+			rconn_free(rc);
+			return err;
+		}
+	}
+	*rcp = rc;
+	start_connect(rc);
+	return 0;
+}
+
+int rconn_alloc_sentinel(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+			 const char *host, uint16_t port, const char *password,
+			 unsigned timeout_ms, rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+
+	if (!rcp || !loop || !q || !host || !*host || !port || !uph)
+		return EINVAL;
+	rc = rconn_new(loop, q, RC_SENTINEL, host, port, NULL, password, timeout_ms, 16,
+		       uph, arg);
+	if (!rc)
+		return ENOMEM;
 	*rcp = rc;
 	start_connect(rc);
 	return 0;
@@ -660,6 +927,7 @@ void rconn_free(struct rconn *rc)
 	rc->phase = RC_IDLE;
 	tmr_cancel(rc->q, &rc->deadline);
 	tmr_cancel(rc->q, &rc->retry);
+	rsentinel_free(rc->sen);
 	if (rc->res)
 		rc->res->rc = NULL;
 	ac = rc->ac;
@@ -669,9 +937,20 @@ void rconn_free(struct rconn *rc)
 		redisAsyncFree(ac);
 	}
 	free(rc->host);
+	free(rc->hint);
 	free(rc->unix_path);
 	free(rc->password);
 	free(rc);
+}
+
+unsigned rconn_switches(const struct rconn *rc)
+{
+	return rc ? rc->switches : 0;
+}
+
+const char *rconn_peer(const struct rconn *rc)
+{
+	return rc->peer;
 }
 
 bool rconn_up(const struct rconn *rc)

@@ -67,6 +67,7 @@ struct redis_state {
 	state_clock_h *clock;
 	void *clock_arg;
 	struct rconn *rc;
+	struct rsentinel *sen;   /* Sentinel: where the master is; or NULL */
 	struct rscript lua[RLUA_N];
 	char self[STATE_REPLICA_MAX];
 	char advertise[64];      /* "ADDR:PORT", or "" */

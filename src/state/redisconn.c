@@ -20,7 +20,6 @@
 #include <hiredis/adapters/libuv.h>
 
 #include "state/redisconn.h"
-#include "state/redissentinel.h"
 #include "util/list.h"
 #include "util/log.h"
 #include "util/sbuf.h"
@@ -39,7 +38,7 @@ enum rc_phase {
 
 enum rc_kind {
 	RC_PLAIN,                /* one Redis, by name, address or socket */
-	RC_MASTER,               /* the master the sentinels name */
+	RC_MASTER,               /* the master that locate names */
 	RC_SENTINEL,             /* one sentinel, once (rconn_alloc_sentinel) */
 };
 
@@ -82,8 +81,9 @@ struct rconn {
 	void *arg;
 	enum rc_kind kind;
 
-	/* RC_MASTER: host and port are the master the sentinels named last */
-	struct rsentinel *sen;
+	/* RC_MASTER: host and port are the master that locate named last */
+	rconn_locate_h *locate;
+	void *locate_arg;
 	char *hint;              /* +switch-master's master, to use next */
 	uint16_t hint_port;
 	char last_master[300];   /* "HOST:PORT" the connection was up on */
@@ -494,12 +494,8 @@ static void conn_ready(struct rconn *rc)
 	if (rc->kind == RC_PLAIN) {
 		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
 	} else if (rc->kind == RC_MASTER) {
-		char q[200];
-		const char *m = rsentinel_master(rc->sen);
-
-		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u role=master master=%s "
-			  "switches=%u", rc->peer, rc->db, log_q(q, sizeof(q), m, strlen(m)),
-			  rc->switches);
+		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u role=master switches=%u",
+			  rc->peer, rc->db, rc->switches);
 	}
 	if (rc->uph)
 		rc->uph(true, rc->arg);
@@ -650,6 +646,10 @@ static void connect_to(struct rconn *rc, const char *ip)
 		schedule_retry(rc);
 		return;
 	}
+	/* A subscription waits for no reply, so no deadline sees a sentinel
+	 * that vanished without a reset: TCP keep-alives do. */
+	if (rc->kind == RC_SENTINEL)
+		redisEnableKeepAlive(&ac->c);
 	ac->data = rc;
 	redisAsyncSetConnectCallback(ac, connect_h);
 	redisAsyncSetDisconnectCallback(ac, disconnect_h);
@@ -786,7 +786,7 @@ static void start_connect(struct rconn *rc)
 	} else if (rc->kind == RC_MASTER) {
 		/* Every connection asks anew: whatever went wrong may have been
 		 * a failover. */
-		if (rsentinel_ask(rc->sen, master_h, rc)) {
+		if (rc->locate(rc->locate_arg, master_h, rc)) {
 			schedule_retry(rc);
 			return;
 		}
@@ -796,14 +796,11 @@ static void start_connect(struct rconn *rc)
 	connect_host(rc);
 }
 
-/* The sentinels' channel names a master: the one we are on, or one to
- * go to at once (the sentinels have already promoted it). */
-static void switch_h(int err, const char *host, uint16_t port, void *arg)
+void rconn_master_moved(struct rconn *rc, const char *host, uint16_t port)
 {
-	struct rconn *rc = arg;
 	char *copy;
 
-	if (err || rc->closing)
+	if (!rc || !host || !port || rc->kind != RC_MASTER || rc->closing)
 		return;
 	if (rc->host && !strcmp(host, rc->host) && port == rc->port &&
 	    (rc->phase == RC_UP || rc->phase == RC_CONNECTING || rc->phase == RC_RESOLVING))
@@ -877,24 +874,36 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 		rconn_up_h *uph, void *arg)
 {
 	struct rconn *rc;
-	int err;
 
-	if (!rcp || !loop || !q || !cfg || !max_pending ||
-	    (cfg->host != NULL) + (cfg->unix_path != NULL) + (cfg->sentinels_n > 0) != 1)
+	if (!rcp || !loop || !q || !cfg || !max_pending || (!cfg->host == !cfg->unix_path))
 		return EINVAL;
-	rc = rconn_new(loop, q, cfg->sentinels_n ? RC_MASTER : RC_PLAIN, cfg->host,
-		       cfg->port ? cfg->port : RC_PORT, cfg->unix_path, cfg->password,
+	rc = rconn_new(loop, q, RC_PLAIN, cfg->host, cfg->port ? cfg->port : RC_PORT,
+		       cfg->unix_path, cfg->password, cfg->command_timeout_ms, max_pending,
+		       uph, arg);
+	if (!rc)
+		return ENOMEM;
+	rc->db = cfg->db;
+	*rcp = rc;
+	start_connect(rc);
+	return 0;
+}
+
+int rconn_alloc_master(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+		       const struct state_redis_config *cfg, size_t max_pending,
+		       rconn_locate_h *locate, void *locate_arg,
+		       rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+
+	if (!rcp || !loop || !q || !cfg || !max_pending || !locate)
+		return EINVAL;
+	rc = rconn_new(loop, q, RC_MASTER, NULL, 0, NULL, cfg->password,
 		       cfg->command_timeout_ms, max_pending, uph, arg);
 	if (!rc)
 		return ENOMEM;
 	rc->db = cfg->db;
-	if (rc->kind == RC_MASTER) {
-		err = rsentinel_alloc(&rc->sen, loop, q, cfg, switch_h, rc);
-		if (err) {
-			rconn_free(rc);
-			return err;
-		}
-	}
+	rc->locate = locate;
+	rc->locate_arg = locate_arg;
 	*rcp = rc;
 	start_connect(rc);
 	return 0;
@@ -927,7 +936,6 @@ void rconn_free(struct rconn *rc)
 	rc->phase = RC_IDLE;
 	tmr_cancel(rc->q, &rc->deadline);
 	tmr_cancel(rc->q, &rc->retry);
-	rsentinel_free(rc->sen);
 	if (rc->res)
 		rc->res->rc = NULL;
 	ac = rc->ac;

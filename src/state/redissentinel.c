@@ -35,13 +35,13 @@ struct rsentinel {
 	size_t n;
 	char *master, *password;
 	unsigned timeout_ms;
-	rsentinel_addr_h *switchh;
+	rconn_addr_h *switchh;
 	void *arg;
 	struct log_ratelimit rl;
 
 	/* the ask in flight */
 	struct rconn *ask;
-	rsentinel_addr_h *ask_cb;
+	rconn_addr_h *ask_cb;
 	void *ask_arg;
 	size_t ask_idx;          /* the sentinel asked now */
 	size_t ask_tried;
@@ -161,7 +161,7 @@ static void ask_up(bool up, void *arg)
 
 static void ask_end(struct rsentinel *s, int err)
 {
-	rsentinel_addr_h *cb = s->ask_cb;
+	rconn_addr_h *cb = s->ask_cb;
 	void *arg = s->ask_arg;
 	char q[200];
 
@@ -184,7 +184,13 @@ static void ask_try(struct rsentinel *s)
 		rconn_free(s->ask);
 		s->ask = NULL;
 		if (s->ask_done) {
+			char peer[300], q[200];
+
 			s->next = s->ask_idx;
+			peer_of(s, s->ask_idx, peer, sizeof(peer));
+			log_event(LOG_INFO, "state_sentinel_master", "sentinel=%s master=%s addr=%s:%u",
+				  peer, log_q(q, sizeof(q), s->master, strlen(s->master)),
+				  s->ask_host, s->ask_port);
 			ask_end(s, 0);
 			return;
 		}
@@ -206,8 +212,10 @@ static void ask_try(struct rsentinel *s)
 	ask_end(s, s->ask_unknown ? ENOENT : EHOSTUNREACH);
 }
 
-int rsentinel_ask(struct rsentinel *s, rsentinel_addr_h *cb, void *arg)
+int rsentinel_ask(void *sp, rconn_addr_h *cb, void *arg)
 {
+	struct rsentinel *s = sp;
+
 	if (!s || !cb)
 		return EINVAL;
 	if (s->ask_cb)
@@ -327,11 +335,6 @@ static void sub_start(void *arg)
 
 /* ---- object ---- */
 
-const char *rsentinel_master(const struct rsentinel *s)
-{
-	return s->master;
-}
-
 void rsentinel_free(struct rsentinel *s)
 {
 	size_t i;
@@ -352,7 +355,7 @@ void rsentinel_free(struct rsentinel *s)
 }
 
 int rsentinel_alloc(struct rsentinel **sp, uv_loop_t *loop, struct tmrq *q,
-		    const struct state_redis_config *cfg, rsentinel_addr_h *switchh,
+		    const struct state_redis_config *cfg, rconn_addr_h *switchh,
 		    void *arg)
 {
 	struct rsentinel *s;

@@ -22,31 +22,29 @@
 
 #include <uv.h>
 
+#include "state/redisconn.h"
 #include "state/state.h"
 #include "util/tmr.h"
 
 struct rsentinel;
 
-/*
- * Where the master is: err 0 with its host (an address, or a name when
- * the sentinels announce names) and port; or, for rsentinel_ask() only,
- * ENOENT (the sentinels that answered do not know the master) or
- * EHOSTUNREACH (none answered).
- */
-typedef void (rsentinel_addr_h)(int err, const char *host, uint16_t port, void *arg);
-
 /* For cfg's sentinels, master and password (command_timeout_ms bounds
  * each connection's handshake and command).  switchh: the master the
- * channel announces, from a reply callback.  0, EINVAL or ENOMEM. */
+ * channel announces (err 0), from a reply callback.  0, EINVAL or
+ * ENOMEM. */
 int  rsentinel_alloc(struct rsentinel **sp, uv_loop_t *loop, struct tmrq *q,
-		     const struct state_redis_config *cfg, rsentinel_addr_h *switchh,
+		     const struct state_redis_config *cfg, rconn_addr_h *switchh,
 		     void *arg);
 /* An ask in flight is dropped without its callback.  Not from a reply
  * callback of its connections (the owner's are fine). */
 void rsentinel_free(struct rsentinel *s);
-/* Asks the sentinels: cb once, later, from a timer.  0, or EBUSY (an ask
- * is in flight). */
-int  rsentinel_ask(struct rsentinel *s, rsentinel_addr_h *cb, void *arg);
-const char *rsentinel_master(const struct rsentinel *s);
+/*
+ * Asks the sentinels where the master is (an rconn_locate_h, s as arg):
+ * cb once, later, from a timer, with the master's host (an address, or a
+ * name when the sentinels announce names) and port, or ENOENT (the
+ * sentinels that answered do not know the master) or EHOSTUNREACH (none
+ * answered).  0, or EBUSY (an ask is in flight).
+ */
+int  rsentinel_ask(void *s, rconn_addr_h *cb, void *arg);
 
 #endif

@@ -1189,6 +1189,7 @@ kv_sentinel_start()
 	local i port conf urls="" pid ok
 
 	kv__redis_node a
+	# shellcheck disable=SC2154 # KV_RNODE_*: set by kv__redis_node (printf -v)
 	kv__redis_node b --replicaof 127.0.0.1 "$KV_RNODE_a_PORT"
 	for _ in $(seq 1 100); do
 		kv_rnode_cli b info replication | grep -q '^master_link_status:up' && break
@@ -1262,6 +1263,7 @@ kv_sentinel_cluster_start()
 	local i
 
 	kv_sentinel_start
+	# shellcheck disable=SC2154 # set by kv__redis_node (printf -v)
 	KV_REDIS_SOCK=$KV_RNODE_a_SOCK
 	kv_cluster_conf "$1"
 	for i in $(seq 1 "$1"); do

@@ -26,6 +26,7 @@ for i in 1 2; do
 done
 kv_ok "two replicas ready on the master the sentinels name ($KV_SENTINEL_URL)"
 
+# shellcheck disable=SC2154 # KV_RNODE_*: set by lib.sh's kv__redis_node (printf -v)
 KV_TMP=$KV_TMP KV_HTTP_PORT=$KV_HTTP_PORT KV_RNODE_a_PID=$KV_RNODE_a_PID \
 KV_RNODE_a_SOCK=$KV_RNODE_a_SOCK KV_RNODE_b_SOCK=$KV_RNODE_b_SOCK \
 KV_RNODE_b_PORT=$KV_RNODE_b_PORT KV_SENTINEL_PORTS=$KV_SENTINEL_PORTS \

@@ -135,9 +135,11 @@ broken "one Redis pod" '[{"op":"replace","path":"/spec/replicas","value":1}]' ""
 	'replicas is 1, not 3'
 broken "snapshots" '[{"op":"replace","path":"'$P'/containers/0/args/3","value":"60 1"}]' "" \
 	'not --save'
+# shellcheck disable=SC2016 # $REDISCLI_AUTH is the init script's, not ours
 broken "a quorum of 1" \
 	'[{"op":"replace","path":"'$P'/initContainers/0/command/2","value":"sentinel monitor kubevox m 6379 1\ninclude /etc/redis/redis.conf\nmasterauth \"$REDISCLI_AUTH\"\nrequirepass \"$REDISCLI_AUTH\"\nsentinel auth-pass kubevox \"$REDISCLI_AUTH\""}]' \
 	"" 'quorum 1, not 2'
+# shellcheck disable=SC2016 # $REDISCLI_AUTH is the init script's, not ours
 broken "no masterauth" \
 	'[{"op":"replace","path":"'$P'/initContainers/0/command/2","value":"sentinel monitor kubevox m 6379 2\ninclude /etc/redis/redis.conf\nrequirepass \"$REDISCLI_AUTH\"\nsentinel auth-pass kubevox \"$REDISCLI_AUTH\""}]' \
 	"" 'does not say masterauth'

@@ -77,7 +77,6 @@ struct redis_state {
 	/* rediscluster.c */
 	char epoch[RS_EPOCH_MAX];      /* "" until the first heartbeat */
 	char epoch_cand[RS_EPOCH_MAX]; /* what we set when it is missing */
-	bool master_changed;     /* write back at the next heartbeat */
 	unsigned switches;       /* rconn_switches() when last seen */
 	uint64_t hb_ok_ms;       /* loop time of the last heartbeat answered */
 	bool hb_inflight;
@@ -164,7 +163,7 @@ void rs_cluster_up(struct redis_state *rs);            /* connection up */
 void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch);
 /* The connection came up on another master than before (Sentinel): a
  * replica promoted while it lagged lacks the last writes, with the same
- * epoch, so the next heartbeat writes back as if the epoch had changed. */
+ * epoch, so it is written back to at once, as if the epoch had changed. */
 void rs_cluster_master_changed(struct redis_state *rs);
 bool rs_cluster_healthy(const struct redis_state *rs);
 int  rs_replica(struct redis_state *rs, const char *name, struct state_replica *out);

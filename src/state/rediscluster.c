@@ -13,9 +13,11 @@
  * The epoch only tells of a Redis that lost everything.  A replica that
  * Sentinel promoted while it lagged keeps the epoch and lacks the last
  * writes, so a connection that comes up on another master counts as a
- * loss too (rs_cluster_master_changed()): the merge only adds what is
- * missing, so a write-back of a master that lacks nothing changes
- * nothing.
+ * loss too (rs_cluster_master_changed()), at once, before any write:
+ * the versions this replica remembers may have been lost with the
+ * writes, and the counter that makes them may hand them out again.  The
+ * merge only adds what is missing or older, so a write-back to a master
+ * that lacks nothing changes nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -168,17 +170,8 @@ void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch)
 		rconn_bad_reply(rs->rc, "kv:epoch: 1 to 39 bytes");
 		return;
 	}
-	if (pl_eq_str(epoch, rs->epoch)) {
-		if (rs->master_changed) {
-			rs->master_changed = false;
-			log_event(LOG_WARN, "state_redis_master_changed", "epoch=%s peer=%s "
-				  "write_back=yes", log_q(q, sizeof(q), epoch->p, epoch->l),
-				  rconn_peer(rs->rc));
-			rs_loc_data_lost(rs);
-		}
+	if (pl_eq_str(epoch, rs->epoch))
 		return;
-	}
-	rs->master_changed = false;
 	memcpy(rs->epoch, epoch->p, epoch->l);
 	rs->epoch[epoch->l] = '\0';
 	/* A loss later on must set an epoch nobody has seen. */
@@ -195,9 +188,14 @@ void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch)
 
 void rs_cluster_master_changed(struct redis_state *rs)
 {
+	char q[RS_EPOCH_MAX * 2];
+
 	/* Before the first epoch there is nothing of ours to write back. */
-	if (rs->epoch[0])
-		rs->master_changed = true;
+	if (!rs->epoch[0])
+		return;
+	log_event(LOG_WARN, "state_redis_master_changed", "epoch=%s peer=%s write_back=yes",
+		  log_q(q, sizeof(q), rs->epoch, strlen(rs->epoch)), rconn_peer(rs->rc));
+	rs_loc_data_lost(rs);
 }
 
 bool rs_cluster_healthy(const struct redis_state *rs)

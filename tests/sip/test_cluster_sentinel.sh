@@ -4,13 +4,15 @@
 # replicas of kubevoxd with [state] url = redis-sentinel://...  1002 on r1
 # is called from 1001 on r2; ten phones register.  Then b falls behind:
 # a stops feeding it (its password changes and the replication link is
-# cut), and ten more phones register, on a only.  a is killed -9 during
-# the call and a stream of registrations: the sentinels promote b, which
-# has kv:epoch but lacks the last ten bindings.  Both replicas follow the
-# new master within 10 s of the sentinels' switch, notice the switch as a
-# possible loss and write their bindings back: every binding a REGISTER
-# got 200 for is on b; the call goes on with its media and ends cleanly;
-# a new call finds 1002 through b.
+# cut), ten more phones register and five refresh for longer, on a only.
+# a is killed -9 during the call and a stream of registrations: the
+# sentinels promote b, which has kv:epoch but lacks the last ten bindings
+# and has the five refreshes with their old expiry.  Both replicas follow
+# the new master within 10 s of the sentinels' switch, take the switch
+# for a possible loss and write their bindings back: every binding a
+# REGISTER got 200 for is on b, the refreshes with their new expiry; the
+# call goes on with its media and ends cleanly; a new call finds 1002
+# through b.
 . "$(dirname "$0")/lib.sh"
 
 users="1001 1002"
@@ -71,6 +73,11 @@ def sentinel_master_port():
 def has_binding(name, user, uri, pw=pw):
     return uri in node(name, "HKEYS", "kv:aor:" + user, pw=pw)
 
+# The expiry of user's binding uri, from its record ("1<TAB>EXPIRES<TAB>...").
+def expiry(name, user, uri, pw=pw):
+    rec = node(name, "HGET", "kv:aor:" + user, uri, pw=pw)
+    return int(rec.split("\t")[1]) if rec.startswith("1\t") else 0
+
 def log_has(i, text):
     return text in open(os.environ["KV_RLOG_%d" % i]).read()
 
@@ -105,13 +112,19 @@ for n, u in enumerate(range(2011, 2021)):
     p.sign_in(expires=300)
     phones.append(p)
     acked[str(u)] = p.uri
+# And five of the first ten refresh, for longer: b keeps the old expiry.
+for p in phones[:5]:
+    p.sign_in(expires=3600)
 # a keeps the new password until it dies: b cannot catch up.
 pw_a = pw + "-changed"
 for u in range(2011, 2021):
     assert has_binding("a", str(u), acked[str(u)], pw_a), "a lacks %d" % u
     assert not has_binding("b", str(u), acked[str(u)]), "b has %d: it did not fall behind" % u
+refreshed = {p.user: expiry("a", p.user, p.uri, pw_a) for p in phones[:5]}
+for p in phones[:5]:
+    assert refreshed[p.user] > expiry("b", p.user, p.uri), "b has the refresh of %s" % p.user
 assert node("a", "GET", "kv:epoch", pw=pw_a).strip() == node("b", "GET", "kv:epoch").strip()
-print("b lacks the last 10 bindings, with a's epoch")
+print("b lacks the last 10 bindings and 5 refreshes, with a's epoch")
 
 # A stream of registrations from 2021..2030 through the failover.
 stop = threading.Event()
@@ -172,7 +185,10 @@ def all_there():
     return all(has_binding("b", u, uri) for u, uri in acked.items())
 until("every acknowledged binding on b", all_there)
 assert has_binding("b", "1002", callee.uri)
-print("all %d acknowledged bindings are on b (10 of them written back)" % len(acked))
+until("the 5 refreshes on b", lambda: all(expiry("b", p.user, p.uri) == refreshed[p.user]
+                                          for p in phones[:5]))
+print("all %d acknowledged bindings are on b (10 of them and 5 refreshes written back)"
+      % len(acked))
 
 kvsip.hang_up(call, inc)
 call, inc = kvsip.call_up(caller, callee, a, b)

@@ -72,12 +72,13 @@ struct redis_state {
 	char self[STATE_REPLICA_MAX];
 	char advertise[64];      /* "ADDR:PORT", or "" */
 	bool closing;
+	unsigned switches;       /* rconn_switches() when last seen
+				  * (rediscluster.c) */
 	struct log_ratelimit rl; /* records that do not decode */
 
 	/* rediscluster.c */
 	char epoch[RS_EPOCH_MAX];      /* "" until the first heartbeat */
 	char epoch_cand[RS_EPOCH_MAX]; /* what we set when it is missing */
-	unsigned switches;       /* rconn_switches() when last seen */
 	uint64_t hb_ok_ms;       /* loop time of the last heartbeat answered */
 	bool hb_inflight;
 	struct tmr hb_tmr;

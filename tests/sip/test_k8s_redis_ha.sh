@@ -9,7 +9,10 @@
 # a pod of StatefulSet redis-ha behind its headless Service, 3 pods of
 # Redis and Sentinel with the [state] password, the url's master
 # monitored with quorum 2, no single Redis left.  The init script is valid
-# sh.  Then each property is broken, and must be reported.
+# sh, and decides as it should (run with a stub redis-cli): the master the
+# sentinels name, redis-ha-0 when none answers, and a restarted master
+# still named waits for the failover.  Then each property is broken, and
+# must be reported.
 . "$(dirname "$0")/../k8s/lib.sh"
 
 k8s_need_kubectl
@@ -67,7 +70,68 @@ for (const d of YAML.parseAllDocuments(require("fs").readFileSync(process.argv[2
 }' "$K8S_NPM_DIR/node_modules" "$K8S_TMP/ha.yaml" > "$K8S_TMP/init.sh"
 [ -s "$K8S_TMP/init.sh" ] || k8s_fail "no init script in StatefulSet/redis-ha"
 sh -n "$K8S_TMP/init.sh" 2> "$K8S_TMP/sh.err" || k8s_fail "init script: $(cat "$K8S_TMP/sh.err")"
-k8s_ok "the init script is valid sh"
+
+# What it decides, run as sh with /data in a directory of the test, and a
+# redis-cli that answers as the other sentinels would: each line of
+# $stub/answers in turn (the last one again and again; "-" answers
+# nothing, as a sentinel not there), and a sleep that does not.
+stub=$K8S_TMP/stub
+mkdir -p "$stub/bin" "$stub/data"
+sed "s|/data/|$stub/data/|g" "$K8S_TMP/init.sh" > "$stub/init.sh"
+cat > "$stub/bin/redis-cli" <<EOC
+#!/bin/sh
+n=\$(cat "$stub/asked" 2>/dev/null || echo 0)
+echo \$((n + 1)) > "$stub/asked"
+a=\$(sed -n "\$((n + 1))p" "$stub/answers")
+[ -n "\$a" ] || a=\$(tail -n 1 "$stub/answers")
+[ "\$a" = - ] && exit 1
+printf '%s\n6379\n' "\$a"
+EOC
+printf '#!/bin/sh\nexit 0\n' > "$stub/bin/sleep"
+chmod +x "$stub/bin/redis-cli" "$stub/bin/sleep"
+
+# init POD ANSWERS...: run it for POD; $stub/data holds what it wrote.
+init()
+{
+	local pod=$1
+	shift
+	rm -f "$stub/asked" "$stub/data"/*
+	printf '%s\n' "$@" > "$stub/answers"
+	PATH=$stub/bin:$PATH POD_NAME=$pod REDISCLI_AUTH=pw-0123456789 \
+		sh "$stub/init.sh" > "$stub/out" 2>&1 || k8s_fail "init script for $pod: $(cat "$stub/out")"
+}
+# expect WHAT MASTER: redis.conf and sentinel.conf as a pod whose master
+# is MASTER ("" when the pod is the master itself) must have them.
+expect()
+{
+	local what=$1 want=$2 got
+	got=$(sed -n 's/^replicaof \([^ ]*\) 6379$/\1/p' "$stub/data/redis.conf")
+	[ "$got" = "$want" ] || k8s_fail "init script, $what: replicaof '$got', not '$want'"
+	grep -q '^masterauth "pw-0123456789"$' "$stub/data/redis.conf" ||
+		k8s_fail "init script, $what: no masterauth"
+	grep -q "^sentinel monitor kubevox ${want:-$pod_self} 6379 2$" "$stub/data/sentinel.conf" ||
+		k8s_fail "init script, $what: sentinel does not monitor ${want:-$pod_self}"
+	[ "$(stat -c %a "$stub/data/redis.conf")" = 600 ] ||
+		k8s_fail "init script, $what: redis.conf is not mode 600"
+	k8s_ok "init script: $what"
+}
+pod_self=redis-ha-0.redis-ha
+init redis-ha-0 -
+expect "redis-ha-0 with no sentinel answering is the master" ""
+pod_self=redis-ha-1.redis-ha
+init redis-ha-1 -
+expect "redis-ha-1 with no sentinel answering is redis-ha-0's replica" redis-ha-0.redis-ha
+init redis-ha-1 - redis-ha-2.redis-ha
+expect "redis-ha-1 takes the master a sentinel names" redis-ha-2.redis-ha
+init redis-ha-1 "ERR no such master"
+expect "an error is no master" redis-ha-0.redis-ha
+pod_self=redis-ha-0.redis-ha
+init redis-ha-0 redis-ha-0.redis-ha redis-ha-0.redis-ha redis-ha-0.redis-ha redis-ha-0.redis-ha \
+	redis-ha-2.redis-ha
+expect "redis-ha-0 restarted while still named master waits for the failover" redis-ha-2.redis-ha
+init redis-ha-0 redis-ha-0.redis-ha
+[ "$(cat "$stub/asked")" -ge 30 ] || k8s_fail "init script: gave up after $(cat "$stub/asked") asks"
+expect "and takes the role back after a minute without one" ""
 
 # rejected WHAT MANIFESTS CONFIG EXPECTED
 rejected()

@@ -287,6 +287,18 @@ static void sub_message(int err, const redisReply *reply, void *arg)
 	s->switchh(0, f[3], (uint16_t)port, s->arg);
 }
 
+/* A subscription that could not be sent: this connection goes, from a
+ * timer, and the next sentinel is tried. */
+static void sub_restart(void *arg)
+{
+	struct rsentinel *s = arg;
+
+	rconn_free(s->sub);
+	s->sub = NULL;
+	s->sub_idx = (s->sub_idx + 1) % s->n;
+	sub_start(s);
+}
+
 static void sub_up(bool up, void *arg)
 {
 	struct rsentinel *s = arg;
@@ -296,6 +308,7 @@ static void sub_up(bool up, void *arg)
 
 	if (!up) {
 		/* From a timer: this connection may go now. */
+		tmr_cancel(s->q, &s->sub_tmr);
 		rconn_free(s->sub);
 		s->sub = NULL;
 		s->sub_idx = (s->sub_idx + 1) % s->n;
@@ -312,10 +325,11 @@ static void sub_up(bool up, void *arg)
 	}
 	s->sub_fails = 0;
 	s->sub_backoff_ms = RSN_SUB_BACKOFF_MIN_MS;
-	/* A failure of either ends the connection, which reports it. */
 	if (rconn_cmd(s->sub, sub_check_reply, s, 3, argv, lens) ||
-	    rconn_subscribe(s->sub, RSN_CHANNEL, sub_message, s))
+	    rconn_subscribe(s->sub, RSN_CHANNEL, sub_message, s)) {
+		tmr_start(s->q, &s->sub_tmr, RSN_SUB_BACKOFF_MAX_MS, sub_restart, s);
 		return;
+	}
 	peer_of(s, s->sub_idx, peer, sizeof(peer));
 	log_event(LOG_INFO, "state_sentinel_subscribed", "sentinel=%s channel=%s", peer,
 		  RSN_CHANNEL);

@@ -12,8 +12,10 @@
 # Cluster mode: the ConfigMap's kubevox.conf is DIR's followed by
 # k8s/cluster.conf ([state] backend = redis, [cluster], [http], each with an
 # #include of a file of the Secret kubevox-cluster that k8s/secret.sh makes
-# once), unless DIR's kubevox.conf has a [state] section of its own: then
-# DIR is taken to be a cluster configuration already, as it is.  DIR may
+# once; KUBEVOX_CLUSTER_CONF names another such file, e.g.
+# k8s/redis-ha/cluster.conf), unless DIR's kubevox.conf has a [state]
+# section of its own: then DIR is taken to be a cluster configuration
+# already, as it is.  DIR may
 # not hold the files of kubevox-cluster itself (state_auth.conf,
 # cluster_auth.conf, http_auth.conf): the pods would get two of each.
 #
@@ -28,7 +30,7 @@ set -euo pipefail
 
 here=$(dirname "$0")
 dir=${1:-$here/../asterisk_config}
-cluster=$here/cluster.conf
+cluster=${KUBEVOX_CLUSTER_CONF:-$here/cluster.conf}
 cm_args=()
 secret_args=()
 

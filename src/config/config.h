@@ -118,14 +118,29 @@ struct cfg_security {                 /* kubevox.conf [security] */
 
 enum cfg_state_backend { CFG_STATE_MEMORY, CFG_STATE_REDIS };
 
+#define CFG_SENTINELS_MAX 16
+
+/* One sentinel of redis-sentinel://: a name or an address, and a port. */
+struct cfg_sentinel {
+	char *host;
+	uint16_t port;                /* default 26379 */
+};
+
 struct cfg_state {                    /* kubevox.conf [state] */
 	enum cfg_state_backend backend;   /* default memory */
 	char *url;                    /* as written, for logs (no password) */
-	char *host;                   /* redis://HOST:PORT/DB; NULL for unix: */
+	char *host;                   /* redis://HOST:PORT/DB; NULL for unix:
+				       * and redis-sentinel: */
 	uint16_t port;                /* default 6379 */
 	char *unix_path;              /* unix:PATH; NULL for redis:// */
 	unsigned db;                  /* default 0 */
-	char *password;               /* AUTH; NULL when none */
+	char *password;               /* AUTH, of Redis and of the sentinels;
+				       * NULL when none */
+	/* redis-sentinel://HOST:PORT,.../MASTER: the sentinels to ask for
+	 * the master called master (sentinels_n 0 otherwise). */
+	struct cfg_sentinel *sentinels;
+	size_t sentinels_n;
+	char *master;
 };
 
 /* Characters of a replica name.  Node names (the Deployment's default)

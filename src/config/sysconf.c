@@ -11,6 +11,7 @@
  * typo, hence an error.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,16 +319,130 @@ static void kubevox_security(struct cfg_load *ld, const struct astconf_section *
 	}
 }
 
+/* HOST[:PORT] of a URL, text[0..len): an address with or without its
+ * port ([] around IPv6), or a host name with or without one (resolved
+ * when connecting).  0 with *host (in the configuration's memory) and
+ * *port, or EINVAL, reported. */
+static int url_host(struct cfg_load *ld, const struct astconf_var *v, const char *text,
+		    size_t len, uint16_t defport, char **host, uint16_t *port)
+{
+	const char *u = v->value;
+	struct sockaddr_storage ss;
+	char *copy = load_strndup(ld, text, len), *colon;
+	uint32_t p = defport;
+
+	if (!copy)
+		return ENOMEM;
+	if (cfgval_addr(copy, defport, &ss) == CFGVAL_ADDR_OK) {
+		char ip[INET6_ADDRSTRLEN];
+
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+			*port = ntohs(in6->sin6_port);
+		} else {
+			const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+			*port = ntohs(in->sin_port);
+		}
+		*host = load_strdup(ld, ip);
+		return *host ? 0 : ENOMEM;
+	}
+	colon = strrchr(copy, ':');
+	if (colon) {
+		if (cfgval_uint(colon + 1, 1, 65535, &p)) {
+			msg(ld, DIAG_ERROR, v, "invalid port in url '%s'", u);
+			return EINVAL;
+		}
+		*colon = '\0';
+	}
+	if (!*copy || strchr(copy, '[') || strchr(copy, ':')) {
+		msg(ld, DIAG_ERROR, v, "invalid host in url '%s'", u);
+		return EINVAL;
+	}
+	*host = copy;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* A master's name as Sentinel knows it: one word of printable characters
+ * (it goes into a command and a log line). */
+static bool master_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 128)
+		return false;
+	for (; *s; s++) {
+		if (*s <= ' ' || *s > '~' || *s == '/' || *s == ',' || *s == '"' || *s == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* redis-sentinel://HOST[:PORT],HOST[:PORT],.../MASTER: the sentinels (port
+ * 26379 by default) and the name of the master they watch. */
+static int sentinel_url(struct cfg_load *ld, const struct astconf_var *v,
+			struct cfg_state *st)
+{
+	const char *u = v->value, *list = u + 17, *slash = strchr(list, '/'), *p;
+	struct cfg_sentinel *s;
+	size_t n = 1;
+	int err;
+
+	if (!slash || !master_name_ok(slash + 1)) {
+		msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected redis-sentinel://HOST:PORT,"
+		    "HOST:PORT,.../MASTERNAME, the master's name one word)", u);
+		return EINVAL;
+	}
+	for (p = list; p < slash; p++)
+		n += *p == ',';
+	if (n > CFG_SENTINELS_MAX) {
+		msg(ld, DIAG_ERROR, v, "url '%s' names %zu sentinels (at most %d)", u, n,
+		    CFG_SENTINELS_MAX);
+		return EINVAL;
+	}
+	s = load_alloc(ld, n * sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	memset(s, 0, n * sizeof(*s));
+	for (p = list, n = 0; p <= slash; n++) {
+		const char *end = memchr(p, ',', (size_t)(slash - p));
+
+		if (!end)
+			end = slash;
+		if (end == p) {
+			msg(ld, DIAG_ERROR, v, "invalid url '%s' (a sentinel without a host)", u);
+			return EINVAL;
+		}
+		err = url_host(ld, v, p, (size_t)(end - p), 26379, &s[n].host, &s[n].port);
+		if (err)
+			return err;
+		p = end + 1;
+	}
+	st->sentinels = s;
+	st->sentinels_n = n;
+	st->master = load_strdup(ld, slash + 1);
+	st->host = NULL;
+	st->unix_path = NULL;
+	st->db = 0;
+	return st->master ? 0 : ENOMEM;
+}
+
 /* redis://HOST[:PORT][/DB] (HOST an address or a name, resolved when
- * connecting) or unix:/PATH.  No password in it: URLs end up in logs and
- * ConfigMaps, the password comes from a Secret. */
+ * connecting), unix:/PATH or redis-sentinel://HOST:PORT,.../MASTER.  No
+ * password in it: URLs end up in logs and ConfigMaps, the password comes
+ * from a Secret. */
 static int state_url(struct cfg_load *ld, const struct astconf_var *v,
 		     struct cfg_state *st)
 {
 	const char *u = v->value, *host, *end, *slash;
-	struct sockaddr_storage ss;
-	char *copy;
 
+	st->sentinels = NULL;
+	st->sentinels_n = 0;
+	st->master = NULL;
 	if (!strncasecmp(u, "unix:", 5)) {
 		if (u[5] != '/') {
 			msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected unix:/PATH to a "
@@ -338,17 +453,20 @@ static int state_url(struct cfg_load *ld, const struct astconf_var *v,
 		st->host = NULL;
 		return 0;
 	}
-	if (strncasecmp(u, "redis://", 8)) {
-		msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected redis://HOST:PORT[/DB] "
-		    "or unix:PATH)", u);
-		return EINVAL;
-	}
-	host = u + 8;
-	if (strchr(host, '@')) {
+	if (strchr(u, '@') && (!strncasecmp(u, "redis://", 8) ||
+			       !strncasecmp(u, "redis-sentinel://", 17))) {
 		msg(ld, DIAG_ERROR, v, "url '%s' holds a password: put it in 'password' "
 		    "(from a Secret), not in the ConfigMap", u);
 		return EINVAL;
 	}
+	if (!strncasecmp(u, "redis-sentinel://", 17))
+		return sentinel_url(ld, v, st);
+	if (strncasecmp(u, "redis://", 8)) {
+		msg(ld, DIAG_ERROR, v, "invalid url '%s' (expected redis://HOST:PORT[/DB], "
+		    "unix:PATH or redis-sentinel://HOST:PORT,.../MASTERNAME)", u);
+		return EINVAL;
+	}
+	host = u + 8;
 	slash = strchr(host, '/');
 	end = slash ? slash : host + strlen(host);
 	if (end == host) {
@@ -361,47 +479,8 @@ static int state_url(struct cfg_load *ld, const struct astconf_var *v,
 		    "number)", slash + 1, u);
 		return EINVAL;
 	}
-	copy = load_strndup(ld, host, (size_t)(end - host));
-	if (!copy)
-		return ENOMEM;
-	st->port = 6379;
-	/* An address with its port, or a host name with or without one. */
-	if (cfgval_addr(copy, 6379, &ss) == CFGVAL_ADDR_OK) {
-		char ip[INET6_ADDRSTRLEN];
-
-		if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-			st->port = ntohs(in6->sin6_port);
-		} else {
-			const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-			st->port = ntohs(in->sin_port);
-		}
-		st->host = load_strdup(ld, ip);
-		return 0;
-	}
-	{
-		char *colon = strrchr(copy, ':');
-		uint32_t port = 6379;
-
-		if (colon) {
-			if (cfgval_uint(colon + 1, 1, 65535, &port)) {
-				msg(ld, DIAG_ERROR, v, "invalid port in url '%s'", u);
-				return EINVAL;
-			}
-			*colon = '\0';
-		}
-		if (!*copy || strchr(copy, '[') || strchr(copy, ':')) {
-			msg(ld, DIAG_ERROR, v, "invalid host in url '%s'", u);
-			return EINVAL;
-		}
-		st->host = copy;
-		st->port = (uint16_t)port;
-	}
-	return 0;
+	st->unix_path = NULL;
+	return url_host(ld, v, host, (size_t)(end - host), 6379, &st->host, &st->port);
 }
 
 static void kubevox_state(struct cfg_load *ld, const struct astconf_section *s)
@@ -433,7 +512,8 @@ static void kubevox_state(struct cfg_load *ld, const struct astconf_section *s)
 	if (st->backend == CFG_STATE_REDIS && !st->url)
 		load_msg(ld, DIAG_ERROR, load_file(ld, backend ? backend->file_idx : s->file_idx),
 			 backend ? backend->line : s->line,
-			 "backend = redis needs a url (redis://HOST:PORT[/DB] or unix:PATH)");
+			 "backend = redis needs a url (redis://HOST:PORT[/DB], unix:PATH or "
+			 "redis-sentinel://HOST:PORT,.../MASTERNAME)");
 }
 
 static void kubevox_cluster(struct cfg_load *ld, const struct astconf_section *s)

@@ -210,6 +210,7 @@ static void advertise_default(const struct kv_config *cfg, struct sockaddr_stora
 static int state_start(struct pbx *pbx, const struct kv_config *cfg)
 {
 	const struct cfg_state *s = &cfg->state;
+	struct state_redis_sentinel sentinels[CFG_SENTINELS_MAX];
 	struct state_redis_config rc;
 	char url[160];
 	int err;
@@ -222,6 +223,13 @@ static int state_start(struct pbx *pbx, const struct kv_config *cfg)
 	rc.unix_path = s->unix_path;
 	rc.db = s->db;
 	rc.password = s->password;
+	for (size_t i = 0; i < s->sentinels_n && i < CFG_SENTINELS_MAX; i++) {
+		sentinels[i].host = s->sentinels[i].host;
+		sentinels[i].port = s->sentinels[i].port;
+	}
+	rc.sentinels = s->sentinels_n ? sentinels : NULL;
+	rc.sentinels_n = s->sentinels_n;
+	rc.master = s->master;
 	rc.replica = cfg->cluster.replica;
 	rc.advertise = cfg->cluster.advertise;
 	if (!rc.advertise.ss_family) {

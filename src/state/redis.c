@@ -29,6 +29,7 @@
 #include "state/nctab.h"
 #include "state/redis_int.h"
 #include "state/redisrec.h"
+#include "state/redissentinel.h"
 
 #define RS_MAX_PENDING    10000
 #define RS_NONCE_MAX      1000000
@@ -548,6 +549,9 @@ static void redis_free(struct state *st)
 	/* Operations in flight complete (failed) before it returns. */
 	rconn_free(rs->rc);
 	rs->rc = NULL;
+	/* After the connection: an ask of its in flight goes with it. */
+	rsentinel_free(rs->sen);
+	rs->sen = NULL;
 	rs_loc_free(rs);
 	rs_cluster_free(rs);
 	nctab_free(rs->nonces);
@@ -558,9 +562,26 @@ static void redis_free(struct state *st)
 static void conn_up_h(bool up, void *arg)
 {
 	struct redis_state *rs = arg;
+	unsigned switches = rconn_switches(rs->rc);
 
-	if (up)
-		rs_cluster_up(rs);
+	if (!up)
+		return;
+	if (switches != rs->switches) {
+		/* Another master (Sentinel promoted a replica): it has the old
+		 * epoch, but maybe not every write the old one took. */
+		rs->switches = switches;
+		rs_cluster_master_changed(rs);
+	}
+	rs_cluster_up(rs);
+}
+
+/* +switch-master: the connection goes to the new master at once. */
+static void master_moved_h(int err, const char *host, uint16_t port, void *arg)
+{
+	struct redis_state *rs = arg;
+
+	if (!err && rs->rc)
+		rconn_master_moved(rs->rc, host, port);
 }
 
 static const struct state_ops redis_ops = {
@@ -605,7 +626,7 @@ int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
 	int err;
 
 	if (!stp || !loop || !q || !cfg || !replica_name_ok(cfg->replica) ||
-	    !cfg->host == !cfg->unix_path)
+	    (cfg->host != NULL) + (cfg->unix_path != NULL) + (cfg->sentinels_n > 0) != 1)
 		return EINVAL;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
@@ -637,7 +658,14 @@ int state_redis_alloc(struct state **stp, uv_loop_t *loop, struct tmrq *q,
 	if (err)
 		goto fail;
 	tmr_start(q, &rs->ban_tmr, RS_BAN_POLL_MS, ban_tick, rs);
-	err = rconn_alloc(&rs->rc, loop, q, cfg, RS_MAX_PENDING, conn_up_h, rs);
+	if (cfg->sentinels_n) {
+		err = rsentinel_alloc(&rs->sen, loop, q, cfg, master_moved_h, rs);
+		if (!err)
+			err = rconn_alloc_master(&rs->rc, loop, q, cfg, RS_MAX_PENDING,
+						 rsentinel_ask, rs->sen, conn_up_h, rs);
+	} else {
+		err = rconn_alloc(&rs->rc, loop, q, cfg, RS_MAX_PENDING, conn_up_h, rs);
+	}
 	if (err)
 		goto fail;
 	*stp = &rs->st;

@@ -67,10 +67,13 @@ struct redis_state {
 	state_clock_h *clock;
 	void *clock_arg;
 	struct rconn *rc;
+	struct rsentinel *sen;   /* Sentinel: where the master is; or NULL */
 	struct rscript lua[RLUA_N];
 	char self[STATE_REPLICA_MAX];
 	char advertise[64];      /* "ADDR:PORT", or "" */
 	bool closing;
+	unsigned switches;       /* rconn_switches() when last seen
+				  * (rediscluster.c) */
 	struct log_ratelimit rl; /* records that do not decode */
 
 	/* rediscluster.c */
@@ -161,6 +164,10 @@ void rs_cluster_up(struct redis_state *rs);            /* connection up */
 /* An epoch read from Redis: the first one is adopted; another one means
  * Redis lost its data. */
 void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch);
+/* The connection came up on another master than before (Sentinel): a
+ * replica promoted while it lagged lacks the last writes, with the same
+ * epoch, so it is written back to at once, as if the epoch had changed. */
+void rs_cluster_master_changed(struct redis_state *rs);
 bool rs_cluster_healthy(const struct redis_state *rs);
 int  rs_replica(struct redis_state *rs, const char *name, struct state_replica *out);
 void rs_replicas_foreach(struct redis_state *rs,

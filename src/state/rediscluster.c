@@ -9,6 +9,15 @@
  * table and the cluster's contact count.  The table is kept in this
  * process, so that state_replica() never waits.  A heartbeat answered is
  * also what makes the backend healthy.
+ *
+ * The epoch only tells of a Redis that lost everything.  A replica that
+ * Sentinel promoted while it lagged keeps the epoch and lacks the last
+ * writes, so a connection that comes up on another master counts as a
+ * loss too (rs_cluster_master_changed()), at once, before any write:
+ * the versions this replica remembers may have been lost with the
+ * writes, and the counter that makes them may hand them out again.  The
+ * merge only adds what is missing or older, so a write-back to a master
+ * that lacks nothing changes nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -174,6 +183,18 @@ void rs_epoch_seen(struct redis_state *rs, const struct pl *epoch)
 	}
 	log_event(LOG_WARN, "state_redis_data_lost", "epoch=%s",
 		  log_q(q, sizeof(q), epoch->p, epoch->l));
+	rs_loc_data_lost(rs);
+}
+
+void rs_cluster_master_changed(struct redis_state *rs)
+{
+	char q[RS_EPOCH_MAX * 2];
+
+	/* Before the first epoch there is nothing of ours to write back. */
+	if (!rs->epoch[0])
+		return;
+	log_event(LOG_WARN, "state_redis_master_changed", "epoch=%s peer=%s write_back=yes",
+		  log_q(q, sizeof(q), rs->epoch, strlen(rs->epoch)), rconn_peer(rs->rc));
 	rs_loc_data_lost(rs);
 }
 

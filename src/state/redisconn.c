@@ -30,9 +30,16 @@
 
 enum rc_phase {
 	RC_IDLE,                 /* waiting to connect again */
+	RC_ASKING,               /* the sentinels, where the master is */
 	RC_RESOLVING,
-	RC_CONNECTING,           /* connect, AUTH, SELECT */
+	RC_CONNECTING,           /* connect, AUTH, SELECT (ROLE; PING) */
 	RC_UP,
+};
+
+enum rc_kind {
+	RC_PLAIN,                /* one Redis, by name, address or socket */
+	RC_MASTER,               /* the master that locate names */
+	RC_SENTINEL,             /* one sentinel, once (rconn_alloc_sentinel) */
 };
 
 struct rconn;
@@ -49,6 +56,8 @@ struct rcmd {
 	char *cmd;               /* a script's EVALSHA, to send as EVAL */
 	size_t len;
 	bool retried;
+	bool sub;                /* SUBSCRIBE: called for every message */
+	bool subscribed;         /* its first reply came: no longer pending */
 };
 
 /* A uv_getaddrinfo() in flight outlives its rconn when that is freed. */
@@ -79,6 +88,15 @@ struct rconn {
 	size_t max_pending;
 	rconn_up_h *uph;
 	void *arg;
+	enum rc_kind kind;
+
+	/* RC_MASTER: host and port are the master that locate named last */
+	rconn_locate_h *locate;
+	void *locate_arg;
+	char *hint;              /* +switch-master's master, to use next */
+	uint16_t hint_port;
+	char last_master[300];   /* "HOST:PORT" the connection was up on */
+	unsigned switches;
 
 	enum rc_phase phase;
 	redisAsyncContext *ac;
@@ -105,6 +123,7 @@ struct rconn {
 
 static void start_connect(struct rconn *rc);
 static void reply_h(redisAsyncContext *ac, void *r, void *privdata);
+static void conn_drop(struct rconn *rc, int err);
 
 static bool log_allowed(struct rconn *rc, uint64_t *suppressed)
 {
@@ -127,11 +146,25 @@ static void retry_h(void *arg)
 	start_connect(rc);
 }
 
+/* A sentinel connection is never made again: its owner hears of its end
+ * from a timer, where it may free it. */
+static void gone_h(void *arg)
+{
+	struct rconn *rc = arg;
+
+	if (rc->uph)
+		rc->uph(false, rc->arg);
+}
+
 static void schedule_retry(struct rconn *rc)
 {
 	if (rc->closing || tmr_running(&rc->retry))
 		return;
 	rc->phase = RC_IDLE;
+	if (rc->kind == RC_SENTINEL) {
+		tmr_start(rc->q, &rc->retry, 0, gone_h, rc);
+		return;
+	}
 	tmr_start(rc->q, &rc->retry, rc->backoff_ms, retry_h, rc);
 	rc->backoff_ms *= 2;
 	if (rc->backoff_ms > RC_BACKOFF_MAX_MS)
@@ -153,10 +186,10 @@ static void conn_lost(struct rconn *rc, int err)
 	if (rc->closing)
 		return;
 	if (was_up)
-		log_event(LOG_WARN, "state_redis_down", "peer=%s reason=%s",
-			  rc->peer, strerror(err));
+		log_event(LOG_WARN, rc->kind == RC_SENTINEL ? "state_sentinel_down" :
+			  "state_redis_down", "peer=%s reason=%s", rc->peer, strerror(err));
 	schedule_retry(rc);
-	if (was_up && rc->uph)
+	if (was_up && rc->uph && rc->kind != RC_SENTINEL)
 		rc->uph(false, rc->arg);
 }
 
@@ -278,10 +311,24 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 	struct rconn *rc = c->rc;
 	const redisReply *reply = r;
 	uint64_t suppressed = 0;
+	bool readonly = false;
 	int err = 0;
 
-	list_unlink(&c->le);
-	rc->npending--;
+	if (c->sub && c->subscribed && reply) {
+		c->cb(0, reply, c->arg);
+		return;
+	}
+	if (!c->subscribed) {
+		list_unlink(&c->le);
+		rc->npending--;
+	}
+	if (c->sub && reply) {
+		/* The confirmation: messages follow, without deadline. */
+		c->subscribed = true;
+		rtt_record(rc, c);
+		c->cb(0, reply, c->arg);
+		return;
+	}
 	if (!reply) {
 		err = rc->drop_err ? rc->drop_err : ECONNRESET;
 		rc->errors++;
@@ -293,6 +340,9 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 			    !strncmp(reply->str, "NOSCRIPT", 8) && !resend_eval(rc, c))
 				return;
 			rc->errors++;
+			/* A master turned replica: the sentinels know the new one. */
+			readonly = rc->kind == RC_MASTER && reply->str &&
+				   !strncmp(reply->str, "READONLY", 8);
 			if (log_allowed(rc, &suppressed)) {
 				char q[256];
 
@@ -309,6 +359,8 @@ static void reply_h(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	c->cb(err, reply, c->arg);
 	cmd_free(c);
+	if (readonly && rc->ac == ac)
+		conn_drop(rc, ECONNRESET);
 }
 
 static struct rcmd *cmd_new(struct rconn *rc, rconn_reply_h *cb, void *arg)
@@ -326,7 +378,7 @@ static struct rcmd *cmd_new(struct rconn *rc, rconn_reply_h *cb, void *arg)
 
 /* Any phase with a context: the handshake goes before the connection is
  * up. */
-static int cmd_argv(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
+static int cmd_argv(struct rconn *rc, const struct rscript *s, bool sub, rconn_reply_h *cb,
 		    void *arg, int argc, const char **argv, const size_t *lens)
 {
 	struct rcmd *c;
@@ -348,6 +400,7 @@ static int cmd_argv(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb
 	c = cmd_new(rc, cb, arg);
 	if (!c)
 		return ENOMEM;
+	c->sub = sub;
 	len = redisFormatCommandArgv(&cmd, argc, argv, lens);
 	if (len < 0 || !cmd) {
 		free(c);
@@ -373,7 +426,19 @@ int rconn_cmd(struct rconn *rc, rconn_reply_h *cb, void *arg,
 		return EINVAL;
 	if (rc->phase != RC_UP)
 		return ENOTCONN;
-	return cmd_argv(rc, NULL, cb, arg, argc, argv, lens);
+	return cmd_argv(rc, NULL, false, cb, arg, argc, argv, lens);
+}
+
+int rconn_subscribe(struct rconn *rc, const char *channel, rconn_reply_h *cb, void *arg)
+{
+	const char *argv[2] = { "SUBSCRIBE", channel };
+	size_t lens[2] = { 9, channel ? strlen(channel) : 0 };
+
+	if (!rc || !channel || !cb)
+		return EINVAL;
+	if (rc->phase != RC_UP)
+		return ENOTCONN;
+	return cmd_argv(rc, NULL, true, cb, arg, 2, argv, lens);
 }
 
 int rconn_eval(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
@@ -407,7 +472,7 @@ int rconn_eval(struct rconn *rc, const struct rscript *s, rconn_reply_h *cb,
 		v[i + 3] = argv[i];
 		l[i + 3] = lens[i];
 	}
-	err = cmd_argv(rc, s, cb, arg, argc + 3, v, l);
+	err = cmd_argv(rc, s, false, cb, arg, argc + 3, v, l);
 out:
 	if (v != sv)
 		free((void *)v);
@@ -428,6 +493,23 @@ void rconn_bad_reply(struct rconn *rc, const char *what)
 
 /* ---- the handshake ---- */
 
+static void conn_ready(struct rconn *rc)
+{
+	rc->phase = RC_UP;
+	rc->backoff_ms = RC_BACKOFF_MIN_MS;
+	if (rc->was_up)
+		rc->reconnects++;
+	rc->was_up = true;
+	if (rc->kind == RC_PLAIN) {
+		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
+	} else if (rc->kind == RC_MASTER) {
+		log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u role=master switches=%u",
+			  rc->peer, rc->db, rc->switches);
+	}
+	if (rc->uph)
+		rc->uph(true, rc->arg);
+}
+
 static void select_h(int err, const redisReply *reply, void *arg)
 {
 	struct rconn *rc = arg;
@@ -439,14 +521,55 @@ static void select_h(int err, const redisReply *reply, void *arg)
 		conn_drop(rc, EPROTO);
 		return;
 	}
-	rc->phase = RC_UP;
-	rc->backoff_ms = RC_BACKOFF_MIN_MS;
-	if (rc->was_up)
-		rc->reconnects++;
-	rc->was_up = true;
-	log_event(LOG_INFO, "state_redis_up", "peer=%s db=%u", rc->peer, rc->db);
-	if (rc->uph)
-		rc->uph(true, rc->arg);
+	/* The master's ROLE comes next. */
+	if (rc->kind == RC_PLAIN)
+		conn_ready(rc);
+}
+
+/* ROLE: {"master", offset, replicas} on a master.  A replica (the
+ * sentinels have not caught up, or it was demoted) is dropped, and the
+ * sentinels asked again. */
+static void role_h(int err, const redisReply *reply, void *arg)
+{
+	struct rconn *rc = arg;
+	const redisReply *r0;
+	char q[64];
+
+	if (err || !rc->ac)
+		return;
+	r0 = reply->type == REDIS_REPLY_ARRAY && reply->elements ? reply->element[0] : NULL;
+	if (!r0 || (r0->type != REDIS_REPLY_STRING && r0->type != REDIS_REPLY_STATUS) ||
+	    !r0->str) {
+		rconn_bad_reply(rc, "ROLE: {role, ...}");
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	if (strcmp(r0->str, "master")) {
+		rc->errors++;
+		if (log_allowed(rc, NULL))
+			log_event(LOG_WARN, "state_redis_not_master", "peer=%s role=%s", rc->peer,
+				  log_q(q, sizeof(q), r0->str, r0->len));
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	if (rc->last_master[0] && strcmp(rc->last_master, rc->peer))
+		rc->switches++;
+	snprintf(rc->last_master, sizeof(rc->last_master), "%s", rc->peer);
+	conn_ready(rc);
+}
+
+static void ping_h(int err, const redisReply *reply, void *arg)
+{
+	struct rconn *rc = arg;
+
+	if (err || !rc->ac)
+		return;
+	if (reply->type != REDIS_REPLY_STATUS || !reply->str || strcmp(reply->str, "PONG")) {
+		rconn_bad_reply(rc, "PING: +PONG");
+		conn_drop(rc, EPROTO);
+		return;
+	}
+	conn_ready(rc);
 }
 
 static void auth_h(int err, const redisReply *reply, void *arg)
@@ -471,7 +594,17 @@ static void handshake(struct rconn *rc)
 		lens[0] = 4;
 		argv[1] = rc->password;
 		lens[1] = strlen(rc->password);
-		err = cmd_argv(rc, NULL, auth_h, rc, 2, argv, lens);
+		err = cmd_argv(rc, NULL, false, auth_h, rc, 2, argv, lens);
+	}
+	if (rc->kind == RC_SENTINEL) {
+		/* Sentinels have no databases: PING says it is there. */
+		argv[0] = "PING";
+		lens[0] = 4;
+		if (!err)
+			err = cmd_argv(rc, NULL, false, ping_h, rc, 1, argv, lens);
+		if (err)
+			conn_drop(rc, err);
+		return;
 	}
 	snprintf(db, sizeof(db), "%u", rc->db);
 	argv[0] = "SELECT";
@@ -479,7 +612,11 @@ static void handshake(struct rconn *rc)
 	argv[1] = db;
 	lens[1] = strlen(db);
 	if (!err)
-		err = cmd_argv(rc, NULL, select_h, rc, 2, argv, lens);
+		err = cmd_argv(rc, NULL, false, select_h, rc, 2, argv, lens);
+	argv[0] = "ROLE";
+	lens[0] = 4;
+	if (!err && rc->kind == RC_MASTER)
+		err = cmd_argv(rc, NULL, false, role_h, rc, 1, argv, lens);
 	if (err)
 		conn_drop(rc, err);
 }
@@ -553,8 +690,8 @@ static void connect_to(struct rconn *rc, const char *ip)
 
 	rc->drop_err = 0;
 	if (ip) {
-		snprintf(rc->peer, sizeof(rc->peer), strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
-			 ip, rc->port);
+		snprintf(rc->peer, sizeof(rc->peer), strchr(ip, ':') ? "%s[%s]:%u" : "%s%s:%u",
+			 rc->kind == RC_SENTINEL ? "sentinel/" : "", ip, rc->port);
 		ac = redisAsyncConnect(ip, rc->port);
 	} else {
 		snprintf(rc->peer, sizeof(rc->peer), "unix:%s", rc->unix_path);
@@ -584,6 +721,10 @@ static void connect_to(struct rconn *rc, const char *ip)
 	ac->ev.delRead = rc_del_read;
 	ac->ev.addWrite = rc_add_write;
 	ac->ev.delWrite = rc_del_write;
+	/* A subscription waits for no reply, so no deadline sees a sentinel
+	 * that vanished without a reset: TCP keep-alives do. */
+	if (rc->kind == RC_SENTINEL)
+		redisEnableKeepAlive(&ac->c);
 	ac->data = rc;
 	redisAsyncSetConnectCallback(ac, connect_h);
 	redisAsyncSetDisconnectCallback(ac, disconnect_h);
@@ -606,6 +747,13 @@ static void resolve_h(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 		return;
 	}
 	rc->res = NULL;
+	if (rc->hint) {
+		/* The master moved while its old name was being resolved. */
+		uv_freeaddrinfo(ai);
+		rc->phase = RC_IDLE;
+		start_connect(rc);
+		return;
+	}
 	for (a = ai; a; a = a->ai_next) {
 		if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
 			n++;
@@ -641,7 +789,7 @@ static void resolve_h(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	connect_to(rc, ip);
 }
 
-static void start_connect(struct rconn *rc)
+static void connect_host(struct rconn *rc)
 {
 	static const struct addrinfo hints = { .ai_family = AF_UNSPEC,
 					       .ai_socktype = SOCK_STREAM };
@@ -649,8 +797,6 @@ static void start_connect(struct rconn *rc)
 	struct in_addr a4;
 	struct rresolve *r;
 
-	if (rc->closing || rc->ac || rc->res)
-		return;
 	if (rc->unix_path) {
 		connect_to(rc, NULL);
 		return;
@@ -676,6 +822,82 @@ static void start_connect(struct rconn *rc)
 	rc->res = r;
 }
 
+static void master_h(int err, const char *host, uint16_t port, void *arg)
+{
+	struct rconn *rc = arg;
+	char *copy;
+
+	rc->phase = RC_IDLE;
+	if (rc->hint) {
+		/* A switch came during the ask: it is newer. */
+		start_connect(rc);
+		return;
+	}
+	if (err) {
+		rc->errors++;
+		schedule_retry(rc);
+		return;
+	}
+	copy = strdup(host);
+	if (!copy) {
+		schedule_retry(rc);
+		return;
+	}
+	free(rc->host);
+	rc->host = copy;
+	rc->port = port;
+	connect_host(rc);
+}
+
+static void start_connect(struct rconn *rc)
+{
+	if (rc->closing || rc->ac || rc->res || rc->phase == RC_ASKING)
+		return;
+	if (rc->kind == RC_MASTER && rc->hint) {
+		free(rc->host);
+		rc->host = rc->hint;
+		rc->port = rc->hint_port;
+		rc->hint = NULL;
+	} else if (rc->kind == RC_MASTER) {
+		/* Every connection asks anew: whatever went wrong may have been
+		 * a failover. */
+		if (rc->locate(rc->locate_arg, master_h, rc)) {
+			schedule_retry(rc);
+			return;
+		}
+		rc->phase = RC_ASKING;
+		return;
+	}
+	connect_host(rc);
+}
+
+void rconn_master_moved(struct rconn *rc, const char *host, uint16_t port)
+{
+	char *copy;
+
+	if (!rc || !host || !port || rc->kind != RC_MASTER || rc->closing)
+		return;
+	if (rc->host && !strcmp(host, rc->host) && port == rc->port &&
+	    (rc->phase == RC_UP || rc->phase == RC_CONNECTING || rc->phase == RC_RESOLVING))
+		return;
+	if (rc->hint && !strcmp(host, rc->hint) && port == rc->hint_port)
+		return;
+	copy = strdup(host);
+	if (!copy)
+		return;
+	free(rc->hint);
+	rc->hint = copy;
+	rc->hint_port = port;
+	rc->backoff_ms = RC_BACKOFF_MIN_MS;
+	if (rc->ac)
+		conn_drop(rc, ECONNRESET);
+	/* Asking or resolving: they see the hint when they end. */
+	if (rc->phase == RC_IDLE) {
+		tmr_cancel(rc->q, &rc->retry);
+		start_connect(rc);
+	}
+}
+
 /* ---- object ---- */
 
 static int dup_opt(char **dst, const char *s)
@@ -687,36 +909,33 @@ static int dup_opt(char **dst, const char *s)
 	return *dst ? 0 : ENOMEM;
 }
 
-int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
-		const struct state_redis_config *cfg, size_t max_pending,
-		rconn_up_h *uph, void *arg)
+static struct rconn *rconn_new(uv_loop_t *loop, struct tmrq *q, enum rc_kind kind,
+			       const char *host, uint16_t port, const char *unix_path,
+			       const char *password, unsigned timeout_ms, size_t max_pending,
+			       rconn_up_h *uph, void *arg)
 {
-	struct rconn *rc;
+	struct rconn *rc = calloc(1, sizeof(*rc));
 
-	if (!rcp || !loop || !q || !cfg || (!cfg->host == !cfg->unix_path) || !max_pending)
-		return EINVAL;
-	rc = calloc(1, sizeof(*rc));
 	if (!rc)
-		return ENOMEM;
+		return NULL;
 	rc->flush = calloc(1, sizeof(*rc->flush));
-	if (!rc->flush || dup_opt(&rc->host, cfg->host) ||
-	    dup_opt(&rc->unix_path, cfg->unix_path) ||
-	    dup_opt(&rc->password, cfg->password)) {
+	if (!rc->flush || dup_opt(&rc->host, host) || dup_opt(&rc->unix_path, unix_path) ||
+	    dup_opt(&rc->password, password)) {
 		free(rc->flush);
 		free(rc->host);
 		free(rc->unix_path);
 		free(rc->password);
 		free(rc);
-		return ENOMEM;
+		return NULL;
 	}
 	uv_prepare_init(loop, &rc->flush->h);
 	rc->flush->h.data = rc->flush;
 	rc->flush->rc = rc;
 	rc->loop = loop;
 	rc->q = q;
-	rc->port = cfg->port ? cfg->port : RC_PORT;
-	rc->db = cfg->db;
-	rc->timeout_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : RC_TIMEOUT_MS;
+	rc->kind = kind;
+	rc->port = port;
+	rc->timeout_ms = timeout_ms ? timeout_ms : RC_TIMEOUT_MS;
 	rc->max_pending = max_pending;
 	rc->uph = uph;
 	rc->arg = arg;
@@ -725,7 +944,63 @@ int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
 	tmr_init(&rc->deadline);
 	tmr_init(&rc->retry);
 	log_ratelimit_init(&rc->rl, 1.0, 10.0);
-	snprintf(rc->peer, sizeof(rc->peer), "%s", rc->host ? rc->host : rc->unix_path);
+	snprintf(rc->peer, sizeof(rc->peer), "%s%s", kind == RC_SENTINEL ? "sentinel/" : "",
+		 rc->host ? rc->host : rc->unix_path ? rc->unix_path : "master");
+	return rc;
+}
+
+int rconn_alloc(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+		const struct state_redis_config *cfg, size_t max_pending,
+		rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+
+	if (!rcp || !loop || !q || !cfg || !max_pending || (!cfg->host == !cfg->unix_path))
+		return EINVAL;
+	rc = rconn_new(loop, q, RC_PLAIN, cfg->host, cfg->port ? cfg->port : RC_PORT,
+		       cfg->unix_path, cfg->password, cfg->command_timeout_ms, max_pending,
+		       uph, arg);
+	if (!rc)
+		return ENOMEM;
+	rc->db = cfg->db;
+	*rcp = rc;
+	start_connect(rc);
+	return 0;
+}
+
+int rconn_alloc_master(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+		       const struct state_redis_config *cfg, size_t max_pending,
+		       rconn_locate_h *locate, void *locate_arg,
+		       rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+
+	if (!rcp || !loop || !q || !cfg || !max_pending || !locate)
+		return EINVAL;
+	rc = rconn_new(loop, q, RC_MASTER, NULL, 0, NULL, cfg->password,
+		       cfg->command_timeout_ms, max_pending, uph, arg);
+	if (!rc)
+		return ENOMEM;
+	rc->db = cfg->db;
+	rc->locate = locate;
+	rc->locate_arg = locate_arg;
+	*rcp = rc;
+	start_connect(rc);
+	return 0;
+}
+
+int rconn_alloc_sentinel(struct rconn **rcp, uv_loop_t *loop, struct tmrq *q,
+			 const char *host, uint16_t port, const char *password,
+			 unsigned timeout_ms, rconn_up_h *uph, void *arg)
+{
+	struct rconn *rc;
+
+	if (!rcp || !loop || !q || !host || !*host || !port || !uph)
+		return EINVAL;
+	rc = rconn_new(loop, q, RC_SENTINEL, host, port, NULL, password, timeout_ms, 16,
+		       uph, arg);
+	if (!rc)
+		return ENOMEM;
 	*rcp = rc;
 	start_connect(rc);
 	return 0;
@@ -758,9 +1033,20 @@ void rconn_free(struct rconn *rc)
 	uv_prepare_stop(&rc->flush->h);
 	uv_close((uv_handle_t *)&rc->flush->h, flush_closed);
 	free(rc->host);
+	free(rc->hint);
 	free(rc->unix_path);
 	free(rc->password);
 	free(rc);
+}
+
+unsigned rconn_switches(const struct rconn *rc)
+{
+	return rc ? rc->switches : 0;
+}
+
+const char *rconn_peer(const struct rconn *rc)
+{
+	return rc->peer;
 }
 
 bool rconn_up(const struct rconn *rc)

@@ -92,8 +92,10 @@ static const char lua_write[] =
 
 /*
  * Write-back of this replica's bindings after Redis lost them: a record
- * goes in only where the hash has none for that contact, or an expired
- * or undecodable one (anything else was written since, and is newer).
+ * goes in only where the hash has none for that contact, an expired or
+ * undecodable one, or one of this replica's that expires sooner (a
+ * refresh that a lagging replica missed before Sentinel promoted it);
+ * anything else was written since, and is newer.
  * KEYS: aor hash, kv:exp, kv:ver, kv:cnt
  * ARGV: 1 now (s), 2 now ms, 3 AOR, 4 this replica, 5 source IP (or ""),
  *       6 n, then n x (contact URI, record, expires_at)
@@ -108,7 +110,9 @@ static const char lua_merge[] =
 	"  local e = tonumber(ARGV[b + 2])\n"
 	"  local old = redis.call('HGET', KEYS[1], ARGV[b])\n"
 	"  local oe = old and tonumber(string.match(old, '^1\\t(%d+)\\t'))\n"
-	"  if e > now and (not oe or oe <= now) then\n"
+	"  local orep = old and string.match(old, '^1\\t%d+' .. string.rep('\\t[^\\t]*', 6) ..\n"
+	"                                         '\\t([^\\t]*)\\t')\n"
+	"  if e > now and (not oe or oe <= now or (oe < e and orep == ARGV[4])) then\n"
 	"    redis.call('HSET', KEYS[1], ARGV[b], ARGV[b + 1])\n"
 	"    written = written + 1\n"
 	"    if not old then added = added + 1 end\n"

@@ -252,12 +252,24 @@ int state_mem_alloc(struct state **stp, struct tmrq *q,
  * without them).  The connection is made in the background and remade with
  * backoff; state_healthy() says whether Redis answers.
  */
+struct state_redis_sentinel {
+	const char *host;               /* name or address */
+	uint16_t port;                  /* 0: 26379 */
+};
+
 struct state_redis_config {
-	const char *host;               /* name or address; NULL with unix_path */
+	const char *host;               /* name or address; NULL with unix_path
+					 * or sentinels */
 	uint16_t port;
 	const char *unix_path;
 	unsigned db;
-	const char *password;           /* NULL: no AUTH */
+	const char *password;           /* NULL: no AUTH (of Redis and of the
+					 * sentinels alike) */
+	/* Sentinel: the master called master, as these sentinels say
+	 * (host and unix_path NULL). */
+	const struct state_redis_sentinel *sentinels;
+	size_t sentinels_n;
+	const char *master;
 	const char *replica;            /* this replica's name */
 	struct sockaddr_storage advertise;  /* AF_UNSPEC: others cannot reach us */
 	unsigned command_timeout_ms;    /* 0: 1000 */

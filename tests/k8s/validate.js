@@ -12,7 +12,12 @@
 // pjsip.conf; kubevox.conf on the Redis of the manifests, with every
 // #include found in the pods' /etc/kubevox and the credentials from the
 // Secret kubevox-cluster of k8s/secret.sh; Redis with that password,
-// without a persistent volume and without saving.
+// without a persistent volume and without saving.  With the component
+// k8s/redis-ha (a StatefulSet redis-ha in the manifests): kubevox.conf on
+// its sentinels (redis-sentinel://POD.SERVICE:26379,.../MASTER, every pod
+// one of the StatefulSet, the master the one its sentinels monitor), three
+// pods of Redis and Sentinel with the same password, no volume, no
+// saving, and no single Redis left.
 //
 // usage: node validate.js NODE_MODULES MANIFESTS.yaml CONFIG.yaml DRAIN_TIMEOUT
 // CONFIG.yaml holds what k8s/config.sh and k8s/secret.sh print.
@@ -494,9 +499,12 @@ function checkCluster(manifests, cfg) {
 	const http = sectionVars(kv, "http", files);
 	if ((state.get("backend") || "memory").toLowerCase() !== "redis")
 		problem("kubevox.conf: [state] backend is not redis: the replicas would share nothing");
+	const sentinel = /^redis-sentinel:\/\/([^/]+)\/([^/]+)$/i.exec(state.get("url") || "");
 	const url = /^redis:\/\/([^/:]+):?(\d*)(\/\d+)?$/.exec(state.get("url") || "");
 	const svc = url && manifests.find((o) => o.kind === "Service" && o.metadata.name === url[1]);
-	if (!url)
+	if (sentinel)
+		checkSentinelUrl(manifests, sentinel[1].split(","), sentinel[2]);
+	else if (!url)
 		problem(`kubevox.conf: [state] url '${state.get("url") || ""}' is not redis://HOST:PORT`);
 	else if (!svc || !(svc.spec.ports || []).some((p) => p.port === Number(url[2] || 6379)))
 		problem(`kubevox.conf: [state] url names ${url[1]}:${url[2] || 6379}, which no ` +
@@ -507,7 +515,139 @@ function checkCluster(manifests, cfg) {
 			problem(`kubevox.conf: [${sec}] has no ${opt} of 16 characters or more ` +
 				`(from an #include of the Secret)`);
 	}
-	checkRedisCluster(manifests, cfg, state.get("password"));
+	if (haMode(manifests))
+		checkRedisHa(manifests, cfg, state.get("password"), sentinel ? sentinel[2] : null);
+	else
+		checkRedisCluster(manifests, cfg, state.get("password"));
+}
+
+function haMode(manifests) {
+	return manifests.some((o) => o.kind === "StatefulSet" && o.metadata &&
+			      o.metadata.name === "redis-ha");
+}
+
+// Every sentinel of the url is POD.SERVICE[:PORT]: a pod of a StatefulSet
+// behind that headless Service, whose containers listen on PORT.
+function checkSentinelUrl(manifests, hosts, master) {
+	if (!haMode(manifests))
+		problem("kubevox.conf: [state] url names sentinels, but the manifests have no " +
+			"StatefulSet redis-ha (the component k8s/redis-ha)");
+	if (hosts.length < 3)
+		problem(`kubevox.conf: [state] url names ${hosts.length} sentinel(s): a quorum ` +
+			`needs 3`);
+	for (const h of hosts) {
+		const m = /^([a-z0-9-]+)-(\d+)\.([a-z0-9-]+)(?::(\d+))?$/.exec(h);
+		const svc = m && manifests.find((o) => o.kind === "Service" && o.metadata.name === m[3]);
+		const st = m && manifests.find((o) => o.kind === "StatefulSet" &&
+					       o.metadata.name === m[1]);
+		const port = m ? Number(m[4] || 26379) : 0;
+		if (!svc || !st) {
+			problem(`kubevox.conf: [state] url names sentinel ${h}, which is no POD.SERVICE ` +
+				`of a StatefulSet and a Service of the manifests`);
+			continue;
+		}
+		const labels = ((st.spec.template || {}).metadata || {}).labels || {};
+		if (svc.spec.clusterIP !== "None" || st.spec.serviceName !== svc.metadata.name ||
+		    !selects(svc.spec.selector, labels))
+			problem(`kubevox.conf: [state] url names sentinel ${h}: Service/${m[3]} is not ` +
+				`the headless Service of StatefulSet/${m[1]}`);
+		if (!(Number(m[2]) < (st.spec.replicas || 1)))
+			problem(`kubevox.conf: [state] url names sentinel ${h}: StatefulSet/${m[1]} ` +
+				`has ${st.spec.replicas || 1} replicas`);
+		const pod = (st.spec.template || {}).spec || {};
+		if (!(pod.containers || []).some((c) => (c.ports || []).some((p) => p.containerPort === port)) ||
+		    !(svc.spec.ports || []).some((p) => p.port === port))
+			problem(`kubevox.conf: [state] url names sentinel ${h}: nothing listens on ${port}`);
+	}
+	if (!/^[!-~]+$/.test(master))
+		problem(`kubevox.conf: [state] url: bad master name '${master}'`);
+}
+
+// The component redis-ha: 3 pods of Redis and Sentinel (quorum 2), the
+// [state] password for both (the Secret's redis.conf included, and the
+// sentinels' requirepass and auth-pass from REDISCLI_AUTH), the master of
+// the url monitored, no volume, no saving, no single Redis left.
+function checkRedisHa(manifests, cfg, password, master) {
+	const st = find(manifests, "StatefulSet", "redis-ha");
+	const pod = st && st.spec && st.spec.template && st.spec.template.spec;
+
+	for (const kind of ["StatefulSet", "Service"]) {
+		if (manifests.some((o) => o.kind === kind && o.metadata.name === "redis"))
+			problem(`${kind}/redis: still there beside redis-ha (two Redis, and the ` +
+				`replicas on one of them only)`);
+	}
+	if (!pod)
+		return;
+	if (st.spec.replicas !== 3)
+		problem(`StatefulSet/redis-ha: replicas is ${st.spec.replicas}, not 3 (a master, ` +
+			`two replicas, a quorum of sentinels)`);
+	if ((st.spec.volumeClaimTemplates || []).length ||
+	    (pod.volumes || []).some((v) => v.persistentVolumeClaim))
+		problem("StatefulSet/redis-ha: a PersistentVolume: apply fails without a default " +
+			"StorageClass, and the replicas write their bindings back anyway");
+	const redis = (pod.containers || []).find((c) => c.name === "redis");
+	const sen = (pod.containers || []).find((c) => c.name === "sentinel");
+	const init = (pod.initContainers || []).find((c) => c.name === "config");
+	if (!redis || !sen || !init) {
+		problem("StatefulSet/redis-ha: no containers redis and sentinel and init container config");
+		return;
+	}
+	const args = (redis.command || []).concat(redis.args || []);
+	const arg = (name) => {
+		const i = args.indexOf(name);
+		return i < 0 ? undefined : args[i + 1];
+	};
+	if (arg("--save") !== "")
+		problem("StatefulSet/redis-ha: not --save \"\" (no snapshots without a volume)");
+	if (arg("--appendonly") !== "no")
+		problem("StatefulSet/redis-ha: not --appendonly no");
+	for (const c of [redis, sen, init]) {
+		const a = (c.command || []).concat(c.args || []);
+		if (a.some((x) => /requirepass|masterauth|auth-pass/.test(String(x)) &&
+			    String(x).includes(password)))
+			problem(`StatefulSet/redis-ha: the password on the command line of ${c.name}`);
+		const auth = (c.env || []).find((e) => e.name === "REDISCLI_AUTH");
+		const ref = auth && auth.valueFrom && auth.valueFrom.secretKeyRef;
+		const o = ref && cfg.find((x) => x.kind === "Secret" && x.metadata.name === ref.name);
+		if (!o || decoded(o)[ref.key] !== password)
+			problem(`StatefulSet/redis-ha: REDISCLI_AUTH of ${c.name} is not the password`);
+	}
+	// Redis includes the Secret's redis.conf: its requirepass.
+	// The lines it writes, as sh prints them (its \" are ").
+	const script = (init.command || []).concat(init.args || []).join("\n").replace(/\\"/g, "\"");
+	const inc = /include ([^\s"]+)/.exec(script);
+	let conf = null;
+	for (const v of pod.volumes || []) {
+		const mnt = (redis.volumeMounts || []).find((x) => x.name === v.name);
+		if (!mnt || !v.secret)
+			continue;
+		const o = cfg.find((x) => x.kind === "Secret" && x.metadata &&
+				   x.metadata.name === v.secret.secretName);
+		const data = o ? decoded(o) : {};
+		for (const it of v.secret.items || Object.keys(data).map((k) => ({ key: k, path: k }))) {
+			if (inc && `${mnt.mountPath}/${it.path}` === inc[1] && data[it.key] !== undefined)
+				conf = data[it.key];
+		}
+	}
+	const rp = conf && /^[ \t]*requirepass[ \t]+(\S+)/m.exec(conf);
+	if (!rp || rp[1] !== password)
+		problem("StatefulSet/redis-ha: Redis does not include a redis.conf of the Secret " +
+			"with kubevox.conf's [state] password");
+	for (const want of ["masterauth \"$REDISCLI_AUTH\"", "requirepass \"$REDISCLI_AUTH\"",
+			    "sentinel auth-pass " + master + " \"$REDISCLI_AUTH\""]) {
+		if (!script.includes(want))
+			problem(`StatefulSet/redis-ha: the configuration does not say ${want}`);
+	}
+	const mon = /sentinel monitor (\S+) \S+ 6379 (\d+)/.exec(script);
+	if (!mon || mon[1] !== master)
+		problem(`StatefulSet/redis-ha: its sentinels do not monitor the master ` +
+			`'${master}' of kubevox.conf's url`);
+	else if (Number(mon[2]) !== 2)
+		problem(`StatefulSet/redis-ha: quorum ${mon[2]}, not 2 of 3 sentinels`);
+	const svc = manifests.find((o) => o.kind === "Service" && o.metadata.name === st.spec.serviceName);
+	if (!svc || svc.spec.publishNotReadyAddresses !== true)
+		problem("StatefulSet/redis-ha: its Service does not publish pods before they are " +
+			"ready (the sentinels and replicas could not find each other at the first start)");
 }
 
 // Redis: the password of [state], no persistent volume, nothing saved.
@@ -590,7 +730,8 @@ const podLabels = dep && dep.spec && dep.spec.template && dep.spec.template.meta
 	dep.spec.template.metadata.labels : {};
 checkService(manifests, podLabels);
 checkPdb(manifests, podLabels);
-checkRedis(manifests);
+if (!haMode(manifests))
+	checkRedis(manifests);
 checkCluster(manifests, config);
 
 if (problems.length) {

@@ -1138,3 +1138,138 @@ kv_cluster_python()
 	done
 	KV_REPLICA_ADDRS=${addrs# } KV_REDIS_SOCK=${KV_REDIS_SOCK:-} kv_python_call "$@"
 }
+
+# --- cluster on Redis Sentinel (issue #10) ------------------------------
+
+KV_SENTINEL_MASTER=kvmaster
+KV_SENTINEL_PASSWORD=kubevox-test-redis-password-0123
+
+# kv__redis_node NAME [ARGS...]: one password-protected redis-server on
+# 127.0.0.1 at a free port, with a unix socket for the test's own
+# commands (KV_RNODE_<NAME>_PORT, _PID, _SOCK).
+kv__redis_node()
+{
+	local name=$1 port pid sock
+	shift
+	port=$(kv_free_port) || kv_fail "no free port for redis $name"
+	sock=$KV_TMP/redis-$name.sock
+	rm -f "$sock"
+	redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$sock" --unixsocketperm 700 \
+		--save '' --appendonly no --dir "$KV_TMP" --dbfilename "dump-$name.rdb" \
+		--requirepass "$KV_SENTINEL_PASSWORD" --masterauth "$KV_SENTINEL_PASSWORD" \
+		"$@" >> "$KV_TMP/redis-$name.log" 2>&1 &
+	pid=$!
+	KV_BG_PIDS="$KV_BG_PIDS $pid"
+	printf -v "KV_RNODE_${name}_PORT" '%s' "$port"
+	printf -v "KV_RNODE_${name}_PID" '%s' "$pid"
+	printf -v "KV_RNODE_${name}_SOCK" '%s' "$sock"
+	for _ in $(seq 1 100); do
+		redis-cli -s "$sock" -a "$KV_SENTINEL_PASSWORD" --no-auth-warning ping 2>/dev/null |
+			grep -q PONG && return 0
+		sleep 0.05
+	done
+	kv_fail "redis $name did not answer within 5 s (see $KV_TMP/redis-$name.log)"
+}
+
+# kv_rnode_cli NAME ARGS...: a command to node NAME (a or b).
+kv_rnode_cli()
+{
+	local sockvar="KV_RNODE_${1}_SOCK"
+	shift
+	redis-cli -s "${!sockvar}" -a "$KV_SENTINEL_PASSWORD" --no-auth-warning "$@"
+}
+
+# kv_sentinel_start: Redis a (the master), Redis b (its replica) and 3
+# sentinels (quorum 2, down-after 1 s, failover-timeout 5 s) watching
+# KV_SENTINEL_MASTER, every one with the password KV_SENTINEL_PASSWORD;
+# waits until the replica is in sync and every sentinel knows the other
+# two and the replica.  KV_SENTINEL_URL is the url for kubevox.conf,
+# KV_SENTINEL_PIDS the sentinels' pids.
+kv_sentinel_start()
+{
+	local i port conf urls="" pid ok
+
+	kv__redis_node a
+	# shellcheck disable=SC2154 # KV_RNODE_*: set by kv__redis_node (printf -v)
+	kv__redis_node b --replicaof 127.0.0.1 "$KV_RNODE_a_PORT"
+	for _ in $(seq 1 100); do
+		kv_rnode_cli b info replication | grep -q '^master_link_status:up' && break
+		sleep 0.05
+	done
+	kv_rnode_cli b info replication | grep -q '^master_link_status:up' ||
+		kv_fail "redis b did not sync with a within 5 s"
+	KV_SENTINEL_PIDS=
+	KV_SENTINEL_PORTS=
+	for i in 1 2 3; do
+		port=$(kv_free_port) || kv_fail "no free port for sentinel $i"
+		conf=$KV_TMP/sentinel$i.conf
+		# Sentinel rewrites its file: it must be its own, and writable.
+		cat > "$conf" <<EOC
+port $port
+bind 127.0.0.1
+dir $KV_TMP
+requirepass "$KV_SENTINEL_PASSWORD"
+sentinel monitor $KV_SENTINEL_MASTER 127.0.0.1 $KV_RNODE_a_PORT 2
+sentinel auth-pass $KV_SENTINEL_MASTER $KV_SENTINEL_PASSWORD
+sentinel down-after-milliseconds $KV_SENTINEL_MASTER 1000
+sentinel failover-timeout $KV_SENTINEL_MASTER 5000
+sentinel parallel-syncs $KV_SENTINEL_MASTER 1
+EOC
+		redis-sentinel "$conf" >> "$KV_TMP/sentinel$i.log" 2>&1 &
+		pid=$!
+		KV_BG_PIDS="$KV_BG_PIDS $pid"
+		KV_SENTINEL_PIDS="$KV_SENTINEL_PIDS $pid"
+		KV_SENTINEL_PORTS="$KV_SENTINEL_PORTS $port"
+		urls="$urls,127.0.0.1:$port"
+	done
+	KV_SENTINEL_PORTS=${KV_SENTINEL_PORTS# }
+	KV_SENTINEL_URL="redis-sentinel://${urls#,}/$KV_SENTINEL_MASTER"
+	for _ in $(seq 1 200); do
+		ok=0
+		for port in $KV_SENTINEL_PORTS; do
+			kv_sentinel_cli "$port" sentinel master "$KV_SENTINEL_MASTER" 2>/dev/null |
+				tr '\n' ' ' | grep -Eq 'num-slaves 1 .*num-other-sentinels 2 ' && ok=$((ok + 1))
+		done
+		[ "$ok" = 3 ] && return 0
+		sleep 0.1
+	done
+	kv_fail "the sentinels did not find each other and the replica within 20 s"
+}
+
+# kv_sentinel_cli PORT ARGS...: a command to the sentinel on PORT.
+kv_sentinel_cli()
+{
+	local port=$1
+	shift
+	redis-cli -h 127.0.0.1 -p "$port" -a "$KV_SENTINEL_PASSWORD" --no-auth-warning "$@"
+}
+
+# kv_sentinel_master_port: the master's port as the first sentinel that
+# answers says.
+kv_sentinel_master_port()
+{
+	local port
+	for port in $KV_SENTINEL_PORTS; do
+		kv_sentinel_cli "$port" sentinel get-master-addr-by-name "$KV_SENTINEL_MASTER" \
+			2>/dev/null | sed -n 2p | grep . && return 0
+	done
+	return 1
+}
+
+# kv_sentinel_cluster_start N: Redis on Sentinel (kv_sentinel_start), the
+# configurations of kv_cluster_conf with [state] url = KV_SENTINEL_URL
+# and the password, and N replicas.  KV_REDIS_SOCK is Redis a's socket.
+kv_sentinel_cluster_start()
+{
+	local i
+
+	kv_sentinel_start
+	# shellcheck disable=SC2154 # set by kv__redis_node (printf -v)
+	KV_REDIS_SOCK=$KV_RNODE_a_SOCK
+	kv_cluster_conf "$1"
+	for i in $(seq 1 "$1"); do
+		sed -i "s|^url=unix:.*|url=$KV_SENTINEL_URL\npassword=$KV_SENTINEL_PASSWORD|" \
+			"$KV_TMP/r$i/kubevox.conf"
+		kv_replica_start "$i"
+	done
+}

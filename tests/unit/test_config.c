@@ -770,7 +770,8 @@ static void test_cluster_conf(void **state)
 	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx),
 		"kubevox.conf:2: invalid backend 'etcd' (expected memory or redis)\n"
-		"kubevox.conf:3: invalid url 'http://x' (expected redis://HOST:PORT[/DB] or unix:PATH)\n"
+		"kubevox.conf:3: invalid url 'http://x' (expected redis://HOST:PORT[/DB], unix:PATH "
+		"or redis-sentinel://HOST:PORT,.../MASTERNAME)\n"
 		"kubevox.conf:4: password is empty\n"
 		"kubevox.conf:5: unknown option 'host' in [state]\n"
 		"kubevox.conf:7: invalid replica 'a b' (1 to 63 characters, no blanks, quotes, ';' or ',')\n"
@@ -787,7 +788,85 @@ static void test_cluster_conf(void **state)
 	put(fx, "kubevox.conf", "[state]\nbackend=redis\n");
 	assert_int_equal(load(fx), EINVAL);
 	assert_string_equal(msgs(fx), "kubevox.conf:2: backend = redis needs a url "
-			    "(redis://HOST:PORT[/DB] or unix:PATH)\n");
+			    "(redis://HOST:PORT[/DB], unix:PATH or "
+			    "redis-sentinel://HOST:PORT,.../MASTERNAME)\n");
+
+	/* Sentinel: addresses, names, IPv6, default ports; the master's
+	 * name; the password (in its own option) is for both. */
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\npassword=pw-0123456789abcdef\n"
+	    "url=redis-sentinel://10.0.0.1:26380,redis-sentinel-1.kubevox.svc,"
+	    "[fd00::7]:5000,[fd00::8],s4:1/kubevox-master.1\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(msgs(fx), "");
+	st = &fx->cfg->state;
+	assert_int_equal(st->sentinels_n, 5);
+	assert_string_equal(st->sentinels[0].host, "10.0.0.1");
+	assert_int_equal(st->sentinels[0].port, 26380);
+	assert_string_equal(st->sentinels[1].host, "redis-sentinel-1.kubevox.svc");
+	assert_int_equal(st->sentinels[1].port, 26379);
+	assert_string_equal(st->sentinels[2].host, "fd00::7");
+	assert_int_equal(st->sentinels[2].port, 5000);
+	assert_string_equal(st->sentinels[3].host, "fd00::8");
+	assert_int_equal(st->sentinels[3].port, 26379);
+	assert_string_equal(st->sentinels[4].host, "s4");
+	assert_int_equal(st->sentinels[4].port, 1);
+	assert_string_equal(st->master, "kubevox-master.1");
+	assert_null(st->host);
+	assert_null(st->unix_path);
+	assert_string_equal(st->password, "pw-0123456789abcdef");
+	/* One sentinel is a list too; a later url replaces it all. */
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\nurl=redis-sentinel://127.0.0.1/m\n"
+	    "url=REDIS-SENTINEL://a:1/m2\n");
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->cfg->state.sentinels_n, 1);
+	assert_string_equal(fx->cfg->state.sentinels[0].host, "a");
+	assert_string_equal(fx->cfg->state.master, "m2");
+	put(fx, "kubevox.conf", "[state]\nbackend=redis\nurl=redis-sentinel://127.0.0.1/m\n"
+	    "url=redis://10.0.0.2:7000/2\n");
+	assert_int_equal(load(fx), 0);
+	assert_int_equal(fx->cfg->state.sentinels_n, 0);
+	assert_null(fx->cfg->state.master);
+	assert_string_equal(fx->cfg->state.host, "10.0.0.2");
+	assert_int_equal(fx->cfg->state.port, 7000);
+	assert_int_equal(fx->cfg->state.db, 2);
+
+	/* Every mistake of a sentinel url, with its line. */
+	put(fx, "kubevox.conf", "[state]\n"
+	    "url=redis-sentinel://a:1,b:2\n"
+	    "url=redis-sentinel://a:1,b:2/\n"
+	    "url=redis-sentinel://a:1/two words\n"
+	    "url=redis-sentinel://a:1/m/0\n"
+	    "url=redis-sentinel:///m\n"
+	    "url=redis-sentinel://a,,b/m\n"
+	    "url=redis-sentinel://a,b,/m\n"
+	    "url=redis-sentinel://a:0/m\n"
+	    "url=redis-sentinel://a:b:c/m\n"
+	    "url=redis-sentinel://[fd00::1/m\n"
+	    "url=redis-sentinel://:pw@a:1/m\n"
+	    "url=redis-sentinel://1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17/m\n"
+	    "url=redis-sentinel:/a/m\n");
+	assert_int_equal(load(fx), EINVAL);
+	assert_string_equal(msgs(fx),
+		"kubevox.conf:2: invalid url 'redis-sentinel://a:1,b:2' (expected redis-sentinel://"
+		"HOST:PORT,HOST:PORT,.../MASTERNAME, the master's name one word)\n"
+		"kubevox.conf:3: invalid url 'redis-sentinel://a:1,b:2/' (expected redis-sentinel://"
+		"HOST:PORT,HOST:PORT,.../MASTERNAME, the master's name one word)\n"
+		"kubevox.conf:4: invalid url 'redis-sentinel://a:1/two words' (expected "
+		"redis-sentinel://HOST:PORT,HOST:PORT,.../MASTERNAME, the master's name one word)\n"
+		"kubevox.conf:5: invalid url 'redis-sentinel://a:1/m/0' (expected "
+		"redis-sentinel://HOST:PORT,HOST:PORT,.../MASTERNAME, the master's name one word)\n"
+		"kubevox.conf:6: invalid url 'redis-sentinel:///m' (a sentinel without a host)\n"
+		"kubevox.conf:7: invalid url 'redis-sentinel://a,,b/m' (a sentinel without a host)\n"
+		"kubevox.conf:8: invalid url 'redis-sentinel://a,b,/m' (a sentinel without a host)\n"
+		"kubevox.conf:9: invalid port in url 'redis-sentinel://a:0/m'\n"
+		"kubevox.conf:10: invalid port in url 'redis-sentinel://a:b:c/m'\n"
+		"kubevox.conf:11: invalid host in url 'redis-sentinel://[fd00::1/m'\n"
+		"kubevox.conf:12: url 'redis-sentinel://:pw@a:1/m' holds a password: put it in "
+		"'password' (from a Secret), not in the ConfigMap\n"
+		"kubevox.conf:13: url 'redis-sentinel://1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17/m' "
+		"names 17 sentinels (at most 16)\n"
+		"kubevox.conf:14: invalid url 'redis-sentinel:/a/m' (expected redis://HOST:PORT[/DB], "
+		"unix:PATH or redis-sentinel://HOST:PORT,.../MASTERNAME)\n");
 	unsetenv("KUBEVOX_REPLICA");
 	unsetenv("KUBEVOX_ADVERTISE");
 }

@@ -12,6 +12,10 @@
  *  - Redis stopped, killed, restarted empty; a corrupt record; scripts
  *    flushed; a fake server answering errors and replies of the wrong
  *    shape.
+ *  - Sentinel: the master as fake sentinels name it, a +switch-master to
+ *    a second redis-server (bindings written back), a master turned
+ *    replica; sentinels answering nonsense, not knowing the master,
+ *    refusing the password, or not there.
  *  - Redis memory per binding.
  *
  * Waits are polls with a cap (run_until()); no assertion depends on how
@@ -2143,6 +2147,415 @@ static void test_nonsense_replies(void **state)
 	}
 }
 
+/* ---- Sentinel ---- */
+
+/* A fake sentinel on TCP: AUTH (against password, when set), PING,
+ * SENTINEL (answered with answer), SUBSCRIBE; fsen_publish() sends its
+ * subscribers a +switch-master message. */
+struct fsen {
+	uv_tcp_t srv;
+	uv_tcp_t *conn[64];
+	bool sub[64];
+	size_t nconn;
+	uint16_t port;
+	const char *password;
+	const char *answer;
+	char answer_buf[128];
+	unsigned asked;
+};
+
+struct fsconn {
+	uv_tcp_t tcp;
+	struct fsen *fs;
+	size_t idx;
+	char buf[4096];
+	size_t len;
+};
+
+static struct fsen *g_fsen[4];
+static size_t g_fsen_n;
+
+static void fs_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct fsconn *c = h->data;
+
+	buf->base = c->buf + c->len;
+	buf->len = sizeof(c->buf) - c->len;
+}
+
+static void fs_send(uv_tcp_t *t, const char *text)
+{
+	uv_write_t *w = calloc(1, sizeof(*w));
+	char *copy = strdup(text);
+	uv_buf_t b = uv_buf_init(copy, (unsigned)strlen(copy));
+
+	assert_non_null(w);
+	assert_non_null(copy);
+	w->data = copy;
+	if (uv_write(w, (uv_stream_t *)t, &b, 1, fake_written)) {
+		free(copy);
+		free(w);
+	}
+}
+
+static void fs_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct fsconn *c = s->data;
+	struct fsen *fs = c->fs;
+	char first[32], arg1[64];
+	size_t used;
+	bool hb;
+
+	if (nread < 0) {
+		uv_read_stop(s);
+		fs->sub[c->idx] = false;
+		return;
+	}
+	c->len += (size_t)nread;
+	while ((used = resp_command(c->buf, c->len, first, sizeof(first), &hb)) > 0) {
+		/* AUTH's argument: after "*2\r\n$4\r\nAUTH\r\n$N\r\n". */
+		arg1[0] = '\0';
+		if (!strcasecmp(first, "AUTH")) {
+			const char *p = c->buf + 14, *nl = memchr(p, '\n', used - 14);
+
+			if (nl)
+				snprintf(arg1, sizeof(arg1), "%.*s", (int)(used - (size_t)(nl + 1 - c->buf) - 2),
+					 nl + 1);
+			fs_send(&c->tcp, !fs->password || !strcmp(arg1, fs->password) ? "+OK\r\n" :
+				"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+		} else if (!strcasecmp(first, "PING")) {
+			fs_send(&c->tcp, "+PONG\r\n");
+		} else if (!strcasecmp(first, "SENTINEL")) {
+			fs->asked++;
+			fs_send(&c->tcp, fs->answer);
+		} else if (!strcasecmp(first, "SUBSCRIBE")) {
+			fs->sub[c->idx] = true;
+			fs_send(&c->tcp, "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n");
+		} else {
+			fs_send(&c->tcp, "-ERR unknown command\r\n");
+		}
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+	}
+}
+
+static void fs_accept(uv_stream_t *srv, int status)
+{
+	struct fsen *fs = srv->data;
+	struct fsconn *c;
+
+	if (status || fs->nconn == 64)
+		return;
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->fs = fs;
+	c->idx = fs->nconn;
+	uv_tcp_init(srv->loop, &c->tcp);
+	c->tcp.data = c;
+	assert_int_equal(uv_accept(srv, (uv_stream_t *)&c->tcp), 0);
+	uv_read_start((uv_stream_t *)&c->tcp, fs_alloc, fs_read);
+	fs->conn[fs->nconn++] = &c->tcp;
+}
+
+static void fs_close_all(void *arg)
+{
+	size_t i, j;
+
+	for (i = 0; i < g_fsen_n; i++) {
+		struct fsen *fs = g_fsen[i];
+
+		for (j = 0; j < fs->nconn; j++)
+			uv_close((uv_handle_t *)fs->conn[j], fake_conn_closed);
+		uv_close((uv_handle_t *)&fs->srv, fake_srv_closed);
+	}
+	g_fsen_n = 0;
+}
+
+static struct fsen *fsen_open(struct fixture *f)
+{
+	struct fsen *fs = calloc(1, sizeof(*fs));
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int len = sizeof(sin);
+
+	assert_non_null(fs);
+	assert_true(g_fsen_n < 4);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(uv_tcp_init(&f->loop, &fs->srv), 0);
+	fs->srv.data = fs;
+	assert_int_equal(uv_tcp_bind(&fs->srv, (struct sockaddr *)&sin, 0), 0);
+	assert_int_equal(uv_tcp_getsockname(&fs->srv, (struct sockaddr *)&sin, &len), 0);
+	fs->port = ntohs(sin.sin_port);
+	assert_int_equal(uv_listen((uv_stream_t *)&fs->srv, 16, fs_accept), 0);
+	fs->answer = "*-1\r\n";
+	g_fsen[g_fsen_n++] = fs;
+	f->cleanup = fs_close_all;
+	return fs;
+}
+
+/* The sentinel names host:port as the master. */
+static void fsen_point(struct fsen *fs, const char *host, uint16_t port)
+{
+	char p[8];
+
+	snprintf(p, sizeof(p), "%u", port);
+	snprintf(fs->answer_buf, sizeof(fs->answer_buf), "*2\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+		 strlen(host), host, strlen(p), p);
+	fs->answer = fs->answer_buf;
+}
+
+static void fsen_publish(struct fsen *fs, const char *text)
+{
+	char msg[512];
+	size_t i;
+
+	snprintf(msg, sizeof(msg), "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$%zu\r\n%s\r\n",
+		 strlen(text), text);
+	for (i = 0; i < fs->nconn; i++) {
+		if (fs->sub[i])
+			fs_send(fs->conn[i], msg);
+	}
+}
+
+static bool fsen_subscribed(void *arg)
+{
+	struct fsen *fs = arg;
+	size_t i;
+
+	for (i = 0; i < fs->nconn; i++) {
+		if (fs->sub[i])
+			return true;
+	}
+	return false;
+}
+
+static void open_sentinel(struct fixture *f, struct inst *in,
+			  const struct state_redis_sentinel *v, size_t n, const char *master,
+			  const char *password)
+{
+	struct state_redis_config cfg;
+
+	memset(in, 0, sizeof(*in));
+	in->f = f;
+	in->name = "r1";
+	redis_cfg(&cfg, "r1", g_srv.sock);
+	cfg.unix_path = NULL;
+	cfg.sentinels = v;
+	cfg.sentinels_n = n;
+	cfg.master = master;
+	cfg.password = password;
+	cfg.command_timeout_ms = 500;
+	assert_int_equal(state_redis_alloc(&in->st, &f->loop, &f->q, &cfg, fake_clock, f), 0);
+	state_set_expire_handler(in->st, expire_h, in);
+}
+
+/* A command to another redis-server, by its socket. */
+static redisReply *cli_at(const char *sock, const char *fmt, ...)
+{
+	redisContext *c = redisConnectUnix(sock);
+	redisReply *r;
+	va_list ap;
+
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	redisFree(c);
+	assert_non_null(r);
+	return r;
+}
+
+struct on_srv {
+	const char *sock;
+	const char *key;
+	struct inst *in;
+};
+
+/* Healthy, and key is on that server. */
+static bool healthy_with(void *arg)
+{
+	struct on_srv *o = arg;
+	redisReply *r;
+	bool yes;
+
+	if (!state_healthy(o->in->st))
+		return false;
+	r = cli_at(o->sock, "EXISTS %s", o->key);
+	yes = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	return yes;
+}
+
+static bool log_has_cond(void *arg)
+{
+	return log_has(arg);
+}
+
+/*
+ * The master as the sentinels say: the first sentinel answers nonsense
+ * and is skipped; a +switch-master moves the connection to another server
+ * with the same epoch, which gets this replica's bindings written back; a
+ * master turned replica (READONLY, then ROLE) is left, and the sentinels
+ * asked until they name a master again.
+ */
+static void test_sentinel_follow(void **state)
+{
+	struct fixture *f = *state;
+	struct treq q = { "1001", "c1", 1, .b = { { U10, 60 } } };
+	struct fsen *s1 = fsen_open(f), *s2 = fsen_open(f);
+	struct state_redis_sentinel v[2] = { { "127.0.0.1", s1->port }, { "localhost", s2->port } };
+	struct srv srv2 = { 0 };
+	struct on_srv o = { g_srv.sock, "kv:aor:1001", &f->a };
+	char text[160];
+	redisReply *r;
+
+	snprintf(srv2.dir, sizeof(srv2.dir), "%s", g_srv.dir);
+	snprintf(srv2.sock, sizeof(srv2.sock), "%s/redis2.sock", g_srv.dir);
+	srv2.port = free_port();
+	srv_start(&srv2);
+
+	s1->answer = "+OK\r\n";
+	fsen_point(s2, "127.0.0.1", g_srv.port);
+	log_truncate();
+	open_sentinel(f, &f->a, v, 2, "mymaster", NULL);
+	assert_true(run_until(f, is_healthy, &f->a));
+	assert_true(log_has("event=state_sentinel_bad_reply sentinel=127.0.0.1:"));
+	assert_true(log_has("role=master switches=0"));
+	assert_true(log_has("event=state_sentinel_master sentinel=localhost:"));
+	assert_int_equal(reg(&f->a, &q), LOC_OK);
+	assert_true(run_until(f, healthy_with, &o));
+	assert_true(run_until(f, fsen_subscribed, s1));
+
+	/* Another master's switch, and messages that make no sense, change
+	 * nothing. */
+	fsen_publish(s1, "othermaster 127.0.0.1 1 127.0.0.1 2");
+	fsen_publish(s1, "mymaster 127.0.0.1");
+	fsen_publish(s1, "mymaster 127.0.0.1 1 127.0.0.1 99999");
+	run_for(f, 300);
+	assert_true(state_healthy(f->a.st));
+	assert_false(log_has("event=state_sentinel_switch"));
+
+	/* The switch: srv2 has the epoch (a promoted replica) but not the
+	 * binding. */
+	r = cli("GET kv:epoch");
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	freeReplyObject(cli_at(srv2.sock, "SET kv:epoch %s", r->str));
+	freeReplyObject(r);
+	fsen_point(s1, "127.0.0.1", srv2.port);
+	fsen_point(s2, "127.0.0.1", srv2.port);
+	snprintf(text, sizeof(text), "mymaster 127.0.0.1 %u 127.0.0.1 %u", g_srv.port, srv2.port);
+	fsen_publish(s1, text);
+	o.sock = srv2.sock;
+	assert_true(run_until(f, healthy_with, &o));
+	assert_true(log_has("event=state_sentinel_switch"));
+	assert_true(log_has("switches=1"));
+	assert_true(run_until(f, log_has_cond, "event=state_redis_master_changed"));
+	assert_int_equal(lookup(&f->a, "1001"), LOC_OK);
+	assert_int_equal(f->a.got.n, 1);
+
+	/* srv2 turns replica: READONLY, then ROLE, say so; the sentinels
+	 * name g_srv again and the connection goes there by itself. */
+	log_truncate();
+	freeReplyObject(cli_at(srv2.sock, "REPLICAOF 127.0.0.1 %u", (unsigned)g_srv.port));
+	assert_true(run_until(f, log_has_cond, "event=state_redis_not_master"));
+	assert_false(state_healthy(f->a.st));
+	assert_true(log_has("role=slave"));
+	fsen_point(s1, "127.0.0.1", g_srv.port);
+	fsen_point(s2, "127.0.0.1", g_srv.port);
+	o.sock = g_srv.sock;
+	assert_true(run_until(f, healthy_with, &o));
+	assert_true(log_has("switches=2"));
+	q.cseq = 2;
+	assert_int_equal(reg(&f->a, &q), LOC_OK);
+	inst_close(&f->a);
+	srv_stop(&srv2);
+}
+
+/*
+ * Sentinels that cannot help: nonsense answers, a master they do not
+ * know, a wrong password, a master where nothing listens, nobody
+ * listening, a name that does not resolve.  Never healthy, said in the
+ * log, and the loop goes on (asked again and again, with backoff).
+ */
+static void test_sentinel_bad(void **state)
+{
+	static const char *const answers[] = {
+		"+OK\r\n",
+		":1\r\n",
+		"$-1\r\n",
+		"*0\r\n",
+		"*1\r\n$9\r\n127.0.0.1\r\n",
+		"*2\r\n$0\r\n\r\n$4\r\n6379\r\n",
+		"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n99999\r\n",
+		"*2\r\n$9\r\n127.0.0.1\r\n$2\r\n-1\r\n",
+		"*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n",
+		"*2\r\n$9\r\n127.0.0.1\r\n$4\r\n63x9\r\n",
+		"*2\r\n:1\r\n:2\r\n",
+		"*2\r\n$3\r\na b\r\n$4\r\n6379\r\n",
+		"*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n$1\r\nx\r\n",
+		"-ERR boom\r\n",
+	};
+	struct fixture *f = *state;
+	struct fsen *s1 = fsen_open(f);
+	struct state_redis_sentinel v[3] = { { "127.0.0.1", s1->port } };
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		s1->answer = answers[i];
+		s1->asked = 0;
+		open_sentinel(f, &f->a, v, 1, "mymaster", NULL);
+		run_for(f, 250);
+		assert_false(state_healthy(f->a.st));
+		assert_true(s1->asked >= 1);
+		assert_int_equal(lookup(&f->a, "1001"), LOC_FAILED);
+		inst_close(&f->a);
+	}
+
+	/* Unknown master: Redis 7's null array. */
+	log_truncate();
+	s1->answer = "*-1\r\n";
+	open_sentinel(f, &f->a, v, 1, "nosuchmaster", NULL);
+	assert_true(run_until(f, log_has_cond, "reason=unknown_master"));
+	assert_true(log_has("event=state_sentinel_unknown_master"));
+	assert_false(state_healthy(f->a.st));
+	inst_close(&f->a);
+
+	/* A wrong password: refused by the sentinel, never asked. */
+	log_truncate();
+	s1->password = "right";
+	fsen_point(s1, "127.0.0.1", g_srv.port);
+	s1->asked = 0;
+	open_sentinel(f, &f->a, v, 1, "mymaster", "wrong");
+	assert_true(run_until(f, log_has_cond, "reason=no_answer"));
+	assert_true(log_has("WRONGPASS"));
+	assert_int_equal(s1->asked, 0);
+	assert_false(state_healthy(f->a.st));
+	inst_close(&f->a);
+	s1->password = NULL;
+
+	/* A master where nothing listens. */
+	log_truncate();
+	fsen_point(s1, "127.0.0.1", free_port());
+	open_sentinel(f, &f->a, v, 1, "mymaster", NULL);
+	run_for(f, 600);
+	assert_false(state_healthy(f->a.st));
+	assert_true(s1->asked >= 1);
+	inst_close(&f->a);
+
+	/* Nobody there, and a name that does not resolve. */
+	log_truncate();
+	v[0].port = free_port();
+	v[1].host = "name.invalid";
+	v[1].port = 26379;
+	v[2].host = "127.0.0.1";
+	v[2].port = free_port();
+	open_sentinel(f, &f->a, v, 3, "mymaster", NULL);
+	assert_true(run_until(f, log_has_cond, "reason=no_answer"));
+	assert_false(state_healthy(f->a.st));
+	assert_int_equal(lookup(&f->a, "1001"), LOC_FAILED);
+	inst_close(&f->a);
+}
+
 /* ---- memory per binding ---- */
 
 struct many {
@@ -2263,6 +2676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_lost_data, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_reads_copy, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_sentinel_follow, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_sentinel_bad, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_per_binding, setup_redis, teardown),
 	};
 

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# front.sh - run KubeVox's front door (k8s/front/kamailio.cfg) in the
+# foreground.
+#
+#   k8s/front/front.sh LISTEN_ADDR:PORT REPLICAS_FILE
+#
+# Kamailio listens on LISTEN_ADDR:PORT (UDP and TCP) and sends to the
+# replicas listed in REPLICAS_FILE, one sip:HOST:PORT a line ('#' starts a
+# comment).  The file may change while the front runs: it is read again
+# within a second (inotifywait when installed, else polling every second)
+# and the new list is loaded with `dispatcher.reload`, calls up.  A file
+# that does not parse is reported and the list in use is kept; a missing
+# file is an empty list (every new request gets 503 until it appears).
+# SIGTERM or SIGINT stops Kamailio.  This command line is a contract:
+# tests outside this repository use it.  No root needed for a port above
+# 1023.
+#
+# Environment (all optional):
+#   FRONT_ADVERTISE  HOST[:PORT] to put in Path and Record-Route instead of
+#                    LISTEN_ADDR:PORT (the address phones reach, behind a
+#                    NAT or a cloud load balancer)
+#   FRONT_PIKE_DENSITY  requests per source address per 2 s before the
+#                    source is blocked (default 100, see kamailio.cfg)
+#   FRONT_RUNDIR     directory for the dispatcher list and the control
+#                    socket (default: a new temporary one, removed at exit)
+#   FRONT_CFG        configuration (default: kamailio.cfg next to this file)
+#   FRONT_SHM_MB, FRONT_PKG_MB  Kamailio's shared and per-process memory
+#                    (default 64 and 8)
+set -u
+
+prog=front.sh
+die()
+{
+	printf '%s: %s\n' "$prog" "$*" >&2
+	exit 2
+}
+
+say()
+{
+	printf '%s: %s\n' "$prog" "$*" >&2
+}
+
+[ $# -eq 2 ] || die "usage: front.sh LISTEN_ADDR:PORT REPLICAS_FILE"
+listen=$1
+replicas=$2
+addr=${listen%:*}
+port=${listen##*:}
+case $listen in
+*:*) ;;
+*) die "LISTEN_ADDR:PORT expected, got '$listen'" ;;
+esac
+case $port in
+'' | *[!0-9]*) die "invalid port in '$listen'" ;;
+esac
+[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "port out of range in '$listen'"
+[ -n "$addr" ] || die "no address in '$listen'"
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cfg=${FRONT_CFG:-$here/kamailio.cfg}
+[ -r "$cfg" ] || die "cannot read $cfg"
+command -v kamailio > /dev/null || die "kamailio is not installed (apt-get install kamailio)"
+command -v kamcmd > /dev/null || die "kamcmd is not installed (package kamailio)"
+
+made_rundir=
+if [ -n "${FRONT_RUNDIR:-}" ]; then
+	rundir=$FRONT_RUNDIR
+	mkdir -p "$rundir" || die "cannot create $rundir"
+else
+	rundir=$(mktemp -d "${TMPDIR:-/tmp}/kvfront.XXXXXX") || die "cannot make a temporary directory"
+	made_rundir=1
+fi
+ds_list=$rundir/dispatcher.list
+ctl=unix:$rundir/ctl.sock
+
+# convert FILE: print the dispatcher list for the replicas in FILE (set 1,
+# no flags, priority 0), or report the first bad line and fail.
+convert()
+{
+	local file=$1 line n=0 uri
+
+	[ -e "$file" ] || return 0
+	[ -r "$file" ] || { say "cannot read $file"; return 1; }
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		line=${line%%#*}
+		# trim
+		line=${line#"${line%%[![:space:]]*}"}
+		line=${line%"${line##*[![:space:]]}"}
+		[ -n "$line" ] || continue
+		uri=$line
+		if ! [[ $uri =~ ^sip:([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})(;[A-Za-z0-9=._-]+)*$ ]] ||
+			[ "${BASH_REMATCH[2]}" -lt 1 ] || [ "${BASH_REMATCH[2]}" -gt 65535 ]; then
+			say "$file:$n: expected sip:HOST:PORT, got '$line'"
+			return 1
+		fi
+		printf '1 %s 0 0\n' "$uri"
+	done < "$file"
+}
+
+# refresh: rewrite the dispatcher list from REPLICAS_FILE.  0 when it
+# changed, 1 when it did not or could not be read.
+current=
+seen=
+refresh()
+{
+	local new sum
+
+	# Read again only what changed: a bad file is reported once.
+	sum=$({ cksum < "$replicas"; } 2> /dev/null) || sum=missing
+	[ "$sum" = "$seen" ] && return 1
+	seen=$sum
+	new=$(convert "$replicas") || return 1
+	[ "$new" = "$current" ] && [ -e "$ds_list" ] && return 1
+	printf '%s\n' "$new" > "$ds_list.tmp" && mv -f "$ds_list.tmp" "$ds_list" ||
+		{ say "cannot write $ds_list"; return 1; }
+	current=$new
+	return 0
+}
+
+kpid=
+wpid=
+cleanup()
+{
+	[ -n "$wpid" ] && kill "$wpid" 2> /dev/null
+	if [ -n "$kpid" ] && kill -0 "$kpid" 2> /dev/null; then
+		kill -TERM "$kpid" 2> /dev/null
+		wait "$kpid" 2> /dev/null
+	fi
+	[ -n "$made_rundir" ] && rm -rf "$rundir"
+}
+stop()
+{
+	say "stopping on SIG$1"
+	cleanup
+	exit 0
+}
+trap 'stop TERM' TERM
+trap 'stop INT' INT
+trap cleanup EXIT
+
+[ -e "$replicas" ] || say "$replicas does not exist yet: no replica until it does"
+refresh || [ -e "$ds_list" ] || : > "$ds_list"
+say "replicas: $(grep -c . "$ds_list") from $replicas"
+
+# Everything that varies per run is a define of kamailio.cfg or -l.
+adv=
+[ -n "${FRONT_ADVERTISE:-}" ] && adv=/$FRONT_ADVERTISE
+defs=(-A "DS_LIST=\"$ds_list\"" -A "CTL_SOCK=\"$ctl\"")
+[ -n "${FRONT_PIKE_DENSITY:-}" ] && defs+=(-A "PIKE_DENSITY=$FRONT_PIKE_DENSITY")
+kamailio -f "$cfg" -DD -E -x tlsf -X tlsf -Y "$rundir" \
+	-m "${FRONT_SHM_MB:-64}" -M "${FRONT_PKG_MB:-8}" \
+	-l "udp:$addr:$port$adv" -l "tcp:$addr:$port$adv" "${defs[@]}" &
+kpid=$!
+say "kamailio pid $kpid on $addr:$port, control socket $ctl"
+
+# Watch REPLICAS_FILE's directory (the file may be replaced by a rename, or
+# be a ConfigMap's symlink), at least once a second.
+dir=$(dirname "$replicas")
+pending=
+while kill -0 "$kpid" 2> /dev/null; do
+	if command -v inotifywait > /dev/null && [ -d "$dir" ]; then
+		inotifywait -qq -t 1 -e close_write,moved_to,moved_from,create,delete,attrib \
+			"$dir" > /dev/null 2>&1 &
+	else
+		sleep 1 &
+	fi
+	wpid=$!
+	wait "$wpid" 2> /dev/null
+	wpid=
+	refresh && pending=1
+	if [ -n "$pending" ]; then
+		# Until Kamailio's control socket is up, the reload waits.
+		# kamcmd exits 0 after an RPC fault too: read what it says.
+		if out=$(kamcmd -s "$ctl" dispatcher.reload 2>&1) &&
+			! grep -qi error <<< "$out"; then
+			pending=
+			say "replicas reloaded: $(grep -c . "$ds_list") from $replicas"
+		elif [ -S "$rundir/ctl.sock" ]; then
+			say "dispatcher.reload failed: $out"
+		fi
+	fi
+done
+wait "$kpid"
+rc=$?
+kpid=
+say "kamailio exited with status $rc"
+exit "$rc"

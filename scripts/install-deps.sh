@@ -11,7 +11,9 @@ BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-de
 # ones register the en and fr directory links through update-alternatives.
 SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
   asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
-TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps"
+# kamailio and inotify-tools: the front door's tests (k8s/front/front.sh).
+TEST_PKGS="sip-tester redis-server clang libclang-rt-14-dev python3 curl iproute2 procps
+  kamailio inotify-tools"
 BENCH_PKGS="kamailio"
 
 want="$BUILD_PKGS $SOUND_PKGS"

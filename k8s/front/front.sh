@@ -121,7 +121,10 @@ kpid=
 wpid=
 cleanup()
 {
-	[ -n "$wpid" ] && kill "$wpid" 2> /dev/null
+	if [ -n "$wpid" ]; then
+		kill "$wpid" 2> /dev/null
+		wait "$wpid" 2> /dev/null
+	fi
 	if [ -n "$kpid" ] && kill -0 "$kpid" 2> /dev/null; then
 		kill -TERM "$kpid" 2> /dev/null
 		wait "$kpid" 2> /dev/null

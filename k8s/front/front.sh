@@ -52,7 +52,9 @@ esac
 case $port in
 '' | *[!0-9]*) die "invalid port in '$listen'" ;;
 esac
-[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "port out of range in '$listen'"
+if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+	die "port out of range in '$listen'"
+fi
 [ -n "$addr" ] || die "no address in '$listen'"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,14 +113,17 @@ refresh()
 	seen=$sum
 	new=$(convert "$replicas") || return 1
 	[ "$new" = "$current" ] && [ -e "$ds_list" ] && return 1
-	printf '%s\n' "$new" > "$ds_list.tmp" && mv -f "$ds_list.tmp" "$ds_list" ||
-		{ say "cannot write $ds_list"; return 1; }
+	if ! { printf '%s\n' "$new" > "$ds_list.tmp" && mv -f "$ds_list.tmp" "$ds_list"; }; then
+		say "cannot write $ds_list"
+		return 1
+	fi
 	current=$new
 	return 0
 }
 
 kpid=
 wpid=
+# shellcheck disable=SC2317 # called by the traps
 cleanup()
 {
 	if [ -n "$wpid" ]; then
@@ -131,6 +136,7 @@ cleanup()
 	fi
 	[ -n "$made_rundir" ] && rm -rf "$rundir"
 }
+# shellcheck disable=SC2317 # called by the traps
 stop()
 {
 	say "stopping on SIG$1"

@@ -20,7 +20,10 @@ say()
 	printf '%s: %s\n' "$prog" "$*" >&2
 }
 
-[ $# -ge 3 ] && [ $# -le 4 ] || { say "usage: replicas.sh NAME PORT FILE [INTERVAL]"; exit 2; }
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+	say "usage: replicas.sh NAME PORT FILE [INTERVAL]"
+	exit 2
+fi
 name=$1
 port=$2
 file=$3
@@ -28,7 +31,10 @@ interval=${4:-2}
 case $port in
 '' | *[!0-9]*) say "invalid port '$port'"; exit 2 ;;
 esac
-[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || { say "port out of range: $port"; exit 2; }
+if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+	say "port out of range: $port"
+	exit 2
+fi
 case $interval in
 '' | *[!0-9]*) say "invalid interval '$interval'"; exit 2 ;;
 esac

@@ -14,6 +14,8 @@
 #   - Phones behind NAT (Via and Contact claim 10.x addresses): registered
 #     and called at their real address (Path received), reached by the
 #     replica's in-dialog requests (ACK, BYE) through Contact aliases.
+#   - A TCP phone: its Path names its connection, calls reach it on it
+#     (the front record-routes twice: TCP side, UDP side).
 #   - SIGTERM stops the front and its Kamailio processes.
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +105,34 @@ assert r.status == 200, r.start
 print("NAT: INVITE to %s delivered to %s:%d, ACK and BYE too" % ((callee.uri,) + callee.real))
 PY
 kv_ok "phones behind NAT: reached at their real address"
+
+kv_cluster_python <<'PY' || kv_fail "a TCP phone"
+import kvsip
+host, port = kvsip.front_addr()
+callee = kvsip.TcpPhone(port, "1004", host=host)
+_, final = callee.register("1004", "secret1004", contact="<%s>" % callee.uri, expires=300)
+assert final is not None and final.status == 200, final and final.start
+assert "transport" in final.get("path"), final.get("path")
+caller = kvsip.FrontPhone("1001", local="127.0.1.1")
+caller.sign_in(300)
+a, b = kvsip.Rtp(), kvsip.Rtp()
+caller.media.append(a)
+callee.media.append(b)
+for hang_up_from_callee in (True, False):
+    call, inc = kvsip.call_up(caller, callee, a, b)
+    # Two Record-Route entries: TCP on the phone's side, UDP on the replicas'.
+    assert len(inc.invite.values("record-route")) == 2, inc.invite.values("record-route")
+    if hang_up_from_callee:
+        cseq = inc.in_dialog("BYE")
+        call.answer_bye()
+        r = inc.expect_response(cseq, "BYE", "answer to the TCP callee's BYE")
+        assert r.status == 200, r.start
+    else:
+        kvsip.hang_up(call, inc)
+assert not callee.closed
+print("TCP phone: Path %s; called on its connection twice" % final.get("path"))
+PY
+kv_ok "a TCP phone: registered, called and hung up on its connection to the front"
 
 kv_front_stop
 kv_cluster_stop

@@ -34,7 +34,7 @@ port=$(kv_free_port)
 : > "$KV_TMP/replicas"
 timeout -k 2 20 "$fs" "192.0.2.1:$port" "$KV_TMP/replicas" > "$KV_TMP/nobind.log" 2>&1
 rc=$?
-[ "$rc" != 0 ] && [ "$rc" != 124 ] || kv_fail "front.sh on an address not ours: status $rc: $(tail -n 5 "$KV_TMP/nobind.log")"
+{ [ "$rc" != 0 ] && [ "$rc" != 124 ]; } || kv_fail "front.sh on an address not ours: status $rc: $(tail -n 5 "$KV_TMP/nobind.log")"
 kv_assert_match 'kamailio exited with status' "$(cat "$KV_TMP/nobind.log")" "front.sh on 192.0.2.1"
 kv_ok "an address Kamailio cannot bind: front.sh exits $rc"
 
@@ -57,7 +57,6 @@ wait_uris()
 	kv_fail "dispatcher list '$got', expected '$1'"
 }
 
-KV_REPLICAS=2
 kv_front_start 1 2
 wait_uris "sip:127.0.0.2:$KV_PORT sip:127.0.0.3:$KV_PORT "
 printf 'sip:127.0.0.4:%d\nhttp://127.0.0.5:80\n' "$KV_PORT" > "$KV_TMP/replicas"

@@ -16,9 +16,6 @@
 # 1023.
 #
 # Environment (all optional):
-#   FRONT_ADVERTISE  HOST[:PORT] to put in Path and Record-Route instead of
-#                    LISTEN_ADDR:PORT (the address phones reach, behind a
-#                    NAT or a cloud load balancer)
 #   FRONT_PIKE_DENSITY  requests per source address per 2 s before the
 #                    source is blocked (default 100, see kamailio.cfg)
 #   FRONT_RUNDIR     directory for the dispatcher list and the control
@@ -152,13 +149,11 @@ refresh || [ -e "$ds_list" ] || : > "$ds_list"
 say "replicas: $(grep -c . "$ds_list") from $replicas"
 
 # Everything that varies per run is a define of kamailio.cfg or -l.
-adv=
-[ -n "${FRONT_ADVERTISE:-}" ] && adv=/$FRONT_ADVERTISE
 defs=(-A "DS_LIST=\"$ds_list\"" -A "CTL_SOCK=\"$ctl\"")
 [ -n "${FRONT_PIKE_DENSITY:-}" ] && defs+=(-A "PIKE_DENSITY=$FRONT_PIKE_DENSITY")
 kamailio -f "$cfg" -DD -E -x tlsf -X tlsf -Y "$rundir" \
 	-m "${FRONT_SHM_MB:-64}" -M "${FRONT_PKG_MB:-8}" \
-	-l "udp:$addr:$port$adv" -l "tcp:$addr:$port$adv" "${defs[@]}" &
+	-l "udp:$addr:$port" -l "tcp:$addr:$port" "${defs[@]}" &
 kpid=$!
 say "kamailio pid $kpid on $addr:$port, control socket $ctl"
 

@@ -1231,3 +1231,26 @@ kv_front_wait_log()
 	done
 	kv_fail "expected $want lines of the front's log matching /$re/ within $secs s, found ${got:-0}"
 }
+
+# kv_replica_wait_exit I SECONDS: replica I must exit by itself (after a
+# drain) within SECONDS, with status 0 and a log free of sanitizer reports.
+# No signal is sent: one during its exit would kill it.
+kv_replica_wait_exit()
+{
+	local i=$1 secs=$2 pidvar="KV_RPID_$1" logvar="KV_RLOG_$1" rc
+
+	[ -n "${!pidvar:-}" ] || kv_fail "kv_replica_wait_exit: r$i not running"
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "${!pidvar}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "${!pidvar}" 2>/dev/null && kv_fail "r$i still running after $secs s"
+	wait "${!pidvar}"
+	rc=$?
+	printf -v "$pidvar" '%s' ""
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}"; then
+		grep -E -A 40 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}" >&2
+		kv_fail "sanitizer report in the log of r$i"
+	fi
+	[ "$rc" = 0 ] || kv_fail "r$i exited with status $rc"
+}

@@ -83,10 +83,10 @@ print("the call on r1 went on while it drained, BYE 200")
 PY
 kv_ok "draining r1: no new call refused, its live call went on"
 
-# r1 ends by itself after its last call (drain_done); TERM again is a no-op
-# on an exited process and kv_replica_stop checks the exit status.
+# r1 ends by itself after its last call.
 KVD_LOG=$KV_RLOG_1 kv_wait_log 'event=drain_done .*reason=last_call_ended'
-kv_replica_stop 1
+kv_replica_wait_exit 1 10
+kv_ok "r1 exited 0 after its last call"
 kv_front_stop
 kv_cluster_stop
 kv_pass

@@ -16,6 +16,12 @@
 # 1023.
 #
 # Environment (all optional):
+#   FRONT_ADVERTISE  HOST[:PORT] the phones reach this front at, when it is
+#                    not LISTEN_ADDR:PORT (1:1 NAT, a load balancer's
+#                    address): the phones' socket advertises it, and the
+#                    replicas get a socket of their own, FRONT_INSIDE
+#   FRONT_INSIDE     ADDR:PORT of that socket (default LISTEN_ADDR and
+#                    PORT+1); the replicas must reach it
 #   FRONT_PIKE_DENSITY  requests per source address per 2 s before the
 #                    source is blocked (default 100, see kamailio.cfg)
 #   FRONT_RUNDIR     directory for the dispatcher list and the control
@@ -53,6 +59,20 @@ if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
 	die "port out of range in '$listen'"
 fi
 [ -n "$addr" ] || die "no address in '$listen'"
+port=$((10#$port))
+
+adv=${FRONT_ADVERTISE:-}
+inside=
+if [ -n "$adv" ]; then
+	[[ $adv =~ ^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$ ]] ||
+		die "FRONT_ADVERTISE: HOST[:PORT] expected, got '$adv'"
+	inside=${FRONT_INSIDE:-$addr:$((port + 1))}
+	if ! [[ $inside =~ ^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$ ]] ||
+		[ "${BASH_REMATCH[2]}" -lt 1 ] || [ "${BASH_REMATCH[2]}" -gt 65535 ]; then
+		die "FRONT_INSIDE: ADDR:PORT expected, got '$inside'"
+	fi
+	[ "$inside" != "$addr:$port" ] || die "FRONT_INSIDE must differ from LISTEN_ADDR:PORT"
+fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cfg=${FRONT_CFG:-$here/kamailio.cfg}
@@ -151,11 +171,20 @@ say "replicas: $(grep -c . "$ds_list") from $replicas"
 # Everything that varies per run is a define of kamailio.cfg or -l.
 defs=(-A "DS_LIST=\"$ds_list\"" -A "CTL_SOCK=\"$ctl\"")
 [ -n "${FRONT_PIKE_DENSITY:-}" ] && defs+=(-A "PIKE_DENSITY=$FRONT_PIKE_DENSITY")
+socks=(-l "udp:$addr:$port" -l "tcp:$addr:$port")
+if [ -n "$adv" ]; then
+	# The inside socket first: Kamailio 5.6 applies an advertised
+	# address of -l to the -l options after it as well.
+	socks=(-l "udp:$inside" -l "udp:$addr:$port/$adv" -l "tcp:$addr:$port/$adv")
+	defs+=(-A "INSIDE_UDP=\"udp:$inside\"" -A "PUBLIC_UDP=\"udp:$addr:$port\""
+		-A "PUBLIC_TCP=\"tcp:$addr:$port\"")
+fi
 kamailio -f "$cfg" -DD -E -x tlsf -X tlsf -Y "$rundir" \
-	-m "${FRONT_SHM_MB:-64}" -M "${FRONT_PKG_MB:-8}" \
-	-l "udp:$addr:$port" -l "tcp:$addr:$port" "${defs[@]}" &
+	-m "${FRONT_SHM_MB:-64}" -M "${FRONT_PKG_MB:-8}" "${socks[@]}" "${defs[@]}" &
 kpid=$!
-say "kamailio pid $kpid on $addr:$port, control socket $ctl"
+where="$addr:$port"
+[ -n "$adv" ] && where="$where (advertised as $adv; replicas' side $inside)"
+say "kamailio pid $kpid on $where, control socket $ctl"
 
 # Watch REPLICAS_FILE's directory (the file may be replaced by a rename, or
 # be a ConfigMap's symlink), at least once a second.

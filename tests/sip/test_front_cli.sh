@@ -28,6 +28,12 @@ refused "LISTEN_ADDR:PORT expected, got '$KV_FRONT_ADDR'" "$KV_FRONT_ADDR" "$KV_
 refused 'invalid port' "$KV_FRONT_ADDR:sip" "$KV_TMP/replicas"
 refused 'port out of range' "$KV_FRONT_ADDR:99999" "$KV_TMP/replicas"
 refused 'no address' ":5060" "$KV_TMP/replicas"
+FRONT_ADVERTISE="not an address" refused "FRONT_ADVERTISE: HOST\[:PORT\] expected" \
+	"$KV_FRONT_ADDR:5060" "$KV_TMP/replicas"
+FRONT_ADVERTISE=203.0.113.10 FRONT_INSIDE="$KV_FRONT_ADDR:5060" \
+	refused 'FRONT_INSIDE must differ' "$KV_FRONT_ADDR:5060" "$KV_TMP/replicas"
+FRONT_ADVERTISE=203.0.113.10 refused "FRONT_INSIDE: ADDR:PORT expected, got '$KV_FRONT_ADDR:65536'" \
+	"$KV_FRONT_ADDR:65535" "$KV_TMP/replicas"
 kv_ok "bad command lines refused with status 2"
 
 port=$(kv_free_port)

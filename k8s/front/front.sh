@@ -22,6 +22,9 @@
 #                    replicas get a socket of their own, FRONT_INSIDE
 #   FRONT_INSIDE     ADDR:PORT of that socket (default LISTEN_ADDR and
 #                    PORT+1); the replicas must reach it
+#   FRONT_BAN_FAILURES, FRONT_BAN_WINDOW, FRONT_BAN_TIME  failed logins per
+#                    source address within the window (s) before a ban of
+#                    that long (s); default 20, 60, 300 (see kamailio.cfg)
 #   FRONT_PIKE_DENSITY  requests per source address per 2 s before the
 #                    source is blocked (default 100, see kamailio.cfg)
 #   FRONT_RUNDIR     directory for the dispatcher list and the control
@@ -170,7 +173,19 @@ say "replicas: $(grep -c . "$ds_list") from $replicas"
 
 # Everything that varies per run is a define of kamailio.cfg or -l.
 defs=(-A "DS_LIST=\"$ds_list\"" -A "CTL_SOCK=\"$ctl\"")
-[ -n "${FRONT_PIKE_DENSITY:-}" ] && defs+=(-A "PIKE_DENSITY=$FRONT_PIKE_DENSITY")
+for v in PIKE_DENSITY BAN_FAILURES BAN_WINDOW BAN_TIME; do
+	eval "val=\${FRONT_$v:-}"
+	[ -n "$val" ] || continue
+	case $val in
+	*[!0-9]*) die "FRONT_$v: a number expected, got '$val'" ;;
+	esac
+	[ "$val" -ge 1 ] || die "FRONT_$v must be 1 or more"
+	case $v in
+	BAN_WINDOW) defs+=(-A "AUTHFAIL_TABLE=\"authfail=>size=12;autoexpire=$val;\"") ;;
+	BAN_TIME) defs+=(-A "BANNED_TABLE=\"banned=>size=10;autoexpire=$val;\"") ;;
+	*) defs+=(-A "$v=$val") ;;
+	esac
+done
 socks=(-l "udp:$addr:$port" -l "tcp:$addr:$port")
 if [ -n "$adv" ]; then
 	# The inside socket first: Kamailio 5.6 applies an advertised

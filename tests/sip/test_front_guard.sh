@@ -7,6 +7,11 @@
 #   - the front is no open relay: a phone's in-dialog request toward an
 #     address that is no replica gets 403, and so does a new request from
 #     a replica's address without the Path route to a phone;
+#   - failed logins are counted per phone address at the front (the
+#     replicas see the front, which their ban_exempt lists): with
+#     FRONT_BAN_FAILURES=3, the third wrong password bans the address, whose
+#     next REGISTER, right password or not, gets 403 from the front, while
+#     another phone registers;
 #   - a flood from one address (FRONT_PIKE_DENSITY=20: 20 requests per 2 s)
 #     is cut by pike (PIKE - BLOCKing in the front's log, most requests
 #     unanswered) while a phone on another address registers.
@@ -15,7 +20,7 @@
 kv_conf_calls 1001 1002
 kv_conf_security "ban_exempt = $KV_FRONT_ADDR"
 kv_cluster_start 2
-FRONT_PIKE_DENSITY=20 kv_front_start
+FRONT_PIKE_DENSITY=20 FRONT_BAN_FAILURES=3 kv_front_start
 
 kv_cluster_python <<'PY' || kv_fail "malformed requests"
 import kvsip
@@ -62,6 +67,23 @@ assert r is not None and r.status == 403, r and r.start
 print("new request from a replica without a Path route: %s" % r.start)
 PY
 kv_ok "the front relays only between phones and replicas"
+
+kv_cluster_python <<'PY' || kv_fail "failed logins"
+import kvsip
+guesser = kvsip.FrontPhone("1002", local="127.0.1.20", password="wrong")
+for i in range(3):
+    _, final = guesser.register("1002", "wrong%d" % i)
+    assert final is not None and final.status == 401, "guess %d: %s" % (i, final and final.start)
+_, final = guesser.register("1002", "secret1002")
+assert final is not None and final.status == 403, final and final.start
+assert "KubeVox front" in (final.get("server") or ""), final.get("server")
+print("3 wrong passwords from 127.0.1.20: then %s from the front" % final.start)
+p = kvsip.FrontPhone("1002", local="127.0.1.21")
+p.sign_in()
+print("another address registers 1002: 200")
+PY
+kv_front_wait_log 'event=banned src=127\.0\.1\.20'
+kv_ok "failed logins ban the phone's address at the front"
 
 kv_cluster_python <<'PY' || kv_fail "flood"
 import kvsip, time

@@ -11,8 +11,9 @@ BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-de
 # ones register the en and fr directory links through update-alternatives.
 SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
   asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
+# kamailio and inotify-tools: the front door's tests (k8s/front/front.sh).
 TEST_PKGS="sip-tester redis-server redis-sentinel clang libclang-rt-14-dev python3 curl
-  iproute2 procps dnsmasq-base"
+  iproute2 procps dnsmasq-base kamailio inotify-tools"
 # Kamailio is the peer of bench/; register.sh's Redis mode gives it and
 # kubevoxd a redis-server each (redis-cli comes with it) and Kamailio
 # reaches Redis through db_redis.

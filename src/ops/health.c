@@ -236,6 +236,11 @@ int health_sip_check(const struct sockaddr_storage *sip, unsigned deadline_ms,
 		if (code == 200) {
 			err = 0;
 			snprintf(why, size, "OPTIONS to %s answered 200", dstr);
+		} else if (code == 503) {
+			/* Draining: alive, but telling load balancers to
+			 * send elsewhere (pbx.c); readiness says it too. */
+			err = 0;
+			snprintf(why, size, "OPTIONS to %s answered 503 (draining)", dstr);
 		} else {
 			err = EPROTO;
 			snprintf(why, size, "OPTIONS to %s answered %u", dstr, code);

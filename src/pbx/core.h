@@ -10,6 +10,7 @@
 #ifndef KV_PBX_CORE_H
 #define KV_PBX_CORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -48,6 +49,7 @@ struct pbx {
 	struct prompt_holds *holds;     /* prompts the relay may still read */
 	struct calls *calls;
 	struct flowproxy *proxy;        /* requests for phones of other replicas */
+	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
 };
 
 #endif

@@ -309,16 +309,20 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 	loc_addr_get(&ct->src.local, &b->dst.local);
 	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	b->dst.conn_id = ct->src.conn_id;
+	if (ct->src.replica[0] && strcmp(ct->src.replica, self)) {
+		/* Another replica's flow: our TCP connection ids and local
+		 * addresses mean nothing here. */
+		b->dst.conn_id = 0;
+		memset(&b->dst.local, 0, sizeof(b->dst.local));
+	}
+	/* RFC 3327: the proxy that added Path (k8s/front) holds the flow,
+	 * and any replica reaches the phone through it. */
 	if (ct->path && *ct->path) {
 		snprintf(route, size, "%s", ct->path);
 		return;
 	}
 	if (!ct->src.replica[0] || !strcmp(ct->src.replica, self))
 		return;
-	/* Another replica's flow: our TCP connection ids and local
-	 * addresses mean nothing here. */
-	b->dst.conn_id = 0;
-	memset(&b->dst.local, 0, sizeof(b->dst.local));
 	*guarded = true;
 	if (!state_replica(c->pbx->state, ct->src.replica, &r) && r.alive &&
 	    !flowproxy_route(c->pbx->proxy, &r, &ct->src, route, size, &b->dst)) {

@@ -72,6 +72,23 @@ static void reply_allow(struct sip_stx *stx, uint16_t scode)
 	sip_stx_reply(stx, scode, NULL, NULL, extra, NULL, NULL);
 }
 
+/* A load balancer in front of the replicas (k8s/front: Kamailio's
+ * dispatcher) probes them with OPTIONS: 503 while draining takes this
+ * replica out of its list before the calls on it end, as readiness does
+ * for a Service.  Our own liveness check counts 503 as an answer. */
+static void reply_options(struct pbx *pbx, struct sip_stx *stx)
+{
+	static const char extra[] = "Allow: " PBX_ALLOW "\r\n"
+				    "Accept: application/sdp\r\nSupported: path\r\n"
+				    "Retry-After: 5\r\n";
+
+	if (!pbx->draining) {
+		reply_allow(stx, 200);
+		return;
+	}
+	sip_stx_reply(stx, 503, NULL, NULL, extra, NULL, NULL);
+}
+
 static bool source_banned(struct pbx *pbx, const struct sip_msg *req,
 			  const struct sip_peer *src)
 {
@@ -135,7 +152,7 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 	} else if (sip_msg_is_method(req, "REGISTER")) {
 		registrar_request(pbx, stx, req, src);
 	} else if (sip_msg_is_method(req, "OPTIONS")) {
-		reply_allow(stx, 200);
+		reply_options(pbx, stx);
 	} else if (sip_msg_is_method(req, "SUBSCRIBE") ||
 		   sip_msg_is_method(req, "PUBLISH")) {
 		/* No event packages yet: RFC 6665 §4.2.1.1 answers 489. */
@@ -487,6 +504,7 @@ void pbx_calls_foreach(const struct pbx *pbx,
 
 void pbx_set_draining(struct pbx *pbx, bool draining)
 {
+	pbx->draining = draining;
 	calls_set_draining(pbx->calls, draining);
 }
 

@@ -1518,3 +1518,68 @@ def bindings(client, user, password=None, cseq=1):
     assert final is not None and final.status == 200, \
         "query of %s at %s: %s" % (user, client.server, final and final.start)
     return final.contacts()
+
+
+# --- front door (issue #10): phones that only talk to k8s/front -----------
+
+def front_addr():
+    """(host, port) of the front (tests/sip/lib.sh kv_front_start)."""
+    return os.environ["KV_FRONT_ADDR"], int(os.environ["KV_FRONT_PORT"])
+
+
+def front_options(timeout=1.0):
+    """Status of an OPTIONS to the front itself, or None."""
+    host, port = front_addr()
+    c = Client(port, host=host)
+    try:
+        r = c.transact(c.build("OPTIONS", ruri="sip:%s:%d" % (host, port)),
+                       timeout=timeout)
+    finally:
+        c.close()
+    return r and r.status
+
+
+class FrontPhone(Phone):
+    """A UDP phone of the front: its socket is connected to the front, so
+    the kernel drops whatever comes from anywhere else and every message
+    it reads came from the front.  local: the address it sends from (pike
+    counts per source address); nat: "HOST:PORT" it claims in its Via and
+    Contact instead of its real address, as a phone behind NAT does."""
+
+    def __init__(self, user, local="127.0.0.1", nat=None, password=None):
+        host, port = front_addr()
+        super().__init__(port, user, password, host=host)
+        if local != self.local:
+            self.sock.close()
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind((local, 0))
+            self.local = local
+            self.lport = self.sock.getsockname()[1]
+        self.real = (self.local, self.lport)
+        self.sock.connect((host, port))
+        if nat:
+            h, p = nat.rsplit(":", 1)
+            self.local, self.lport = h, int(p)
+
+    def file(self, data):
+        # The front's own 100 Trying (hop by hop, RFC 3261 §16.2) would pass
+        # for the answer OutCall.invite() waits for (a challenge).
+        if data.startswith(b"SIP/2.0 100 "):
+            return
+        super().file(data)
+
+
+def path_received(resp):
+    """(front URI host:port, received host:port) of the Path in a REGISTER
+    answer, or None."""
+    path = resp.get("path")
+    if not path:
+        return None
+    m = re.search(r"<sip:([^;>]+);[^>]*received=\"?sip:([^;\">]+)", path)
+    return m and (m.group(1), m.group(2))
+
+
+def replica_of(call):
+    """The host of an answered OutCall's remote target: the replica (the
+    B2BUA) that took the call."""
+    return re.match(r"sips?:(?:[^@]*@)?([^:;>]+)", call.target).group(1)

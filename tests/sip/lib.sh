@@ -1273,3 +1273,120 @@ kv_sentinel_cluster_start()
 		kv_replica_start "$i"
 	done
 }
+
+# --- front door (issue #10): k8s/front/front.sh before the replicas -----
+
+KV_FRONT_ADDR=127.0.0.10
+KV_FRONT_PID=
+KV_FRONT_LOG=
+
+# kv_front_replicas I...: write the front's REPLICAS_FILE
+# ($KV_TMP/replicas): sip:ADDR:KV_PORT of each replica I, one a line.
+kv_front_replicas()
+{
+	local i
+
+	for i in "$@"; do
+		printf 'sip:%s:%d\n' "$(kv_replica_addr "$i")" "$KV_PORT"
+	done > "$KV_TMP/replicas.new" && mv -f "$KV_TMP/replicas.new" "$KV_TMP/replicas"
+}
+
+# kv_front_start I...: the front on KV_FRONT_ADDR:KV_FRONT_PORT (a free
+# port, exported with KV_FRONT_ADDR for kvsip) sending to replicas I...
+# (default: all of kv_cluster_start's), with its run directory in
+# $KV_TMP/front (control socket ctl.sock); waits up to 10 s until it
+# answers OPTIONS.  It runs in a process group of its own, which the EXIT
+# trap kills whole (Kamailio forks).  Log in KV_FRONT_LOG.
+kv_front_start()
+{
+	local out try
+
+	[ $# -gt 0 ] || set -- $(seq 1 "${KV_REPLICAS:-0}")
+	kv_front_replicas "$@"
+	KV_FRONT_LOG=$KV_TMP/front.log
+	# kv_free_port checks 127.0.0.1: the front of a test running in
+	# parallel may hold the port on KV_FRONT_ADDR, so a bind failure
+	# means another port.
+	for try in 1 2 3; do
+		KV_FRONT_PORT=$(kv_free_port) || kv_fail "no free port for the front"
+		export KV_FRONT_ADDR KV_FRONT_PORT
+		FRONT_RUNDIR=$KV_TMP/front setsid "$KV_SRC/k8s/front/front.sh" \
+			"$KV_FRONT_ADDR:$KV_FRONT_PORT" "$KV_TMP/replicas" \
+			> "$KV_FRONT_LOG" 2>&1 < /dev/null &
+		KV_FRONT_PID=$!
+		KV_BG_PIDS="$KV_BG_PIDS -$KV_FRONT_PID"
+		for _ in $(seq 1 50); do
+			kill -0 "$KV_FRONT_PID" 2>/dev/null || break
+			out=$(PYTHONPATH=$KV_SIP_DIR timeout -k 2 5 python3 -c \
+				'import kvsip; print(kvsip.front_options(0.2))' 2>&1)
+			[ "$out" = 200 ] && return 0
+			sleep 0.2
+		done
+		kill -0 "$KV_FRONT_PID" 2>/dev/null &&
+			kv_fail "the front did not answer OPTIONS within 10 s: $out
+$(tail -n 20 "$KV_FRONT_LOG")"
+		wait "$KV_FRONT_PID" 2>/dev/null
+		grep -q 'Address already in use' "$KV_FRONT_LOG" ||
+			kv_fail "front.sh exited at start: $(tail -n 20 "$KV_FRONT_LOG")"
+		kv_log "front port $KV_FRONT_PORT taken on $KV_FRONT_ADDR (try $try), another one"
+	done
+	kv_fail "no free port for the front on $KV_FRONT_ADDR in 3 tries"
+}
+
+# kv_front_stop: SIGTERM to front.sh; it must exit 0 within 10 s, and
+# leave no Kamailio process behind.
+kv_front_stop()
+{
+	local rc
+
+	[ -n "$KV_FRONT_PID" ] || kv_fail "kv_front_stop: the front is not running"
+	kill -TERM "$KV_FRONT_PID" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$KV_FRONT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$KV_FRONT_PID" 2>/dev/null && kv_fail "front.sh still running 10 s after SIGTERM"
+	wait "$KV_FRONT_PID"
+	rc=$?
+	[ "$rc" = 0 ] || kv_fail "front.sh exited with status $rc after SIGTERM"
+	pgrep -g "$KV_FRONT_PID" > /dev/null && kv_fail "processes of the front left after SIGTERM: $(pgrep -a -g "$KV_FRONT_PID")"
+	KV_FRONT_PID=
+	kv_ok "the front stopped on SIGTERM"
+}
+
+# kv_front_wait_log REGEX [COUNT] [SECONDS]: wait (default 10 s) for COUNT
+# (default 1) lines of the front's log matching REGEX.
+kv_front_wait_log()
+{
+	local re=$1 want=${2:-1} secs=${3:-10} got=0
+
+	for _ in $(seq 1 $((secs * 10))); do
+		got=$(grep -Ec -- "$re" "$KV_FRONT_LOG" 2>/dev/null)
+		[ "${got:-0}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	kv_fail "expected $want lines of the front's log matching /$re/ within $secs s, found ${got:-0}"
+}
+
+# kv_replica_wait_exit I SECONDS: replica I must exit by itself (after a
+# drain) within SECONDS, with status 0 and a log free of sanitizer reports.
+# No signal is sent: one during its exit would kill it.
+kv_replica_wait_exit()
+{
+	local i=$1 secs=$2 pidvar="KV_RPID_$1" logvar="KV_RLOG_$1" rc
+
+	[ -n "${!pidvar:-}" ] || kv_fail "kv_replica_wait_exit: r$i not running"
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "${!pidvar}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "${!pidvar}" 2>/dev/null && kv_fail "r$i still running after $secs s"
+	wait "${!pidvar}"
+	rc=$?
+	printf -v "$pidvar" '%s' ""
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}"; then
+		grep -E -A 40 'AddressSanitizer|LeakSanitizer|runtime error:' "${!logvar}" >&2
+		kv_fail "sanitizer report in the log of r$i"
+	fi
+	[ "$rc" = 0 ] || kv_fail "r$i exited with status $rc"
+}

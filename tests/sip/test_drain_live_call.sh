@@ -2,7 +2,7 @@
 # test_drain_live_call - SIGTERM with an answered call between two Python
 # phones: the daemon logs drain_start, answers a new INVITE 503 with
 # Retry-After and does not ring anyone, keeps answering REGISTER (401,
-# then 200) and OPTIONS (200), keeps relaying the live call's RTP both
+# then 200), answers OPTIONS 503 (a load balancer's probe), keeps relaying the live call's RTP both
 # ways, answers the callee's BYE 200 and relays it, then exits 0 on its
 # own (drain_done reason=last_call_ended).  Without a call, SIGTERM ends
 # the process at once.
@@ -48,9 +48,11 @@ reg = kvsip.Client(kvsip.kv_port())
 first, final = reg.register("1003", "secret1003", expires=60)
 assert first is not None and first.status == 401, "REGISTER: %s" % (first and first.start)
 assert final is not None and final.status == 200, "REGISTER: %s" % (final and final.start)
+# OPTIONS says 503, so that a load balancer probing with it (k8s/front)
+# stops sending here.
 st = kvsip.options_status()
-assert st == 200, "OPTIONS while draining: %r" % st
-print("REGISTER: 401 then 200; OPTIONS: 200")
+assert st == 503, "OPTIONS while draining: %r" % st
+print("REGISTER: 401 then 200; OPTIONS: 503")
 
 # The live call goes on.
 kvsip.check_media(a, b, call.answer.media, inc.offer.media, "draining", n=25)
@@ -64,7 +66,7 @@ r = inc.expect_response(cseq, "BYE", "answer to the callee's BYE")
 assert r.status == 200, r.start
 print("callee's BYE: 200, relayed to the caller")
 PY
-kv_ok "draining: 503 + Retry-After to a new INVITE, REGISTER and OPTIONS served, live call relayed to its end"
+kv_ok "draining: 503 + Retry-After to a new INVITE and to OPTIONS, REGISTER served, live call relayed to its end"
 
 kvd_wait_exit 6 "drain after the last call"
 kv_assert_match 'event=drain_done .*reason=last_call_ended' "$(cat "$KVD_LOG")" "drain_done"

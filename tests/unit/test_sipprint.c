@@ -287,6 +287,53 @@ static void test_reason(void **state)
 /* The cluster's key, as every replica derives it from the secret. */
 static struct hash_key tag_key;
 
+/* RFC 3261 §12.1.1: 1xx (but 100) and 2xx to an INVITE carry its
+ * Record-Route values, in order; a failure does not. */
+static void test_record_route(void **state)
+{
+	static const char inv[] =
+		"INVITE sip:1002@pbx.example.com SIP/2.0\r\n"
+		"Record-Route: <sip:192.0.2.1;lr>, <sip:192.0.2.2;lr>\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKp1\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"
+		"Record-Route: <sip:192.0.2.3;lr>\r\n"
+		"To: <sip:1002@pbx.example.com>\r\n"
+		"From: <sip:1001@pbx.example.com>;tag=456248\r\n"
+		"Call-ID: rr@998sdasdh09\r\n"
+		"CSeq: 1 INVITE\r\n"
+		"Contact: <sip:1001@192.0.2.10:5060>\r\n"
+		"Content-Length: 0\r\n"
+		"\r\n";
+	static const char rr[] =
+		"Record-Route: <sip:192.0.2.1;lr>, <sip:192.0.2.2;lr>\r\n"
+		"Record-Route: <sip:192.0.2.3;lr>\r\n";
+	static const unsigned with[] = { 180, 200 }, without[] = { 100, 486 };
+	struct sbuf sb;
+
+	(void)state;
+	decode(&req, inv);
+	for (unsigned i = 0; i < 2; i++) {
+		sbuf_init(&sb);
+		assert_int_equal(sip_print_response(&sb, &req, (uint16_t)with[i], NULL,
+						    "t1", NULL, NULL, NULL), 0);
+		assert_non_null(strstr(sbuf_cstr(&sb), "CSeq: 1 INVITE\r\n" "Record-Route: "
+				       "<sip:192.0.2.1;lr>, <sip:192.0.2.2;lr>\r\n"));
+		assert_non_null(strstr(sbuf_cstr(&sb), rr));
+		sbuf_free(&sb);
+		sbuf_init(&sb);
+		assert_int_equal(sip_print_response(&sb, &req, (uint16_t)without[i], NULL,
+						    "t1", NULL, NULL, NULL), 0);
+		assert_null(strstr(sbuf_cstr(&sb), "Record-Route"));
+		sbuf_free(&sb);
+	}
+	/* Not for a REGISTER. */
+	decode(&req, reg);
+	sbuf_init(&sb);
+	assert_int_equal(sip_print_response(&sb, &req, 200, NULL, "t1", NULL, NULL, NULL), 0);
+	assert_null(strstr(sbuf_cstr(&sb), "Record-Route"));
+	sbuf_free(&sb);
+}
+
 static void totag_of(const char *s, char *tag)
 {
 	static struct sip_msg m;
@@ -374,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_print_for_bad_request),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_totag),
+		cmocka_unit_test(test_record_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 CONFIG     ?= asterisk_config
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build asan run test unit fuzz fuzz-build bench clean lint deps
+.PHONY: all build asan run test unit fuzz fuzz-build bench chaos clean lint deps
 
 all: build
 
@@ -47,6 +47,12 @@ bench: build
 	@bench/calls.sh $(BUILD)
 	@bench/media.sh $(BUILD)
 	@MODE=redis bench/register.sh $(BUILD)
+
+# Faults under load (bench/chaos.sh: replica, Redis master, front door),
+# about 12 minutes; not part of `make test` or `make bench`.
+chaos: build
+	@scripts/install-deps.sh bench
+	@bench/chaos.sh $(BUILD)
 
 # clang-tidy (checks in .clang-tidy, every finding an error) and cppcheck
 # over every C file in src/; fails on any finding, after both have run so

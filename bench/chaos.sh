@@ -5,7 +5,7 @@
 # Every fault gets a fresh cluster on loopback: 3 replicas (r1 127.0.0.2,
 # r2 127.0.0.3, r3 127.0.0.4) with one Redis, or with a Redis master, its
 # replica and 3 Sentinels, and the Kamailio front door (k8s/front/front.sh)
-# on 127.0.0.10 where the fault asks for it.  bench/chaos_load.py puts
+# on 127.0.0.10 where the fault asks for it (tests/sip/lib.sh's harness).  bench/chaos_load.py puts
 # USERS phones on it (half of them call the other half, CPS new calls per
 # second, HOLD seconds each, RTP both ways every 100 ms) and logs every
 # failure with its time.  WARM seconds after the load starts (registrations
@@ -54,7 +54,6 @@ AFTER=${AFTER:-40}
 RESTART_AFTER=${RESTART_AFTER:-5}
 FAULTS=${FAULTS:-replica_kill_front replica_kill replica_term redis_master_kill redis_empty front_restart}
 FIRST=20000
-FRONT_ADDR=127.0.0.10
 VICTIM=2
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null
 
@@ -90,47 +89,58 @@ EOF
 
 # --- the front door ----------------------------------------------------------
 
-FRONT_PID=
-FRONT_PORT=
-front_start()
+# Every phone has an address of its own (chaos_load.py), so the front's
+# per-address limits see one phone each; a phone at 67 registrations per
+# second in all is far below them.
+export FRONT_PIKE_DENSITY=${FRONT_PIKE_DENSITY:-400}
+
+front_up()
 {
-	local i
-	: > "$OUT/replicas"
-	for i in 1 2 3; do
-		printf 'sip:%s:%d\n' "$(kv_replica_addr "$i")" "$KV_PORT" >> "$OUT/replicas"
-	done
-	FRONT_PORT=${FRONT_PORT:-$KV_PORT}
-	"$SRC/k8s/front/front.sh" "$FRONT_ADDR:$FRONT_PORT" "$OUT/replicas" \
-		>> "$OUT/front.log" 2>&1 &
-	FRONT_PID=$!
-	KV_BG_PIDS="$KV_BG_PIDS $FRONT_PID"
-	# Ready when it answers OPTIONS.
-	for _ in $(seq 1 100); do
-		python3 - "$FRONT_ADDR" "$FRONT_PORT" <<'EOF' && return 0
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.2)
-s.sendto(("OPTIONS sip:%s:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-chaos\r\n"
-          "Max-Forwards: 70\r\nFrom: <sip:chaos@127.0.0.1>;tag=1\r\nTo: <sip:%s>\r\n"
-          "Call-ID: chaos-probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-          % (sys.argv[1], sys.argv[2], sys.argv[1])).encode(), (sys.argv[1], int(sys.argv[2])))
-try:
-    s.recvfrom(4096)
-except OSError:
-    sys.exit(1)
-EOF
-		sleep 0.1
-	done
-	echo "chaos.sh: the front did not answer OPTIONS within 10 s (see $OUT/front.log)" >&2
-	return 1
+	kv_front_start 1 2 3 > /dev/null
 }
 
-front_stop()
+# front_kill: kill -9 of the whole front (front.sh and Kamailio's processes).
+front_kill()
 {
-	[ -n "$FRONT_PID" ] || return 0
-	kill -s "${1:-TERM}" "$FRONT_PID" 2>/dev/null
-	wait "$FRONT_PID" 2>/dev/null
-	FRONT_PID=
+	[ -n "${KV_FRONT_PID:-}" ] || return 0
+	kill -KILL -- "-$KV_FRONT_PID" 2>/dev/null
+	wait "$KV_FRONT_PID" 2>/dev/null
+	KV_FRONT_PID=
+}
+
+# front_again: the front started again on the same address and port.
+front_again()
+{
+	FRONT_RUNDIR=$KV_TMP/front setsid "$SRC/k8s/front/front.sh" \
+		"$KV_FRONT_ADDR:$KV_FRONT_PORT" "$KV_TMP/replicas" \
+		>> "$KV_FRONT_LOG" 2>&1 < /dev/null &
+	KV_FRONT_PID=$!
+	KV_BG_PIDS="$KV_BG_PIDS -$KV_FRONT_PID"
+	for _ in $(seq 1 100); do
+		[ "$(PYTHONPATH=$KV_SIP_DIR timeout -k 2 5 python3 -c \
+			'import kvsip; print(kvsip.front_options(0.2))' 2>/dev/null)" = 200 ] &&
+			return 0
+		sleep 0.1
+	done
+	kv_fail "the front did not answer OPTIONS within 10 s of its restart"
+}
+
+# Seconds from now until the front's log has one more replica_down line
+# (at most 20 s): how long the front kept sending to a replica that died.
+front_down_after()
+{
+	local before t0 n
+	before=$(grep -c 'event=replica_down' "$KV_FRONT_LOG")
+	t0=$(date +%s.%N)
+	for _ in $(seq 1 200); do
+		n=$(grep -c 'event=replica_down' "$KV_FRONT_LOG")
+		if [ "$n" -gt "$before" ]; then
+			awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf 'more than 20'
 }
 
 # --- one run ----------------------------------------------------------------
@@ -189,8 +199,17 @@ cluster_down()
 		pidvar="KV_RPID_$i"
 		[ -n "${!pidvar:-}" ] && kv_replica_stop "$i" KILL
 	done
-	front_stop KILL
-	kv_redis_stop
+	front_kill
+	if [ -n "${KV_SENTINEL_PIDS:-}" ]; then
+		# shellcheck disable=SC2086,SC2154 # pids; KV_RNODE_*: lib.sh
+		{
+			kill -KILL $KV_SENTINEL_PIDS "${KV_RNODE_a_PID:-}" "${KV_RNODE_b_PID:-}"
+			wait $KV_SENTINEL_PIDS "${KV_RNODE_a_PID:-}" "${KV_RNODE_b_PID:-}"
+		} 2>/dev/null
+		KV_SENTINEL_PIDS=
+	else
+		kv_redis_stop
+	fi
 	# The next cluster counts its replicas' event=ready in fresh logs.
 	for i in 1 2 3; do
 		mv "$KV_TMP/r$i.log" "$OUT/$1.r$i.log" 2>/dev/null
@@ -221,7 +240,9 @@ regok = sum(1 for e in after if e["ev"] == "reg_ok")
 callok = sum(1 for e in after if e["ev"] == "call_ok")
 lost = [e for e in ev if e["ev"] == "call_lost" and e.get("since", e["t"]) >= tf - 2.5
         and e["why"] != "unfinished"]
-on_v = sum(1 for e in lost if victim in (e["ctarget"], e["etarget"]))
+vaddr = victim.rsplit(":", 1)[0]
+on_v = sum(1 for e in lost if victim in (e["ctarget"], e["etarget"])
+           or e.get("relay") == vaddr)
 print("| %s | %d of %d | %d of %d | %d (%d on r2, %d elsewhere) | %s |" % (
     name, regf, regf + regok, callf, callf + callok, len(lost), on_v,
     len(lost) - on_v, extra))
@@ -260,6 +281,46 @@ else:
 EOF
 }
 
+# Seconds until the Sentinels name a master other than the one on port
+# OLD (at most 60 s).
+master_back_after()
+{
+	local t0=$(date +%s.%N) p
+	for _ in $(seq 1 600); do
+		p=$(kv_sentinel_master_port 2>/dev/null)
+		if [ -n "$p" ] && [ "$p" != "$1" ]; then
+			awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf 'more than 60'
+}
+
+# What r2's log says of its drain: calls it had, and when it exited.
+drain_summary()
+{
+	python3 - "$1" <<'EOF'
+import re, sys
+from datetime import datetime
+start = end = calls = None
+for line in open(sys.argv[1]):
+    ts = re.match(r"ts=(\S+)Z", line)
+    t = datetime.strptime(ts.group(1), "%Y-%m-%dT%H:%M:%S.%f") if ts else None
+    if "event=drain_start" in line:
+        start, calls = t, re.search(r"calls=(\d+)", line).group(1)
+    elif "event=exit" in line and start:
+        end = t
+if start is None:
+    print("r2 logged no drain_start")
+elif end is None:
+    print("r2 had %s calls at SIGTERM and had not exited at the end" % calls)
+else:
+    print("r2 had %s calls at SIGTERM and exited %.1f s later, when the last ended"
+          % (calls, (end - start).total_seconds()))
+EOF
+}
+
 have_front()
 {
 	[ -x "$SRC/k8s/front/front.sh" ] && command -v kamailio > /dev/null
@@ -272,11 +333,6 @@ run_fault()
 	kv_log "fault $f: starting the cluster"
 	case $f in
 	redis_master_kill)
-		if ! declare -F kv_sentinel_cluster_start > /dev/null; then
-			printf '| %s | not run: no Sentinel harness in tests/sip/lib.sh |\n' "$f" |
-				tee -a "$OUT/table.md"
-			return 0
-		fi
 		kv_sentinel_cluster_start 3 > /dev/null ;;
 	*) cluster_up ;;
 	esac
@@ -289,32 +345,35 @@ run_fault()
 			cluster_down "$f"
 			return 0
 		fi
-		front_start || { cluster_down "$f"; return 1; }
-		targets=$FRONT_ADDR:$FRONT_PORT ;;
+		front_up
+		targets=$KV_FRONT_ADDR:$KV_FRONT_PORT ;;
 	esac
 	load_start "$targets" "$f"
 	sleep "$WARM"
 	tf=$(load_now)
 	kv_log "fault $f at t=$tf s ($(registered_now "$f") phones registered)"
 	case $f in
-	replica_kill_front | replica_kill)
+	replica_kill_front)
+		kv_replica_stop "$VICTIM" KILL
+		t=$(front_down_after)
+		sleep "$(awk -v r="$RESTART_AFTER" -v t="$t" 'BEGIN { d = r - t; print (d > 0 ? d : 0) }')"
+		kv_replica_start "$VICTIM" > /dev/null
+		sleep "$AFTER"
+		extra="the front stopped sending to r2 $t s after the kill; last failure at +$(last_victim_failure "$f" "$tf") s; r2 restarted after $RESTART_AFTER s" ;;
+	replica_kill)
 		kv_replica_stop "$VICTIM" KILL
 		restart_victim
 		sleep "$AFTER"
-		if [ "$f" = replica_kill_front ]; then
-			extra="front stopped sending to r2 after $(last_victim_failure "$f" "$tf") s (last failure)"
-		else
-			extra="r2's phones reachable again after $(victim_reachable "$f" "$tf") s (r2 restarted after $RESTART_AFTER s)"
-		fi ;;
+		extra="r2's phones reachable again after $(victim_reachable "$f" "$tf") s (r2 restarted after $RESTART_AFTER s)" ;;
 	replica_term)
 		kill -TERM "$(eval echo "\$KV_RPID_$VICTIM")"
 		sleep "$AFTER"
-		t=$(grep -c 'event=drain' "$KV_TMP/r$VICTIM.log")
-		extra="r2 drained ($t drain events in its log)" ;;
+		extra=$(drain_summary "$KV_TMP/r$VICTIM.log") ;;
 	redis_master_kill)
-		kv_sentinel_master_kill
-		sleep "$AFTER"
-		extra="$(kv_sentinel_outage) s without a master" ;;
+		t=$(kv_sentinel_master_port)
+		kill -KILL "$KV_RNODE_a_PID"
+		extra="$(master_back_after "$t") s without a master (until the Sentinels named another)"
+		sleep "$AFTER" ;;
 	redis_empty)
 		before=$(registered_now "$f")
 		kv_redis_stop
@@ -325,11 +384,11 @@ run_fault()
 		extra="$missing of $before bindings missing 5 s after Redis came back empty"
 		sleep "$AFTER" ;;
 	front_restart)
-		front_stop KILL
+		front_kill
 		sleep 1
-		front_start
+		front_again
 		sleep "$AFTER"
-		extra="front down for 1 s" ;;
+		extra="front killed, started again 1 s later" ;;
 	*)
 		echo "chaos.sh: unknown fault $f" >&2
 		load_stop

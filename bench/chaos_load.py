@@ -3,9 +3,9 @@
 that refresh their bindings and call each other, with RTP both ways, and
 a log of everything that failed and when.
 
-One process, one thread, one selector: USERS phones, each with its own
-UDP socket for SIP (its flow: a replica that dies takes its phones' flows
-with it) and one for RTP.  The first half of the users call, the second
+One process, one thread, one selector: USERS phones, each on an address
+of its own (127.1.X.Y) with a UDP socket for SIP (its flow: a replica
+that dies takes its phones' flows with it) and one for RTP.  The first half of the users call, the second
 half answer.  Every phone registers through one target (ADDR:PORT: a
 replica, or the front door for every phone), refreshes at half its expiry,
 and counts a registration failed when no 200 comes within TX_TIMEOUT.
@@ -155,17 +155,18 @@ class Call:
 
 
 class Phone:
-    def __init__(self, load, user, target):
+    def __init__(self, load, user, target, addr):
         self.load, self.loop = load, load.loop
+        self.addr = addr
         self.user = str(user)
         self.password = "secret" + self.user
         self.target = target
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((addr, 0))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", 0))
+        self.rtp.bind((addr, 0))
         self.rtp.setblocking(False)
         self.rtp_port = self.rtp.getsockname()[1]
         self.loop.sel.register(self.sock, selectors.EVENT_READ, self.readable)
@@ -188,10 +189,10 @@ class Phone:
             pass
 
     def via(self, branch):
-        return "SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch)
+        return "SIP/2.0/UDP %s:%d;branch=%s;rport" % (self.addr, self.port, branch)
 
     def contact(self):
-        return "<sip:%s@127.0.0.1:%d>" % (self.user, self.port)
+        return "<sip:%s@%s:%d>" % (self.user, self.addr, self.port)
 
     def readable(self):
         while True:
@@ -296,6 +297,9 @@ class Phone:
                 if c.callee_req.call_id == req.call_id:
                     self.send(c.callee_200, src)     # retransmission
                     return
+            self.load.event("callee_busy", user=self.user, cid=req.call_id,
+                            busy_with=c.call_id if c else None,
+                            answered=c.callee_req.call_id if c and c.callee_req else None)
             self.send(self.respond(req, 486, "Busy Here"), src)
             return
         if method == "ACK":
@@ -304,7 +308,10 @@ class Phone:
             self.send(self.respond(req, 200, "OK"), src)
             return
         if method == "BYE":
-            ok = c is not None and req.call_id == c.call_id
+            # The caller's dialog has the call's Call-ID, the callee's the
+            # one of the B2BUA's leg.
+            ok = c is not None and req.call_id in (
+                c.call_id, c.callee_req.call_id if c.callee_req else None)
             self.send(self.respond(req, 200 if ok else 481,
                                    "OK" if ok else "Unknown"), src)
             if ok:
@@ -321,7 +328,8 @@ class Phone:
 
     def sdp(self):
         return kvsip.sdp_offer(self.rtp_port, codecs=((0, "PCMU/8000"),
-                                                      (101, "telephone-event/8000")))
+                                                      (101, "telephone-event/8000")),
+                               addr=self.addr)
 
     def answer(self, call, req, src):
         call.callee_req = req
@@ -366,7 +374,10 @@ class Load:
         self.count = {}
         for i in range(args.users):
             t = self.targets[i % len(self.targets)]
-            self.phones.append(Phone(self, args.first + i, t))
+            # An address of its own, as phones have (a front counts
+            # requests and failures per source address): 127.1.X.Y.
+            addr = "127.1.%d.%d" % (i // 250, i % 250 + 1)
+            self.phones.append(Phone(self, args.first + i, t, addr))
         half = args.users // 2
         self.callers = self.phones[:half]
         self.callees = self.phones[half:]
@@ -477,9 +488,12 @@ class Load:
         c.hangup_timer = self.loop.at(self.args.hold, self.hangup, c)
 
     def who(self, c):
+        relay = c.media.get("caller")
         return {"caller": c.caller.user, "callee": c.callee.user,
                 "ctarget": self.tname(c.caller.target),
-                "etarget": self.tname(c.callee.target), "cid": c.call_id}
+                "etarget": self.tname(c.callee.target), "cid": c.call_id,
+                # where the media is anchored: the replica of the call
+                "relay": relay[0][0] if relay and relay[0] else None}
 
     def media_tick(self, c):
         if c.ended:

@@ -352,6 +352,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->uac = true;
 	b->ep = ep;
 	tmr_init(&b->noresp_tmr);
+	tmr_init(&b->late_tmr);
 	leg_route(c, b, ct, route, sizeof(route), &guarded);
 	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
 		 call_chan_seq(c));

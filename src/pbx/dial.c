@@ -332,7 +332,20 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 		  c->uniqueid, ct->src.replica, ct->uri);
 }
 
-/* One B leg toward contact ct of endpoint ep. */
+/*
+ * One B leg toward contact ct of endpoint ep.
+ *
+ * Every INVITE KubeVox sends carries an offer, even when the caller made
+ * none (a late offer, call.c): KubeVox anchors media, so it always has an
+ * address, a port and codecs to offer, and Asterisk's chan_pjsip likewise
+ * always offers on outgoing INVITEs.  Passing a late offer through (no
+ * SDP to the callee, its offer in the 200 relayed in the caller's 200,
+ * the caller's ACK answer in ours) would hold the callee's ACK until the
+ * caller's came, could not relay early media (an offer in an unreliable
+ * 183 has no answer without PRACK), would leave forked callees making
+ * different offers to one caller, and meets more peers that mishandle an
+ * INVITE without SDP than ones that cannot answer an offer.
+ */
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		     const struct loc_contact *ct)
 {

@@ -349,6 +349,7 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		     const struct loc_contact *ct)
 {
+	const struct sdp_session *basis;
 	struct leg *b;
 	struct sbuf sb, body;
 	char callid[48], tag[24], branch[48], ip[64], contact[128];
@@ -380,7 +381,12 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		err = ENOMEM;
 		goto out;
 	}
-	err = legmedia_offer(&b->m, c->a.offer, b->offer);
+	/* A caller that made no offer and was answered already (Answer()
+	 * before Dial()) was offered one codec: the relay does not
+	 * transcode, so the callee is offered that one. */
+	basis = c->answered && c->a.m.sent && c->a.m.sent_offer ? c->a.m.sent :
+								   c->a.offer;
+	err = legmedia_offer(&b->m, basis, b->offer);
 	if (err)
 		goto out;
 	err = sdp_encode(&body, b->offer);

@@ -6,11 +6,22 @@
 # carries KubeVox's offer: one audio codec, the one the callee chose, and
 # telephone-event.  The caller answers in the ACK; RTP then flows both ways
 # through the relay, from and to the addresses in the SDPs, and DTMF is
-# seen on the caller's leg with the payload type of the answer.  A normal
-# call (SDP in the INVITE) still works on the same daemon afterwards.
+# seen on the caller's leg with the payload type of the answer.  When the
+# dialplan answers before Dial() (1003's context), the caller is offered
+# PCMU at once, and the callee is offered that codec only, since the relay
+# does not transcode.  A normal call (SDP in the INVITE) still works on the
+# same daemon afterwards.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
+kv_conf_user 1003 endpoint.disallow=all endpoint.allow=ulaw,alaw endpoint.context=answer-first
+cat >> "$KV_CONF/extensions.conf" <<'CONF'
+
+[answer-first]
+exten => 1002,1,Answer()
+ same => n,Dial(PJSIP/1002,10)
+ same => n,Hangup()
+CONF
 kvd_start
 
 kv_python_call <<'PY' || kv_fail "late offer to a phone"
@@ -58,6 +69,25 @@ got = b.wait(lambda got: sum(1 for p, _ in got if p.pt == 101) >= 6, 5.0)
 assert got, "the caller's RFC 4733 events did not reach the callee"
 kvsip.hang_up(call, inc)
 
+# Answer() before Dial(): the caller is offered PCMU, and so is the callee.
+first = kvsip.Phone(kvsip.kv_port(), "1003")
+a3 = kvsip.Rtp()
+first.media.append(a3)
+call = kvsip.OutCall(first, "1002")
+call.invite()
+call.expect_final(200, "late offer answered by the dialplan")
+pt, enc = kvsip.assert_late_offer(call.answer, "200 of Answer()")
+assert enc == "PCMU/8000", call.answer.lines
+kvsip.late_ack(call, call.invite_cseq, kvsip.late_answer(call.answer, a3.port))
+inc = callee.expect_invite()
+names = [n.split("/")[0].upper() for _, n in kvsip.sdp_codecs(inc.offer)]
+assert names == ["PCMU", "TELEPHONE-EVENT"], "offer to the callee after Answer(): %r" % inc.offer.lines
+inc.answer(kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"), (101, "telephone-event/8000"))))
+inc.expect_ack()
+kvsip.check_media(a3, b, call.answer.media, inc.offer.media, "answered-first", 10)
+kvsip.hang_up(call, inc)
+print("Answer() then Dial(): caller and callee both on PCMU, media both ways")
+
 # An early offer still works as before.
 call, inc = kvsip.call_up(caller, callee, a, b)
 kvsip.check_media(a, b, call.answer.media, inc.offer.media, "early", 10)
@@ -69,6 +99,6 @@ kv_ok "late offer: the 200 offers the callee's codec, the ACK answers, media bot
 kv_wait_log 'event=call_late_offer .*cseq='
 kv_wait_log 'event=call_late_answer .*hold=no'
 kv_wait_log 'event=dtmf .*channel=PJSIP/1001-.*digit=5'
-kv_wait_log 'event=call_end.*disposition="?ANSWERED' 2
+kv_wait_log 'event=call_end.*disposition="?ANSWERED' 3
 kvd_stop
 kv_pass

@@ -118,7 +118,8 @@ static void choose_codec(struct leg_media *m, const struct sdp_session *sent)
 
 /* An answer we send names our relay, and tells which codec the phone
  * will receive.  To a phone that made no offer it is an offer of that one
- * codec (RFC 6337 §3.1: the same in a 183 preview and in the 2xx). */
+ * codec; built from the same callee's answer, the 183 preview and the 2xx
+ * carry the same offer, as RFC 6337 §3.1 asks. */
 static int stamp_answer(struct leg_media *m, struct sdp_session *out)
 {
 	struct sdp_session *one;

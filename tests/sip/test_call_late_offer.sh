@@ -4,7 +4,8 @@
 # INVITE with its own SDP: PCMU, PCMA and telephone-event, what 1001's
 # endpoint allows), relays the callee's 180, and the 200 to the caller
 # carries KubeVox's offer: one audio codec, the one the callee chose, and
-# telephone-event.  The caller answers in the ACK; RTP then flows both ways
+# telephone-event (and the callee's 183 gives the caller the same offer as
+# a preview).  The caller answers in the ACK; RTP then flows both ways
 # through the relay, from and to the addresses in the SDPs, and DTMF is
 # seen on the caller's leg with the payload type of the answer.  When the
 # dialplan answers before Dial() (1003's context), the caller is offered
@@ -45,15 +46,22 @@ names = [n.split("/")[0].upper() for _, n in kvsip.sdp_codecs(offer_b)]
 assert names == ["PCMU", "PCMA", "TELEPHONE-EVENT"], "offer to the callee: %r" % offer_b.lines
 print("callee got KubeVox's offer: %r" % kvsip.sdp_codecs(offer_b))
 
-# The callee prefers PCMA: that is the codec the caller must be offered.
+# The callee prefers PCMA: that is the codec the caller must be offered,
+# first as a preview in the 183 of the callee's early media, then in the
+# 200, the same offer (RFC 6337 section 3.1).
 inc.ring()
-inc.answer(kvsip.sdp_offer(b.port, codecs=((8, "PCMA/8000"), (101, "telephone-event/8000"))))
+answer_b = kvsip.sdp_offer(b.port, codecs=((8, "PCMA/8000"), (101, "telephone-event/8000")))
+inc.respond(183, answer_b)
+inc.answer(answer_b)
 prov, r = call.expect_final(200, "late-offer call")
-assert [p.status for p in prov if p.status > 100] == [180], "provisional answers %r" % [p.start for p in prov]
+prov = [p for p in prov if p.status > 100]
+assert [p.status for p in prov] == [180, 183], "provisional answers %r" % [p.start for p in prov]
 assert r.get("content-type") == "application/sdp", "200: Content-Type %r" % r.get("content-type")
 offer_a = call.answer
 pt, enc = kvsip.assert_late_offer(offer_a, "offer in the 200 to the caller")
 assert (pt, enc) == (8, "PCMA/8000"), "offer to the caller: %r" % offer_a.lines
+assert prov[1].sdp().lines == offer_a.lines, "183 preview %r, 200 %r" % (
+    prov[1].sdp().lines, offer_a.lines)
 kvsip.late_ack(call, call.invite_cseq, kvsip.late_answer(offer_a, a.port))
 inc.expect_ack()
 print("200 to the caller offers %r; answered in the ACK" % kvsip.sdp_codecs(offer_a))

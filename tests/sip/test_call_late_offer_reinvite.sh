@@ -7,8 +7,9 @@
 # disturbed, and the answer in the ACK moves the caller's media to a new
 # port.  An answer with a=sendonly holds the caller (nothing is relayed
 # to it, what it sends still is), a later sendrecv answer resumes.  The
-# callee's re-INVITE without SDP works the same way on its leg.  Media
-# flows both ways after each step.
+# re-INVITE that crosses an offer of ours still waiting for its ACK gets
+# 491.  The callee's re-INVITE without SDP works the same way on its leg.
+# Media flows both ways after each step.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
@@ -72,21 +73,39 @@ kvsip.late_ack(call, cseq, kvsip.late_answer(resumed, a2.port, version=4, sessio
 kvsip.check_media(a2, b, resumed.media, inc.offer.media, "resumed")
 print("caller resumes: media both ways")
 
+# While our offer in a 200 waits for its ACK, a re-INVITE from the other
+# side crosses it: 491 (RFC 3261 section 14.2), and the retry goes through.
+cseq, r = kvsip.late_reinvite(call, "caller's refresh without SDP")
+refresh = r.sdp()
+gcseq, branch = kvsip.dialog_invite(inc, kvsip.sdp_offer(b.port, codecs=PCMU, version=2,
+                                                           session=2222))
+g = kvsip.response_to(callee, inc.call_id, gcseq, "INVITE", "callee's re-INVITE in glare")
+assert g.status == 491, "callee's re-INVITE while our offer waits for the ACK: %s" % g.start
+kvsip.dialog_ack_failure(inc, g, branch)
+kvsip.late_ack(call, cseq, kvsip.late_answer(refresh, a2.port, version=5, session=1111))
+rcseq = inc.in_dialog("INVITE", kvsip.sdp_offer(b.port, codecs=PCMU, version=3, session=2222))
+call.answer_reinvite(kvsip.sdp_offer(a2.port, version=6, session=1111))
+r = inc.expect_response(rcseq, "INVITE", "callee's retry")
+assert r.status == 200, "callee's retry: %s" % r.start
+inc.send_ack(rcseq)
+call.expect_ack()
+print("a re-INVITE crossing our pending offer: %s, then its retry: %s" % (g.start, r.start))
+
 # The callee's re-INVITE without SDP.
 cseq, r = kvsip.late_reinvite(inc, "callee's re-INVITE without SDP")
 offer_b = r.sdp()
 pt, enc = kvsip.assert_late_offer(offer_b, "offer in the 200 to the callee's re-INVITE")
 assert enc == "PCMU/8000", offer_b.lines
 assert offer_b.media == inc.offer.media, "callee's relay moved: %r" % (offer_b.media,)
-kvsip.late_ack(inc, cseq, kvsip.late_answer(offer_b, b.port, version=2, session=2222))
+kvsip.late_ack(inc, cseq, kvsip.late_answer(offer_b, b.port, version=4, session=2222))
 caller.expect_nothing(no_invite, "the caller re-INVITEd for the callee's refresh", 0.5)
 kvsip.check_media(a2, b, resumed.media, offer_b.media, "callee-refreshed")
 print("callee's re-INVITE without SDP: 200 offers %r, media both ways" % kvsip.sdp_codecs(offer_b))
 
 # An ordinary re-INVITE with SDP still works afterwards.
-call.invite(kvsip.sdp_offer(a2.port, direction="sendonly", version=5, session=1111))
+call.invite(kvsip.sdp_offer(a2.port, direction="sendonly", version=7, session=1111))
 req = inc.answer_reinvite(kvsip.sdp_offer(b.port, codecs=PCMU, direction="recvonly",
-                                          version=3, session=2222))
+                                          version=5, session=2222))
 assert req.sdp().direction == "sendonly", req.sdp().lines
 _, r = call.expect_final(200, "caller's re-INVITE with SDP")
 call.ack()
@@ -98,6 +117,6 @@ PY
 kv_ok "re-INVITE without SDP from either side: 200 offers, ACK answers, hold and resume"
 
 kv_wait_log 'event=call_late_answer .*hold=yes'
-kv_wait_log 'event=call_late_answer .*hold=no' 3
+kv_wait_log 'event=call_late_answer .*hold=no' 4
 kvd_stop
 kv_pass

@@ -320,6 +320,8 @@ static void late_answer(struct call *c, struct leg *l, const struct sip_msg *ack
 		why = "invalid SDP in ACK";
 	else if (sdp_answer_filter(l->late_offer, ans, chk))
 		why = "answer does not fit the offer";
+	else if (sdp_audio_index(ans) < 0)
+		why = "answer rejects the audio stream";
 	else if (legmedia_remote(&l->m, ans))
 		why = "no media address in the answer";
  out:
@@ -779,7 +781,15 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	}
 	if (late) {
 		a->m.late = true;
-		if (legmedia_offer_local(&a->m, a->offer)) {
+		err = legmedia_offer_local(&a->m, a->offer);
+		if (err == ENOENT) {
+			/* the endpoint allows no codec KubeVox can offer */
+			call_reply_a(c, 488, NULL,
+				     "Warning: 305 kubevox \"Incompatible media format\"\r\n",
+				     NULL);
+			goto fail;
+		}
+		if (err) {
 			call_reply_a(c, 500, NULL, NULL, NULL);
 			goto fail;
 		}
@@ -936,9 +946,11 @@ static void late_ack_timeout(void *arg)
 /*
  * A re-INVITE without SDP (a session refresh, or a phone that wants an
  * offer, RFC 6337 §5): our current description for the leg is the offer
- * in the 200, with the codec in use only, and the answer in the ACK goes
- * to the relay (address, hold).  The other phone is not asked anything:
- * its media has not changed.
+ * in the 200, with the codec in use only (what Asterisk does too, with
+ * all_codecs_on_empty_reinvite at its default: the relay does not
+ * transcode), and the answer in the ACK goes to the relay (address,
+ * hold).  The other phone is not asked anything: its media has not
+ * changed.
  */
 static void reinvite_late(struct call *c, struct leg *l, struct sip_stx *stx,
 			  const struct sip_msg *req, struct sdp_session *out)

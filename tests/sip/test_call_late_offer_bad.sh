@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_call_late_offer_bad - what KubeVox does when a late offer goes
 # wrong.  An INVITE whose body is not SDP gets 488 with a Warning.  After
-# the 200 that carries KubeVox's offer, an ACK without SDP, an ACK whose
-# answer names a codec that was not offered (PCMA to a PCMU offer) and an
-# ACK with an SDP that does not parse each end the call with BYE, on every
-# leg, and the log says why (RFC 3261 section 13.3.1.4).  So does the ACK
-# without SDP of a callee's re-INVITE without SDP.  The daemon stays up.
+# the 200 that carries KubeVox's offer, an ACK without SDP, an answer that
+# names a codec that was not offered (PCMA to a PCMU offer), an SDP that
+# does not parse and an answer that rejects the audio stream each end the
+# call with BYE, on every leg, and the log says why (RFC 3261 section
+# 13.3.1.4).  So does the ACK without SDP of a callee's re-INVITE without
+# SDP.  The daemon stays up.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
@@ -43,8 +44,11 @@ kvsip.expect_bye_from_kubevox(inc, "BYE to the callee after the caller's ACK wit
 print("ACK without SDP: BYE to the caller and to the callee")
 
 # Answers that do not fit the offer, or do not parse, to 600.
+rejected = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+            b"t=0 0\r\nm=audio 0 RTP/AVP 0 101\r\n")
 for what, body in (("PCMA answer to a PCMU offer", None),
-                   ("unparsable SDP", b"v=0\r\nm=audio\r\n")):
+                   ("unparsable SDP", b"v=0\r\nm=audio\r\n"),
+                   ("the audio stream rejected", rejected)):
     call = kvsip.OutCall(caller, "600")
     call.invite()
     call.expect_final(200, "late offer to 600")
@@ -73,5 +77,6 @@ kv_ok "late offers without a fitting answer end with BYE, a non-SDP body gets 48
 kv_wait_log 'event=call_late_answer_bad .*reason="?ACK without SDP answer' 2
 kv_wait_log 'event=call_late_answer_bad .*reason="?answer does not fit the offer'
 kv_wait_log 'event=call_late_answer_bad .*reason="?invalid SDP in ACK'
+kv_wait_log 'event=call_late_answer_bad .*reason="?answer rejects the audio stream'
 kvd_stop
 kv_pass

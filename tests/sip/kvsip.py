@@ -1595,3 +1595,17 @@ def expect_bye_from_kubevox(dlg, what, timeout=5.0):
     req = dlg.expect_request("BYE", what, timeout)
     dlg.phone.respond(req, 200)
     return req
+
+
+def await_bridge(src, dest, dst, what, timeout=5.0):
+    """Send from src to dest until a packet reaches dst: the relay's workers
+    apply a new bridge shortly after the SIP that set it up, so a phone
+    whose only cue is an ACK may speak a packet too early."""
+    deadline = time.monotonic() + timeout
+    i = 0
+    while time.monotonic() < deadline:
+        src.send(dest, tagged("bridge", i))
+        i += 1
+        if dst.wait(lambda got: any(p.payload.startswith(b"bridge:") for p, _ in got), 0.05):
+            return
+    raise AssertionError("%s: no packet relayed within %gs" % (what, timeout))

@@ -92,6 +92,7 @@ names = [n.split("/")[0].upper() for _, n in kvsip.sdp_codecs(inc.offer)]
 assert names == ["PCMU", "TELEPHONE-EVENT"], "offer to the callee after Answer(): %r" % inc.offer.lines
 inc.answer(kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"), (101, "telephone-event/8000"))))
 inc.expect_ack()
+kvsip.await_bridge(a3, call.answer.media, b, "bridge after Answer() and Dial()")
 kvsip.check_media(a3, b, call.answer.media, inc.offer.media, "answered-first", 10)
 kvsip.hang_up(call, inc)
 print("Answer() then Dial(): caller and callee both on PCMU, media both ways")

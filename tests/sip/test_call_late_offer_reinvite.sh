@@ -47,6 +47,7 @@ assert offer.version == first.version, "o= version %d for the same SDP, was %d" 
     offer.version, first.version)
 kvsip.late_ack(call, cseq, kvsip.late_answer(offer, a2.port, version=2, session=1111))
 callee.expect_nothing(no_invite, "the callee re-INVITEd for the caller's refresh", 0.5)
+kvsip.await_bridge(a2, offer.media, b, "caller's media from its new port")
 kvsip.check_media(a2, b, offer.media, inc.offer.media, "moved")
 print("caller's re-INVITE without SDP: 200 offers %r (o= version kept), "
       "ACK answer moved the media" % kvsip.sdp_codecs(offer))

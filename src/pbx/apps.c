@@ -172,6 +172,15 @@ void apps_play_done(struct call *c)
 		play_finish(c, c->play_failed ? "FAILED" : "SUCCESS");
 }
 
+void apps_play_start(struct call *c)
+{
+	c->play_on_ack = false;
+	if (c->phase == CALL_OVER || !c->play_list)
+		return;
+	if (!play_next(c))
+		play_finish(c, c->play_failed ? "FAILED" : "SUCCESS");
+}
+
 static enum dp_result app_playback(struct call *c, const char *args)
 {
 	char *buf = strdup(args ? args : ""), q[200];
@@ -200,6 +209,14 @@ static enum dp_result app_playback(struct call *c, const char *args)
 		return DP_HANGUP;
 	c->play_next = c->play_list;
 	c->play_failed = false;
+	/* A caller that made no offer tells where its media goes in the ACK
+	 * of the 200 about to go out: frames sent before would be lost.  (An
+	 * early-media preview has no ACK: the relay latches on what the
+	 * caller sends, if anything.) */
+	if (c->a.m.late && c->answered) {
+		c->play_on_ack = true;
+		return DP_ASYNC;
+	}
 	if (!play_next(c)) {
 		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", "FAILED");
 		free(c->play_list);

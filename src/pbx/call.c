@@ -278,6 +278,77 @@ static bool session_negotiate(struct call *c, const struct sip_msg *req)
 	return true;
 }
 
+/* ---- late offer: our offer in a 2xx, the phone's answer in the ACK ---- */
+
+/* Keep the offer sdp sent in the 2xx to INVITE cseq on leg l. */
+static int late_offer_keep(struct call *c, struct leg *l,
+			   const struct sdp_session *sdp, uint32_t cseq)
+{
+	if (!l->late_offer) {
+		l->late_offer = malloc(sizeof(*l->late_offer));
+		if (!l->late_offer)
+			return ENOMEM;
+	}
+	*l->late_offer = *sdp;
+	l->late_cseq = cseq;
+	log_event(LOG_INFO, "call_late_offer", "uniqueid=%s channel=%s cseq=%u",
+		  c->uniqueid, l->chan, cseq);
+	return 0;
+}
+
+/*
+ * The ACK of a 2xx that carried our offer brings the answer.  RFC 3261
+ * §13.3.1.4 leaves a UAS that gets none, or one it cannot accept, only a
+ * BYE: the call ends, and the log says why.
+ */
+static void late_answer(struct call *c, struct leg *l, const struct sip_msg *ack)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(ack, SIP_HDR_CONTENT_TYPE);
+	struct sdp_session *ans = NULL, *chk = NULL;
+	const char *why = NULL;
+	char q[80];
+
+	if (!ack->body.l || !ct || !pl_eqcase_str(&ct->val, "application/sdp")) {
+		why = "ACK without SDP answer";
+		goto out;
+	}
+	ans = malloc(sizeof(*ans));
+	chk = malloc(sizeof(*chk));
+	if (!ans || !chk)
+		why = "out of memory";
+	else if (sdp_decode(ans, ack->body.p, ack->body.l, NULL))
+		why = "invalid SDP in ACK";
+	else if (sdp_answer_filter(l->late_offer, ans, chk))
+		why = "answer does not fit the offer";
+	else if (sdp_audio_index(ans) < 0)
+		why = "answer rejects the audio stream";
+	else if (legmedia_remote(&l->m, ans))
+		why = "no media address in the answer";
+ out:
+	tmr_cancel(c->pbx->tmrq, &l->late_tmr);
+	free(l->late_offer);
+	l->late_offer = NULL;
+	l->m.late = false;
+	if (why) {
+		log_event(LOG_WARN, "call_late_answer_bad", "uniqueid=%s channel=%s reason=%s",
+			  c->uniqueid, l->chan, log_q(q, sizeof(q), why, strlen(why)));
+		free(ans);
+		free(chk);
+		call_end(c, Q850_BEARERCAPABILITY_NOTAVAIL);
+		return;
+	}
+	/* The phone's SDP is what says whether it holds (call_media_timeouts). */
+	free(l->offer);
+	l->offer = ans;
+	free(chk);
+	call_media_timeouts(c);
+	log_event(LOG_INFO, "call_late_answer", "uniqueid=%s channel=%s hold=%s",
+		  c->uniqueid, l->chan,
+		  sdp_is_hold(ans, (unsigned)sdp_audio_index(ans)) ? "yes" : "no");
+	if (l == &c->a && c->play_on_ack)
+		apps_play_start(c);
+}
+
 void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 		  const char *extra, const struct sdp_session *sdp)
 {
@@ -285,6 +356,7 @@ void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 	struct sbuf hdrs, body;
 	struct pl b = PL_INIT;
 	char contact[128];
+	int late_failed = 0;
 
 	if (!a->inv_stx)
 		return;
@@ -305,6 +377,10 @@ void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 		b.p = body.p;
 		b.l = body.len;
 	}
+	/* Our offer to a caller that made none: its answer is in the ACK. */
+	if (a->m.late && b.l && scode >= 200 && scode < 300)
+		late_failed = late_offer_keep(c, a, sdp,
+					      sip_stx_request(a->inv_stx)->cseq.num);
 	sip_stx_reply(a->inv_stx, scode, reason, a->dlg ? a->dlg->ltag : NULL,
 		      sbuf_cstr(&hdrs), b.l ? "application/sdp" : NULL, b.l ? &b : NULL);
 	sbuf_free(&hdrs);
@@ -320,6 +396,8 @@ void call_reply_a(struct call *c, uint16_t scode, const char *reason,
 		c->answered = true;
 		call_answered(c);
 	}
+	if (late_failed)
+		call_end(c, Q850_NETWORK_OUT_OF_ORDER);
 }
 
 static void ack_timeout(void *arg)
@@ -391,6 +469,7 @@ static void leg_release(struct leg *l)
 	struct call *c = l->call;
 
 	tmr_cancel(c->pbx->tmrq, &l->noresp_tmr);
+	tmr_cancel(c->pbx->tmrq, &l->late_tmr);
 	if (l->dlg)
 		call_table_remove(c->calls, l);
 	legmedia_free(&l->m);
@@ -406,7 +485,8 @@ static void leg_release(struct leg *l)
 	l->dlg = NULL;
 	free(l->offer);
 	free(l->reinv_offer);
-	l->offer = l->reinv_offer = NULL;
+	free(l->late_offer);
+	l->offer = l->reinv_offer = l->late_offer = NULL;
 }
 
 void call_leg_free(struct leg *l)
@@ -648,6 +728,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	char contact[128], ip[64];
 	char totag[24];
 	const char *sdp_why = NULL;
+	bool late;
 	int err;
 
 	if (res != AUTHN_OK) {
@@ -663,11 +744,15 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	req = sip_stx_request(a->inv_stx);
 	c->calls->stats.total++;
 
-	/* The offer: KubeVox answers, it does not make offers in 200s. */
+	/* No body: a late offer (RFC 3261 §13.2.1), from providers mostly.
+	 * KubeVox offers in its 2xx (and, as a preview, in a 183) and takes
+	 * the answer from the ACK; meanwhile the call runs on the offer the
+	 * caller's endpoint would have made (legmedia_offer_local). */
 	ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
-	if (!req->body.l || !ct || !pl_eqcase_str(&ct->val, "application/sdp")) {
-		call_reply_a(c, 488, "Not Acceptable Here - SDP offer required",
-			     "Warning: 399 kubevox \"INVITE without SDP offer\"\r\n", NULL);
+	late = !req->body.l;
+	if (!late && (!ct || !pl_eqcase_str(&ct->val, "application/sdp"))) {
+		call_reply_a(c, 488, "Not Acceptable Here - SDP offer expected",
+			     "Warning: 399 kubevox \"INVITE body is not SDP\"\r\n", NULL);
 		goto fail;
 	}
 	a->offer = malloc(sizeof(*a->offer));
@@ -676,7 +761,7 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		call_reply_a(c, 500, NULL, NULL, NULL);
 		goto fail;
 	}
-	if (sdp_decode(a->offer, req->body.p, req->body.l, &sdp_why)) {
+	if (!late && sdp_decode(a->offer, req->body.p, req->body.l, &sdp_why)) {
 		char w[160];
 
 		snprintf(w, sizeof(w), "Warning: 399 kubevox \"bad SDP: %s\"\r\n",
@@ -694,12 +779,29 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 		call_reply_a(c, 503, NULL, "Retry-After: 5\r\n", NULL);
 		goto fail;
 	}
-	if (legmedia_answer_local(&a->m, a->offer, probe) == ENOENT) {
-		call_reply_a(c, 488, NULL,
-			     "Warning: 305 kubevox \"Incompatible media format\"\r\n", NULL);
-		goto fail;
+	if (late) {
+		a->m.late = true;
+		err = legmedia_offer_local(&a->m, a->offer);
+		if (err == ENOENT) {
+			/* the endpoint allows no codec KubeVox can offer */
+			call_reply_a(c, 488, NULL,
+				     "Warning: 305 kubevox \"Incompatible media format\"\r\n",
+				     NULL);
+			goto fail;
+		}
+		if (err) {
+			call_reply_a(c, 500, NULL, NULL, NULL);
+			goto fail;
+		}
+	} else {
+		if (legmedia_answer_local(&a->m, a->offer, probe) == ENOENT) {
+			call_reply_a(c, 488, NULL,
+				     "Warning: 305 kubevox \"Incompatible media format\"\r\n",
+				     NULL);
+			goto fail;
+		}
+		legmedia_remote(&a->m, a->offer);
 	}
-	legmedia_remote(&a->m, a->offer);
 
 	sip_totag(sip_stack_tag_key(c->pbx->stack), req, totag, sizeof(totag));
 	if (call_contact(c, &a->dst, contact, sizeof(contact)) ||
@@ -763,6 +865,7 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	tmr_init(&c->ack_tmr);
 	tmr_init(&c->free_tmr);
 	tmr_init(&c->se_tmr);
+	tmr_init(&c->a.late_tmr);
 	gettimeofday(&tv, NULL);
 	c->t_start = tv;
 	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
@@ -803,10 +906,16 @@ static void ack_received(struct calls *cs, const struct sip_msg *req)
 {
 	struct leg *l = table_find(cs, req);
 
-	if (!l || l->uac || l->acked)
+	if (!l)
 		return;
-	l->acked = true;
-	tmr_cancel(cs->pbx->tmrq, &l->call->ack_tmr);
+	if (!l->uac && !l->acked) {
+		l->acked = true;
+		tmr_cancel(cs->pbx->tmrq, &l->call->ack_tmr);
+	}
+	/* Retransmitted ACKs find the answer taken already. */
+	if (l->late_offer && req->cseq.num == l->late_cseq &&
+	    l->call->phase != CALL_OVER)
+		late_answer(l->call, l, req);
 }
 
 static void reinvite_answered(int err, const struct sip_msg *resp, void *arg);
@@ -822,6 +931,53 @@ static const char *reinvite_headers(const struct call *c, const struct leg *l,
 	snprintf(buf, size, "%sSession-Expires: %u;refresher=uac\r\nRequire: timer\r\n",
 		 call_allow, c->se);
 	return buf;
+}
+
+static void late_ack_timeout(void *arg)
+{
+	struct leg *l = arg;
+	struct call *c = l->call;
+
+	log_event(LOG_WARN, "call_no_ack", "uniqueid=%s channel=%s cseq=%u",
+		  c->uniqueid, l->chan, l->late_cseq);
+	call_end(c, Q850_NORMAL_CLEARING);
+}
+
+/*
+ * A re-INVITE without SDP (a session refresh, or a phone that wants an
+ * offer, RFC 6337 §5): our current description for the leg is the offer
+ * in the 200, with the codec in use only (what Asterisk does too, with
+ * all_codecs_on_empty_reinvite at its default: the relay does not
+ * transcode), and the answer in the ACK goes to the relay (address,
+ * hold).  The other phone is not asked anything: its media has not
+ * changed.
+ */
+static void reinvite_late(struct call *c, struct leg *l, struct sip_stx *stx,
+			  const struct sip_msg *req, struct sdp_session *out)
+{
+	char hdrs[256];
+	struct sbuf body;
+	struct pl b;
+
+	if (legmedia_reoffer(&l->m, out) || late_offer_keep(c, l, out, req->cseq.num)) {
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	sbuf_init(&body);
+	if (sdp_encode(&body, out)) {
+		sbuf_free(&body);
+		free(l->late_offer);
+		l->late_offer = NULL;
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return;
+	}
+	b.p = body.p;
+	b.l = body.len;
+	sip_stx_reply(stx, 200, NULL, NULL, reinvite_headers(c, l, hdrs, sizeof(hdrs)),
+		      "application/sdp", &b);
+	sbuf_free(&body);
+	/* RFC 3261 §13.3.1.4: a 2xx never ACKed ends the session with BYE. */
+	tmr_start(c->pbx->tmrq, &l->late_tmr, CALL_ACK_WAIT_MS, late_ack_timeout, l);
 }
 
 static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
@@ -841,7 +997,9 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		sip_stx_reply(stx, 500, NULL, NULL, "Retry-After: 2\r\n", NULL, NULL);
 		return;
 	}
-	if (l->reinv_ctx || (o && o->reinv_ctx)) {
+	/* An offer of ours in a 2xx whose ACK has not come is pending too. */
+	if (l->reinv_ctx || (o && o->reinv_ctx) || l->late_offer ||
+	    (o && o->late_offer)) {
 		sip_stx_reply(stx, 491, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
@@ -851,7 +1009,11 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
 		goto out;
 	}
-	if (!req->body.l || sdp_decode(in, req->body.p, req->body.l, NULL)) {
+	if (!req->body.l) {
+		reinvite_late(c, l, stx, req, out);
+		goto out;
+	}
+	if (sdp_decode(in, req->body.p, req->body.l, NULL)) {
 		sip_stx_reply(stx, 488, NULL, NULL, NULL, NULL, NULL);
 		goto out;
 	}

@@ -77,6 +77,12 @@ struct leg {
 	struct sip_stx *reinv_stx;      /* from this leg's phone */
 	struct sip_ctx *reinv_ctx;      /* ours, on this leg */
 	struct sdp_session *reinv_offer;
+
+	/* Late offer: the phone's INVITE or re-INVITE had no SDP, so our 2xx
+	 * carried an offer and the answer comes in the ACK of that CSeq. */
+	struct sdp_session *late_offer;
+	uint32_t late_cseq;
+	struct tmr late_tmr;            /* that ACK never came (re-INVITE) */
 };
 
 enum call_phase {
@@ -134,6 +140,8 @@ struct call {
 	char *play_next;
 	const struct prompt *prompt;
 	bool play_failed;
+	bool play_on_ack;               /* the caller made no offer: its
+					 * address comes with the ACK */
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
@@ -173,6 +181,7 @@ void dial_leg_bye(struct leg *b);
 /* apps.c */
 int  apps_chan_init(struct call *c);
 void apps_play_done(struct call *c);
+void apps_play_start(struct call *c);   /* a Playback() waiting for media */
 void apps_dtmf(struct call *c, struct leg *l, char digit);
 
 #endif

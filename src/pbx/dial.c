@@ -336,10 +336,24 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 		  c->uniqueid, ct->src.replica, ct->uri);
 }
 
-/* One B leg toward contact ct of endpoint ep. */
+/*
+ * One B leg toward contact ct of endpoint ep.
+ *
+ * Every INVITE KubeVox sends carries an offer, even when the caller made
+ * none (a late offer, call.c): KubeVox anchors media, so it always has an
+ * address, a port and codecs to offer, and Asterisk's chan_pjsip likewise
+ * always offers on outgoing INVITEs.  Passing a late offer through (no
+ * SDP to the callee, its offer in the 200 relayed in the caller's 200,
+ * the caller's ACK answer in ours) would hold the callee's ACK until the
+ * caller's came, could not relay early media (an offer in an unreliable
+ * 183 has no answer without PRACK), would leave forked callees making
+ * different offers to one caller, and meets more peers that mishandle an
+ * INVITE without SDP than ones that cannot answer an offer.
+ */
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		     const struct loc_contact *ct)
 {
+	const struct sdp_session *basis;
 	struct leg *b;
 	struct sbuf sb, body;
 	char callid[48], tag[24], branch[48], ip[64], contact[128];
@@ -356,6 +370,7 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 	b->uac = true;
 	b->ep = ep;
 	tmr_init(&b->noresp_tmr);
+	tmr_init(&b->late_tmr);
 	leg_route(c, b, ct, route, sizeof(route), &guarded);
 	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
 		 call_chan_seq(c));
@@ -370,7 +385,12 @@ static int leg_start(struct call *c, const struct cfg_endpoint *ep,
 		err = ENOMEM;
 		goto out;
 	}
-	err = legmedia_offer(&b->m, c->a.offer, b->offer);
+	/* A caller that made no offer and was answered already (Answer()
+	 * before Dial()) was offered one codec: the relay does not
+	 * transcode, so the callee is offered that one. */
+	basis = c->answered && c->a.m.sent && c->a.m.sent_offer ? c->a.m.sent :
+								   c->a.offer;
+	err = legmedia_offer(&b->m, basis, b->offer);
 	if (err)
 		goto out;
 	err = sdp_encode(&body, b->offer);

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pbx/legmedia.h"
@@ -42,6 +43,8 @@ void legmedia_free(struct leg_media *m)
 	if (m->rtp)
 		rtp_leg_free(m->rtp);
 	m->rtp = NULL;
+	free(m->sent);
+	m->sent = NULL;
 }
 
 /* KubeVox's address toward the leg's phone, for c= and o=. */
@@ -63,8 +66,8 @@ static int media_addr(const struct leg_media *m, char *ip, size_t size, int *af)
 	return sip_stack_local_addr(m->stack, m->dst, ip, size, NULL);
 }
 
-/* Our relay address and port into s, and its o= line for this leg. */
-static int stamp(struct leg_media *m, struct sdp_session *s)
+/* Our relay address and port into s. */
+static int relay_addr(const struct leg_media *m, struct sdp_session *s)
 {
 	uint16_t ports[SDP_MAX_MEDIA] = {0};
 	char ip[64];
@@ -77,10 +80,27 @@ static int stamp(struct leg_media *m, struct sdp_session *s)
 	err = media_addr(m, ip, sizeof(ip), &af);
 	if (err)
 		return err;
-	err = sdp_set_media_addr(s, ip, af, ports);
+	return sdp_set_media_addr(s, ip, af, ports);
+}
+
+/* Our relay address and port into s, and its o= line for this leg; s is
+ * what the phone is told next (kept for a re-INVITE without SDP). */
+static int stamp(struct leg_media *m, struct sdp_session *s, bool offer)
+{
+	int err = relay_addr(m, s);
+
+	if (!err)
+		err = sdp_origin_apply(&m->origin, s);
 	if (err)
 		return err;
-	return sdp_origin_apply(&m->origin, s);
+	if (!m->sent) {
+		m->sent = malloc(sizeof(*m->sent));
+		if (!m->sent)
+			return ENOMEM;
+	}
+	*m->sent = *s;
+	m->sent_offer = offer;
+	return 0;
 }
 
 /* The codec the phone of leg l receives: the first of what we send it. */
@@ -97,11 +117,26 @@ static void choose_codec(struct leg_media *m, const struct sdp_session *sent)
 }
 
 /* An answer we send names our relay, and tells which codec the phone
- * will receive. */
+ * will receive.  To a phone that made no offer it is an offer of that one
+ * codec; built from the same callee's answer, the 183 preview and the 2xx
+ * carry the same offer, as RFC 6337 §3.1 asks. */
 static int stamp_answer(struct leg_media *m, struct sdp_session *out)
 {
-	int err = stamp(m, out);
+	struct sdp_session *one;
+	int err;
 
+	if (m->late) {
+		one = malloc(sizeof(*one));
+		if (!one)
+			return ENOMEM;
+		err = sdp_offer_narrow(out, NULL, 0, one);
+		if (!err)
+			*out = *one;
+		free(one);
+		if (err)
+			return err;
+	}
+	err = stamp(m, out, m->late);
 	if (err)
 		return err;
 	choose_codec(m, out);
@@ -115,7 +150,7 @@ int legmedia_offer(struct leg_media *m, const struct sdp_session *offer_in,
 
 	if (err)
 		return err;
-	return stamp(m, out);
+	return stamp(m, out, true);
 }
 
 int legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
@@ -147,15 +182,54 @@ int legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_off
 	return stamp_answer(m, out);
 }
 
+int legmedia_offer_local(struct leg_media *m, struct sdp_session *out)
+{
+	int err = sdp_offer_local(m->allow, m->allow_n, out);
+
+	if (err)
+		return err;
+	return relay_addr(m, out);
+}
+
+int legmedia_reoffer(struct leg_media *m, struct sdp_session *out)
+{
+	int err;
+
+	if (!m->sent)
+		return ENOENT;
+	err = sdp_offer_narrow(m->sent, m->heard, m->heard_n, out);
+	if (err)
+		return err;
+	/* An answer's direction answered the phone's last offer (its own
+	 * hold): ours says what KubeVox wants, which is media. */
+	if (!m->sent_offer) {
+		out->dir = SDP_DIR_UNSET;
+		for (unsigned i = 0; i < out->media_n; i++) {
+			if (out->media[i].port)
+				out->media[i].dir = SDP_DIR_SENDRECV;
+		}
+	}
+	err = stamp(m, out, true);
+	if (err)
+		return err;
+	choose_codec(m, out);
+	return 0;
+}
+
 int legmedia_remote(struct leg_media *m, const struct sdp_session *sdp)
 {
 	struct sockaddr_storage ss;
 	struct sdp_codec_choice ch;
+	const struct sdp_media *am;
 	int idx, err;
 
 	idx = sdp_audio_index(sdp);
 	if (idx < 0)
 		return ENOENT;
+	am = &sdp->media[idx];
+	m->heard_n = 0;
+	for (unsigned i = 0; am->rtp && i < am->fmt_n; i++)
+		m->heard[m->heard_n++] = sdp_fmt_codec(sdp, am, i);
 	err = sdp_remote_rtp(sdp, (unsigned)idx, &ss);
 	if (err)
 		return err;

@@ -9,6 +9,12 @@
  *
  * A leg's relay events (DTMF, end of a prompt, RTP timeout) go to the
  * handler given at legmedia_init(): this file knows nothing of calls.
+ *
+ * Late offer (a phone's INVITE or re-INVITE without SDP): KubeVox offers
+ * in its 2xx and the phone answers in the ACK.  Since the relay forwards
+ * packets untouched, that offer names one codec (and telephone-event):
+ * the one the relay will send the phone, so the answer cannot pick
+ * another.
  */
 #ifndef KV_PBX_LEGMEDIA_H
 #define KV_PBX_LEGMEDIA_H
@@ -34,6 +40,16 @@ struct leg_media {
 	const struct sip_peer *dst;     /* the leg's phone */
 	const enum cfg_codec *allow;    /* its endpoint's codecs */
 	size_t allow_n;
+
+	/* The phone made no offer: what the answer functions below build
+	 * for it is an offer of one codec instead (the call engine clears
+	 * this once the phone's answer has come). */
+	bool late;
+	struct sdp_session *sent;       /* the last description made for the
+					 * phone, NULL before the first */
+	bool sent_offer;                /* ... and whether it was an offer */
+	enum cfg_codec heard[SDP_MAX_FMT];  /* codecs of the phone's last SDP */
+	unsigned heard_n;
 };
 
 struct legmedia_params {
@@ -65,6 +81,15 @@ int  legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
 /* The other phone's answer, relayed to this leg's phone. */
 int  legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_offer,
 			   const struct sdp_session *answer_in, struct sdp_session *out);
+/* The offer a phone that made none would have made: its endpoint's codecs
+ * and telephone-event, with our relay address (not an SDP to send: the
+ * call engine dials with it as the phone's offer). */
+int  legmedia_offer_local(struct leg_media *m, struct sdp_session *out);
+/* Our offer for a re-INVITE without SDP from the leg's phone: the last
+ * description made for it, with the one codec in use, sendrecv unless
+ * that description was an offer that said otherwise (the other phone's
+ * hold).  ENOENT before any description was made. */
+int  legmedia_reoffer(struct leg_media *m, struct sdp_session *out);
 /* Point the relay at what the phone's SDP says (address, hold, DTMF). */
 int  legmedia_remote(struct leg_media *m, const struct sdp_session *sdp);
 

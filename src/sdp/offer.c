@@ -64,6 +64,8 @@ static bool fb_of_dropped(const struct sdp_media *m, const bool *keep,
 	return idx < 0 || !keep[idx];
 }
 
+static uint32_t fmt_clock(const struct sdp_fmt *f);
+
 static int copy_lines(const struct sdp_session *in, const struct sdp_media *m,
 		      const bool *keep, struct sdp_session *out)
 {
@@ -339,6 +341,126 @@ int sdp_answer_filter(const struct sdp_session *offer,
 	}
 out:
 	return err;
+}
+
+/* The payload types KubeVox offers when it makes the offer: RFC 3551's
+ * static ones, and Asterisk's dynamic choices for the others. */
+static const struct {
+	enum cfg_codec codec;
+	uint8_t pt;
+	const char *enc;
+	uint32_t clock;
+	uint8_t channels;
+	const char *fmtp;
+} local_fmts[] = {
+	{CFG_CODEC_PCMU, 0, "PCMU", 8000, 0, NULL},
+	{CFG_CODEC_PCMA, 8, "PCMA", 8000, 0, NULL},
+	{CFG_CODEC_G722, 9, "G722", 8000, 0, NULL},
+	{CFG_CODEC_GSM, 3, "GSM", 8000, 0, NULL},
+	{CFG_CODEC_OPUS, 107, "opus", 48000, 2, "useinbandfec=1"},
+};
+
+int sdp_offer_local(const enum cfg_codec *allow, size_t allow_n,
+		    struct sdp_session *out)
+{
+	bool added[CFG_CODEC_COUNT] = {false};
+	struct sdp_media *om;
+	unsigned codecs = 0;
+	int err;
+
+	if (!out || (allow_n && !allow))
+		return EINVAL;
+	sdp_session_init(out);
+	err = sdp_origin_set(out, "-", "0", "0", "IP4", "0.0.0.0");
+	if (!err)
+		err = sdp_name_set(out, "KubeVox");
+	if (!err)
+		err = sdp_conn_set(&out->conn, "IP4", "0.0.0.0");
+	if (!err)
+		err = sdp_media_add(out, "audio", 9, "RTP/AVP", &om);
+	if (err)
+		return err;
+	om->ptime = 20;
+	om->dir = SDP_DIR_SENDRECV;
+	for (size_t i = 0; i < allow_n; i++) {
+		for (size_t k = 0; k < sizeof(local_fmts) / sizeof(local_fmts[0]); k++) {
+			if (local_fmts[k].codec != allow[i] || added[allow[i]])
+				continue;
+			err = sdp_fmt_add(out, local_fmts[k].pt, local_fmts[k].enc,
+					  local_fmts[k].clock, local_fmts[k].channels,
+					  local_fmts[k].fmtp);
+			if (err)
+				return err;
+			added[allow[i]] = true;
+			codecs++;
+		}
+	}
+	if (!codecs)
+		return ENOENT;
+	/* RFC 4733 §2.1: events at the clock rate of the codecs offered */
+	err = sdp_fmt_add(out, 101, "telephone-event", 8000, 0, "0-16");
+	if (!err && added[CFG_CODEC_OPUS])
+		err = sdp_fmt_add(out, 102, "telephone-event", 48000, 0, "0-16");
+	return err;
+}
+
+static bool listed(enum cfg_codec c, const enum cfg_codec *prefer, size_t n)
+{
+	return c != CFG_CODEC_COUNT && allowed(c, prefer, n);
+}
+
+int sdp_offer_narrow(const struct sdp_session *in, const enum cfg_codec *prefer,
+		     size_t prefer_n, struct sdp_session *out)
+{
+	bool keep[SDP_MAX_FMT];
+	const struct sdp_media *m;
+	unsigned active = 0;
+	enum cfg_codec c;
+	int first, err;
+	bool te;
+
+	if (!in || !out || (prefer_n && !prefer))
+		return EINVAL;
+	err = copy_head(in, out);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < in->media_n; i++) {
+		m = &in->media[i];
+		first = -1;
+		if (sdp_media_is_audio(m) && m->port && m->rtp) {
+			for (unsigned j = 0; j < m->fmt_n; j++) {
+				c = sdp_fmt_codec(in, m, j);
+				if (c == CFG_CODEC_TELEPHONE_EVENT)
+					continue;
+				if (first < 0)
+					first = (int)j;
+				if (listed(c, prefer, prefer_n)) {
+					first = (int)j;
+					break;
+				}
+			}
+		}
+		if (first < 0) {
+			err = m->port ? copy_media(in, m, NULL, out) :
+					copy_rejected(in, m, out);
+			if (err)
+				return err;
+			continue;
+		}
+		/* one telephone-event, at the codec's clock (RFC 4733 §2.1) */
+		te = false;
+		for (unsigned j = 0; j < m->fmt_n; j++) {
+			keep[j] = (int)j == first;
+			if (!te && sdp_fmt_codec(in, m, j) == CFG_CODEC_TELEPHONE_EVENT &&
+			    fmt_clock(&m->fmt[j]) == fmt_clock(&m->fmt[first]))
+				te = keep[j] = true;
+		}
+		err = copy_media(in, m, keep, out);
+		if (err)
+			return err;
+		active++;
+	}
+	return active ? 0 : ENOENT;
 }
 
 int sdp_set_media_addr(struct sdp_session *s, const char *addr, int af,

@@ -56,6 +56,34 @@ int sdp_answer_filter(const struct sdp_session *offer,
 		      struct sdp_session *out);
 
 /*
+ * Late offer (RFC 3261 §13.2.1, RFC 6337 §3): a phone that sends an INVITE
+ * without SDP gets KubeVox's offer in the 2xx and answers in the ACK.
+ *
+ * sdp_offer_local() is the offer that phone would have made if it had
+ * offered what its endpoint allows: one audio stream (port 9, address
+ * 0.0.0.0 until sdp_set_media_addr()) with allow's codecs in order at
+ * their usual payload types, then telephone-event (8 kHz, and 48 kHz when
+ * opus is allowed), a=ptime:20 and a=sendrecv.  The call engine dials
+ * with it as if the phone had sent it.  0, ENOENT (no codec allowed) or
+ * EINVAL.
+ */
+int sdp_offer_local(const enum cfg_codec *allow, size_t allow_n,
+		    struct sdp_session *out);
+
+/*
+ * The offer to send from a description built for the leg (an answer, or
+ * the last description sent on it): in each accepted RTP audio stream, one
+ * codec and the telephone-event at its clock rate, so the phone's answer
+ * cannot pick a codec the relay does not get from the other side (the
+ * relay does not transcode).  The codec kept is the first one of in that
+ * prefer lists (the codecs the phone last named, in any order), else in's
+ * first codec.  Other streams are copied as they are.  0, ENOENT (no
+ * audio stream with a codec) or EINVAL.
+ */
+int sdp_offer_narrow(const struct sdp_session *in, const enum cfg_codec *prefer,
+		     size_t prefer_n, struct sdp_session *out);
+
+/*
  * Make KubeVox's relay the media end of s: the session-level c= and the
  * o= address become addr (an AF_INET or AF_INET6 literal), media-level
  * c= lines are dropped, and each m= line i with a non-zero port gets

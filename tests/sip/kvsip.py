@@ -1583,3 +1583,94 @@ def replica_of(call):
     """The host of an answered OutCall's remote target: the replica (the
     B2BUA) that took the call."""
     return re.match(r"sips?:(?:[^@]*@)?([^:;>]+)", call.target).group(1)
+
+
+# --- late offer (issue #11): INVITEs without SDP, answers in the ACK -------
+
+STATIC_ENC = {0: "PCMU/8000", 3: "GSM/8000", 8: "PCMA/8000", 9: "G722/8000"}
+
+
+def sdp_codecs(sdp):
+    """[(pt, "NAME/clock")] of sdp's first audio stream, in order."""
+    return [(pt, sdp.rtpmap.get(pt, STATIC_ENC.get(pt, "?"))) for pt in sdp.pts]
+
+
+def assert_late_offer(sdp, what):
+    """KubeVox's offer to a phone that made none: KubeVox's media, one
+    audio codec and one telephone-event at its clock, sendrecv.  Returns
+    (codec pt, "NAME/clock")."""
+    assert_kubevox_media(sdp, what)
+    codecs = sdp_codecs(sdp)
+    audio = [c for c in codecs if not c[1].lower().startswith("telephone-event/")]
+    events = [c for c in codecs if c[1].lower().startswith("telephone-event/")]
+    assert len(audio) == 1, "%s: %d audio codecs %r, expected one" % (what, len(audio), codecs)
+    assert len(events) == 1, "%s: telephone-event %r, expected one" % (what, events)
+    assert events[0][1].split("/")[1] == audio[0][1].split("/")[1], \
+        "%s: telephone-event at another clock: %r" % (what, codecs)
+    assert sdp.direction == "sendrecv", "%s: a=%s" % (what, sdp.direction)
+    return audio[0]
+
+
+def late_answer(offer, port, direction="sendrecv", codecs=None, version=1, session=None):
+    """A phone's answer (bytes) to offer on 127.0.0.1:port: offer's codecs
+    with their payload types, or codecs."""
+    return sdp_offer(port, codecs=codecs or sdp_codecs(offer), direction=direction,
+                     version=version, session=session)
+
+
+def late_ack(dlg, cseq, body, ctype="application/sdp"):
+    """ACK of the 2xx to INVITE cseq on dlg carrying body (the answer to
+    the offer in that 2xx; b"" for none), kept for the 2xx's
+    retransmissions."""
+    data = dlg.phone.build_request(
+        "ACK", dlg.target, dlg.local_hdr, dlg.remote_hdr, dlg.call_id, cseq,
+        route=dlg.route, body=body)
+    if body and ctype != "application/sdp":
+        data = data.replace(b"Content-Type: application/sdp", ("Content-Type: " + ctype).encode())
+    dlg.phone.acks[(dlg.call_id, cseq)] = data
+    dlg.phone.send(data)
+
+
+def late_reinvite(dlg, what, timeout=10.0):
+    """A re-INVITE without SDP on dlg (an OutCall or an InCall): the 200
+    from KubeVox, whose body is the offer.  Not ACKed."""
+    if isinstance(dlg, OutCall):
+        cseq = dlg.invite(b"")
+        _, r = dlg.expect_final(200, what, timeout)
+    else:
+        cseq = dlg.in_dialog("INVITE", b"")
+        r = dlg.expect_response(cseq, "INVITE", what, timeout=timeout)
+        assert r.status == 200, "%s: %s" % (what, r.start)
+    assert r.body.strip(), "%s: 200 without SDP" % what
+    return cseq, r
+
+
+def rebind_phone(phone, local):
+    """Move phone (not yet used) to a socket on address local, as a
+    provider on its own address that an identify section matches."""
+    phone.sock.close()
+    phone.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    phone.sock.bind((local, 0))
+    phone.local = local
+    phone.lport = phone.sock.getsockname()[1]
+
+
+def expect_bye_from_kubevox(dlg, what, timeout=5.0):
+    """KubeVox's BYE on dlg, answered 200."""
+    req = dlg.expect_request("BYE", what, timeout)
+    dlg.phone.respond(req, 200)
+    return req
+
+
+def await_bridge(src, dest, dst, what, timeout=5.0):
+    """Send from src to dest until a packet reaches dst: the relay's workers
+    apply a new bridge shortly after the SIP that set it up, so a phone
+    whose only cue is an ACK may speak a packet too early."""
+    deadline = time.monotonic() + timeout
+    i = 0
+    while time.monotonic() < deadline:
+        src.send(dest, tagged("bridge", i))
+        i += 1
+        if dst.wait(lambda got: any(p.payload.startswith(b"bridge:") for p, _ in got), 0.05):
+            return
+    raise AssertionError("%s: no packet relayed within %gs" % (what, timeout))

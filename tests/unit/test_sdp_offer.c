@@ -726,6 +726,79 @@ static void test_b2bua_flow(void **state)
 	assert_true(has(&out, "o=KubeVox 222 224 IN IP4"));
 }
 
+/* Late offer: the offer a phone that made none would have made, and the
+ * one-codec offer KubeVox then sends it. */
+static void test_offer_local(void **state)
+{
+	(void)state;
+	assert_int_equal(sdp_offer_local(ulaw_alaw, N(ulaw_alaw), &out), 0);
+	assert_string_equal(mline(&out, 0), "m=audio 9 RTP/AVP 0 8 101");
+	assert_true(has(&out,
+		"a=rtpmap:0 PCMU/8000\r\n"
+		"a=rtpmap:8 PCMA/8000\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\n"
+		"a=fmtp:101 0-16\r\n"
+		"a=ptime:20\r\n"
+		"a=sendrecv\r\n"));
+	/* the allow list's order; opus brings events at its clock */
+	assert_int_equal(sdp_offer_local(opus_ulaw, N(opus_ulaw), &out), 0);
+	assert_string_equal(mline(&out, 0), "m=audio 9 RTP/AVP 107 0 101 102");
+	assert_true(has(&out, "a=rtpmap:107 opus/48000/2\r\na=fmtp:107 useinbandfec=1\r\n"
+			  "a=rtpmap:0 PCMU/8000\r\n"));
+	assert_true(has(&out, "a=rtpmap:102 telephone-event/48000\r\n"));
+	/* it reads back as what the filters take */
+	dec(&in, enc(&out));
+	assert_int_equal(sdp_offer_filter(&in, alaw, N(alaw), &ans), ENOENT);
+	assert_int_equal(sdp_offer_filter(&in, ulaw, N(ulaw), &ans), 0);
+	assert_string_equal(mline(&ans, 0), "m=audio 9 RTP/AVP 0 101 102");
+	/* nothing to offer */
+	assert_int_equal(sdp_offer_local(te_only, N(te_only), &out), ENOENT);
+	assert_int_equal(sdp_offer_local(NULL, 0, &out), ENOENT);
+	assert_int_equal(sdp_offer_local(ulaw, 1, NULL), EINVAL);
+}
+
+static void test_offer_narrow(void **state)
+{
+	static const enum cfg_codec heard_alaw[] = {CFG_CODEC_PCMA, CFG_CODEC_TELEPHONE_EVENT};
+	static const enum cfg_codec heard_g722[] = {CFG_CODEC_G722};
+
+	(void)state;
+	dec(&in, HEAD
+	    "m=audio 4000 RTP/AVP 0 8 101 102\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\n"
+	    "a=rtpmap:102 telephone-event/16000\r\n"
+	    "a=fmtp:101 0-15\r\n"
+	    "a=rtcp-fb:8 nack\r\n"
+	    "a=recvonly\r\n"
+	    "m=video 0 RTP/AVP 96\r\n");
+	/* the first codec and the event at its clock; the rest as it was */
+	assert_int_equal(sdp_offer_narrow(&in, NULL, 0, &out), 0);
+	assert_string_equal(mline(&out, 0), "m=audio 4000 RTP/AVP 0 101");
+	assert_true(has(&out, "a=fmtp:101 0-15\r\n"));
+	assert_false(has(&out, "16000"));
+	assert_false(has(&out, "rtcp-fb"));
+	assert_true(has(&out, "a=recvonly\r\n"));
+	assert_string_equal(mline(&out, 1), "m=video 0 RTP/AVP 96");
+	/* the codec the phone named last wins over our order */
+	assert_int_equal(sdp_offer_narrow(&in, heard_alaw, N(heard_alaw), &out), 0);
+	assert_string_equal(mline(&out, 0), "m=audio 4000 RTP/AVP 8 101");
+	assert_true(has(&out, "a=rtcp-fb:8 nack\r\n"));
+	/* a phone that named none of ours: our first */
+	assert_int_equal(sdp_offer_narrow(&in, heard_g722, N(heard_g722), &out), 0);
+	assert_string_equal(mline(&out, 0), "m=audio 4000 RTP/AVP 0 101");
+	/* an answer to it with another codec does not fit */
+	dec(&ans, HEAD "m=audio 5000 RTP/AVP 8\r\nm=video 0 RTP/AVP 96\r\n");
+	assert_int_equal(sdp_offer_narrow(&in, NULL, 0, &out), 0);
+	assert_int_equal(sdp_answer_filter(&out, &ans, &res), EPROTO);
+	dec(&ans, HEAD "m=audio 5000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+	    "m=video 0 RTP/AVP 96\r\n");
+	assert_int_equal(sdp_answer_filter(&out, &ans, &res), 0);
+	/* no audio codec at all */
+	dec(&in, HEAD "m=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+	assert_int_equal(sdp_offer_narrow(&in, NULL, 0, &out), ENOENT);
+	assert_int_equal(sdp_offer_narrow(NULL, NULL, 0, &out), EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +815,8 @@ int main(void)
 		cmocka_unit_test(test_remote_rtp),
 		cmocka_unit_test(test_first_codec),
 		cmocka_unit_test(test_b2bua_flow),
+		cmocka_unit_test(test_offer_local),
+		cmocka_unit_test(test_offer_narrow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

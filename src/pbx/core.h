@@ -25,6 +25,7 @@
 
 struct calls;
 struct flowproxy;
+struct outregs;
 struct prompt_holds;
 
 /* The methods KubeVox answers, for every Allow header it sends (OPTIONS
@@ -48,6 +49,7 @@ struct pbx {
 	struct prompt_holds *holds;     /* prompts the relay may still read */
 	struct calls *calls;
 	struct flowproxy *proxy;        /* requests for phones of other replicas */
+	struct outregs *outregs;        /* registrations to providers */
 };
 
 #endif

@@ -40,7 +40,6 @@
 
 #define REFRESH_MARGIN_S 10
 #define LEASE_PREFIX     "reg:"
-#define NONCE_KEEP       128   /* bytes of the last nonce answered */
 
 enum reg_state {
 	OR_WAITING,        /* a REGISTER is planned (tmr) */
@@ -65,6 +64,18 @@ struct outreg;
 /* A lease request on its way: the client may be gone when it answers. */
 struct lease_op {
 	struct outreg *o;
+};
+
+/* A challenge answered in the current attempt: its credentials go with
+ * every REGISTER of the attempt (a proxy's 407 and the registrar's 401
+ * both), the nonce-count growing. */
+struct answered {
+	bool set;
+	char realm[128], nonce[128], opaque[128];
+	bool has_opaque;
+	char alg[16];
+	bool qop_auth;
+	uint32_t nc;
 };
 
 struct listener_ent {
@@ -118,8 +129,7 @@ struct outreg {
 	char contact[320];                  /* our Contact URI, without <> */
 	uint32_t expiration;                /* asked for (Min-Expires raises it) */
 	unsigned challenges;                /* answered for this attempt */
-	char nonce[NONCE_KEEP];
-	uint32_t nc;
+	struct answered www, proxy;         /* 401's and 407's */
 
 	uint32_t retries;
 	uint16_t last_code;
@@ -127,6 +137,7 @@ struct outreg {
 };
 
 static void attempt(void *arg);
+static void answered_reset(struct outreg *o);
 static void send_register(struct outreg *o, const struct sbuf *auth);
 static void lease_tick(void *arg);
 static void stop_check(struct outregs *set);
@@ -491,7 +502,7 @@ static void attempt(void *arg)
 {
 	struct outreg *o = arg;
 
-	o->challenges = 0;
+	answered_reset(o);
 	o->unreg = false;
 	send_register(o, NULL);
 }
@@ -618,21 +629,59 @@ static bool ha1_for(const struct cfg_auth *a, const struct digest_chal *ch,
 	return true;
 }
 
-/* 401/407: answer the first challenge we can (RFC 8760 §2.4: the
- * topmost with an algorithm we speak); false when we cannot or should
- * not (our credentials were refused already). */
-static bool answer_challenge(struct outreg *o, const struct sip_msg *resp, const char **why)
+static void answered_reset(struct outreg *o)
+{
+	o->challenges = 0;
+	memset(&o->www, 0, sizeof(o->www));
+	memset(&o->proxy, 0, sizeof(o->proxy));
+}
+
+static bool copy_pl(char *dst, size_t size, const struct pl *pl)
+{
+	if (pl->l >= size)
+		return false;
+	memcpy(dst, pl->p, pl->l);
+	dst[pl->l] = '\0';
+	return true;
+}
+
+/* The credentials of one answered challenge, with the next nonce-count. */
+static int answered_print(struct outreg *o, struct answered *an, const char *hdr,
+			  struct sbuf *sb)
 {
 	const struct cfg_auth *a = o->rc->outbound_auth;
-	enum sip_hdr_id id = resp->scode == 401 ? SIP_HDR_WWW_AUTHENTICATE
-						: SIP_HDR_PROXY_AUTHENTICATE;
+	struct digest_chal ch;
+	char ha1[65], cnonce[17];
+
+	memset(&ch, 0, sizeof(ch));
+	pl_set_str(&ch.realm, an->realm);
+	pl_set_str(&ch.nonce, an->nonce);
+	pl_set_str(&ch.algorithm, an->alg);
+	if (an->has_opaque)
+		pl_set_str(&ch.opaque, an->opaque);
+	ch.qop_auth = an->qop_auth;
+	if (!ha1_for(a, &ch, digest_chal_alg(&ch), ha1))
+		return ENOENT;
+	rand_hex(cnonce, sizeof(cnonce));
+	return digest_answer_print(sb, hdr, &ch, a->username, ha1, "REGISTER",
+				   o->rc->server_uri, ++an->nc, cnonce);
+}
+
+/* 401/407: answer the first challenge we can (RFC 8760 §2.4: the
+ * topmost with an algorithm we speak) and send again with every
+ * credential of this attempt; false when we cannot or should not (the
+ * same kind of challenge again, not stale: our credentials were refused). */
+static bool answer_challenge(struct outreg *o, const struct sip_msg *resp, const char **why)
+{
+	bool www = resp->scode == 401;
+	enum sip_hdr_id id = www ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
+	struct answered *an = www ? &o->www : &o->proxy;
 	struct digest_chal ch;
 	bool found = false;
-	char ha1[65], cnonce[17];
 	struct sbuf sb;
-	int err;
+	int err = 0;
 
-	if (!a) {
+	if (!o->rc->outbound_auth) {
 		*why = "no_outbound_auth";
 		return false;
 	}
@@ -645,36 +694,36 @@ static bool answer_challenge(struct outreg *o, const struct sip_msg *resp, const
 		*why = "no_usable_challenge";
 		return false;
 	}
-	if (o->challenges && !ch.stale) {
+	if (an->set && !ch.stale) {
 		*why = "credentials_refused";
 		return false;
 	}
-	if (o->challenges >= 3) {
+	if (++o->challenges > 4) {
 		*why = "too_many_challenges";
 		return false;
 	}
-	if (!ha1_for(a, &ch, digest_chal_alg(&ch), ha1)) {
-		*why = "no_credentials_for_realm";
+	memset(an, 0, sizeof(*an));
+	if (!copy_pl(an->realm, sizeof(an->realm), &ch.realm) ||
+	    !copy_pl(an->nonce, sizeof(an->nonce), &ch.nonce) ||
+	    (ch.opaque.p && !copy_pl(an->opaque, sizeof(an->opaque), &ch.opaque))) {
+		*why = "challenge_too_long";
 		return false;
 	}
-	if (ch.nonce.l < sizeof(o->nonce) && pl_eq_str(&ch.nonce, o->nonce)) {
-		o->nc++;
-	} else {
-		o->nc = 1;
-		snprintf(o->nonce, sizeof(o->nonce), "%.*s",
-			 (int)(ch.nonce.l < sizeof(o->nonce) ? ch.nonce.l : 0), ch.nonce.p);
-	}
-	rand_hex(cnonce, sizeof(cnonce));
+	an->has_opaque = ch.opaque.p != NULL;
+	snprintf(an->alg, sizeof(an->alg), "%s", digest_alg_name(digest_chal_alg(&ch)));
+	an->qop_auth = ch.qop_auth;
+	an->set = true;
+
 	sbuf_init(&sb);
-	err = digest_answer_print(&sb, resp->scode == 401 ? "Authorization" :
-				  "Proxy-Authorization", &ch, a->username, ha1, "REGISTER",
-				  o->rc->server_uri, o->nc, cnonce);
+	if (o->proxy.set)
+		err = answered_print(o, &o->proxy, "Proxy-Authorization", &sb);
+	if (!err && o->www.set)
+		err = answered_print(o, &o->www, "Authorization", &sb);
 	if (err || sbuf_err(&sb)) {
 		sbuf_free(&sb);
-		*why = "cannot_answer";
+		*why = err == ENOENT ? "no_credentials_for_realm" : "cannot_answer";
 		return false;
 	}
-	o->challenges++;
 	o->ctx = NULL;
 	send_register(o, &sb);
 	sbuf_free(&sb);
@@ -790,7 +839,7 @@ static void unregister(struct outreg *o)
 		return;
 	}
 	o->unreg = true;
-	o->challenges = 0;
+	answered_reset(o);
 	send_register(o, NULL);
 }
 

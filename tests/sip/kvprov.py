@@ -1,0 +1,116 @@
+"""kvprov - a provider's registrar on loopback, for the tests of KubeVox's
+outbound registrations (test_trunk_register_*.sh).
+
+One UDP socket that receives KubeVox's REGISTERs with the address they
+came from, answers them (challenges with any algorithm and qop, 2xx with
+the expiry it grants, errors, or nothing at all) and checks the
+credentials with kvsip's digest code, so each test states what the
+provider sees and what it answers.
+"""
+import os
+import re
+import socket
+import time
+
+import kvsip
+
+
+class Provider:
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.addr = self.sock.getsockname()
+        self.seen = []            # (request, source) of every REGISTER
+
+    @property
+    def port(self):
+        return self.addr[1]
+
+    def close(self):
+        self.sock.close()
+
+    def recv(self, timeout=10.0, method="REGISTER"):
+        """The next request (retransmissions of one already seen are
+        skipped), with its source; (None, None) on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, None
+            self.sock.settimeout(left)
+            try:
+                data, src = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None, None
+            msg = kvsip.parse_message(data)
+            if not isinstance(msg, kvsip.Request) or msg.method != method:
+                continue
+            if any(r.key() == msg.key() for r, _ in self.seen):
+                continue
+            self.seen.append((msg, src))
+            return msg, src
+
+    def expect(self, what, timeout=10.0):
+        req, src = self.recv(timeout)
+        assert req is not None, "%s: no REGISTER within %gs" % (what, timeout)
+        return req, src
+
+    def nothing(self, what, timeout):
+        req, _ = self.recv(timeout)
+        assert req is None, "%s: unexpected %s" % (what, req and req.start)
+
+    def reply(self, req, src, status, reason="Reason", headers=()):
+        h = [("Via", v) for v in req.get_all("via")]
+        h += [("From", req.get("from")),
+              ("To", req.get("to") + ("" if kvsip.header_tag(req.get("to")) else ";tag=prov")),
+              ("Call-ID", req.call_id), ("CSeq", req.get("cseq"))]
+        h += list(headers)
+        h.append(("Content-Length", "0"))
+        data = ("SIP/2.0 %d %s\r\n" % (status, reason) +
+                "".join("%s: %s\r\n" % hv for hv in h) + "\r\n").encode()
+        self.sock.sendto(data, src)
+
+    def challenge(self, req, src, status=401, alg="MD5", realm="provider.test",
+                  nonce=None, qop=True, stale=False):
+        nonce = nonce or "%016x" % int.from_bytes(os.urandom(8), "big")
+        v = 'Digest realm="%s", nonce="%s", algorithm=%s' % (realm, nonce, alg)
+        if qop:
+            v += ', qop="auth"'
+        if stale:
+            v += ", stale=true"
+        hdr = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
+        self.reply(req, src, status, "Unauthorized" if status == 401 else
+                   "Proxy Authentication Required", [(hdr, v)])
+        return nonce
+
+    def check_auth(self, req, user, password, nonce, alg="MD5", realm="provider.test",
+                   header="authorization"):
+        """The credentials of req must answer (realm, nonce, alg) for the
+        Request-URI with this password."""
+        v = req.get(header)
+        assert v, "no %s in %s" % (header, req.start)
+        scheme, params = kvsip.parse_auth_params(v)
+        p = {n: val for n, val, _ in params}
+        assert scheme == "Digest", v
+        assert p["username"] == user and p["realm"] == realm and p["nonce"] == nonce, p
+        assert p["uri"] == req.uri, (p["uri"], req.uri)
+        assert p.get("algorithm", "MD5").upper() == alg.upper(), p
+        qop = p.get("qop")
+        want = kvsip.digest_response(alg, user, realm, password, req.method, p["uri"],
+                                     nonce, p.get("nc"), p.get("cnonce"), qop)
+        assert p["response"] == want, "wrong digest: %r" % v
+        return p
+
+    def ok(self, req, src, expires):
+        """200 granting expires to the request's Contact."""
+        contact = req.get("contact")
+        self.reply(req, src, 200, "OK", [("Contact", "%s;expires=%d" % (contact, expires))])
+
+    @staticmethod
+    def expires(req):
+        return int(req.get("expires"))
+
+
+def contact_uri(req):
+    m = re.match(r"\s*<([^>]*)>", req.get("contact") or "")
+    return m.group(1) if m else None

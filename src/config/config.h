@@ -278,6 +278,15 @@ void config_unref(struct kv_config *cfg);
 struct cfg_endpoint *config_endpoint(const struct kv_config *cfg, const char *name, size_t len);
 struct cfg_aor *config_aor(const struct kv_config *cfg, const char *name, size_t len);
 struct cfg_auth *config_auth(const struct kv_config *cfg, const char *name, size_t len);
+/* line=yes: the Contact's line parameter of registration r, the same on
+ * every replica (a MAC of its name under the cluster secret), so that a
+ * provider's INVITE to it is recognised wherever it arrives.  out gets 16
+ * hex digits. */
+void config_registration_line(const struct kv_config *cfg,
+			      const struct cfg_registration *r, char out[17]);
+/* The registration with line=yes whose line parameter this is, or NULL. */
+const struct cfg_registration *config_registration_by_line(const struct kv_config *cfg,
+							   const char *line, size_t len);
 /* Endpoint whose identify section matches this source address, or NULL. */
 struct cfg_endpoint *config_identify(const struct kv_config *cfg, const struct sockaddr *sa);
 

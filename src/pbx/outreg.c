@@ -124,7 +124,7 @@ struct outreg {
 
 	char callid[48];
 	char ftag[24];
-	char line[12];
+	char line[17];
 	uint32_t cseq;
 	char contact[320];                  /* our Contact URI, without <> */
 	uint32_t expiration;                /* asked for (Min-Expires raises it) */
@@ -220,7 +220,7 @@ static struct outreg *reg_alloc(struct outregs *set, struct kv_config *cfg,
 	rand_hex(o->callid, 33);
 	strncat(o->callid, "@kubevox", sizeof(o->callid) - strlen(o->callid) - 1);
 	rand_hex(o->ftag, 17);
-	rand_hex(o->line, 9);
+	config_registration_line(cfg, rc, o->line);
 	o->cseq = (uint32_t)(rand_u64() % 10000) + 1;
 	return o;
 }

@@ -106,6 +106,39 @@ class Provider:
         contact = req.get("contact")
         self.reply(req, src, 200, "OK", [("Contact", "%s;expires=%d" % (contact, expires))])
 
+    def invite(self, ruri, dst, from_user="+15551234567", body=b""):
+        """Send an INVITE to dst (KubeVox) as a provider delivering a call;
+        its final response (kvsip.Response), or None after 10 s.  1xx are
+        skipped and the final response is ACKed."""
+        branch = kvsip.new_branch()
+        callid = "prov-%s@itsp.test" % kvsip.new_tag()
+        via = "SIP/2.0/UDP %s:%d;branch=%s;rport" % (self.addr[0], self.port, branch)
+        frm = "<sip:%s@itsp.test>;tag=%s" % (from_user, kvsip.new_tag())
+        to = "<%s>" % ruri.split(";")[0]
+        h = [("Via", via), ("Max-Forwards", "70"), ("From", frm), ("To", to),
+             ("Call-ID", callid), ("CSeq", "1 INVITE"),
+             ("Contact", "<sip:%s@%s:%d>" % (from_user, self.addr[0], self.port)),
+             ("Content-Type", "application/sdp"), ("Content-Length", str(len(body)))]
+        data = ("INVITE %s SIP/2.0\r\n" % ruri +
+                "".join("%s: %s\r\n" % hv for hv in h) + "\r\n").encode() + body
+        self.sock.sendto(data, dst)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            try:
+                raw, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                break
+            m = kvsip.parse_message(raw)
+            if not isinstance(m, kvsip.Response) or m.call_id != callid or m.status < 200:
+                continue
+            ack = [("Via", via), ("Max-Forwards", "70"), ("From", frm), ("To", m.get("to")),
+                   ("Call-ID", callid), ("CSeq", "1 ACK"), ("Content-Length", "0")]
+            self.sock.sendto(("ACK %s SIP/2.0\r\n" % ruri +
+                              "".join("%s: %s\r\n" % hv for hv in ack) + "\r\n").encode(), dst)
+            return m
+        return None
+
     @staticmethod
     def expires(req):
         return int(req.get("expires"))

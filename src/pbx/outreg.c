@@ -464,7 +464,7 @@ static void send_register(struct outreg *o, const struct sbuf *auth)
 		}
 		return;
 	}
-	if (!o->contact[0] && (err = contact_make(o))) {
+	if (!o->contact[0] && contact_make(o)) {
 		failed(o, 503, "no_local_address");
 		return;
 	}
@@ -1079,6 +1079,8 @@ static void stop_lease_answer(int err, bool held, const char *holder, void *arg)
 	if (!o)
 		return;
 	o->lop = NULL;
+	if (o->set->stopped)
+		return;    /* too late: the process is on its way out */
 	if (!err && held) {
 		o->lease_held = true;
 		unregister(o);

@@ -203,7 +203,8 @@ struct state_ops {
 
 	/* Take the lease called name for ttl_ms, or renew it when this
 	 * replica holds it.  0: cb runs once (the memory backend: before
-	 * this returns, always held); EINVAL, ESHUTDOWN, ENOMEM: never. */
+	 * this returns, always held); else EINVAL, ESHUTDOWN, ENOTCONN (the
+	 * backend is unreachable) or ENOMEM, and cb never runs. */
 	int  (*lease_take)(struct state *st, const char *name, uint32_t ttl_ms,
 			   lease_h *cb, void *arg);
 	/* Give the lease up at once when this replica holds it (another may

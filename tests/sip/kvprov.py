@@ -9,6 +9,7 @@ provider sees and what it answers.
 """
 import os
 import re
+import select
 import socket
 import time
 
@@ -16,11 +17,63 @@ import kvsip
 
 
 class Provider:
-    def __init__(self, host="127.0.0.1", port=0):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """tcp=True: a listening socket; requests are read from the
+    connections KubeVox opens and answered on them."""
+
+    def __init__(self, host="127.0.0.1", port=0, tcp=False):
+        self.tcp = tcp
+        self.sock = socket.socket(socket.AF_INET,
+                                  socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+        if tcp:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
+        if tcp:
+            self.sock.listen(8)
         self.addr = self.sock.getsockname()
         self.seen = []            # (request, source) of every REGISTER
+        self.conns = {}           # source -> [socket, buffer]
+
+    def _read(self, timeout):
+        """(bytes of one message, source) or (None, None)."""
+        if not self.tcp:
+            self.sock.settimeout(timeout)
+            try:
+                return self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None, None
+        deadline = time.monotonic() + timeout
+        while True:
+            for src, c in self.conns.items():
+                end = c[1].find(b"\r\n\r\n")
+                if end >= 0:
+                    m = re.search(rb"\r\n(?:content-length|l)\s*:\s*(\d+)", c[1][:end + 2], re.I)
+                    total = end + 4 + (int(m.group(1)) if m else 0)
+                    if len(c[1]) >= total:
+                        data, c[1] = c[1][:total], c[1][total:]
+                        return data, src
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, None
+            socks = [self.sock] + [c[0] for c in self.conns.values()]
+            ready, _, _ = select.select(socks, [], [], left)
+            for s in ready:
+                if s is self.sock:
+                    conn, src = self.sock.accept()
+                    self.conns[src] = [conn, b""]
+                    continue
+                src = next(k for k, c in self.conns.items() if c[0] is s)
+                chunk = s.recv(65535)
+                if not chunk:
+                    s.close()
+                    del self.conns[src]
+                else:
+                    self.conns[src][1] += chunk
+
+    def _send(self, data, dst):
+        if self.tcp:
+            self.conns[dst][0].sendall(data)
+        else:
+            self.sock.sendto(data, dst)
 
     @property
     def port(self):
@@ -37,10 +90,8 @@ class Provider:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None, None
-            self.sock.settimeout(left)
-            try:
-                data, src = self.sock.recvfrom(65535)
-            except socket.timeout:
+            data, src = self._read(left)
+            if data is None:
                 return None, None
             msg = kvsip.parse_message(data)
             if not isinstance(msg, kvsip.Request) or msg.method != method:
@@ -68,7 +119,7 @@ class Provider:
         h.append(("Content-Length", "0"))
         data = ("SIP/2.0 %d %s\r\n" % (status, reason) +
                 "".join("%s: %s\r\n" % hv for hv in h) + "\r\n").encode()
-        self.sock.sendto(data, src)
+        self._send(data, src)
 
     def challenge(self, req, src, status=401, alg="MD5", realm="provider.test",
                   nonce=None, qop=True, stale=False):

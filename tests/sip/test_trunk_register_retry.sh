@@ -12,9 +12,10 @@
 #   limited 503, 503 with max_retries=1: rejected after one retry.
 . "$(dirname "$0")/lib.sh"
 
-for n in flaky banned badpw limited; do
-	printf -v "port_$n" '%s' "$(kv_free_port)" || kv_fail "no port for $n"
-done
+port_flaky=$(kv_free_port) || kv_fail "no port for flaky"
+port_banned=$(kv_free_port) || kv_fail "no port for banned"
+port_badpw=$(kv_free_port) || kv_fail "no port for badpw"
+port_limited=$(kv_free_port) || kv_fail "no port for limited"
 kv_conf_transports
 kv_conf_http
 {

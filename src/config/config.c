@@ -20,6 +20,7 @@
 #include "config/cdrconf.h"
 #include "config/cfgval.h"
 #include "config/config.h"
+#include "util/hash.h"
 #include "config/extensions.h"
 #include "config/load.h"
 
@@ -308,6 +309,40 @@ struct cfg_endpoint *config_endpoint(const struct kv_config *cfg, const char *na
 	if (!cfg || !name)
 		return NULL;
 	BSEARCH(cfg->endpoints, cfg->endpoints_n, name, len);
+}
+
+void config_registration_line(const struct kv_config *cfg,
+			      const struct cfg_registration *r, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *secret = cfg->cluster.secret ? cfg->cluster.secret : "";
+	struct hash_key k;
+	uint64_t h;
+
+	hash_key_from(&k, secret, strlen(secret));
+	h = hash_sip(&k, r->name, strlen(r->name));
+	for (int i = 0; i < 16; i++)
+		out[i] = hex[(h >> (60 - 4 * i)) & 0xf];
+	out[16] = '\0';
+}
+
+const struct cfg_registration *config_registration_by_line(const struct kv_config *cfg,
+							   const char *line, size_t len)
+{
+	char want[17];
+
+	if (!cfg || !line || len != 16)
+		return NULL;
+	for (size_t i = 0; i < cfg->registrations_n; i++) {
+		const struct cfg_registration *r = &cfg->registrations[i];
+
+		if (!r->line)
+			continue;
+		config_registration_line(cfg, r, want);
+		if (!memcmp(want, line, 16))
+			return r;
+	}
+	return NULL;
 }
 
 struct cfg_aor *config_aor(const struct kv_config *cfg, const char *name, size_t len)

@@ -104,6 +104,30 @@ struct cfg_identify {
 	int line;
 };
 
+/* pjsip.conf type=registration: an outbound registration to a provider
+ * (res_pjsip_outbound_registration's options and defaults). */
+struct cfg_registration {
+	char *name;
+	char *server_uri;             /* where REGISTER goes (Request-URI) */
+	char *client_uri;             /* From and To (the AOR registered) */
+	char *contact_user;           /* default "s", as Asterisk */
+	char *contact_header_params;  /* "a=b;c" for the Contact header, or NULL */
+	struct cfg_auth *outbound_auth;   /* NULL: answer no challenge */
+	struct cfg_transport *transport;  /* NULL: the first of server_uri's
+					   * protocol */
+	struct cfg_endpoint *endpoint;    /* endpoint= (for line=), or NULL */
+	uint32_t expiration;          /* default 3600 */
+	uint32_t retry_interval;      /* default 60 */
+	uint32_t forbidden_retry_interval;  /* default 0: 403 stops */
+	uint32_t fatal_retry_interval;      /* default 0: fatal codes stop */
+	uint32_t max_retries;         /* default 10 */
+	uint32_t max_random_initial_delay;  /* default 10 */
+	bool auth_rejection_permanent;      /* default yes */
+	bool line;                    /* default no */
+	const char *file;
+	int line_no;
+};
+
 struct cfg_security {                 /* kubevox.conf [security] */
 	unsigned ban_failures;        /* failed auths before a ban (default 20) */
 	unsigned ban_window;          /* seconds the failures are counted over (60) */
@@ -212,6 +236,7 @@ struct kv_config {
 	struct cfg_aor *aors;              size_t aors_n;
 	struct cfg_endpoint *endpoints;    size_t endpoints_n;
 	struct cfg_identify *identifies;   size_t identifies_n;
+	struct cfg_registration *registrations;  size_t registrations_n;
 
 	/* rtp.conf [general] */
 	uint16_t rtpstart;            /* default 5000, as Asterisk */
@@ -268,6 +293,15 @@ void config_unref(struct kv_config *cfg);
 struct cfg_endpoint *config_endpoint(const struct kv_config *cfg, const char *name, size_t len);
 struct cfg_aor *config_aor(const struct kv_config *cfg, const char *name, size_t len);
 struct cfg_auth *config_auth(const struct kv_config *cfg, const char *name, size_t len);
+/* line=yes: the Contact's line parameter of registration r, the same on
+ * every replica (a MAC of its name under the cluster secret), so that a
+ * provider's INVITE to it is recognised wherever it arrives.  out gets 16
+ * hex digits. */
+void config_registration_line(const struct kv_config *cfg,
+			      const struct cfg_registration *r, char out[17]);
+/* The registration with line=yes whose line parameter this is, or NULL. */
+const struct cfg_registration *config_registration_by_line(const struct kv_config *cfg,
+							   const char *line, size_t len);
 /* Endpoint whose identify section matches this source address, or NULL. */
 struct cfg_endpoint *config_identify(const struct kv_config *cfg, const struct sockaddr *sa);
 

@@ -7,7 +7,7 @@
  * are validated; options Asterisk has but we do not implement yet are
  * ignored with one warning each; anything else is an error, as res_pjsip
  * refuses unknown options.  References (auth=, aors=, transport=,
- * endpoint=) are resolved once every section is read, so order in the file
+ * endpoint=, outbound_auth=) are resolved once every section is read, so order in the file
  * does not matter.
  *
  * A problem on a line inherited from a template is reported once, at the
@@ -112,8 +112,13 @@ static const char *const global_unsupported[] = {
 /* Section types of res_pjsip and its modules that we do not implement. */
 static const char *const types_unsupported[] = {
 	"acl", "asterisk-publication", "contact", "domain_alias",
-	"inbound-publication", "outbound-publish", "phoneprov", "registration",
+	"inbound-publication", "outbound-publish", "phoneprov",
 	"resource_list", "system", NULL
+};
+
+static const char *const registration_unsupported[] = {
+	"outbound_proxy", "security_mechanisms", "security_negotiation",
+	"support_outbound", "support_path", NULL
 };
 
 static const struct {
@@ -178,6 +183,16 @@ struct tmp_identify {
 	size_t order;
 };
 
+struct tmp_registration {
+	struct cfg_registration r;
+	const struct astconf_section *s;
+	const struct astconf_var *auth_var;
+	const struct astconf_var *transport_var;
+	const struct astconf_var *endpoint_var;
+	const struct astconf_var *line_var;
+	size_t order;
+};
+
 struct pjsip {
 	struct cfg_load *ld;
 	const struct astconf_section *global;
@@ -186,6 +201,7 @@ struct pjsip {
 	VEC(struct tmp_aor) aors;
 	VEC(struct tmp_endpoint) endpoints;
 	VEC(struct tmp_identify) identifies;
+	VEC(struct tmp_registration) registrations;
 	bool global_algs_bad;
 };
 
@@ -890,6 +906,150 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 		sec_err(ld, s, kind, "match is required");
 }
 
+/*
+ * A SIP URI as a registration names it: "sip:[user@]host[:port][;params]",
+ * host a name, an IPv4 address or a bracketed IPv6 one.  The SIP layer
+ * reads it again when it sends; this catches what would only fail there.
+ */
+static bool reg_uri_ok(const char *v, const char **why)
+{
+	const char *p, *host, *end;
+
+	if (strncasecmp(v, "sip:", 4)) {
+		*why = strncasecmp(v, "sips:", 5) ? "expected a sip: URI"
+			: "sips: needs TLS, which is not supported";
+		return false;
+	}
+	for (p = v; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"') {
+			*why = "a URI has no spaces, quotes or angle brackets";
+			return false;
+		}
+	}
+	host = v + 4;
+	end = host + strcspn(host, ";?");
+	p = memchr(host, '@', (size_t)(end - host));
+	if (p)
+		host = p + 1;
+	if (*host == '[') {
+		p = memchr(host, ']', (size_t)(end - host));
+		if (!p || p == host + 1) {
+			*why = "an IPv6 host is written [address]";
+			return false;
+		}
+		p++;
+	} else {
+		p = host + strcspn(host, ":;?");
+		if (p > end)
+			p = end;
+		if (p == host) {
+			*why = "no host";
+			return false;
+		}
+	}
+	if (p < end && *p == ':') {
+		char *num_end;
+		unsigned long port = strtoul(p + 1, &num_end, 10);
+
+		if (num_end == p + 1 || num_end != end || port < 1 || port > 65535) {
+			*why = "invalid port (expected 1 to 65535)";
+			return false;
+		}
+	} else if (p != end) {
+		*why = "unexpected characters after the host";
+		return false;
+	}
+	return true;
+}
+
+static void registration_parse(struct pjsip *pj, const struct astconf_section *s)
+{
+	struct cfg_load *ld = pj->ld;
+	const char *kind = "registration";
+	struct tmp_registration *tr = slot_new(ld, &pj->registrations);
+	struct cfg_registration *r;
+	const char *why;
+
+	if (!tr)
+		return;
+	tr->order = pj->registrations.n - 1;
+	tr->s = s;
+	r = &tr->r;
+	r->name = load_strdup(ld, s->name);
+	r->file = load_file(ld, s->file_idx);
+	r->line_no = s->line;
+	r->expiration = 3600;
+	r->retry_interval = 60;
+	r->max_retries = 10;
+	r->max_random_initial_delay = 10;
+	r->auth_rejection_permanent = true;
+
+	for (size_t i = 0; i < s->vars_n; i++) {
+		const struct astconf_var *v = &s->vars[i];
+
+		if (is(v, "type"))
+			continue;
+		if (is(v, "server_uri") || is(v, "client_uri")) {
+			char **out = is(v, "server_uri") ? &r->server_uri : &r->client_uri;
+
+			if (!*v->value) {
+				*out = NULL;
+			} else if (!reg_uri_ok(v->value, &why)) {
+				var_err(ld, v, kind, "invalid %s '%.64s': %s", v->name, v->value, why);
+				*out = NULL;
+			} else {
+				*out = load_strdup(ld, v->value);
+			}
+		} else if (is(v, "contact_user")) {
+			if (strpbrk(v->value, "@:;<>\" \t"))
+				var_err(ld, v, kind, "invalid contact_user '%.64s' (a user part, "
+					"without @, :, ; or spaces)", v->value);
+			else
+				opt_str(ld, v, &r->contact_user);
+		} else if (is(v, "contact_header_params")) {
+			if (strpbrk(v->value, "<>\r\n"))
+				var_err(ld, v, kind, "invalid contact_header_params '%.64s'",
+					v->value);
+			else
+				/* Written without the ';' (a comment in this grammar). */
+				opt_str(ld, v, &r->contact_header_params);
+			if (r->contact_header_params && *r->contact_header_params == ';')
+				r->contact_header_params++;
+		} else if (is(v, "outbound_auth")) {
+			tr->auth_var = *v->value ? v : NULL;
+		} else if (is(v, "transport")) {
+			tr->transport_var = *v->value ? v : NULL;
+		} else if (is(v, "endpoint")) {
+			tr->endpoint_var = *v->value ? v : NULL;
+		} else if (is(v, "line")) {
+			if (opt_bool(ld, v, kind, &r->line))
+				tr->line_var = v;
+		} else if (is(v, "expiration")) {
+			opt_uint(ld, v, kind, 1, 0x7fffffff, &r->expiration);
+		} else if (is(v, "retry_interval")) {
+			opt_uint(ld, v, kind, 1, 0x7fffffff, &r->retry_interval);
+		} else if (is(v, "forbidden_retry_interval")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &r->forbidden_retry_interval);
+		} else if (is(v, "fatal_retry_interval")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &r->fatal_retry_interval);
+		} else if (is(v, "max_retries")) {
+			opt_uint(ld, v, kind, 0, 0x7fffffff, &r->max_retries);
+		} else if (is(v, "max_random_initial_delay")) {
+			opt_uint(ld, v, kind, 0, 86400, &r->max_random_initial_delay);
+		} else if (is(v, "auth_rejection_permanent")) {
+			opt_bool(ld, v, kind, &r->auth_rejection_permanent);
+		} else {
+			opt_other(ld, v, kind, registration_unsupported);
+		}
+	}
+	if (!r->server_uri && !astconf_var(s, "server_uri"))
+		sec_err(ld, s, kind, "server_uri is required");
+	if (!r->client_uri && !astconf_var(s, "client_uri"))
+		sec_err(ld, s, kind, "client_uri is required");
+	if (!r->contact_user)
+		r->contact_user = load_strdup(ld, "s");
+}
+
 static void section_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
@@ -914,6 +1074,8 @@ static void section_parse(struct pjsip *pj, const struct astconf_section *s)
 		identify_parse(pj, s);
 	else if (!strcmp(type, "global"))
 		global_parse(pj, s);
+	else if (!strcmp(type, "registration"))
+		registration_parse(pj, s);
 	else if (in_list(types_unsupported, type))
 		load_msg(ld, DIAG_WARNING, load_file(ld, s->file_idx), s->line,
 			 "type=%s is not supported yet; section ignored", type);
@@ -1216,6 +1378,62 @@ static void identifies_finish(struct pjsip *pj)
 	cfg->identifies_n = n;
 }
 
+static void registrations_finish(struct pjsip *pj)
+{
+	struct cfg_load *ld = pj->ld;
+	struct kv_config *cfg = ld->cfg;
+	const char *kind = "registration";
+	size_t n = 0;
+
+	cfg->registrations = load_alloc(ld, (pj->registrations.n ? pj->registrations.n : 1) *
+					sizeof(*cfg->registrations));
+	if (!cfg->registrations)
+		return;
+	for (size_t i = 0; i < pj->registrations.n; i++) {
+		struct tmp_registration *tr = &pj->registrations.v[i];
+		struct cfg_registration *r = &tr->r;
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++) {
+			if (!strcmp(cfg->registrations[j].name, r->name)) {
+				duplicate(ld, kind, r->name, r->file, r->line_no,
+					  cfg->registrations[j].file, cfg->registrations[j].line_no);
+				dup = true;
+			}
+		}
+		if (dup)
+			continue;
+		if (tr->auth_var) {
+			const char *name = tr->auth_var->value;
+
+			if (strchr(name, ','))
+				var_err(ld, tr->auth_var, kind, "several outbound_auth sections "
+					"are not supported yet");
+			else if (!(r->outbound_auth = config_auth(cfg, name, strlen(name))))
+				var_err(ld, tr->auth_var, kind, "auth '%s' is not defined", name);
+		}
+		if (tr->transport_var) {
+			r->transport = transport_find(cfg, tr->transport_var->value);
+			if (!r->transport)
+				var_err(ld, tr->transport_var, kind, "transport '%s' is not defined",
+					tr->transport_var->value);
+		}
+		if (tr->endpoint_var) {
+			const char *name = tr->endpoint_var->value;
+
+			r->endpoint = config_endpoint(cfg, name, strlen(name));
+			if (!r->endpoint)
+				var_err(ld, tr->endpoint_var, kind, "endpoint '%s' is not defined",
+					name);
+		}
+		if (r->line && !tr->endpoint_var)
+			var_err(ld, tr->line_var, kind, "line=yes needs endpoint= (the endpoint "
+				"that calls through this registration belong to)");
+		cfg->registrations[n++] = *r;
+	}
+	cfg->registrations_n = n;
+}
+
 void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 {
 	struct pjsip pj;
@@ -1242,6 +1460,8 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 		endpoints_finish(&pj);
 	if (!ld->oom)
 		identifies_finish(&pj);
+	if (!ld->oom)
+		registrations_finish(&pj);
 
 	for (size_t i = 0; i < pj.transports.n; i++)
 		vec_free(&pj.transports.v[i].nets);
@@ -1256,4 +1476,5 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 	vec_free(&pj.aors);
 	vec_free(&pj.endpoints);
 	vec_free(&pj.identifies);
+	vec_free(&pj.registrations);
 }

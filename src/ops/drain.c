@@ -25,6 +25,22 @@ struct drain {
 	uint64_t forced_at;
 };
 
+static void exit_cb(uv_timer_t *t)
+{
+	struct drain *d = t->data;
+
+	d->done(d->arg);
+}
+
+/* The registrations to providers are removed: exit from drain's own
+ * timer, never from inside the PBX's callbacks. */
+static void shutdown_done(void *arg)
+{
+	struct drain *d = arg;
+
+	uv_timer_start(&d->check, exit_cb, 0, 0);
+}
+
 static void finish(struct drain *d, const char *why)
 {
 	if (d->finished)
@@ -33,7 +49,7 @@ static void finish(struct drain *d, const char *why)
 	uv_timer_stop(&d->check);
 	uv_timer_stop(&d->deadline);
 	log_event(LOG_INFO, "drain_done", "reason=%s", why);
-	d->done(d->arg);
+	pbx_shutdown(d->pbx, shutdown_done, d);
 }
 
 /* End every call with BYE (or a final response before answer). */

@@ -292,10 +292,34 @@ static void process(struct sbuf *out, const struct ops_stats *ps)
 	sample_label(out, name, "version", KV_VERSION, 1);
 }
 
+/* Outbound registrations to providers (pjsip.conf type=registration):
+ * only when some are configured. */
+static void trunks(struct sbuf *out, const struct pbx_snapshot *snap)
+{
+	const char *name;
+
+	if (!snap->registrations_n)
+		return;
+	name = "kubevox_outbound_registration_registered";
+	family(out, name, "gauge",
+	       "1 while this replica holds an outbound registration and the provider "
+	       "accepted it.");
+	for (size_t i = 0; i < snap->registrations_n; i++)
+		sample_label(out, name, "registration", snap->registrations[i].name,
+			     snap->registrations[i].registered);
+	name = "kubevox_outbound_registration_failures_total";
+	family(out, name, "counter",
+	       "Outbound REGISTERs that failed (refused, or no answer), by registration.");
+	for (size_t i = 0; i < snap->registrations_n; i++)
+		sample_label(out, name, "registration", snap->registrations[i].name,
+			     snap->registrations[i].failures);
+}
+
 void metrics_render(struct sbuf *out, const struct pbx_snapshot *ps,
 		    const struct ops_stats *os)
 {
 	registrations(out, ps);
+	trunks(out, ps);
 	calls(out, ps);
 	media(out, ps);
 	sip(out, ps);
@@ -426,6 +450,30 @@ static void status_state(struct sbuf *out, const struct pbx_snapshot *ps)
 	sbuf_append_str(out, "]");
 }
 
+/* ,"registrations":[{...}]: the outbound registrations to providers. */
+static void status_trunks(struct sbuf *out, const struct pbx_snapshot *ps)
+{
+	sbuf_append_str(out, ",\"registrations\":[");
+	for (size_t i = 0; i < ps->registrations_n; i++) {
+		const struct pbx_registration *r = &ps->registrations[i];
+
+		sbuf_append_str(out, i ? ",{\"name\":" : "{\"name\":");
+		status_json_string(out, r->name);
+		sbuf_append_str(out, ",\"status\":");
+		status_json_string(out, r->status ? r->status : "unknown");
+		sbuf_printf(out, ",\"registered\":%s,\"last_code\":%u,\"next_attempt\":%"
+			    PRIu64 ",\"expires_at\":%" PRIu64 ",\"failures\":%" PRIu64
+			    ",\"holder\":", r->registered ? "true" : "false", r->last_code,
+			    r->next_attempt, r->expires_at, r->failures);
+		if (r->holder[0])
+			status_json_string(out, r->holder);
+		else
+			sbuf_append_str(out, "null");
+		sbuf_append_str(out, "}");
+	}
+	sbuf_append_str(out, "]");
+}
+
 void status_render(struct sbuf *out, const struct pbx_snapshot *ps,
 		   const struct ops_stats *os, const struct pbx *pbx)
 {
@@ -441,6 +489,7 @@ void status_render(struct sbuf *out, const struct pbx_snapshot *ps,
 		    uptime, os->draining ? "true" : "false", ps->contacts,
 		    ps->calls_active);
 	status_state(out, ps);
+	status_trunks(out, ps);
 	sbuf_append_str(out, ",\"calls\":[");
 	if (pbx)
 		pbx_calls_foreach(pbx, status_call, &w);

@@ -249,7 +249,14 @@ const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
 					  const struct sip_peer *src)
 {
 	const struct cfg_endpoint *ep;
+	const struct cfg_registration *reg;
+	struct pl line;
 
+	/* Asterisk's line=yes: a request to the Contact of an outbound
+	 * registration belongs to that registration's endpoint. */
+	if (sip_param_get(&req->ruri.params, "line", &line) &&
+	    (reg = config_registration_by_line(cfg, line.p, line.l)) && reg->endpoint)
+		return reg->endpoint;
 	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
 	if (!ep && req->from.uri.user.l)
 		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);

@@ -26,6 +26,7 @@
 
 struct calls;
 struct flowproxy;
+struct outregs;
 struct prompt_holds;
 
 /* The methods KubeVox answers, for every Allow header it sends (OPTIONS
@@ -50,6 +51,7 @@ struct pbx {
 	struct calls *calls;
 	struct flowproxy *proxy;        /* requests for phones of other replicas */
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
+	struct outregs *outregs;        /* registrations to providers */
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include "pbx/call.h"
 #include "pbx/core.h"
 #include "pbx/flowproxy.h"
+#include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
@@ -345,6 +346,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
+	err = outregs_alloc(&pbx->outregs, pbx, cfg);
+	if (err)
+		goto out;
 
 	for (size_t i = 0; i < cfg->transports_n; i++) {
 		const struct cfg_transport *t = &cfg->transports[i];
@@ -352,8 +356,10 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 								  : SIP_PROTO_UDP;
 		char addr[INET6_ADDRSTRLEN + 8] = "?";
 
+		struct sip_listener *lst = NULL;
+
 		err = sip_transport_listen(sip_stack_transport(pbx->stack), proto,
-					   (const struct sockaddr *)&t->bind, NULL);
+					   (const struct sockaddr *)&t->bind, &lst);
 		if (t->bind.ss_family == AF_INET6)
 			uv_ip6_name((const struct sockaddr_in6 *)&t->bind, addr, sizeof(addr));
 		else
@@ -367,7 +373,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 				  sip_proto_name(proto), addr, log_q(eq, sizeof(eq), e, strlen(e)));
 			goto out;
 		}
+		outregs_set_listener(pbx->outregs, t->name, lst);
 	}
+	outregs_start(pbx->outregs);
 
  out:
 	if (err)
@@ -424,6 +432,7 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
 	pbx->cfg = config_ref(cfg);
 	config_unref(old);
+	outregs_reconfigure(pbx->outregs, cfg);
 }
 
 void pbx_free(struct pbx *pbx)
@@ -435,6 +444,8 @@ void pbx_free(struct pbx *pbx)
 	 * still owes them are answered (failed) to calls that are over. */
 	if (pbx->calls)
 		calls_end_all(pbx->calls);
+	/* Before the stack and the backend its requests and leases use. */
+	outregs_free(pbx->outregs);
 	state_free(pbx->state);
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
@@ -494,6 +505,7 @@ void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
 	out->sip = *sip_stack_stats(pbx->stack);
 	out->tcp_connections = sip_transport_conn_count(sip_stack_transport(pbx->stack));
 	out->now = pbx->now();
+	outregs_snapshot(pbx->outregs, out);
 }
 
 void pbx_calls_foreach(const struct pbx *pbx,
@@ -506,6 +518,13 @@ void pbx_set_draining(struct pbx *pbx, bool draining)
 {
 	pbx->draining = draining;
 	calls_set_draining(pbx->calls, draining);
+	if (draining)
+		outregs_drain(pbx->outregs);
+}
+
+void pbx_shutdown(struct pbx *pbx, void (*done)(void *arg), void *arg)
+{
+	outregs_stop(pbx->outregs, done, arg);
 }
 
 unsigned pbx_calls_active(const struct pbx *pbx)

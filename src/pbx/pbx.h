@@ -29,6 +29,27 @@ struct pbx;
  * so).  The design runs 3; 64 is far beyond one Redis's cluster. */
 #define PBX_SNAPSHOT_REPLICAS 64
 
+/* Outbound registrations a snapshot holds (the rest are counted). */
+#define PBX_SNAPSHOT_REGISTRATIONS 64
+
+/* One outbound registration (pjsip.conf type=registration). */
+struct pbx_registration {
+	char name[80];                  /* the section's name */
+	const char *status;             /* "registered", "registering",
+					 * "unregistered" (waiting to retry),
+					 * "rejected" (stopped until a reload),
+					 * "standby" (another replica holds it),
+					 * "stopped" (draining or exiting) */
+	bool registered;                /* the provider has our binding */
+	uint16_t last_code;             /* last failure's status (408: no
+					 * answer), 0 when none */
+	uint64_t next_attempt;          /* unix seconds of the next REGISTER,
+					 * 0 when none is planned */
+	uint64_t expires_at;            /* unix seconds, while registered */
+	uint64_t failures;              /* failed attempts since start */
+	char holder[64];                /* replica that registers it ("" unknown) */
+};
+
 /* What /metrics and /status show of the PBX at one moment. */
 struct pbx_snapshot {
 	struct pbx_stats stats;
@@ -45,6 +66,9 @@ struct pbx_snapshot {
 	struct sip_stack_stats sip;
 	size_t tcp_connections;
 	uint64_t now;                   /* wall clock, unix seconds */
+	struct pbx_registration registrations[PBX_SNAPSHOT_REGISTRATIONS];
+	size_t registrations_n;
+	size_t registrations_total;     /* > registrations_n: cut */
 };
 
 /* Build the PBX on loop with cfg (a reference is taken): the SIP stack with
@@ -76,5 +100,8 @@ void pbx_set_draining(struct pbx *pbx, bool draining);
 unsigned pbx_calls_active(const struct pbx *pbx);
 bool pbx_busy(const struct pbx *pbx);
 void pbx_end_calls(struct pbx *pbx);
+/* Exiting: outbound registrations are removed first (REGISTER Expires: 0,
+ * a bounded wait), then done(arg) runs from the loop. */
+void pbx_shutdown(struct pbx *pbx, void (*done)(void *arg), void *arg);
 
 #endif

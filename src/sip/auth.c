@@ -1,7 +1,8 @@
 /*
- * auth.c - SIP digest authentication, server side: credential parsing,
+ * auth.c - SIP digest authentication.  Server side: credential parsing,
  * response checking (MD5 and SHA-256, qop=auth or none), stateless HMAC
- * nonces and challenge printing.
+ * nonces and challenge printing.  Client side: challenge parsing and the
+ * credentials that answer it.
  *
  * Decisions worth knowing:
  *  - qop other than "auth" (auth-int) makes digest_cred_decode() fail, so
@@ -701,4 +702,182 @@ void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
 		sbuf_append_str(sb, digest_alg_name(algs[i]));
 		sbuf_append_str(sb, ",qop=\"auth\"\r\n");
 	}
+}
+
+/* --- client side ------------------------------------------------------- */
+
+/* One k=v item of a challenge. */
+static int chal_param(struct digest_chal *c, struct scan *s, int *seen)
+{
+	struct pl name, v;
+	bool quoted;
+
+	scan_lws(s);
+	if (scan_token(s, &name))
+		return EINVAL;
+	scan_lws(s);
+	if (s->p >= s->end || *s->p != '=')
+		return EINVAL;
+	s->p++;
+	scan_lws(s);
+	if (s->p >= s->end)
+		return EINVAL;
+	quoted = *s->p == '"';
+	if (quoted ? scan_quoted(s, &v) : scan_token(s, &v))
+		return EINVAL;
+
+	if (pl_eqcase_str(&name, "realm")) {
+		if (*seen & P_REALM)
+			return EINVAL;
+		*seen |= P_REALM;
+		c->realm = v;
+	} else if (pl_eqcase_str(&name, "nonce")) {
+		if (*seen & P_NONCE)
+			return EINVAL;
+		*seen |= P_NONCE;
+		c->nonce = v;
+	} else if (pl_eqcase_str(&name, "opaque")) {
+		c->opaque = v;
+	} else if (pl_eqcase_str(&name, "algorithm")) {
+		c->algorithm = v;
+	} else if (pl_eqcase_str(&name, "stale")) {
+		c->stale = pl_eqcase_str(&v, "true");
+	} else if (pl_eqcase_str(&name, "qop")) {
+		/* qop-options: a quoted list, "auth,auth-int" */
+		const char *p = v.p, *end = v.p + v.l;
+
+		*seen |= P_QOP;
+		while (p < end) {
+			struct pl item;
+
+			while (p < end && (*p == ',' || lex_is(*p, LEX_LWS)))
+				p++;
+			item.p = p;
+			while (p < end && *p != ',' && !lex_is(*p, LEX_LWS))
+				p++;
+			item.l = (size_t)(p - item.p);
+			if (item.l && pl_eqcase_str(&item, "auth"))
+				c->qop_auth = true;
+		}
+		c->qop_other = !c->qop_auth;
+	}
+	return 0;
+}
+
+int digest_chal_decode(struct digest_chal *c, const struct pl *val)
+{
+	struct scan s;
+	struct pl scheme;
+	int seen = 0;
+	int err = EINVAL;
+
+	if (!c)
+		return EINVAL;
+	memset(c, 0, sizeof(*c));
+	if (!val || !val->p)
+		goto out;
+	s.p = val->p;
+	s.end = val->p + val->l;
+	scan_lws(&s);
+	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
+		goto out;
+	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
+		goto out;
+	for (;;) {
+		err = chal_param(c, &s, &seen);
+		if (err)
+			goto out;
+		scan_lws(&s);
+		if (s.p >= s.end)
+			break;
+		if (*s.p != ',') {
+			err = EINVAL;
+			goto out;
+		}
+		s.p++;
+	}
+	err = (seen & (P_REALM | P_NONCE)) == (P_REALM | P_NONCE) ? 0 : EINVAL;
+out:
+	if (err)
+		memset(c, 0, sizeof(*c));
+	return err;
+}
+
+enum cfg_digest_alg digest_chal_alg(const struct digest_chal *c)
+{
+	if (!c->algorithm.l || pl_eqcase_str(&c->algorithm, "MD5"))
+		return CFG_ALG_MD5;
+	if (pl_eqcase_str(&c->algorithm, "SHA-256"))
+		return CFG_ALG_SHA256;
+	return 0;
+}
+
+/* What goes between quotes as is: no quote, backslash or line break. */
+static bool quotable(const char *s)
+{
+	return !s[strcspn(s, "\"\\\r\n")];
+}
+
+int digest_answer_print(struct sbuf *sb, const char *hdr, const struct digest_chal *chal,
+			const char *username, const char *ha1, const char *method,
+			const char *uri, uint32_t nc, const char *cnonce)
+{
+	enum cfg_digest_alg alg = digest_chal_alg(chal);
+	size_t hexlen = digest_hex_len(alg);
+	char ha2[HEX_MAX + 1], resp[HEX_MAX + 1], ncbuf[9];
+	struct pl parts[6];
+
+	if (!hexlen || chal->qop_other || !ha1 || strlen(ha1) != hexlen ||
+	    !quotable(username) || !quotable(uri) || (chal->qop_auth &&
+	    (!cnonce || !*cnonce || !quotable(cnonce))))
+		return EINVAL;
+	pl_set_str(&parts[0], method);
+	pl_set_str(&parts[1], uri);
+	hash_parts(alg, parts, 2, ha2);
+	pl_set_str(&parts[0], ha1);
+	parts[1] = chal->nonce;
+	if (chal->qop_auth) {
+		static const char hex[] = "0123456789abcdef";
+
+		for (int i = 0; i < 8; i++)
+			ncbuf[i] = hex[(nc >> (28 - 4 * i)) & 0xf];
+		ncbuf[8] = '\0';
+		pl_set_str(&parts[2], ncbuf);
+		pl_set_str(&parts[3], cnonce);
+		pl_set_str(&parts[4], "auth");
+		pl_set_str(&parts[5], ha2);
+		hash_parts(alg, parts, 6, resp);
+	} else {
+		pl_set_str(&parts[2], ha2);
+		hash_parts(alg, parts, 3, resp);
+	}
+	if (strlen(ha2) != hexlen || strlen(resp) != hexlen)
+		return ENOMEM;	/* libcrypto failed */
+
+	sbuf_append_str(sb, hdr);
+	sbuf_append_str(sb, ": Digest username=\"");
+	sbuf_append_str(sb, username);
+	sbuf_append_str(sb, "\", realm=\"");
+	sbuf_append_pl(sb, &chal->realm);
+	sbuf_append_str(sb, "\", nonce=\"");
+	sbuf_append_pl(sb, &chal->nonce);
+	sbuf_append_str(sb, "\", uri=\"");
+	sbuf_append_str(sb, uri);
+	sbuf_append_str(sb, "\", response=\"");
+	sbuf_append_str(sb, resp);
+	sbuf_append_str(sb, "\", algorithm=");
+	sbuf_append_str(sb, digest_alg_name(alg));
+	if (chal->qop_auth) {
+		sbuf_append_str(sb, ", cnonce=\"");
+		sbuf_append_str(sb, cnonce);
+		sbuf_append_str(sb, "\", qop=auth, nc=");
+		sbuf_append_str(sb, ncbuf);
+	}
+	if (chal->opaque.p) {
+		sbuf_append_str(sb, ", opaque=\"");
+		sbuf_append_pl(sb, &chal->opaque);
+		sbuf_append_str(sb, "\"");
+	}
+	sbuf_append_str(sb, "\r\n");
+	return 0;
 }

@@ -1,6 +1,8 @@
 /*
- * auth.h - SIP digest authentication, server side (RFC 3261 §22, RFC 7616,
- * RFC 8760: MD5 and SHA-256, qop=auth).
+ * auth.h - SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760:
+ * MD5 and SHA-256, qop=auth): the server side (credentials, checks,
+ * nonces, challenges) and the client side (reading a challenge and
+ * answering it, for outbound registrations and requests to providers).
  *
  * Nonces are stateless: base64url(issue time || salt || HMAC-SHA256(secret,
  * issue time || salt || realm) truncated).  Any process that knows the secret can verify
@@ -85,5 +87,37 @@ enum nonce_status nonce_verify(const struct nonce_key *k, const char *realm,
 void digest_challenge_print(struct sbuf *sb, const char *hdr, const char *realm,
 			    const char *nonce, const enum cfg_digest_alg *algs,
 			    size_t algs_n, bool stale);
+
+/* --- client side -------------------------------------------------------- */
+
+/* A parsed WWW-Authenticate / Proxy-Authenticate value (slices; realm,
+ * nonce and opaque as written between the quotes, to be echoed). */
+struct digest_chal {
+	struct pl realm, nonce, opaque, algorithm;
+	bool stale;
+	bool qop_auth;           /* qop offered and "auth" among its values */
+	bool qop_other;          /* qop offered without "auth" (auth-int only) */
+};
+
+/* Parses 'Digest k=v, ...'.  EINVAL when the scheme is not Digest, on
+ * syntax errors, and when realm or nonce is missing. */
+int digest_chal_decode(struct digest_chal *c, const struct pl *val);
+/* Algorithm the challenge asks for (absent means MD5); 0 if unknown. */
+enum cfg_digest_alg digest_chal_alg(const struct digest_chal *c);
+
+/*
+ * Append 'hdr: Digest username=..., realm=..., nonce=..., uri=...,
+ * response=..., algorithm=A[, cnonce=..., qop=auth, nc=N][, opaque=...]'
+ * answering chal for method and uri (the Request-URI as sent).  ha1 is
+ * H(username:realm:password) for the challenge's algorithm (lowercase
+ * hex, see digest_ha1()).  qop=auth is used when offered, with nc (the
+ * count of requests made with this nonce) and cnonce (unique per
+ * request); without qop, the RFC 2069 form.  EINVAL for an algorithm we
+ * do not speak, a challenge that offers only auth-int, or a username or
+ * uri that a quoted string cannot hold.
+ */
+int digest_answer_print(struct sbuf *sb, const char *hdr, const struct digest_chal *chal,
+			const char *username, const char *ha1, const char *method,
+			const char *uri, uint32_t nc, const char *cnonce);
 
 #endif

@@ -786,8 +786,24 @@ static void mem_stats(struct state *st, struct state_stats *out)
 	out->healthy = true;
 }
 
+/* One process is the whole cluster: it holds every lease. */
+static int mem_lease_take(struct state *st, const char *name, uint32_t ttl_ms,
+			  lease_h *cb, void *arg)
+{
+	if (!name || !*name || strlen(name) >= STATE_LEASE_NAME_MAX || !ttl_ms || !cb)
+		return EINVAL;
+	cb(0, true, "", arg);
+	return 0;
+}
+
+static void mem_lease_release(struct state *st, const char *name)
+{
+}
+
 static const struct state_ops mem_ops = {
 	.name = "memory",
+	.lease_take = mem_lease_take,
+	.lease_release = mem_lease_release,
 	.replica = mem_replica,
 	.replicas_foreach = mem_replicas_foreach,
 	.stats = mem_stats,

@@ -584,8 +584,32 @@ static void master_moved_h(int err, const char *host, uint16_t port, void *arg)
 		rconn_master_moved(rs->rc, host, port);
 }
 
+/* ---- leases (redislease.c) ---- */
+
+static int redis_lease_take(struct state *st, const char *name, uint32_t ttl_ms,
+			    lease_h *cb, void *arg)
+{
+	struct redis_state *rs = (struct redis_state *)st;
+
+	if (!name || !*name || strlen(name) >= STATE_LEASE_NAME_MAX || !ttl_ms || !cb)
+		return EINVAL;
+	if (rs->closing)
+		return ESHUTDOWN;
+	return rs_lease_take(rs, name, ttl_ms, cb, arg);
+}
+
+static void redis_lease_release(struct state *st, const char *name)
+{
+	struct redis_state *rs = (struct redis_state *)st;
+
+	if (name && *name && !rs->closing)
+		rs_lease_release(rs, name);
+}
+
 static const struct state_ops redis_ops = {
 	.name = "redis",
+	.lease_take = redis_lease_take,
+	.lease_release = redis_lease_release,
 	.reg = redis_reg,
 	.lookup = redis_lookup,
 	.nonce_use = redis_nonce_use,

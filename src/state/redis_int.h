@@ -2,7 +2,7 @@
  * redis_int.h - private to the Redis backend's files: redis.c (the object,
  * nonces, bans, health), redisloc.c (the location store and this
  * replica's copy of its bindings), rediscluster.c (heartbeat, replica
- * table, epoch).
+ * table, epoch), redislease.c (leases).
  */
 #ifndef KV_STATE_REDIS_INT_H
 #define KV_STATE_REDIS_INT_H
@@ -172,5 +172,10 @@ bool rs_cluster_healthy(const struct redis_state *rs);
 int  rs_replica(struct redis_state *rs, const char *name, struct state_replica *out);
 void rs_replicas_foreach(struct redis_state *rs,
 			 void (*fn)(const struct state_replica *r, void *arg), void *arg);
+
+/* redislease.c */
+int  rs_lease_take(struct redis_state *rs, const char *name, uint32_t ttl_ms,
+		   lease_h *cb, void *arg);
+void rs_lease_release(struct redis_state *rs, const char *name);
 
 #endif

@@ -272,6 +272,30 @@ static const char lua_ban[] =
 	"redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])\n"
 	"return 1\n";
 
+/*
+ * Take a lease that nobody holds (SET NX PX), or renew it when the caller
+ * holds it (compare-and-PEXPIRE): one script, so that the answer can name
+ * the holder in the same round trip.
+ * KEYS: kv:lease:NAME   ARGV: 1 replica, 2 lease time (ms)
+ * Returns the holder after the call (ARGV[1] when the caller holds it).
+ */
+static const char lua_lease[] =
+	"local h = redis.call('GET', KEYS[1])\n"
+	"if not h then\n"
+	"  redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\n"
+	"  return ARGV[1]\n"
+	"end\n"
+	"if h == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
+	"return h\n";
+
+/*
+ * Give a lease up, only when the caller holds it (compare-and-delete).
+ * KEYS: kv:lease:NAME   ARGV: 1 replica
+ */
+static const char lua_unlease[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+	"return 1\n";
+
 static int sha1_hex(const char *body, size_t len, char out[41])
 {
 	static const char hexdig[] = "0123456789abcdef";
@@ -298,6 +322,8 @@ int rlua_load(struct rscript out[RLUA_N])
 		[RLUA_NONCE]     = { "nonce", lua_nonce, sizeof(lua_nonce) - 1 },
 		[RLUA_FAIL]      = { "fail", lua_fail, sizeof(lua_fail) - 1 },
 		[RLUA_BAN]       = { "ban", lua_ban, sizeof(lua_ban) - 1 },
+		[RLUA_LEASE]     = { "lease", lua_lease, sizeof(lua_lease) - 1 },
+		[RLUA_UNLEASE]   = { "unlease", lua_unlease, sizeof(lua_unlease) - 1 },
 	};
 	int i, err;
 

@@ -17,6 +17,7 @@
  *   kv:bf:KEY         STRING failed authentications in the window
  *   kv:bans           ZSET  KEY scored by the ban's end (ms)
  *   kv:regsrc:IP      STRING exists while IP holds live registrations
+ *   kv:lease:NAME     STRING the replica holding lease NAME, with its expiry
  */
 #ifndef KV_STATE_REDISLUA_H
 #define KV_STATE_REDISLUA_H
@@ -34,6 +35,7 @@
 #define RKEY_BF       "kv:bf:"
 #define RKEY_BANS     "kv:bans"
 #define RKEY_REGSRC   "kv:regsrc:"
+#define RKEY_LEASE    "kv:lease:"
 
 
 enum rlua {
@@ -44,6 +46,8 @@ enum rlua {
 	RLUA_NONCE,              /* nonce-count compare-and-set */
 	RLUA_FAIL,               /* count one failed authentication */
 	RLUA_BAN,                /* share a ban */
+	RLUA_LEASE,              /* take or renew a lease */
+	RLUA_UNLEASE,            /* give up a lease held */
 	RLUA_N
 };
 

@@ -2,6 +2,11 @@
  * state.h - the shared-state interface: location store, nonce counts,
  * failed-authentication counts and bans, and the table of replicas.
  *
+ * Leases give one replica of the cluster at a time a job that must not
+ * run twice (a trunk's outbound registration): a replica takes or renews
+ * a lease for a few seconds, and another may take it only once it has
+ * not been renewed for that long.
+ *
  * Everything a replica must share with the others goes through this
  * interface, so that the in-memory backend (one machine, the default) and
  * the Redis backend (cluster, state/redis.c) are interchangeable.
@@ -131,6 +136,15 @@ struct state_replica {
 	bool self;
 };
 
+/* A lease asked for (state_lease_take()): err 0 and held (this replica
+ * holds it from when it was asked for, for the time asked) or not held,
+ * with holder the replica that does ("" when unknown); err != 0 (the
+ * backend could not answer): not held, as far as this replica knows. */
+typedef void (lease_h)(int err, bool held, const char *holder, void *arg);
+
+/* Bytes of a lease's name, NUL included. */
+#define STATE_LEASE_NAME_MAX 128
+
 /* Round-trip latency histogram buckets, milliseconds (upper bounds). */
 #define STATE_RTT_BUCKETS 8
 extern const double state_rtt_bounds_ms[STATE_RTT_BUCKETS];
@@ -186,6 +200,16 @@ struct state_ops {
 				 void (*fn)(const struct state_replica *r, void *arg),
 				 void *arg);
 	void (*stats)(struct state *st, struct state_stats *out);
+
+	/* Take the lease called name for ttl_ms, or renew it when this
+	 * replica holds it.  0: cb runs once (the memory backend: before
+	 * this returns, always held); else EINVAL, ESHUTDOWN, ENOTCONN (the
+	 * backend is unreachable) or ENOMEM, and cb never runs. */
+	int  (*lease_take)(struct state *st, const char *name, uint32_t ttl_ms,
+			   lease_h *cb, void *arg);
+	/* Give the lease up at once when this replica holds it (another may
+	 * take it without waiting for it to lapse).  Nothing to wait for. */
+	void (*lease_release)(struct state *st, const char *name);
 };
 
 struct state {
@@ -238,6 +262,11 @@ static inline void state_replicas_foreach(struct state *st,
 { st->ops->replicas_foreach(st, fn, arg); }
 static inline void state_stats(struct state *st, struct state_stats *out)
 { st->ops->stats(st, out); }
+static inline int state_lease_take(struct state *st, const char *name, uint32_t ttl_ms,
+				   lease_h *cb, void *arg)
+{ return st->ops->lease_take(st, name, ttl_ms, cb, arg); }
+static inline void state_lease_release(struct state *st, const char *name)
+{ st->ops->lease_release(st, name); }
 
 /* In-memory backend: expiry through q (one heap, no timer per contact).
  * clock: wall-clock seconds source; NULL means time(NULL) (tests inject). */

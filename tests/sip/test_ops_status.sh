@@ -26,7 +26,7 @@ PYTHONPATH=$KV_SIP_DIR python3 - "$KV_TMP/http.body" "$version" <<'PY' || kv_fai
 import sys, kvops
 st = kvops.parse_json(open(sys.argv[1]).read())
 want = {"version", "uptime_seconds", "draining", "contacts", "calls_active", "state",
-        "cross_replica_deliveries", "replicas", "calls"}
+        "cross_replica_deliveries", "replicas", "registrations", "calls"}
 assert set(st) == want, "keys %r" % sorted(st)
 state = st["state"]
 assert state["backend"] == "memory" and state["healthy"] is True, state
@@ -34,6 +34,7 @@ rt = state["round_trips"]
 assert rt["count"] == 0 and rt["le_ms"]["+Inf"] == 0 and len(rt["le_ms"]) == 9, rt
 assert state["written_back"] == 0 and state["errors"] == 0, state
 assert st["replicas"] == [] and st["cross_replica_deliveries"] == 0, st
+assert st["registrations"] == [], st
 assert st["version"] == sys.argv[2], st
 assert isinstance(st["uptime_seconds"], int) and 0 <= st["uptime_seconds"] < 600, st
 assert st["draining"] is False, st

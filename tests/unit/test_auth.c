@@ -723,11 +723,171 @@ static void test_challenge_answer(void **state)
 	sbuf_free(&sb);
 }
 
+/* ---- client side ---- */
+
+/* RFC 7616 §3.9.1: the answer we print is the RFC's, for both algorithms. */
+static void test_client_rfc7616(void **state)
+{
+	static const char chal_sha[] =
+		"Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "
+		"algorithm=SHA-256, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+		"opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+	static const char chal_md5[] =
+		"Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "
+		"algorithm=MD5, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+		"opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+	static const char cnonce[] = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
+	struct digest_chal ch;
+	struct pl v;
+	struct sbuf sb;
+	char ha1[65];
+
+	(void)state;
+	pl_set_str(&v, chal_sha);
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_chal_alg(&ch), CFG_ALG_SHA256);
+	assert_true(ch.qop_auth);
+	assert_false(ch.stale);
+	digest_ha1(CFG_ALG_SHA256, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
+	sbuf_init(&sb);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "Mufasa", ha1, "GET",
+					     "/dir/index.html", 1, cnonce), 0);
+	assert_string_equal(sbuf_cstr(&sb),
+		"Authorization: Digest username=\"Mufasa\", realm=\"http-auth@example.org\", "
+		"nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", uri=\"/dir/index.html\", "
+		"response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\", "
+		"algorithm=SHA-256, cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\", "
+		"qop=auth, nc=00000001, opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"\r\n");
+	sbuf_reset(&sb);
+	pl_set_str(&v, chal_md5);
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_chal_alg(&ch), CFG_ALG_MD5);
+	digest_ha1(CFG_ALG_MD5, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "Mufasa", ha1, "GET",
+					     "/dir/index.html", 1, cnonce), 0);
+	assert_non_null(strstr(sbuf_cstr(&sb), "response=\"8ca523f5e9506fed4657c9700eebdbec\""));
+	sbuf_free(&sb);
+}
+
+/* What our own server side issues, our client side answers, and the
+ * server accepts: without qop too (RFC 2069), and stale is seen. */
+static void test_client_roundtrip(void **state)
+{
+	struct nonce_key k;
+	char nonce[64], ha1[65];
+	struct sbuf chal, ans;
+	const enum cfg_digest_alg algs[] = { CFG_ALG_SHA256, CFG_ALG_MD5 };
+
+	(void)state;
+	nonce_key_init(&k, "s", 1);
+	nonce_make(&k, "kv", 1000, nonce, sizeof(nonce));
+	sbuf_init(&chal);
+	sbuf_init(&ans);
+	digest_challenge_print(&chal, "WWW-Authenticate", "kv", nonce, algs, 2, true);
+	for (int i = 0; i < 2; i++) {
+		const char *line = sbuf_cstr(&chal), *val, *end;
+		struct digest_chal ch;
+		struct digest_cred cred;
+		struct pl v, method;
+
+		if (i)
+			line = strstr(line, "\r\n") + 2;
+		val = strchr(line, ':') + 2;
+		end = strstr(val, "\r\n");
+		v.p = val;
+		v.l = (size_t)(end - val);
+		assert_int_equal(digest_chal_decode(&ch, &v), 0);
+		assert_true(ch.stale);
+		assert_int_equal(digest_chal_alg(&ch), algs[i]);
+		digest_ha1(algs[i], "1001", "kv", "pw", ha1);
+		sbuf_reset(&ans);
+		assert_int_equal(digest_answer_print(&ans, "Authorization", &ch, "1001", ha1,
+						     "REGISTER", "sip:kv.example", 7, "abc"), 0);
+		val = strchr(sbuf_cstr(&ans), ':') + 2;
+		v.p = val;
+		v.l = strlen(val) - 2;
+		assert_int_equal(digest_cred_decode(&cred, &v), 0);
+		pl_set_str(&method, "REGISTER");
+		assert_true(digest_check(&cred, ha1, &method));
+		assert_true(pl_eq_str(&cred.nc, "00000007"));
+		pl_set_str(&method, "INVITE");
+		assert_false(digest_check(&cred, ha1, &method));
+	}
+	/* No qop: the RFC 2069 form, which the server side checks too. */
+	{
+		struct digest_chal ch;
+		struct digest_cred cred;
+		struct pl v, method;
+
+		pl_set_str(&v, "Digest realm=\"r\",nonce=\"n\"");
+		assert_int_equal(digest_chal_decode(&ch, &v), 0);
+		assert_false(ch.qop_auth);
+		digest_ha1(CFG_ALG_MD5, "u", "r", "p", ha1);
+		sbuf_reset(&ans);
+		assert_int_equal(digest_answer_print(&ans, "Proxy-Authorization", &ch, "u", ha1,
+						     "REGISTER", "sip:x", 1, NULL), 0);
+		assert_null(strstr(sbuf_cstr(&ans), "qop"));
+		assert_null(strstr(sbuf_cstr(&ans), "opaque"));
+		v.p = strchr(sbuf_cstr(&ans), ':') + 2;
+		v.l = strlen(v.p) - 2;
+		assert_int_equal(digest_cred_decode(&cred, &v), 0);
+		pl_set_str(&method, "REGISTER");
+		assert_true(digest_check(&cred, ha1, &method));
+	}
+	sbuf_free(&chal);
+	sbuf_free(&ans);
+}
+
+/* Challenges we cannot or must not answer. */
+static void test_client_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "Basic realm=\"r\"", "Digest", "Digest realm=\"r\"", "Digest nonce=\"n\"",
+		"Digest realm=\"r\",nonce=\"n\",realm=\"s\"", "Digest realm=\"r,nonce=\"n\"",
+		"Digest realm=\"r\" nonce=\"n\"", "Digest realm=, nonce=n",
+	};
+	struct digest_chal ch;
+	struct sbuf sb;
+	struct pl v;
+	char ha1[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pl_set_str(&v, bad[i]);
+		assert_int_equal(digest_chal_decode(&ch, &v), EINVAL);
+	}
+	digest_ha1(CFG_ALG_MD5, "u", "r", "p", ha1);
+	sbuf_init(&sb);
+	pl_set_str(&v, "Digest realm=\"r\",nonce=\"n\",qop=\"auth-int\"");
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "u", ha1, "REGISTER",
+					     "sip:x", 1, "c"), EINVAL);
+	pl_set_str(&v, "Digest realm=\"r\",nonce=\"n\",algorithm=SHA-512-256");
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_chal_alg(&ch), 0);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "u", ha1, "REGISTER",
+					     "sip:x", 1, "c"), EINVAL);
+	/* A SHA-256 challenge with an MD5 H(A1), a username that needs quoting. */
+	pl_set_str(&v, "Digest realm=\"r\",nonce=\"n\",algorithm=SHA-256");
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "u", ha1, "REGISTER",
+					     "sip:x", 1, "c"), EINVAL);
+	pl_set_str(&v, "Digest realm=\"r\",nonce=\"n\"");
+	assert_int_equal(digest_chal_decode(&ch, &v), 0);
+	assert_int_equal(digest_answer_print(&sb, "Authorization", &ch, "a\"b", ha1, "REGISTER",
+					     "sip:x", 1, "c"), EINVAL);
+	assert_int_equal(sb.len, 0);
+	sbuf_free(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc2617_md5),
 		cmocka_unit_test(test_rfc7616),
+		cmocka_unit_test(test_client_rfc7616),
+		cmocka_unit_test(test_client_roundtrip),
+		cmocka_unit_test(test_client_refused),
 		cmocka_unit_test(test_no_qop),
 		cmocka_unit_test(test_check_fields),
 		cmocka_unit_test(test_parse_order_case_fold),

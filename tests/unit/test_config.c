@@ -502,15 +502,98 @@ static void test_types(void **state)
 	struct fx *fx = *state;
 
 	assert_string_equal(pjsip(fx, TRANSPORT
-		"[trunk]\ntype=registration\nserver_uri=sip:x\n"   /* 3 */
+		"[pub]\ntype=outbound-publish\nserver_uri=sip:x\n" /* 3 */
 		"[sys]\ntype=system\ntimer_t1=500\n"                /* 6 */
 		"[notype]\ncontext=x\n"                             /* 9 */
 		"[odd]\ntype=Endpoint\n"                            /* 11 */
 		"[tpl](!)\nfoo=bar\n"),                             /* templates are not objects */
-		"pjsip.conf:3: warning: type=registration is not supported yet; section ignored\n"
+		"pjsip.conf:3: warning: type=outbound-publish is not supported yet; section ignored\n"
 		"pjsip.conf:6: warning: type=system is not supported yet; section ignored\n"
 		"pjsip.conf:9: section 'notype': no type= option\n"
 		"pjsip.conf:12: section 'odd': unknown type 'Endpoint'\n");
+}
+
+/* type=registration: Asterisk's options, defaults and references. */
+static void test_registration(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_registration *r;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[prov]\ntype=auth\nauth_type=userpass\nusername=u\npassword=p\n"
+		"[trunk]\ntype=endpoint\n"
+		"[reg]\ntype=registration\nserver_uri=sip:sip.example.com\n"
+		"client_uri=sip:1234@sip.example.com\n"
+		"[full]\ntype=registration\nserver_uri=sip:127.0.0.1:5080;transport=tcp\n"
+		"client_uri=sip:u@example.com\ncontact_user=in\noutbound_auth=prov\n"
+		"expiration=120\nretry_interval=5\nforbidden_retry_interval=30\n"
+		"fatal_retry_interval=7\nmax_retries=3\nmax_random_initial_delay=0\n"
+		"auth_rejection_permanent=no\ntransport=t\nline=yes\nendpoint=trunk\n"
+		"contact_header_params=x=1\nsupport_path=yes\n"),
+		"pjsip.conf:31: warning: registration 'full': option 'support_path' is "
+		"not supported yet (ignored)\n");
+	assert_int_equal(fx->rc, 0);
+	assert_int_equal(fx->cfg->registrations_n, 2);
+	r = &fx->cfg->registrations[0];
+	assert_string_equal(r->name, "reg");
+	assert_string_equal(r->server_uri, "sip:sip.example.com");
+	assert_string_equal(r->client_uri, "sip:1234@sip.example.com");
+	assert_string_equal(r->contact_user, "s");
+	assert_null(r->outbound_auth);
+	assert_null(r->transport);
+	assert_int_equal(r->expiration, 3600);
+	assert_int_equal(r->retry_interval, 60);
+	assert_int_equal(r->forbidden_retry_interval, 0);
+	assert_int_equal(r->fatal_retry_interval, 0);
+	assert_int_equal(r->max_retries, 10);
+	assert_int_equal(r->max_random_initial_delay, 10);
+	assert_true(r->auth_rejection_permanent);
+	assert_false(r->line);
+	r = &fx->cfg->registrations[1];
+	assert_string_equal(r->contact_user, "in");
+	assert_string_equal(r->outbound_auth->username, "u");
+	assert_string_equal(r->transport->name, "t");
+	assert_string_equal(r->endpoint->name, "trunk");
+	assert_string_equal(r->contact_header_params, "x=1");
+	assert_int_equal(r->expiration, 120);
+	assert_int_equal(r->retry_interval, 5);
+	assert_int_equal(r->forbidden_retry_interval, 30);
+	assert_int_equal(r->fatal_retry_interval, 7);
+	assert_int_equal(r->max_retries, 3);
+	assert_int_equal(r->max_random_initial_delay, 0);
+	assert_false(r->auth_rejection_permanent);
+	assert_true(r->line);
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[a]\ntype=registration\n"                                   /* 3 */
+		"[b]\ntype=registration\nserver_uri=http://x\nclient_uri=sip:u@x\n" /* 5 */
+		"[c]\ntype=registration\nserver_uri=sips:x\nclient_uri=sip:u@x:99999\n" /* 9 */
+		"[d]\ntype=registration\nserver_uri=sip:x\nclient_uri=sip:u@x\n" /* 13 */
+		"outbound_auth=nope\ntransport=nope\nendpoint=nope\nexpiration=0\n"
+		"[e]\ntype=registration\nserver_uri=sip:[::1\nclient_uri=sip:u@x\n" /* 21 */
+		"line=yes\nbogus=1\ncontact_user=a@b\n"
+		"[d]\ntype=registration\nserver_uri=sip:y\nclient_uri=sip:u@y\n"), /* 28 */
+		"pjsip.conf:3: registration 'a': server_uri is required\n"
+		"pjsip.conf:3: registration 'a': client_uri is required\n"
+		"pjsip.conf:7: registration 'b': invalid server_uri 'http://x': expected a sip: URI\n"
+		"pjsip.conf:11: registration 'c': invalid server_uri 'sips:x': sips: needs TLS, "
+		"which is not supported\n"
+		"pjsip.conf:12: registration 'c': invalid client_uri 'sip:u@x:99999': invalid "
+		"port (expected 1 to 65535)\n"
+		"pjsip.conf:17: registration 'd': auth 'nope' is not defined\n"
+		"pjsip.conf:18: registration 'd': transport 'nope' is not defined\n"
+		"pjsip.conf:19: registration 'd': endpoint 'nope' is not defined\n"
+		"pjsip.conf:20: registration 'd': invalid expiration '0' (expected a number "
+		"from 1 to 2147483647)\n"
+		"pjsip.conf:23: registration 'e': invalid server_uri 'sip:[::1': an IPv6 host "
+		"is written [address]\n"
+		"pjsip.conf:25: registration 'e': line=yes needs endpoint= (the endpoint "
+		"that calls through this registration belong to)\n"
+		"pjsip.conf:26: registration 'e': unknown option 'bogus' for type=registration\n"
+		"pjsip.conf:27: registration 'e': invalid contact_user 'a@b' (a user part, "
+		"without @, :, ; or spaces)\n"
+		"pjsip.conf:28: duplicate registration 'd' (first defined at pjsip.conf:13)\n");
+	assert_int_equal(fx->rc, EINVAL);
 }
 
 static void test_options(void **state)
@@ -1225,6 +1308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_pjsip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aor_errors, setup, teardown),

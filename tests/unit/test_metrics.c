@@ -889,7 +889,7 @@ static void test_metrics_bare(void **state)
 	assert_true(json_valid(sbuf_cstr(&sb)));
 	assert_string_equal(sbuf_cstr(&sb),
 		"{\"version\":\"" KV_VERSION "\",\"uptime_seconds\":42,\"draining\":true,"
-		"\"contacts\":0,\"calls_active\":0," STATUS_MEMORY ",\"calls\":[]}");
+		"\"contacts\":0,\"calls_active\":0," STATUS_MEMORY ",\"registrations\":[],\"calls\":[]}");
 
 	/* The start time is the process's own record. */
 	os.start_time = 1700000000;
@@ -1029,7 +1029,7 @@ static void test_metrics_cluster(void **state)
 		"{\"name\":\"node-\\\"c\\\\\",\"advertise\":null,\"alive\":false,"
 		"\"self\":false,\"heartbeat_age_ms\":5123},"
 		"{\"name\":\"%s\",\"advertise\":null,"
-		"\"alive\":false,\"self\":false,\"heartbeat_age_ms\":60000}],\"calls\":[]}", xs);
+		"\"alive\":false,\"self\":false,\"heartbeat_age_ms\":60000}],\"registrations\":[],\"calls\":[]}", xs);
 	assert_non_null(strstr(js, want));
 	sbuf_free(&sb);
 	free(pr);
@@ -1356,7 +1356,7 @@ static void test_metrics_live(void **state)
 	assert_false(sbuf_err(&f->sb));
 	assert_true(json_valid(sbuf_cstr(&f->sb)));
 	assert_non_null(strstr(sbuf_cstr(&f->sb), "\"contacts\":1,\"calls_active\":0,"
-			       STATUS_MEMORY ",\"calls\":[]"));
+			       STATUS_MEMORY ",\"registrations\":[],\"calls\":[]"));
 }
 
 /* A stack-level 400 (a request the parser refuses but can answer) and a

@@ -2597,6 +2597,116 @@ static long long used_memory(void)
  * phone from its own address.  KV_REDIS_BINDINGS sets how many (the
  * target is stated at 100,000: below 1 KiB each).
  */
+/* ---- leases ---- */
+
+struct lease_got {
+	int calls;
+	int err;
+	bool held;
+	char holder[64];
+};
+
+static void lease_h_(int err, bool held, const char *holder, void *arg)
+{
+	struct lease_got *g = arg;
+
+	g->calls++;
+	g->err = err;
+	g->held = held;
+	snprintf(g->holder, sizeof(g->holder), "%s", holder);
+}
+
+static bool lease_answered(void *arg)
+{
+	return ((struct lease_got *)arg)->calls > 0;
+}
+
+/* Take (or renew) name for ttl_ms from in, waited for. */
+static struct lease_got lease(struct inst *in, const char *name, uint32_t ttl_ms)
+{
+	struct lease_got g;
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(state_lease_take(in->st, name, ttl_ms, lease_h_, &g), 0);
+	assert_true(run_until(in->f, lease_answered, &g));
+	assert_int_equal(g.calls, 1);
+	return g;
+}
+
+static bool key_gone(void *arg)
+{
+	return cli_int("EXISTS %s", arg) == 0;
+}
+
+/* One holder at a time: the first takes it, the other is told who holds
+ * it; renewals keep it; a release or a lapse lets the other take it. */
+static void test_leases(void **state)
+{
+	struct fixture *f = *state;
+	struct lease_got g;
+	redisReply *r;
+
+	inst_open(f, &f->a, "r1");
+	inst_open(f, &f->b, "r2");
+	g = lease(&f->a, "reg:trunk", 5000);
+	assert_true(g.held && !g.err);
+	assert_string_equal(g.holder, "r1");
+	g = lease(&f->b, "reg:trunk", 5000);
+	assert_false(g.held);
+	assert_int_equal(g.err, 0);
+	assert_string_equal(g.holder, "r1");
+	r = cli("GET %s", "kv:lease:reg:trunk");
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, "r1");
+	freeReplyObject(r);
+	/* A renewal by the holder resets the time left. */
+	cli_ok("PEXPIRE kv:lease:reg:trunk 1000");
+	g = lease(&f->a, "reg:trunk", 5000);
+	assert_true(g.held);
+	assert_true(cli_int("PTTL %s", "kv:lease:reg:trunk") > 2000);
+	/* Another name is another lease. */
+	g = lease(&f->b, "reg:other", 5000);
+	assert_true(g.held);
+	assert_string_equal(g.holder, "r2");
+	/* A release by who does not hold it changes nothing; by the holder,
+	 * the other takes it at once. */
+	state_lease_release(f->b.st, "reg:trunk");
+	run_for(f, 50);
+	assert_int_equal(cli_int("EXISTS %s", "kv:lease:reg:trunk"), 1);
+	state_lease_release(f->a.st, "reg:trunk");
+	assert_true(run_until(f, key_gone, "kv:lease:reg:trunk"));
+	g = lease(&f->b, "reg:trunk", 300);
+	assert_true(g.held);
+	/* Not renewed: it lapses and r1 can take it. */
+	assert_true(run_until(f, key_gone, "kv:lease:reg:trunk"));
+	g = lease(&f->a, "reg:trunk", 5000);
+	assert_true(g.held);
+	assert_string_equal(g.holder, "r1");
+	/* Bad arguments are refused, no callback. */
+	assert_int_equal(state_lease_take(f->a.st, "", 5000, lease_h_, &g), EINVAL);
+	assert_int_equal(state_lease_take(f->a.st, "x", 0, lease_h_, &g), EINVAL);
+}
+
+/* The memory backend: the one process holds every lease, at once. */
+static void test_leases_memory(void **state)
+{
+	struct fixture *f = fixture_new(false);
+	struct lease_got g;
+
+	(void)state;
+	inst_open(f, &f->a, "r1");
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(state_lease_take(f->a.st, "reg:trunk", 5000, lease_h_, &g), 0);
+	assert_int_equal(g.calls, 1);
+	assert_true(g.held);
+	state_lease_release(f->a.st, "reg:trunk");
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(state_lease_take(f->a.st, "reg:trunk", 5000, lease_h_, &g), 0);
+	assert_true(g.calls == 1 && g.held);
+	assert_int_equal(state_lease_take(f->a.st, "", 5000, lease_h_, &g), EINVAL);
+	fixture_free(f);
+}
+
 static void test_memory_per_binding(void **state)
 {
 	struct fixture *f = *state;
@@ -2679,6 +2789,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sentinel_follow, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_sentinel_bad, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_per_binding, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup_redis, teardown),
+		cmocka_unit_test(test_leases_memory),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

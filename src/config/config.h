@@ -89,6 +89,8 @@ struct cfg_endpoint {
 	enum cfg_timers timers;       /* RFC 4028 session timers, default yes */
 	uint32_t timers_min_se;       /* default 90 */
 	uint32_t timers_sess_expires; /* default 1800 */
+	bool trust_id_inbound;        /* caller ID from P-Asserted-Identity or
+				       * Remote-Party-ID (default no) */
 	enum cfg_codec allow[CFG_CODEC_COUNT];  /* preference order */
 	size_t allow_n;
 	const char *file;

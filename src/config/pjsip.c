@@ -66,7 +66,7 @@ static const char *const endpoint_unsupported[] = {
 	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
 	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
 	"t38_udptl_nat", "tenantid", "tone_zone", "tos_audio", "tos_video",
-	"trust_connected_line", "trust_id_inbound", "trust_id_outbound", "use_avpf",
+	"trust_connected_line", "trust_id_outbound", "use_avpf",
 	"use_ptime", "user_eq_phone", "voicemail_extension", "webrtc", NULL
 };
 
@@ -860,6 +860,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_uint(ld, v, kind, 0, 86400, &e->rtp_timeout_hold);
 		} else if (is(v, "timers")) {
 			timers_parse(ld, v, kind, e);
+		} else if (is(v, "trust_id_inbound")) {
+			opt_bool(ld, v, kind, &e->trust_id_inbound);
 		} else if (is(v, "timers_min_se")) {
 			opt_uint(ld, v, kind, 90, 86400, &e->timers_min_se);
 		} else if (is(v, "timers_sess_expires")) {

@@ -681,18 +681,60 @@ void call_resume(struct call *c, enum dp_result res)
 
 /* ---- a new call ---- */
 
-/* Caller ID: the endpoint's callerid ("Name" <num>) wins over what the
- * phone puts in From, as in Asterisk. */
+/* The caller ID in a From, P-Asserted-Identity or Remote-Party-ID value:
+ * the number is the URI's user up to a ';' (user parameters such as
+ * ";npdi" are not part of it), the name the display name.  false when
+ * there is no number, as Asterisk then ignores an identity header. */
+static bool caller_id_addr(struct call *c, const struct sip_addr *addr)
+{
+	struct pl num = addr->uri.user;
+	const char *semi = num.l ? pl_chr(&num, ';') : NULL;
+
+	if (semi)
+		num.l = (size_t)(semi - num.p);
+	if (!num.l || num.l >= sizeof(c->caller_num))
+		return false;
+	pl_strcpy(&num, c->caller_num, sizeof(c->caller_num));
+	if (pl_strcpy(&addr->dname, c->caller_name, sizeof(c->caller_name)))
+		c->caller_name[0] = '\0';
+	return true;
+}
+
+/* The first value of an identity header (a PAI may list a sip: and a
+ * tel: URI of the same identity). */
+static bool caller_id_hdr(struct call *c, const struct sip_hdr *h)
+{
+	struct sip_addr addr;
+	struct pl first;
+	size_t off = 0;
+
+	return h && sip_value_next(&h->val, &off, &first) &&
+	       !sip_addr_decode(&addr, &first) && caller_id_addr(c, &addr);
+}
+
+/*
+ * Caller ID as chan_pjsip gives a new inbound channel (res_pjsip_caller_id):
+ * an endpoint with trust_id_inbound takes P-Asserted-Identity, else
+ * Remote-Party-ID, when one holds a number; otherwise the endpoint's
+ * callerid ("Name" <num>) when it has a number wins over what the request
+ * says, and the From header gives the rest.  Untrusted identity headers
+ * are ignored: anyone can write them.
+ */
 static void caller_id(struct call *c, const struct sip_msg *req)
 {
-	const char *cid = c->a.ep ? c->a.ep->callerid : NULL;
+	const struct cfg_endpoint *ep = c->a.ep;
+	const char *cid = ep ? ep->callerid : NULL;
 	const char *lt, *gt, *n, *e;
 
+	if (ep && ep->trust_id_inbound &&
+	    (caller_id_hdr(c, sip_msg_hdr_name(req, "P-Asserted-Identity")) ||
+	     caller_id_hdr(c, sip_msg_hdr_name(req, "Remote-Party-ID"))))
+		return;
 	lt = cid ? strchr(cid, '<') : NULL;
 	gt = lt ? strchr(lt, '>') : NULL;
 	if (!lt || !gt) {
-		pl_strcpy(&req->from.dname, c->caller_name, sizeof(c->caller_name));
-		pl_strcpy(&req->from.uri.user, c->caller_num, sizeof(c->caller_num));
+		if (!caller_id_addr(c, &req->from))
+			pl_strcpy(&req->from.dname, c->caller_name, sizeof(c->caller_name));
 		return;
 	}
 	snprintf(c->caller_num, sizeof(c->caller_num), "%.*s", (int)(gt - lt - 1),

@@ -808,6 +808,31 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg, const char *na
 	return NULL;
 }
 
+bool sip_hdr_named(const struct sip_hdr *h, const char *name)
+{
+	struct pl want, have;
+	enum sip_hdr_id id;
+
+	if (!h || !name)
+		return false;
+	want = pl_from_str(name);
+	id = sip_hdr_lookup(&want);
+	if (id != SIP_HDR_OTHER)
+		return h->id == id;
+	if (h->id != SIP_HDR_OTHER)
+		return false;
+	want = name_long(&want);
+	have = name_long(&h->name);
+	return pl_eqcase(&have, &want);
+}
+
+bool sip_value_next(const struct pl *v, size_t *off, struct pl *out)
+{
+	if (!v || !off || !out)
+		return false;
+	return value_next(v, off, out);
+}
+
 bool sip_msg_hdr_next(const struct sip_msg *msg, enum sip_hdr_id id,
 		      unsigned *it, struct pl *val)
 {

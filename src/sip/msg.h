@@ -197,6 +197,13 @@ enum sip_hdr_id sip_hdr_lookup(const struct pl *name);
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
 /* First header line with this name (case-insensitive, compact forms known). */
 const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg, const char *name);
+/* Is h named name (case-insensitive, compact forms known)? */
+bool sip_hdr_named(const struct sip_hdr *h, const char *name);
+
+/* The next comma-separated value of one header value, split as
+ * sip_msg_hdr_next() splits them (for headers it has no id for, such as
+ * P-Asserted-Identity).  Start with *off = 0. */
+bool sip_value_next(const struct pl *v, size_t *off, struct pl *out);
 
 /*
  * Iterate over the comma-separated values of every header line with this id,

@@ -460,3 +460,36 @@ void dp_hangup_parse(const char *text, enum q850_cause *cause, struct dp_report 
 	}
 	*cause = (enum q850_cause)c;
 }
+
+/* ---- functions ---- */
+
+int dp_pjsip_header_parse(char *text, struct dp_pjsip_header *h,
+			  struct dp_report *rep)
+{
+	char *argv[3] = { NULL, NULL, NULL };
+	int argc = dp_args_split(text, argv, 3);
+	char *action = str_trim(argc > 0 ? argv[0] : text);
+	char *name = argc > 1 ? str_trim(argv[1]) : NULL;
+	size_t len = name ? strlen(name) : 0;
+	long n;
+
+	h->name = NULL;
+	h->prefix = false;
+	h->number = 1;
+	if (!opaque(rep, action, strlen(action)) && strcasecmp(action, "read"))
+		return problem(rep, true, "PJSIP_HEADER: action '%.20s' is not read",
+			       action);
+	if (!len)
+		return problem(rep, true, "PJSIP_HEADER: no header name");
+	if (name[len - 1] == '*') {
+		h->prefix = true;
+		name[len - 1] = '\0';
+	}
+	h->name = name;
+	if (argc > 2 && !opaque(rep, argv[2], strlen(argv[2]))) {
+		n = strtol(argv[2], NULL, 10);
+		if (n > 1)
+			h->number = n > UINT_MAX ? UINT_MAX : (unsigned)n;
+	}
+	return 0;
+}

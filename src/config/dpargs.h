@@ -154,4 +154,22 @@ void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep);
 void dp_hangup_parse(const char *text, enum q850_cause *cause,
 		     struct dp_report *rep);
 
+/*
+ * ${PJSIP_HEADER(action,name[,number])}, as res_pjsip_header_funcs reads
+ * it: the action (any case), the header's name (blanks trimmed; a trailing
+ * '*' makes it a prefix: "X-*"), and which of the headers so named
+ * (default 1; anything below 1, or not a number, is 1).  Only the read
+ * action gives a value: the others act on an outgoing channel's headers,
+ * which Set(PJSIP_HEADER(...)=...) does not reach in KubeVox.  Fatal: an
+ * action other than read, no name.
+ */
+struct dp_pjsip_header {
+	char *name;              /* without the '*' of a prefix */
+	bool prefix;
+	unsigned number;
+};
+
+int dp_pjsip_header_parse(char *text, struct dp_pjsip_header *h,
+			  struct dp_report *rep);
+
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/dpargs.h"
 #include "config/dpexpr.h"
 #include "util/log.h"
 
@@ -1176,7 +1177,7 @@ bool dpexpr_chr_inside(const char *s, char c)
 	return subst_chr(s, c, true) != NULL;
 }
 
-static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN" };
+static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN", "PJSIP_HEADER" };
 
 bool dpexpr_func_known(const char *name, size_t len)
 {
@@ -1234,8 +1235,23 @@ static int check_func(const char *s, size_t n, char *err, size_t errsize)
 		snprintf(err, errsize, "missing ')' in '${%.*s}'", (int)(n > 60 ? 60 : n), s);
 		return EINVAL;
 	}
-	if (!memchr(lp, '$', (size_t)(rp - lp)) &&
-	    !func_item_ok(s, nl, lp + 1, (size_t)(rp - lp - 1))) {
+	if (memchr(lp, '$', (size_t)(rp - lp)))
+		return 0;
+	if (nl == 12 && !memcmp(s, "PJSIP_HEADER", 12)) {
+		struct dp_report rep = { .written = true };
+		struct dp_pjsip_header h;
+		char *args = strndup(lp + 1, (size_t)(rp - lp - 1));
+
+		if (!args) {
+			snprintf(err, errsize, "out of memory");
+			return ENOMEM;
+		}
+		if (dp_pjsip_header_parse(args, &h, &rep))
+			snprintf(err, errsize, "%s", rep.why);
+		free(args);
+		return rep.why[0] ? EINVAL : 0;
+	}
+	if (!func_item_ok(s, nl, lp + 1, (size_t)(rp - lp - 1))) {
 		snprintf(err, errsize, "%.*s: unknown data item '%.*s'", (int)nl, s,
 			 (int)(rp - lp - 1 > 60 ? 60 : rp - lp - 1), lp + 1);
 		return EINVAL;

@@ -78,8 +78,10 @@ bool dpexpr_true(const char *s);
 
 /*
  * Functions the dialplan may use.  LEN is computed here; CALLERID (all,
- * name, num) and EXCEPTION (reason, context, exten, priority) are answered
- * by the interpreter or the channel.  An unknown name is a load error.
+ * name, num), EXCEPTION (reason, context, exten, priority) and
+ * PJSIP_HEADER (read, its arguments as dp_pjsip_header_parse() reads them)
+ * are answered by the interpreter or the channel.  An unknown name is a
+ * load error.
  */
 bool dpexpr_func_known(const char *name, size_t len);
 

@@ -8,11 +8,76 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/dpargs.h"
 #include "config/q850.h"
 #include "pbx/call_int.h"
 #include "util/log.h"
+
+/* Headers that PJSIP splits into one header per comma-separated value,
+ * so that PJSIP_HEADER(read,Via,2) is the second Via wherever it is. */
+static bool split_values(enum sip_hdr_id id)
+{
+	return id == SIP_HDR_VIA || id == SIP_HDR_CONTACT || id == SIP_HDR_ROUTE ||
+	       id == SIP_HDR_RECORD_ROUTE;
+}
+
+static bool header_wanted(const struct sip_hdr *hd, const struct dp_pjsip_header *h)
+{
+	size_t n = strlen(h->name);
+
+	if (!h->prefix)
+		return sip_hdr_named(hd, h->name);
+	return hd->name.l >= n && !strncasecmp(hd->name.p, h->name, n);
+}
+
+/*
+ * ${PJSIP_HEADER(read,NAME[,N])}: the Nth header named NAME of the
+ * caller's INVITE, as res_pjsip_header_funcs reads it (a compact form is
+ * its long name, "X-*" a prefix); ENOENT when there is none.  The INVITE
+ * is decoded again here: a call keeps its bytes only, since few dialplans
+ * read its headers.
+ */
+static int pjsip_header_read(struct call *c, const char *args, size_t len,
+			     struct sbuf *out)
+{
+	char *text = strndup(args, len);
+	struct sip_msg *m = NULL;
+	struct dp_pjsip_header h;
+	const char *why = NULL;
+	unsigned seen = 0;
+	int err = ENOENT;
+
+	if (!text || !c->invite || dp_pjsip_header_parse(text, &h, NULL))
+		goto out;
+	m = malloc(sizeof(*m));
+	if (!m || sip_msg_decode(m, c->invite, c->invite_len, false, &why))
+		goto out;
+	for (unsigned i = 0; i < m->hdrc && err; i++) {
+		const struct sip_hdr *hd = &m->hdrv[i];
+		struct pl v = hd->val;
+		size_t off = 0;
+
+		if (!header_wanted(hd, &h))
+			continue;
+		if (!split_values(hd->id)) {
+			if (++seen == h.number)
+				err = 0;
+		} else {
+			while (err && sip_value_next(&hd->val, &off, &v)) {
+				if (++seen == h.number)
+					err = 0;
+			}
+		}
+		if (!err)
+			sbuf_append_pl(out, &v);
+	}
+ out:
+	free(m);
+	free(text);
+	return err;
+}
 
 static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		    struct sbuf *out, void *arg)
@@ -30,6 +95,9 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		sbuf_append_str(out, c->caller_name);
 	} else if (IS("CALLERID(all)")) {
 		sbuf_printf(out, "\"%s\" <%s>", c->caller_name, c->caller_num);
+	} else if (len > 14 && !strncmp(name, "PJSIP_HEADER(", 13) &&
+		   name[len - 1] == ')') {
+		return pjsip_header_read(c, name + 13, len - 14, out);
 	} else if (IS("HANGUPCAUSE")) {
 		if (c->cause)
 			sbuf_printf(out, "%d", (int)c->cause);
@@ -292,6 +360,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 
 int apps_chan_init(struct call *c)
 {
+	const struct sip_msg *req = sip_stx_request(c->a.inv_stx);
 	struct dp_chan_ops ops = {
 		.var = chan_var,
 		.set = chan_set,
@@ -299,5 +368,11 @@ int apps_chan_init(struct call *c)
 		.arg = c,
 	};
 
+	/* PJSIP_HEADER() reads the INVITE after its transaction is over. */
+	c->invite = malloc(req->len ? req->len : 1);
+	if (!c->invite)
+		return ENOMEM;
+	memcpy(c->invite, req->buf, req->len);
+	c->invite_len = req->len;
 	return dp_chan_alloc(&c->dp, &ops);
 }

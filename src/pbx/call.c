@@ -585,6 +585,7 @@ static void call_free(struct call *c)
 	if (c->prompt)
 		prompt_holds_release(c->pbx->holds, c->prompt);
 	dp_chan_free(c->dp);
+	free(c->invite);
 	free(c->play_list);
 	free(c->lastdata);
 	free(c->pending_sdp);

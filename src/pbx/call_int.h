@@ -134,6 +134,9 @@ struct call {
 	char context[DP_MAX_NAME + 1];  /* context first entered */
 	char caller_num[80];
 	char caller_name[80];
+	/* The caller's INVITE as it came, for ${PJSIP_HEADER(read,...)} */
+	char *invite;
+	size_t invite_len;
 
 	/* Playback() */
 	char *play_list;                /* "&"-separated files still to play */

@@ -528,6 +528,47 @@ static void test_numbers(void **state)
 	assert_false(dp_is_number("2s"));
 }
 
+/* ${PJSIP_HEADER(action,name[,number])}: read only, a name, a prefix,
+ * the number (1 for anything below 1). */
+static void test_pjsip_header(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_pjsip_header h;
+	char buf[64];
+
+	strcpy(buf, "read,To");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), 0);
+	assert_string_equal(h.name, "To");
+	assert_false(h.prefix);
+	assert_int_equal(h.number, 1);
+	strcpy(buf, " READ , X-Acme-* , 3 ");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), 0);
+	assert_string_equal(h.name, "X-Acme-");
+	assert_true(h.prefix);
+	assert_int_equal(h.number, 3);
+	strcpy(buf, "read,Via,0");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), 0);
+	assert_int_equal(h.number, 1);
+	strcpy(buf, "read,Via,x");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), 0);
+	assert_int_equal(h.number, 1);
+	assert_string_equal(problems, "");
+	strcpy(buf, "add,X-Foo");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), EINVAL);
+	strcpy(buf, "read, ");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), EINVAL);
+	strcpy(buf, "");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), EINVAL);
+	assert_string_equal(problems, "PJSIP_HEADER: action 'add' is not read\n"
+			    "PJSIP_HEADER: no header name\n"
+			    "PJSIP_HEADER: action '' is not read\n");
+	rep = report(true);
+	strcpy(buf, "${ACTION},To,${N}");
+	assert_int_equal(dp_pjsip_header_parse(buf, &h, &rep), 0);
+	assert_string_equal(h.name, "To");
+	assert_string_equal(problems, "");
+}
+
 /* Without a problem handler only the first fatal problem is kept. */
 static void test_report_why_only(void **state)
 {
@@ -557,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_wait),
 		cmocka_unit_test(test_hangup),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_pjsip_header),
 		cmocka_unit_test(test_report_why_only),
 	};
 

@@ -333,6 +333,30 @@ static void test_compact_and_lookup(void **state)
 	assert_null(sip_msg_hdr_name(&msg, "Accept-Contact"));
 	assert_null(sip_msg_hdr_name(&msg, "X-Nope"));
 	assert_null(sip_msg_hdr_name(&msg, NULL));
+	/* one line at a time: its name in either form */
+	assert_true(sip_hdr_named(&msg.hdrv[1], "From"));
+	assert_true(sip_hdr_named(&msg.hdrv[1], "f"));
+	assert_false(sip_hdr_named(&msg.hdrv[1], "To"));
+	assert_true(sip_hdr_named(&msg.hdrv[6], "ALLOW-EVENTS"));
+	assert_true(sip_hdr_named(&msg.hdrv[7], "u"));
+	assert_false(sip_hdr_named(&msg.hdrv[6], "Accept-Contact"));
+	assert_false(sip_hdr_named(NULL, "From"));
+}
+
+/* sip_value_next(): commas inside quotes and <...> do not split. */
+static void test_value_next(void **state)
+{
+	struct pl v = pl_from_str("\"Doe, J\" <sip:+1555;npdi@a.example>, <tel:+1555>,, x");
+	struct pl out;
+	size_t off = 0;
+
+	assert_true(sip_value_next(&v, &off, &out));
+	assert_pl(&out, "\"Doe, J\" <sip:+1555;npdi@a.example>");
+	assert_true(sip_value_next(&v, &off, &out));
+	assert_pl(&out, "<tel:+1555>");
+	assert_true(sip_value_next(&v, &off, &out));
+	assert_pl(&out, "x");
+	assert_false(sip_value_next(&v, &off, &out));
 }
 
 static void test_folding_and_lws(void **state)
@@ -1631,6 +1655,7 @@ int main(void)
 		cmocka_unit_test(test_invite_sdp),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_compact_and_lookup),
+		cmocka_unit_test(test_value_next),
 		cmocka_unit_test(test_folding_and_lws),
 		cmocka_unit_test(test_lf_only),
 		cmocka_unit_test(test_multi_values),

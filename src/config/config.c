@@ -31,6 +31,10 @@ static void config_free(struct kv_config *cfg)
 	if (!cfg)
 		return;
 	dialplan_unref(cfg->dialplan);
+	for (size_t i = 0; cfg->identifies && i < cfg->identifies_n; i++) {
+		if (cfg->identifies[i].match_header_re)
+			regfree(cfg->identifies[i].match_header_re);
+	}
 	free(cfg->files);
 	if (cfg->mem) {
 		arena_free(cfg->mem);

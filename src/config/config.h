@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <regex.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
@@ -102,6 +103,13 @@ struct cfg_identify {
 	struct cfg_endpoint *endpoint;
 	struct cfg_net *match;
 	size_t match_n;
+	/* match_header = "Name: value": a request with a header of that name
+	 * (any case) whose value is exactly value, or matches the POSIX
+	 * extended regex written between slashes, as Asterisk 16+. */
+	char *match_header_name;      /* NULL when unset */
+	char *match_header_value;     /* the exact value, or the regex's text */
+	regex_t *match_header_re;     /* compiled /regex/, or NULL */
+	bool srv_lookups;             /* default yes */
 	const char *file;
 	int line;
 };

@@ -25,6 +25,7 @@
 
 #include "config/cfgval.h"
 #include "config/load.h"
+#include "util/pl.h"
 #include "util/vec.h"
 
 #define FILE_NAME "pjsip.conf"
@@ -91,7 +92,7 @@ static const char *const aor_unsupported[] = {
 };
 
 static const char *const identify_unsupported[] = {
-	"match_header", "match_request_uri", "srv_lookups", NULL
+	"match_request_uri", NULL
 };
 
 static const char *const global_unsupported[] = {
@@ -179,6 +180,8 @@ struct tmp_identify {
 	struct cfg_identify i;
 	const struct astconf_section *s;
 	const struct astconf_var *endpoint_var;
+	const struct astconf_var *header_var;
+	bool header_re;              /* match_header's value is a /regex/ */
 	struct net_vec nets;
 	size_t order;
 };
@@ -876,6 +879,49 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 		e->language = load_strdup(ld, "en");
 }
 
+/*
+ * match_header = Name: value, as Asterisk 16+ reads it: split at the first
+ * ':', the value trimmed; a value between slashes (longer than "//") is a
+ * POSIX extended regex, compiled when the section is kept.  An empty
+ * value unsets it, as for Asterisk's string options.
+ */
+static void match_header_parse(struct cfg_load *ld, const struct astconf_var *v,
+			       struct tmp_identify *ti)
+{
+	const char *colon = strchr(v->value, ':');
+	struct pl name, value;
+
+	ti->header_var = NULL;
+	ti->header_re = false;
+	ti->i.match_header_name = ti->i.match_header_value = NULL;
+	if (!*v->value)
+		return;
+	if (!colon) {
+		var_err(ld, v, "identify", "invalid match_header '%.64s' (expected "
+			"'Header: value')", v->value);
+		return;
+	}
+	name = (struct pl){ v->value, (size_t)(colon - v->value) };
+	value = pl_from_str(colon + 1);
+	pl_trim(&name);
+	pl_trim(&value);
+	if (!name.l) {
+		var_err(ld, v, "identify", "invalid match_header '%.64s' (no header "
+			"name before ':')", v->value);
+		return;
+	}
+	ti->header_var = v;
+	ti->i.match_header_name = load_strndup(ld, name.p, name.l);
+	if (value.l > 2 && value.p[0] == '/' && value.p[value.l - 1] == '/') {
+		value.p++;
+		value.l -= 2;
+		ti->header_re = true;    /* compiled once the section is kept */
+	} else {
+		ti->header_re = false;
+	}
+	ti->i.match_header_value = load_strndup(ld, value.p, value.l);
+}
+
 static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
@@ -889,6 +935,7 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 	ti->i.name = load_strdup(ld, s->name);
 	ti->i.file = load_file(ld, s->file_idx);
 	ti->i.line = s->line;
+	ti->i.srv_lookups = true;
 
 	for (size_t i = 0; i < s->vars_n; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -899,13 +946,17 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 			ti->endpoint_var = *v->value ? v : NULL;
 		else if (is(v, "match"))
 			opt_nets(ld, v, kind, &ti->nets);
+		else if (is(v, "match_header"))
+			match_header_parse(ld, v, ti);
+		else if (is(v, "srv_lookups"))
+			opt_bool(ld, v, kind, &ti->i.srv_lookups);
 		else
 			opt_other(ld, v, kind, identify_unsupported);
 	}
 	if (!ti->endpoint_var)
 		sec_err(ld, s, kind, "endpoint is required");
-	if (!ti->nets.n && !astconf_var(s, "match"))
-		sec_err(ld, s, kind, "match is required");
+	if (!ti->nets.n && !astconf_var(s, "match") && !ti->header_var)
+		sec_err(ld, s, kind, "match or match_header is required");
 }
 
 /*
@@ -1336,6 +1387,26 @@ static void endpoints_finish(struct pjsip *pj)
 	cfg->endpoints_n = n;
 }
 
+/* A match_header regex, or NULL after reporting why it is not one. */
+static regex_t *header_regex(struct cfg_load *ld, const struct astconf_var *v,
+			     const char *text)
+{
+	regex_t *re = load_alloc(ld, sizeof(*re));
+	char why[128];
+	int rc;
+
+	if (!re)
+		return NULL;
+	rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		regerror(rc, re, why, sizeof(why));
+		var_err(ld, v, "identify", "invalid match_header regex '%.64s' (%s)",
+			text, why);
+		return NULL;
+	}
+	return re;
+}
+
 static void identifies_finish(struct pjsip *pj)
 {
 	struct cfg_load *ld = pj->ld;
@@ -1375,7 +1446,12 @@ static void identifies_finish(struct pjsip *pj)
 				id->match_n = ti->nets.n;
 			}
 		}
+		id->match_header_re = NULL;
+		if (ti->header_re && id->match_header_value)
+			id->match_header_re = header_regex(ld, ti->header_var,
+							   id->match_header_value);
 		cfg->identifies[n++] = *id;
+		cfg->identifies_n = n;    /* config_free() frees the regex */
 	}
 	cfg->identifies_n = n;
 }

@@ -244,6 +244,45 @@ void authn_reconfigure(struct pbx *pbx, const struct kv_config *old,
 	}
 }
 
+/* Does a header value match an identify's match_header value? */
+static bool header_value_match(const struct cfg_identify *id, const struct pl *val)
+{
+	char stack[512], *buf = stack;
+	bool match;
+
+	if (!id->match_header_re)
+		return pl_eq_str(val, id->match_header_value);
+	if (val->l >= sizeof(stack) && !(buf = malloc(val->l + 1)))
+		return false;
+	memcpy(buf, val->p, val->l);
+	buf[val->l] = '\0';
+	match = !regexec(id->match_header_re, buf, 0, NULL, 0);
+	if (buf != stack)
+		free(buf);
+	return match;
+}
+
+/* The first identify section (in file order) whose match_header a header
+ * of req matches: every header of that name is tried, as Asterisk. */
+static const struct cfg_endpoint *identify_by_header(const struct kv_config *cfg,
+						     const struct sip_msg *req)
+{
+	for (size_t i = 0; i < cfg->identifies_n; i++) {
+		const struct cfg_identify *id = &cfg->identifies[i];
+
+		if (!id->match_header_name || !id->endpoint)
+			continue;
+		for (unsigned j = 0; j < req->hdrc; j++) {
+			const struct sip_hdr *h = &req->hdrv[j];
+
+			if (sip_hdr_named(h, id->match_header_name) &&
+			    header_value_match(id, &h->val))
+				return id->endpoint;
+		}
+	}
+	return NULL;
+}
+
 const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
 					  const struct sip_msg *req,
 					  const struct sip_peer *src)
@@ -257,9 +296,12 @@ const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
 	if (sip_param_get(&req->ruri.params, "line", &line) &&
 	    (reg = config_registration_by_line(cfg, line.p, line.l)) && reg->endpoint)
 		return reg->endpoint;
+	/* Asterisk's endpoint_identifier_order: ip, username, header. */
 	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
 	if (!ep && req->from.uri.user.l)
 		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);
+	if (!ep)
+		ep = identify_by_header(cfg, req);
 	return ep;
 }
 

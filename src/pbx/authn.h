@@ -21,10 +21,11 @@ enum authn_result {
 	AUTHN_REJECTED,    /* 400 sent: digest uri is not the Request-URI */
 };
 
-/* The endpoint a request comes from: the identify section matching its
- * source address, else the endpoint named like its From user; NULL when
- * there is none (the request is then challenged like any other, and
- * fails). */
+/* The endpoint a request comes from: the registration whose Contact
+ * (line=) it was sent to, else the identify section matching its source
+ * address, else the endpoint named like its From user, else the identify
+ * section whose match_header one of its headers matches; NULL when there
+ * is none (the request is then challenged like any other, and fails). */
 const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
 					  const struct sip_msg *req,
 					  const struct sip_peer *src);

@@ -493,7 +493,7 @@ static void test_reference_errors(void **state)
 		"pjsip.conf:25: identify 'id2': endpoint is required\n"
 		"pjsip.conf:27: identify 'id2': invalid match 'sip.example.com' (expected an IP "
 		"address or network such as 192.168.0.0/16; hostnames are not supported)\n"
-		"pjsip.conf:28: identify 'id3': match is required\n");
+		"pjsip.conf:28: identify 'id3': match or match_header is required\n");
 	assert_int_equal(fx->rc, EINVAL);
 }
 
@@ -604,7 +604,7 @@ static void test_options(void **state)
 		"[1001]\ntype=endpoint\ndirect_media=no\nfoo=bar\nDTMF_MODE=rfc4733\n"   /* 3 */
 		"[g]\ntype=global\nendpoint_identifier_order=ip\nbogus=1\n"               /* 8 */
 		"[a]\ntype=auth\nusername=u\npassword=p\nnonce_lifetime=32\n"             /* 12 */
-		"[id]\ntype=identify\nendpoint=1001\nmatch=10.0.0.1\nsrv_lookups=no\n"
+		"[id]\ntype=identify\nendpoint=1001\nmatch=10.0.0.1\nmatch_request_uri=x\n"
 		"[t2]\ntype=transport\nbind=0.0.0.0:5070\ntos=cs3\ncert_file=x\n"),
 		"pjsip.conf:5: warning: endpoint '1001': option 'direct_media' is not supported "
 		"yet (ignored)\n"
@@ -616,8 +616,8 @@ static void test_options(void **state)
 		"pjsip.conf:11: global 'g': unknown option 'bogus' for type=global\n"
 		"pjsip.conf:16: warning: auth 'a': option 'nonce_lifetime' is not supported yet "
 		"(ignored)\n"
-		"pjsip.conf:21: warning: identify 'id': option 'srv_lookups' is not supported "
-		"yet (ignored)\n"
+		"pjsip.conf:21: warning: identify 'id': option 'match_request_uri' is not "
+		"supported yet (ignored)\n"
 		"pjsip.conf:25: warning: transport 't2': option 'tos' is not supported yet "
 		"(ignored)\n"
 		"pjsip.conf:26: warning: transport 't2': option 'cert_file' is not supported "
@@ -1040,6 +1040,39 @@ static void test_identify(void **state)
 	assert_null(config_identify(fx->cfg, (struct sockaddr *)&sin6));
 }
 
+/* match_header: "Name: value" split and trimmed, a /regex/ compiled;
+ * srv_lookups and the endpoint's trust_id_inbound read. */
+static void test_identify_header(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_identify *id;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[trunk]\ntype=endpoint\ntrust_id_inbound=yes\n"
+		"[i1]\ntype=identify\nendpoint=trunk\nmatch_header = X-Id :  acme 7 \n"
+		"srv_lookups=no\n"
+		"[i2]\ntype=identify\nendpoint=trunk\nmatch_header=X-Carrier: /^v[0-9]+$/\n"
+		"[i3]\ntype=identify\nendpoint=trunk\nmatch_header=X-Slash: //\n"
+		"match=192.0.2.1\n"), "");
+	assert_true(ep(fx, "trunk")->trust_id_inbound);
+	assert_int_equal(fx->cfg->identifies_n, 3);
+	id = &fx->cfg->identifies[0];
+	assert_string_equal(id->match_header_name, "X-Id");
+	assert_string_equal(id->match_header_value, "acme 7");
+	assert_null(id->match_header_re);
+	assert_false(id->srv_lookups);
+	id = &fx->cfg->identifies[1];
+	assert_string_equal(id->match_header_value, "^v[0-9]+$");
+	assert_non_null(id->match_header_re);
+	assert_int_equal(regexec(id->match_header_re, "v42", 0, NULL, 0), 0);
+	assert_int_not_equal(regexec(id->match_header_re, "xv42", 0, NULL, 0), 0);
+	assert_true(id->srv_lookups);
+	/* "//" is too short to be a regex: the value itself */
+	id = &fx->cfg->identifies[2];
+	assert_string_equal(id->match_header_value, "//");
+	assert_null(id->match_header_re);
+}
+
 static void test_lookups(void **state)
 {
 	struct fx *fx = *state;
@@ -1325,6 +1358,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_grammar_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identify_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_output, setup, teardown),

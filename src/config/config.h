@@ -103,6 +103,10 @@ struct cfg_identify {
 	struct cfg_endpoint *endpoint;
 	struct cfg_net *match;
 	size_t match_n;
+	/* match= host names: pbx/idhosts resolves them on the loop (SRV,
+	 * then A/AAAA; A/AAAA only without srv_lookups) */
+	char **match_hosts;
+	size_t match_hosts_n;
 	/* match_header = "Name: value": a request with a header of that name
 	 * (any case) whose value is exactly value, or matches the POSIX
 	 * extended regex written between slashes, as Asterisk 16+. */

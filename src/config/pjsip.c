@@ -176,8 +176,15 @@ struct tmp_endpoint {
 	size_t order;
 };
 
+/* A util/vec.h vector of host names (identify match=). */
+struct host_vec {
+	char **v;
+	size_t n, cap;
+};
+
 struct tmp_identify {
 	struct cfg_identify i;
+	struct host_vec hosts;
 	const struct astconf_section *s;
 	const struct astconf_var *endpoint_var;
 	const struct astconf_var *header_var;
@@ -403,6 +410,70 @@ static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
 		slot = slot_new(ld, nets);
 		if (slot)
 			*slot = net;
+	}
+}
+
+/* A DNS name as identify's match= takes it: labels of letters, digits and
+ * '-', at least one letter (so that a mistyped address is not taken for a
+ * name), at most 253 characters. */
+static bool host_name_ok(const char *s, size_t len)
+{
+	bool letter = false;
+	size_t label = 0;
+
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (!label)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+		letter |= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	}
+	return letter;
+}
+
+/* identify match=: addresses, networks (CIDR or address/mask) and host
+ * names, as res_pjsip_endpoint_identifier_ip reads them. */
+static void match_parse(struct cfg_load *ld, const struct astconf_var *v,
+			struct tmp_identify *ti)
+{
+	const char *pos = v->value, *item;
+	size_t len;
+
+	while (cfgval_list_next(&pos, &item, &len)) {
+		char buf[128];
+		struct cfg_net net, *slot;
+		char **hs;
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, item, len);
+			buf[len] = '\0';
+			if (!cfgval_net(buf, &net)) {
+				slot = slot_new(ld, &ti->nets);
+				if (slot)
+					*slot = net;
+				continue;
+			}
+		}
+		if (!memchr(item, '/', len) && host_name_ok(item, len)) {
+			hs = slot_new(ld, &ti->hosts);
+			if (hs)
+				*hs = load_strndup(ld, item, len);
+			continue;
+		}
+		var_err(ld, v, "identify", "invalid match '%.*s' (expected an IP address, "
+			"a network such as 192.168.0.0/16, or a host name)",
+			(int)(len > 64 ? 64 : len), item);
 	}
 }
 
@@ -945,7 +1016,7 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 		if (is(v, "endpoint"))
 			ti->endpoint_var = *v->value ? v : NULL;
 		else if (is(v, "match"))
-			opt_nets(ld, v, kind, &ti->nets);
+			match_parse(ld, v, ti);
 		else if (is(v, "match_header"))
 			match_header_parse(ld, v, ti);
 		else if (is(v, "srv_lookups"))
@@ -955,7 +1026,7 @@ static void identify_parse(struct pjsip *pj, const struct astconf_section *s)
 	}
 	if (!ti->endpoint_var)
 		sec_err(ld, s, kind, "endpoint is required");
-	if (!ti->nets.n && !astconf_var(s, "match") && !ti->header_var)
+	if (!ti->nets.n && !ti->hosts.n && !astconf_var(s, "match") && !ti->header_var)
 		sec_err(ld, s, kind, "match or match_header is required");
 }
 
@@ -1446,6 +1517,13 @@ static void identifies_finish(struct pjsip *pj)
 				id->match_n = ti->nets.n;
 			}
 		}
+		if (ti->hosts.n) {
+			id->match_hosts = load_alloc(ld, ti->hosts.n * sizeof(char *));
+			if (id->match_hosts) {
+				memcpy(id->match_hosts, ti->hosts.v, ti->hosts.n * sizeof(char *));
+				id->match_hosts_n = ti->hosts.n;
+			}
+		}
 		id->match_header_re = NULL;
 		if (ti->header_re && id->match_header_value)
 			id->match_header_re = header_regex(ld, ti->header_var,
@@ -1547,8 +1625,10 @@ void pjsip_load(struct cfg_load *ld, const struct astconf *ac)
 		vec_free(&pj.aors.v[i].contacts);
 	for (size_t i = 0; i < pj.endpoints.n; i++)
 		vec_free(&pj.endpoints.v[i].aors);
-	for (size_t i = 0; i < pj.identifies.n; i++)
+	for (size_t i = 0; i < pj.identifies.n; i++) {
 		vec_free(&pj.identifies.v[i].nets);
+		vec_free(&pj.identifies.v[i].hosts);
+	}
 	vec_free(&pj.transports);
 	vec_free(&pj.auths);
 	vec_free(&pj.aors);

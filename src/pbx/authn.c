@@ -38,6 +38,7 @@
 #include "config/cfgval.h"
 #include "pbx/authn.h"
 #include "pbx/core.h"
+#include "pbx/idhosts.h"
 #include "sip/print.h"
 #include "state/failtab.h"
 #include "util/sbuf.h"
@@ -283,7 +284,8 @@ static const struct cfg_endpoint *identify_by_header(const struct kv_config *cfg
 	return NULL;
 }
 
-const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
+const struct cfg_endpoint *authn_identify(const struct pbx *pbx,
+					  const struct kv_config *cfg,
 					  const struct sip_msg *req,
 					  const struct sip_peer *src)
 {
@@ -296,8 +298,11 @@ const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
 	if (sip_param_get(&req->ruri.params, "line", &line) &&
 	    (reg = config_registration_by_line(cfg, line.p, line.l)) && reg->endpoint)
 		return reg->endpoint;
-	/* Asterisk's endpoint_identifier_order: ip, username, header. */
-	ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
+	/* Asterisk's endpoint_identifier_order: ip, username, header.  A
+	 * host name's address is a single address: the most specific match. */
+	ep = idhosts_match(pbx->idhosts, cfg, (const struct sockaddr *)&src->addr);
+	if (!ep)
+		ep = config_identify(cfg, (const struct sockaddr *)&src->addr);
 	if (!ep && req->from.uri.user.l)
 		ep = config_endpoint(cfg, req->from.uri.user.p, req->from.uri.user.l);
 	if (!ep)

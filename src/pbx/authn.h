@@ -23,10 +23,11 @@ enum authn_result {
 
 /* The endpoint a request comes from: the registration whose Contact
  * (line=) it was sent to, else the identify section matching its source
- * address, else the endpoint named like its From user, else the identify
+ * address (written, or a match= host name's: pbx/idhosts), else the endpoint named like its From user, else the identify
  * section whose match_header one of its headers matches; NULL when there
  * is none (the request is then challenged like any other, and fails). */
-const struct cfg_endpoint *authn_identify(const struct kv_config *cfg,
+const struct cfg_endpoint *authn_identify(const struct pbx *pbx,
+					  const struct kv_config *cfg,
 					  const struct sip_msg *req,
 					  const struct sip_peer *src);
 

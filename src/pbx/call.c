@@ -918,7 +918,7 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	sip_stx_set_arg(stx, c);
 
 	req = sip_stx_request(stx);
-	c->a.ep = authn_identify(c->cfg, req, src);
+	c->a.ep = authn_identify(cs->pbx, c->cfg, req, src);
 	snprintf(c->a.chan, sizeof(c->a.chan), "PJSIP/%s-%08" PRIx64,
 		 c->a.ep ? c->a.ep->name : "unknown", cs->seq);
 	authn_request(cs->pbx, c->cfg, stx, c->a.ep, src, invite_authenticated, c);

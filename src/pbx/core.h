@@ -26,6 +26,7 @@
 
 struct calls;
 struct flowproxy;
+struct idhosts;
 struct outregs;
 struct prompt_holds;
 
@@ -52,6 +53,7 @@ struct pbx {
 	struct flowproxy *proxy;        /* requests for phones of other replicas */
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
 	struct outregs *outregs;        /* registrations to providers */
+	struct idhosts *idhosts;        /* identify match= host names */
 };
 
 #endif

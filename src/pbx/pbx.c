@@ -15,6 +15,7 @@
 #include "pbx/call.h"
 #include "pbx/core.h"
 #include "pbx/flowproxy.h"
+#include "pbx/idhosts.h"
 #include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
@@ -349,6 +350,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = outregs_alloc(&pbx->outregs, pbx, cfg);
 	if (err)
 		goto out;
+	err = idhosts_alloc(&pbx->idhosts, pbx, cfg);
+	if (err)
+		goto out;
 
 	for (size_t i = 0; i < cfg->transports_n; i++) {
 		const struct cfg_transport *t = &cfg->transports[i];
@@ -433,6 +437,7 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	pbx->cfg = config_ref(cfg);
 	config_unref(old);
 	outregs_reconfigure(pbx->outregs, cfg);
+	idhosts_reconfigure(pbx->idhosts, cfg);
 }
 
 void pbx_free(struct pbx *pbx)
@@ -446,6 +451,7 @@ void pbx_free(struct pbx *pbx)
 		calls_end_all(pbx->calls);
 	/* Before the stack and the backend its requests and leases use. */
 	outregs_free(pbx->outregs);
+	idhosts_free(pbx->idhosts);
 	state_free(pbx->state);
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);

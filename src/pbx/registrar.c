@@ -385,6 +385,6 @@ void registrar_request(struct pbx *pbx, struct sip_stx *stx,
 	log_q(ctx->aor_name, sizeof(ctx->aor_name), req->to.uri.user.p,
 	      req->to.uri.user.l);
 
-	ctx->ep = authn_identify(ctx->cfg, req, src);
+	ctx->ep = authn_identify(pbx, ctx->cfg, req, src);
 	authn_request_nc(pbx, ctx->cfg, stx, ctx->ep, src, &ctx->nc, authenticated, ctx);
 }

@@ -482,7 +482,7 @@ static void test_reference_errors(void **state)
 		"[a]\ntype=auth\nusername=a\npassword=a\n"
 		"[b]\ntype=auth\nusername=b\npassword=b\n"
 		"[id]\ntype=identify\nendpoint=ghost\nmatch=192.0.2.1\n"   /* 21 */
-		"[id2]\ntype=identify\nmatch=sip.example.com\n"              /* 25 */
+		"[id2]\ntype=identify\nmatch=999.1.2.3, sip.example.com\n"   /* 25 */
 		"[id3]\ntype=identify\nendpoint=1001\n"),                    /* 28 */
 		"pjsip.conf:5: endpoint '1001': auth 'nope' is not defined\n"
 		"pjsip.conf:6: endpoint '1001': aor 'missing' is not defined\n"
@@ -491,8 +491,8 @@ static void test_reference_errors(void **state)
 		"supported yet\n"
 		"pjsip.conf:23: identify 'id': endpoint 'ghost' is not defined\n"
 		"pjsip.conf:25: identify 'id2': endpoint is required\n"
-		"pjsip.conf:27: identify 'id2': invalid match 'sip.example.com' (expected an IP "
-		"address or network such as 192.168.0.0/16; hostnames are not supported)\n"
+		"pjsip.conf:27: identify 'id2': invalid match '999.1.2.3' (expected an IP "
+		"address, a network such as 192.168.0.0/16, or a host name)\n"
 		"pjsip.conf:28: identify 'id3': match or match_header is required\n");
 	assert_int_equal(fx->rc, EINVAL);
 }
@@ -1053,7 +1053,7 @@ static void test_identify_header(void **state)
 		"srv_lookups=no\n"
 		"[i2]\ntype=identify\nendpoint=trunk\nmatch_header=X-Carrier: /^v[0-9]+$/\n"
 		"[i3]\ntype=identify\nendpoint=trunk\nmatch_header=X-Slash: //\n"
-		"match=192.0.2.1\n"), "");
+		"match=192.0.2.1, sip.Example-1.test,edge\n"), "");
 	assert_true(ep(fx, "trunk")->trust_id_inbound);
 	assert_int_equal(fx->cfg->identifies_n, 3);
 	id = &fx->cfg->identifies[0];
@@ -1071,6 +1071,11 @@ static void test_identify_header(void **state)
 	id = &fx->cfg->identifies[2];
 	assert_string_equal(id->match_header_value, "//");
 	assert_null(id->match_header_re);
+	/* host names beside addresses, for pbx/idhosts */
+	assert_int_equal(id->match_n, 1);
+	assert_int_equal(id->match_hosts_n, 2);
+	assert_string_equal(id->match_hosts[0], "sip.Example-1.test");
+	assert_string_equal(id->match_hosts[1], "edge");
 }
 
 static void test_lookups(void **state)

@@ -70,12 +70,25 @@ static void poll_h(void *arg)
 	ask(arg);
 }
 
+/* The same address (ports are not kept). */
+static bool addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
 static bool same_addrs(const struct idhost *h, const struct cfg_net *a, size_t n)
 {
 	if (n != h->addrs_n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (memcmp(&a[i], &h->addrs[i], sizeof(a[i])))
+		if (!addr_eq(&a[i].addr, &h->addrs[i].addr))
 			return false;
 	}
 	return true;
@@ -125,7 +138,7 @@ static void resolved(int err, struct sip_targets *t, void *arg)
 		else
 			((struct sockaddr_in *)&net.addr)->sin_port = 0;
 		for (size_t j = 0; j < n && !dup; j++)
-			dup = !memcmp(&a[j], &net, sizeof(net));
+			dup = addr_eq(&a[j].addr, &net.addr);
 		if (!dup)
 			a[n++] = net;
 	}
@@ -225,7 +238,7 @@ static int build(struct idhosts *ih, const struct kv_config *cfg)
 	for (size_t i = 0; i < cfg->identifies_n; i++) {
 		const struct cfg_identify *id = &cfg->identifies[i];
 
-		for (size_t j = 0; j < id->match_hosts_n; j++) {
+		for (size_t j = 0; j < id->match_hosts_n && n < want; j++) {
 			struct idhost *h = take(old, old_n, id->name, id->match_hosts[j],
 						id->srv_lookups);
 

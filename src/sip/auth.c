@@ -261,7 +261,7 @@ static int digest_params(const struct pl *val, digest_param_h *ph, void *obj, in
 
 static int cred_param_h(void *obj, struct scan *s, int *seen)
 {
-	return cred_param(obj, s, seen);
+	return obj ? cred_param(obj, s, seen) : EINVAL;
 }
 
 int digest_cred_decode(struct digest_cred *c, const struct pl *val)
@@ -777,7 +777,7 @@ static int chal_param(struct digest_chal *c, struct scan *s, int *seen)
 
 static int chal_param_h(void *obj, struct scan *s, int *seen)
 {
-	return chal_param(obj, s, seen);
+	return obj ? chal_param(obj, s, seen) : EINVAL;
 }
 
 int digest_chal_decode(struct digest_chal *c, const struct pl *val)

@@ -1,9 +1,17 @@
 /*
  * dial.c - Dial(PJSIP/ext[&PJSIP/ext2][,timeout[,options]]): one B leg per
- * registered contact of every AOR of each endpoint, all ringing at once;
- * the first 2xx wins and is bridged to the caller, the others get CANCEL
- * (or, when their 2xx crosses ours, ACK and BYE).  DIALSTATUS follows
- * Asterisk: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL.
+ * contact (static, then registered) of every AOR of each endpoint, all
+ * ringing at once; the first 2xx wins and is bridged to the caller, the
+ * others get CANCEL (or, when their 2xx crosses ours, ACK and BYE).
+ * DIALSTATUS follows Asterisk: ANSWER, BUSY, NOANSWER, CHANUNAVAIL,
+ * CONGESTION, CANCEL.
+ *
+ * Trunks, as chan_pjsip: PJSIP/NUMBER@ENDPOINT calls the endpoint's first
+ * contact with NUMBER as the Request-URI's user, PJSIP/ENDPOINT/URI calls
+ * URI with the endpoint's options.  A static contact's host is located by
+ * RFC 3263 (sip/resolve), its targets tried in order on silence or 503;
+ * a 401/407 is answered with outbound_auth; the caller ID is sent as
+ * res_pjsip_caller_id does (print_identity()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -788,6 +796,12 @@ static int leg_start_uri(struct call *c, const struct cfg_endpoint *ep, const ch
 	struct leg *b;
 	int err = 0;
 
+	/* The URI goes on the request line as it is: Dial()'s argument may
+	 * hold what a caller dialled. */
+	for (const char *p = uri; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
+			return EINVAL;
+	}
 	b = leg_new(c, ep, &err);
 	if (!b)
 		return err;

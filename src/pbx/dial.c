@@ -24,6 +24,7 @@
 #include "pbx/flowproxy.h"
 #include "pbx/uacauth.h"
 #include "sip/print.h"
+#include "sip/sa.h"
 #include "util/log.h"
 #include "util/rand.h"
 
@@ -561,6 +562,13 @@ static bool leg_next_target(struct leg *b)
 		memset(&b->dst, 0, sizeof(b->dst));
 		b->dst.addr = t->addr;
 		b->dst.proto = proto;
+		/* The endpoint's transport: the INVITE leaves from its
+		 * listening socket, which the provider latches on.  (A
+		 * wildcard bind names no source: the stack's first listener of
+		 * the protocol sends.) */
+		if (tp && tp->bind.ss_family == t->addr.ss_family &&
+		    !sip_sa_is_any((const struct sockaddr *)&tp->bind))
+			b->dst.local = tp->bind;
 		/* Another server: its challenges are its own. */
 		memset(&u->auth, 0, sizeof(u->auth));
 		if (!leg_send(b, NULL))

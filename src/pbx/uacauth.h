@@ -1,7 +1,8 @@
 /*
  * uacauth.h - answering a provider's digest challenges (401 and 407) to
  * a request we send again and again with the same credentials: the
- * INVITEs of a call to a trunk (dial.c).
+ * REGISTERs of one attempt (outreg.c), the INVITEs of a call to a trunk
+ * (dial.c).
  *
  * A proxy's 407 and the server's 401 may both come within one attempt;
  * every challenge taken is answered in every later request of it, the

@@ -8,8 +8,10 @@
 #   802  CALLERID(pres)=prohib to an endpoint without trust_id_outbound:
 #        an anonymous From, no identity headers;
 #   803  the same to an endpoint with trust_id_outbound=yes: the identity
-#        is sent, marked private (Privacy: id, RPID privacy=full).
-# Each call ends with the provider's 486, relayed to the caller.
+#        is sent, marked private (Privacy: id, RPID privacy=full);
+#   804  the provider refuses the credentials (401 again, not stale): no
+#        third INVITE, the caller gets the dialplan's answer.
+# The other calls end with the provider's 486, relayed to the caller.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001
@@ -48,6 +50,8 @@ exten => 801,1,Set(CALLERID(num)=+33100000001)
 exten => 802,1,Set(CALLERID(num)=+33100000002)
  same => n,Set(CALLERID(pres)=prohib)
  same => n,Dial(PJSIP/itsp-a/sip:556@127.0.0.1:$prov_port,10)
+ same => n,Hangup(17)
+exten => 804,1,Dial(PJSIP/itsp-a/sip:558@127.0.0.1:$prov_port,10)
  same => n,Hangup(17)
 exten => 803,1,Set(CALLERID(num)=+33100000003)
  same => n,Set(CALLERID(name)=Night Desk)
@@ -134,9 +138,27 @@ assert rpid == '"Night Desk" <sip:+33100000003@127.0.0.1>;party=calling;privacy=
 busy(inc, "803")
 call.expect_final(486, "803")
 print("803: trusted, PAI with Privacy: id, RPID privacy=full")
+
+# 804: our credentials refused.
+call, inc = place("804")
+inv = inc.invite
+for n in (1, 2):
+    prov.respond(inv, 401, "Unauthorized", to_tag=inc.tag, headers=[
+        ("WWW-Authenticate", 'Digest realm="itsp.test", nonce="n%d", algorithm=MD5' % n)])
+    prov.expect(lambda m: isinstance(m, kvsip.Request) and m.method == "ACK" and
+                m.call_id == inv.call_id and m.cseq[0] == inv.cseq[0], "ACK of 401 #%d" % n)
+    if n == 1:
+        inc = prov.expect_invite(timeout=10)
+        inv = inc.invite
+        assert inv.get("authorization"), "804: no credentials after the first 401"
+call.expect_final(486, "804: Dial() failed, Hangup(17)")
+prov.expect_nothing(lambda m: isinstance(m, kvsip.Request) and m.method == "INVITE",
+                    "804: an INVITE after the credentials were refused", timeout=2)
+print("804: credentials refused, no third INVITE")
 PY
 kv_ok "callerid override, CALLERID(pres), trust_id_outbound, Dial(PJSIP/ENDPOINT/URI)"
 
-kv_wait_log 'event=call_end' 3
+kv_wait_log 'event=dial_auth_failed .*code=401 reason=credentials_refused'
+kv_wait_log 'event=call_end' 4
 kvd_stop
 kv_pass

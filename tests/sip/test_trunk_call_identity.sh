@@ -10,11 +10,13 @@
 #   803  the same to an endpoint with trust_id_outbound=yes: the identity
 #        is sent, marked private (Privacy: id, RPID privacy=full);
 #   804  the provider refuses the credentials (401 again, not stale): no
-#        third INVITE, the caller gets the dialplan's answer.
+#        third INVITE, the caller gets the dialplan's answer;
+#   805  PJSIP/5555@1002 to an endpoint with registered contacts only: its
+#        contact's URI with 5555 as the user.
 # The other calls end with the provider's 486, relayed to the caller.
 . "$(dirname "$0")/lib.sh"
 
-kv_conf_calls 1001
+kv_conf_calls 1001 1002
 prov_port=$(kv_free_port)
 cat >> "$KV_CONF/pjsip.conf" <<CONF
 
@@ -50,6 +52,8 @@ exten => 801,1,Set(CALLERID(num)=+33100000001)
 exten => 802,1,Set(CALLERID(num)=+33100000002)
  same => n,Set(CALLERID(pres)=prohib)
  same => n,Dial(PJSIP/itsp-a/sip:556@127.0.0.1:$prov_port,10)
+ same => n,Hangup(17)
+exten => 805,1,Dial(PJSIP/5555@1002,10)
  same => n,Hangup(17)
 exten => 804,1,Dial(PJSIP/itsp-a/sip:558@127.0.0.1:$prov_port,10)
  same => n,Hangup(17)
@@ -155,10 +159,22 @@ call.expect_final(486, "804: Dial() failed, Hangup(17)")
 prov.expect_nothing(lambda m: isinstance(m, kvsip.Request) and m.method == "INVITE",
                     "804: an INVITE after the credentials were refused", timeout=2)
 print("804: credentials refused, no third INVITE")
+
+# 805: NUMBER@ENDPOINT with a registered contact.
+phone = kvsip.Phone(kv, "1002")
+phone.sign_in()
+call = kvsip.OutCall(caller, "805", kvsip.sdp_offer(kvsip.Rtp().port))
+call.invite()
+inc = phone.expect_invite(timeout=10)
+want = "sip:5555@127.0.0.1:%d" % phone.lport
+assert inc.invite.uri == want, "805: Request-URI %s, expected %s" % (inc.invite.uri, want)
+inc.respond(486)
+call.expect_final(486, "805")
+print("805: PJSIP/5555@1002 -> %s" % inc.invite.uri)
 PY
 kv_ok "callerid override, CALLERID(pres), trust_id_outbound, Dial(PJSIP/ENDPOINT/URI)"
 
 kv_wait_log 'event=dial_auth_failed .*code=401 reason=credentials_refused'
-kv_wait_log 'event=call_end' 4
+kv_wait_log 'event=call_end' 5
 kvd_stop
 kv_pass

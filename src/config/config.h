@@ -94,6 +94,15 @@ struct cfg_endpoint {
 				       * Remote-Party-ID (default no) */
 	enum cfg_codec allow[CFG_CODEC_COUNT];  /* preference order */
 	size_t allow_n;
+	/* Calls to the endpoint (a trunk), with res_pjsip's meaning. */
+	struct cfg_auth *outbound_auth;   /* answers 401/407 to our INVITEs */
+	char *from_user;              /* From's user instead of the caller ID */
+	char *from_domain;            /* From's host instead of our address */
+	char *outbound_proxy;         /* sip: URI every INVITE goes through */
+	bool send_pai;                /* P-Asserted-Identity with the caller ID */
+	bool send_rpid;               /* Remote-Party-ID with the caller ID */
+	bool trust_id_outbound;       /* ... even when its presentation is
+				       * restricted (with Privacy: id) */
 	const char *file;
 	int line;
 };

@@ -172,7 +172,7 @@ static void check_set_func(struct check *k, char *name, char *lp)
 	*rp = '\0';
 	item = str_trim(lp + 1);
 	if (!subst(item) && strcasecmp(item, "all") && strcasecmp(item, "name") &&
-	    strcasecmp(item, "num") && strcasecmp(item, "number"))
+	    strcasecmp(item, "num") && strcasecmp(item, "number") && strcasecmp(item, "pres"))
 		check_msg(k, DIAG_ERROR, "CALLERID: unknown data item '%s'", item);
 }
 

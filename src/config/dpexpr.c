@@ -1191,14 +1191,14 @@ bool dpexpr_func_known(const char *name, size_t len)
 /* The data items of the functions answered outside this file. */
 static bool func_item_ok(const char *name, size_t nlen, const char *item, size_t ilen)
 {
-	static const char *const callerid[] = { "all", "name", "num", "number" };
+	static const char *const callerid[] = { "all", "name", "num", "number", "pres" };
 	static const char *const exception[] = { "reason", "context", "exten", "priority" };
 	const char *const *v;
 	size_t n;
 
 	if (nlen == 8 && !memcmp(name, "CALLERID", 8)) {
 		v = callerid;
-		n = 4;
+		n = 5;
 	} else if (nlen == 9 && !memcmp(name, "EXCEPTION", 9)) {
 		v = exception;
 		n = 4;

@@ -45,7 +45,7 @@ static const char *const endpoint_unsupported[] = {
 	"dtls_ca_path", "dtls_cert_file", "dtls_cipher", "dtls_fingerprint",
 	"dtls_private_key", "dtls_rekey", "dtls_setup", "dtls_verify", "dtmf_mode",
 	"fax_detect", "fax_detect_timeout", "follow_early_media_fork", "force_avp",
-	"force_rport", "from_domain", "from_user", "g726_non_standard",
+	"force_rport", "g726_non_standard",
 	"geoloc_incoming_call_profile", "geoloc_outgoing_call_profile",
 	"ice_support", "identify_by", "ignore_183_without_sdp", "inband_progress",
 	"incoming_call_offer_pref", "incoming_mwi_mailbox", "mailboxes",
@@ -54,20 +54,20 @@ static const char *const endpoint_unsupported[] = {
 	"media_use_received_transport", "message_context", "moh_passthrough",
 	"moh_suggest", "mwi_from_user", "mwi_subscribe_replaces_unsolicited",
 	"named_call_group", "named_pickup_group", "notify_early_inuse_ringing",
-	"one_touch_recording", "outbound_auth", "outbound_proxy",
+	"one_touch_recording",
 	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
 	"preferred_codec_only", "record_off_feature", "record_on_feature",
 	"redirect_method", "refer_blind_progress", "rewrite_contact",
 	"rpid_immediate", "rtcp_mux", "rtp_engine", "rtp_ipv6", "rtp_keepalive",
 	"rtp_symmetric", "sdp_owner",
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
-	"send_connected_line", "send_diversion", "send_history_info", "send_pai",
-	"send_rpid", "set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
+	"send_connected_line", "send_diversion", "send_history_info",
+	"set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
 	"sub_min_expiry", "subscribe_context", "suppress_moh_on_sendonly",
 	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
 	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
 	"t38_udptl_nat", "tenantid", "tone_zone", "tos_audio", "tos_video",
-	"trust_connected_line", "trust_id_outbound", "use_avpf",
+	"trust_connected_line", "use_avpf",
 	"use_ptime", "user_eq_phone", "voicemail_extension", "webrtc", NULL
 };
 
@@ -86,7 +86,7 @@ static const char *const auth_unsupported[] = {
 };
 
 static const char *const aor_unsupported[] = {
-	"authenticate_qualify", "mailboxes", "outbound_proxy", "qualify_2xx_only",
+	"authenticate_qualify", "mailboxes", "qualify_2xx_only",
 	"qualify_timeout", "remove_unavailable", "support_path",
 	"voicemail_extension", NULL
 };
@@ -171,6 +171,7 @@ struct tmp_aor {
 struct tmp_endpoint {
 	struct cfg_endpoint e;
 	const struct astconf_var *auth_var;
+	const struct astconf_var *oauth_var;
 	const struct astconf_var *transport_var;
 	VEC(struct ref) aors;
 	size_t order;
@@ -879,6 +880,29 @@ static void codecs_apply(struct cfg_load *ld, const struct astconf_var *v,
 	}
 }
 
+static bool reg_uri_ok(const char *v, const char **why);
+
+/* A URI's user part as we print it between "sip:" and "@". */
+static bool user_ok(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("@:;<>\"?,", *p))
+			return false;
+	}
+	return true;
+}
+
+/* A host name, an IPv4 address or a bracketed IPv6 address. */
+static bool host_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (*v == '[')
+		return n > 2 && v[n - 1] == ']' && strspn(v + 1, "0123456789abcdefABCDEF:.") == n - 2;
+	return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
+}
+
 static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 {
 	struct cfg_load *ld = pj->ld;
@@ -940,6 +964,34 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_uint(ld, v, kind, 90, 86400, &e->timers_min_se);
 		} else if (is(v, "timers_sess_expires")) {
 			opt_uint(ld, v, kind, 90, 86400, &e->timers_sess_expires);
+		} else if (is(v, "outbound_auth")) {
+			te->oauth_var = *v->value ? v : NULL;
+		} else if (is(v, "from_user")) {
+			if (*v->value && !user_ok(v->value))
+				var_err(ld, v, kind, "invalid from_user '%.64s' (a user part, "
+					"without '@', spaces or quotes)", v->value);
+			else
+				opt_str(ld, v, &e->from_user);
+		} else if (is(v, "from_domain")) {
+			if (*v->value && !host_ok(v->value))
+				var_err(ld, v, kind, "invalid from_domain '%.64s' (a host name "
+					"or address)", v->value);
+			else
+				opt_str(ld, v, &e->from_domain);
+		} else if (is(v, "outbound_proxy")) {
+			const char *why;
+
+			if (*v->value && !reg_uri_ok(v->value, &why))
+				var_err(ld, v, kind, "invalid outbound_proxy '%.64s' (%s)",
+					v->value, why);
+			else
+				opt_str(ld, v, &e->outbound_proxy);
+		} else if (is(v, "send_pai")) {
+			opt_bool(ld, v, kind, &e->send_pai);
+		} else if (is(v, "send_rpid")) {
+			opt_bool(ld, v, kind, &e->send_rpid);
+		} else if (is(v, "trust_id_outbound")) {
+			opt_bool(ld, v, kind, &e->trust_id_outbound);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}
@@ -1452,6 +1504,15 @@ static void endpoints_finish(struct pjsip *pj)
 			if (!e->transport)
 				var_err(ld, te->transport_var, kind, "transport '%s' is not defined",
 					te->transport_var->value);
+		}
+		if (te->oauth_var) {
+			const char *name = te->oauth_var->value;
+
+			if (strchr(name, ','))
+				var_err(ld, te->oauth_var, kind, "several outbound_auth sections "
+					"are not supported yet");
+			else if (!(e->outbound_auth = config_auth(cfg, name, strlen(name))))
+				var_err(ld, te->oauth_var, kind, "auth '%s' is not defined", name);
 		}
 		cfg->endpoints[n++] = *e;
 	}

@@ -93,6 +93,8 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		sbuf_append_str(out, c->caller_num);
 	} else if (IS("CALLERID(name)")) {
 		sbuf_append_str(out, c->caller_name);
+	} else if (IS("CALLERID(pres)")) {
+		sbuf_append_str(out, c->caller_pres[0] ? c->caller_pres : "allowed_not_screened");
 	} else if (IS("CALLERID(all)")) {
 		sbuf_printf(out, "\"%s\" <%s>", c->caller_name, c->caller_num);
 	} else if (len > 14 && !strncmp(name, "PJSIP_HEADER(", 13) &&
@@ -108,13 +110,34 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 	return 0;
 }
 
-/* Set(CALLERID(name|num)=...) */
+/* Asterisk's presentation names (ast_parse_caller_presentation()). */
+static bool pres_known(const char *v)
+{
+	static const char *const names[] = {
+		"allowed_not_screened", "allowed_passed_screen", "allowed_failed_screen",
+		"allowed", "prohib_not_screened", "prohib_passed_screen",
+		"prohib_failed_screen", "prohib", "unavailable", NULL
+	};
+
+	for (size_t i = 0; names[i]; i++) {
+		if (!strcasecmp(v, names[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Set(CALLERID(name|num|pres)=...) */
 static int chan_set(struct dp_chan *dc, const char *name, const char *value,
 		    void *arg)
 {
 	struct call *c = arg;
 
-	if (!strcmp(name, "CALLERID(num)") || !strcmp(name, "CALLERID(number)"))
+	if (!strcmp(name, "CALLERID(pres)")) {
+		/* Asterisk warns and keeps the presentation it had. */
+		if (!pres_known(value))
+			return EINVAL;
+		snprintf(c->caller_pres, sizeof(c->caller_pres), "%s", value);
+	} else if (!strcmp(name, "CALLERID(num)") || !strcmp(name, "CALLERID(number)"))
 		snprintf(c->caller_num, sizeof(c->caller_num), "%s", value);
 	else if (!strcmp(name, "CALLERID(name)"))
 		snprintf(c->caller_name, sizeof(c->caller_name), "%s", value);

@@ -39,6 +39,8 @@ struct calls {
 	struct call_stats stats;
 	struct htab tab;
 	struct hash_key key;            /* Call-IDs and tags are the peers' */
+	struct sip_resolver *resolver;  /* trunks' hosts (dial.c) */
+	const struct kv_config *resolver_cfg;   /* whose [dns] it asks */
 };
 
 static const char call_allow[] = "Allow: " PBX_ALLOW "\r\n";
@@ -470,6 +472,8 @@ static void leg_release(struct leg *l)
 
 	tmr_cancel(c->pbx->tmrq, &l->noresp_tmr);
 	tmr_cancel(c->pbx->tmrq, &l->late_tmr);
+	if (l->req)
+		dial_leg_release(l);
 	if (l->dlg)
 		call_table_remove(c->calls, l);
 	legmedia_free(&l->m);
@@ -682,6 +686,23 @@ void call_resume(struct call *c, enum dp_result res)
 
 /* ---- a new call ---- */
 
+bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size_t nn)
+{
+	const char *lt, *gt, *n, *e;
+
+	lt = cid ? strchr(cid, '<') : NULL;
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (!lt || !gt)
+		return false;
+	snprintf(num, nn, "%.*s", (int)(gt - lt - 1), lt + 1);
+	for (n = cid; *n == ' ' || *n == '"'; n++)
+		;
+	for (e = lt; e > n && (e[-1] == ' ' || e[-1] == '"'); e--)
+		;
+	snprintf(name, ns, "%.*s", (int)(e - n), n);
+	return true;
+}
+
 /* The caller ID in a From, P-Asserted-Identity or Remote-Party-ID value:
  * the number is the URI's user up to a ';' (user parameters such as
  * ";npdi" are not part of it), the name the display name.  false when
@@ -724,27 +745,16 @@ static bool caller_id_hdr(struct call *c, const struct sip_hdr *h)
 static void caller_id(struct call *c, const struct sip_msg *req)
 {
 	const struct cfg_endpoint *ep = c->a.ep;
-	const char *cid = ep ? ep->callerid : NULL;
-	const char *lt, *gt, *n, *e;
 
 	if (ep && ep->trust_id_inbound &&
 	    (caller_id_hdr(c, sip_msg_hdr_name(req, "P-Asserted-Identity")) ||
 	     caller_id_hdr(c, sip_msg_hdr_name(req, "Remote-Party-ID"))))
 		return;
-	lt = cid ? strchr(cid, '<') : NULL;
-	gt = lt ? strchr(lt, '>') : NULL;
-	if (!lt || !gt) {
-		if (!caller_id_addr(c, &req->from))
-			pl_strcpy(&req->from.dname, c->caller_name, sizeof(c->caller_name));
+	if (call_callerid_parse(ep ? ep->callerid : NULL, c->caller_name,
+				sizeof(c->caller_name), c->caller_num, sizeof(c->caller_num)))
 		return;
-	}
-	snprintf(c->caller_num, sizeof(c->caller_num), "%.*s", (int)(gt - lt - 1),
-		 lt + 1);
-	for (n = cid; *n == ' ' || *n == '"'; n++)
-		;
-	for (e = lt; e > n && (e[-1] == ' ' || e[-1] == '"'); e--)
-		;
-	snprintf(c->caller_name, sizeof(c->caller_name), "%.*s", (int)(e - n), n);
+	if (!caller_id_addr(c, &req->from))
+		pl_strcpy(&req->from.dname, c->caller_name, sizeof(c->caller_name));
 }
 
 static int start_dialplan(struct call *c, const struct sip_msg *req)
@@ -1249,7 +1259,33 @@ void calls_free(struct calls *cs)
 	list_foreach_safe(it, tmp, &cs->list)
 		call_free(list_entry(it, struct call, le));
 	htab_free(&cs->tab);
+	if (cs->resolver)
+		sip_resolver_free(cs->resolver);
 	free(cs);
+}
+
+int call_resolver(struct calls *cs, struct sip_resolver **rp)
+{
+	const struct kv_config *cfg = cs->pbx->cfg;
+	int err = 0;
+
+	if (!cs->resolver) {
+		struct sip_resolver_opts opts;
+
+		memset(&opts, 0, sizeof(opts));
+		opts.servers = cfg->dns.nameservers;
+		opts.servers_n = cfg->dns.nameservers_n;
+		err = sip_resolver_alloc(&cs->resolver, cs->pbx->loop, cs->pbx->tmrq, &opts);
+	} else if (cs->resolver_cfg != cfg) {
+		/* A reload may have named other servers. */
+		err = sip_resolver_set_servers(cs->resolver, cfg->dns.nameservers,
+					       cfg->dns.nameservers_n);
+	}
+	if (err)
+		return err;
+	cs->resolver_cfg = cfg;
+	*rp = cs->resolver;
+	return 0;
 }
 
 unsigned calls_active(const struct calls *cs)

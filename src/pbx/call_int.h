@@ -25,6 +25,7 @@
 #include "pbx/legmedia.h"
 #include "sdp/sdp.h"
 #include "sip/dialog.h"
+#include "sip/resolve.h"
 #include "util/htab.h"
 #include "util/list.h"
 #include "util/tmr.h"
@@ -41,6 +42,7 @@ enum leg_state {
 };
 
 struct call;
+struct dial_uac;
 
 struct leg {
 	struct call *call;
@@ -58,6 +60,7 @@ struct leg {
 	bool acked;
 	/* B leg: our INVITE */
 	struct sip_ctx *inv_ctx;
+	struct dial_uac *req;           /* what it takes to send it again */
 	struct sip_peer dst;
 	struct tmr noresp_tmr;          /* no answer at all from a phone we
 					 * reach through another replica or
@@ -134,6 +137,7 @@ struct call {
 	char context[DP_MAX_NAME + 1];  /* context first entered */
 	char caller_num[80];
 	char caller_name[80];
+	char caller_pres[24];           /* CALLERID(pres), Asterisk's names */
 	/* The caller's INVITE as it came, for ${PJSIP_HEADER(read,...)} */
 	char *invite;
 	size_t invite_len;
@@ -175,11 +179,18 @@ uint16_t call_cause_to_sip(enum q850_cause cause);
  * the call engine: 0, ENOSPC (port range full) or another errno. */
 int  call_leg_media_init(struct leg *l);
 uint64_t call_chan_seq(struct call *c);
+/* "Name" <num>, Name <num> or <num> (an endpoint's callerid): false when
+ * there is no <num>. */
+bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size_t nn);
+/* The resolver for trunks' hosts, made at the first name to locate with
+ * kubevox.conf's [dns] name servers: 0, or why none. */
+int  call_resolver(struct calls *cs, struct sip_resolver **rp);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);
 void dial_cancel_all(struct call *c, const char *status);
 void dial_leg_bye(struct leg *b);
+void dial_leg_release(struct leg *b);   /* its INVITE's state, when freed */
 
 /* apps.c */
 int  apps_chan_init(struct call *c);

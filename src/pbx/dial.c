@@ -1,30 +1,42 @@
 /*
  * dial.c - Dial(PJSIP/ext[&PJSIP/ext2][,timeout[,options]]): one B leg per
- * registered contact of every AOR of each endpoint, all ringing at once;
- * the first 2xx wins and is bridged to the caller, the others get CANCEL
- * (or, when their 2xx crosses ours, ACK and BYE).  DIALSTATUS follows
- * Asterisk: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL.
+ * contact (static, then registered) of every AOR of each endpoint, all
+ * ringing at once; the first 2xx wins and is bridged to the caller, the
+ * others get CANCEL (or, when their 2xx crosses ours, ACK and BYE).
+ * DIALSTATUS follows Asterisk: ANSWER, BUSY, NOANSWER, CHANUNAVAIL,
+ * CONGESTION, CANCEL.
+ *
+ * Trunks, as chan_pjsip: PJSIP/NUMBER@ENDPOINT calls the endpoint's first
+ * contact with NUMBER as the Request-URI's user, PJSIP/ENDPOINT/URI calls
+ * URI with the endpoint's options.  A static contact's host is located by
+ * RFC 3263 (sip/resolve), its targets tried in order on silence or 503;
+ * a 401/407 is answered with outbound_auth; the caller ID is sent as
+ * res_pjsip_caller_id does (print_identity()).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/dpargs.h"
 #include "pbx/call_int.h"
 #include "pbx/flowproxy.h"
+#include "pbx/uacauth.h"
 #include "sip/print.h"
+#include "sip/sa.h"
 #include "util/log.h"
 #include "util/rand.h"
 
-/* Looking up one endpoint's contacts. */
 /* Looking up one AOR's contacts: the backend may answer after
  * dial_start() has returned, so this lives on the heap and the call is
  * kept until every lookup has answered (call.c's free_later). */
 struct dial_lookup {
 	struct call *c;
 	const struct cfg_endpoint *ep;
+	char user[80];                  /* NUMBER@ENDPOINT: the first contact,
+					 * with NUMBER as its user; "" all */
 };
 
 static void set_status(struct call *c, const char *status, enum q850_cause cause)
@@ -190,14 +202,23 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 		  c->uniqueid, c->a.chan, b->chan);
 }
 
+static bool leg_next_target(struct leg *b);
+static int leg_media(struct leg *b);
+static bool leg_auth(struct leg *b, const struct sip_msg *resp);
+
 static void b_response(int err, const struct sip_msg *resp, void *arg)
 {
 	struct leg *b = arg;
 	struct call *c = b->call;
 	bool live = c->phase == CALL_DIALING && !b->cancelled;
+	/* Still wanted: no CANCEL or BYE has been decided for it. */
+	bool retry = live && b->state == LEG_CALLING && !b->cancel_pending;
 
 	if (!resp) {
 		b->inv_ctx = NULL;
+		/* RFC 3263 §4.3: no answer, the next target. */
+		if (retry && leg_next_target(b))
+			return;
 		b->final = err == ETIMEDOUT ? 408 : 503;
 		b->state = LEG_ENDED;
 		goto maybe_done;
@@ -243,6 +264,10 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 		return;
 	}
 	b->inv_ctx = NULL;
+	if (retry && (resp->scode == 401 || resp->scode == 407) && leg_auth(b, resp))
+		return;
+	if (retry && resp->scode == 503 && leg_next_target(b))
+		return;
 	b->final = resp->scode;
 	b->state = LEG_ENDED;
 	if (b->m.rtp)
@@ -282,6 +307,9 @@ static void noresp_timeout(void *arg)
 		  c->uniqueid, b->chan, CALL_NORESP_MS);
 	sip_ctx_abandon(b->inv_ctx);
 	b->inv_ctx = NULL;
+	if (c->phase == CALL_DIALING && b->state == LEG_CALLING && !b->cancelled &&
+	    !b->cancel_pending && leg_next_target(b))
+		return;
 	b->final = 480;
 	b->state = LEG_ENDED;
 	if (b->m.rtp)
@@ -336,8 +364,397 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
 		  c->uniqueid, ct->src.replica, ct->uri);
 }
 
+/* A B leg's INVITE, kept to send it again: with credentials after a 401
+ * or 407 (RFC 3261 §22.2: same Call-ID and From tag, CSeq + 1), to the
+ * next target after a timeout or a 503 (RFC 3263 §4.3). */
+struct dial_uac {
+	char ruri[320];                 /* Request-URI */
+	char to_aor[80];                /* a phone's AOR: To sip:aor@us */
+	char route[512];                /* Route value, "" for none */
+	char callid[48], tag[24];
+	uint32_t cseq;
+	struct sbuf body;
+	bool guarded;                   /* hear from the phone in time */
+	struct sip_rquery *rq;          /* locating the host */
+	struct sip_targets *targets;
+	size_t ti;                      /* the next target to try */
+	struct uac_auth auth;
+};
+
+void dial_leg_release(struct leg *b)
+{
+	struct dial_uac *u = b->req;
+
+	sip_resolve_cancel(u->rq);
+	sip_targets_free(u->targets);
+	sbuf_free(&u->body);
+	free(u);
+	b->req = NULL;
+}
+
+/* A display name as a quoted-string (RFC 3261 §25.1), "" for none. */
+static void print_dname(struct sbuf *sb, const char *name)
+{
+	if (!*name)
+		return;
+	sbuf_append_str(sb, "\"");
+	for (const char *p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			sbuf_append_str(sb, "\\");
+		sbuf_append(sb, p, 1);
+	}
+	sbuf_append_str(sb, "\" ");
+}
+
 /*
- * One B leg toward contact ct of endpoint ep.
+ * Who the call is from, as res_pjsip_caller_id says it to the callee:
+ * the channel's caller ID (the endpoint's callerid overrides it); From
+ * carries it unless from_user is set; P-Asserted-Identity (send_pai) and
+ * Remote-Party-ID (send_rpid) carry it too.  A restricted presentation
+ * (CALLERID(pres)=prohib...) hides it from an untrusted callee (no
+ * identity headers, an anonymous From, RFC 3323 §4.1.1.3); with
+ * trust_id_outbound it is sent, marked private (Privacy: id, RPID
+ * privacy=full).
+ */
+static void print_identity(const struct call *c, const struct cfg_endpoint *ep,
+			   const char *host, const char *tag, struct sbuf *from,
+			   struct sbuf *hdrs)
+{
+	const char *dom = ep && ep->from_domain ? ep->from_domain : host;
+	bool restricted = !strncasecmp(c->caller_pres, "prohib", 6);
+	bool trusted = ep && ep->trust_id_outbound;
+	char name[80], num[80];
+
+	if (!ep || !call_callerid_parse(ep->callerid, name, sizeof(name), num, sizeof(num))) {
+		snprintf(name, sizeof(name), "%s", c->caller_name);
+		snprintf(num, sizeof(num), "%s", c->caller_num);
+	}
+	if (ep && ep->from_user) {
+		sbuf_printf(from, "<sip:%s@%s>", ep->from_user, dom);
+	} else if (restricted && !trusted) {
+		sbuf_append_str(from, "\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+	} else {
+		print_dname(from, name);
+		sbuf_printf(from, "<sip:%s@%s>", num[0] ? num : "anonymous", dom);
+	}
+	sbuf_printf(from, ";tag=%s", tag);
+	if (!ep || !num[0] || (restricted && !trusted))
+		return;
+	if (ep->send_pai) {
+		sbuf_append_str(hdrs, "P-Asserted-Identity: ");
+		print_dname(hdrs, name);
+		sbuf_printf(hdrs, "<sip:%s@%s>\r\n", num, dom);
+		if (restricted)
+			sbuf_append_str(hdrs, "Privacy: id\r\n");
+	}
+	if (ep->send_rpid) {
+		sbuf_append_str(hdrs, "Remote-Party-ID: ");
+		print_dname(hdrs, name);
+		sbuf_printf(hdrs, "<sip:%s@%s>;party=calling;privacy=%s;screen=no\r\n", num, dom,
+			    restricted ? "full" : "off");
+	}
+}
+
+/*
+ * Send the leg's INVITE (again) to b->dst, with credentials when given.
+ * The dialog is made anew for each: its CSeq, its peer and our Contact
+ * follow the last INVITE sent.
+ */
+static int leg_send(struct leg *b, const struct sbuf *auth)
+{
+	struct call *c = b->call;
+	struct dial_uac *u = b->req;
+	struct sbuf sb, from, ids;
+	char branch[48], ip[64], contact[128], host[72], to[400];
+	int err;
+
+	sbuf_init(&sb);
+	sbuf_init(&from);
+	sbuf_init(&ids);
+	err = b->offer ? 0 : leg_media(b);
+	if (!err)
+		err = sip_stack_local_addr(c->pbx->stack, &b->dst, ip, sizeof(ip), NULL);
+	if (!err)
+		err = call_contact(c, &b->dst, contact, sizeof(contact));
+	if (err)
+		goto out;
+	snprintf(host, sizeof(host), b->dst.addr.ss_family == AF_INET6 ? "[%s]" : "%s", ip);
+	if (u->to_aor[0])
+		snprintf(to, sizeof(to), "<sip:%s@%s>", u->to_aor, host);
+	else
+		snprintf(to, sizeof(to), "<%s>", u->ruri);
+	print_identity(c, b->ep, host, u->tag, &from, &ids);
+	u->cseq++;
+	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
+
+	sbuf_printf(&sb, "INVITE %s SIP/2.0\r\n", u->ruri);
+	err = sip_stack_print_via(c->pbx->stack, &sb, &b->dst, branch);
+	if (err)
+		goto out;
+	sbuf_append_str(&sb, "Max-Forwards: 70\r\n");
+	if (u->route[0])
+		sbuf_printf(&sb, "Route: %s\r\n", u->route);
+	sbuf_append_str(&sb, "From: ");
+	sbuf_append(&sb, from.p, from.len);
+	sbuf_printf(&sb, "\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %" PRIu32 " INVITE\r\n"
+		    "Contact: <%s>\r\n"
+		    "Allow: " PBX_ALLOW "\r\n"
+		    "User-Agent: %s\r\n", to, u->callid, u->cseq, contact, sip_server_name);
+	sbuf_append(&sb, ids.p, ids.len);
+	if (auth)
+		sbuf_append(&sb, auth->p, auth->len);
+	sbuf_printf(&sb, "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n",
+		    u->body.len);
+	sbuf_append(&sb, u->body.p, u->body.len);
+	sbuf_append(&from, "", 1);
+	if (sbuf_err(&sb) || sbuf_err(&from)) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	if (b->dlg) {
+		call_table_remove(c->calls, b);
+		sip_dialog_free(b->dlg);
+		b->dlg = NULL;
+	}
+	err = sip_dialog_uac_alloc(&b->dlg, u->callid, u->tag, from.p, to, u->ruri, u->cseq,
+				   &b->dst, contact);
+	if (err)
+		goto out;
+	call_table_add(c->calls, b);
+	/* The transaction keeps the request: CANCEL is built from it. */
+	err = sip_ctx_send(c->pbx->stack, &b->inv_ctx, &b->dst, sb.p, sb.len, b_response, b);
+	if (err) {
+		b->inv_ctx = NULL;
+		goto out;
+	}
+	b->responded = b->provisional = false;
+	/* A phone through another replica, or a trunk's target with others
+	 * after it: waiting for timer B (32 s) would keep the caller
+	 * waiting for nothing. */
+	tmr_cancel(c->pbx->tmrq, &b->noresp_tmr);
+	if (u->guarded || (u->targets && u->ti < sip_targets_count(u->targets)))
+		tmr_start(c->pbx->tmrq, &b->noresp_tmr, CALL_NORESP_MS, noresp_timeout, b);
+	log_event(LOG_INFO, "dial_leg", "uniqueid=%s channel=%s contact=%s cseq=%" PRIu32
+		  "%s", c->uniqueid, b->chan, u->ruri, u->cseq, auth ? " auth=yes" : "");
+ out:
+	sbuf_free(&sb);
+	sbuf_free(&from);
+	sbuf_free(&ids);
+	return err;
+}
+
+/* The next target of the leg's resolution that we can send to, the
+ * INVITE sent there: false when none is left. */
+static bool leg_next_target(struct leg *b)
+{
+	struct dial_uac *u = b->req;
+	const struct cfg_transport *tp = b->ep->transport;
+
+	while (u->targets && u->ti < sip_targets_count(u->targets)) {
+		const struct sip_target *t = sip_targets_at(u->targets, u->ti++);
+		enum sip_proto proto;
+
+		if (t->proto == SIP_RPROTO_TLS)
+			continue;
+		proto = t->proto == SIP_RPROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+		if (tp && (tp->proto == CFG_PROTO_TCP) != (proto == SIP_PROTO_TCP))
+			continue;
+		memset(&b->dst, 0, sizeof(b->dst));
+		b->dst.addr = t->addr;
+		b->dst.proto = proto;
+		/* The endpoint's transport: the INVITE leaves from its
+		 * listening socket, which the provider latches on.  (A
+		 * wildcard bind names no source: the stack's first listener of
+		 * the protocol sends.) */
+		if (tp && tp->bind.ss_family == t->addr.ss_family &&
+		    !sip_sa_is_any((const struct sockaddr *)&tp->bind))
+			b->dst.local = tp->bind;
+		/* Another server: its challenges are its own. */
+		memset(&u->auth, 0, sizeof(u->auth));
+		if (!leg_send(b, NULL))
+			return true;
+	}
+	return false;
+}
+
+static void leg_resolved(int err, struct sip_targets *t, void *arg)
+{
+	struct leg *b = arg;
+	struct call *c = b->call;
+	struct dial_uac *u = b->req;
+	char eq[40];
+
+	u->rq = NULL;
+	u->targets = t;
+	u->ti = 0;
+	if (b->state != LEG_CALLING || c->phase != CALL_DIALING)
+		return;
+	if (err)
+		log_event(LOG_WARN, "dial_dns_failed", "uniqueid=%s channel=%s contact=%s error=%s",
+			  c->uniqueid, b->chan, u->ruri,
+			  log_q(eq, sizeof(eq), strerror(err), strlen(strerror(err))));
+	if (err || !leg_next_target(b)) {
+		/* As pjsip: a server that cannot be reached is unavailable. */
+		b->final = 503;
+		b->state = LEG_ENDED;
+		if (b->m.rtp)
+			rtp_leg_stop(b->m.rtp);
+		dial_check_done(c);
+	}
+}
+
+/* A 401 or 407 to the leg's INVITE: the same INVITE again with
+ * outbound_auth's credentials (the transaction ACKed the challenge). */
+static bool leg_auth(struct leg *b, const struct sip_msg *resp)
+{
+	struct call *c = b->call;
+	struct dial_uac *u = b->req;
+	const struct cfg_auth *a = b->ep->outbound_auth;
+	const char *why = NULL;
+	struct sbuf sb;
+	int err;
+
+	err = uac_auth_take(&u->auth, a, resp, &why);
+	sbuf_init(&sb);
+	if (!err) {
+		err = uac_auth_print(&u->auth, a, "INVITE", u->ruri, &sb);
+		if (err)
+			why = err == ENOENT ? "no_credentials_for_realm" : "cannot_answer";
+	}
+	if (!err)
+		err = leg_send(b, &sb);
+	sbuf_free(&sb);
+	if (err)
+		log_event(LOG_WARN, "dial_auth_failed", "uniqueid=%s channel=%s code=%u reason=%s",
+			  c->uniqueid, b->chan, resp->scode, why ? why : "send");
+	return !err;
+}
+
+/* Locate uri's host (RFC 3263) for leg b; the answer sends. */
+static int leg_locate(struct leg *b, const char *uri)
+{
+	const struct cfg_transport *tp = b->ep->transport;
+	struct sip_resolver *r;
+	struct sip_uri su;
+	struct sip_rdest d;
+	struct pl pl, v;
+	int err;
+
+	pl_set_str(&pl, uri);
+	if (sip_uri_decode(&su, &pl) || su.scheme != SIP_URI_SIP || !su.host.l)
+		return EINVAL;
+	memset(&d, 0, sizeof(d));
+	d.host = su.host;
+	d.port = su.port;
+	if (sip_param_get(&su.params, "transport", &v)) {
+		d.has_proto = true;
+		if (pl_eqcase_str(&v, "tcp"))
+			d.proto = SIP_RPROTO_TCP;
+		else if (pl_eqcase_str(&v, "udp"))
+			d.proto = SIP_RPROTO_UDP;
+		else
+			return EPROTONOSUPPORT;
+	} else if (tp) {
+		d.has_proto = true;
+		d.proto = tp->proto == CFG_PROTO_TCP ? SIP_RPROTO_TCP : SIP_RPROTO_UDP;
+	}
+	err = call_resolver(b->call->calls, &r);
+	if (err)
+		return err;
+	return sip_resolve(r, &d, leg_resolved, b, &b->req->rq);
+}
+
+/* A new B leg of endpoint ep, nothing sent yet; NULL when it cannot be
+ * (ENOSPC, ENOMEM in *errp). */
+static struct leg *leg_new(struct call *c, const struct cfg_endpoint *ep, int *errp)
+{
+	struct leg *b;
+
+	*errp = ENOSPC;
+	if (c->b_n == CALL_MAX_FORKS)
+		return NULL;
+	*errp = ENOMEM;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->req = calloc(1, sizeof(*b->req));
+	b->call = c;
+	b->uac = true;
+	b->ep = ep;
+	tmr_init(&b->noresp_tmr);
+	tmr_init(&b->late_tmr);
+	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
+		 call_chan_seq(c));
+	if (!b->req) {
+		call_leg_free(b);
+		return NULL;
+	}
+	sbuf_init(&b->req->body);
+	/* 128 random bits: unique across restarts and replicas (RFC 3261
+	 * §8.1.1.4), and no help to anyone forging in-dialog requests. */
+	rand_hex(b->req->callid, 33);
+	strncat(b->req->callid, "@kubevox",
+		sizeof(b->req->callid) - strlen(b->req->callid) - 1);
+	rand_hex(b->req->tag, 17);
+	*errp = 0;
+	return b;
+}
+
+/* The leg's relay and offer, once where it goes is known (the relay's
+ * address in the SDP is the one toward b->dst). */
+static int leg_media(struct leg *b)
+{
+	struct call *c = b->call;
+	const struct sdp_session *basis;
+	int err;
+
+	err = call_leg_media_init(b);
+	if (err)
+		return err;
+	b->offer = malloc(sizeof(*b->offer));
+	if (!b->offer)
+		return ENOMEM;
+	/* A caller that made no offer and was answered already (Answer()
+	 * before Dial()) was offered one codec: the relay does not
+	 * transcode, so the callee is offered that one. */
+	basis = c->answered && c->a.m.sent && c->a.m.sent_offer ? c->a.m.sent : c->a.offer;
+	err = legmedia_offer(&b->m, basis, b->offer);
+	if (!err)
+		err = sdp_encode(&b->req->body, b->offer);
+	return err;
+}
+
+static void leg_add(struct call *c, struct leg *b)
+{
+	c->b[c->b_n++] = b;
+	/* The CDR names the first callee rung until one answers. */
+	if (!c->dstchannel[0])
+		snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
+}
+
+/* Dial(PJSIP/NUMBER@ENDPOINT): the contact's URI with NUMBER as its
+ * user, as chan_pjsip builds it.  EINVAL for a URI or a user we cannot
+ * print. */
+static int ruri_with_user(char *out, size_t size, const char *uri, const char *user)
+{
+	const char *colon = strchr(uri, ':'), *rest, *at, *end;
+
+	if (!colon || !*user || strpbrk(user, "@:;<>\" \t\r\n?,"))
+		return EINVAL;
+	rest = colon + 1;
+	end = rest + strcspn(rest, ";?");
+	at = memchr(rest, '@', (size_t)(end - rest));
+	if (at)
+		rest = at + 1;
+	if (snprintf(out, size, "%.*s%s@%s", (int)(colon + 1 - uri), uri, user, rest) >=
+	    (int)size)
+		return ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * One B leg toward registered contact ct of endpoint ep.
  *
  * Every INVITE KubeVox sends carries an offer, even when the caller made
  * none (a late offer, call.c): KubeVox anchors media, so it always has an
@@ -351,114 +768,86 @@ static void leg_route(struct call *c, struct leg *b, const struct loc_contact *c
  * INVITE without SDP than ones that cannot answer an offer.
  */
 static int leg_start(struct call *c, const struct cfg_endpoint *ep,
-		     const struct loc_contact *ct)
+		     const struct loc_contact *ct, const char *user)
 {
-	const struct sdp_session *basis;
 	struct leg *b;
-	struct sbuf sb, body;
-	char callid[48], tag[24], branch[48], ip[64], contact[128];
-	char from[400], to[256], host[72], route[512];
-	bool guarded;
 	int err;
 
-	if (c->b_n == CALL_MAX_FORKS)
-		return ENOSPC;
-	b = calloc(1, sizeof(*b));
+	b = leg_new(c, ep, &err);
 	if (!b)
-		return ENOMEM;
-	b->call = c;
-	b->uac = true;
-	b->ep = ep;
-	tmr_init(&b->noresp_tmr);
-	tmr_init(&b->late_tmr);
-	leg_route(c, b, ct, route, sizeof(route), &guarded);
-	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, ep->name,
-		 call_chan_seq(c));
-	sbuf_init(&sb);
-	sbuf_init(&body);
-
-	err = call_leg_media_init(b);
-	if (err)
-		goto out;
-	b->offer = malloc(sizeof(*b->offer));
-	if (!b->offer) {
-		err = ENOMEM;
-		goto out;
-	}
-	/* A caller that made no offer and was answered already (Answer()
-	 * before Dial()) was offered one codec: the relay does not
-	 * transcode, so the callee is offered that one. */
-	basis = c->answered && c->a.m.sent && c->a.m.sent_offer ? c->a.m.sent :
-								   c->a.offer;
-	err = legmedia_offer(&b->m, basis, b->offer);
-	if (err)
-		goto out;
-	err = sdp_encode(&body, b->offer);
-	if (err)
-		goto out;
-	err = sip_stack_local_addr(c->pbx->stack, &b->dst, ip, sizeof(ip), NULL);
-	if (err)
-		goto out;
-	err = call_contact(c, &b->dst, contact, sizeof(contact));
-	if (err)
-		goto out;
-
-	/* 128 random bits: unique across restarts and replicas (RFC 3261
-	 * §8.1.1.4), and no help to anyone forging in-dialog requests. */
-	rand_hex(callid, 33);
-	strncat(callid, "@kubevox", sizeof(callid) - strlen(callid) - 1);
-	rand_hex(tag, 17);
-	sip_stack_new_branch(c->pbx->stack, branch, sizeof(branch));
-	snprintf(host, sizeof(host), b->dst.addr.ss_family == AF_INET6 ? "[%s]" : "%s",
-		 ip);
-	snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>;tag=%s", c->caller_name,
-		 c->caller_num[0] ? c->caller_num : "anonymous", host, tag);
-	snprintf(to, sizeof(to), "<sip:%s@%s>", ct->aor, host);
-
-	sbuf_printf(&sb, "INVITE %s SIP/2.0\r\n", ct->uri);
-	err = sip_stack_print_via(c->pbx->stack, &sb, &b->dst, branch);
-	if (err)
-		goto out;
-	sbuf_append_str(&sb, "Max-Forwards: 70\r\n");
-	if (route[0])
-		sbuf_printf(&sb, "Route: %s\r\n", route);
-	sbuf_printf(&sb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
-		    "Contact: <%s>\r\n"
-		    "Allow: " PBX_ALLOW "\r\n"
-		    "User-Agent: %s\r\n"
-		    "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n",
-		    from, to, callid, contact, sip_server_name, body.len);
-	sbuf_append(&sb, body.p, body.len);
-	if (sbuf_err(&sb)) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	err = sip_dialog_uac_alloc(&b->dlg, callid, tag, from, to, ct->uri, 1,
-				   &b->dst, contact);
-	if (err)
-		goto out;
-	/* The transaction keeps the request: CANCEL is built from it. */
-	err = sip_ctx_send(c->pbx->stack, &b->inv_ctx, &b->dst, sb.p, sb.len,
-			   b_response, b);
-	if (err)
-		goto out;
-	call_table_add(c->calls, b);
-	c->b[c->b_n++] = b;
-	if (guarded)
-		tmr_start(c->pbx->tmrq, &b->noresp_tmr, CALL_NORESP_MS, noresp_timeout, b);
-	/* The CDR names the first callee rung until one answers. */
-	if (!c->dstchannel[0])
-		snprintf(c->dstchannel, sizeof(c->dstchannel), "%s", b->chan);
-	log_event(LOG_INFO, "dial_leg", "uniqueid=%s channel=%s contact=%s",
-		  c->uniqueid, b->chan, ct->uri);
-	b = NULL;
- out:
-	sbuf_free(&sb);
-	sbuf_free(&body);
-	if (b)
+		return err;
+	leg_route(c, b, ct, b->req->route, sizeof(b->req->route), &b->req->guarded);
+	if (user)
+		err = ruri_with_user(b->req->ruri, sizeof(b->req->ruri), ct->uri, user);
+	else if (snprintf(b->req->ruri, sizeof(b->req->ruri), "%s", ct->uri) >=
+		 (int)sizeof(b->req->ruri))
+		err = ENAMETOOLONG;
+	snprintf(b->req->to_aor, sizeof(b->req->to_aor), "%s", ct->aor);
+	if (!err)
+		err = leg_send(b, NULL);
+	if (err) {
 		call_leg_free(b);
-	return err;
+		return err;
+	}
+	leg_add(c, b);
+	return 0;
+}
+
+/*
+ * One B leg toward a URI of endpoint ep (an aor's static contact, or
+ * Dial(PJSIP/ENDPOINT/URI)): its host is located first (RFC 3263), or
+ * the outbound_proxy's, which the INVITE then goes through (a Route,
+ * loose routing: RFC 3261 §8.1.2).
+ */
+static int leg_start_uri(struct call *c, const struct cfg_endpoint *ep, const char *uri,
+			 const char *user)
+{
+	struct leg *b;
+	int err = 0;
+
+	/* The URI goes on the request line as it is: Dial()'s argument may
+	 * hold what a caller dialled. */
+	for (const char *p = uri; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
+			return EINVAL;
+	}
+	b = leg_new(c, ep, &err);
+	if (!b)
+		return err;
+	if (user)
+		err = ruri_with_user(b->req->ruri, sizeof(b->req->ruri), uri, user);
+	else if (snprintf(b->req->ruri, sizeof(b->req->ruri), "%s", uri) >=
+		 (int)sizeof(b->req->ruri))
+		err = ENAMETOOLONG;
+	if (!err && ep->outbound_proxy) {
+		/* pjsip would strict-route through a proxy without lr; every
+		 * proxy a provider runs today is a loose router. */
+		bool lr = strstr(ep->outbound_proxy, ";lr") != NULL;
+
+		if (snprintf(b->req->route, sizeof(b->req->route), "<%s%s>", ep->outbound_proxy,
+			     lr ? "" : ";lr") >= (int)sizeof(b->req->route))
+			err = ENAMETOOLONG;
+	}
+	if (!err)
+		err = leg_locate(b, ep->outbound_proxy ? ep->outbound_proxy : b->req->ruri);
+	if (err) {
+		call_leg_free(b);
+		return err;
+	}
+	leg_add(c, b);
+	log_event(LOG_DEBUG, "dial_locate", "uniqueid=%s channel=%s contact=%s",
+		  c->uniqueid, b->chan, b->req->ruri);
+	return 0;
+}
+
+/* A URI leg that could not start. */
+static void uri_failed(struct call *c, const struct cfg_endpoint *ep, const char *uri, int err)
+{
+	char q[200];
+
+	log_event(LOG_WARN, "dial_bad_contact", "uniqueid=%s endpoint=%s contact=%s error=%d",
+		  c->uniqueid, ep->name, log_q(q, sizeof(q), uri, strlen(uri)), err);
+	c->dial_unreachable++;
 }
 
 static void contacts_found(enum loc_result res, const struct loc_contact *ct,
@@ -470,9 +859,11 @@ static void contacts_found(enum loc_result res, const struct loc_contact *ct,
 	c->lookups--;
 	/* Dial() may be over already (its timeout, CANCEL, a BYE). */
 	if (res == LOC_OK && c->phase == CALL_DIALING && !c->peer) {
-		for (size_t i = 0; i < n; i++) {
-			if (leg_start(c, dl->ep, &ct[i]))
-				c->dial_unreachable++;
+		for (size_t i = 0; i < n && (!dl->user[0] || !i); i++) {
+			int err = leg_start(c, dl->ep, &ct[i], dl->user[0] ? dl->user : NULL);
+
+			if (err)
+				uri_failed(c, dl->ep, ct[i].uri, err);
 		}
 	} else if (res != LOC_OK && c->phase == CALL_DIALING) {
 		log_event(LOG_WARN, "dial_lookup_failed", "uniqueid=%s endpoint=%s",
@@ -483,9 +874,29 @@ static void contacts_found(enum loc_result res, const struct loc_contact *ct,
 	dial_check_done(c);
 }
 
-/* Ask the backend for every contact of every AOR of ep. */
-static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep)
+/*
+ * Every contact of every AOR of ep: the static ones (contact=) at once,
+ * the registered ones as the backend answers.  With a user
+ * (PJSIP/NUMBER@ENDPOINT) only the first contact is called, as
+ * chan_pjsip does: a static one when there is one.
+ */
+static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep, const char *user)
 {
+	bool statics = false;
+
+	for (size_t k = 0; k < ep->aors_n; k++) {
+		const struct cfg_aor *aor = ep->aors[k];
+
+		for (size_t j = 0; j < aor->contact_n && !(user && statics); j++) {
+			int err = leg_start_uri(c, ep, aor->contact[j], user);
+
+			statics = true;
+			if (err)
+				uri_failed(c, ep, aor->contact[j], err);
+		}
+	}
+	if (user && statics)
+		return;
 	for (size_t k = 0; k < ep->aors_n; k++) {
 		struct pl aor = pl_from_str(ep->aors[k]->name);
 		struct dial_lookup *dl = malloc(sizeof(*dl));
@@ -496,6 +907,7 @@ static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep)
 		}
 		dl->c = c;
 		dl->ep = ep;
+		snprintf(dl->user, sizeof(dl->user), "%s", user ? user : "");
 		c->lookups++;
 		if (state_lookup(c->pbx->state, &aor, contacts_found, dl)) {
 			/* refused at once: no callback will come */
@@ -503,6 +915,9 @@ static void lookup_endpoint(struct call *c, const struct cfg_endpoint *ep)
 			c->dial_unreachable++;
 			free(dl);
 		}
+		/* NUMBER@ENDPOINT: the first AOR's contacts. */
+		if (user)
+			break;
 	}
 }
 
@@ -530,6 +945,8 @@ enum dp_result dial_start(struct call *c, const char *args)
 	for (size_t i = 0; !err && i < d.targets.n; i++) {
 		const struct dp_dial_target *t = &d.targets.v[i];
 		const struct cfg_endpoint *ep;
+		char *name, *uri, *user, *at;
+		size_t len;
 
 		/* app_dial skips an empty destination and one it dialled. */
 		if (!*t->text || t->again)
@@ -540,14 +957,35 @@ enum dp_result dial_start(struct call *c, const char *args)
 				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
 			continue;
 		}
-		ep = config_endpoint(c->cfg, t->resource, strlen(t->resource));
+		/* chan_pjsip's forms: ENDPOINT/URI, NUMBER@ENDPOINT, ENDPOINT. */
+		name = t->resource;
+		uri = strchr(name, '/');
+		user = NULL;
+		if (uri) {
+			len = (size_t)(uri++ - name);
+		} else if ((at = strchr(name, '@'))) {
+			user = name;
+			*at = '\0';
+			name = at + 1;
+			len = strlen(name);
+		} else {
+			len = strlen(name);
+		}
+		ep = config_endpoint(c->cfg, name, len);
 		if (!ep) {
 			log_event(LOG_WARN, "dial_no_endpoint", "uniqueid=%s endpoint=%s",
-				  c->uniqueid,
-				  log_q(qr, sizeof(qr), t->resource, strlen(t->resource)));
+				  c->uniqueid, log_q(qr, sizeof(qr), name, len));
 			continue;
 		}
-		lookup_endpoint(c, ep);
+		if (uri) {
+			err = leg_start_uri(c, ep, uri, NULL);
+			if (err) {
+				uri_failed(c, ep, uri, err);
+				err = 0;
+			}
+		} else {
+			lookup_endpoint(c, ep, user);
+		}
 	}
 	c->dial_starting = false;
 	dp_dial_free(&d);

@@ -30,7 +30,7 @@
 #include "config/astconf.h"
 #include "pbx/core.h"
 #include "pbx/outreg.h"
-#include "sip/auth.h"
+#include "pbx/uacauth.h"
 #include "sip/resolve.h"
 #include "sip/sa.h"
 #include "util/log.h"
@@ -64,18 +64,6 @@ struct outreg;
 /* A lease request on its way: the client may be gone when it answers. */
 struct lease_op {
 	struct outreg *o;
-};
-
-/* A challenge answered in the current attempt: its credentials go with
- * every REGISTER of the attempt (a proxy's 407 and the registrar's 401
- * both), the nonce-count growing. */
-struct answered {
-	bool set;
-	char realm[128], nonce[128], opaque[128];
-	bool has_opaque;
-	char alg[16];
-	bool qop_auth;
-	uint32_t nc;
 };
 
 struct listener_ent {
@@ -128,8 +116,7 @@ struct outreg {
 	uint32_t cseq;
 	char contact[320];                  /* our Contact URI, without <> */
 	uint32_t expiration;                /* asked for (Min-Expires raises it) */
-	unsigned challenges;                /* answered for this attempt */
-	struct answered www, proxy;         /* 401's and 407's */
+	struct uac_auth auth;               /* challenges of this attempt */
 
 	uint32_t retries;
 	uint16_t last_code;
@@ -606,65 +593,9 @@ static void registered(struct outreg *o, const struct sip_msg *resp)
 		  " refresh_in=%" PRIu64 " contact=%s", o->rc->name, secs, delay, o->contact);
 }
 
-/* The H(A1) for this challenge: from the password with the challenge's
- * realm, else the stored digest when the realms agree. */
-static bool ha1_for(const struct cfg_auth *a, const struct digest_chal *ch,
-		    enum cfg_digest_alg alg, char *out)
-{
-	char realm[256];
-	const char *stored;
-
-	if (ch->realm.l >= sizeof(realm))
-		return false;
-	memcpy(realm, ch->realm.p, ch->realm.l);
-	realm[ch->realm.l] = '\0';
-	if (a->password) {
-		digest_ha1(alg, a->username, realm, a->password, out);
-		return strlen(out) == digest_hex_len(alg);
-	}
-	stored = alg == CFG_ALG_SHA256 ? a->ha1_sha256 : a->ha1_md5;
-	if (!a->realm || strcmp(a->realm, realm) || strlen(stored) != digest_hex_len(alg))
-		return false;
-	memcpy(out, stored, strlen(stored) + 1);
-	return true;
-}
-
 static void answered_reset(struct outreg *o)
 {
-	o->challenges = 0;
-	memset(&o->www, 0, sizeof(o->www));
-	memset(&o->proxy, 0, sizeof(o->proxy));
-}
-
-static bool copy_pl(char *dst, size_t size, const struct pl *pl)
-{
-	if (pl->l >= size)
-		return false;
-	memcpy(dst, pl->p, pl->l);
-	dst[pl->l] = '\0';
-	return true;
-}
-
-/* The credentials of one answered challenge, with the next nonce-count. */
-static int answered_print(struct outreg *o, struct answered *an, const char *hdr,
-			  struct sbuf *sb)
-{
-	const struct cfg_auth *a = o->rc->outbound_auth;
-	struct digest_chal ch;
-	char ha1[65], cnonce[17];
-
-	memset(&ch, 0, sizeof(ch));
-	pl_set_str(&ch.realm, an->realm);
-	pl_set_str(&ch.nonce, an->nonce);
-	pl_set_str(&ch.algorithm, an->alg);
-	if (an->has_opaque)
-		pl_set_str(&ch.opaque, an->opaque);
-	ch.qop_auth = an->qop_auth;
-	if (!ha1_for(a, &ch, digest_chal_alg(&ch), ha1))
-		return ENOENT;
-	rand_hex(cnonce, sizeof(cnonce));
-	return digest_answer_print(sb, hdr, &ch, a->username, ha1, "REGISTER",
-				   o->rc->server_uri, ++an->nc, cnonce);
+	memset(&o->auth, 0, sizeof(o->auth));
 }
 
 /* 401/407: answer the first challenge we can (RFC 8760 §2.4: the
@@ -673,53 +604,15 @@ static int answered_print(struct outreg *o, struct answered *an, const char *hdr
  * same kind of challenge again, not stale: our credentials were refused). */
 static bool answer_challenge(struct outreg *o, const struct sip_msg *resp, const char **why)
 {
-	bool www = resp->scode == 401;
-	enum sip_hdr_id id = www ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
-	struct answered *an = www ? &o->www : &o->proxy;
-	struct digest_chal ch;
-	bool found = false;
+	const struct cfg_auth *a = o->rc->outbound_auth;
 	struct sbuf sb;
-	int err = 0;
+	int err;
 
-	if (!o->rc->outbound_auth) {
-		*why = "no_outbound_auth";
+	if (uac_auth_take(&o->auth, a, resp, why))
 		return false;
-	}
-	for (unsigned i = 0; i < resp->hdrc && !found; i++) {
-		if (resp->hdrv[i].id != id || digest_chal_decode(&ch, &resp->hdrv[i].val))
-			continue;
-		found = digest_chal_alg(&ch) && !ch.qop_other;
-	}
-	if (!found) {
-		*why = "no_usable_challenge";
-		return false;
-	}
-	if (an->set && !ch.stale) {
-		*why = "credentials_refused";
-		return false;
-	}
-	if (++o->challenges > 4) {
-		*why = "too_many_challenges";
-		return false;
-	}
-	memset(an, 0, sizeof(*an));
-	if (!copy_pl(an->realm, sizeof(an->realm), &ch.realm) ||
-	    !copy_pl(an->nonce, sizeof(an->nonce), &ch.nonce) ||
-	    (ch.opaque.p && !copy_pl(an->opaque, sizeof(an->opaque), &ch.opaque))) {
-		*why = "challenge_too_long";
-		return false;
-	}
-	an->has_opaque = ch.opaque.p != NULL;
-	snprintf(an->alg, sizeof(an->alg), "%s", digest_alg_name(digest_chal_alg(&ch)));
-	an->qop_auth = ch.qop_auth;
-	an->set = true;
-
 	sbuf_init(&sb);
-	if (o->proxy.set)
-		err = answered_print(o, &o->proxy, "Proxy-Authorization", &sb);
-	if (!err && o->www.set)
-		err = answered_print(o, &o->www, "Authorization", &sb);
-	if (err || sbuf_err(&sb)) {
+	err = uac_auth_print(&o->auth, a, "REGISTER", o->rc->server_uri, &sb);
+	if (err) {
 		sbuf_free(&sb);
 		*why = err == ENOENT ? "no_credentials_for_realm" : "cannot_answer";
 		return false;

@@ -227,43 +227,54 @@ static int cred_param(struct digest_cred *c, struct scan *s, int *seen)
 	return pl_eqcase_str(&v, "false") ? 0 : EINVAL;
 }
 
-int digest_cred_decode(struct digest_cred *c, const struct pl *val)
+/* "Digest" LWS param *("," param), each param read by ph into obj: the
+ * shape shared by credentials and challenges (RFC 7616 §3.3, §3.4). */
+typedef int (digest_param_h)(void *obj, struct scan *s, int *seen);
+
+static int digest_params(const struct pl *val, digest_param_h *ph, void *obj, int *seen)
 {
 	struct scan s;
 	struct pl scheme;
+	int err;
+
+	if (!val || !val->p)
+		return EINVAL;
+	s.p = val->p;
+	s.end = val->p + val->l;
+	scan_lws(&s);
+	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
+		return EINVAL;
+	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
+		return EINVAL;
+	for (;;) {
+		err = ph(obj, &s, seen);
+		if (err)
+			return err;
+		scan_lws(&s);
+		if (s.p >= s.end)
+			return 0;
+		if (*s.p != ',')
+			return EINVAL;
+		s.p++;
+	}
+}
+
+static int cred_param_h(void *obj, struct scan *s, int *seen)
+{
+	return obj ? cred_param(obj, s, seen) : EINVAL;
+}
+
+int digest_cred_decode(struct digest_cred *c, const struct pl *val)
+{
 	int seen = 0;
-	int err = EINVAL;
+	int err;
 
 	if (!c)
 		return EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (!val || !val->p)
-		goto out;
-	s.p = val->p;
-	s.end = val->p + val->l;
-
-	scan_lws(&s);
-	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
-		goto out;
-	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
-		goto out;
-
-	for (;;) {
-		err = cred_param(c, &s, &seen);
-		if (err)
-			goto out;
-		scan_lws(&s);
-		if (s.p >= s.end)
-			break;
-		if (*s.p != ',') {
-			err = EINVAL;
-			goto out;
-		}
-		s.p++;
-	}
-
-	err = cred_validate(c, seen);
-out:
+	err = digest_params(val, cred_param_h, c, &seen);
+	if (!err)
+		err = cred_validate(c, seen);
 	if (err)
 		memset(c, 0, sizeof(*c));
 	return err;
@@ -764,40 +775,22 @@ static int chal_param(struct digest_chal *c, struct scan *s, int *seen)
 	return 0;
 }
 
+static int chal_param_h(void *obj, struct scan *s, int *seen)
+{
+	return obj ? chal_param(obj, s, seen) : EINVAL;
+}
+
 int digest_chal_decode(struct digest_chal *c, const struct pl *val)
 {
-	struct scan s;
-	struct pl scheme;
 	int seen = 0;
-	int err = EINVAL;
+	int err;
 
 	if (!c)
 		return EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (!val || !val->p)
-		goto out;
-	s.p = val->p;
-	s.end = val->p + val->l;
-	scan_lws(&s);
-	if (scan_token(&s, &scheme) || !pl_eqcase_str(&scheme, "Digest"))
-		goto out;
-	if (s.p >= s.end || !lex_is(*s.p, LEX_LWS))
-		goto out;
-	for (;;) {
-		err = chal_param(c, &s, &seen);
-		if (err)
-			goto out;
-		scan_lws(&s);
-		if (s.p >= s.end)
-			break;
-		if (*s.p != ',') {
-			err = EINVAL;
-			goto out;
-		}
-		s.p++;
-	}
-	err = (seen & (P_REALM | P_NONCE)) == (P_REALM | P_NONCE) ? 0 : EINVAL;
-out:
+	err = digest_params(val, chal_param_h, c, &seen);
+	if (!err && (seen & (P_REALM | P_NONCE)) != (P_REALM | P_NONCE))
+		err = EINVAL;
 	if (err)
 		memset(c, 0, sizeof(*c));
 	return err;

@@ -336,7 +336,23 @@ def rtp_exchange(sock, dest, name, peer, packets):
         m = want.match(pkt[12:])
         if len(pkt) == 172 and m:
             seen.add(int(m.group(1)))
-    return len(seen)
+    return Received(len(seen), packets - 1 in seen)
+
+
+class Received(int):
+    """Distinct packets received, and whether the last one sent was among
+    them.  The media path is up when the stream's end came through and at
+    most its first two packets were lost: on a loaded machine a packet can
+    be in flight before the relay has applied the SIP that sets the path up
+    (a race the phones' own traffic closes), which is not a broken path."""
+
+    def __new__(cls, n, last):
+        r = super().__new__(cls, n)
+        r.last = last
+        return r
+
+    def flows(self, packets):
+        return self.last and self >= packets - 2
 
 
 def cmd_echo(a):
@@ -350,7 +366,7 @@ def cmd_echo(a):
     if media[0] != a.host:
         raise Fail("the answer offers media at %s, not at the address called (%s)"
                    % (media[0], a.host))
-    if got != a.packets:
+    if not got.flows(a.packets):
         raise Fail("echo: %d of %d RTP packets came back from %s:%d"
                    % (got, a.packets, media[0], media[1]))
     if r.status != 200:
@@ -498,8 +514,8 @@ def cmd_phone(a):
             raise Fail("call %d: the INVITE came from %s:%d, not from %s:%d, the replica "
                        "%s registered through" % ((n,) + call.invite_src + (a.host, SIP_PORT,
                                                                            a.user)))
-        rx = got[0] if got else 0
-        if rx != a.packets:
+        rx = got[0] if got else Received(0, False)
+        if not rx.flows(a.packets):
             raise Fail("call %d: %d of %d RTP packets from the caller" % (n, rx, a.packets))
         print("call %d: INVITE from %s:%d (Record-Route %s), answered; %d of %d RTP "
               "packets from the caller; BYE 200" % (n, call.invite_src[0], call.invite_src[1],
@@ -517,7 +533,7 @@ def cmd_call(a):
                    % (call.media[0], a.host))
     rx = rtp_exchange(rtp, call.media, "caller", "callee", a.packets)
     r = call.bye()
-    if rx != a.packets:
+    if not rx.flows(a.packets):
         raise Fail("%d of %d RTP packets from the callee came through %s:%d"
                    % (rx, a.packets, call.media[0], call.media[1]))
     if r.status != 200:

@@ -463,12 +463,31 @@ kv_conf_call_users()
 # kv_conf_rtp [SIZE]: rtp.conf with a port range this test has to itself,
 # so tests run in parallel never share media ports: slot k of the sorted
 # test_call_*.sh names gets 15000+500k .. +499 (below the kernel's
-# ephemeral ports, where kv_free_port and SIPp take theirs).  SIZE (ports,
-# at most 500) defaults to 100.  Sets KV_RTP_START and KV_RTP_END.
+# ephemeral ports, where kv_free_port and SIPp take theirs); the
+# test_trunk_call*.sh names get 100 ports each from 32000.  SIZE (ports,
+# at most 500, 100 for those) defaults to 100.  Sets KV_RTP_START and
+# KV_RTP_END.
 kv_conf_rtp()
 {
 	local size=${1:-100} k=0 f
 
+	case $KV_TEST in
+	test_trunk_call*)
+		# Above test_call_*'s slots and the one the other call tests
+		# share: 100 ports each from 32000, below the ephemeral ports.
+		for f in "$KV_SRC"/tests/sip/test_trunk_call*.sh; do
+			[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
+			k=$((k + 1))
+		done
+		[ "$size" -le 100 ] || kv_fail "kv_conf_rtp: $size ports is more than a trunk slot"
+		KV_RTP_START=$((32000 + 100 * k))
+		KV_RTP_END=$((KV_RTP_START + size - 1))
+		[ "$KV_RTP_END" -lt 32768 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
+		printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
+			"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
+		return
+		;;
+	esac
 	for f in "$KV_SRC"/tests/sip/test_call_*.sh; do
 		[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
 		k=$((k + 1))

@@ -513,6 +513,53 @@ static void test_types(void **state)
 		"pjsip.conf:12: section 'odd': unknown type 'Endpoint'\n");
 }
 
+/* An endpoint's options for the calls KubeVox makes to it (a trunk:
+ * issue #11 item 2), with res_pjsip's names and defaults. */
+static void test_endpoint_outbound(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_endpoint *e;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[prov]\ntype=auth\nauth_type=userpass\nusername=u\npassword=p\n"
+		"[itsp]\ntype=endpoint\noutbound_auth=prov\nfrom_user=+4420001\n"
+		"from_domain=sip.example.com\noutbound_proxy=sip:proxy.example.com:5070\\;lr\n"
+		"send_pai=yes\nsend_rpid=yes\ntrust_id_outbound=yes\n"
+		"[plain]\ntype=endpoint\n"), "");
+	assert_int_equal(fx->rc, 0);
+	e = config_endpoint(fx->cfg, "itsp", 4);
+	assert_non_null(e);
+	assert_string_equal(e->outbound_auth->username, "u");
+	assert_string_equal(e->from_user, "+4420001");
+	assert_string_equal(e->from_domain, "sip.example.com");
+	assert_string_equal(e->outbound_proxy, "sip:proxy.example.com:5070;lr");
+	assert_true(e->send_pai);
+	assert_true(e->send_rpid);
+	assert_true(e->trust_id_outbound);
+	e = config_endpoint(fx->cfg, "plain", 5);
+	assert_non_null(e);
+	assert_null(e->outbound_auth);
+	assert_null(e->from_user);
+	assert_null(e->from_domain);
+	assert_null(e->outbound_proxy);
+	assert_false(e->send_pai);
+	assert_false(e->send_rpid);
+	assert_false(e->trust_id_outbound);
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[x]\ntype=endpoint\noutbound_auth=nope\nfrom_user=a@b\n"
+		"from_domain=exa mple\noutbound_proxy=http://p\nsend_pai=maybe\n"),
+		"pjsip.conf:5: endpoint 'x': auth 'nope' is not defined\n"
+		"pjsip.conf:6: endpoint 'x': invalid from_user 'a@b' (a user part, without '@', "
+		"spaces or quotes)\n"
+		"pjsip.conf:7: endpoint 'x': invalid from_domain 'exa mple' (a host name or "
+		"address)\n"
+		"pjsip.conf:8: endpoint 'x': invalid outbound_proxy 'http://p' (expected a sip: "
+		"URI)\n"
+		"pjsip.conf:9: endpoint 'x': invalid send_pai 'maybe' (expected yes or no)\n");
+	assert_int_equal(fx->rc, EINVAL);
+}
+
 /* type=registration: Asterisk's options, defaults and references. */
 static void test_registration(void **state)
 {
@@ -1346,6 +1393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_pjsip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_outbound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_errors, setup, teardown),

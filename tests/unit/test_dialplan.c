@@ -635,6 +635,8 @@ static const struct diag_case diag_cases[] = {
 	  "extensions.conf:2: Set: CALLERID: unknown data item 'nom'\n" },
 	{ "[c]\nexten => 1,1,Set(${N}=1)\nsame => n,Set(CALLERID(name)=a=b)\n"
 	  "same => n,Set(X=)\n", 0, "" },
+	{ "[c]\nexten => 1,1,Set(CALLERID(pres)=prohib)\nsame => n,NoOp(${CALLERID(pres)})\n",
+	  0, "" },
 	{ "[c]\nexten => 1,1,Goto(nowhere,1,1)\n", EINVAL,
 	  "extensions.conf:2: Goto: unknown context 'nowhere'\n" },
 	{ "[c]\nexten => 1,1,Goto(2,nolabel)\nexten => 2,1,NoOp\n", EINVAL,

@@ -585,6 +585,7 @@ static void call_free(struct call *c)
 	if (c->prompt)
 		prompt_holds_release(c->pbx->holds, c->prompt);
 	dp_chan_free(c->dp);
+	apps_free(c);
 	free(c->play_list);
 	free(c->lastdata);
 	free(c->pending_sdp);
@@ -1164,7 +1165,11 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 			session_refreshed(c);
 		}
 		reinvite(c, l, stx, req);
-	} else if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO") ||
+	} else if (sip_msg_is_method(req, "INFO")) {
+		/* Keys (dtmf_mode info); any other INFO is answered, and
+		 * ignored. */
+		sip_stx_reply(stx, apps_info(c, l, req), NULL, NULL, call_allow, NULL, NULL);
+	} else if (sip_msg_is_method(req, "OPTIONS") ||
 		   sip_msg_is_method(req, "NOTIFY") || sip_msg_is_method(req, "UPDATE")) {
 		/* An UPDATE without SDP is how RFC 4028 refreshes cheaply. */
 		if (l == &c->a && sip_msg_is_method(req, "UPDATE"))

@@ -106,6 +106,22 @@ void dp_chan_run_h(struct dp_chan *c);
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten,
 		 int priority);
 
+/*
+ * Digit collection, as __ast_pbx_run() and WaitExten() do it; the
+ * application that collected calls these and resumes with the result.
+ * dp_chan_match(): does exten match an extension of context (NULL: the
+ * current one) with a priority 1, as mode says?  dp_chan_dialled(): the
+ * caller dialled exten in the current context: there at priority 1, else
+ * 'i' (INVALID_EXTEN) or 'e' (EXCEPTION(reason) INVALID): DP_JUMPED, or
+ * DP_HANGUP when there is neither.  dp_chan_timeout(): nothing was
+ * dialled: the next priority (DP_CONTINUE), else 't', else 'e'
+ * (RESPONSETIMEOUT), else DP_HANGUP.
+ */
+bool dp_chan_match(struct dp_chan *c, const char *context, const char *exten,
+		   enum dp_match_mode mode);
+enum dp_result dp_chan_dialled(struct dp_chan *c, const char *exten);
+enum dp_result dp_chan_timeout(struct dp_chan *c);
+
 const char *dp_chan_context(const struct dp_chan *c);
 const char *dp_chan_exten(const struct dp_chan *c);
 int dp_chan_priority(const struct dp_chan *c);

@@ -34,7 +34,7 @@ static void collect(void *arg, const char *fmt, va_list ap)
  * one, collecting every problem either way. */
 static struct dp_report report(bool written)
 {
-	struct dp_report rep = { written, collect, NULL, "" };
+	struct dp_report rep = { written, collect, NULL, "", NULL };
 
 	problems[0] = '\0';
 	return rep;
@@ -531,7 +531,7 @@ static void test_numbers(void **state)
 /* Without a problem handler only the first fatal problem is kept. */
 static void test_report_why_only(void **state)
 {
-	struct dp_report rep = { false, NULL, NULL, "" };
+	struct dp_report rep = { false, NULL, NULL, "", NULL };
 	struct dp_dial d;
 	char buf[64];
 

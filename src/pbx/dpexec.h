@@ -7,8 +7,9 @@
  * Goto([[context,]exten,]priority) (a priority may be a label, "+N" or
  * "-N") and GotoIf(condition?[true][:false]).  The applications that act
  * on the call (Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion,
- * Dial, Playback, Echo) are handed to the channel through dp_chan_ops.app
- * with their arguments expanded; the channel reads them with the
+ * Dial, Playback, Echo, Background, WaitExten, Read, SayDigits,
+ * SayNumber) are handed to the channel through dp_chan_ops.app with
+ * their arguments expanded; the channel reads them with the
  * parsers of config/dpargs.h, which the load-time checker uses too.  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
  * call ends), DP_JUMPED (it moved the channel with dp_chan_goto()) or
  * DP_ASYNC (it will finish later and then call dp_chan_resume() with one

@@ -404,6 +404,14 @@ void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep)
 
 /* ---- Read ---- */
 
+/* atoi(): the number text starts with, 0 for none, clamped to an int. */
+static int int_prefix(const char *s)
+{
+	long v = strtol(s, NULL, 10);
+
+	return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
 static void read_opt(char letter, char *optarg, void *arg)
 {
 	struct dp_read *r = arg;
@@ -429,7 +437,7 @@ void dp_read_parse(char *text, struct dp_read *r, struct dp_report *rep)
 	r->attempts = 1;
 	r->terminators = "#";
 	if (argc > 2 && *str_trim(argv[2])) {
-		n = atoi(argv[2]);
+		n = int_prefix(argv[2]);
 		if (n >= 1 && n <= 255)
 			r->maxdigits = (unsigned)n;
 		else if (!opaque(rep, argv[2], strlen(argv[2])) && n != 0)
@@ -438,7 +446,7 @@ void dp_read_parse(char *text, struct dp_read *r, struct dp_report *rep)
 	if (argc > 3 && !opaque(rep, argv[3], strlen(argv[3])))
 		options_each(argv[3], "snt", rep, "Read", read_opt, r);
 	if (argc > 4 && *str_trim(argv[4])) {
-		n = atoi(argv[4]);
+		n = int_prefix(argv[4]);
 		r->attempts = n > 0 ? (unsigned)n : 1;
 	}
 	if (argc > 5 && *str_trim(argv[5])) {
@@ -477,9 +485,7 @@ int dp_saynumber_parse(char *text, struct dp_saynumber *s, struct dp_report *rep
 
 	memset(s, 0, sizeof(*s));
 	s->gender = argc > 1 ? str_trim(argv[1]) : "";
-	if (argc && opaque(rep, argv[0], strlen(argv[0])))
-		s->valid = true;
-	else if (argc && number_int(argv[0], &s->number))
+	if (argc && (opaque(rep, argv[0], strlen(argv[0])) || number_int(argv[0], &s->number)))
 		s->valid = true;
 	else
 		problem(rep, false, "'%s' is not a number", argc ? argv[0] : "");

@@ -312,7 +312,7 @@ static void files_check(const char *files, struct dp_report *rep)
  * known: the letters read; f(letter, argument or NULL, arg) for each.
  */
 static void options_each(char *opts, const char *known, struct dp_report *rep,
-			 const char *app, void (*f)(char, char *, void *), void *arg)
+			 void (*f)(char, char *, void *), void *arg)
 {
 	for (char *p = opts; *p;) {
 		char letter = *p++, *optarg = NULL;
@@ -331,7 +331,7 @@ static void options_each(char *opts, const char *known, struct dp_report *rep,
 		if (letter == ' ' || letter == '\t')
 			continue;
 		if (!strchr(known, letter))
-			warning(rep, "%s: option '%c' is not supported (ignored)", app, letter);
+			warning(rep, "option '%c' is not supported (ignored)", letter);
 		else
 			f(letter, optarg, arg);
 	}
@@ -370,7 +370,7 @@ int dp_background_parse(char *text, struct dp_background *b, struct dp_report *r
 		else if (!strcasecmp(argv[1], "noanswer"))
 			b->noanswer = true;
 		else
-			options_each(argv[1], "snm", rep, "Background", background_opt, b);
+			options_each(argv[1], "snm", rep, background_opt, b);
 	}
 	if (argc > 2)
 		b->lang = argv[2];
@@ -385,7 +385,7 @@ static void waitexten_opt(char letter, char *optarg, void *arg)
 {
 	struct dp_report *rep = arg;
 
-	warning(rep, "WaitExten: option '%c' (%s) is not supported (ignored)", letter,
+	warning(rep, "option '%c' (%s) is not supported (ignored)", letter,
 		letter == 'm' ? "music on hold" : "dial tone");
 }
 
@@ -399,7 +399,7 @@ void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep)
 	if (*t)
 		dp_wait_parse(t, ms, rep);
 	if (argc > 1 && !opaque(rep, argv[1], strlen(argv[1])))
-		options_each(argv[1], "md", rep, "WaitExten", waitexten_opt, rep);
+		options_each(argv[1], "md", rep, waitexten_opt, rep);
 }
 
 /* ---- Read ---- */
@@ -444,7 +444,7 @@ void dp_read_parse(char *text, struct dp_read *r, struct dp_report *rep)
 			problem(rep, false, "maxdigits '%s' is not from 1 to 255", argv[2]);
 	}
 	if (argc > 3 && !opaque(rep, argv[3], strlen(argv[3])))
-		options_each(argv[3], "snt", rep, "Read", read_opt, r);
+		options_each(argv[3], "snt", rep, read_opt, r);
 	if (argc > 4 && *str_trim(argv[4])) {
 		n = int_prefix(argv[4]);
 		r->attempts = n > 0 ? (unsigned)n : 1;

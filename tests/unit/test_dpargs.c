@@ -361,7 +361,7 @@ static void test_background(void **state)
 	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
 	assert_true(b.skip);
 	assert_string_equal(problems,
-			    "warning: Background: option 'p' is not supported (ignored)\n");
+			    "warning: option 'p' is not supported (ignored)\n");
 
 	rep = report(false);
 	strcpy(buf, "");
@@ -398,7 +398,7 @@ static void test_waitexten(void **state)
 	strcpy(buf, "5,m(default)");
 	dp_waitexten_parse(buf, &ms, &rep);
 	assert_int_equal(ms, 5000);
-	assert_string_equal(problems, "warning: WaitExten: option 'm' (music on hold) is not "
+	assert_string_equal(problems, "warning: option 'm' (music on hold) is not "
 			    "supported (ignored)\n");
 	rep = report(false);
 	strcpy(buf, "soon");
@@ -448,7 +448,7 @@ static void test_read(void **state)
 	strcpy(buf, "X,,,i(ring)");
 	dp_read_parse(buf, &r, &rep);
 	assert_string_equal(problems,
-			    "warning: Read: option 'i' is not supported (ignored)\n");
+			    "warning: option 'i' is not supported (ignored)\n");
 	rep = report(false);
 	strcpy(buf, ",beep,300");
 	dp_read_parse(buf, &r, &rep);

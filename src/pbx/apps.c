@@ -697,6 +697,18 @@ uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req)
 	return 200;
 }
 
+void apps_hangup(struct call *c)
+{
+	/* app_read: a caller who hangs up mid-Read leaves what was typed and
+	 * READSTATUS HANGUP, for the 'h' extension. */
+	if (c->ivr.state == IVR_READ && c->ivr.var) {
+		c->ivr.digits[c->ivr.n] = '\0';
+		dp_chan_var_set(c->dp, c->ivr.var, c->ivr.digits);
+		dp_chan_var_set(c->dp, "READSTATUS", "HANGUP");
+	}
+	c->ivr.state = IVR_NONE;
+}
+
 void apps_free(struct call *c)
 {
 	free(c->ivr.var);

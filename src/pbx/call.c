@@ -638,6 +638,7 @@ void call_end(struct call *c, enum q850_cause cause)
 
 		snprintf(num, sizeof(num), "%d", (int)c->cause);
 		dp_chan_var_set(c->dp, "HANGUPCAUSE", num);
+		apps_hangup(c);
 		dp_chan_run_h(c->dp);
 	}
 	write_cdr(c);

@@ -216,6 +216,7 @@ void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */
 /* An INFO within the call's dialog (application/dtmf-relay or
  * application/dtmf): the status to answer it with. */
 uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req);
+void apps_hangup(struct call *c);       /* the call ends: before 'h' */
 void apps_free(struct call *c);         /* what apps.c allocated */
 
 #endif

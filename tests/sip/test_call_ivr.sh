@@ -10,7 +10,8 @@
 #   Background(vm-instructions,,,menu): the first key stops the 7 s prompt
 #     and jumps into Background's context;
 #   Read(NUM,beep,3): "42#" is READSTATUS OK with NUM 42, "123" stops at
-#     maxdigits, nothing is TIMEOUT after the timeout given;
+#     maxdigits, nothing is TIMEOUT after the timeout given, a hang-up is
+#     HANGUP in the 'h' extension;
 #   SIP INFO: with dtmf_mode=info an application/dtmf-relay INFO drives the
 #     menu (200) and RFC 4733 keys are ignored; with rfc4733 an INFO is
 #     answered 200 and ignored.
@@ -53,6 +54,7 @@ exten => s,1,Answer()
  same => n,Hangup()
  same => n(ok),SayDigits(${NUM})
  same => n,Hangup()
+exten => h,1,Set(CALLERID(name)=${READSTATUS}-${NUM})
 CONF
 # --check reads the IVR as the calls do: the dialplan above is clean, and
 # options that are not supported are warnings, bad arguments errors.
@@ -231,11 +233,20 @@ for keys, said in (((4, 2, 11), ["4", "2"]), ((1, 2, 3), ["1", "2", "3"])):
 
 c, a = call(caller, "803", "Read with a timeout")
 end(c, a, "Read timeout", ["beep", "goodbye"])
+
+# A hang-up mid-Read: READSTATUS HANGUP and what was typed, in 'h' (which
+# puts them in the CDR's caller name).
+c, a = call(caller, "801", "Read, hang-up")
+wait_packets(a, c, 15, "beep")
+a.quiet()
+key(a, c, 7)
+assert c.bye().status == 200
 PY
 kv_ok "Read: # ends, maxdigits ends, READSTATUS OK and TIMEOUT"
 kv_wait_log 'event=ivr_read.*status=OK digits=2' 1
 kv_wait_log 'event=ivr_read.*status=OK digits=3' 1
 kv_wait_log 'event=ivr_read.*status=TIMEOUT digits=0' 1
+kv_wait_log 'event=cdr.*HANGUP-7' 1
 
 kv_python_call "$KV_TMP" <<'PY' || kv_fail "INFO"
 import sys

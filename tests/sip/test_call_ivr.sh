@@ -12,6 +12,8 @@
 #   Read(NUM,beep,3): "42#" is READSTATUS OK with NUM 42, "123" stops at
 #     maxdigits, nothing is TIMEOUT after the timeout given, a hang-up is
 #     HANGUP in the 'h' extension;
+#   SayNumber(71) on an endpoint with language=fr: digits/60 digits/et
+#     digits/11 of the French prompts;
 #   SIP INFO: with dtmf_mode=info an application/dtmf-relay INFO drives the
 #     menu (200) and RFC 4733 keys are ignored; with rfc4733 an INFO is
 #     answered 200 and ignored.
@@ -20,6 +22,7 @@
 kv_conf_transports
 kv_conf_user 1001 endpoint.disallow=all endpoint.allow=ulaw,alaw
 kv_conf_user 1002 endpoint.disallow=all endpoint.allow=ulaw,alaw endpoint.dtmf_mode=info
+kv_conf_user 1003 endpoint.disallow=all endpoint.allow=ulaw,alaw endpoint.language=fr
 kv_conf_rtp 100
 kv_conf_dialplan 10
 kv_conf_dirs
@@ -31,6 +34,9 @@ exten => 802,1,Answer()
  same => n,Hangup()
 exten => 803,1,Set(TO=1)
  same => n,Goto(read,s,1)
+exten => 804,1,Answer()
+ same => n,SayNumber(71)
+ same => n,Hangup()
 
 [menu]
 exten => s,1,Answer()
@@ -87,6 +93,9 @@ SOUNDS = os.path.dirname(os.environ["KV_PROMPT"])
 
 
 def wav(name):
+    """en/NAME, or fr/NAME for "fr:NAME"."""
+    if name.startswith("fr:"):
+        return os.path.join(os.path.dirname(SOUNDS), "fr", name[3:] + ".wav")
     return os.path.join(SOUNDS, name + ".wav")
 
 
@@ -231,6 +240,11 @@ for keys, said in (((4, 2, 11), ["4", "2"]), ((1, 2, 3), ["1", "2", "3"])):
         key(a, c, k)
     end(c, a, "Read %r" % (keys,), ["beep"] + ["digits/" + d for d in said])
 
+# SayNumber follows the channel's language: 71 in French is
+# soixante et onze.
+c, a = call(kvsip.Phone(kvsip.kv_port(), "1003"), "804", "SayNumber, French")
+end(c, a, "SayNumber(71) in French", ["fr:digits/60", "fr:digits/et", "fr:digits/11"])
+
 c, a = call(caller, "803", "Read with a timeout")
 end(c, a, "Read timeout", ["beep", "goodbye"])
 
@@ -242,7 +256,7 @@ a.quiet()
 key(a, c, 7)
 assert c.bye().status == 200
 PY
-kv_ok "Read: # ends, maxdigits ends, READSTATUS OK and TIMEOUT"
+kv_ok "Read: # ends, maxdigits ends, READSTATUS OK, TIMEOUT, HANGUP; SayNumber in French"
 kv_wait_log 'event=ivr_read.*status=OK digits=2' 1
 kv_wait_log 'event=ivr_read.*status=OK digits=3' 1
 kv_wait_log 'event=ivr_read.*status=TIMEOUT digits=0' 1

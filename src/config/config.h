@@ -76,6 +76,11 @@ struct cfg_aor {
 enum cfg_timers { CFG_TIMERS_NO, CFG_TIMERS_YES, CFG_TIMERS_REQUIRED,
 		  CFG_TIMERS_ALWAYS };
 
+/* dtmf_mode: where keys come from (res_pjsip's values; inband is not
+ * supported and read as rfc4733, with a warning). */
+enum cfg_dtmf_mode { CFG_DTMF_RFC4733, CFG_DTMF_INFO, CFG_DTMF_AUTO,
+		     CFG_DTMF_AUTO_INFO };
+
 struct cfg_endpoint {
 	char *name;
 	char *context;                /* default "default" */
@@ -85,6 +90,7 @@ struct cfg_endpoint {
 	struct cfg_transport *transport;   /* NULL: any */
 	char *callerid;               /* "Name" <num>, as written, or NULL */
 	char *language;               /* prompts' language, default "en" */
+	enum cfg_dtmf_mode dtmf_mode; /* default rfc4733 */
 	uint32_t rtp_timeout;         /* s without RTP before hang-up, 0 never */
 	uint32_t rtp_timeout_hold;    /* the same while on hold */
 	enum cfg_timers timers;       /* RFC 4028 session timers, default yes */

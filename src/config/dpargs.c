@@ -38,6 +38,20 @@ static int problem(struct dp_report *rep, bool fatal, const char *fmt, ...)
 	return EINVAL;
 }
 
+static void warning(struct dp_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warning(struct dp_report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rep || !rep->warn)
+		return;
+	va_start(ap, fmt);
+	rep->warn(rep->arg, fmt, ap);
+	va_end(ap);
+}
+
 /* Text as written that holds a substitution is judged once expanded. */
 static bool opaque(const struct dp_report *rep, const char *s, size_t len)
 {
@@ -248,6 +262,9 @@ int dp_playback_parse(char *text, struct dp_playback *pb, struct dp_report *rep)
 	if (argc)
 		pb->files = argv[0];
 	pb->noanswer = argc > 1 && strcasestr(argv[1], "noanswer");
+	pb->skip = argc > 1 && strcasestr(argv[1], "skip");
+	if (argc > 1 && (strcasestr(argv[1], "say") || strcasestr(argv[1], "mix")))
+		warning(rep, "options 'say' and 'mix' are not supported (ignored)");
 	all = pl_from_str(pb->files);
 	pl_trim(&all);
 	if (!all.l)
@@ -263,6 +280,220 @@ int dp_playback_parse(char *text, struct dp_playback *pb, struct dp_report *rep)
 			return 0;
 		f = amp + 1;
 	}
+}
+
+/* '&'-separated names: an empty list or name is not fatal. */
+static void files_check(const char *files, struct dp_report *rep)
+{
+	struct pl all = pl_from_str(files);
+
+	pl_trim(&all);
+	if (!all.l) {
+		problem(rep, false, "no file to play");
+		return;
+	}
+	for (const char *f = files;;) {
+		const char *amp = strchr(f, '&');
+		struct pl name = { f, amp ? (size_t)(amp - f) : strlen(f) };
+
+		pl_trim(&name);
+		if (!name.l) {
+			problem(rep, false, "empty file name in '%s'", files);
+			return;
+		}
+		if (!amp)
+			return;
+		f = amp + 1;
+	}
+}
+
+/*
+ * ast_app_parse_options(): letters, each perhaps with "(argument)".
+ * known: the letters read; f(letter, argument or NULL, arg) for each.
+ */
+static void options_each(char *opts, const char *known, struct dp_report *rep,
+			 void (*f)(char, char *, void *), void *arg)
+{
+	for (char *p = opts; *p;) {
+		char letter = *p++, *optarg = NULL;
+
+		if (*p == '(') {
+			char *end = strchr(p + 1, ')');
+
+			optarg = p + 1;
+			if (end) {
+				*end = '\0';
+				p = end + 1;
+			} else {
+				p += strlen(p);
+			}
+		}
+		if (letter == ' ' || letter == '\t')
+			continue;
+		if (!strchr(known, letter))
+			warning(rep, "option '%c' is not supported (ignored)", letter);
+		else
+			f(letter, optarg, arg);
+	}
+}
+
+/* ---- Background, WaitExten ---- */
+
+static void background_opt(char letter, char *optarg, void *arg)
+{
+	struct dp_background *b = arg;
+
+	if (letter == 's')
+		b->skip = true;
+	else if (letter == 'n')
+		b->noanswer = true;
+	else if (letter == 'm')
+		b->matchexten = true;
+}
+
+int dp_background_parse(char *text, struct dp_background *b, struct dp_report *rep)
+{
+	char *argv[4] = { NULL, NULL, NULL, NULL };
+	int argc;
+
+	memset(b, 0, sizeof(*b));
+	b->files = "";
+	b->lang = b->context = "";
+	if (!*text)
+		return problem(rep, true, "no file to play");
+	argc = dp_args_split(text, argv, 4);
+	if (argc)
+		b->files = str_trim(argv[0]);
+	if (argc > 1 && *argv[1] && !opaque(rep, argv[1], strlen(argv[1]))) {
+		if (!strcasecmp(argv[1], "skip"))
+			b->skip = true;
+		else if (!strcasecmp(argv[1], "noanswer"))
+			b->noanswer = true;
+		else
+			options_each(argv[1], "snm", rep, background_opt, b);
+	}
+	if (argc > 2)
+		b->lang = argv[2];
+	if (argc > 3)
+		b->context = argv[3];
+	if (!opaque(rep, b->files, strlen(b->files)))
+		files_check(b->files, rep);
+	return 0;
+}
+
+static void waitexten_opt(char letter, char *optarg, void *arg)
+{
+	struct dp_report *rep = arg;
+
+	warning(rep, "option '%c' (%s) is not supported (ignored)", letter,
+		letter == 'm' ? "music on hold" : "dial tone");
+}
+
+void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL }, *t;
+	int argc = dp_args_split(text, argv, 2);
+
+	*ms = 0;
+	t = argc ? str_trim(argv[0]) : "";
+	if (*t)
+		dp_wait_parse(t, ms, rep);
+	if (argc > 1 && !opaque(rep, argv[1], strlen(argv[1])))
+		options_each(argv[1], "md", rep, waitexten_opt, rep);
+}
+
+/* ---- Read ---- */
+
+/* atoi(): the number text starts with, 0 for none, clamped to an int. */
+static int int_prefix(const char *s)
+{
+	long v = strtol(s, NULL, 10);
+
+	return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
+static void read_opt(char letter, char *optarg, void *arg)
+{
+	struct dp_read *r = arg;
+
+	if (letter == 's')
+		r->skip = true;
+	else if (letter == 'n')
+		r->noanswer = true;
+	else if (letter == 't')
+		r->terminators = optarg ? optarg : "";
+}
+
+void dp_read_parse(char *text, struct dp_read *r, struct dp_report *rep)
+{
+	char *argv[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
+	int argc = dp_args_split(text, argv, 6), n;
+	double sec;
+
+	memset(r, 0, sizeof(*r));
+	r->var = argc ? str_trim(argv[0]) : "";
+	r->files = argc > 1 ? str_trim(argv[1]) : "";
+	r->maxdigits = 255;
+	r->attempts = 1;
+	r->terminators = "#";
+	if (argc > 2 && *str_trim(argv[2])) {
+		n = int_prefix(argv[2]);
+		if (n >= 1 && n <= 255)
+			r->maxdigits = (unsigned)n;
+		else if (!opaque(rep, argv[2], strlen(argv[2])) && n != 0)
+			problem(rep, false, "maxdigits '%s' is not from 1 to 255", argv[2]);
+	}
+	if (argc > 3 && !opaque(rep, argv[3], strlen(argv[3])))
+		options_each(argv[3], "snt", rep, read_opt, r);
+	if (argc > 4 && *str_trim(argv[4])) {
+		n = int_prefix(argv[4]);
+		r->attempts = n > 0 ? (unsigned)n : 1;
+	}
+	if (argc > 5 && *str_trim(argv[5])) {
+		sec = strtod(argv[5], NULL);
+		if (sec > 0)
+			r->timeout_ms = sec * 1000 < (double)INT_MAX ? (uint64_t)(sec * 1000) : INT_MAX;
+		if (!opaque(rep, argv[5], strlen(argv[5])) && !dp_is_number(argv[5]))
+			problem(rep, false, "timeout '%s' is not a number of seconds", argv[5]);
+	}
+	if (!*r->var && !opaque(rep, r->var, strlen(r->var)))
+		problem(rep, false, "no variable to read into");
+	if (*r->files && !opaque(rep, r->files, strlen(r->files)))
+		files_check(r->files, rep);
+}
+
+/* ---- SayNumber ---- */
+
+/* sscanf("%d"): blanks, a sign, digits, whatever follows; an int. */
+static bool number_int(const char *s, int *n)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || errno || v < INT_MIN || v > INT_MAX)
+		return false;
+	*n = (int)v;
+	return true;
+}
+
+int dp_saynumber_parse(char *text, struct dp_saynumber *s, struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL };
+	int argc = dp_args_split(text, argv, 2);
+
+	memset(s, 0, sizeof(*s));
+	s->gender = argc > 1 ? str_trim(argv[1]) : "";
+	if (argc && (opaque(rep, argv[0], strlen(argv[0])) || number_int(argv[0], &s->number)))
+		s->valid = true;
+	else
+		problem(rep, false, "'%s' is not a number", argc ? argv[0] : "");
+	if (*s->gender && !opaque(rep, s->gender, strlen(s->gender)) &&
+	    strcasecmp(s->gender, "f") && strcasecmp(s->gender, "m") &&
+	    strcasecmp(s->gender, "c") && strcasecmp(s->gender, "n"))
+		return problem(rep, true, "gender '%s' is not f, m, c or n", s->gender);
+	return 0;
 }
 
 /* ---- Goto and GotoIf ---- */

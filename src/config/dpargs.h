@@ -37,6 +37,10 @@ struct dp_report {
 	void *arg;
 	/* The first fatal problem; "" when there is none. */
 	char why[160];
+	/* What Asterisk ignores and so does KubeVox, but a reader of the
+	 * dialplan should hear about (an option that is not supported):
+	 * a warning at load time (NULL: none wanted). */
+	void (*warn)(void *arg, const char *fmt, va_list ap);
 };
 
 /*
@@ -84,12 +88,15 @@ bool dp_dial_tech_ok(const char *tech);
 /*
  * Playback(file[&file...][,options]), as app_playback reads it: the names
  * are taken as written, and the options are searched for "noanswer" in
- * any case.  Fatal: no argument at all.  Not fatal: no file, or an empty
+ * any case, and "skip" likewise (do not play unless answered); "say"
+ * and "mix" (say.conf rules) are warned about and ignored.  Fatal: no
+ * argument at all.  Not fatal: no file, or an empty
  * name between '&' (Asterisk fails to play it).
  */
 struct dp_playback {
 	const char *files;       /* '&'-separated, as written */
 	bool noanswer;
+	bool skip;               /* "skip": nothing when not answered */
 };
 
 int dp_playback_parse(char *text, struct dp_playback *pb, struct dp_report *rep);
@@ -147,6 +154,65 @@ void dp_set_parse(char *text, struct dp_set *s, struct dp_report *rep);
  * not fatal.
  */
 void dp_wait_parse(const char *text, uint64_t *ms, struct dp_report *rep);
+
+/*
+ * Background(file[&file...][,options[,langoverride[,context]]]), as
+ * pbx_builtin_background() reads it: options "skip" or "noanswer" as
+ * words, else the letters s (skip when not answered), n (do not answer),
+ * m (only a key that is a one-digit extension of context stops it); the
+ * file list is trimmed.  Fatal: no argument.  Not fatal: no file, an
+ * empty name between '&'; warned: an unknown or unsupported letter.
+ */
+struct dp_background {
+	char *files;
+	bool skip, noanswer, matchexten;
+	const char *lang;        /* "": the channel's */
+	const char *context;     /* "": the current one */
+};
+
+int dp_background_parse(char *text, struct dp_background *b, struct dp_report *rep);
+
+/*
+ * WaitExten([seconds][,options]), as pbx_builtin_waitexten() reads it:
+ * *ms is 0 when the time is missing or not positive (the default then
+ * applies: 10 s).  Not fatal: a time that is not a number; warned: the
+ * options m (music on hold) and d (dial tone), not supported.
+ */
+void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep);
+
+/*
+ * Read(variable[,filename[&filename2...][,maxdigits[,options[,attempts[,timeout]]]]]),
+ * as app_read reads it: maxdigits outside 1..255 is 255, attempts below 1
+ * is 1, the timeout in seconds (fractions allowed; 0: the dialplan's
+ * defaults); options s (skip when not answered: READSTATUS SKIPPED), n
+ * (read without answering), t(x) (x ends the input instead of '#'; t
+ * alone: nothing does).  Not fatal: no variable (Read does nothing);
+ * warned: i (indication tones) and unknown letters.
+ */
+struct dp_read {
+	const char *var;         /* "" when missing */
+	const char *files;       /* "" none */
+	unsigned maxdigits;
+	unsigned attempts;
+	uint64_t timeout_ms;     /* 0: not given */
+	bool skip, noanswer;
+	const char *terminators; /* "#" by default */
+};
+
+void dp_read_parse(char *text, struct dp_read *r, struct dp_report *rep);
+
+/*
+ * SayNumber(number[,gender]), as pbx_builtin_saynumber() reads it: the
+ * number is sscanf("%d"); the gender f, m, c or n.  Fatal: any other
+ * gender.  Not fatal: no argument or no number (nothing is said).
+ */
+struct dp_saynumber {
+	bool valid;              /* a number was read */
+	int number;
+	const char *gender;      /* "" none */
+};
+
+int dp_saynumber_parse(char *text, struct dp_saynumber *s, struct dp_report *rep);
 
 /* Hangup([cause]): a Q.850 cause by number or name (q850_parse()), or
  * Q850_UNSET when there is none.  Not fatal: an unknown cause, which is

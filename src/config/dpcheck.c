@@ -53,6 +53,12 @@ static void check_report(void *arg, const char *fmt, va_list ap)
 	check_vmsg(arg, DIAG_ERROR, fmt, ap);
 }
 
+/* What they find unsupported and ignore, a warning. */
+static void check_warn(void *arg, const char *fmt, va_list ap)
+{
+	check_vmsg(arg, DIAG_WARNING, fmt, ap);
+}
+
 static bool subst(const char *s)
 {
 	return dpexpr_has_subst(s, strlen(s));
@@ -201,6 +207,9 @@ static void check_number(struct check *k, char *s, const char *what)
 static void check_app(struct check *k, char *buf)
 {
 	struct dp_playback pb;
+	struct dp_background bg;
+	struct dp_read rd;
+	struct dp_saynumber sn;
 	enum q850_cause cause;
 	struct dp_dial d;
 	char *argv[2];
@@ -228,6 +237,20 @@ static void check_app(struct check *k, char *buf)
 	case DP_APP_PLAYBACK:
 		dp_playback_parse(buf, &pb, &k->rep);
 		break;
+	case DP_APP_BACKGROUND:
+		dp_background_parse(buf, &bg, &k->rep);
+		if (*bg.context && !subst(bg.context) && !dialplan_context(k->dp, bg.context))
+			check_msg(k, DIAG_ERROR, "unknown context '%s'", bg.context);
+		break;
+	case DP_APP_WAITEXTEN:
+		dp_waitexten_parse(buf, &ms, &k->rep);
+		break;
+	case DP_APP_READ:
+		dp_read_parse(buf, &rd, &k->rep);
+		break;
+	case DP_APP_SAYNUMBER:
+		dp_saynumber_parse(buf, &sn, &k->rep);
+		break;
 	case DP_APP_SET:
 		check_set(k, buf);
 		break;
@@ -244,7 +267,7 @@ static void check_app(struct check *k, char *buf)
 
 void dp_check(const struct dialplan *dp, const struct dp_prio *p, struct diag *diag)
 {
-	struct check k = { dp, p, diag, { true, check_report, NULL, "" } };
+	struct check k = { dp, p, diag, { true, check_report, NULL, "", check_warn } };
 	char err[256], *buf;
 
 	k.rep.arg = &k;

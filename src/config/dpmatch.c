@@ -155,3 +155,50 @@ const struct dp_prio *dialplan_find_any(const struct dialplan *dp, const char *c
 {
 	return find(dp, context, exten, priority, label, NULL, true);
 }
+
+/* 1 found, 0 not here, -1 the search ends without a match ('!'). */
+static int walk_mode(struct walk *w, const struct dp_context *ctx, enum dp_match_mode mode)
+{
+	int r;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->seen[i] == ctx)
+			return 0;
+	}
+	if (w->n == DP_MAX_INCLUDE_DEPTH)
+		return 0;
+	w->seen[w->n++] = ctx;
+	for (size_t i = 0; i < ctx->extens_n; i++) {
+		const struct dp_exten *e = &ctx->extens[i];
+
+		r = dp_key_match_mode(e->key, w->data, mode);
+		if (!r || !cid_ok(e, w->cid, false) || !prio_find(e, 1, NULL))
+			continue;
+		return r == 2 && mode == DP_MATCHMORE ? -1 : 1;
+	}
+	for (size_t i = 0; i < ctx->includes_n; i++) {
+		r = walk_mode(w, ctx->includes[i], mode);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+bool dialplan_can_match(const struct dialplan *dp, const char *context,
+			const char *exten, const char *cid, enum dp_match_mode mode)
+{
+	const struct dp_context *ctx;
+	struct walk w;
+
+	if (mode == DP_MATCH)
+		return dialplan_find(dp, context, exten, 1, cid) != NULL;
+	if (!dp || !context || !exten || strlen(exten) >= DATA_MAX)
+		return false;
+	ctx = dialplan_context(dp, context);
+	if (!ctx)
+		return false;
+	memset(&w, 0, sizeof(w));
+	w.data = exten;
+	w.cid = cid;
+	return walk_mode(&w, ctx, mode) == 1;
+}

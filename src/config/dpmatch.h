@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "config/dialplan.h"
+#include "config/dppattern.h"
 
 /*
  * The priority that runs for exten at priority in context, or NULL.  cid
@@ -34,6 +35,10 @@ const struct dp_prio *dialplan_find_label(const struct dialplan *dp,
 const struct dp_prio *dialplan_find_any(const struct dialplan *dp,
 					const char *context, const char *exten,
 					int priority, const char *label);
+/* Is there an extension with a priority 1 that exten matches as mode says
+ * (ast_exists/canmatch/matchmore_extension())? */
+bool dialplan_can_match(const struct dialplan *dp, const char *context,
+			const char *exten, const char *cid, enum dp_match_mode mode);
 /* Does pattern or name e->key match exten (an extension dialled)? */
 bool dp_exten_match(const struct dp_exten *e, const char *exten);
 

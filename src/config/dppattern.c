@@ -220,3 +220,105 @@ enum dp_pattern_fault dp_pattern_check(const char *key, char *wild)
 	}
 	return DP_PATTERN_OK;
 }
+
+/* Names compare without their '-': the partial match of a plain name. */
+static int plain_partial(const char *key, const char *data, enum dp_match_mode mode)
+{
+	size_t lk = 0, ld = 0;
+
+	for (const char *s = key; *s; s++)
+		lk += *s != '-';
+	for (const char *s = data; *s; s++)
+		ld += *s != '-';
+	if (lk < ld)
+		return 0;
+	for (;;) {
+		while (*key == '-')
+			key++;
+		while (*data == '-')
+			data++;
+		if (!*data)
+			break;
+		if (*key != *data)
+			return 0;
+		key++;
+		data++;
+	}
+	return mode == DP_MATCHMORE ? lk > ld : 1;
+}
+
+int dp_key_match_mode(const char *key, const char *data, enum dp_match_mode mode)
+{
+	const char *p, *d = data;
+
+	if (mode == DP_MATCH)
+		return dp_key_match(key, data);
+	if (key[0] != '_')
+		return plain_partial(key, data, mode);
+	for (p = key + 1;;) {
+		while (*d == '-')
+			d++;
+		while (*p == '-')
+			p++;
+		if (!*d || !*p || *p == '/')
+			break;
+		switch (*p) {
+		case '[': {
+			const char *end = strchr(++p, ']');
+			unsigned char dc = (unsigned char)*d;
+
+			if (!end)
+				return 0;
+			if (p == end) {
+				p++;
+				continue;
+			}
+			for (; p < end; p++) {
+				if (p + 2 < end && p[1] == '-') {
+					if (dc >= (unsigned char)p[0] && dc <= (unsigned char)p[2])
+						break;
+					p += 2;
+				} else if (dc == (unsigned char)p[0]) {
+					break;
+				}
+			}
+			if (p >= end)
+				return 0;
+			p = end;
+			break;
+		}
+		case 'n':
+		case 'N':
+			if (*d < '2' || *d > '9')
+				return 0;
+			break;
+		case 'x':
+		case 'X':
+			if (*d < '0' || *d > '9')
+				return 0;
+			break;
+		case 'z':
+		case 'Z':
+			if (*d < '1' || *d > '9')
+				return 0;
+			break;
+		case '.':
+			return 1;
+		case '!':
+			return 2;
+		default:
+			if (*d != *p)
+				return 0;
+			break;
+		}
+		d++;
+		p++;
+	}
+	if (*d)
+		return 0;
+	if (*p == '\0' || *p == '/')
+		return mode == DP_MATCHMORE ? 0 : 1;
+	if (*p == '!')
+		return 2;
+	return 1;
+}

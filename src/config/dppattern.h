@@ -30,6 +30,17 @@ int dp_key_cmp(const char *a, const char *b);
  * pattern does in Asterisk. */
 bool dp_key_match(const char *key, const char *data);
 
+/*
+ * Asterisk's extension_match_core() with its modes: DP_MATCH is
+ * dp_key_match(); DP_CANMATCH: data is key or the start of something key
+ * matches; DP_MATCHMORE: more characters after data could still match.
+ * 0 no, 1 yes, 2 an early match: the pattern reached a '!' (a search for
+ * DP_MATCHMORE stops there, as pbx_find_extension() does).
+ */
+enum dp_match_mode { DP_MATCH, DP_CANMATCH, DP_MATCHMORE };
+
+int dp_key_match_mode(const char *key, const char *data, enum dp_match_mode mode);
+
 enum dp_pattern_fault {
 	DP_PATTERN_OK,
 	DP_PATTERN_UNTERMINATED,   /* a '[' without its ']' */

@@ -43,7 +43,7 @@ static const char *const endpoint_unsupported[] = {
 	"direct_media", "direct_media_glare_mitigation", "direct_media_method",
 	"disable_direct_media_on_nat", "dtls_auto_generate_cert", "dtls_ca_file",
 	"dtls_ca_path", "dtls_cert_file", "dtls_cipher", "dtls_fingerprint",
-	"dtls_private_key", "dtls_rekey", "dtls_setup", "dtls_verify", "dtmf_mode",
+	"dtls_private_key", "dtls_rekey", "dtls_setup", "dtls_verify",
 	"fax_detect", "fax_detect_timeout", "follow_early_media_fork", "force_avp",
 	"force_rport", "g726_non_standard",
 	"geoloc_incoming_call_profile", "geoloc_outgoing_call_profile",
@@ -384,6 +384,27 @@ static void timers_parse(struct cfg_load *ld, const struct astconf_var *v,
 	else
 		var_err(ld, v, kind, "invalid timers '%s' (expected no, yes, required "
 			"or always)", v->value);
+}
+
+static void dtmf_mode_parse(struct cfg_load *ld, const struct astconf_var *v,
+			    const char *kind, struct cfg_endpoint *e)
+{
+	static const struct { const char *name; enum cfg_dtmf_mode mode; } modes[] = {
+		{ "rfc4733", CFG_DTMF_RFC4733 }, { "info", CFG_DTMF_INFO },
+		{ "auto", CFG_DTMF_AUTO }, { "auto_info", CFG_DTMF_AUTO_INFO },
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcasecmp(v->value, modes[i].name)) {
+			e->dtmf_mode = modes[i].mode;
+			return;
+		}
+	}
+	if (!strcasecmp(v->value, "inband"))
+		var_warn(ld, v, kind, "dtmf_mode 'inband' is not supported (rfc4733 used)");
+	else
+		var_err(ld, v, kind, "invalid dtmf_mode '%s' (expected rfc4733, info, "
+			"auto or auto_info)", v->value);
 }
 
 static void opt_nets(struct cfg_load *ld, const struct astconf_var *v,
@@ -952,6 +973,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_str(ld, v, &e->callerid);
 		} else if (is(v, "language")) {
 			opt_str(ld, v, &e->language);
+		} else if (is(v, "dtmf_mode")) {
+			dtmf_mode_parse(ld, v, kind, e);
 		} else if (is(v, "rtp_timeout")) {
 			opt_uint(ld, v, kind, 0, 86400, &e->rtp_timeout);
 		} else if (is(v, "rtp_timeout_hold")) {

@@ -2,7 +2,11 @@
  * apps.c - the call as a dialplan channel: its variables (CALLERID(),
  * UNIQUEID, HANGUPCAUSE, ...) and the applications that act on the call:
  * Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion, Dial,
- * Playback and Echo.  Control-flow applications are the interpreter's.
+ * Playback, Echo, and the IVR's: Background, WaitExten, Read, SayDigits,
+ * SayNumber, with the caller's keys (RFC 4733 or SIP INFO, as the
+ * endpoint's dtmf_mode says) and the extension they dial collected as
+ * Asterisk's __ast_pbx_run() does.  Control-flow applications are the
+ * interpreter's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +17,10 @@
 #include "config/dpargs.h"
 #include "config/q850.h"
 #include "pbx/call_int.h"
+#include "pbx/prompthold.h"
+#include "pbx/say.h"
 #include "util/log.h"
+#include "util/pl.h"
 
 /* Headers that PJSIP splits into one header per comma-separated value,
  * so that PJSIP_HEADER(read,Via,2) is the second Via wherever it is. */
@@ -200,14 +207,16 @@ static enum dp_result app_wait(struct call *c, const char *args)
 	return DP_ASYNC;
 }
 
-/* ---- Playback ---- */
+/* ---- Playing prompts: Playback, Background, Read, SayDigits, SayNumber ---- */
 
-static void play_finish(struct call *c, const char *status)
+#define DIGIT_TIMEOUT_MS    5000   /* Asterisk's dtimeoutms */
+#define RESPONSE_TIMEOUT_MS 10000  /* its rtimeoutms */
+
+static const char *play_language(const struct call *c)
 {
-	dp_chan_var_set(c->dp, "PLAYBACKSTATUS", status);
-	free(c->play_list);
-	c->play_list = c->play_next = NULL;
-	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+	if (c->play_lang[0])
+		return c->play_lang;
+	return c->a.ep && c->a.ep->language ? c->a.ep->language : "en";
 }
 
 /* Start the next file of the list; false when there is none left. */
@@ -222,31 +231,35 @@ static bool play_next(struct call *c)
 		prompt_release(c->pbx->prompts, c->prompt);
 		c->prompt = NULL;
 	}
-	if (!c->play_next || !*c->play_next)
-		return false;
-	name = c->play_next;
-	c->play_next = strchr(name, '&');
-	if (c->play_next)
-		*c->play_next++ = '\0';
-
-	if (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)
-		err = ENOTSUP;
-	else
-		err = prompt_get(c->pbx->prompts,
-				 c->a.ep && c->a.ep->language ? c->a.ep->language : "en",
-				 name, c->a.m.codec, &p);
-	if (!err) {
-		f.data = p->frames;
-		f.size = p->frame_bytes;
-		f.count = p->n_frames;
-		f.ts_step = 0;
-		err = rtp_leg_play(c->a.m.rtp, &f, c->a.m.pt, true, false);
-	}
-	if (err) {
+	for (;;) {
+		if (!c->play_next || !*c->play_next)
+			return false;
+		name = c->play_next;
+		c->play_next = strchr(name, '&');
+		if (c->play_next)
+			*c->play_next++ = '\0';
+		if (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)
+			err = ENOTSUP;
+		else
+			err = prompt_get(c->pbx->prompts, play_language(c), name,
+					 c->a.m.codec, &p);
+		if (!err) {
+			f.data = p->frames;
+			f.size = p->frame_bytes;
+			f.count = p->n_frames;
+			f.ts_step = 0;
+			err = rtp_leg_play(c->a.m.rtp, &f, c->a.m.pt, true, false);
+		}
+		if (!err)
+			break;
 		log_event(LOG_WARN, "playback_failed", "uniqueid=%s file=%s error=%d",
 			  c->uniqueid, name, err);
 		if (p)
 			prompt_release(c->pbx->prompts, p);
+		p = NULL;
+		/* ast_say_*() go on with the next file; the others stop. */
+		if (c->play_say && err == ENOENT)
+			continue;
 		c->play_failed = true;
 		c->play_next = NULL;
 		return false;
@@ -255,12 +268,76 @@ static bool play_next(struct call *c)
 	return true;
 }
 
+/* A key cut the prompt short: the relay may still read its frames. */
+static void play_cut(struct call *c)
+{
+	if (c->prompt) {
+		rtp_leg_stop(c->a.m.rtp);
+		prompt_holds_release(c->pbx->holds, c->prompt);
+		c->prompt = NULL;
+	}
+	free(c->play_list);
+	c->play_list = c->play_next = NULL;
+}
+
+static enum dp_result read_wait(struct call *c, uint64_t ms);
+
+/* The list is over (all played, or one failed): what the application
+ * does next. */
+static enum dp_result play_over(struct call *c)
+{
+	const char *status = c->play_failed ? "FAILED" : "SUCCESS";
+
+	free(c->play_list);
+	c->play_list = c->play_next = NULL;
+	switch (c->app) {
+	case DP_APP_BACKGROUND:
+		c->ivr.state = IVR_NONE;
+		dp_chan_var_set(c->dp, "BACKGROUNDSTATUS", status);
+		return DP_CONTINUE;
+	case DP_APP_READ:
+		/* ast_app_getdata(): the first key is awaited after the last
+		 * prompt. */
+		return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms :
+				 RESPONSE_TIMEOUT_MS);
+	case DP_APP_PLAYBACK:
+		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", status);
+		return DP_CONTINUE;
+	default:
+		return DP_CONTINUE;
+	}
+}
+
+/* Play files ('&'-separated): DP_ASYNC while they play, else what comes
+ * after them. */
+static enum dp_result play_begin(struct call *c, const char *files, bool say)
+{
+	free(c->play_list);
+	c->play_list = strdup(files);
+	if (!c->play_list)
+		return DP_HANGUP;
+	c->play_next = c->play_list;
+	c->play_failed = false;
+	c->play_say = say;
+	/* A caller that made no offer tells where its media goes in the ACK
+	 * of the 200 about to go out: frames sent before would be lost.  (An
+	 * early-media preview has no ACK: the relay latches on what the
+	 * caller sends, if anything.) */
+	if (c->a.m.late && c->answered) {
+		c->play_on_ack = true;
+		return DP_ASYNC;
+	}
+	if (play_next(c))
+		return DP_ASYNC;
+	return play_over(c);
+}
+
 void apps_play_done(struct call *c)
 {
 	if (c->phase == CALL_OVER || !c->play_list)
 		return;
 	if (!play_next(c))
-		play_finish(c, c->play_failed ? "FAILED" : "SUCCESS");
+		call_resume(c, dp_chan_resume(c->dp, play_over(c)));
 }
 
 void apps_play_start(struct call *c)
@@ -269,7 +346,19 @@ void apps_play_start(struct call *c)
 	if (c->phase == CALL_OVER || !c->play_list)
 		return;
 	if (!play_next(c))
-		play_finish(c, c->play_failed ? "FAILED" : "SUCCESS");
+		call_resume(c, dp_chan_resume(c->dp, play_over(c)));
+}
+
+/* Answer as the application wants before it plays: 0, or -1 on failure. */
+static int play_answer(struct call *c, bool noanswer)
+{
+	/* Asterisk answers first unless told not to; early media then needs
+	 * the 183 that Progress() would have sent. */
+	if (!c->answered && !noanswer && answer_a(c, 200))
+		return -1;
+	if (!c->answered && noanswer && !c->early && answer_a(c, 183))
+		return -1;
+	return 0;
 }
 
 static enum dp_result app_playback(struct call *c, const char *args)
@@ -277,6 +366,7 @@ static enum dp_result app_playback(struct call *c, const char *args)
 	char *buf = strdup(args ? args : ""), q[200];
 	struct dp_report rep = { 0 };
 	struct dp_playback pb;
+	enum dp_result res;
 
 	if (!buf)
 		return DP_HANGUP;
@@ -287,43 +377,432 @@ static enum dp_result app_playback(struct call *c, const char *args)
 			  c->uniqueid, log_q(q, sizeof(q), rep.why, strlen(rep.why)));
 		goto fail;
 	}
-	/* Asterisk answers first unless told not to; early media then needs
-	 * the 183 that Progress() would have sent. */
-	if (!c->answered && !pb.noanswer && answer_a(c, 200))
-		goto fail;
-	if (!c->answered && pb.noanswer && !c->early && answer_a(c, 183))
-		goto fail;
-	free(c->play_list);
-	c->play_list = strdup(pb.files);
-	free(buf);
-	if (!c->play_list)
-		return DP_HANGUP;
-	c->play_next = c->play_list;
-	c->play_failed = false;
-	/* A caller that made no offer tells where its media goes in the ACK
-	 * of the 200 about to go out: frames sent before would be lost.  (An
-	 * early-media preview has no ACK: the relay latches on what the
-	 * caller sends, if anything.) */
-	if (c->a.m.late && c->answered) {
-		c->play_on_ack = true;
-		return DP_ASYNC;
-	}
-	if (!play_next(c)) {
-		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", "FAILED");
-		free(c->play_list);
-		c->play_list = c->play_next = NULL;
+	if (!c->answered && pb.skip) {
+		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", "SUCCESS");
+		free(buf);
 		return DP_CONTINUE;
 	}
-	return DP_ASYNC;
+	if (play_answer(c, pb.noanswer))
+		goto fail;
+	c->play_lang[0] = '\0';
+	res = play_begin(c, pb.files, false);
+	free(buf);
+	return res;
  fail:
 	free(buf);
 	return DP_HANGUP;
+}
+
+/* ---- Collecting an extension: __ast_pbx_run() after a key ---- */
+
+static enum dp_result collect_next(struct call *c);
+
+static void collect_timeout(void *arg)
+{
+	struct call *c = arg;
+
+	c->ivr.state = IVR_NONE;
+	call_resume(c, dp_chan_resume(c->dp, dp_chan_dialled(c->dp, c->ivr.digits)));
+}
+
+/* collect_digits(): wait for more while a longer extension could match. */
+static enum dp_result collect_next(struct call *c)
+{
+	if (c->ivr.n < IVR_MAX_DIGITS &&
+	    dp_chan_match(c->dp, NULL, c->ivr.digits, DP_MATCHMORE)) {
+		c->ivr.state = IVR_COLLECT;
+		tmr_start(c->pbx->tmrq, &c->app_tmr, DIGIT_TIMEOUT_MS, collect_timeout, c);
+		return DP_ASYNC;
+	}
+	c->ivr.state = IVR_NONE;
+	log_event(LOG_INFO, "ivr_dialled", "uniqueid=%s exten=%s", c->uniqueid,
+		  c->ivr.digits);
+	return dp_chan_dialled(c->dp, c->ivr.digits);
+}
+
+static enum dp_result collect_start(struct call *c, char digit)
+{
+	c->ivr.digits[0] = digit;
+	c->ivr.digits[1] = '\0';
+	c->ivr.n = 1;
+	return collect_next(c);
+}
+
+/* ---- Background, WaitExten ---- */
+
+static enum dp_result app_background(struct call *c, const char *args)
+{
+	char *buf = strdup(args ? args : ""), q[200];
+	struct dp_report rep = { 0 };
+	struct dp_background b;
+	const char *ctx;
+	enum dp_result res;
+
+	if (!buf)
+		return DP_HANGUP;
+	if (dp_background_parse(buf, &b, &rep)) {
+		log_event(LOG_WARN, "background_bad_args", "uniqueid=%s error=%s",
+			  c->uniqueid, log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+		free(buf);
+		return DP_HANGUP;
+	}
+	ctx = *b.context ? b.context : dp_chan_context(c->dp);
+	if (strlen(ctx) > DP_MAX_NAME || (!c->answered && !b.skip && play_answer(c, b.noanswer))) {
+		free(buf);
+		return DP_HANGUP;
+	}
+	if (!c->answered && b.skip) {
+		dp_chan_var_set(c->dp, "BACKGROUNDSTATUS", "SUCCESS");
+		free(buf);
+		return DP_CONTINUE;
+	}
+	memcpy(c->ivr.context, ctx, strlen(ctx) + 1);
+	c->ivr.matchexten = b.matchexten;
+	snprintf(c->play_lang, sizeof(c->play_lang), "%s", b.lang);
+	c->ivr.state = IVR_BACKGROUND;
+	res = play_begin(c, b.files, false);
+	free(buf);
+	return res;
+}
+
+/* A key stopped Background(). */
+static enum dp_result background_key(struct call *c, char digit)
+{
+	char exten[2] = { digit, '\0' };
+
+	play_cut(c);
+	c->ivr.state = IVR_NONE;
+	dp_chan_var_set(c->dp, "BACKGROUNDSTATUS", "SUCCESS");
+	/* pbx_builtin_background(): a one-digit extension of its context that
+	 * nothing longer could extend is gone to at once. */
+	if (dp_chan_match(c->dp, c->ivr.context, exten, DP_CANMATCH) &&
+	    !dp_chan_match(c->dp, c->ivr.context, exten, DP_MATCHMORE)) {
+		log_event(LOG_INFO, "ivr_dialled", "uniqueid=%s exten=%s context=%s",
+			  c->uniqueid, exten, c->ivr.context);
+		if (dp_chan_goto(c->dp, c->ivr.context, exten, 1))
+			return DP_HANGUP;
+		return DP_JUMPED;
+	}
+	return collect_start(c, digit);
+}
+
+static void waitexten_timeout(void *arg)
+{
+	struct call *c = arg;
+
+	c->ivr.state = IVR_NONE;
+	call_resume(c, dp_chan_resume(c->dp, dp_chan_timeout(c->dp)));
+}
+
+static enum dp_result app_waitexten(struct call *c, const char *args)
+{
+	char *buf = strdup(args ? args : "");
+	uint64_t ms;
+
+	if (!buf)
+		return DP_HANGUP;
+	dp_waitexten_parse(buf, &ms, NULL);
+	free(buf);
+	c->ivr.state = IVR_WAITEXTEN;
+	tmr_start(c->pbx->tmrq, &c->app_tmr, ms ? ms : RESPONSE_TIMEOUT_MS,
+		  waitexten_timeout, c);
+	return DP_ASYNC;
+}
+
+/* ---- Read ---- */
+
+static enum dp_result read_attempt(struct call *c);
+
+/* An attempt is over: the variable, then another attempt or the end. */
+static enum dp_result read_end(struct call *c, const char *status)
+{
+	c->ivr.digits[c->ivr.n] = '\0';
+	dp_chan_var_set(c->dp, c->ivr.var, c->ivr.digits);
+	if (!c->ivr.n && --c->ivr.tries)
+		return read_attempt(c);
+	c->ivr.state = IVR_NONE;
+	log_event(LOG_INFO, "ivr_read", "uniqueid=%s status=%s digits=%zu",
+		  c->uniqueid, status, c->ivr.n);
+	dp_chan_var_set(c->dp, "READSTATUS", status);
+	free(c->ivr.var);
+	c->ivr.var = NULL;
+	return DP_CONTINUE;
+}
+
+static void read_timeout(void *arg)
+{
+	struct call *c = arg;
+
+	call_resume(c, dp_chan_resume(c->dp, read_end(c, "TIMEOUT")));
+}
+
+static enum dp_result read_wait(struct call *c, uint64_t ms)
+{
+	c->ivr.state = IVR_READ;
+	tmr_start(c->pbx->tmrq, &c->app_tmr, ms, read_timeout, c);
+	return DP_ASYNC;
+}
+
+static enum dp_result read_attempt(struct call *c)
+{
+	c->ivr.n = 0;
+	c->ivr.state = IVR_READ;
+	if (*c->ivr.files)
+		return play_begin(c, c->ivr.files, false);
+	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : RESPONSE_TIMEOUT_MS);
+}
+
+/* ast_readstring_full(), one key. */
+static enum dp_result read_key(struct call *c, char digit)
+{
+	play_cut(c);
+	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	if (strchr(c->ivr.term, digit))
+		return read_end(c, "OK");
+	c->ivr.digits[c->ivr.n++] = digit;
+	if (c->ivr.n >= c->ivr.maxdigits)
+		return read_end(c, "OK");
+	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : DIGIT_TIMEOUT_MS);
+}
+
+static enum dp_result app_read(struct call *c, const char *args)
+{
+	char *buf = strdup(args ? args : "");
+	struct dp_read r;
+	size_t vl, fl;
+
+	if (!buf)
+		return DP_HANGUP;
+	dp_read_parse(buf, &r, NULL);
+	if (!*r.var) {
+		log_event(LOG_WARN, "read_bad_args", "uniqueid=%s error=\"no variable\"",
+			  c->uniqueid);
+		free(buf);
+		return DP_CONTINUE;
+	}
+	if (!c->answered && r.skip) {
+		dp_chan_var_set(c->dp, r.var, "");
+		dp_chan_var_set(c->dp, "READSTATUS", "SKIPPED");
+		free(buf);
+		return DP_CONTINUE;
+	}
+	if (!c->answered && play_answer(c, r.noanswer)) {
+		free(buf);
+		return DP_HANGUP;
+	}
+	vl = strlen(r.var) + 1;
+	fl = strlen(r.files) + 1;
+	free(c->ivr.var);
+	c->ivr.var = malloc(vl + fl);
+	if (!c->ivr.var) {
+		free(buf);
+		return DP_HANGUP;
+	}
+	memcpy(c->ivr.var, r.var, vl);
+	memcpy(c->ivr.var + vl, r.files, fl);
+	c->ivr.files = c->ivr.var + vl;
+	c->ivr.maxdigits = r.maxdigits < IVR_MAX_DIGITS ? r.maxdigits : IVR_MAX_DIGITS;
+	c->ivr.tries = r.attempts;
+	c->ivr.timeout_ms = r.timeout_ms;
+	snprintf(c->ivr.term, sizeof(c->ivr.term), "%s", r.terminators);
+	c->play_lang[0] = '\0';
+	free(buf);
+	return read_attempt(c);
+}
+
+/* ---- SayDigits, SayNumber ---- */
+
+static enum dp_result app_say(struct call *c, enum dp_app app, const char *args)
+{
+	char *buf = strdup(args ? args : ""), q[200];
+	struct dp_report rep = { 0 };
+	struct dp_saynumber sn;
+	enum dp_result res;
+	struct sbuf files;
+	int err;
+
+	if (!buf)
+		return DP_HANGUP;
+	sbuf_init(&files);
+	if (app == DP_APP_SAYDIGITS) {
+		err = say_digits(buf, &files);
+	} else {
+		if (dp_saynumber_parse(buf, &sn, &rep)) {
+			log_event(LOG_WARN, "saynumber_bad_args", "uniqueid=%s error=%s",
+				  c->uniqueid, log_q(q, sizeof(q), rep.why, strlen(rep.why)));
+			res = DP_HANGUP;
+			goto out;
+		}
+		err = sn.valid ? say_number(sn.number, play_language(c), sn.gender, &files) : 0;
+		if (err == EINVAL)
+			log_event(LOG_WARN, "saynumber_too_large", "uniqueid=%s number=%d",
+				  c->uniqueid, sn.number);
+	}
+	if (err == ENOMEM || sbuf_err(&files) || !sbuf_cstr(&files)) {
+		res = DP_HANGUP;
+		goto out;
+	}
+	/* ast_say_*() play on the channel as it is: before answer, as
+	 * early media. */
+	if (!files.len || play_answer(c, true)) {
+		res = files.len ? DP_HANGUP : DP_CONTINUE;
+		goto out;
+	}
+	c->play_lang[0] = '\0';
+	res = play_begin(c, files.p, true);
+ out:
+	sbuf_free(&files);
+	free(buf);
+	return res;
+}
+
+/* ---- Keys ---- */
+
+static void key(struct call *c, char digit)
+{
+	enum dp_result res;
+
+	if (c->phase != CALL_DIALPLAN || !c->dp_async)
+		return;
+	switch (c->ivr.state) {
+	case IVR_BACKGROUND:
+		if (c->ivr.matchexten) {
+			char exten[2] = { digit, '\0' };
+
+			if (!dp_chan_match(c->dp, c->ivr.context, exten, DP_MATCH))
+				return;
+		}
+		res = background_key(c, digit);
+		break;
+	case IVR_WAITEXTEN:
+		tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+		res = collect_start(c, digit);
+		break;
+	case IVR_COLLECT:
+		tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+		c->ivr.digits[c->ivr.n++] = digit;
+		c->ivr.digits[c->ivr.n] = '\0';
+		res = collect_next(c);
+		break;
+	case IVR_READ:
+		res = read_key(c, digit);
+		break;
+	default:
+		return;
+	}
+	if (res != DP_ASYNC)
+		call_resume(c, dp_chan_resume(c->dp, res));
 }
 
 void apps_dtmf(struct call *c, struct leg *l, char digit)
 {
 	log_event(LOG_INFO, "dtmf", "uniqueid=%s channel=%s digit=%c", c->uniqueid,
 		  l->chan, digit);
+	if (l == &c->a && (!l->ep || l->ep->dtmf_mode != CFG_DTMF_INFO))
+		key(c, digit);
+}
+
+/* res_pjsip_dtmf_info's get_event(): a key, or '\0' for none. */
+static char info_event(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	if (*v == '!' || *v == '*' || *v == '#' || (*v >= 'A' && *v <= 'D') ||
+	    (*v >= 'a' && *v <= 'd'))
+		return *v;
+	if (*v < '0' || *v > '9')
+		return '\0';
+	n = strtoul(v, &end, 10);
+	if (n > 16)
+		return '\0';
+	if (n < 10)
+		return *v;
+	return n == 10 ? '*' : n == 11 ? '#' : n == 16 ? '!' : (char)('A' + (n - 12));
+}
+
+/* The media type of a Content-Type, without its parameters. */
+static bool type_is(const struct sip_hdr *ct, const char *type)
+{
+	struct pl t;
+	const char *semi;
+
+	if (!ct)
+		return false;
+	t = ct->val;
+	semi = memchr(t.p, ';', t.l);
+	if (semi)
+		t.l = (size_t)(semi - t.p);
+	pl_trim(&t);
+	return pl_eqcase_str(&t, type);
+}
+
+uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
+	enum cfg_dtmf_mode mode = l->ep ? l->ep->dtmf_mode : CFG_DTMF_RFC4733;
+	char buf[64], *cur = buf, *line, event = '\0';
+
+	if (!req->body.l)
+		return 200;
+	if (type_is(ct, "application/dtmf")) {
+		if (pl_strcpy(&req->body, buf, sizeof(buf)))
+			return 500;
+		event = info_event(str_trim(buf));
+	} else if (type_is(ct, "application/dtmf-relay")) {
+		if (pl_strcpy(&req->body, buf, sizeof(buf)))
+			return 500;
+		while ((line = strsep(&cur, "\r\n"))) {
+			char *v = strchr(line, '=');
+
+			if (!v)
+				continue;
+			*v++ = '\0';
+			if (!strcasecmp(str_trim(line), "signal")) {
+				event = info_event(str_trim(v));
+				if (!event)
+					break;
+			}
+		}
+	} else {
+		return 200;
+	}
+	if (!event) {
+		log_event(LOG_WARN, "dtmf_info_invalid", "uniqueid=%s channel=%s",
+			  c->uniqueid, l->chan);
+		return 500;
+	}
+	/* INFO counts with dtmf_mode info, and with auto_info when no
+	 * telephone-event was agreed; otherwise it is answered, and
+	 * ignored, as Asterisk does. */
+	if (mode != CFG_DTMF_INFO && (mode != CFG_DTMF_AUTO_INFO || l->m.te_pt >= 0)) {
+		log_event(LOG_INFO, "dtmf_info_ignored", "uniqueid=%s channel=%s digit=%c",
+			  c->uniqueid, l->chan, event);
+		return 200;
+	}
+	log_event(LOG_INFO, "dtmf", "uniqueid=%s channel=%s digit=%c source=info",
+		  c->uniqueid, l->chan, event);
+	if (l == &c->a && event != '!')
+		key(c, event);
+	return 200;
+}
+
+void apps_hangup(struct call *c)
+{
+	/* app_read: a caller who hangs up mid-Read leaves what was typed and
+	 * READSTATUS HANGUP, for the 'h' extension. */
+	if (c->ivr.state == IVR_READ && c->ivr.var) {
+		c->ivr.digits[c->ivr.n] = '\0';
+		dp_chan_var_set(c->dp, c->ivr.var, c->ivr.digits);
+		dp_chan_var_set(c->dp, "READSTATUS", "HANGUP");
+	}
+	c->ivr.state = IVR_NONE;
+}
+
+void apps_free(struct call *c)
+{
+	free(c->ivr.var);
+	c->ivr.var = NULL;
 }
 
 static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
@@ -376,6 +855,15 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	case DP_APP_ECHO:
 		rtp_leg_echo(c->a.m.rtp);
 		return DP_ASYNC;
+	case DP_APP_BACKGROUND:
+		return app_background(c, args);
+	case DP_APP_WAITEXTEN:
+		return app_waitexten(c, args);
+	case DP_APP_READ:
+		return app_read(c, args);
+	case DP_APP_SAYDIGITS:
+	case DP_APP_SAYNUMBER:
+		return app_say(c, app, args);
 	default:
 		return DP_CONTINUE;
 	}

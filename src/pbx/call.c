@@ -590,6 +590,7 @@ static void call_free(struct call *c)
 		prompt_holds_release(c->pbx->holds, c->prompt);
 	dp_chan_free(c->dp);
 	free(c->invite);
+	apps_free(c);
 	free(c->play_list);
 	free(c->lastdata);
 	free(c->pending_sdp);
@@ -642,6 +643,7 @@ void call_end(struct call *c, enum q850_cause cause)
 
 		snprintf(num, sizeof(num), "%d", (int)c->cause);
 		dp_chan_var_set(c->dp, "HANGUPCAUSE", num);
+		apps_hangup(c);
 		dp_chan_run_h(c->dp);
 	}
 	write_cdr(c);
@@ -1217,7 +1219,11 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 			session_refreshed(c);
 		}
 		reinvite(c, l, stx, req);
-	} else if (sip_msg_is_method(req, "OPTIONS") || sip_msg_is_method(req, "INFO") ||
+	} else if (sip_msg_is_method(req, "INFO")) {
+		/* Keys (dtmf_mode info); any other INFO is answered, and
+		 * ignored. */
+		sip_stx_reply(stx, apps_info(c, l, req), NULL, NULL, call_allow, NULL, NULL);
+	} else if (sip_msg_is_method(req, "OPTIONS") ||
 		   sip_msg_is_method(req, "NOTIFY") || sip_msg_is_method(req, "UPDATE")) {
 		/* An UPDATE without SDP is how RFC 4028 refreshes cheaply. */
 		if (l == &c->a && sip_msg_is_method(req, "UPDATE"))

@@ -88,6 +88,31 @@ struct leg {
 	struct tmr late_tmr;            /* that ACK never came (re-INVITE) */
 };
 
+/* What a key of the caller does now (apps.c). */
+enum ivr_state {
+	IVR_NONE,         /* nothing: keys are dropped */
+	IVR_BACKGROUND,   /* Background(): a key stops the prompts */
+	IVR_WAITEXTEN,    /* WaitExten(): waiting for the first key */
+	IVR_COLLECT,      /* the next key of an extension being dialled */
+	IVR_READ,         /* Read() */
+};
+
+#define IVR_MAX_DIGITS 255
+
+struct ivr {
+	enum ivr_state state;
+	char digits[IVR_MAX_DIGITS + 1];  /* the extension, or Read()'s input */
+	size_t n;
+	char context[DP_MAX_NAME + 1];    /* Background(): its context */
+	bool matchexten;                  /* Background(m) */
+	/* Read() */
+	char *var;                        /* one block: var, then files */
+	const char *files;
+	unsigned maxdigits, tries;
+	uint64_t timeout_ms;              /* 0: the defaults */
+	char term[16];                    /* keys that end the input */
+};
+
 enum call_phase {
 	CALL_DIALPLAN,    /* applications run on the A leg */
 	CALL_DIALING,     /* Dial(): B legs ringing */
@@ -149,6 +174,11 @@ struct call {
 	bool play_failed;
 	bool play_on_ack;               /* the caller made no offer: its
 					 * address comes with the ACK */
+	bool play_say;                  /* SayDigits/SayNumber: a missing
+					 * file is skipped, as Asterisk */
+	char play_lang[32];             /* Background()'s langoverride;
+					 * "": the endpoint's language */
+	struct ivr ivr;
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
@@ -196,6 +226,11 @@ void dial_leg_release(struct leg *b);   /* its INVITE's state, when freed */
 int  apps_chan_init(struct call *c);
 void apps_play_done(struct call *c);
 void apps_play_start(struct call *c);   /* a Playback() waiting for media */
-void apps_dtmf(struct call *c, struct leg *l, char digit);
+void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */
+/* An INFO within the call's dialog (application/dtmf-relay or
+ * application/dtmf): the status to answer it with. */
+uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req);
+void apps_hangup(struct call *c);       /* the call ends: before 'h' */
+void apps_free(struct call *c);         /* what apps.c allocated */
 
 #endif

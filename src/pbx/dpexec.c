@@ -45,6 +45,7 @@ struct dp_chan {
 	VEC(struct dp_var) vars;
 	/* ${EXCEPTION(...)}, after a jump to 'e' */
 	bool exc;
+	const char *exc_reason;          /* "INVALID", "RESPONSETIMEOUT" */
 	char exc_context[DP_MAX_NAME + 1];
 	char exc_exten[DP_MAX_NAME + 1];
 	int exc_priority;
@@ -242,7 +243,7 @@ static int chan_var(const char *name, size_t len, struct sbuf *out, void *arg)
 		if (!c->exc)
 			return ENOENT;
 		if (il == 6 && !strncasecmp(item, "reason", 6))
-			sbuf_append_str(out, "INVALID");
+			sbuf_append_str(out, c->exc_reason);
 		else if (il == 7 && !strncasecmp(item, "context", 7))
 			sbuf_append_str(out, c->exc_context);
 		else if (il == 5 && !strncasecmp(item, "exten", 5))
@@ -493,27 +494,43 @@ static enum dp_result finish(struct dp_chan *c, enum dp_end end)
 	return DP_HANGUP;
 }
 
+/* raise_exception(): to 'e', priority 1, remembering where from. */
+static void exception_raise(struct dp_chan *c, const char *reason)
+{
+	chan_log(c, LOG_INFO, "dialplan_exception", "reason=%s to=e", reason);
+	c->exc = true;
+	c->exc_reason = reason;
+	memcpy(c->exc_context, c->context, sizeof(c->exc_context));
+	memcpy(c->exc_exten, c->exten, sizeof(c->exc_exten));
+	c->exc_priority = c->priority;
+	set_pos(c, NULL, "e", 1);
+}
+
+/* An extension that does not exist: to 'i' with INVALID_EXTEN, else 'e';
+ * true when the run goes on. */
+static bool invalid_exten(struct dp_chan *c, const char *exten)
+{
+	if (exists(c, c->context, "i", 1)) {
+		chan_log(c, LOG_INFO, "dialplan_invalid", "to=i");
+		dp_chan_var_set(c, "INVALID_EXTEN", exten);
+		set_pos(c, NULL, "i", 1);
+		return true;
+	}
+	if (exists(c, c->context, "e", 1)) {
+		exception_raise(c, "INVALID");
+		return true;
+	}
+	return false;
+}
+
 /*
  * Not at an existing priority.  An extension that is not there at all
  * goes to 'i' or 'e'; true when the run goes on.
  */
 static bool invalid_handle(struct dp_chan *c)
 {
-	if (exists(c, c->context, "i", 1)) {
-		chan_log(c, LOG_INFO, "dialplan_invalid", "to=i");
-		dp_chan_var_set(c, "INVALID_EXTEN", c->exten);
-		set_pos(c, NULL, "i", 1);
+	if (invalid_exten(c, c->exten))
 		return true;
-	}
-	if (exists(c, c->context, "e", 1)) {
-		chan_log(c, LOG_INFO, "dialplan_invalid", "to=e");
-		c->exc = true;
-		memcpy(c->exc_context, c->context, sizeof(c->exc_context));
-		memcpy(c->exc_exten, c->exten, sizeof(c->exc_exten));
-		c->exc_priority = c->priority;
-		set_pos(c, NULL, "e", 1);
-		return true;
-	}
 	chan_log(c, LOG_WARN, "dialplan_invalid",
 		 "error=\"sent to invalid extension but no invalid handler\"");
 	return false;
@@ -616,6 +633,47 @@ enum dp_result dp_chan_resume(struct dp_chan *c, enum dp_result res)
 	}
 	c->state = ST_READY;
 	return run(c);
+}
+
+bool dp_chan_match(struct dp_chan *c, const char *context, const char *exten,
+		   enum dp_match_mode mode)
+{
+	char cid[CID_MAX];
+
+	return dialplan_can_match(c->dp, context ? context : c->context, exten,
+				  chan_cid(c, cid, sizeof(cid)), mode);
+}
+
+enum dp_result dp_chan_dialled(struct dp_chan *c, const char *exten)
+{
+	if (*exten && strlen(exten) <= DP_MAX_NAME && exists(c, c->context, exten, 1)) {
+		set_pos(c, NULL, exten, 1);
+		return DP_JUMPED;
+	}
+	if (invalid_exten(c, exten))
+		return DP_JUMPED;
+	chan_log(c, LOG_WARN, "dialplan_invalid",
+		 "error=\"invalid extension, but no rule 'i' or 'e'\"");
+	c->end = DP_END_INVALID;
+	return DP_HANGUP;
+}
+
+enum dp_result dp_chan_timeout(struct dp_chan *c)
+{
+	if (exists(c, c->context, c->exten, c->priority + 1))
+		return DP_CONTINUE;
+	if (exists(c, c->context, "t", 1)) {
+		chan_log(c, LOG_INFO, "dialplan_timeout", "to=t");
+		set_pos(c, NULL, "t", 1);
+		return DP_JUMPED;
+	}
+	if (exists(c, c->context, "e", 1)) {
+		exception_raise(c, "RESPONSETIMEOUT");
+		return DP_JUMPED;
+	}
+	chan_log(c, LOG_WARN, "dialplan_timeout", "error=\"timeout, but no rule 't' or 'e'\"");
+	c->end = DP_END_INVALID;
+	return DP_HANGUP;
 }
 
 void dp_chan_run_h(struct dp_chan *c)

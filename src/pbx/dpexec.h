@@ -7,8 +7,9 @@
  * Goto([[context,]exten,]priority) (a priority may be a label, "+N" or
  * "-N") and GotoIf(condition?[true][:false]).  The applications that act
  * on the call (Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion,
- * Dial, Playback, Echo) are handed to the channel through dp_chan_ops.app
- * with their arguments expanded; the channel reads them with the
+ * Dial, Playback, Echo, Background, WaitExten, Read, SayDigits,
+ * SayNumber) are handed to the channel through dp_chan_ops.app with
+ * their arguments expanded; the channel reads them with the
  * parsers of config/dpargs.h, which the load-time checker uses too.  It answers DP_CONTINUE (done, go on), DP_HANGUP (the
  * call ends), DP_JUMPED (it moved the channel with dp_chan_goto()) or
  * DP_ASYNC (it will finish later and then call dp_chan_resume() with one
@@ -105,6 +106,22 @@ void dp_chan_run_h(struct dp_chan *c);
  * one), priority.  0 or EINVAL. */
 int dp_chan_goto(struct dp_chan *c, const char *context, const char *exten,
 		 int priority);
+
+/*
+ * Digit collection, as __ast_pbx_run() and WaitExten() do it; the
+ * application that collected calls these and resumes with the result.
+ * dp_chan_match(): does exten match an extension of context (NULL: the
+ * current one) with a priority 1, as mode says?  dp_chan_dialled(): the
+ * caller dialled exten in the current context: there at priority 1, else
+ * 'i' (INVALID_EXTEN) or 'e' (EXCEPTION(reason) INVALID): DP_JUMPED, or
+ * DP_HANGUP when there is neither.  dp_chan_timeout(): nothing was
+ * dialled: the next priority (DP_CONTINUE), else 't', else 'e'
+ * (RESPONSETIMEOUT), else DP_HANGUP.
+ */
+bool dp_chan_match(struct dp_chan *c, const char *context, const char *exten,
+		   enum dp_match_mode mode);
+enum dp_result dp_chan_dialled(struct dp_chan *c, const char *exten);
+enum dp_result dp_chan_timeout(struct dp_chan *c);
 
 const char *dp_chan_context(const struct dp_chan *c);
 const char *dp_chan_exten(const struct dp_chan *c);

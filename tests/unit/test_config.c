@@ -643,12 +643,33 @@ static void test_registration(void **state)
 	assert_int_equal(fx->rc, EINVAL);
 }
 
+/* dtmf_mode: res_pjsip's values; inband is not supported. */
+static void test_dtmf_mode(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[a]\ntype=endpoint\n"
+		"[b]\ntype=endpoint\ndtmf_mode=info\n"
+		"[c]\ntype=endpoint\ndtmf_mode=AUTO\n"
+		"[d]\ntype=endpoint\ndtmf_mode=auto_info\n"
+		"[e]\ntype=endpoint\ndtmf_mode=rfc4733\n"), "");
+	assert_int_equal(ep(fx, "a")->dtmf_mode, CFG_DTMF_RFC4733);
+	assert_int_equal(ep(fx, "b")->dtmf_mode, CFG_DTMF_INFO);
+	assert_int_equal(ep(fx, "c")->dtmf_mode, CFG_DTMF_AUTO);
+	assert_int_equal(ep(fx, "d")->dtmf_mode, CFG_DTMF_AUTO_INFO);
+	assert_int_equal(ep(fx, "e")->dtmf_mode, CFG_DTMF_RFC4733);
+	assert_string_equal(pjsip(fx, TRANSPORT "[a]\ntype=endpoint\ndtmf_mode=sip\n"),
+		"pjsip.conf:5: endpoint 'a': invalid dtmf_mode 'sip' (expected rfc4733, info, "
+		"auto or auto_info)\n");
+}
+
 static void test_options(void **state)
 {
 	struct fx *fx = *state;
 
 	assert_string_equal(pjsip(fx, TRANSPORT
-		"[1001]\ntype=endpoint\ndirect_media=no\nfoo=bar\nDTMF_MODE=rfc4733\n"   /* 3 */
+		"[1001]\ntype=endpoint\ndirect_media=no\nfoo=bar\nDTMF_MODE=inband\n"    /* 3 */
 		"[g]\ntype=global\nendpoint_identifier_order=ip\nbogus=1\n"               /* 8 */
 		"[a]\ntype=auth\nusername=u\npassword=p\nnonce_lifetime=32\n"             /* 12 */
 		"[id]\ntype=identify\nendpoint=1001\nmatch=10.0.0.1\nmatch_request_uri=x\n"
@@ -656,8 +677,8 @@ static void test_options(void **state)
 		"pjsip.conf:5: warning: endpoint '1001': option 'direct_media' is not supported "
 		"yet (ignored)\n"
 		"pjsip.conf:6: endpoint '1001': unknown option 'foo' for type=endpoint\n"
-		"pjsip.conf:7: warning: endpoint '1001': option 'DTMF_MODE' is not supported yet "
-		"(ignored)\n"
+		"pjsip.conf:7: warning: endpoint '1001': dtmf_mode 'inband' is not supported "
+		"(rfc4733 used)\n"
 		"pjsip.conf:10: warning: global 'g': option 'endpoint_identifier_order' is not "
 		"supported yet (ignored)\n"
 		"pjsip.conf:11: global 'g': unknown option 'bogus' for type=global\n"
@@ -1401,6 +1422,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reference_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_template_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtp, setup, teardown),

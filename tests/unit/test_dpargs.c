@@ -34,7 +34,7 @@ static void collect(void *arg, const char *fmt, va_list ap)
  * one, collecting every problem either way. */
 static struct dp_report report(bool written)
 {
-	struct dp_report rep = { written, collect, NULL, "" };
+	struct dp_report rep = { written, collect, NULL, "", NULL };
 
 	problems[0] = '\0';
 	return rep;
@@ -302,6 +302,191 @@ static void test_playback(void **state)
 	assert_int_equal(dp_playback_parse(buf, &pb, &rep), 0);
 	assert_string_equal(problems, "empty file name in 'a&&b&'\n");
 	assert_string_equal(rep.why, "");
+}
+
+/* Warnings collected with the problems, marked. */
+static void collect_warn(void *arg, const char *fmt, va_list ap)
+{
+	strncat(problems, "warning: ", sizeof(problems) - strlen(problems) - 1);
+	collect(arg, fmt, ap);
+}
+
+static void test_playback_options(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_playback pb;
+	char buf[64];
+
+	rep.warn = collect_warn;
+	strcpy(buf, "beep,skip");
+	assert_int_equal(dp_playback_parse(buf, &pb, &rep), 0);
+	assert_true(pb.skip);
+	assert_false(pb.noanswer);
+	strcpy(buf, "beep,say");
+	assert_int_equal(dp_playback_parse(buf, &pb, &rep), 0);
+	assert_false(pb.skip);
+	assert_string_equal(problems,
+			    "warning: options 'say' and 'mix' are not supported (ignored)\n");
+}
+
+static void test_background(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_background b;
+	char buf[96];
+
+	rep.warn = collect_warn;
+	strcpy(buf, " press-1&or&press-2 ");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_string_equal(b.files, "press-1&or&press-2");
+	assert_false(b.skip || b.noanswer || b.matchexten);
+	assert_string_equal(b.lang, "");
+	assert_string_equal(b.context, "");
+
+	strcpy(buf, "menu,nm,fr,ivr");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_true(b.noanswer && b.matchexten && !b.skip);
+	assert_string_equal(b.lang, "fr");
+	assert_string_equal(b.context, "ivr");
+	/* Whole words, as pbx_builtin_background() compares them. */
+	strcpy(buf, "menu,noanswer");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_true(b.noanswer && !b.matchexten);
+	strcpy(buf, "menu,SKIP");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_true(b.skip);
+	assert_string_equal(problems, "");
+
+	strcpy(buf, "menu,sp");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_true(b.skip);
+	assert_string_equal(problems,
+			    "warning: option 'p' is not supported (ignored)\n");
+
+	rep = report(false);
+	strcpy(buf, "");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), EINVAL);
+	assert_string_equal(rep.why, "no file to play");
+	rep = report(false);
+	strcpy(buf, "a&&b");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_string_equal(problems, "empty file name in 'a&&b'\n");
+	/* As written, a substitution is judged once expanded. */
+	rep = report(true);
+	strcpy(buf, "${MENU},${OPTS}");
+	assert_int_equal(dp_background_parse(buf, &b, &rep), 0);
+	assert_string_equal(problems, "");
+}
+
+static void test_waitexten(void **state)
+{
+	struct dp_report rep = report(false);
+	char buf[64];
+	uint64_t ms;
+
+	rep.warn = collect_warn;
+	strcpy(buf, "");
+	dp_waitexten_parse(buf, &ms, &rep);
+	assert_int_equal(ms, 0);
+	strcpy(buf, "3");
+	dp_waitexten_parse(buf, &ms, &rep);
+	assert_int_equal(ms, 3000);
+	strcpy(buf, "1.5,");
+	dp_waitexten_parse(buf, &ms, &rep);
+	assert_int_equal(ms, 1500);
+	assert_string_equal(problems, "");
+	strcpy(buf, "5,m(default)");
+	dp_waitexten_parse(buf, &ms, &rep);
+	assert_int_equal(ms, 5000);
+	assert_string_equal(problems, "warning: option 'm' (music on hold) is not "
+			    "supported (ignored)\n");
+	rep = report(false);
+	strcpy(buf, "soon");
+	dp_waitexten_parse(buf, &ms, &rep);
+	assert_int_equal(ms, 0);
+	assert_string_equal(problems, "'soon' is not a number of seconds\n");
+}
+
+static void test_read(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_read r;
+	char buf[96];
+
+	rep.warn = collect_warn;
+	strcpy(buf, "NUM");
+	dp_read_parse(buf, &r, &rep);
+	assert_string_equal(r.var, "NUM");
+	assert_string_equal(r.files, "");
+	assert_int_equal(r.maxdigits, 255);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(r.timeout_ms, 0);
+	assert_string_equal(r.terminators, "#");
+	assert_false(r.skip || r.noanswer);
+
+	strcpy(buf, "PIN,enter-pin&beep,4,sn,3,2.5");
+	dp_read_parse(buf, &r, &rep);
+	assert_string_equal(r.files, "enter-pin&beep");
+	assert_int_equal(r.maxdigits, 4);
+	assert_true(r.skip && r.noanswer);
+	assert_int_equal(r.attempts, 3);
+	assert_int_equal(r.timeout_ms, 2500);
+	assert_string_equal(problems, "");
+
+	/* app_read: maxdigits outside 1..255 is 255, attempts below 1 is 1. */
+	strcpy(buf, "X,,0,t(*),0,0");
+	dp_read_parse(buf, &r, &rep);
+	assert_int_equal(r.maxdigits, 255);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(r.timeout_ms, 0);
+	assert_string_equal(r.terminators, "*");
+	strcpy(buf, "X,,,t");
+	dp_read_parse(buf, &r, &rep);
+	assert_string_equal(r.terminators, "");
+	assert_string_equal(problems, "");
+
+	strcpy(buf, "X,,,i(ring)");
+	dp_read_parse(buf, &r, &rep);
+	assert_string_equal(problems,
+			    "warning: option 'i' is not supported (ignored)\n");
+	rep = report(false);
+	strcpy(buf, ",beep,300");
+	dp_read_parse(buf, &r, &rep);
+	assert_string_equal(r.var, "");
+	assert_int_equal(r.maxdigits, 255);
+	assert_string_equal(problems, "maxdigits '300' is not from 1 to 255\n"
+			    "no variable to read into\n");
+}
+
+static void test_saynumber(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_saynumber sn;
+	char buf[64];
+
+	strcpy(buf, "1234");
+	assert_int_equal(dp_saynumber_parse(buf, &sn, &rep), 0);
+	assert_true(sn.valid);
+	assert_int_equal(sn.number, 1234);
+	assert_string_equal(sn.gender, "");
+	strcpy(buf, "-21,f");
+	assert_int_equal(dp_saynumber_parse(buf, &sn, &rep), 0);
+	assert_int_equal(sn.number, -21);
+	assert_string_equal(sn.gender, "f");
+	assert_string_equal(problems, "");
+	/* Not a number: nothing is said, the dialplan goes on. */
+	strcpy(buf, "abc");
+	assert_int_equal(dp_saynumber_parse(buf, &sn, &rep), 0);
+	assert_false(sn.valid);
+	assert_string_equal(problems, "'abc' is not a number\n");
+	strcpy(buf, "99999999999");
+	assert_int_equal(dp_saynumber_parse(buf, &sn, &rep), 0);
+	assert_false(sn.valid);
+	/* Another gender fails the application. */
+	rep = report(false);
+	strcpy(buf, "5,x");
+	assert_int_equal(dp_saynumber_parse(buf, &sn, &rep), EINVAL);
+	assert_string_equal(rep.why, "gender 'x' is not f, m, c or n");
 }
 
 static void test_goto(void **state)
@@ -572,7 +757,7 @@ static void test_pjsip_header(void **state)
 /* Without a problem handler only the first fatal problem is kept. */
 static void test_report_why_only(void **state)
 {
-	struct dp_report rep = { false, NULL, NULL, "" };
+	struct dp_report rep = { false, NULL, NULL, "", NULL };
 	struct dp_dial d;
 	char buf[64];
 
@@ -592,6 +777,11 @@ int main(void)
 		cmocka_unit_test(test_dial_bad),
 		cmocka_unit_test(test_dial_written),
 		cmocka_unit_test(test_playback),
+		cmocka_unit_test(test_playback_options),
+		cmocka_unit_test(test_background),
+		cmocka_unit_test(test_waitexten),
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_saynumber),
 		cmocka_unit_test(test_goto),
 		cmocka_unit_test(test_gotoif),
 		cmocka_unit_test(test_set),

@@ -406,6 +406,109 @@ static void test_invalid_extensions(void **state)
 	assert_string_equal(calls(fx), "Playback(INVALID nope e 1)\nHangup()\n");
 }
 
+/* What Background() and WaitExten() ask after a key or a silence. */
+static void test_digit_collection(void **state)
+{
+	struct fx *fx = *state;
+
+	load(fx,
+	     "[menu]\n"
+	     "exten => s,1,Background(menu)\n"
+	     " same => n,WaitExten(3)\n"
+	     "exten => 1,1,Playback(one ${EXTEN})\n"
+	     "exten => 33,1,Playback(${EXTEN})\n"
+	     "exten => _9!,1,NoOp\n"
+	     "exten => i,1,Playback(invalid ${INVALID_EXTEN})\n"
+	     "exten => t,1,Playback(timeout)\n"
+	     "[bare]\n"
+	     "exten => s,1,WaitExten()\n"
+	     "exten => e,1,Playback(${EXCEPTION(reason)})\n"
+	     "[none]\n"
+	     "exten => s,1,WaitExten()\n"
+	     "[more]\n"
+	     "exten => s,1,WaitExten()\n"
+	     " same => n,Playback(next)\n"
+	     "[inc]\n"
+	     "include => menu\n");
+	fx->f.result[DP_APP_BACKGROUND] = DP_ASYNC;
+	fx->f.result[DP_APP_WAITEXTEN] = DP_ASYNC;
+
+	/* Matching as __ast_pbx_run() asks, through includes. */
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "menu", "s"), 0);
+	assert_true(dp_chan_match(fx->c, NULL, "1", DP_MATCH));
+	assert_false(dp_chan_match(fx->c, NULL, "1", DP_MATCHMORE));
+	assert_true(dp_chan_match(fx->c, NULL, "3", DP_CANMATCH));
+	assert_true(dp_chan_match(fx->c, NULL, "3", DP_MATCHMORE));
+	assert_false(dp_chan_match(fx->c, NULL, "33", DP_MATCHMORE));
+	assert_false(dp_chan_match(fx->c, NULL, "4", DP_CANMATCH));
+	/* '!' ends a match-more search. */
+	assert_false(dp_chan_match(fx->c, NULL, "9", DP_MATCHMORE));
+	assert_true(dp_chan_match(fx->c, NULL, "9", DP_CANMATCH));
+	assert_true(dp_chan_match(fx->c, "inc", "3", DP_MATCHMORE));
+	assert_false(dp_chan_match(fx->c, "nowhere", "1", DP_CANMATCH));
+
+	/* A key during the menu: the extension, priority 1, ${EXTEN}. */
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_dialled(fx->c, "33"), DP_JUMPED);
+	assert_int_equal(dp_chan_resume(fx->c, DP_JUMPED), DP_HANGUP);
+	assert_int_equal(dp_chan_end(fx->c), DP_END_FALLTHROUGH);
+	assert_string_equal(calls(fx), "Background(menu)\nPlayback(33)\n");
+
+	/* An extension that is not there: 'i' with INVALID_EXTEN. */
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "menu", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_dialled(fx->c, "42"), DP_JUMPED);
+	assert_int_equal(dp_chan_resume(fx->c, DP_JUMPED), DP_HANGUP);
+	assert_string_equal(calls(fx), "Background(menu)\nPlayback(invalid 42)\n");
+
+	/* WaitExten() times out: 't' when there is no next priority. */
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "menu", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_resume(fx->c, DP_CONTINUE), DP_ASYNC);
+	assert_int_equal(dp_chan_timeout(fx->c), DP_JUMPED);
+	assert_int_equal(dp_chan_resume(fx->c, DP_JUMPED), DP_HANGUP);
+	assert_string_equal(calls(fx),
+			    "Background(menu)\nWaitExten(3)\nPlayback(timeout)\n");
+
+	/* ... the next priority when there is one, */
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "more", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_timeout(fx->c), DP_CONTINUE);
+	assert_int_equal(dp_chan_resume(fx->c, DP_CONTINUE), DP_HANGUP);
+	assert_string_equal(calls(fx), "WaitExten()\nPlayback(next)\n");
+
+	/* ... 'e' with RESPONSETIMEOUT, and 'e' with INVALID, */
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "bare", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_timeout(fx->c), DP_JUMPED);
+	assert_int_equal(dp_chan_resume(fx->c, DP_JUMPED), DP_HANGUP);
+	assert_string_equal(calls(fx), "WaitExten()\nPlayback(RESPONSETIMEOUT)\n");
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "bare", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_dialled(fx->c, "7"), DP_JUMPED);
+	assert_int_equal(dp_chan_resume(fx->c, DP_JUMPED), DP_HANGUP);
+	assert_string_equal(calls(fx), "WaitExten()\nPlayback(INVALID)\n");
+
+	/* ... and a hang-up when there is neither. */
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "none", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_timeout(fx->c), DP_HANGUP);
+	assert_int_equal(dp_chan_resume(fx->c, DP_HANGUP), DP_HANGUP);
+	assert_int_equal(dp_chan_end(fx->c), DP_END_INVALID);
+	rechan(fx);
+	assert_int_equal(dp_chan_start(fx->c, fx->dp, "none", "s"), 0);
+	assert_int_equal(dp_chan_run(fx->c), DP_ASYNC);
+	assert_int_equal(dp_chan_dialled(fx->c, "7"), DP_HANGUP);
+	assert_int_equal(dp_chan_resume(fx->c, DP_HANGUP), DP_HANGUP);
+	assert_int_equal(dp_chan_end(fx->c), DP_END_INVALID);
+}
+
 static void test_h_extension(void **state)
 {
 	struct fx *fx = *state;
@@ -724,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_goto_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gotoif, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_extensions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digit_collection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h_extension, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runaway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_variables, setup, teardown),

@@ -510,11 +510,22 @@ static void conn_ready(struct rconn *rc)
 		rc->uph(true, rc->arg);
 }
 
+/* An error reply during the handshake (NOAUTH: a password missing or
+ * refused; a database that does not exist) was logged with Redis's words:
+ * the connection goes, and is tried again with backoff, rather than stay
+ * half open and never up. */
+static bool handshake_failed(struct rconn *rc, int err)
+{
+	if (err == EIO && rc->ac)
+		conn_drop(rc, EACCES);
+	return err || !rc->ac;
+}
+
 static void select_h(int err, const redisReply *reply, void *arg)
 {
 	struct rconn *rc = arg;
 
-	if (err || !rc->ac)
+	if (handshake_failed(rc, err))
 		return;
 	if (reply->type != REDIS_REPLY_STATUS) {
 		rconn_bad_reply(rc, "SELECT: +OK");
@@ -535,7 +546,7 @@ static void role_h(int err, const redisReply *reply, void *arg)
 	const redisReply *r0;
 	char q[64];
 
-	if (err || !rc->ac)
+	if (handshake_failed(rc, err))
 		return;
 	r0 = reply->type == REDIS_REPLY_ARRAY && reply->elements ? reply->element[0] : NULL;
 	if (!r0 || (r0->type != REDIS_REPLY_STRING && r0->type != REDIS_REPLY_STATUS) ||
@@ -562,7 +573,7 @@ static void ping_h(int err, const redisReply *reply, void *arg)
 {
 	struct rconn *rc = arg;
 
-	if (err || !rc->ac)
+	if (handshake_failed(rc, err))
 		return;
 	if (reply->type != REDIS_REPLY_STATUS || !reply->str || strcmp(reply->str, "PONG")) {
 		rconn_bad_reply(rc, "PING: +PONG");

@@ -2090,6 +2090,32 @@ static struct fake *fake_open(struct fixture *f)
 	return fk;
 }
 
+/* Redis refuses the handshake (NOAUTH: it wants a password this replica
+ * was not given): the connection is dropped and tried again, never left
+ * half open, so the replica is up as soon as Redis lets it in. */
+static void test_handshake_refused(void **state)
+{
+	struct fixture *f = *state;
+	/* One connection for both: it stays in after requirepass is set. */
+	redisContext *c = redisConnectUnix(g_srv.sock);
+	redisReply *r;
+
+	assert_non_null(c);
+	r = redisCommand(c, "CONFIG SET requirepass %s", "kv-test-sekrit");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	inst_open_at(f, &f->a, "r1", g_srv.sock, false);
+	run_for(f, 600);
+	assert_false(state_healthy(f->a.st));
+	r = redisCommand(c, "CONFIG SET requirepass %s", "");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	redisFree(c);
+	assert_true(run_until(f, is_healthy, &f->a));
+}
+
 static void test_nonsense_replies(void **state)
 {
 	static const char *const answers[] = {
@@ -2782,6 +2808,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_nonsense_replies, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_refused, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_hangs, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_lost_data, setup_redis, teardown),

@@ -135,15 +135,20 @@ int dp_key_cmp(const char *a, const char *b)
 	return pattern_cmp(a + 1, b + 1);
 }
 
-bool dp_key_match(const char *key, const char *data)
-{
-	const char *p, *d = data;
+/* How a pattern's walk along the data ended. */
+enum walk_end {
+	WALK_NO,       /* a digit the pattern does not allow */
+	WALK_DOT,      /* reached '.': anything after matches */
+	WALK_BANG,     /* reached '!' */
+	WALK_DONE,     /* the data or the pattern ran out: see *rest, *dleft */
+};
 
-	if (key[0] != '_')
-		return dp_plain_cmp(key, data) == 0;
-	if (data[0] == '_' && pattern_cmp(key + 1, data + 1) == 0)
-		return true;
-	for (p = key + 1;;) {
+/* Walks the pattern p (after its '_') along data, '-' ignored on both
+ * sides: the one reading of a pattern, for full and partial matches. */
+static enum walk_end pattern_walk(const char *p, const char *d, const char **rest,
+				  bool *dleft)
+{
+	for (;;) {
 		while (*d == '-')
 			d++;
 		while (*p == '-')
@@ -156,7 +161,7 @@ bool dp_key_match(const char *key, const char *data)
 			unsigned char dc = (unsigned char)*d;
 
 			if (!end)
-				return false;
+				return WALK_NO;
 			if (p == end) {
 				p++;
 				continue;
@@ -171,39 +176,61 @@ bool dp_key_match(const char *key, const char *data)
 				}
 			}
 			if (p >= end)
-				return false;
+				return WALK_NO;
 			p = end;
 			break;
 		}
 		case 'n':
 		case 'N':
 			if (*d < '2' || *d > '9')
-				return false;
+				return WALK_NO;
 			break;
 		case 'x':
 		case 'X':
 			if (*d < '0' || *d > '9')
-				return false;
+				return WALK_NO;
 			break;
 		case 'z':
 		case 'Z':
 			if (*d < '1' || *d > '9')
-				return false;
+				return WALK_NO;
 			break;
 		case '.':
+			return WALK_DOT;
 		case '!':
-			return true;
+			return WALK_BANG;
 		default:
 			if (*d != *p)
-				return false;
+				return WALK_NO;
 			break;
 		}
 		d++;
 		p++;
 	}
-	if (*d)
+	*rest = p;
+	*dleft = *d != '\0';
+	return WALK_DONE;
+}
+
+bool dp_key_match(const char *key, const char *data)
+{
+	const char *p;
+	bool dleft;
+
+	if (key[0] != '_')
+		return dp_plain_cmp(key, data) == 0;
+	if (data[0] == '_' && pattern_cmp(key + 1, data + 1) == 0)
+		return true;
+	switch (pattern_walk(key + 1, data, &p, &dleft)) {
+	case WALK_NO:
 		return false;
-	return *p == '\0' || *p == '/' || *p == '!';
+	case WALK_DOT:
+	case WALK_BANG:
+		return true;
+	case WALK_DONE:
+		break;
+	}
+	return !dleft && (*p == '\0' || *p == '/' || *p == '!');
 }
 
 enum dp_pattern_fault dp_pattern_check(const char *key, char *wild)
@@ -249,72 +276,24 @@ static int plain_partial(const char *key, const char *data, enum dp_match_mode m
 
 int dp_key_match_mode(const char *key, const char *data, enum dp_match_mode mode)
 {
-	const char *p, *d = data;
+	const char *p;
+	bool dleft;
 
 	if (mode == DP_MATCH)
 		return dp_key_match(key, data);
 	if (key[0] != '_')
 		return plain_partial(key, data, mode);
-	for (p = key + 1;;) {
-		while (*d == '-')
-			d++;
-		while (*p == '-')
-			p++;
-		if (!*d || !*p || *p == '/')
-			break;
-		switch (*p) {
-		case '[': {
-			const char *end = strchr(++p, ']');
-			unsigned char dc = (unsigned char)*d;
-
-			if (!end)
-				return 0;
-			if (p == end) {
-				p++;
-				continue;
-			}
-			for (; p < end; p++) {
-				if (p + 2 < end && p[1] == '-') {
-					if (dc >= (unsigned char)p[0] && dc <= (unsigned char)p[2])
-						break;
-					p += 2;
-				} else if (dc == (unsigned char)p[0]) {
-					break;
-				}
-			}
-			if (p >= end)
-				return 0;
-			p = end;
-			break;
-		}
-		case 'n':
-		case 'N':
-			if (*d < '2' || *d > '9')
-				return 0;
-			break;
-		case 'x':
-		case 'X':
-			if (*d < '0' || *d > '9')
-				return 0;
-			break;
-		case 'z':
-		case 'Z':
-			if (*d < '1' || *d > '9')
-				return 0;
-			break;
-		case '.':
-			return 1;
-		case '!':
-			return 2;
-		default:
-			if (*d != *p)
-				return 0;
-			break;
-		}
-		d++;
-		p++;
+	switch (pattern_walk(key + 1, data, &p, &dleft)) {
+	case WALK_NO:
+		return 0;
+	case WALK_DOT:
+		return 1;
+	case WALK_BANG:
+		return 2;
+	case WALK_DONE:
+		break;
 	}
-	if (*d)
+	if (dleft)
 		return 0;
 	if (*p == '\0' || *p == '/')
 		return mode == DP_MATCHMORE ? 0 : 1;

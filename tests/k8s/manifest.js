@@ -5,9 +5,10 @@
 //       Writes each ConfigMap of RENDERED to CM_DIR/NAME.yaml (for podman
 //       kube play --configmap, which reads one object per file), its
 //       StatefulSets to STATE_OUT and everything else to
-//       KUBE_OUT, with SUFFIX added to the name of every emptyDir volume:
-//       podman 4.3 turns an emptyDir into a named volume, which two runs of
-//       the test on one machine would otherwise share.  podman 4.3 cannot
+//       KUBE_OUT, with SUFFIX added to the name of every emptyDir volume
+//       and to every volume claim's claimName: podman 4.3 turns both into
+//       named volumes, which two runs of the test on one machine would
+//       otherwise share.  podman 4.3 cannot
 //       play a StatefulSet, so each becomes a Deployment with the same
 //       name, replicas, selector and pod template (a StatefulSet of one
 //       without volume claims, as k8s/ has, runs the same pod); it goes to
@@ -97,6 +98,9 @@ function split(objs, suffix, kubeOut, cmDir, stateOut) {
 				renamed[v.name] = v.name + suffix;
 				v.name = renamed[v.name];
 			}
+			// A claim is a named volume to podman: this run's own.
+			if (v.persistentVolumeClaim)
+				v.persistentVolumeClaim.claimName += suffix;
 		}
 		for (const c of spec.containers || []) {
 			for (const m of c.volumeMounts || []) {

@@ -179,6 +179,9 @@ struct call {
 	char play_lang[32];             /* Background()'s langoverride;
 					 * "": the endpoint's language */
 	struct ivr ivr;
+	/* TIMEOUT(digit) and TIMEOUT(response): Asterisk's dtimeoutms and
+	 * rtimeoutms, per channel */
+	uint32_t dtimeout_ms, rtimeout_ms;
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;

@@ -119,14 +119,7 @@ def wav(name):
     return os.path.join(SOUNDS, name + ".wav")
 
 
-def plays(packets):
-    """The packets cut into plays: each play's first packet is marked."""
-    out = []
-    for p in packets:
-        if p.marker or not out:
-            out.append([])
-        out[-1].append(p)
-    return out
+plays = kvsip.prompt_plays
 
 
 def heard(packets, names, what):
@@ -140,13 +133,7 @@ def heard(packets, names, what):
 
 def heard_start(packets, name, what):
     """packets are the start of name, cut short."""
-    samples = kvsip.wav_samples(wav(name))
-    got = [kvsip.G711[0][x] for p in packets for x in p.payload]
-    assert len(got) < len(samples) - 8000, "%s: %d samples of %s's %d: not cut short" % (
-        what, len(got), name, len(samples))
-    best = max(kvsip.correlation(got[lag:], samples) for lag in range(0, 161 * 3, 160))
-    assert best >= 0.95, "%s: not the start of %s (%.3f)" % (what, name, best)
-    print("%s: %s cut after %d of %d packets" % (what, name, len(packets), len(samples) // 160))
+    print("%s: %s" % (what, kvsip.check_prompt_start(packets, wav(name), what)))
 
 
 def call(phone, dest, what):

@@ -215,9 +215,6 @@ uint64_t call_chan_seq(struct call *c);
 /* "Name" <num>, Name <num> or <num> (an endpoint's callerid): false when
  * there is no <num>. */
 bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size_t nn);
-/* The resolver for trunks' hosts, made at the first name to locate with
- * kubevox.conf's [dns] name servers: 0, or why none. */
-int  call_resolver(struct calls *cs, struct sip_resolver **rp);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);

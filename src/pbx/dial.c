@@ -200,6 +200,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 	free(out);
 	log_event(LOG_INFO, "call_bridged", "uniqueid=%s channel=%s dstchannel=%s",
 		  c->uniqueid, c->a.chan, b->chan);
+	dialopts_answered(c);
 }
 
 static bool leg_next_target(struct leg *b);
@@ -239,12 +240,21 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 		}
 		if (!live || c->answered)
 			return;
+		/* Dial(...,r) and (...,m): the caller is entertained by us,
+		 * not by what the callee sends. */
+		if (dialopts_entertained(c)) {
+			if (resp->scode == 183)
+				dialopts_progress(c, b);
+			return;
+		}
 		if (resp->body.l && !c->early)
 			early_media(c, b, resp);
 		else if (resp->scode == 180 && !c->ringing && !c->early) {
 			call_reply_a(c, 180, NULL, NULL, NULL);
 			c->ringing = true;
 		}
+		if (resp->scode == 183)
+			dialopts_progress(c, b);
 		return;
 	}
 	if (resp->scode < 300) {
@@ -291,6 +301,40 @@ static void dial_timeout(void *arg)
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+/*
+ * Dial(...,m[(class)]): music on hold to the caller in place of ringing
+ * until a callee answers (c->dopt.music, c->dopt.music_class; "" is the
+ * default class).  The music is the music-on-hold module's to play (as
+ * early media on c->a.m.rtp, the way Asterisk's ast_moh_start() sends
+ * it on an unanswered channel); until it is there the caller gets the
+ * ringing indication, its phone's own ringback, which is what
+ * r does, rather than silence.
+ */
+static void dial_music_start(struct call *c)
+{
+	char q[100];
+
+	log_event(LOG_INFO, "dial_music", "uniqueid=%s class=%s playing=no", c->uniqueid,
+		  log_q(q, sizeof(q), c->dopt.music_class, strlen(c->dopt.music_class)));
+	call_reply_a(c, 180, NULL, NULL, NULL);
+	c->ringing = true;
+}
+
+/* Dial(...,r) or (...,m), once the callees are being called: the caller
+ * is told at once, whatever the callees send (app_dial's OPT_RINGBACK
+ * and OPT_MUSICBACK). */
+static void dial_entertain(struct call *c)
+{
+	if (c->answered || c->ringing || c->early || !dialopts_entertained(c))
+		return;
+	if (c->dopt.music) {
+		dial_music_start(c);
+		return;
+	}
+	call_reply_a(c, 180, NULL, NULL, NULL);
+	c->ringing = true;
 }
 
 /* Nothing at all came back from a phone reached through another replica
@@ -938,6 +982,7 @@ enum dp_result dial_start(struct call *c, const char *args)
 			  log_q(q, sizeof(q), rep.why, strlen(rep.why)));
 		set_status(c, "INVALIDARGS", Q850_UNSET);
 	}
+	dialopts_set(c, &d.opt);
 	/* Legs start as lookups answer, some maybe within this loop. */
 	c->phase = CALL_DIALING;
 	c->dial_starting = true;
@@ -1009,5 +1054,8 @@ enum dp_result dial_start(struct call *c, const char *args)
 	}
 	if (d.timeout_ms)
 		tmr_start(c->pbx->tmrq, &c->app_tmr, d.timeout_ms, dial_timeout, c);
+	/* A callee may have answered already (its lookup answered at once). */
+	if (c->phase == CALL_DIALING)
+		dial_entertain(c);
 	return DP_ASYNC;
 }

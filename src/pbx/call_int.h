@@ -253,6 +253,8 @@ bool dialopts_entertained(const struct call *c);  /* r or m: the callee's
 						   * ringing and early media
 						   * are not passed on */
 void dialopts_progress(struct call *c, struct leg *b);  /* b's first 183 */
+/* The callee's SDP (183 or 200): the telephone-event type it takes. */
+void dialopts_callee_sdp(struct leg *b, const struct sdp_session *sdp);
 void dialopts_answered(struct call *c);  /* c->peer answered, bridged */
 /* The callee hung up (or the limit ended it): with g the caller goes on
  * in the dialplan (true), else the call is to end (false). */

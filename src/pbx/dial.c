@@ -159,6 +159,7 @@ static void early_media(struct call *c, struct leg *b, const struct sip_msg *res
 	    legmedia_answer_relay(&c->a.m, b->offer, ans, out))
 		goto out;
 	legmedia_remote(&b->m, ans);
+	dialopts_callee_sdp(b, ans);
 	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_reply_a(c, 183, NULL, NULL, out);
 	c->early = true;
@@ -190,6 +191,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 		return;
 	}
 	legmedia_remote(&b->m, ans);
+	dialopts_callee_sdp(b, ans);
 	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_media_timeouts(c);
 	/* After Answer() the caller already has our address and port, which

@@ -56,6 +56,17 @@ void dialopts_set(struct call *c, const struct dp_dial_opts *o)
 	r->progress_sent = false;
 }
 
+void dialopts_callee_sdp(struct leg *b, const struct sdp_session *sdp)
+{
+	struct sdp_codec_choice ch;
+	int idx = sdp_audio_index(sdp);
+
+	/* The callee takes events on the type its SDP names (our offer's
+	 * numbers, unless it chose others). */
+	if (idx >= 0 && !sdp_first_codec(sdp, (unsigned)idx, &ch) && ch.te_pt >= 0)
+		b->m.te_pt = ch.te_pt;
+}
+
 bool dialopts_entertained(const struct call *c)
 {
 	return c->dopt.ringback || c->dopt.music;
@@ -116,12 +127,16 @@ static int send_info(struct call *c, struct leg *l, char digit)
 
 /* How leg l's phone takes keys: 'r' RFC 4733, 'i' INFO, 0 not at all
  * (inband, which KubeVox does not generate). */
-static char dtmf_path(const struct leg *l)
+static char dtmf_path(struct leg *l)
 {
 	enum cfg_dtmf_mode mode = l->ep ? l->ep->dtmf_mode : CFG_DTMF_RFC4733;
 
 	if (mode == CFG_DTMF_INFO)
 		return 'i';
+	/* A callee whose SDP we have not read (its 183 while r or m keeps
+	 * early media away): the type our offer named. */
+	if (l->m.te_pt < 0 && l->uac && l->offer)
+		dialopts_callee_sdp(l, l->offer);
 	if (l->m.te_pt >= 0)
 		return 'r';
 	return mode == CFG_DTMF_AUTO_INFO ? 'i' : 0;

@@ -16,11 +16,15 @@
  * by the channel variable LIMIT_WARNING_FILE, else "beep".  Asterisk says
  * the time left by default; a beep carries the same news without needing
  * the say.conf rules, and the caller does not hear the callee while it
- * plays (a beep is short).
+ * plays (a beep is short).  LIMIT_PLAYAUDIO_CALLER false: no warning.
+ * Not honoured: LIMIT_PLAYAUDIO_CALLEE (a warning to the callee),
+ * LIMIT_TIMEOUT_FILE and LIMIT_CONNECT_FILE (prompts at the end and at
+ * the start).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/dpargs.h"
 #include "media/rtpdtmf.h"
@@ -82,6 +86,8 @@ static void dtmf_done(struct call *c)
 	struct dial_opts_run *r = &c->dopt;
 	struct leg *b = r->dtmf_peer;
 
+	tmr_cancel(c->pbx->tmrq, &r->dtmf_tmr);
+	r->dtmf_playing = NULL;
 	r->dtmf_leg = NULL;
 	r->dtmf_next = NULL;
 	r->dtmf_then = NULL;
@@ -231,6 +237,21 @@ static void warn_cut(struct call *c)
 	}
 }
 
+/* LIMIT_PLAYAUDIO_CALLER: yes unless set false (Asterisk's ast_true()). */
+static bool play_to_caller(const struct call *c)
+{
+	static const char *const yes[] = { "yes", "true", "y", "t", "1", "on" };
+	const char *v = dp_chan_var(c->dp, "LIMIT_PLAYAUDIO_CALLER");
+
+	if (!v)
+		return true;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i]))
+			return true;
+	}
+	return false;
+}
+
 static void limit_warn(void *arg)
 {
 	struct call *c = arg;
@@ -249,6 +270,8 @@ static void limit_warn(void *arg)
 		tmr_start(c->pbx->tmrq, &r->warn_tmr, r->repeat_ms, limit_warn, c);
 	if (!file || !*file)
 		file = LIMIT_DEFAULT_WARNING;
+	if (!play_to_caller(c))
+		return;
 	/* Digits going out, or a warning still playing: this one is skipped. */
 	if (r->dtmf_next || r->warn_prompt)
 		return;

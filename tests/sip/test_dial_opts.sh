@@ -11,7 +11,8 @@
 #     the caller; the CDR's billsec is within the limit;
 #   L(3000:2000) with g: the warning (beep) then, once the callee is hung
 #     up, the next priority (digits/2) are what the caller hears;
-#     LIMIT_WARNING_FILE names another warning (digits/1);
+#     LIMIT_WARNING_FILE names another warning (digits/1), and with
+#     LIMIT_PLAYAUDIO_CALLER=no there is none;
 #   --check: one warning per option KubeVox does not do (tTkK), one for a
 #     letter that is not Dial's, an error for a '(' never closed and for
 #     L whose limit is not a number; the dialplan with r, g, L, D, m is
@@ -35,6 +36,9 @@ exten => 814,1,Dial(PJSIP/1002,10,gL(3000:2000))
  same => n,Playback(digits/2)
  same => n,Hangup()
 exten => 815,1,Set(LIMIT_WARNING_FILE=digits/1)
+ same => n,Dial(PJSIP/1002,10,L(3000:2000))
+ same => n,Hangup()
+exten => 817,1,Set(LIMIT_PLAYAUDIO_CALLER=no)
  same => n,Dial(PJSIP/1002,10,L(3000:2000))
  same => n,Hangup()
 exten => 816,1,Dial(PJSIP/1002,10,m(default)D(1:2)r)
@@ -217,6 +221,13 @@ inc.answer_bye(timeout=20)
 call.answer_bye(timeout=20)
 a.quiet()
 heard(a, call, ["digits/1"], "L with LIMIT_WARNING_FILE=digits/1")
+
+# LIMIT_PLAYAUDIO_CALLER=no: the limit, and no warning.
+call, inc = bridged(caller, callee, "817", a, b, "LIMIT_PLAYAUDIO_CALLER=no")
+inc.answer_bye(timeout=20)
+call.answer_bye(timeout=20)
+a.quiet()
+heard(a, call, [], "L with LIMIT_PLAYAUDIO_CALLER=no")
 PY
 kv_ok "L: the callee hung up at the limit, the warning heard, g goes on"
 

@@ -416,7 +416,11 @@ static void dial_opt(char letter, char *optarg, void *arg)
 			return;
 		}
 	}
-	warning(rep, "'%c' is not an option of Dial (ignored)", letter);
+	if ((unsigned char)letter < 0x21 || (unsigned char)letter > 0x7e)
+		warning(rep, "byte 0x%02x is not an option of Dial (ignored)",
+			(unsigned char)letter);
+	else
+		warning(rep, "'%c' is not an option of Dial (ignored)", letter);
 }
 
 static int dial_options_parse(char *opts, struct dp_dial_opts *o, struct dp_report *rep)

@@ -206,6 +206,7 @@ inc.answer_bye(timeout=20)
 call.answer_bye(timeout=20)
 a.quiet()
 heard(a, call, [], "L(2000)")
+print("L(2000): the dialplan did not go on (no g)")
 print("L(2000): BYE to the callee, then to the caller")
 
 # L(3000:2000) with g: the beep 2 s before the end, then digits/2 after it.
@@ -228,6 +229,7 @@ inc.answer_bye(timeout=20)
 call.answer_bye(timeout=20)
 a.quiet()
 heard(a, call, [], "L with LIMIT_PLAYAUDIO_CALLER=no")
+print("L with LIMIT_PLAYAUDIO_CALLER=no: the limit, no warning heard")
 PY
 kv_ok "L: the callee hung up at the limit, the warning heard, g goes on"
 

@@ -312,6 +312,14 @@ static void test_dial_options(void **state)
 			    "warning: 'j' is not an option of Dial (ignored)\n");
 	assert_string_equal(rep.why, "");
 	dp_dial_free(&d);
+
+	/* A byte no one can read in a message is named by its value. */
+	rep = report(false);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,20,\x01g", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(problems, "warning: byte 0x01 is not an option of Dial (ignored)\n");
+	assert_true(d.opt.go_on);
+	dp_dial_free(&d);
 }
 
 static void test_dial_options_args(void **state)

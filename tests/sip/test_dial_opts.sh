@@ -3,7 +3,8 @@
 # what --check says of the others:
 #   r: the caller gets 180 at once, before the callee has sent anything,
 #     and the callee's 183 with early media is not passed on; without r
-#     nothing comes before the callee rings;
+#     nothing comes before the callee rings; m(jazz) reaches the place where
+#     music is to start (dial_music, class jazz) and keeps early media away;
 #   g: when the callee hangs up, the caller goes on at the next priority
 #     with DIALSTATUS ANSWER (it hears the beep that GotoIf leads to);
 #     when the caller hangs up, the call ends as before;
@@ -40,6 +41,8 @@ exten => 815,1,Set(LIMIT_WARNING_FILE=digits/1)
  same => n,Hangup()
 exten => 817,1,Set(LIMIT_PLAYAUDIO_CALLER=no)
  same => n,Dial(PJSIP/1002,10,L(3000:2000))
+ same => n,Hangup()
+exten => 818,1,Dial(PJSIP/1002,10,m(jazz))
  same => n,Hangup()
 exten => 816,1,Dial(PJSIP/1002,10,m(default)D(1:2)r)
  same => n,Hangup()
@@ -116,7 +119,22 @@ call.ack()
 inc.expect_ack()
 kvsip.hang_up(call, inc)
 print("without r: 180 only once the callee rang")
+
+# m(jazz): the class reaches the place where music starts; the callee's
+# early media is not passed on there either.
+call = kvsip.OutCall(caller, "818", kvsip.sdp_offer(a.port))
+call.invite()
+inc = callee.expect_invite()
+inc.respond(183, kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"),)))
+inc.answer(kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"),)))
+prov, _ = call.expect_final(200, "m: answered")
+assert 183 not in [p.status for p in prov], "m: %r" % [p.start for p in prov]
+call.ack()
+inc.expect_ack()
+kvsip.hang_up(call, inc)
+print("m: the callee's 183 not passed on")
 PY
+kv_wait_log 'event=dial_music .*class=jazz' 1
 kv_ok "r: ringing at once, the callee's early media not relayed"
 # The next phone of 1002 is another contact: no fork to this one's port.
 kv_unregister_all 1002

@@ -119,6 +119,82 @@ bool dp_is_number(const char *s)
 	return s[i] == '\0';
 }
 
+/*
+ * ast_app_parse_options(): letters, each perhaps with "(argument)".  The
+ * argument ends at the ')' that closes its '(' (they nest); a backslash
+ * outside quotes is removed and the character after it taken as it is;
+ * an argument that starts with '"' is quoted up to the next '"'.  f(letter,
+ * argument or NULL, arg) for each letter in order.  Returns the letter
+ * whose '(' is never closed (what Asterisk refuses; the letters after it
+ * are not read), else 0.
+ */
+static char options_scan(char *opts, void (*f)(char, char *, void *), void *arg)
+{
+	for (char *p = opts; *p;) {
+		char letter = *p++, *optarg = NULL;
+
+		if (*p == '(') {
+			int paren = 1;
+			bool quote = false, quotes = p[1] == '"';
+
+			optarg = ++p;
+			for (; *p; p++) {
+				if (*p == '(' && !quote) {
+					paren++;
+				} else if (*p == ')' && !quote) {
+					paren--;
+				} else if (*p == '"' && quotes) {
+					quote = !quote;
+					memmove(p, p + 1, strlen(p));
+					p--;
+				} else if (*p == '\\') {
+					if (!quote || p[1] == '"')
+						memmove(p, p + 1, strlen(p));
+					else
+						p++;
+					if (!*p)
+						break;
+				}
+				if (!paren)
+					break;
+			}
+			if (*p != ')')
+				return letter;
+			*p++ = '\0';
+		}
+		if (letter == ' ' || letter == '\t')
+			continue;
+		f(letter, optarg, arg);
+	}
+	return 0;
+}
+
+struct options_known {
+	const char *known;
+	struct dp_report *rep;
+	void (*f)(char, char *, void *);
+	void *arg;
+};
+
+static void option_known(char letter, char *optarg, void *arg)
+{
+	struct options_known *k = arg;
+
+	if (!strchr(k->known, letter))
+		warning(k->rep, "option '%c' is not supported (ignored)", letter);
+	else
+		k->f(letter, optarg, k->arg);
+}
+
+/* The letters of known go to f, the others are warned about. */
+static void options_each(char *opts, const char *known, struct dp_report *rep,
+			 void (*f)(char, char *, void *), void *arg)
+{
+	struct options_known k = { known, rep, f, arg };
+
+	options_scan(opts, option_known, &k);
+}
+
 /* ---- Dial ---- */
 
 static bool tech_ok(const char *p, size_t n)
@@ -220,6 +296,147 @@ static uint64_t dial_timeout_ms(const char *s)
 	return v < (double)INT_MAX ? (uint64_t)v : INT_MAX;
 }
 
+/* app_dial's options that KubeVox does not do, with what they are for. */
+static const struct {
+	char letter;
+	const char *what;
+} dial_unsupported[] = {
+	{ 'A', "announcement" }, { 'a', "answer the caller" },
+	{ 'b', "pre-dial callee Gosub" }, { 'B', "pre-dial caller Gosub" },
+	{ 'C', "reset the CDR" }, { 'c', "answered elsewhere" },
+	{ 'd', "one-digit exit" }, { 'e', "callee's h extension" },
+	{ 'E', "echo sent MF/SF digits" },
+	{ 'f', "force caller ID" }, { 'F', "callee goes on" },
+	{ 'G', "Goto both parties" }, { 'h', "callee hangs up with *" },
+	{ 'H', "caller hangs up with *" }, { 'i', "ignore forwarding" },
+	{ 'I', "ignore connected line" }, { 'k', "callee parks" },
+	{ 'K', "caller parks" }, { 'M', "callee Macro" },
+	{ 'n', "screening intro" }, { 'N', "screening without caller ID" },
+	{ 'o', "original caller ID" }, { 'O', "operator services" },
+	{ 'p', "screening" }, { 'P', "privacy" }, { 'Q', "hangup cause" },
+	{ 'R', "ringing with early media" }, { 'S', "hang up after the answer" },
+	{ 's', "caller ID tag" }, { 't', "callee transfers" },
+	{ 'T', "caller transfers" }, { 'u', "caller ID presentation" },
+	{ 'U', "callee Gosub" }, { 'w', "callee records" },
+	{ 'W', "caller records" }, { 'x', "callee MixMonitor" },
+	{ 'X', "caller MixMonitor" }, { 'z', "cancel the timeout on forward" },
+};
+
+/* ast_dtmf_stream()'s characters: what the D strings may hold. */
+static void dtmf_check(char *s, struct dp_report *rep)
+{
+	for (char *p = s; *p; p++) {
+		if (!strchr("0123456789*#ABCDabcdwW", *p)) {
+			problem(rep, false, "'%c' in '%s' is not a DTMF digit or 'w' (dropped)",
+				*p, s);
+			memmove(p, p + 1, strlen(p));
+			p--;
+		}
+	}
+}
+
+/* L(x[:y[:z]]): app_dial's do_timelimit(), atol() of each part. */
+static int limit_parse(char *s, struct dp_dial_opts *o, struct dp_report *rep)
+{
+	char *x = strsep(&s, ":"), *y = strsep(&s, ":"), *z = strsep(&s, ":");
+	long lx = strtol(x, NULL, 10), ly = y ? strtol(y, NULL, 10) : 0;
+	long lz = z ? strtol(z, NULL, 10) : 0;
+
+	if (lx <= 0)
+		return problem(rep, true, "L(%s): the limit is not a positive number of ms", x);
+	if (y && (!dp_is_number(str_trim(y)) || strchr(y, '.')))
+		problem(rep, false, "L: warning '%s' is not a number of ms", y);
+	if (z && (!dp_is_number(str_trim(z)) || strchr(z, '.')))
+		problem(rep, false, "L: repeat '%s' is not a number of ms", z);
+	o->limit_ms = (uint64_t)lx;
+	o->warn_ms = ly > 0 ? (uint64_t)ly : 0;
+	o->repeat_ms = lz > 0 ? (uint64_t)lz : 0;
+	/* A first warning after the end is moved back by the repeat, or
+	 * dropped when there is none. */
+	if (o->warn_ms > o->limit_ms) {
+		if (!o->repeat_ms)
+			o->warn_ms = 0;
+		while (o->warn_ms > o->limit_ms)
+			o->warn_ms -= o->warn_ms > o->repeat_ms ? o->repeat_ms : o->warn_ms;
+		if (!o->warn_ms)
+			o->repeat_ms = 0;
+	}
+	return 0;
+}
+
+struct dial_opt_ctx {
+	struct dp_dial_opts *o;
+	struct dp_report *rep;
+	int err;
+};
+
+static void dial_opt(char letter, char *optarg, void *arg)
+{
+	struct dial_opt_ctx *x = arg;
+	struct dp_dial_opts *o = x->o;
+	struct dp_report *rep = x->rep;
+	char *rest;
+
+	switch (letter) {
+	case 'r':
+		o->ringback = true;
+		return;
+	case 'g':
+		o->go_on = true;
+		return;
+	case 'm':
+		o->music = true;
+		o->music_class = optarg ? str_trim(optarg) : "";
+		return;
+	case 'L':
+		/* app_dial ignores an L without its argument. */
+		if (!optarg || !*str_trim(optarg))
+			warning(rep, "option 'L' without a limit (ignored)");
+		else if (limit_parse(optarg, o, rep))
+			x->err = EINVAL;
+		return;
+	case 'D':
+		rest = optarg ? optarg : "";
+		o->dtmf_called = strsep(&rest, ":");
+		o->dtmf_calling = rest ? strsep(&rest, ":") : "";
+		o->dtmf_progress = rest ? strsep(&rest, ":") : "";
+		if (rest && *rest)
+			warning(rep, "option 'D': MF and SF digits are not supported (ignored)");
+		dtmf_check((char *)o->dtmf_called, rep);
+		dtmf_check((char *)o->dtmf_calling, rep);
+		dtmf_check((char *)o->dtmf_progress, rep);
+		return;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < sizeof(dial_unsupported) / sizeof(dial_unsupported[0]); i++) {
+		if (dial_unsupported[i].letter == letter) {
+			warning(rep, "Dial option '%c' (%s) is not supported (ignored)",
+				letter, dial_unsupported[i].what);
+			return;
+		}
+	}
+	if ((unsigned char)letter < 0x21 || (unsigned char)letter > 0x7e)
+		warning(rep, "byte 0x%02x is not an option of Dial (ignored)",
+			(unsigned char)letter);
+	else
+		warning(rep, "'%c' is not an option of Dial (ignored)", letter);
+}
+
+static int dial_options_parse(char *opts, struct dp_dial_opts *o, struct dp_report *rep)
+{
+	struct dial_opt_ctx x = { o, rep, 0 };
+	char open;
+
+	o->music_class = o->dtmf_called = o->dtmf_calling = o->dtmf_progress = "";
+	if (opaque(rep, opts, strlen(opts)))
+		return 0;
+	open = options_scan(opts, dial_opt, &x);
+	if (open)
+		return problem(rep, true, "option '%c': missing ')'", open);
+	return x.err;
+}
+
 int dp_dial_parse(char *text, struct dp_dial *d, struct dp_report *rep)
 {
 	char *argv[4] = { NULL, NULL, NULL, NULL }, *list, *t;
@@ -227,6 +444,8 @@ int dp_dial_parse(char *text, struct dp_dial *d, struct dp_report *rep)
 
 	memset(d, 0, sizeof(*d));
 	d->options = argc > 2 ? argv[2] : "";
+	d->opt.music_class = d->opt.dtmf_called = "";
+	d->opt.dtmf_calling = d->opt.dtmf_progress = "";
 	list = argc ? str_trim(argv[0]) : "";
 	if (!*list)
 		return problem(rep, true, "no destination");
@@ -237,6 +456,9 @@ int dp_dial_parse(char *text, struct dp_dial *d, struct dp_report *rep)
 			problem(rep, false, "timeout '%s' is not a number of seconds", t);
 		d->timeout_ms = dial_timeout_ms(t);
 	}
+	/* Cut last: the options are quoted whole until then. */
+	if (!err && argc > 2 && dial_options_parse(argv[2], &d->opt, rep))
+		err = EINVAL;
 	return err;
 }
 
@@ -304,36 +526,6 @@ static void files_check(const char *files, struct dp_report *rep)
 		if (!amp)
 			return;
 		f = amp + 1;
-	}
-}
-
-/*
- * ast_app_parse_options(): letters, each perhaps with "(argument)".
- * known: the letters read; f(letter, argument or NULL, arg) for each.
- */
-static void options_each(char *opts, const char *known, struct dp_report *rep,
-			 void (*f)(char, char *, void *), void *arg)
-{
-	for (char *p = opts; *p;) {
-		char letter = *p++, *optarg = NULL;
-
-		if (*p == '(') {
-			char *end = strchr(p + 1, ')');
-
-			optarg = p + 1;
-			if (end) {
-				*end = '\0';
-				p = end + 1;
-			} else {
-				p += strlen(p);
-			}
-		}
-		if (letter == ' ' || letter == '\t')
-			continue;
-		if (!strchr(known, letter))
-			warning(rep, "option '%c' is not supported (ignored)", letter);
-		else
-			f(letter, optarg, arg);
 	}
 }
 

@@ -72,10 +72,45 @@ struct dp_dial_target {
 	bool again;              /* the same destination came before */
 };
 
+/*
+ * Dial()'s options, as ast_app_parse_options64() reads them for app_dial:
+ * letters, some followed by "(argument)" (parentheses nest; a backslash
+ * makes the next character literal).  Fatal, as in Asterisk: a '(' never
+ * closed, and L whose limit is not a positive number of ms.  Supported:
+ *
+ *   r[(tone)]   ringing to the caller at once (the tone is the phone's)
+ *   m[(class)]  music on hold to the caller instead of ringing
+ *   g           the caller goes on in the dialplan when the callee hangs up
+ *   L(x[:y[:z]])  the call lasts x ms from the answer; a warning y ms
+ *               before the end, again every z ms
+ *   D(called[:calling[:progress]])  DTMF sent to the callee once it has
+ *               answered, then to the caller; progress: to the callee at
+ *               its first 183
+ *
+ * Every other letter of app_dial's table is warned about (not supported,
+ * ignored), a letter that is not one of Dial's likewise (Asterisk ignores
+ * it).  DTMF strings keep only 0-9 * # A-D and w (a 500 ms pause), the
+ * letters in either case, as ast_dtmf_stream() plays them; others are
+ * warned about and dropped.
+ */
+struct dp_dial_opts {
+	bool ringback;           /* r */
+	bool music;              /* m */
+	const char *music_class; /* m(class); "" the default class */
+	bool go_on;              /* g */
+	uint64_t limit_ms;       /* L: 0 none */
+	uint64_t warn_ms;        /* L's y: 0 no warning */
+	uint64_t repeat_ms;      /* L's z: 0 once */
+	const char *dtmf_called; /* D: "" none */
+	const char *dtmf_calling;
+	const char *dtmf_progress;
+};
+
 struct dp_dial {
 	VEC(struct dp_dial_target) targets;   /* every position, in order */
 	uint64_t timeout_ms;                  /* 0: ring until answered */
-	const char *options;                  /* "" when none */
+	const char *options;                  /* "" when none; cut into opt */
+	struct dp_dial_opts opt;
 };
 
 /* 0, EINVAL (fatal: see rep->why) or ENOMEM; d is filled either way and

@@ -616,8 +616,8 @@ void rtp_leg_echo(struct rtp_leg *l)
 	engine_kick(l->e);
 }
 
-int rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
-		 bool marker_first, bool loop)
+static int leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
+		    bool marker_first, bool loop, bool event)
 {
 	if (!f || !f->data || !f->count || !f->size ||
 	    f->size > RTP_PKT_MAX - 12 || pt > 127)
@@ -625,6 +625,7 @@ int rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
 	pthread_mutex_lock(&l->e->lock);
 	leg_set_mode(l, LEG_PLAY);
 	l->m.cfg.frames = *f;
+	l->m.cfg.event = event;
 	if (!l->m.cfg.frames.ts_step)
 		l->m.cfg.frames.ts_step = 160;
 	l->m.cfg.pt = pt;
@@ -636,6 +637,17 @@ int rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
 	pthread_mutex_unlock(&l->e->lock);
 	engine_kick(l->e);
 	return 0;
+}
+
+int rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
+		 bool marker_first, bool loop)
+{
+	return leg_play(l, f, pt, marker_first, loop, false);
+}
+
+int rtp_leg_play_event(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt)
+{
+	return leg_play(l, f, pt, true, false, true);
 }
 
 void rtp_leg_stop(struct rtp_leg *l)

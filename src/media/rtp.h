@@ -149,6 +149,10 @@ void rtp_leg_echo(struct rtp_leg *l);
  * EINVAL for empty frames, frames over RTP_PKT_MAX - 12 bytes or pt > 127. */
 int  rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
 		  bool marker_first, bool loop);
+/* One RFC 4733 event (rtp_dtmf_frames()): like rtp_leg_play(), once, the
+ * first frame marked, but every frame carries the timestamp of the
+ * first (RFC 4733 §2.5.1.2: an event's packets share its start time). */
+int  rtp_leg_play_event(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt);
 /* Idle: nothing is sent from the leg; a peer is disconnected (idle too). */
 void rtp_leg_stop(struct rtp_leg *l);
 /* On hold, nothing is relayed toward the leg (its phone is sendonly or

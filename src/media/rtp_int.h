@@ -65,6 +65,8 @@ struct rtp_cfg {
 	uint8_t pt;
 	bool marker_first;
 	bool loop;
+	bool event;                  /* every frame one RFC 4733 event: one
+				      * timestamp for all */
 };
 
 enum leg_state {

@@ -1,6 +1,8 @@
 /*
- * rtpdtmf.c - RFC 4733 telephone-event detection (see rtpdtmf.h).
+ * rtpdtmf.c - RFC 4733 telephone-event detection and the packets of the
+ * events KubeVox sends (see rtpdtmf.h).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "media/rtpdtmf.h"
@@ -77,4 +79,35 @@ int rtp_dtmf_input(struct rtp_dtmf *d, const struct rtp_hdr *h,
 		d->reported = true;
 	}
 	return n;
+}
+
+/* Volume 10 (-10 dBm0), as Asterisk sends; durations 160..800 samples
+ * (20..100 ms at 8 kHz), then E set on the last three. */
+#define EV_VOL 10
+#define EV_END (0x80 | EV_VOL)
+#define EV(c) {                                                        \
+	{ c, EV_VOL, 0, 160 }, { c, EV_VOL, 1, 64 }, { c, EV_VOL, 1, 224 }, \
+	{ c, EV_VOL, 2, 128 }, { c, EV_VOL, 3, 32 },                       \
+	{ c, EV_END, 3, 32 }, { c, EV_END, 3, 32 }, { c, EV_END, 3, 32 } }
+#define EV_FRAMES 8
+
+static const uint8_t events[16][EV_FRAMES][4] = {
+	EV(0), EV(1), EV(2), EV(3), EV(4), EV(5), EV(6), EV(7),
+	EV(8), EV(9), EV(10), EV(11), EV(12), EV(13), EV(14), EV(15),
+};
+
+int rtp_dtmf_frames(char digit, struct rtp_frames *f)
+{
+	static const char keys[] = "0123456789*#ABCD";
+	const char *k;
+	char d = digit >= 'a' && digit <= 'd' ? (char)(digit - 'a' + 'A') : digit;
+
+	if (!d || !(k = strchr(keys, d)))
+		return EINVAL;
+	memset(f, 0, sizeof(*f));
+	f->data = &events[k - keys][0][0];
+	f->size = 4;
+	f->count = EV_FRAMES;
+	f->ts_step = 160;
+	return 0;
 }

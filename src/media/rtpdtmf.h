@@ -34,4 +34,14 @@ int  rtp_dtmf_input(struct rtp_dtmf *d, const struct rtp_hdr *h,
 /* '0'-'9', '*', '#', 'A'-'D', '!' for codes 0-16, else 0. */
 char rtp_dtmf_digit(uint8_t code);
 
+/*
+ * The packets of one key press as KubeVox sends it (RFC 4733 §2.5): a
+ * 100 ms event, its duration growing by 20 ms a packet, then the end
+ * packet three times, for rtp_leg_play_event().  digit: '0'-'9', '*',
+ * '#', 'A'-'D' (either case).  The frames are static.  EINVAL for any
+ * other character.
+ */
+#define RTP_DTMF_EVENT_MS 100
+int  rtp_dtmf_frames(char digit, struct rtp_frames *f);
+
 #endif

@@ -190,7 +190,7 @@ static void play_send(struct rtp_worker *w, struct rtp_leg *l, uint64_t due)
 		 * jumps by the time that passed since the last frame. */
 		gap = (due - lw->last_play) / PTIME_NS;
 		lw->ts += f->ts_step * (uint32_t)(gap ? gap : 1);
-	} else if (!lw->play_first) {
+	} else if (!lw->play_first && !lw->cfg.event) {
 		lw->ts += f->ts_step;
 	}
 	lw->play_first = false;

@@ -134,7 +134,8 @@ static void leg_media_event(struct rtp_leg *rl, const struct rtp_event *ev, void
 
 	switch (ev->type) {
 	case RTP_EV_PLAY_DONE:
-		apps_play_done(c);
+		if (!dialopts_play_done(c, l))
+			apps_play_done(c);
 		break;
 	case RTP_EV_DTMF:
 		apps_dtmf(c, l, ev->digit);
@@ -578,6 +579,7 @@ static void call_free(struct call *c)
 	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->free_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->se_tmr);
+	dialopts_stop(c);
 	for (size_t i = 0; i < c->b_n; i++)
 		call_leg_free(c->b[i]);
 	c->b_n = 0;
@@ -1206,7 +1208,9 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 		l->state = LEG_ENDED;
 		log_event(LOG_INFO, "call_bye", "uniqueid=%s from=%s", c->uniqueid,
 			  l->chan);
-		call_end(c, Q850_NORMAL_CLEARING);
+		/* Dial(...,g): the caller goes on when the callee hangs up. */
+		if (l != c->peer || !dialopts_callee_gone(c))
+			call_end(c, Q850_NORMAL_CLEARING);
 	} else if (sip_msg_is_method(req, "INVITE")) {
 		if (l == &c->a && c->se) {
 			uint32_t se = session_expires(req);

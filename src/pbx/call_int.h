@@ -6,6 +6,7 @@
  *            (UAS), requests within dialogs, CANCEL and ACK
  *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
  *   apps.c   the dialplan channel: variables and the call applications
+ *   dialopts.c  what Dial()'s options do once the call is dialled
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -113,6 +114,27 @@ struct ivr {
 	char term[16];                    /* keys that end the input */
 };
 
+/* Dial()'s options while they act (dialopts.c). */
+struct dial_opts_run {
+	bool ringback;                    /* r */
+	bool music;                       /* m: music instead of ringing */
+	char music_class[80];             /* m(class); "" the default */
+	bool go_on;                       /* g */
+	uint64_t limit_ms, warn_ms, repeat_ms;   /* L(x:y:z) */
+	uint64_t warn_at;                 /* the next warning, ms from answer */
+	struct tmr limit_tmr, warn_tmr;
+	const struct prompt *warn_prompt; /* playing to the caller */
+	char dtmf_called[64], dtmf_calling[64], dtmf_progress[64];  /* D */
+	bool progress_sent;
+	/* the digits going out */
+	struct leg *dtmf_leg;             /* to this leg */
+	const char *dtmf_next;            /* NULL: none */
+	const char *dtmf_then;            /* the caller's, after */
+	struct leg *dtmf_peer;            /* bridged with the caller after */
+	struct leg *dtmf_playing;         /* an event playing on this leg */
+	struct tmr dtmf_tmr;
+};
+
 enum call_phase {
 	CALL_DIALPLAN,    /* applications run on the A leg */
 	CALL_DIALING,     /* Dial(): B legs ringing */
@@ -183,6 +205,8 @@ struct call {
 	 * rtimeoutms, per channel */
 	uint32_t dtimeout_ms, rtimeout_ms;
 
+	struct dial_opts_run dopt;
+
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
 	char lastapp[32];
@@ -221,6 +245,23 @@ enum dp_result dial_start(struct call *c, const char *args);
 void dial_cancel_all(struct call *c, const char *status);
 void dial_leg_bye(struct leg *b);
 void dial_leg_release(struct leg *b);   /* its INVITE's state, when freed */
+
+/* dialopts.c: what Dial()'s options do */
+struct dp_dial_opts;
+void dialopts_set(struct call *c, const struct dp_dial_opts *o);  /* Dial() starts */
+bool dialopts_entertained(const struct call *c);  /* r or m: the callee's
+						   * ringing and early media
+						   * are not passed on */
+void dialopts_progress(struct call *c, struct leg *b);  /* b's first 183 */
+/* The callee's SDP (183 or 200): the telephone-event type it takes. */
+void dialopts_callee_sdp(struct leg *b, const struct sdp_session *sdp);
+void dialopts_answered(struct call *c);  /* c->peer answered, bridged */
+/* The callee hung up (or the limit ended it): with g the caller goes on
+ * in the dialplan (true), else the call is to end (false). */
+bool dialopts_callee_gone(struct call *c);
+/* A play of leg l ended: true when it was one of the options'. */
+bool dialopts_play_done(struct call *c, struct leg *l);
+void dialopts_stop(struct call *c);      /* timers, prompt: the call ends */
 
 /* apps.c */
 int  apps_chan_init(struct call *c);

@@ -160,6 +160,7 @@ static void early_media(struct call *c, struct leg *b, const struct sip_msg *res
 	    legmedia_answer_relay(&c->a.m, b->offer, ans, out))
 		goto out;
 	legmedia_remote(&b->m, ans);
+	dialopts_callee_sdp(b, ans);
 	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_reply_a(c, 183, NULL, NULL, out);
 	c->early = true;
@@ -191,6 +192,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 		return;
 	}
 	legmedia_remote(&b->m, ans);
+	dialopts_callee_sdp(b, ans);
 	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_media_timeouts(c);
 	/* After Answer() the caller already has our address and port, which
@@ -201,6 +203,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 	free(out);
 	log_event(LOG_INFO, "call_bridged", "uniqueid=%s channel=%s dstchannel=%s",
 		  c->uniqueid, c->a.chan, b->chan);
+	dialopts_answered(c);
 }
 
 static bool leg_next_target(struct leg *b);
@@ -240,12 +243,21 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 		}
 		if (!live || c->answered)
 			return;
+		/* Dial(...,r) and (...,m): the caller is entertained by us,
+		 * not by what the callee sends. */
+		if (dialopts_entertained(c)) {
+			if (resp->scode == 183)
+				dialopts_progress(c, b);
+			return;
+		}
 		if (resp->body.l && !c->early)
 			early_media(c, b, resp);
 		else if (resp->scode == 180 && !c->ringing && !c->early) {
 			call_reply_a(c, 180, NULL, NULL, NULL);
 			c->ringing = true;
 		}
+		if (resp->scode == 183)
+			dialopts_progress(c, b);
 		return;
 	}
 	if (resp->scode < 300) {
@@ -292,6 +304,40 @@ static void dial_timeout(void *arg)
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+/*
+ * Dial(...,m[(class)]): music on hold to the caller in place of ringing
+ * until a callee answers (c->dopt.music, c->dopt.music_class; "" is the
+ * default class).  The music is the music-on-hold module's to play (as
+ * early media on c->a.m.rtp, the way Asterisk's ast_moh_start() sends
+ * it on an unanswered channel); until it is there the caller gets the
+ * ringing indication, its phone's own ringback, which is what
+ * r does, rather than silence.
+ */
+static void dial_music_start(struct call *c)
+{
+	char q[100];
+
+	log_event(LOG_INFO, "dial_music", "uniqueid=%s class=%s playing=no", c->uniqueid,
+		  log_q(q, sizeof(q), c->dopt.music_class, strlen(c->dopt.music_class)));
+	call_reply_a(c, 180, NULL, NULL, NULL);
+	c->ringing = true;
+}
+
+/* Dial(...,r) or (...,m), once the callees are being called: the caller
+ * is told at once, whatever the callees send (app_dial's OPT_RINGBACK
+ * and OPT_MUSICBACK). */
+static void dial_entertain(struct call *c)
+{
+	if (c->answered || c->ringing || c->early || !dialopts_entertained(c))
+		return;
+	if (c->dopt.music) {
+		dial_music_start(c);
+		return;
+	}
+	call_reply_a(c, 180, NULL, NULL, NULL);
+	c->ringing = true;
 }
 
 /* Nothing at all came back from a phone reached through another replica
@@ -939,6 +985,7 @@ enum dp_result dial_start(struct call *c, const char *args)
 			  log_q(q, sizeof(q), rep.why, strlen(rep.why)));
 		set_status(c, "INVALIDARGS", Q850_UNSET);
 	}
+	dialopts_set(c, &d.opt);
 	/* Legs start as lookups answer, some maybe within this loop. */
 	c->phase = CALL_DIALING;
 	c->dial_starting = true;
@@ -1010,5 +1057,8 @@ enum dp_result dial_start(struct call *c, const char *args)
 	}
 	if (d.timeout_ms)
 		tmr_start(c->pbx->tmrq, &c->app_tmr, d.timeout_ms, dial_timeout, c);
+	/* A callee may have answered already (its lookup answered at once). */
+	if (c->phase == CALL_DIALING)
+		dial_entertain(c);
 	return DP_ASYNC;
 }

@@ -1208,6 +1208,35 @@ def send_dtmf(rtp, dest, event, pt, pace=0.02):
     return sent
 
 
+def dtmf_events(packets, pt):
+    """The digits that RFC 4733 packets (RtpPacket, payload type pt, in
+    arrival order) carry, as a receiver reads them: one digit per event
+    (its packets share a timestamp), reported at its first end packet.
+    Each event's packets must grow in duration and its first be marked.
+    A list of (digit, number of packets of the event)."""
+    digits = "0123456789*#ABCD!"
+    out, seen = [], {}
+    for p in packets:
+        if p.pt != pt:
+            continue
+        assert len(p.payload) >= 4, "telephone-event of %d bytes" % len(p.payload)
+        code, flags, dur = struct.unpack("!BBH", p.payload[:4])
+        key = (p.ssrc, p.ts)
+        ev = seen.get(key)
+        if ev is None:
+            assert p.marker, "event %d at ts %d: first packet not marked" % (code, p.ts)
+            ev = seen[key] = {"code": code, "dur": 0, "n": 0, "done": False}
+            out.append(ev)
+        assert ev["code"] == code, "event %d then %d at one timestamp" % (ev["code"], code)
+        assert dur >= ev["dur"], "event %d: duration %d after %d" % (code, dur, ev["dur"])
+        ev["dur"] = dur
+        ev["n"] += 1
+        if flags & 0x80:
+            ev["done"] = True
+    assert all(ev["done"] for ev in out), "an event without its end packet"
+    return [(digits[ev["code"]], ev["n"]) for ev in out]
+
+
 # --- the daemon itself: signals, log, configuration (drain, reload) ------
 #
 # lib.sh's kv_python_ops exports KVD_PID, KVD_LOG and KV_CONF.  Waits pump

@@ -616,8 +616,14 @@ static const struct diag_case diag_cases[] = {
 	{ "[c]\nexten => 1,1,Dial(100&SIP/1)\n", EINVAL,
 	  "extensions.conf:2: Dial: '100' is not TECHNOLOGY/resource\n"
 	  "extensions.conf:2: Dial: technology 'SIP' is not supported (use PJSIP)\n" },
-	{ "[c]\nexten => 1,1,Dial(pjsip/100&PJSIP/${EXTEN},${T},tT)\n"
+	{ "[c]\nexten => 1,1,Dial(pjsip/100&PJSIP/${EXTEN},${T},rgL(60000)D(1))\n"
 	  "same => n,Dial(${DEV})\n", 0, "" },
+	/* Options KubeVox does not do: one warning each, the rest loads. */
+	{ "[c]\nexten => 1,1,Dial(PJSIP/100,,tT)\n", 0,
+	  "extensions.conf:2: warning: Dial: Dial option 't' (callee transfers) is not supported (ignored)\n"
+	  "extensions.conf:2: warning: Dial: Dial option 'T' (caller transfers) is not supported (ignored)\n" },
+	{ "[c]\nexten => 1,1,Dial(PJSIP/100,,L(x))\n", EINVAL,
+	  "extensions.conf:2: Dial: L(x): the limit is not a positive number of ms\n" },
 	{ "[c]\nexten => 1,1,Playback()\n", EINVAL,
 	  "extensions.conf:2: Playback: no file to play\n" },
 	{ "[c]\nexten => 1,1,Playback(a&&b)\n", EINVAL,

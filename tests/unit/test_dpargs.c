@@ -40,6 +40,8 @@ static struct dp_report report(bool written)
 	return rep;
 }
 
+static void collect_warn(void *arg, const char *fmt, va_list ap);
+
 /* Dial() of text, expanded; returns the parser's result. */
 static int dial(const char *text, struct dp_dial *d, struct dp_report *rep, char *buf,
 		size_t size)
@@ -258,6 +260,141 @@ static void test_dial_written(void **state)
 	rep = report(false);
 	assert_int_equal(dial("${DEV}", &d, &rep, buf, sizeof(buf)), EINVAL);
 	assert_string_equal(rep.why, "'${DEV}' is not TECHNOLOGY/resource");
+	dp_dial_free(&d);
+}
+
+/* Dial()'s options: the supported ones read, the others warned about. */
+static void test_dial_options(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_dial d;
+	char buf[160];
+
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,20,rgm(jazz)L(60000:10000:5000)D(12w3:#9:4)",
+			      &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(problems, "");
+	assert_true(d.opt.ringback);
+	assert_true(d.opt.go_on);
+	assert_true(d.opt.music);
+	assert_string_equal(d.opt.music_class, "jazz");
+	assert_int_equal(d.opt.limit_ms, 60000);
+	assert_int_equal(d.opt.warn_ms, 10000);
+	assert_int_equal(d.opt.repeat_ms, 5000);
+	assert_string_equal(d.opt.dtmf_called, "12w3");
+	assert_string_equal(d.opt.dtmf_calling, "#9");
+	assert_string_equal(d.opt.dtmf_progress, "4");
+	dp_dial_free(&d);
+
+	/* Nothing given: nothing set; m alone is the default class. */
+	rep = report(false);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,,m", &d, &rep, buf, sizeof(buf)), 0);
+	assert_true(d.opt.music);
+	assert_string_equal(d.opt.music_class, "");
+	assert_false(d.opt.ringback || d.opt.go_on);
+	assert_int_equal(d.opt.limit_ms, 0);
+	assert_string_equal(d.opt.dtmf_called, "");
+	assert_string_equal(d.opt.dtmf_calling, "");
+	assert_string_equal(problems, "");
+	dp_dial_free(&d);
+
+	/* One warning per option app_dial has and KubeVox does not; an
+	 * unknown letter is ignored, as Asterisk does. */
+	rep = report(false);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,20,tTkKj", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(problems,
+			    "warning: Dial option 't' (callee transfers) is not supported (ignored)\n"
+			    "warning: Dial option 'T' (caller transfers) is not supported (ignored)\n"
+			    "warning: Dial option 'k' (callee parks) is not supported (ignored)\n"
+			    "warning: Dial option 'K' (caller parks) is not supported (ignored)\n"
+			    "warning: 'j' is not an option of Dial (ignored)\n");
+	assert_string_equal(rep.why, "");
+	dp_dial_free(&d);
+
+	/* A byte no one can read in a message is named by its value. */
+	rep = report(false);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,20,\x01g", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(problems, "warning: byte 0x01 is not an option of Dial (ignored)\n");
+	assert_true(d.opt.go_on);
+	dp_dial_free(&d);
+}
+
+static void test_dial_options_args(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_dial d;
+	char buf[160];
+
+	/* Parentheses nest: the argument ends at the one that closes. */
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,,m(a(b)c)r", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(d.opt.music_class, "a(b)c");
+	assert_true(d.opt.ringback);
+	assert_string_equal(problems, "");
+	dp_dial_free(&d);
+
+	/* A backslash makes ')' part of the argument. */
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,m(x\\\\)y)g", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(d.opt.music_class, "x)y");
+	assert_true(d.opt.go_on);
+	dp_dial_free(&d);
+
+	/* A '(' never closed: app_dial refuses the whole Dial(). */
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,gL(2000", &d, &rep, buf, sizeof(buf)), EINVAL);
+	assert_string_equal(rep.why, "option 'L': missing ')'");
+	dp_dial_free(&d);
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,m(a(b)", &d, &rep, buf, sizeof(buf)), EINVAL);
+	dp_dial_free(&d);
+
+	/* Empty arguments: L() is ignored (warned), D() sends nothing. */
+	rep = report(false);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,,L()D()m()", &d, &rep, buf, sizeof(buf)), 0);
+	assert_int_equal(d.opt.limit_ms, 0);
+	assert_string_equal(d.opt.dtmf_called, "");
+	assert_string_equal(d.opt.dtmf_calling, "");
+	assert_true(d.opt.music);
+	assert_string_equal(problems, "warning: option 'L' without a limit (ignored)\n");
+	dp_dial_free(&d);
+
+	/* D(:calling) only; a bad digit dropped and reported. */
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,D(:1x2)", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(d.opt.dtmf_called, "");
+	assert_string_equal(d.opt.dtmf_calling, "12");
+	assert_string_equal(problems, "'x' in '1x2' is not a DTMF digit or 'w' (dropped)\n");
+	dp_dial_free(&d);
+
+	/* L: not a positive number is fatal; a warning after the end is
+	 * moved back by the repeat, or dropped without one. */
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,L(abc)", &d, &rep, buf, sizeof(buf)), EINVAL);
+	dp_dial_free(&d);
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,L(0)", &d, &rep, buf, sizeof(buf)), EINVAL);
+	dp_dial_free(&d);
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,L(2000:5000)", &d, &rep, buf, sizeof(buf)), 0);
+	assert_int_equal(d.opt.limit_ms, 2000);
+	assert_int_equal(d.opt.warn_ms, 0);
+	dp_dial_free(&d);
+	rep = report(false);
+	assert_int_equal(dial("PJSIP/1,,L(2000:5000:2000)", &d, &rep, buf, sizeof(buf)), 0);
+	assert_int_equal(d.opt.warn_ms, 1000);
+	assert_int_equal(d.opt.repeat_ms, 2000);
+	dp_dial_free(&d);
+
+	/* As written, options with a substitution are judged once expanded. */
+	rep = report(true);
+	rep.warn = collect_warn;
+	assert_int_equal(dial("PJSIP/1,,${OPTS}", &d, &rep, buf, sizeof(buf)), 0);
+	assert_string_equal(problems, "");
 	dp_dial_free(&d);
 }
 
@@ -777,6 +914,8 @@ int main(void)
 		cmocka_unit_test(test_dial_bad),
 		cmocka_unit_test(test_dial_written),
 		cmocka_unit_test(test_playback),
+		cmocka_unit_test(test_dial_options),
+		cmocka_unit_test(test_dial_options_args),
 		cmocka_unit_test(test_playback_options),
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_waitexten),

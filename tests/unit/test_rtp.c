@@ -890,6 +890,73 @@ static void test_play(void **state)
 	phone_close(&ph);
 }
 
+/* D()'s digits: one event per play, every packet on the event's
+ * timestamp, the first marked, growing durations, three end packets; a
+ * receiver's detector reads each key once. */
+static void test_play_event(void **state)
+{
+	struct fx *fx = *state;
+	struct phone ph;
+	struct rtp_leg *l = leg_new(fx);
+	struct rtp_frames f;
+	struct rtp_dtmf det;
+	struct rtp_event ev[2];
+	struct rtp_hdr h, first = { 0 };
+	uint8_t in[512];
+	const char keys[] = "5#";
+	uint32_t prev_ts = 0;
+	char got[4] = "";
+	size_t ngot = 0;
+
+	assert_int_equal(rtp_dtmf_frames('x', &f), EINVAL);
+	assert_int_equal(rtp_dtmf_frames('w', &f), EINVAL);
+	assert_int_equal(rtp_dtmf_frames('d', &f), 0);
+	assert_int_equal(f.data[0], 15);
+	rtp_dtmf_reset(&det);
+	phone_open(&ph);
+	set_remote(l, &ph);
+	for (int k = 0; k < 2; k++) {
+		uint16_t dur = 0;
+		unsigned ends = 0;
+
+		assert_int_equal(rtp_dtmf_frames(keys[k], &f), 0);
+		assert_int_equal(rtp_leg_play_event(l, &f, 101), 0);
+		for (size_t i = 0; i < f.count; i++) {
+			ssize_t len = phone_recv(fx, &ph, in, sizeof(in), NULL);
+			uint16_t d;
+			int n;
+
+			assert_int_equal(len, RTP_HDR_LEN + 4);
+			assert_int_equal(rtp_hdr_parse(in, (size_t)len, &h), 0);
+			assert_int_equal(h.pt, 101);
+			assert_int_equal(h.marker, i == 0);
+			if (i == 0) {
+				if (k)
+					assert_true((int32_t)(h.ts - prev_ts) > 0);
+				first = h;
+			}
+			assert_int_equal(h.ts, first.ts);
+			assert_int_equal(in[RTP_HDR_LEN], k ? 11 : 5);
+			d = (uint16_t)(in[RTP_HDR_LEN + 2] << 8 | in[RTP_HDR_LEN + 3]);
+			assert_true(d >= dur);
+			dur = d;
+			if (in[RTP_HDR_LEN + 1] & 0x80)
+				ends++;
+			n = rtp_dtmf_input(&det, &h, in + RTP_HDR_LEN, ev);
+			for (int e = 0; e < n; e++)
+				got[ngot++] = ev[e].digit;
+		}
+		assert_int_equal(ends, 3);
+		assert_int_equal(dur, RTP_DTMF_EVENT_MS * 8);
+		prev_ts = first.ts;
+		WAIT_UNTIL(fx, count_events(fx, l, RTP_EV_PLAY_DONE) == (unsigned)k + 1);
+	}
+	assert_int_equal(ngot, 2);
+	assert_memory_equal(got, "5#", 2);
+	rtp_leg_free(l);
+	phone_close(&ph);
+}
+
 static void test_play_replaced_and_stopped(void **state)
 {
 	struct fx *fx = *state;
@@ -1528,6 +1595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rtcp_relay, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_echo, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_play, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_play_event, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_play_replaced_and_stopped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dtmf_events, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),

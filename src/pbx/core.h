@@ -27,14 +27,17 @@
 struct calls;
 struct flowproxy;
 struct idhosts;
+struct mwi;
 struct outregs;
 struct prompt_holds;
 
 /* The methods KubeVox answers, for every Allow header it sends (OPTIONS
  * answers, INVITEs, 2xx and in-dialog answers): one list, so a phone sees
  * the same capabilities whichever message it reads them from.  UPDATE is
- * answered within dialogs (RFC 4028 refreshes). */
-#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+ * answered within dialogs (RFC 4028 refreshes), SUBSCRIBE for message
+ * waiting (PBX_ALLOW_EVENTS). */
+#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+#define PBX_ALLOW_EVENTS "message-summary"
 
 struct pbx {
 	uv_loop_t *loop;
@@ -54,6 +57,7 @@ struct pbx {
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
 	struct outregs *outregs;        /* registrations to providers */
 	struct idhosts *idhosts;        /* identify match= host names */
+	struct mwi *mwi;                /* message waiting (RFC 3842) */
 };
 
 #endif

@@ -119,6 +119,7 @@ struct cfg_endpoint {
 	char *mailboxes;
 	bool mwi_subscribe_replaces_unsolicited;
 	char *mwi_from_user;
+	uint32_t sub_min_expiry;      /* shortest SUBSCRIBE Expires (s); 0: 60 */
 	const char *file;
 	int line;
 };

@@ -63,7 +63,7 @@ static const char *const endpoint_unsupported[] = {
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
 	"send_connected_line", "send_diversion", "send_history_info",
 	"set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
-	"sub_min_expiry", "subscribe_context", "suppress_moh_on_sendonly",
+	"subscribe_context", "suppress_moh_on_sendonly",
 	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
 	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
 	"t38_udptl_nat", "tenantid", "tone_zone", "tos_audio", "tos_video",
@@ -1066,6 +1066,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_bool(ld, v, kind, &e->trust_id_outbound);
 		} else if (is(v, "mailboxes")) {
 			e->mailboxes = mailboxes_parse(ld, v, kind);
+		} else if (is(v, "sub_min_expiry")) {
+			opt_uint(ld, v, kind, 0, 86400, &e->sub_min_expiry);
 		} else if (is(v, "mwi_subscribe_replaces_unsolicited")) {
 			opt_bool(ld, v, kind, &e->mwi_subscribe_replaces_unsolicited);
 		} else if (is(v, "mwi_from_user")) {

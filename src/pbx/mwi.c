@@ -69,6 +69,7 @@ struct mwi_sub {
 	char *mailboxes;             /* "A@B,C@D" */
 	char account[200];           /* Message-Account */
 	bool replaces;               /* its endpoint's unsolicited MWI stops */
+	uint32_t min_expires;        /* its endpoint's sub_min_expiry */
 	struct tmr tmr;              /* expiry */
 	struct sip_ctx *ctx;         /* the NOTIFY waiting for its answer */
 	bool dirty;                  /* something to tell once it is answered */
@@ -641,7 +642,7 @@ static bool accept_ok(struct sip_stx *stx, const struct sip_msg *req)
 }
 
 /* The duration asked: the Expires header, else the default; false when
- * answered (400 malformed, 423 too brief). */
+ * answered (400 malformed). */
 static bool expires_ok(struct sip_stx *stx, const struct sip_msg *req, uint32_t *out)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
@@ -651,14 +652,25 @@ static bool expires_ok(struct sip_stx *stx, const struct sip_msg *req, uint32_t 
 		sip_stx_reply(stx, 400, "Bad Request - invalid Expires", NULL, NULL, NULL, NULL);
 		return false;
 	}
-	if (e && e < MWI_EXPIRES_MIN) {
-		char extra[40];
-
-		snprintf(extra, sizeof(extra), "Min-Expires: %u\r\n", MWI_EXPIRES_MIN);
-		sip_stx_reply(stx, 423, NULL, NULL, extra, NULL, NULL);
-		return false;
-	}
 	*out = e > MWI_EXPIRES_MAX ? MWI_EXPIRES_MAX : e;
+	return true;
+}
+
+/* The endpoint's sub_min_expiry, as res_pjsip_pubsub applies it. */
+static uint32_t min_expiry(const struct cfg_endpoint *ep)
+{
+	return ep && ep->sub_min_expiry ? ep->sub_min_expiry : MWI_EXPIRES_MIN;
+}
+
+/* 423 for a duration shorter than min (RFC 6665 §4.2.1.1); true if sent. */
+static bool too_brief(struct sip_stx *stx, uint32_t e, uint32_t min)
+{
+	char extra[40];
+
+	if (!e || e >= min)
+		return false;
+	snprintf(extra, sizeof(extra), "Min-Expires: %u\r\n", min);
+	sip_stx_reply(stx, 423, NULL, NULL, extra, NULL, NULL);
 	return true;
 }
 
@@ -748,6 +760,10 @@ static void sub_authenticated(enum authn_result res, const char *why, void *arg)
 		sub_log(r, 403, "no_endpoint");
 		goto out;
 	}
+	if (too_brief(r->stx, r->expires, min_expiry(r->ep))) {
+		sub_log(r, 423, "interval_too_brief");
+		goto out;
+	}
 	why = "ok";
 	status = sub_mailboxes(r->ep, &req->ruri.user, &boxes, &why);
 	if (status != 200) {
@@ -779,6 +795,7 @@ static void sub_authenticated(enum authn_result res, const char *why, void *arg)
 	tmr_init(&s->tmr);
 	snprintf(s->endpoint, sizeof(s->endpoint), "%s", r->ep->name);
 	s->replaces = r->ep->mwi_subscribe_replaces_unsolicited;
+	s->min_expires = min_expiry(r->ep);
 	first_box(s->mailboxes, box, sizeof(box));
 	snprintf(host, sizeof(host), "%.*s", (int)(req->ruri.host.l < 100 ? req->ruri.host.l : 0),
 		 req->ruri.host.p);
@@ -867,7 +884,8 @@ bool mwi_in_dialog(struct mwi *m, struct sip_stx *stx, const struct sip_msg *req
 		sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
 		return true;
 	}
-	if (!event_ok(stx, req) || !expires_ok(stx, req, &e))
+	if (!event_ok(stx, req) || !expires_ok(stx, req, &e) ||
+	    too_brief(stx, e, s->min_expires))
 		return true;
 	m->pbx->stats.mwi_subscribes++;
 	reply_expires(stx, e, NULL, s->dlg->lcontact);

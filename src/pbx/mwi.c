@@ -691,17 +691,14 @@ struct sub_req {
 	const struct cfg_endpoint *ep;
 	struct sip_peer src;
 	uint32_t expires;
+	char resource[96];           /* Request-URI user, quoted for the log */
 };
 
 static void sub_log(const struct sub_req *r, uint16_t status, const char *why)
 {
-	const struct sip_msg *req = sip_stx_request(r->stx);
-	char res[96];
-
 	log_event(status < 300 ? LOG_INFO : status == 401 ? LOG_DEBUG : LOG_WARN,
 		  "mwi_subscribe", "endpoint=%s resource=%s status=%u reason=%s",
-		  r->ep ? r->ep->name : "-",
-		  log_q(res, sizeof(res), req->ruri.user.p, req->ruri.user.l), status, why);
+		  r->ep ? r->ep->name : "-", r->resource, status, why);
 }
 
 /* The mailboxes a SUBSCRIBE from ep to resource (an aor of ep; empty: the
@@ -747,6 +744,7 @@ static void sub_authenticated(enum authn_result res, const char *why, void *arg)
 	const struct sip_msg *req = sip_stx_request(r->stx);
 	struct sbuf boxes;
 	struct mwi_sub *s = NULL;
+	/* Valid until the answer: read before any sip_stx_reply(). */
 	char ip[64], lcontact[128], ltag[24], host[128], box[80];
 	uint16_t port = 0, status;
 
@@ -845,6 +843,7 @@ void mwi_subscribe(struct mwi *m, struct sip_stx *stx, const struct sip_msg *req
 	r->src = *src;
 	r->expires = e;
 	req = sip_stx_request(stx);
+	log_q(r->resource, sizeof(r->resource), req->ruri.user.p, req->ruri.user.l);
 	r->ep = authn_identify(m->pbx, r->cfg, req, src);
 	authn_request(m->pbx, r->cfg, stx, r->ep, src, sub_authenticated, r);
 }

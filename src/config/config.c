@@ -3,7 +3,7 @@
  * reference-counted struct kv_config, and look things up in it.
  *
  * The files are read in a fixed order (asterisk.conf, pjsip.conf, rtp.conf,
- * kubevox.conf, http.conf, extensions.conf, cdr.conf); all messages are
+ * kubevox.conf, http.conf, extensions.conf, cdr.conf, voicemail.conf); all messages are
  * then sorted by file and line so that --check reads like a compiler's
  * output.  Everything the configuration points to lives in one arena
  * owned by it.

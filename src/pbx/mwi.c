@@ -206,7 +206,7 @@ static void unsol_response(int err, const struct sip_msg *resp, void *arg)
 
 	if (resp && resp->scode < 200)
 		return;
-	if (err || resp->scode >= 300) {
+	if (err || !resp || resp->scode >= 300) {
 		u->m->pbx->stats.mwi_notify_failed++;
 		log_event(LOG_WARN, "mwi_notify_failed", "endpoint=%s contact=%s status=%u error=%d",
 			  u->endpoint, log_q(q, sizeof(q), u->contact, strlen(u->contact)),
@@ -417,7 +417,7 @@ static void sub_free(struct mwi_sub *s)
 	free(s);
 }
 
-static void sub_notify(struct mwi_sub *s);
+static int sub_notify(struct mwi_sub *s);
 
 static void sub_response(int err, const struct sip_msg *resp, void *arg)
 {
@@ -426,7 +426,7 @@ static void sub_response(int err, const struct sip_msg *resp, void *arg)
 	if (resp && resp->scode < 200)
 		return;
 	s->ctx = NULL;
-	if (err || resp->scode >= 300) {
+	if (err || !resp || resp->scode >= 300) {
 		s->m->pbx->stats.mwi_notify_failed++;
 		/* RFC 6665 §4.2.2: the subscriber is gone or refuses. */
 		log_event(s->end_sent ? LOG_INFO : LOG_WARN, "mwi_subscription_end",
@@ -441,11 +441,15 @@ static void sub_response(int err, const struct sip_msg *resp, void *arg)
 	}
 	if (s->dirty) {
 		s->dirty = false;
-		sub_notify(s);
+		if (sub_notify(s) && s->ending)
+			sub_free(s);
 	}
 }
 
-static void sub_notify(struct mwi_sub *s)
+/* The subscription's state to the subscriber, now or once the NOTIFY in
+ * flight is answered; never frees s (an error with nothing in flight
+ * leaves a subscription that is ending to the caller). */
+static int sub_notify(struct mwi_sub *s)
 {
 	struct pbx *pbx = s->m->pbx;
 	struct mwi_counts c = { 0 };
@@ -459,7 +463,7 @@ static void sub_notify(struct mwi_sub *s)
 
 	if (s->ctx) {
 		s->dirty = true;
-		return;
+		return 0;
 	}
 	while (item_next(&pos, &it, &len))
 		counts_of(s->m, it, len, &c);
@@ -495,12 +499,11 @@ static void sub_notify(struct mwi_sub *s)
 	if (err) {
 		s->ctx = NULL;
 		pbx->stats.mwi_notify_failed++;
-		if (s->ending)
-			sub_free(s);
-		return;
+		return err;
 	}
 	pbx->stats.mwi_notify_sent++;
 	s->end_sent = s->ending;
+	return 0;
 }
 
 static void sub_end(struct mwi_sub *s, const char *reason)
@@ -508,7 +511,8 @@ static void sub_end(struct mwi_sub *s, const char *reason)
 	s->ending = true;
 	s->end_reason = reason;
 	tmr_cancel(s->m->pbx->tmrq, &s->tmr);
-	sub_notify(s);
+	if (sub_notify(s))
+		sub_free(s);
 }
 
 static void sub_expired(void *arg)
@@ -940,14 +944,14 @@ void mwi_free(struct mwi *m)
 	if (!m)
 		return;
 	tmr_cancel(m->pbx->tmrq, &m->poll);
-	while ((n = list_first(&m->sub_list)))
+	while ((n = list_pop_front(&m->sub_list)))
 		sub_free(list_entry(n, struct mwi_sub, le));
-	while ((n = list_first(&m->sends))) {
+	while ((n = list_pop_front(&m->sends))) {
 		struct unsol *u = list_entry(n, struct unsol, le);
 
 		if (u->ctx)
 			sip_ctx_abandon(u->ctx);
-		unsol_free(u);
+		free(u);
 	}
 	for (size_t i = 0; i < m->boxes.n; i++)
 		free(m->boxes.v[i].name);

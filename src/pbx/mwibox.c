@@ -53,11 +53,11 @@ int mwibox_count(const char *spooldir, const char *mailbox, size_t len,
 			(int)(at - mailbox), mailbox);
 	if (base < 0 || (size_t)base + 8 >= sizeof(path))
 		return ENAMETOOLONG;
-	strcpy(path + base, "INBOX");
+	snprintf(path + base, sizeof(path) - (size_t)base, "INBOX");
 	out->new_msgs = count_folder(path);
-	strcpy(path + base, "Old");
+	snprintf(path + base, sizeof(path) - (size_t)base, "Old");
 	out->old_msgs = count_folder(path);
-	strcpy(path + base, "Urgent");
+	snprintf(path + base, sizeof(path) - (size_t)base, "Urgent");
 	out->urgent_new = count_folder(path);
 	out->new_msgs += out->urgent_new;
 	return 0;

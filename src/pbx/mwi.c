@@ -58,6 +58,7 @@ struct mwi {
 	struct htab subs;            /* struct mwi_sub by Call-ID */
 	struct list_node sub_list;
 	struct list_node sends;      /* unsolicited NOTIFYs in flight */
+	bool draining;
 };
 
 struct mwi_sub {
@@ -836,6 +837,10 @@ void mwi_subscribe(struct mwi *m, struct sip_stx *stx, const struct sip_msg *req
 
 	if (!event_ok(stx, req) || !accept_ok(stx, req) || !expires_ok(stx, req, &e))
 		return;
+	if (m->draining) {
+		sip_stx_reply(stx, 503, NULL, NULL, "Retry-After: 5\r\n", NULL, NULL);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
@@ -906,6 +911,22 @@ bool mwi_in_dialog(struct mwi *m, struct sip_stx *stx, const struct sip_msg *req
 }
 
 /* ---- life cycle ---- */
+
+void mwi_drain(struct mwi *m)
+{
+	struct list_node *it, *tmp;
+
+	m->draining = true;
+	list_foreach_safe(it, tmp, &m->sub_list) {
+		struct mwi_sub *s = list_entry(it, struct mwi_sub, le);
+
+		if (s->ending)
+			continue;
+		log_event(LOG_INFO, "mwi_subscription_end", "endpoint=%s callid=%s reason=drain",
+			  s->endpoint, s->dlg->callid);
+		sub_end(s, "deactivated");
+	}
+}
 
 int mwi_alloc(struct mwi **mp, struct pbx *pbx)
 {

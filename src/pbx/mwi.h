@@ -45,6 +45,11 @@ void mwi_free(struct mwi *m);
  * polling as the new voicemail.conf says. */
 void mwi_reconfigure(struct mwi *m);
 
+/* Draining (SIGTERM): every subscription ends with reason=deactivated,
+ * which asks the phone to subscribe again at once (RFC 6665 §4.1.3), to
+ * another replica; new SUBSCRIBEs get 503 with Retry-After. */
+void mwi_drain(struct mwi *m);
+
 /* Mailbox "MAILBOX@CONTEXT" may have changed: count it again and, when it
  * did change, notify every subscriber and endpoint concerned. */
 void mwi_mailbox_changed(struct mwi *m, const char *mailbox);

@@ -537,8 +537,10 @@ void pbx_set_draining(struct pbx *pbx, bool draining)
 {
 	pbx->draining = draining;
 	calls_set_draining(pbx->calls, draining);
-	if (draining)
+	if (draining) {
 		outregs_drain(pbx->outregs);
+		mwi_drain(pbx->mwi);
+	}
 }
 
 void pbx_shutdown(struct pbx *pbx, void (*done)(void *arg), void *arg)

@@ -40,8 +40,15 @@
 #define MWI_FROM_USER "asterisk"
 
 struct mbox {
+	struct hnode hn;
 	char *name;                  /* "MAILBOX@CONTEXT" */
 	struct mwi_counts c;
+};
+
+/* Every mailbox the configuration names: by name, and in a row. */
+struct mboxes {
+	struct htab by_name;
+	VEC(struct mbox *) all;
 };
 
 enum scope {
@@ -51,7 +58,7 @@ enum scope {
 
 struct mwi {
 	struct pbx *pbx;
-	VEC(struct mbox) boxes;
+	struct mboxes boxes;
 	struct tmr poll;
 	unsigned pollfreq;           /* 0: not polling */
 	struct hash_key key;         /* of the Call-ID table */
@@ -135,12 +142,32 @@ static void first_box(const char *list, char *out, size_t size)
 
 /* ---- the counts ---- */
 
+static struct mbox *boxes_find(const struct mboxes *bs, const char *name, size_t len)
+{
+	uint64_t h = hash_fnv(name, len);
+
+	for (struct hnode *n = htab_bucket(&bs->by_name, h); n; n = n->next) {
+		struct mbox *b = htab_entry(n, struct mbox, hn);
+
+		if (n->hash == h && !strncmp(b->name, name, len) && !b->name[len])
+			return b;
+	}
+	return NULL;
+}
+
+static void boxes_free(struct mboxes *bs)
+{
+	for (size_t i = 0; i < bs->all.n; i++) {
+		free(bs->all.v[i]->name);
+		free(bs->all.v[i]);
+	}
+	vec_free(&bs->all);
+	htab_free(&bs->by_name);
+}
+
 static struct mbox *mbox_find(struct mwi *m, const char *name, size_t len)
 {
-	for (size_t i = 0; i < m->boxes.n; i++)
-		if (strlen(m->boxes.v[i].name) == len && !memcmp(m->boxes.v[i].name, name, len))
-			return &m->boxes.v[i];
-	return NULL;
+	return boxes_find(&m->boxes, name, len);
 }
 
 static void counts_of(struct mwi *m, const char *name, size_t len, struct mwi_counts *c)
@@ -156,40 +183,37 @@ static void counts_of(struct mwi *m, const char *name, size_t len, struct mwi_co
 static void boxes_rebuild(struct mwi *m)
 {
 	const struct kv_config *cfg = m->pbx->cfg;
-	VEC(struct mbox) nv = { 0 };
-	const char *lists[2], *pos, *it;
+	struct mboxes nb = { 0 };
+	const char *pos, *it;
 	size_t len;
 
+	if (htab_init(&nb.by_name, 64))
+		return;
 	for (size_t i = 0; i < cfg->endpoints_n + cfg->aors_n; i++) {
-		lists[0] = i < cfg->endpoints_n ? cfg->endpoints[i].mailboxes
-						: cfg->aors[i - cfg->endpoints_n].mailboxes;
-		pos = lists[0];
+		pos = i < cfg->endpoints_n ? cfg->endpoints[i].mailboxes
+					   : cfg->aors[i - cfg->endpoints_n].mailboxes;
 		while (item_next(&pos, &it, &len)) {
-			struct mbox b, *old;
-			bool dup = false;
+			struct mbox *b, *old;
 
-			for (size_t j = 0; j < nv.n && !dup; j++)
-				dup = strlen(nv.v[j].name) == len && !memcmp(nv.v[j].name, it, len);
-			if (dup)
+			if (boxes_find(&nb, it, len))
 				continue;
-			b.name = strndup(it, len);
-			if (!b.name)
+			b = calloc(1, sizeof(*b));
+			if (!b || !(b->name = strndup(it, len)) || vec_push(&nb.all, b)) {
+				if (b)
+					free(b->name);
+				free(b);
 				continue;
+			}
 			old = mbox_find(m, it, len);
 			if (old)
-				b.c = old->c;
+				b->c = old->c;
 			else
-				mwibox_count(cfg->astspooldir, it, len, &b.c);
-			if (vec_push(&nv, b))
-				free(b.name);
+				mwibox_count(cfg->astspooldir, it, len, &b->c);
+			htab_insert(&nb.by_name, &b->hn, hash_fnv(it, len));
 		}
 	}
-	for (size_t i = 0; i < m->boxes.n; i++)
-		free(m->boxes.v[i].name);
-	vec_free(&m->boxes);
-	m->boxes.v = nv.v;
-	m->boxes.n = nv.n;
-	m->boxes.cap = nv.cap;
+	boxes_free(&m->boxes);
+	m->boxes = nb;
 }
 
 /* ---- unsolicited NOTIFYs ---- */
@@ -561,8 +585,8 @@ static void recount(struct mwi *m, struct mbox *b, enum scope scope)
  * alike: each tells the phones it holds. */
 static void recount_all(struct mwi *m)
 {
-	for (size_t i = 0; i < m->boxes.n; i++)
-		recount(m, &m->boxes.v[i], SCOPE_OWN);
+	for (size_t i = 0; i < m->boxes.all.n; i++)
+		recount(m, m->boxes.all.v[i], SCOPE_OWN);
 }
 
 static void poll_tick(void *arg);
@@ -941,7 +965,10 @@ int mwi_alloc(struct mwi **mp, struct pbx *pbx)
 	list_init(&m->sends);
 	rand_hash_key(&m->key);
 	err = htab_init(&m->subs, 64);
+	if (!err)
+		err = htab_init(&m->boxes.by_name, 64);
 	if (err) {
+		htab_free(&m->subs);
 		free(m);
 		return err;
 	}
@@ -974,9 +1001,7 @@ void mwi_free(struct mwi *m)
 			sip_ctx_abandon(u->ctx);
 		free(u);
 	}
-	for (size_t i = 0; i < m->boxes.n; i++)
-		free(m->boxes.v[i].name);
-	vec_free(&m->boxes);
+	boxes_free(&m->boxes);
 	htab_free(&m->subs);
 	free(m);
 }

@@ -2,7 +2,8 @@
 # test_mwi_subscribe - SUBSCRIBE to message-summary (RFC 3842, RFC 6665)
 # as res_pjsip_mwi takes it: to an aor with mailboxes= (or to the endpoint,
 # a Request-URI without a user), digest-authenticated like any request
-# (401 first), 489 for another event package, 423 under sub_min_expiry,
+# (401 first), 489 for another event package (OPTIONS lists it in
+# Allow-Events, SUBSCRIBE in Allow), 423 under sub_min_expiry,
 # 406 for an Accept without our body type, 404 without mailboxes; 200 with
 # Expires, then a NOTIFY in the new dialog at once (Subscription-State:
 # active;expires=N), on each change of the spool (pollmailboxes), after a
@@ -99,6 +100,11 @@ def is_unsolicited(m):
 
 alice = kvsip.Phone(kvsip.kv_port(), "1001")
 
+# What OPTIONS says we take.
+r = alice.transact(alice.build("OPTIONS"))
+assert r.status == 200, r.start
+assert "SUBSCRIBE" in r.values("allow"), r.get("allow")
+assert r.get("allow-events") == "message-summary", r.get("allow-events")
 # Another event package: 489 naming ours, before any challenge.
 r = Sub(alice, "1001").send(3600, event="presence")
 assert r.status == 489, r.start

@@ -581,12 +581,19 @@ static void recount(struct mwi *m, struct mbox *b, enum scope scope)
 	changed(m, b, scope);
 }
 
-/* Changes found by looking (a poll, a reload) are seen by every replica
- * alike: each tells the phones it holds. */
+/* Who a change this replica found is told to.  With pollmailboxes every
+ * replica finds it too, and each tells the phones whose flows it holds
+ * (each phone hears it once); without, this replica tells every phone,
+ * through the replica holding its flow. */
+static enum scope change_scope(const struct mwi *m)
+{
+	return m->pbx->cfg->vm_pollmailboxes ? SCOPE_OWN : SCOPE_ALL;
+}
+
 static void recount_all(struct mwi *m)
 {
 	for (size_t i = 0; i < m->boxes.all.n; i++)
-		recount(m, m->boxes.all.v[i], SCOPE_OWN);
+		recount(m, m->boxes.all.v[i], change_scope(m));
 }
 
 static void poll_tick(void *arg);
@@ -618,10 +625,7 @@ void mwi_mailbox_changed(struct mwi *m, const char *mailbox)
 	b = mbox_find(m, mailbox, strlen(mailbox));
 	if (!b)
 		return;             /* no endpoint or aor watches it */
-	/* With polling the other replicas find the change themselves;
-	 * without, this one tells every phone, through the replica that
-	 * holds it. */
-	recount(m, b, m->pbx->cfg->vm_pollmailboxes ? SCOPE_OWN : SCOPE_ALL);
+	recount(m, b, change_scope(m));
 }
 
 /* ---- SUBSCRIBE ---- */

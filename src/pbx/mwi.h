@@ -18,10 +18,10 @@
  * the SUBSCRIBE (a phone refreshes them there: the dialog's route set),
  * and are lost if it goes away (the phone subscribes again when its
  * refresh fails).  An unsolicited NOTIFY goes to a phone from the replica
- * that holds its flow: a change seen by polling is told by each replica
- * to the phones whose flows it holds; a change made here
- * (mwi_mailbox_changed()) without polling is told to every phone, through
- * the replica holding its flow (flowproxy.h).
+ * that holds its flow: with pollmailboxes every replica finds every change
+ * and tells the phones whose flows it holds; without, the replica that
+ * found a change (voicemail ran there, or it reloaded) tells every phone,
+ * through the replica holding its flow (flowproxy.h).
  */
 #ifndef KV_PBX_MWI_H
 #define KV_PBX_MWI_H

@@ -4,7 +4,9 @@
 # its flow, on registration and on each change of the shared spool, which
 # every replica polls (pollmailboxes): one NOTIFY per change and contact,
 # not one per replica.  A subscription lives on the replica that took the
-# SUBSCRIBE, which notifies it.
+# SUBSCRIBE, which notifies it.  Without pollmailboxes, the replica that
+# finds a change (here a reload of r2 alone) tells every phone, a phone
+# whose flow r1 holds through r1 (the flow proxy).
 . "$(dirname "$0")/lib.sh"
 
 SPOOL=$KV_TMP/spool
@@ -20,9 +22,16 @@ mkdir -p "$SPOOL/voicemail/default/1001/INBOX"
 touch "$SPOOL/voicemail/default/1001/INBOX/msg0000.txt"
 kv_cluster_start 2
 
-kv_cluster_python "$SPOOL" <<'PY' || kv_fail "MWI across replicas"
+kv_cluster_python "$SPOOL" "$KV_TMP" "$KV_RPID_1" "$KV_RPID_2" <<'PY' || kv_fail "MWI"
+import os
+import re
+import signal
 import sys
+import time
 import kvsip
+
+tmp = sys.argv[2]
+pids = {1: int(sys.argv[3]), 2: int(sys.argv[4])}
 
 spool = sys.argv[1] + "/voicemail/default/1001/INBOX/"
 r1, r2 = kvsip.replica_addrs()
@@ -85,7 +94,52 @@ assert "Voice-Message: 2/0 (0/0)" in sub_notify("change, subscriber on r2")
 for p in (a, b, c):
     p.expect_nothing(lambda m: isinstance(m, kvsip.Request), "a second NOTIFY", 2.5)
 print("one NOTIFY per contact and change, each from the replica holding the flow")
+
+
+def reloaded(i, n):
+    """Wait for replica i's n-th successful reload."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open("%s/r%d.log" % (tmp, i), errors="replace") as f:
+            if len(re.findall(r"event=config_reload result=ok", f.read())) >= n:
+                return
+        for p in (a, b, c):
+            p.idle(0.1)
+    raise AssertionError("r%d did not reload" % i)
+
+
+# No more polling anywhere.
+for i in (1, 2):
+    with open("%s/r%d/voicemail.conf" % (tmp, i), "w") as f:
+        f.write("[general]\npollmailboxes=no\n")
+    os.kill(pids[i], signal.SIGHUP)
+for i in (1, 2):
+    reloaded(i, 1)
+open(spool + "msg0002.txt", "w").close()
+for p in (a, b, c):
+    p.expect_nothing(lambda m: isinstance(m, kvsip.Request), "a NOTIFY nobody looked for", 1.5)
+# r2 alone reloads, finds the change and tells every phone.
+n = 0
+with open("%s/r2.log" % tmp, errors="replace") as f:
+    n = len(re.findall(r"event=config_reload result=ok", f.read()))
+os.kill(pids[2], signal.SIGHUP)
+reloaded(2, n + 1)
+req = a.expect(unsolicited, "change found by r2, phone on r1")
+a.respond(req, 200, to_tag=kvsip.new_tag())
+vias = req.values("via")
+assert len(vias) == 2 and r1 in vias[0].split(";")[0] and r2 in vias[1].split(";")[0], \
+    "NOTIFY to the phone on r1: Vias %r" % vias
+assert "Voice-Message: 3/0 (0/0)" in req.body.decode(), req.body
+assert "Voice-Message: 3/0 (0/0)" in notify(b, r2, "change found by r2, phone on r2")
+assert "Voice-Message: 3/0 (0/0)" in sub_notify("change found by r2, subscriber on r2")
+for p in (a, b, c):
+    p.expect_nothing(lambda m: isinstance(m, kvsip.Request), "a second NOTIFY", 1.5)
+print("r2 found the change: the phone on r1 heard it through r1 (Vias %s)" % vias)
 PY
 kv_ok "MWI from the replica that holds the flow, once per change"
+# The phones' 200s came back, through r1 too.
+for i in 1 2; do
+	kv_assert_eq 0 "$(grep -c 'event=mwi_notify_failed' "$KV_TMP/r$i.log")" "r$i NOTIFYs failed"
+done
 kv_cluster_stop
 kv_pass

@@ -3,7 +3,7 @@
  * reference-counted struct kv_config, and look things up in it.
  *
  * The files are read in a fixed order (asterisk.conf, pjsip.conf, rtp.conf,
- * kubevox.conf, http.conf, extensions.conf, cdr.conf); all messages are
+ * kubevox.conf, http.conf, extensions.conf, cdr.conf, voicemail.conf); all messages are
  * then sorted by file and line so that --check reads like a compiler's
  * output.  Everything the configuration points to lives in one arena
  * owned by it.
@@ -75,6 +75,8 @@ static void defaults_set(struct cfg_load *ld)
 	cfg->http.enabled = false;
 	cfg->drain_timeout = 3600;
 	cfg->debug_freeze = false;
+	cfg->vm_pollmailboxes = false;
+	cfg->vm_pollfreq = 30;
 }
 
 /* Read one file; interpret it only when its grammar is sound, so that a
@@ -226,6 +228,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	file_read(&ld, dir, "http.conf", false, sysconf_http);
 	file_read(&ld, dir, "extensions.conf", false, extensions_load);
 	file_read(&ld, dir, "cdr.conf", false, cdr_load);
+	file_read(&ld, dir, "voicemail.conf", false, mwiconf_load);
 	/* No extensions.conf is an empty dialplan: every call gets 404. */
 	if (!cfg->dialplan)
 		dialplan_load(NULL, diag, &cfg->dialplan);

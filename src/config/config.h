@@ -69,6 +69,9 @@ struct cfg_aor {
 	uint32_t qualify_frequency;   /* stored, not used yet */
 	char **contact;               /* static contacts (contact=) */
 	size_t contact_n;
+	/* mailboxes=: MWI a SUBSCRIBE to this aor gets (RFC 3842), as
+	 * "MAILBOX@CONTEXT,..." (context default "default"); NULL when none */
+	char *mailboxes;
 	const char *file;
 	int line;
 };
@@ -109,6 +112,14 @@ struct cfg_endpoint {
 	bool send_rpid;               /* Remote-Party-ID with the caller ID */
 	bool trust_id_outbound;       /* ... even when its presentation is
 				       * restricted (with Privacy: id) */
+	/* Unsolicited MWI (res_pjsip_mwi): mailboxes as "MAILBOX@CONTEXT,..."
+	 * or NULL; a SUBSCRIBE for one of them stops the unsolicited NOTIFYs
+	 * with mwi_subscribe_replaces_unsolicited, else it is refused; From's
+	 * user of those NOTIFYs (default "asterisk", as default_from_user). */
+	char *mailboxes;
+	bool mwi_subscribe_replaces_unsolicited;
+	char *mwi_from_user;
+	uint32_t sub_min_expiry;      /* shortest SUBSCRIBE Expires (s); 0: 60 */
 	const char *file;
 	int line;
 };
@@ -288,6 +299,12 @@ struct kv_config {
 	unsigned drain_timeout;
 	/* kubevox.conf [debug] allow_freeze: POST /debug/freeze (default no) */
 	bool debug_freeze;
+
+	/* voicemail.conf [general] pollmailboxes, pollfreq: look at the
+	 * spool for changes made by others (another replica, a script) every
+	 * pollfreq seconds (default no, 30) */
+	bool vm_pollmailboxes;
+	unsigned vm_pollfreq;
 
 	/* extensions.conf: never NULL after a successful load */
 	struct dialplan *dialplan;

@@ -48,11 +48,11 @@ static const char *const endpoint_unsupported[] = {
 	"force_rport", "g726_non_standard",
 	"geoloc_incoming_call_profile", "geoloc_outgoing_call_profile",
 	"ice_support", "identify_by", "ignore_183_without_sdp", "inband_progress",
-	"incoming_call_offer_pref", "incoming_mwi_mailbox", "mailboxes",
+	"incoming_call_offer_pref", "incoming_mwi_mailbox",
 	"max_audio_streams", "max_video_streams", "media_address",
 	"media_encryption", "media_encryption_optimistic",
 	"media_use_received_transport", "message_context", "moh_passthrough",
-	"moh_suggest", "mwi_from_user", "mwi_subscribe_replaces_unsolicited",
+	"moh_suggest",
 	"named_call_group", "named_pickup_group", "notify_early_inuse_ringing",
 	"one_touch_recording",
 	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
@@ -63,7 +63,7 @@ static const char *const endpoint_unsupported[] = {
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
 	"send_connected_line", "send_diversion", "send_history_info",
 	"set_var", "srtp_tag_32", "stir_shaken", "stir_shaken_profile",
-	"sub_min_expiry", "subscribe_context", "suppress_moh_on_sendonly",
+	"subscribe_context", "suppress_moh_on_sendonly",
 	"suppress_q850_reason_headers", "t38_bind_udptl_to_media_address",
 	"t38_udptl", "t38_udptl_ec", "t38_udptl_ipv6", "t38_udptl_maxdatagram",
 	"t38_udptl_nat", "tenantid", "tone_zone", "tos_audio", "tos_video",
@@ -86,7 +86,7 @@ static const char *const auth_unsupported[] = {
 };
 
 static const char *const aor_unsupported[] = {
-	"authenticate_qualify", "mailboxes", "qualify_2xx_only",
+	"authenticate_qualify", "qualify_2xx_only",
 	"qualify_timeout", "remove_unavailable", "support_path",
 	"voicemail_extension", NULL
 };
@@ -330,6 +330,53 @@ static bool opt_bool(struct cfg_load *ld, const struct astconf_var *v,
 static void opt_str(struct cfg_load *ld, const struct astconf_var *v, char **out)
 {
 	*out = *v->value ? load_strdup(ld, v->value) : NULL;
+}
+
+/* A mailbox or voicemail context name: it becomes a directory of the
+ * spool (voicemail/CONTEXT/MAILBOX), so nothing that could leave it. */
+static bool mailbox_name_ok(const char *p, size_t len)
+{
+	if (!len || len > 80 || (p[0] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || c == '_' || c == '-' || c == '.' ||
+		      c == '+'))
+			return false;
+	}
+	return true;
+}
+
+/* mailboxes = 1001[@context][, ...], as res_pjsip_mwi reads it: stored as
+ * "MAILBOX@CONTEXT,..." with Asterisk's default context, NULL when empty. */
+static char *mailboxes_parse(struct cfg_load *ld, const struct astconf_var *v,
+			     const char *kind)
+{
+	const char *pos = v->value, *item;
+	size_t len, n = 0, cap = strlen(v->value) * 2 + 16;
+	char *out = load_alloc(ld, cap);
+
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	while (cfgval_list_next(&pos, &item, &len)) {
+		const char *at = memchr(item, '@', len);
+		size_t blen = at ? (size_t)(at - item) : len;
+		const char *ctx = at ? at + 1 : "default";
+		size_t clen = at ? len - blen - 1 : strlen("default");
+
+		if (!mailbox_name_ok(item, blen) || !mailbox_name_ok(ctx, clen)) {
+			var_err(ld, v, kind, "invalid mailbox '%.*s' (expected "
+				"mailbox[@context], letters, digits, '_', '-', '.', '+')",
+				(int)(len > 64 ? 64 : len), item);
+			continue;
+		}
+		n += (size_t)snprintf(out + n, cap - n, "%s%.*s@%.*s", n ? "," : "",
+				      (int)blen, item, (int)clen, ctx);
+	}
+	return n ? out : NULL;
 }
 
 static void ha1_hex(const EVP_MD *md, const struct cfg_auth *a, char *out)
@@ -816,6 +863,8 @@ static void aor_parse(struct pjsip *pj, const struct astconf_section *s)
 				if (slot)
 					*slot = load_strndup(ld, item, len);
 			}
+		} else if (is(v, "mailboxes")) {
+			a->mailboxes = mailboxes_parse(ld, v, kind);
 		} else {
 			opt_other(ld, v, kind, aor_unsupported);
 		}
@@ -1015,6 +1064,18 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_bool(ld, v, kind, &e->send_rpid);
 		} else if (is(v, "trust_id_outbound")) {
 			opt_bool(ld, v, kind, &e->trust_id_outbound);
+		} else if (is(v, "mailboxes")) {
+			e->mailboxes = mailboxes_parse(ld, v, kind);
+		} else if (is(v, "sub_min_expiry")) {
+			opt_uint(ld, v, kind, 0, 86400, &e->sub_min_expiry);
+		} else if (is(v, "mwi_subscribe_replaces_unsolicited")) {
+			opt_bool(ld, v, kind, &e->mwi_subscribe_replaces_unsolicited);
+		} else if (is(v, "mwi_from_user")) {
+			if (*v->value && !user_ok(v->value))
+				var_err(ld, v, kind, "invalid mwi_from_user '%.64s' (a user "
+					"part, without '@', spaces or quotes)", v->value);
+			else
+				opt_str(ld, v, &e->mwi_from_user);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}

@@ -241,6 +241,18 @@ static void state_backend(struct sbuf *out, const struct pbx_snapshot *snap)
 	counter(out, "kubevox_cross_replica_deliveries_total",
 		"Call legs sent to a phone through the replica that holds its flow.",
 		snap->stats.cross_replica);
+	counter(out, "kubevox_mwi_notify_total",
+		"Message-summary NOTIFYs sent (unsolicited and in subscriptions).",
+		snap->stats.mwi_notify_sent);
+	counter(out, "kubevox_mwi_notify_failed_total",
+		"Message-summary NOTIFYs refused or unanswered.",
+		snap->stats.mwi_notify_failed);
+	counter(out, "kubevox_mwi_subscribes_total",
+		"SUBSCRIBEs to message-summary accepted (new, refreshed, removed).",
+		snap->stats.mwi_subscribes);
+	gauge(out, "kubevox_mwi_subscriptions",
+		"Message-summary subscriptions held by this replica.",
+		snap->stats.mwi_subscriptions);
 
 	for (size_t i = 0; i < snap->replicas_n; i++)
 		alive += snap->replicas[i].alive;

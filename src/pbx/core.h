@@ -28,14 +28,17 @@ struct calls;
 struct pbx_dns;
 struct flowproxy;
 struct idhosts;
+struct mwi;
 struct outregs;
 struct prompt_holds;
 
 /* The methods KubeVox answers, for every Allow header it sends (OPTIONS
  * answers, INVITEs, 2xx and in-dialog answers): one list, so a phone sees
  * the same capabilities whichever message it reads them from.  UPDATE is
- * answered within dialogs (RFC 4028 refreshes). */
-#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+ * answered within dialogs (RFC 4028 refreshes), SUBSCRIBE for message
+ * waiting (PBX_ALLOW_EVENTS). */
+#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+#define PBX_ALLOW_EVENTS "message-summary"
 
 struct pbx {
 	uv_loop_t *loop;
@@ -56,6 +59,7 @@ struct pbx {
 	struct outregs *outregs;        /* registrations to providers */
 	struct idhosts *idhosts;        /* identify match= host names */
 	struct pbx_dns *dns;            /* the one resolver (pbx/dns.h) */
+	struct mwi *mwi;                /* message waiting (RFC 3842) */
 };
 
 #endif

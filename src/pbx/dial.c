@@ -23,7 +23,7 @@
 #include "config/dpargs.h"
 #include "pbx/call_int.h"
 #include "pbx/dns.h"
-#include "pbx/flowproxy.h"
+#include "pbx/reach.h"
 #include "pbx/uacauth.h"
 #include "sip/print.h"
 #include "sip/sa.h"
@@ -365,50 +365,25 @@ static void noresp_timeout(void *arg)
 }
 
 /*
- * Where the INVITE for contact ct goes: through the Path it registered
- * with (a front proxy holds the flow), else to the phone when this replica
- * holds its flow, else through the replica that does (flowproxy.h), else
- * (that replica is dead) straight to the address the phone registered
- * from.  route: the Route header value to add ("" for none).  *guarded:
- * the leg must hear from the phone within CALL_NORESP_MS.
+ * Where the INVITE for contact ct goes (pbx/reach.h: its Path, its flow,
+ * the replica holding the flow).  route: the Route header value to add
+ * ("" for none).  *guarded: the leg must hear from the phone within
+ * CALL_NORESP_MS (a flow of another replica, alive or not).
  */
 static void leg_route(struct call *c, struct leg *b, const struct loc_contact *ct,
 		      char *route, size_t size, bool *guarded)
 {
-	const char *self = c->cfg->cluster.replica;
-	struct state_replica r;
+	enum reach_how how = reach_contact(c->pbx, ct, route, size, &b->dst);
 
-	route[0] = '\0';
-	*guarded = false;
-	loc_addr_get(&ct->src.addr, &b->dst.addr);
-	loc_addr_get(&ct->src.local, &b->dst.local);
-	b->dst.proto = ct->src.proto == LOC_PROTO_TCP ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-	b->dst.conn_id = ct->src.conn_id;
-	if (ct->src.replica[0] && strcmp(ct->src.replica, self)) {
-		/* Another replica's flow: our TCP connection ids and local
-		 * addresses mean nothing here. */
-		b->dst.conn_id = 0;
-		memset(&b->dst.local, 0, sizeof(b->dst.local));
-	}
-	/* RFC 3327: the proxy that added Path (k8s/front) holds the flow,
-	 * and any replica reaches the phone through it. */
-	if (ct->path && *ct->path) {
-		snprintf(route, size, "%s", ct->path);
-		return;
-	}
-	if (!ct->src.replica[0] || !strcmp(ct->src.replica, self))
-		return;
-	*guarded = true;
-	if (!state_replica(c->pbx->state, ct->src.replica, &r) && r.alive &&
-	    !flowproxy_route(c->pbx->proxy, &r, &ct->src, route, size, &b->dst)) {
+	*guarded = how == REACH_REPLICA || how == REACH_REPLICA_DEAD;
+	if (how == REACH_REPLICA) {
 		c->pbx->stats.cross_replica++;
 		log_event(LOG_DEBUG, "dial_via_replica", "uniqueid=%s replica=%s",
 			  c->uniqueid, ct->src.replica);
-		return;
+	} else if (how == REACH_REPLICA_DEAD) {
+		log_event(LOG_INFO, "dial_replica_dead", "uniqueid=%s replica=%s contact=%s",
+			  c->uniqueid, ct->src.replica, ct->uri);
 	}
-	route[0] = '\0';
-	log_event(LOG_INFO, "dial_replica_dead", "uniqueid=%s replica=%s contact=%s",
-		  c->uniqueid, ct->src.replica, ct->uri);
 }
 
 /* A B leg's INVITE, kept to send it again: with credentials after a 401

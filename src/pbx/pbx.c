@@ -17,6 +17,7 @@
 #include "pbx/dns.h"
 #include "pbx/flowproxy.h"
 #include "pbx/idhosts.h"
+#include "pbx/mwi.h"
 #include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
@@ -70,6 +71,7 @@ static bool check_require(struct sip_stx *stx, const struct sip_msg *req)
 static void reply_allow(struct sip_stx *stx, uint16_t scode)
 {
 	static const char extra[] = "Allow: " PBX_ALLOW "\r\n"
+				    "Allow-Events: " PBX_ALLOW_EVENTS "\r\n"
 				    "Accept: application/sdp\r\nSupported: path\r\n";
 
 	sip_stx_reply(stx, scode, NULL, NULL, extra, NULL, NULL);
@@ -133,9 +135,11 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		sip_stx_reply(stx, 403, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
-	/* Within a dialog: only the call that owns it can answer. */
+	/* Within a dialog: only the call or subscription that owns it can
+	 * answer. */
 	if (pl_isset(&req->to.tag)) {
-		if (!call_in_dialog(pbx->calls, stx, req, src))
+		if (!mwi_in_dialog(pbx->mwi, stx, req, src) &&
+		    !call_in_dialog(pbx->calls, stx, req, src))
 			sip_stx_reply(stx, 481, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
@@ -156,10 +160,12 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		registrar_request(pbx, stx, req, src);
 	} else if (sip_msg_is_method(req, "OPTIONS")) {
 		reply_options(pbx, stx);
-	} else if (sip_msg_is_method(req, "SUBSCRIBE") ||
-		   sip_msg_is_method(req, "PUBLISH")) {
-		/* No event packages yet: RFC 6665 §4.2.1.1 answers 489. */
-		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: \r\n", NULL, NULL);
+	} else if (sip_msg_is_method(req, "SUBSCRIBE")) {
+		mwi_subscribe(pbx->mwi, stx, req, src);
+	} else if (sip_msg_is_method(req, "PUBLISH")) {
+		/* We take no event state from others (RFC 3903 §6: 489). */
+		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: " PBX_ALLOW_EVENTS "\r\n",
+			      NULL, NULL);
 	} else if (sip_msg_is_method(req, "BYE") ||
 		   sip_msg_is_method(req, "NOTIFY") ||
 		   sip_msg_is_method(req, "INFO") ||
@@ -357,6 +363,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = idhosts_alloc(&pbx->idhosts, pbx, cfg);
 	if (err)
 		goto out;
+	err = mwi_alloc(&pbx->mwi, pbx);
+	if (err)
+		goto out;
 
 	for (size_t i = 0; i < cfg->transports_n; i++) {
 		const struct cfg_transport *t = &cfg->transports[i];
@@ -443,6 +452,7 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	pbx_dns_reconfigure(pbx->dns, cfg);
 	outregs_reconfigure(pbx->outregs, cfg);
 	idhosts_reconfigure(pbx->idhosts, cfg);
+	mwi_reconfigure(pbx->mwi);
 }
 
 void pbx_free(struct pbx *pbx)
@@ -458,6 +468,9 @@ void pbx_free(struct pbx *pbx)
 	outregs_free(pbx->outregs);
 	idhosts_free(pbx->idhosts);
 	state_free(pbx->state);
+	/* After the backend (its last lookups answered), before the stack
+	 * (its NOTIFYs in flight abandoned). */
+	mwi_free(pbx->mwi);
 	calls_free(pbx->calls);
 	/* After the three that ask it have cancelled their queries. */
 	pbx_dns_free(pbx->dns);
@@ -531,8 +544,10 @@ void pbx_set_draining(struct pbx *pbx, bool draining)
 {
 	pbx->draining = draining;
 	calls_set_draining(pbx->calls, draining);
-	if (draining)
+	if (draining) {
 		outregs_drain(pbx->outregs);
+		mwi_drain(pbx->mwi);
+	}
 }
 
 void pbx_shutdown(struct pbx *pbx, void (*done)(void *arg), void *arg)

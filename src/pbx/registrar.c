@@ -17,6 +17,7 @@
 
 #include "pbx/authn.h"
 #include "pbx/core.h"
+#include "pbx/mwi.h"
 #include "pbx/registrar.h"
 #include "sip/print.h"
 #include "util/sbuf.h"
@@ -143,8 +144,15 @@ static void registered(enum loc_result res, const struct loc_contact *contacts,
 		count(pbx, REG_ERROR);
 		reply(ctx, 500, NULL, NULL, "out_of_memory");
 	} else {
+		char cid[256];
+		struct pl cpl;
+
+		/* The request is gone once answered. */
+		pl_strcpy(&req->callid, cid, sizeof(cid));
+		cpl = pl_from_str(cid);
 		count(pbx, REG_OK);
 		reply(ctx, 200, NULL, sbuf_cstr(&sb), "ok");
+		mwi_registered(pbx->mwi, ctx->ep, contacts, n, &cpl);
 	}
 	sbuf_free(&sb);
  out:

@@ -28,6 +28,13 @@ struct pbx_stats {
 	 * flow (cluster mode: the INVITE goes to that replica's advertise
 	 * address, which forwards it on the phone's flow). */
 	uint64_t cross_replica;
+	/* Message waiting (pbx/mwi.c): NOTIFYs sent (unsolicited and in
+	 * subscriptions), those answered >= 300 or not at all, SUBSCRIBEs
+	 * accepted (new, refreshes, removals), subscriptions active now. */
+	uint64_t mwi_notify_sent;
+	uint64_t mwi_notify_failed;
+	uint64_t mwi_subscribes;
+	uint64_t mwi_subscriptions;
 };
 
 #endif

@@ -186,8 +186,10 @@ int sip_print_response(struct sbuf *sb, const struct sip_msg *req,
 	}
 	/* RFC 3261 §12.1.1: an answer that makes a dialog carries the
 	 * request's Record-Route, so the caller's route set passes through
-	 * the proxies that asked to stay (the front door, k8s/front). */
-	if (scode > 100 && scode < 300 && pl_eq_str(&req->cseq.method, "INVITE")) {
+	 * the proxies that asked to stay (the front door, k8s/front); a
+	 * SUBSCRIBE makes one too (RFC 6665 §4.1.2.1). */
+	if (scode > 100 && scode < 300 && (pl_eq_str(&req->cseq.method, "INVITE") ||
+					   pl_eq_str(&req->cseq.method, "SUBSCRIBE"))) {
 		for (unsigned i = 0; i < req->hdrc; i++) {
 			if (req->hdrv[i].id == SIP_HDR_RECORD_ROUTE)
 				line(sb, "Record-Route: ", &req->hdrv[i].val);

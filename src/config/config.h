@@ -109,6 +109,9 @@ struct cfg_endpoint {
 	bool send_rpid;               /* Remote-Party-ID with the caller ID */
 	bool trust_id_outbound;       /* ... even when its presentation is
 				       * restricted (with Privacy: id) */
+	bool allow_transfer;          /* REFER accepted (default yes) */
+	char *transfer_context;       /* where a blind transfer's target
+				       * runs; NULL: context */
 	const char *file;
 	int line;
 };

@@ -33,7 +33,7 @@
 /* Options of Asterisk's res_pjsip that KubeVox does not implement yet. */
 static const char *const endpoint_unsupported[] = {
 	"100rel", "accept_multiple_sdp_answers", "accountcode", "acl",
-	"aggregate_mwi", "allow_overlap", "allow_subscribe", "allow_transfer",
+	"aggregate_mwi", "allow_overlap", "allow_subscribe",
 	"allow_unauthenticated_options", "asymmetric_rtp_codec",
 	"bind_rtp_to_media_address", "bundle", "call_group", "callerid_privacy",
 	"callerid_tag", "codec_prefs_incoming_answer", "codec_prefs_incoming_offer",
@@ -941,6 +941,7 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 	e->timers = CFG_TIMERS_YES;
 	e->timers_min_se = 90;
 	e->timers_sess_expires = 1800;
+	e->allow_transfer = true;
 
 	for (size_t i = 0; i < s->vars_n; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -1015,6 +1016,10 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_bool(ld, v, kind, &e->send_rpid);
 		} else if (is(v, "trust_id_outbound")) {
 			opt_bool(ld, v, kind, &e->trust_id_outbound);
+		} else if (is(v, "allow_transfer")) {
+			opt_bool(ld, v, kind, &e->allow_transfer);
+		} else if (is(v, "transfer_context")) {
+			opt_str(ld, v, &e->transfer_context);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}

@@ -34,7 +34,7 @@ struct prompt_holds;
  * answers, INVITEs, 2xx and in-dialog answers): one list, so a phone sees
  * the same capabilities whichever message it reads them from.  UPDATE is
  * answered within dialogs (RFC 4028 refreshes). */
-#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, REFER"
 
 struct pbx {
 	uv_loop_t *loop;

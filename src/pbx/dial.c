@@ -45,6 +45,7 @@ static void set_status(struct call *c, const char *status, enum q850_cause cause
 	dp_chan_var_set(c->dp, "DIALSTATUS", status);
 	if (cause)
 		c->cause = cause;
+	xfer_dial_status(c, status);
 }
 
 /* RFC 3261 §9.1, through the INVITE's transaction. */

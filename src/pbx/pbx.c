@@ -161,6 +161,7 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		sip_stx_reply(stx, 489, NULL, NULL, "Allow-Events: \r\n", NULL, NULL);
 	} else if (sip_msg_is_method(req, "BYE") ||
 		   sip_msg_is_method(req, "NOTIFY") ||
+		   sip_msg_is_method(req, "REFER") ||
 		   sip_msg_is_method(req, "INFO") ||
 		   sip_msg_is_method(req, "UPDATE")) {
 		/* Outside of any dialog (no To tag): nothing to match. */

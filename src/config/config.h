@@ -112,6 +112,8 @@ struct cfg_endpoint {
 	bool allow_transfer;          /* REFER accepted (default yes) */
 	char *transfer_context;       /* where a blind transfer's target
 				       * runs; NULL: context */
+	bool refer_blind_progress;    /* NOTIFY up to the target's answer
+				       * (default yes), or 200 at once */
 	const char *file;
 	int line;
 };

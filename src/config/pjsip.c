@@ -57,7 +57,7 @@ static const char *const endpoint_unsupported[] = {
 	"one_touch_recording",
 	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
 	"preferred_codec_only", "record_off_feature", "record_on_feature",
-	"redirect_method", "refer_blind_progress", "rewrite_contact",
+	"redirect_method", "rewrite_contact",
 	"rpid_immediate", "rtcp_mux", "rtp_engine", "rtp_ipv6", "rtp_keepalive",
 	"rtp_symmetric", "sdp_owner",
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
@@ -942,6 +942,7 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 	e->timers_min_se = 90;
 	e->timers_sess_expires = 1800;
 	e->allow_transfer = true;
+	e->refer_blind_progress = true;
 
 	for (size_t i = 0; i < s->vars_n; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -1020,6 +1021,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_bool(ld, v, kind, &e->allow_transfer);
 		} else if (is(v, "transfer_context")) {
 			opt_str(ld, v, &e->transfer_context);
+		} else if (is(v, "refer_blind_progress")) {
+			opt_bool(ld, v, kind, &e->refer_blind_progress);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}

@@ -819,6 +819,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 		c->lastdata = strdup(args ? args : "");
 	}
 	c->app = app;
+	xfer_app(c, app);
 
 	switch (app) {
 	case DP_APP_ANSWER:

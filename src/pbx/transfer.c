@@ -37,6 +37,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "config/dpapp.h"
 #include "config/dpmatch.h"
 #include "pbx/call_int.h"
 #include "util/log.h"
@@ -57,6 +58,9 @@ struct xfer {
 	 * talk over the first packets lost. */
 	bool answered;
 	bool syncing;                   /* rtp_engine_sync() will call back */
+	struct pbx *pbx;
+	struct tmr app_tmr;             /* an application took the call: the
+					 * sync once it has set its media */
 };
 
 /* The other party of leg l in a bridged call. */
@@ -250,6 +254,7 @@ static void xfer_unlink(struct xfer *x)
 		x->z->xfer = NULL;
 	x->orig = NULL;
 	x->z = NULL;
+	tmr_cancel(x->pbx->tmrq, &x->app_tmr);
 	if (!x->syncing)
 		free(x);
 }
@@ -305,6 +310,41 @@ void xfer_dial_status(struct call *c, const char *status)
 		}
 	}
 	xfer_finish(x, 500, "Server Internal Error");
+}
+
+static void app_started(void *arg)
+{
+	struct xfer *x = arg;
+
+	if (!rtp_engine_sync(x->pbx->rtp, bridge_synced, x))
+		x->syncing = true;
+	else
+		xfer_finish(x, 200, "OK");
+}
+
+void xfer_app(struct call *c, enum dp_app app)
+{
+	struct xfer *x = c->xfer;
+
+	if (!x || x->z != c || x->answered || !dp_app_is_call(app))
+		return;
+	switch (app) {
+	case DP_APP_DIAL:       /* its answer, or its failure, says */
+	case DP_APP_RINGING:
+	case DP_APP_PROGRESS:
+	case DP_APP_WAIT:
+	case DP_APP_HANGUP:     /* the call's end says why */
+	case DP_APP_BUSY:
+	case DP_APP_CONGESTION:
+		return;
+	default:
+		/* An application took the transferee (Playback, Echo,
+		 * VoiceMail...): that is the target's answer, once its media
+		 * is set, which it does after this hook. */
+		x->answered = true;
+		tmr_start(c->pbx->tmrq, &x->app_tmr, 0, app_started, x);
+		return;
+	}
 }
 
 void xfer_call_end(struct call *c)
@@ -388,6 +428,8 @@ static void blind(struct call *c, struct leg *t, struct leg *e, struct sip_stx *
 	sdp = malloc(sizeof(*sdp));
 	if (!z || !x || !sdp)
 		goto fail;
+	x->pbx = c->pbx;
+	tmr_init(&x->app_tmr);
 	party_id(c, e, num, sizeof(num), name, sizeof(name));
 	snprintf(z->caller_num, sizeof(z->caller_num), "%s", num);
 	snprintf(z->caller_name, sizeof(z->caller_name), "%s", name);
@@ -420,6 +462,12 @@ static void blind(struct call *c, struct leg *t, struct leg *e, struct sip_stx *
 	log_event(LOG_INFO, "xfer_blind", "uniqueid=%s transferor=%s transferee=%s "
 		  "context=%s exten=%s new=%s", c->uniqueid, t->chan, z->a.chan, ctx,
 		  exten, z->uniqueid);
+	/* refer_blind_progress=no: the transfer is done once the transferee
+	 * is in the dialplan, for phones that cannot wait. */
+	if (ep && !ep->refer_blind_progress) {
+		x->answered = true;
+		xfer_finish(x, 200, "OK");
+	}
 	call_resume(z, dp_chan_run(z->dp));
 	return;
 

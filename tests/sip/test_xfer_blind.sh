@@ -6,7 +6,11 @@
 # flows 1001 <-> 1003 (tagged RTP both ways) and none reaches 1002.  Then
 # 1001 calls 1002 again and transfers 1002 (the callee) to 1003 the same
 # way.  The target runs in transfer_context (here: the context "xfer",
-# whose 1003 dials 1003 and which 1001's own context lacks).
+# whose 1003 dials 1003 and which 1001's own context lacks).  Then 1002
+# transfers 1001 to 600 (Echo): the final NOTIFY comes when Echo takes
+# the call, and 1001 hears itself.  Last, 1003 (refer_blind_progress=no)
+# calls 1001 and transfers it to 1002: NOTIFY 200 and BYE come at once,
+# before 1002 has even answered; then 1001 <-> 1002 talk.
 #
 # CDRs, in the order the calls end, Asterisk's columns with newcdrcolumns:
 #  1. 1001 -> 1002, channel PJSIP/1001-*, dstchannel PJSIP/1002-*,
@@ -18,13 +22,20 @@
 #  3. 1001 -> 1002 again, lastapp BlindTransfer, lastdata 1003@xfer;
 #  4. 1002 -> 1003 in xfer, channel record 3's PJSIP/1002-*, dstchannel
 #     PJSIP/1003-*, lastapp Dial, linkedid record 3's uniqueid.
+#  5. 1001 -> 1002, lastapp BlindTransfer, lastdata 600@xfer;
+#  6. 1001 -> 600 in xfer, lastapp Echo, linkedid record 5's uniqueid;
+#  7. 1003 -> 1001, lastapp BlindTransfer, lastdata 1002@xfer;
+#  8. 1001 -> 1002 in xfer, channel record 7's PJSIP/1001-* (its
+#     dstchannel), lastapp Dial, lastdata PJSIP/1002,10.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_transports
-for u in 1001 1002 1003; do
+for u in 1001 1002; do
 	kv_conf_user "$u" endpoint.disallow=all endpoint.allow=ulaw,alaw \
 		endpoint.transfer_context=xfer endpoint.allow_transfer=yes
 done
+kv_conf_user 1003 endpoint.disallow=all endpoint.allow=ulaw,alaw \
+	endpoint.transfer_context=xfer endpoint.refer_blind_progress=no
 kv_conf_rtp 100
 kv_conf_dialplan 10
 kv_conf_dirs
@@ -33,11 +44,15 @@ cat >> "$KV_CONF/extensions.conf" <<'CONF'
 [xfer]
 exten => 1003,1,Dial(PJSIP/1003,10)
  same => n,Hangup()
+exten => 1002,1,Dial(PJSIP/1002,10)
+ same => n,Hangup()
+exten => 600,1,Answer()
+ same => n,Echo()
 CONF
 echo "newcdrcolumns=yes" >> "$KV_CONF/cdr.conf"
 sed -i 's/^exten => _100X,1,Dial/exten => _100[12],1,Dial/' "$KV_CONF/extensions.conf"
 kvd_start
-kv_assert_nomatch 'transfer_context|allow_transfer' "$(cat "$KVD_LOG")" "no warning about the transfer options"
+kv_assert_nomatch 'transfer_context|allow_transfer|refer_blind_progress' "$(cat "$KVD_LOG")" "no warning about the transfer options"
 
 kv_python_call <<'PY' || kv_fail "blind transfers"
 import kvsip
@@ -115,12 +130,61 @@ print("1002 <-> 1003 both ways, nothing to 1001")
 cseq = inc.in_dialog("BYE")
 inc3.answer_bye()
 assert inc.expect_response(cseq, "BYE", "BYE of 1002").status == 200
+
+# 3. 1002 transfers 1001 to 600 (Echo): 200 once Echo has the call
+call, inc = call_1001_1002(3)
+cseq = inc.refer("<sip:600@%s>" % host)
+assert inc.expect_response(cseq, "REFER", "REFER to 600").status == 202
+code, _, _ = inc.expect_refer_notify("first NOTIFY to 600")
+assert code == 100, code
+code, state, _ = inc.expect_refer_notify("final NOTIFY to 600")
+assert code == 200 and state.startswith("terminated"), (code, state)
+inc.answer_bye()
+b.take()
+kvsip.send_stream(a, call.answer.media, "echo3", 10)
+kvsip.expect_stream(a, "echo3", 10, 0, call.answer.media)
+assert not [p for p, _ in b.take() if p.payload.startswith(b"echo3")], "echo reached 1002"
+print("transfer to 600: NOTIFY 200 when Echo took the call, 1001 hears itself")
+call.bye()
+
+# 4. 1003 (refer_blind_progress=no) transfers 1001 to 1002
+out = kvsip.OutCall(p3, "1001", kvsip.sdp_offer(c.port, codecs=PCMU))
+out.invite()
+inc1 = p1.expect_invite()
+inc1.answer(kvsip.sdp_offer(a.port, codecs=PCMU))
+out.expect_final(200, "1003 -> 1001")
+out.ack()
+inc1.expect_ack()
+cseq = out.refer("<sip:1002@%s>" % host)
+assert out.expect_response(cseq, "REFER", "REFER to 1002").status == 202
+code, _, _ = out.expect_refer_notify("first NOTIFY, no progress")
+assert code == 100, code
+code, state, _ = out.expect_refer_notify("final NOTIFY, no progress")
+assert code == 200 and state.startswith("terminated"), (code, state)
+out.answer_bye()
+inc2 = p2.expect_invite()
+inc2.answer(kvsip.sdp_offer(b.port, codecs=PCMU))
+inc2.expect_ack()
+# Nothing tells 1001 or 1002 when the relay has the bridge (the ACK to
+# 1002 leaves before it): probe until a packet passes, then count.
+for i in range(100):
+    a.send(inc1.offer.media, b"probe4")
+    if b.wait(lambda got: any(p.payload == b"probe4" for p, _ in got), 0.02):
+        break
+assert any(p.payload == b"probe4" for p, _ in b.got), "no media 1001 -> 1002"
+a.quiet()
+b.quiet()
+a.take()
+talk(a, inc1.offer.media, b, inc2.offer.media, "xfer4", c)
+print("refer_blind_progress=no: NOTIFY 200 and BYE before 1002 answered; 1001 <-> 1002")
+inc2.bye()
+inc1.answer_bye()
 PY
 kv_ok "blind transfer by the callee and by the caller: NOTIFY 100/200, media to the target"
 
 cdr=$KV_LOGDIR/cdr-csv/Master.csv
 for _ in $(seq 1 50); do
-	[ "$(grep -c . "$cdr" 2>/dev/null)" -ge 4 ] && break
+	[ "$(grep -c . "$cdr" 2>/dev/null)" -ge 8 ] && break
 	sleep 0.1
 done
 cat "$cdr"
@@ -128,7 +192,7 @@ python3 - "$cdr" <<'PY' || kv_fail "CDRs of the transfers"
 import csv, sys
 
 rows = list(csv.reader(open(sys.argv[1], newline="")))
-assert len(rows) == 4, "%d records, expected 4" % len(rows)
+assert len(rows) == 8, "%d records, expected 8" % len(rows)
 F = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata start "
      "answer end duration billsec disposition amaflags uniqueid peeraccount "
      "linkedid sequence").split()
@@ -156,6 +220,17 @@ for i, (src, dst) in ((0, ("1001", "1003")), (2, ("1002", "1003"))):
     print("original %s -> %s %s; new %s -> %s %s %s" % (
         r[i]["src"], r[i]["dst"], r[i]["lastapp"], r[i + 1]["src"], r[i + 1]["dst"],
         r[i + 1]["channel"], r[i + 1]["dstchannel"]))
+check(r[4], src="1001", dst="1002", lastapp="BlindTransfer", lastdata="600@xfer",
+      disposition="ANSWERED")
+check(r[5], src="1001", dst="600", dcontext="xfer", channel=r[4]["channel"], dstchannel="",
+      lastapp="Echo", disposition="ANSWERED", linkedid=r[4]["uniqueid"])
+check(r[6], src="1003", dst="1001", channel="PJSIP/1003-*", dstchannel="PJSIP/1001-*",
+      lastapp="BlindTransfer", lastdata="1002@xfer", disposition="ANSWERED")
+check(r[7], src="1001", dst="1002", dcontext="xfer", channel=r[6]["dstchannel"],
+      dstchannel="PJSIP/1002-*", lastapp="Dial", lastdata="PJSIP/1002,10",
+      disposition="ANSWERED", linkedid=r[6]["uniqueid"])
+print("to 600: %s %s; refer_blind_progress=no: %s -> %s" % (
+    r[5]["lastapp"], r[5]["dst"], r[7]["src"], r[7]["dst"]))
 PY
 kv_ok "CDRs: the original calls end at the transfer (BlindTransfer), the new bridges linked"
 

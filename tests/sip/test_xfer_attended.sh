@@ -69,6 +69,15 @@ def call(caller, callee, slot):
 
 
 def talk(x, x_dest, y, y_dest, tag, others):
+    # Nothing tells the parties that stay when the relay has joined them
+    # (they were not signalled at all): probe until a packet passes.
+    for i in range(100):
+        x.send(x_dest, b"probe")
+        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
+            break
+    for r in (x, y):
+        r.quiet()
+        r.take()
     for o in others:
         o.take()
     kvsip.send_stream(x, x_dest, tag + "-there", 10)

@@ -7,7 +7,8 @@
 # (terminated) and the call stays bridged (RTP both ways); a REFER
 # outside any dialog gets 481.  Last, a target that answers busy: NOTIFY
 # 486 to the transferor, which gets a BYE, and the transferee's new call
-# goes on in the dialplan (here Hangup(), a BYE to it).
+# goes on in the dialplan (here Hangup(), a BYE to it).  And a transferor
+# that hangs up right after 202: the transfer completes without it.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_transports
@@ -106,6 +107,42 @@ assert code == 486 and state.startswith("terminated"), (code, state)
 call.answer_bye()
 inc.answer_bye()
 print("busy target: NOTIFY 486, BYE to the transferor and, after Hangup(), to the transferee")
+
+# The transferor hangs up right after 202, before any final NOTIFY: the
+# transfer goes on without it.
+c3 = kvsip.Rtp()
+p3.media.append(c3)
+call = kvsip.OutCall(p1, "1002", kvsip.sdp_offer(a.port, codecs=PCMU))
+call.invite()
+inc = p2.expect_invite()
+inc.answer(kvsip.sdp_offer(b.port, codecs=PCMU))
+call.expect_final(200, "1001 -> 1002 again")
+call.ack()
+inc.expect_ack()
+r = refer(call, "<sip:1003@%s>" % host, "REFER, then BYE at once")
+assert r.status == 202, r.start
+code, _, _ = call.expect_refer_notify("first NOTIFY")
+assert code == 100, code
+assert call.bye().status == 200
+inc3 = p3.expect_invite()
+inc3.answer(kvsip.sdp_offer(c3.port, codecs=PCMU))
+inc3.expect_ack()
+for i in range(100):
+    b.send(inc.offer.media, b"probe")
+    if c3.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
+        break
+c3.quiet()
+c3.take()
+kvsip.send_stream(b, inc.offer.media, "early-bye", 10)
+kvsip.expect_stream(c3, "early-bye", 10, 0, inc3.offer.media)
+kvsip.send_stream(c3, inc3.offer.media, "early-bye-back", 10)
+kvsip.expect_stream(b, "early-bye-back", 10, 0, inc.offer.media)
+p1.expect_nothing(lambda m: isinstance(m, kvsip.Request) and m.method in ("NOTIFY", "BYE"),
+                  "NOTIFY or BYE to a transferor that hung up")
+print("transferor's BYE before the final NOTIFY: 1002 <-> 1003 all the same")
+cseq = inc3.in_dialog("BYE")
+inc.answer_bye()
+assert inc3.expect_response(cseq, "BYE", "BYE of 1003").status == 200
 PY
 kv_ok "allow_transfer=no 603, malformed Refer-To 400, unknown target 404 sipfrag, outside a dialog 481, busy 486"
 

@@ -259,6 +259,7 @@ void xfer_refer(struct call *c, struct leg *l, struct sip_stx *stx,
 enum xfer_replaces { XFER_NO_REPLACES, XFER_REPLACED, XFER_REFUSED };
 enum xfer_replaces xfer_invite_replaces(struct call *c, const struct sip_msg *req,
 					const struct sdp_session *answer);
+void xfer_ringing(struct call *c);      /* a 180 to its Dial() */
 void xfer_dial_status(struct call *c, const char *status);  /* Dial()'s end */
 void xfer_app(struct call *c, enum dp_app app);     /* an application runs */
 void xfer_call_end(struct call *c);     /* before the call's legs hang up */

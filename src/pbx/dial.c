@@ -238,6 +238,8 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 			send_cancel(b);
 			return;
 		}
+		if (live && resp->scode == 180)
+			xfer_ringing(c);
 		if (!live || c->answered)
 			return;
 		if (resp->body.l && !c->early)

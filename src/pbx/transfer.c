@@ -57,6 +57,7 @@ struct xfer {
 	 * have the new bridge, or the transferor, hanging up at once, could
 	 * talk over the first packets lost. */
 	bool answered;
+	bool ringing;                   /* "180 Ringing" sent */
 	bool syncing;                   /* rtp_engine_sync() will call back */
 	struct pbx *pbx;
 	struct tmr app_tmr;             /* an application took the call: the
@@ -281,6 +282,16 @@ static void bridge_synced(void *arg)
 		return;
 	}
 	xfer_finish(x, 200, "OK");
+}
+
+void xfer_ringing(struct call *c)
+{
+	struct xfer *x = c->xfer;
+
+	if (!x || x->z != c || x->answered || x->ringing)
+		return;
+	x->ringing = true;
+	notify(x->orig, x->t, x->nosub, 180, "Ringing");
 }
 
 void xfer_dial_status(struct call *c, const char *status)

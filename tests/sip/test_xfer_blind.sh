@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_xfer_blind - blind transfer (REFER, RFC 3515) from either party:
 # 1001 calls 1002, 1002 transfers 1001 to 1003 (Refer-To: sip:1003@...):
-# 202 Accepted, NOTIFY sipfrag "100 Trying" then, once 1003 answers,
+# 202 Accepted, NOTIFY sipfrag "100 Trying", "180 Ringing" as 1003 rings,
+# then, once 1003 answers,
 # "200 OK" with Subscription-State terminated, then a BYE to 1002; media
 # flows 1001 <-> 1003 (tagged RTP both ways) and none reaches 1002.  Then
 # 1001 calls 1002 again and transfers 1002 (the callee) to 1003 the same
@@ -92,12 +93,14 @@ def transfer(transferor, what):
     assert code == 100 and state.startswith("active"), (code, state)
     inc3 = p3.expect_invite(timeout=10)
     inc3.ring()
+    code, state, _ = transferor.expect_refer_notify("ringing NOTIFY " + what)
+    assert code == 180 and state.startswith("active"), (code, state)
     inc3.answer(kvsip.sdp_offer(c.port, codecs=PCMU))
     inc3.expect_ack()
     code, state, _ = transferor.expect_refer_notify("final NOTIFY " + what)
     assert code == 200 and state.startswith("terminated"), (code, state)
     transferor.answer_bye()
-    print("%s: 202, NOTIFY 100 then 200 (terminated), BYE to the transferor" % what)
+    print("%s: 202, NOTIFY 100, 180, then 200 (terminated), BYE to the transferor" % what)
     return inc3
 
 

@@ -1177,7 +1177,7 @@ bool dpexpr_chr_inside(const char *s, char c)
 	return subst_chr(s, c, true) != NULL;
 }
 
-static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN", "PJSIP_HEADER" };
+static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN", "PJSIP_HEADER", "TIMEOUT" };
 
 bool dpexpr_func_known(const char *name, size_t len)
 {
@@ -1193,6 +1193,7 @@ static bool func_item_ok(const char *name, size_t nlen, const char *item, size_t
 {
 	static const char *const callerid[] = { "all", "name", "num", "number", "pres" };
 	static const char *const exception[] = { "reason", "context", "exten", "priority" };
+	static const char *const timeout[] = { "digit", "response" };
 	const char *const *v;
 	size_t n;
 
@@ -1202,6 +1203,9 @@ static bool func_item_ok(const char *name, size_t nlen, const char *item, size_t
 	} else if (nlen == 9 && !memcmp(name, "EXCEPTION", 9)) {
 		v = exception;
 		n = 4;
+	} else if (nlen == 7 && !memcmp(name, "TIMEOUT", 7)) {
+		v = timeout;
+		n = 2;
 	} else {
 		return true;
 	}

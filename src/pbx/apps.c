@@ -86,6 +86,12 @@ static int pjsip_header_read(struct call *c, const char *args, size_t len,
 	return err;
 }
 
+#define DIGIT_TIMEOUT_MS    5000   /* Asterisk's dtimeoutms */
+#define RESPONSE_TIMEOUT_MS 10000  /* its rtimeoutms */
+/* A day: far longer than any caller waits for a menu, and a timer's
+ * milliseconds stay well inside 32 bits. */
+#define TIMEOUT_MAX_MS      86400000u
+
 static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		    struct sbuf *out, void *arg)
 {
@@ -107,6 +113,10 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 	} else if (len > 14 && !strncmp(name, "PJSIP_HEADER(", 13) &&
 		   name[len - 1] == ')') {
 		return pjsip_header_read(c, name + 13, len - 14, out);
+	} else if (IS("TIMEOUT(digit)")) {
+		sbuf_printf(out, "%.3f", c->dtimeout_ms / 1000.0);
+	} else if (IS("TIMEOUT(response)")) {
+		sbuf_printf(out, "%.3f", c->rtimeout_ms / 1000.0);
 	} else if (IS("HANGUPCAUSE")) {
 		if (c->cause)
 			sbuf_printf(out, "%d", (int)c->cause);
@@ -133,12 +143,38 @@ static bool pres_known(const char *v)
 	return false;
 }
 
-/* Set(CALLERID(name|num|pres)=...) */
+/*
+ * Set(TIMEOUT(digit|response)=seconds), as func_timeout: seconds with a
+ * fraction; 0 or less is Asterisk's "no timeout", which here is a day.
+ * TIMEOUT(absolute) is not supported (the caller gets the warning of a
+ * function that cannot be set).
+ */
+static int timeout_set(uint32_t *ms, const char *value)
+{
+	char *end;
+	double s = strtod(value, &end);
+
+	while (*end == ' ')
+		end++;
+	if (end == value || *end || s != s)
+		return EINVAL;
+	if (s <= 0 || s * 1000.0 >= TIMEOUT_MAX_MS)
+		*ms = TIMEOUT_MAX_MS;
+	else
+		*ms = (uint32_t)(s * 1000.0);
+	return 0;
+}
+
+/* Set(CALLERID(name|num|pres)=...), Set(TIMEOUT(...)=...) */
 static int chan_set(struct dp_chan *dc, const char *name, const char *value,
 		    void *arg)
 {
 	struct call *c = arg;
 
+	if (!strcmp(name, "TIMEOUT(digit)"))
+		return timeout_set(&c->dtimeout_ms, value);
+	if (!strcmp(name, "TIMEOUT(response)"))
+		return timeout_set(&c->rtimeout_ms, value);
 	if (!strcmp(name, "CALLERID(pres)")) {
 		/* Asterisk warns and keeps the presentation it had. */
 		if (!pres_known(value))
@@ -209,8 +245,6 @@ static enum dp_result app_wait(struct call *c, const char *args)
 
 /* ---- Playing prompts: Playback, Background, Read, SayDigits, SayNumber ---- */
 
-#define DIGIT_TIMEOUT_MS    5000   /* Asterisk's dtimeoutms */
-#define RESPONSE_TIMEOUT_MS 10000  /* its rtimeoutms */
 
 static const char *play_language(const struct call *c)
 {
@@ -299,7 +333,7 @@ static enum dp_result play_over(struct call *c)
 		/* ast_app_getdata(): the first key is awaited after the last
 		 * prompt. */
 		return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms :
-				 RESPONSE_TIMEOUT_MS);
+				 c->rtimeout_ms);
 	case DP_APP_PLAYBACK:
 		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", status);
 		return DP_CONTINUE;
@@ -411,7 +445,7 @@ static enum dp_result collect_next(struct call *c)
 	if (c->ivr.n < IVR_MAX_DIGITS &&
 	    dp_chan_match(c->dp, NULL, c->ivr.digits, DP_MATCHMORE)) {
 		c->ivr.state = IVR_COLLECT;
-		tmr_start(c->pbx->tmrq, &c->app_tmr, DIGIT_TIMEOUT_MS, collect_timeout, c);
+		tmr_start(c->pbx->tmrq, &c->app_tmr, c->dtimeout_ms, collect_timeout, c);
 		return DP_ASYNC;
 	}
 	c->ivr.state = IVR_NONE;
@@ -504,7 +538,7 @@ static enum dp_result app_waitexten(struct call *c, const char *args)
 	dp_waitexten_parse(buf, &ms, NULL);
 	free(buf);
 	c->ivr.state = IVR_WAITEXTEN;
-	tmr_start(c->pbx->tmrq, &c->app_tmr, ms ? ms : RESPONSE_TIMEOUT_MS,
+	tmr_start(c->pbx->tmrq, &c->app_tmr, ms ? ms : c->rtimeout_ms,
 		  waitexten_timeout, c);
 	return DP_ASYNC;
 }
@@ -549,7 +583,7 @@ static enum dp_result read_attempt(struct call *c)
 	c->ivr.state = IVR_READ;
 	if (*c->ivr.files)
 		return play_begin(c, c->ivr.files, false);
-	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : RESPONSE_TIMEOUT_MS);
+	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : c->rtimeout_ms);
 }
 
 /* ast_readstring_full(), one key. */
@@ -562,7 +596,7 @@ static enum dp_result read_key(struct call *c, char digit)
 	c->ivr.digits[c->ivr.n++] = digit;
 	if (c->ivr.n >= c->ivr.maxdigits)
 		return read_end(c, "OK");
-	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : DIGIT_TIMEOUT_MS);
+	return read_wait(c, c->ivr.timeout_ms ? c->ivr.timeout_ms : c->dtimeout_ms);
 }
 
 static enum dp_result app_read(struct call *c, const char *args)
@@ -880,6 +914,8 @@ int apps_chan_init(struct call *c)
 		.arg = c,
 	};
 
+	c->dtimeout_ms = DIGIT_TIMEOUT_MS;
+	c->rtimeout_ms = RESPONSE_TIMEOUT_MS;
 	/* PJSIP_HEADER() reads the INVITE after its transaction is over.
 	 * A transferred party's new call has none (transfer.c). */
 	if (req) {

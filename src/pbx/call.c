@@ -39,8 +39,6 @@ struct calls {
 	struct call_stats stats;
 	struct htab tab;
 	struct hash_key key;            /* Call-IDs and tags are the peers' */
-	struct sip_resolver *resolver;  /* trunks' hosts (dial.c) */
-	const struct kv_config *resolver_cfg;   /* whose [dns] it asks */
 };
 
 static const char call_allow[] = "Allow: " PBX_ALLOW "\r\n";
@@ -1299,33 +1297,7 @@ void calls_free(struct calls *cs)
 	list_foreach_safe(it, tmp, &cs->list)
 		call_free(list_entry(it, struct call, le));
 	htab_free(&cs->tab);
-	if (cs->resolver)
-		sip_resolver_free(cs->resolver);
 	free(cs);
-}
-
-int call_resolver(struct calls *cs, struct sip_resolver **rp)
-{
-	const struct kv_config *cfg = cs->pbx->cfg;
-	int err = 0;
-
-	if (!cs->resolver) {
-		struct sip_resolver_opts opts;
-
-		memset(&opts, 0, sizeof(opts));
-		opts.servers = cfg->dns.nameservers;
-		opts.servers_n = cfg->dns.nameservers_n;
-		err = sip_resolver_alloc(&cs->resolver, cs->pbx->loop, cs->pbx->tmrq, &opts);
-	} else if (cs->resolver_cfg != cfg) {
-		/* A reload may have named other servers. */
-		err = sip_resolver_set_servers(cs->resolver, cfg->dns.nameservers,
-					       cfg->dns.nameservers_n);
-	}
-	if (err)
-		return err;
-	cs->resolver_cfg = cfg;
-	*rp = cs->resolver;
-	return 0;
 }
 
 unsigned calls_active(const struct calls *cs)

@@ -182,6 +182,9 @@ struct call {
 	char play_lang[32];             /* Background()'s langoverride;
 					 * "": the endpoint's language */
 	struct ivr ivr;
+	/* TIMEOUT(digit) and TIMEOUT(response): Asterisk's dtimeoutms and
+	 * rtimeoutms, per channel */
+	uint32_t dtimeout_ms, rtimeout_ms;
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
@@ -222,9 +225,6 @@ uint64_t call_chan_seq(struct call *c);
 /* "Name" <num>, Name <num> or <num> (an endpoint's callerid): false when
  * there is no <num>. */
 bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size_t nn);
-/* The resolver for trunks' hosts, made at the first name to locate with
- * kubevox.conf's [dns] name servers: 0, or why none. */
-int  call_resolver(struct calls *cs, struct sip_resolver **rp);
 
 /* A new call in the table, its A leg empty (transfer.c fills it). */
 struct call *call_alloc(struct calls *cs);

@@ -25,6 +25,7 @@
 #include "util/tmr.h"
 
 struct calls;
+struct pbx_dns;
 struct flowproxy;
 struct idhosts;
 struct outregs;
@@ -54,6 +55,7 @@ struct pbx {
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
 	struct outregs *outregs;        /* registrations to providers */
 	struct idhosts *idhosts;        /* identify match= host names */
+	struct pbx_dns *dns;            /* the one resolver (pbx/dns.h) */
 };
 
 #endif

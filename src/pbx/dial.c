@@ -22,6 +22,7 @@
 
 #include "config/dpargs.h"
 #include "pbx/call_int.h"
+#include "pbx/dns.h"
 #include "pbx/flowproxy.h"
 #include "pbx/uacauth.h"
 #include "sip/print.h"
@@ -662,7 +663,7 @@ static int leg_locate(struct leg *b, const char *uri)
 		d.has_proto = true;
 		d.proto = tp->proto == CFG_PROTO_TCP ? SIP_RPROTO_TCP : SIP_RPROTO_UDP;
 	}
-	err = call_resolver(b->call->calls, &r);
+	err = pbx_dns_resolver(b->call->pbx->dns, b->call->pbx->cfg, &r);
 	if (err)
 		return err;
 	return sip_resolve(r, &d, leg_resolved, b, &b->req->rq);

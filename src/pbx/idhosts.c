@@ -25,6 +25,7 @@
 
 #include "config/cfgval.h"
 #include "pbx/core.h"
+#include "pbx/dns.h"
 #include "pbx/idhosts.h"
 #include "sip/resolve.h"
 #include "util/log.h"
@@ -46,7 +47,7 @@ struct idhost {
 
 struct idhosts {
 	struct pbx *pbx;
-	struct sip_resolver *resolver;
+	struct sip_resolver *resolver;  /* pbx/dns.h's, not ours to free */
 	struct idhost **v;
 	size_t n;
 };
@@ -203,16 +204,6 @@ static struct idhost *take(struct idhost **old, size_t old_n, const char *identi
 	return NULL;
 }
 
-static int resolver_make(struct idhosts *ih, const struct kv_config *cfg)
-{
-	struct sip_resolver_opts opts;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.servers = cfg->dns.nameservers;
-	opts.servers_n = cfg->dns.nameservers_n;
-	return sip_resolver_alloc(&ih->resolver, ih->pbx->loop, ih->pbx->tmrq, &opts);
-}
-
 /* The entries for cfg, reusing old ones (their addresses stand until the
  * new answer); every entry is asked now. */
 static int build(struct idhosts *ih, const struct kv_config *cfg)
@@ -229,10 +220,10 @@ static int build(struct idhosts *ih, const struct kv_config *cfg)
 		err = ENOMEM;
 		goto out;
 	}
-	/* Made at the first name: a configuration without any needs no
+	/* Asked for at the first name: a configuration without any needs no
 	 * resolv.conf. */
 	if (want && !ih->resolver)
-		err = resolver_make(ih, cfg);
+		err = pbx_dns_resolver(ih->pbx->dns, cfg, &ih->resolver);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < cfg->identifies_n; i++) {
@@ -298,8 +289,6 @@ void idhosts_free(struct idhosts *ih)
 	for (size_t i = 0; i < ih->n; i++)
 		host_free(ih->v[i]);
 	free(ih->v);
-	if (ih->resolver)
-		sip_resolver_free(ih->resolver);
 	free(ih);
 }
 
@@ -309,14 +298,6 @@ void idhosts_reconfigure(struct idhosts *ih, const struct kv_config *cfg)
 
 	if (!ih)
 		return;
-	if (ih->resolver) {
-		err = sip_resolver_set_servers(ih->resolver, cfg->dns.nameservers,
-					       cfg->dns.nameservers_n);
-		if (err)
-			log_event(LOG_WARN, "identify_hosts_dns", "applied=no error=%s",
-				  strerror(err));
-		sip_resolver_flush(ih->resolver);
-	}
 	err = build(ih, cfg);
 	if (err)
 		log_event(LOG_WARN, "identify_hosts_reload", "error=%s", strerror(err));

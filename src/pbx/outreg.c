@@ -29,6 +29,7 @@
 
 #include "config/astconf.h"
 #include "pbx/core.h"
+#include "pbx/dns.h"
 #include "pbx/outreg.h"
 #include "pbx/uacauth.h"
 #include "sip/resolve.h"
@@ -73,7 +74,6 @@ struct listener_ent {
 
 struct outregs {
 	struct pbx *pbx;
-	struct sip_resolver *resolver;      /* made at the first name to locate */
 	VEC(struct outreg *) regs;          /* configuration order */
 	VEC(struct outreg *) gone;          /* removals still in flight */
 	VEC(struct listener_ent) listeners;
@@ -374,6 +374,7 @@ static int locate(struct outreg *o)
 	struct outregs *set = o->set;
 	const char *uri = o->rc->server_uri;
 	struct sip_uri u;
+	struct sip_resolver *r;
 	struct sip_rdest d;
 	struct pl pl, tp;
 	int err;
@@ -397,18 +398,10 @@ static int locate(struct outreg *o)
 		d.proto = o->rc->transport->proto == CFG_PROTO_TCP ? SIP_RPROTO_TCP
 								     : SIP_RPROTO_UDP;
 	}
-	if (!set->resolver) {
-		const struct cfg_dns *dns = &set->pbx->cfg->dns;
-		struct sip_resolver_opts opts;
-
-		memset(&opts, 0, sizeof(opts));
-		opts.servers = dns->nameservers;
-		opts.servers_n = dns->nameservers_n;
-		err = sip_resolver_alloc(&set->resolver, set->pbx->loop, set->pbx->tmrq, &opts);
-		if (err)
-			return err;
-	}
-	return sip_resolve(set->resolver, &d, resolved, o, &o->rq);
+	err = pbx_dns_resolver(set->pbx->dns, set->pbx->cfg, &r);
+	if (err)
+		return err;
+	return sip_resolve(r, &d, resolved, o, &o->rq);
 }
 
 /* Contact: sip:contact_user@<the address the provider sees us at>. */
@@ -804,8 +797,6 @@ void outregs_free(struct outregs *set)
 		free(set->listeners.v[i].name);
 	vec_free(&set->listeners);
 	tmr_cancel(set->pbx->tmrq, &set->stop_tmr);
-	if (set->resolver)
-		sip_resolver_free(set->resolver);
 	free(set);
 }
 

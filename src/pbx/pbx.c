@@ -14,6 +14,7 @@
 #include "pbx/authn.h"
 #include "pbx/call.h"
 #include "pbx/core.h"
+#include "pbx/dns.h"
 #include "pbx/flowproxy.h"
 #include "pbx/idhosts.h"
 #include "pbx/outreg.h"
@@ -332,6 +333,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		goto out;
 	sip_stack_set_proxy_handler(pbx->stack, flowproxy_handle, pbx->proxy);
 	cluster_keys(pbx, cfg);
+	err = pbx_dns_alloc(&pbx->dns, loop, q);
+	if (err)
+		goto out;
 	err = calls_alloc(&pbx->calls, pbx);
 	if (err)
 		goto out;
@@ -437,6 +441,7 @@ void pbx_reconfigure(struct pbx *pbx, struct kv_config *cfg)
 	nonce_key_init(&pbx->nonce_key, sec->nonce_secret, strlen(sec->nonce_secret));
 	pbx->cfg = config_ref(cfg);
 	config_unref(old);
+	pbx_dns_reconfigure(pbx->dns, cfg);
 	outregs_reconfigure(pbx->outregs, cfg);
 	idhosts_reconfigure(pbx->idhosts, cfg);
 }
@@ -455,6 +460,8 @@ void pbx_free(struct pbx *pbx)
 	idhosts_free(pbx->idhosts);
 	state_free(pbx->state);
 	calls_free(pbx->calls);
+	/* After the three that ask it have cancelled their queries. */
+	pbx_dns_free(pbx->dns);
 	rtp_engine_free(pbx->rtp);
 	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);

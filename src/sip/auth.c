@@ -280,13 +280,19 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *val)
 	return err;
 }
 
-enum cfg_digest_alg digest_cred_alg(const struct digest_cred *c)
+/* RFC 7616 §3.3: no algorithm parameter means MD5. */
+static enum cfg_digest_alg alg_of(const struct pl *algorithm)
 {
-	if (!c->algorithm.l || pl_eqcase_str(&c->algorithm, "MD5"))
+	if (!algorithm->l || pl_eqcase_str(algorithm, "MD5"))
 		return CFG_ALG_MD5;
-	if (pl_eqcase_str(&c->algorithm, "SHA-256"))
+	if (pl_eqcase_str(algorithm, "SHA-256"))
 		return CFG_ALG_SHA256;
 	return 0;
+}
+
+enum cfg_digest_alg digest_cred_alg(const struct digest_cred *c)
+{
+	return alg_of(&c->algorithm);
 }
 
 const char *digest_alg_name(enum cfg_digest_alg alg)
@@ -798,11 +804,7 @@ int digest_chal_decode(struct digest_chal *c, const struct pl *val)
 
 enum cfg_digest_alg digest_chal_alg(const struct digest_chal *c)
 {
-	if (!c->algorithm.l || pl_eqcase_str(&c->algorithm, "MD5"))
-		return CFG_ALG_MD5;
-	if (pl_eqcase_str(&c->algorithm, "SHA-256"))
-		return CFG_ALG_SHA256;
-	return 0;
+	return alg_of(&c->algorithm);
 }
 
 /* What goes between quotes as is: no quote, backslash or line break. */

@@ -1186,6 +1186,28 @@ def check_prompt(packets, pt, wav_path, what):
         n, want, pt, best)
 
 
+def prompt_plays(packets):
+    """packets cut into plays: KubeVox marks the first packet of each."""
+    out = []
+    for p in packets:
+        if p.marker or not out:
+            out.append([])
+        out[-1].append(p)
+    return out
+
+
+def check_prompt_start(packets, wav_path, what, pt=0):
+    """packets are the start of wav_path, cut short by a key."""
+    samples = wav_samples(wav_path)
+    got = [G711[pt][x] for p in packets for x in p.payload]
+    assert len(got) < len(samples) - 8000, "%s: %d samples of %s's %d: not cut short" % (
+        what, len(got), wav_path, len(samples))
+    best = max(correlation(got[lag:], samples) for lag in range(0, 161 * 3, 160))
+    assert best >= 0.95, "%s: not the start of %s (%.3f)" % (what, wav_path, best)
+    return "%s cut after %d of %d packets" % (os.path.basename(wav_path), len(packets),
+                                              len(samples) // 160)
+
+
 # --- RFC 4733 telephone events ------------------------------------------
 
 def dtmf_event(event, end, volume, duration):

@@ -14,6 +14,8 @@
 #     HANGUP in the 'h' extension;
 #   SayNumber(71) on an endpoint with language=fr: digits/60 digits/et
 #     digits/11 of the French prompts;
+#   TIMEOUT(response)=1 and TIMEOUT(digit)=0.5 read back, then used by
+#     WaitExten() and the collection of an extension (a bad value warns);
 #   SIP INFO: with dtmf_mode=info an application/dtmf-relay INFO drives the
 #     menu (200) and RFC 4733 keys are ignored; with rfc4733 an INFO is
 #     answered 200 and ignored.
@@ -37,6 +39,12 @@ exten => 803,1,Set(TO=1)
 exten => 804,1,Answer()
  same => n,SayNumber(71)
  same => n,Hangup()
+exten => 805,1,Answer()
+ same => n,Set(TIMEOUT(digit)=soon)
+ same => n,Set(TIMEOUT(digit)=0.5)
+ same => n,Set(TIMEOUT(response)=1)
+ same => n,GotoIf($["${TIMEOUT(digit)}/${TIMEOUT(response)}" = "0.500/1.000"]?quick,s,1)
+ same => n,Hangup()
 
 [menu]
 exten => s,1,Answer()
@@ -49,6 +57,14 @@ exten => 33,1,SayNumber(${EXTEN})
 exten => i,1,Playback(beep)
  same => n,SayDigits(${INVALID_EXTEN})
  same => n,Hangup()
+exten => t,1,Playback(goodbye)
+ same => n,Hangup()
+
+[quick]
+exten => s,1,WaitExten()
+exten => 3,1,SayNumber(${EXTEN})
+ same => n,Hangup()
+exten => 33,1,Hangup()
 exten => t,1,Playback(goodbye)
  same => n,Hangup()
 
@@ -75,12 +91,16 @@ cat >> "$KV_TMP/bad/extensions.conf" <<'CONF'
 exten => s,1,WaitExten(3,m(default))
  same => n,Read(,beep)
  same => n,SayNumber(12,x)
+ same => n,Set(TIMEOUT(absolute)=60)
+ same => n,Set(TIMEOUT(dig)=1)
 CONF
 out=$(timeout -k 5 20 "$KV_BIN/kubevoxd" -C "$KV_TMP/bad" --check 2>&1) &&
 	kv_fail "--check accepted SayNumber(12,x)"
 kv_assert_match "extensions.conf:[0-9]*: warning: WaitExten: option 'm' \\(music on hold\\) is not supported" "$out" "WaitExten(m)"
 kv_assert_match "extensions.conf:[0-9]*: Read: no variable to read into" "$out" "Read()"
 kv_assert_match "extensions.conf:[0-9]*: SayNumber: gender 'x' is not f, m, c or n" "$out" "SayNumber(,x)"
+kv_assert_match "extensions.conf:[0-9]*: warning: .*TIMEOUT\\(absolute\\) is not supported" "$out" "TIMEOUT(absolute)"
+kv_assert_match "extensions.conf:[0-9]*: .*TIMEOUT: unknown data item 'dig'" "$out" "TIMEOUT(dig)"
 kv_ok "--check: the IVR dialplan is clean, unsupported options warned, bad arguments refused"
 
 kvd_start
@@ -99,14 +119,7 @@ def wav(name):
     return os.path.join(SOUNDS, name + ".wav")
 
 
-def plays(packets):
-    """The packets cut into plays: each play's first packet is marked."""
-    out = []
-    for p in packets:
-        if p.marker or not out:
-            out.append([])
-        out[-1].append(p)
-    return out
+plays = kvsip.prompt_plays
 
 
 def heard(packets, names, what):
@@ -120,13 +133,7 @@ def heard(packets, names, what):
 
 def heard_start(packets, name, what):
     """packets are the start of name, cut short."""
-    samples = kvsip.wav_samples(wav(name))
-    got = [kvsip.G711[0][x] for p in packets for x in p.payload]
-    assert len(got) < len(samples) - 8000, "%s: %d samples of %s's %d: not cut short" % (
-        what, len(got), name, len(samples))
-    best = max(kvsip.correlation(got[lag:], samples) for lag in range(0, 161 * 3, 160))
-    assert best >= 0.95, "%s: not the start of %s (%.3f)" % (what, name, best)
-    print("%s: %s cut after %d of %d packets" % (what, name, len(packets), len(samples) // 160))
+    print("%s: %s" % (what, kvsip.check_prompt_start(packets, wav(name), what)))
 
 
 def call(phone, dest, what):
@@ -300,6 +307,28 @@ assert info(c, b"Signal=1\r\nDuration=160\r\n") == 200
 end(c, a, "INFO ignored", ["hello-world", "beep", "goodbye"])
 PY
 kv_ok "INFO: drives the menu with dtmf_mode=info, ignored (200) otherwise"
+
+kv_python_call "$KV_TMP" <<'PY' || kv_fail "TIMEOUT()"
+import sys
+sys.path.insert(0, sys.argv[1])
+from ivr import *
+
+# TIMEOUT(response)=1: WaitExten() with no argument gives up after 1 s, not
+# Asterisk's default 10 s, so 'goodbye' comes well within 5 s.
+caller = kvsip.Phone(kvsip.kv_port(), "1001")
+c, a = call(caller, "805", "TIMEOUT(response)")
+wait_packets(a, c, 10, "goodbye after TIMEOUT(response)=1")
+end(c, a, "TIMEOUT(response)", ["goodbye"])
+
+# TIMEOUT(digit)=0.5: after 3, which 33 could still extend, the extension
+# is 3 after half a second, not the default 5 s.
+c, a = call(caller, "805", "TIMEOUT(digit)")
+key(a, c, 3)
+assert a.wait(lambda got: len(got) >= 10, 3), "TIMEOUT(digit): digits/3 not within 3 s"
+end(c, a, "TIMEOUT(digit)", ["digits/3"])
+PY
+kv_ok "TIMEOUT(response) and TIMEOUT(digit) set, read back and used by WaitExten and the collection"
+kv_wait_log 'event=dialplan_set.*TIMEOUT\(digit\)' 1
 kv_wait_log 'event=dtmf_info_ignored' 1
 
 kvd_stop

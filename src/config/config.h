@@ -120,6 +120,11 @@ struct cfg_endpoint {
 	bool mwi_subscribe_replaces_unsolicited;
 	char *mwi_from_user;
 	uint32_t sub_min_expiry;      /* shortest SUBSCRIBE Expires (s); 0: 60 */
+	bool allow_transfer;          /* REFER accepted (default yes) */
+	char *transfer_context;       /* where a blind transfer's target
+				       * runs; NULL: context */
+	bool refer_blind_progress;    /* NOTIFY up to the target's answer
+				       * (default yes), or 200 at once */
 	const char *file;
 	int line;
 };

@@ -33,7 +33,7 @@
 /* Options of Asterisk's res_pjsip that KubeVox does not implement yet. */
 static const char *const endpoint_unsupported[] = {
 	"100rel", "accept_multiple_sdp_answers", "accountcode", "acl",
-	"aggregate_mwi", "allow_overlap", "allow_subscribe", "allow_transfer",
+	"aggregate_mwi", "allow_overlap", "allow_subscribe",
 	"allow_unauthenticated_options", "asymmetric_rtp_codec",
 	"bind_rtp_to_media_address", "bundle", "call_group", "callerid_privacy",
 	"callerid_tag", "codec_prefs_incoming_answer", "codec_prefs_incoming_offer",
@@ -57,7 +57,7 @@ static const char *const endpoint_unsupported[] = {
 	"one_touch_recording",
 	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
 	"preferred_codec_only", "record_off_feature", "record_on_feature",
-	"redirect_method", "refer_blind_progress", "rewrite_contact",
+	"redirect_method", "rewrite_contact",
 	"rpid_immediate", "rtcp_mux", "rtp_engine", "rtp_ipv6", "rtp_keepalive",
 	"rtp_symmetric", "sdp_owner",
 	"sdp_session", "security_mandatory", "security_negotiation", "send_aoc",
@@ -990,6 +990,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 	e->timers = CFG_TIMERS_YES;
 	e->timers_min_se = 90;
 	e->timers_sess_expires = 1800;
+	e->allow_transfer = true;
+	e->refer_blind_progress = true;
 
 	for (size_t i = 0; i < s->vars_n; i++) {
 		const struct astconf_var *v = &s->vars[i];
@@ -1076,6 +1078,12 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 					"part, without '@', spaces or quotes)", v->value);
 			else
 				opt_str(ld, v, &e->mwi_from_user);
+		} else if (is(v, "allow_transfer")) {
+			opt_bool(ld, v, kind, &e->allow_transfer);
+		} else if (is(v, "transfer_context")) {
+			opt_str(ld, v, &e->transfer_context);
+		} else if (is(v, "refer_blind_progress")) {
+			opt_bool(ld, v, kind, &e->refer_blind_progress);
 		} else {
 			opt_other(ld, v, kind, endpoint_unsupported);
 		}

@@ -517,6 +517,13 @@ uint16_t rtp_leg_port(const struct rtp_leg *l)
 	return l->port;
 }
 
+/* Events are delivered on the loop, from the main-loop side's copy: no
+ * worker reads it. */
+void rtp_leg_set_arg(struct rtp_leg *l, void *arg)
+{
+	l->m.arg = arg;
+}
+
 static int addr_copy(const struct rtp_leg *l, union rtp_addr *dst, const struct sockaddr *sa)
 {
 	memset(dst, 0, sizeof(*dst));

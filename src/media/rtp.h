@@ -124,6 +124,8 @@ int  rtp_leg_alloc_near(struct rtp_engine *e, struct rtp_leg **lp,
  * idle.  No event for this leg is delivered after this call. */
 void rtp_leg_free(struct rtp_leg *l);
 uint16_t rtp_leg_port(const struct rtp_leg *l);   /* RTP; RTCP is +1 */
+/* The argument of the leg's events from now on (its owner moved). */
+void rtp_leg_set_arg(struct rtp_leg *l, void *arg);
 
 /*
  * Where to send before anything is latched (SDP c= and m= port).  RTCP

@@ -853,6 +853,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 		c->lastdata = strdup(args ? args : "");
 	}
 	c->app = app;
+	xfer_app(c, app);
 
 	switch (app) {
 	case DP_APP_ANSWER:
@@ -905,7 +906,7 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 
 int apps_chan_init(struct call *c)
 {
-	const struct sip_msg *req = sip_stx_request(c->a.inv_stx);
+	const struct sip_msg *req = c->a.inv_stx ? sip_stx_request(c->a.inv_stx) : NULL;
 	struct dp_chan_ops ops = {
 		.var = chan_var,
 		.set = chan_set,
@@ -915,11 +916,14 @@ int apps_chan_init(struct call *c)
 
 	c->dtimeout_ms = DIGIT_TIMEOUT_MS;
 	c->rtimeout_ms = RESPONSE_TIMEOUT_MS;
-	/* PJSIP_HEADER() reads the INVITE after its transaction is over. */
-	c->invite = malloc(req->len ? req->len : 1);
-	if (!c->invite)
-		return ENOMEM;
-	memcpy(c->invite, req->buf, req->len);
-	c->invite_len = req->len;
+	/* PJSIP_HEADER() reads the INVITE after its transaction is over.
+	 * A transferred party's new call has none (transfer.c). */
+	if (req) {
+		c->invite = malloc(req->len ? req->len : 1);
+		if (!c->invite)
+			return ENOMEM;
+		memcpy(c->invite, req->buf, req->len);
+		c->invite_len = req->len;
+	}
 	return dp_chan_alloc(&c->dp, &ops);
 }

@@ -75,20 +75,26 @@ void call_table_remove(struct calls *cs, struct leg *l)
 	l->in_table = false;
 }
 
-static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
+struct leg *call_leg_find(struct calls *cs, const char *callid, size_t cl,
+			  const char *ltag, size_t tl)
 {
-	const struct pl *cid = &m->callid, *tag = &m->to.tag;
-	uint64_t h = key_hash(cs, cid->p, cid->l, tag->p, tag->l);
+	uint64_t h = key_hash(cs, callid, cl, ltag, tl);
+	struct pl cid = { callid, cl }, tag = { ltag, tl };
 	struct hnode *n;
 
 	for (n = htab_bucket(&cs->tab, h); n; n = n->next) {
 		struct leg *l = htab_entry(n, struct leg, hn);
 
-		if (n->hash == h && pl_eq_str(cid, l->dlg->callid) &&
-		    pl_eq_str(tag, l->dlg->ltag))
+		if (n->hash == h && pl_eq_str(&cid, l->dlg->callid) &&
+		    pl_eq_str(&tag, l->dlg->ltag))
 			return l;
 	}
 	return NULL;
+}
+
+static struct leg *table_find(struct calls *cs, const struct sip_msg *m)
+{
+	return call_leg_find(cs, m->callid.p, m->callid.l, m->to.tag.p, m->to.tag.l);
 }
 
 /* ---- helpers ---- */
@@ -537,7 +543,7 @@ static void write_cdr(struct call *c)
 	r.uniqueid = c->uniqueid;
 	r.userfield = "";
 	r.peeraccount = "";
-	r.linkedid = c->uniqueid;
+	r.linkedid = c->linkedid[0] ? c->linkedid : c->uniqueid;
 	cdr_set_durations(&r, &c->cfg->cdr);
 	switch (r.disposition) {
 	case CDR_ANSWERED:   c->calls->stats.answered++; break;
@@ -597,6 +603,10 @@ static void call_free(struct call *c)
 	list_unlink(&c->le);
 	cs->n--;
 	config_unref(c->cfg);
+	for (size_t i = 0; i < 2; i++) {
+		if (c->cfg_held[i])
+			config_unref(c->cfg_held[i]);
+	}
 	free(c);
 }
 
@@ -626,7 +636,10 @@ void call_end(struct call *c, enum q850_cause cause)
 	c->phase = CALL_OVER;
 	if (!c->cause)
 		c->cause = cause ? cause : Q850_NORMAL_CLEARING;
-	gettimeofday(&c->t_end, NULL);
+	xfer_call_end(c);
+	/* A transfer ended the call's record already (transfer.c). */
+	if (!c->t_end.tv_sec)
+		gettimeofday(&c->t_end, NULL);
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->ack_tmr);
 	tmr_cancel(c->pbx->tmrq, &c->se_tmr);
@@ -866,6 +879,15 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	}
 	call_table_add(c->calls, a);
 	caller_id(c, req);
+	switch (xfer_invite_replaces(c, req, probe)) {
+	case XFER_NO_REPLACES:
+		break;
+	case XFER_REPLACED:
+		free(probe);
+		return;
+	case XFER_REFUSED:
+		goto fail;
+	}
 
 	err = start_dialplan(c, req);
 	log_event(LOG_INFO, "call_start",
@@ -890,11 +912,36 @@ static void invite_authenticated(enum authn_result res, const char *why, void *a
 	call_free(c);
 }
 
+struct call *call_alloc(struct calls *cs)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	struct timeval tv;
+
+	if (!c)
+		return NULL;
+	c->calls = cs;
+	c->pbx = cs->pbx;
+	c->cfg = config_ref(cs->pbx->cfg);
+	c->a.call = c;
+	tmr_init(&c->app_tmr);
+	tmr_init(&c->ack_tmr);
+	tmr_init(&c->free_tmr);
+	tmr_init(&c->se_tmr);
+	tmr_init(&c->a.late_tmr);
+	tmr_init(&c->a.noresp_tmr);
+	gettimeofday(&tv, NULL);
+	c->t_start = tv;
+	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
+		 (long long)tv.tv_sec, call_chan_seq(c));
+	list_push_front(&cs->list, &c->le);
+	cs->n++;
+	return c;
+}
+
 void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *req,
 		 const struct sip_peer *src)
 {
 	struct call *c;
-	struct timeval tv;
 
 	/* Draining (SIGTERM): a proxy or phone tries another replica. */
 	if (cs->draining) {
@@ -905,28 +952,13 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 		return;
 	}
 
-	c = calloc(1, sizeof(*c));
+	c = call_alloc(cs);
 	if (!c) {
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
-	c->calls = cs;
-	c->pbx = cs->pbx;
-	c->cfg = config_ref(cs->pbx->cfg);
-	c->a.call = c;
 	c->a.inv_stx = stx;
 	c->a.dst = *src;
-	tmr_init(&c->app_tmr);
-	tmr_init(&c->ack_tmr);
-	tmr_init(&c->free_tmr);
-	tmr_init(&c->se_tmr);
-	tmr_init(&c->a.late_tmr);
-	gettimeofday(&tv, NULL);
-	c->t_start = tv;
-	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
-		 (long long)tv.tv_sec, call_chan_seq(c));
-	list_push_front(&cs->list, &c->le);
-	cs->n++;
 	sip_stx_set_arg(stx, c);
 
 	req = sip_stx_request(stx);
@@ -1221,6 +1253,8 @@ bool call_in_dialog(struct calls *cs, struct sip_stx *stx, const struct sip_msg 
 			session_refreshed(c);
 		}
 		reinvite(c, l, stx, req);
+	} else if (sip_msg_is_method(req, "REFER")) {
+		xfer_refer(c, l, stx, req);
 	} else if (sip_msg_is_method(req, "INFO")) {
 		/* Keys (dtmf_mode info); any other INFO is answered, and
 		 * ignored. */

@@ -7,6 +7,8 @@
  *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
  *   apps.c   the dialplan channel: variables and the call applications
  *   dialopts.c  what Dial()'s options do once the call is dialled
+ *   transfer.c  REFER (blind and attended) and INVITE with Replaces: legs
+ *            move into a new call (call_leg_move)
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -44,6 +46,7 @@ enum leg_state {
 
 struct call;
 struct dial_uac;
+struct xfer;
 
 struct leg {
 	struct call *call;
@@ -212,6 +215,13 @@ struct call {
 	char lastapp[32];
 	char *lastdata;
 	char dstchannel[96];
+	char linkedid[40];              /* "": the uniqueid (a transfer's new
+					 * call keeps the first call's) */
+
+	/* transfer.c: a blind transfer that this call made or runs, and the
+	 * configurations its moved legs' endpoints and relays point into */
+	struct xfer *xfer;
+	struct kv_config *cfg_held[2];
 };
 
 /* call.c */
@@ -239,6 +249,12 @@ uint64_t call_chan_seq(struct call *c);
 /* "Name" <num>, Name <num> or <num> (an endpoint's callerid): false when
  * there is no <num>. */
 bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size_t nn);
+
+/* A new call in the table, its A leg empty (transfer.c fills it). */
+struct call *call_alloc(struct calls *cs);
+/* The leg whose dialog is (callid, our tag), or NULL. */
+struct leg *call_leg_find(struct calls *cs, const char *callid, size_t cl,
+			  const char *ltag, size_t tl);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);
@@ -273,5 +289,20 @@ void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */
 uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req);
 void apps_hangup(struct call *c);       /* the call ends: before 'h' */
 void apps_free(struct call *c);         /* what apps.c allocated */
+
+/* transfer.c */
+/* A REFER within leg l's dialog: answered, and the transfer made. */
+void xfer_refer(struct call *c, struct leg *l, struct sip_stx *stx,
+		const struct sip_msg *req);
+/* A new call's INVITE with a Replaces header (RFC 3891) is bridged in
+ * place of the dialog it names (answered with answer, our SDP answer to
+ * its offer), or refused (answered; the call is to be freed). */
+enum xfer_replaces { XFER_NO_REPLACES, XFER_REPLACED, XFER_REFUSED };
+enum xfer_replaces xfer_invite_replaces(struct call *c, const struct sip_msg *req,
+					const struct sdp_session *answer);
+void xfer_ringing(struct call *c);      /* a 180 to its Dial() */
+void xfer_dial_status(struct call *c, const char *status);  /* Dial()'s end */
+void xfer_app(struct call *c, enum dp_app app);     /* an application runs */
+void xfer_call_end(struct call *c);     /* before the call's legs hang up */
 
 #endif

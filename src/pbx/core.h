@@ -36,8 +36,8 @@ struct prompt_holds;
  * answers, INVITEs, 2xx and in-dialog answers): one list, so a phone sees
  * the same capabilities whichever message it reads them from.  UPDATE is
  * answered within dialogs (RFC 4028 refreshes), SUBSCRIBE for message
- * waiting (PBX_ALLOW_EVENTS). */
-#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+ * waiting (PBX_ALLOW_EVENTS), REFER for transfers. */
+#define PBX_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE, REFER"
 #define PBX_ALLOW_EVENTS "message-summary"
 
 struct pbx {

@@ -46,6 +46,7 @@ static void set_status(struct call *c, const char *status, enum q850_cause cause
 	dp_chan_var_set(c->dp, "DIALSTATUS", status);
 	if (cause)
 		c->cause = cause;
+	xfer_dial_status(c, status);
 }
 
 /* RFC 3261 §9.1, through the INVITE's transaction. */
@@ -241,6 +242,8 @@ static void b_response(int err, const struct sip_msg *resp, void *arg)
 			send_cancel(b);
 			return;
 		}
+		if (live && resp->scode == 180)
+			xfer_ringing(c);
 		if (!live || c->answered)
 			return;
 		/* Dial(...,r) and (...,m): the caller is entertained by us,

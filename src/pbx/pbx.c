@@ -168,6 +168,7 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 			      NULL, NULL);
 	} else if (sip_msg_is_method(req, "BYE") ||
 		   sip_msg_is_method(req, "NOTIFY") ||
+		   sip_msg_is_method(req, "REFER") ||
 		   sip_msg_is_method(req, "INFO") ||
 		   sip_msg_is_method(req, "UPDATE")) {
 		/* Outside of any dialog (no To tag): nothing to match. */

@@ -858,6 +858,30 @@ class Dialog:
         self.phone.respond(req, 200)
         return req
 
+    def refer(self, refer_to, headers=()):
+        """Send a REFER (RFC 3515) with Refer-To refer_to; its CSeq."""
+        return self.in_dialog("REFER", headers=[("Refer-To", refer_to)] + list(headers))
+
+    def replaces(self):
+        """This dialog as a Replaces value (RFC 3891), seen from KubeVox:
+        to-tag is KubeVox's tag, from-tag this phone's."""
+        return "%s;to-tag=%s;from-tag=%s" % (self.call_id, self.remote_tag, self.tag)
+
+    def expect_refer_notify(self, what="NOTIFY of the transfer", timeout=10.0):
+        """KubeVox's next NOTIFY of the refer subscription, answered 200:
+        (the status of its message/sipfrag body, Subscription-State, the
+        request)."""
+        req = self.expect_request("NOTIFY", what, timeout)
+        self.phone.respond(req, 200)
+        event = (req.get("event") or "").split(";")[0].strip().lower()
+        assert event == "refer", "%s: Event %r" % (what, req.get("event"))
+        ctype = (req.get("content-type") or "").replace(" ", "").lower()
+        assert ctype.startswith("message/sipfrag"), "%s: Content-Type %r" % (what, ctype)
+        frag = req.body.decode("utf-8", "replace").split("\r\n")[0]
+        m = re.match(r"SIP/2\.0 (\d{3}) ", frag)
+        assert m, "%s: sipfrag %r" % (what, frag)
+        return int(m.group(1)), req.get("subscription-state") or "", req
+
 
 class OutCall(Dialog):
     """A call placed by a phone through KubeVox: the INVITE, its answers

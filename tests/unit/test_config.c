@@ -513,6 +513,35 @@ static void test_types(void **state)
 		"pjsip.conf:12: section 'odd': unknown type 'Endpoint'\n");
 }
 
+/* Transfers (issue #12 item 5): allow_transfer, transfer_context and
+ * refer_blind_progress with res_pjsip's defaults, no warning. */
+static void test_endpoint_transfer(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_endpoint *e;
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[a]\ntype=endpoint\nallow_transfer=no\ntransfer_context=xfer\n"
+		"refer_blind_progress=no\n"
+		"[b]\ntype=endpoint\n"), "");
+	assert_int_equal(fx->rc, 0);
+	e = config_endpoint(fx->cfg, "a", 1);
+	assert_non_null(e);
+	assert_false(e->allow_transfer);
+	assert_string_equal(e->transfer_context, "xfer");
+	assert_false(e->refer_blind_progress);
+	e = config_endpoint(fx->cfg, "b", 1);
+	assert_non_null(e);
+	assert_true(e->allow_transfer);
+	assert_null(e->transfer_context);
+	assert_true(e->refer_blind_progress);
+
+	assert_string_equal(pjsip(fx, TRANSPORT
+		"[x]\ntype=endpoint\nallow_transfer=sometimes\n"),
+		"pjsip.conf:5: endpoint 'x': invalid allow_transfer 'sometimes' (expected yes or no)\n");
+	assert_int_equal(fx->rc, EINVAL);
+}
+
 /* An endpoint's options for the calls KubeVox makes to it (a trunk:
  * issue #11 item 2), with res_pjsip's names and defaults. */
 static void test_endpoint_outbound(void **state)
@@ -1415,6 +1444,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_pjsip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint_outbound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_errors, setup, teardown),

@@ -462,10 +462,12 @@ kv_conf_call_users()
 
 # kv_conf_rtp [SIZE]: rtp.conf with a port range this test has to itself,
 # so tests run in parallel never share media ports: slot k of the sorted
-# test_call_*.sh names gets 15000+500k .. +499 (below the kernel's
-# ephemeral ports, where kv_free_port and SIPp take theirs); the
-# test_trunk_call*.sh names get 100 ports each from 32000.  SIZE (ports,
-# at most 500, 100 for those) defaults to 100.  Sets KV_RTP_START and
+# test_call_*.sh names gets 15000+400k .. +399 (below the kernel's
+# ephemeral ports, where kv_free_port and SIPp take theirs), and every
+# other test the slot after them (they skip ports another one holds); the
+# test_trunk_call*.sh names get 100 ports each from 32000, which the
+# slots stay below while there are at most 41 test_call_*.sh.  SIZE (ports,
+# at most 400, 100 for those) defaults to 100.  Sets KV_RTP_START and
 # KV_RTP_END.
 kv_conf_rtp()
 {
@@ -492,10 +494,10 @@ kv_conf_rtp()
 		[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
 		k=$((k + 1))
 	done
-	[ "$size" -le 500 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
-	KV_RTP_START=$((15000 + 500 * k))
+	[ "$size" -le 400 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
+	KV_RTP_START=$((15000 + 400 * k))
 	KV_RTP_END=$((KV_RTP_START + size - 1))
-	[ "$KV_RTP_END" -lt 32768 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
+	[ "$KV_RTP_END" -lt 32000 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
 	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
 		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
 }

@@ -8,7 +8,8 @@
 
 kv_conf_transports
 kv_conf_call_users 1001 1002
-kv_conf_rtp 500
+# 100 calls, two legs each, a port pair per leg: the whole slot.
+kv_conf_rtp 400
 kv_conf_dialplan 10
 kv_conf_dirs
 kvd_start

@@ -6,6 +6,7 @@
  *            (UAS), requests within dialogs, CANCEL and ACK
  *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
  *   apps.c   the dialplan channel: variables and the call applications
+ *   hold.c   hold, resume and music on hold (MusicOnHold(), WaitExten(m))
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -43,6 +44,7 @@ enum leg_state {
 
 struct call;
 struct dial_uac;
+struct moh_play;
 
 struct leg {
 	struct call *call;
@@ -86,6 +88,10 @@ struct leg {
 	struct sdp_session *late_offer;
 	uint32_t late_cseq;
 	struct tmr late_tmr;            /* that ACK never came (re-INVITE) */
+
+	/* hold.c */
+	bool held;                      /* its phone put the bridge on hold */
+	struct moh_play *moh;           /* the music it hears, NULL none */
 };
 
 /* What a key of the caller does now (apps.c). */
@@ -215,6 +221,24 @@ bool call_callerid_parse(const char *cid, char *name, size_t ns, char *num, size
 /* The resolver for trunks' hosts, made at the first name to locate with
  * kubevox.conf's [dns] name servers: 0, or why none. */
 int  call_resolver(struct calls *cs, struct sip_resolver **rp);
+
+/* Headers of a 200 to a re-INVITE of leg l (Allow, session timer). */
+const char *call_reinvite_headers(const struct call *c, const struct leg *l,
+				  char *buf, size_t size);
+
+/* hold.c */
+/* A re-INVITE whose SDP (*in) holds or resumes, while bridged, or any
+ * while the bridge is on hold: answered here, music to the other party,
+ * the bridge back on resume.  true when handled (*in is taken). */
+bool hold_reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
+		   struct sdp_session **in);
+/* Music on the caller's leg (MusicOnHold(), StartMusicOnHold(),
+ * WaitExten(m)): 0 or moh_start()'s error. */
+int  hold_music_a(struct call *c, const char *class);
+/* The caller's dialplan music stops (the leg goes idle). */
+void hold_music_a_off(struct call *c);
+/* The leg goes: its music is let go. */
+void hold_leg_release(struct leg *l);
 
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);

@@ -171,6 +171,26 @@ int legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
 	return stamp_answer(m, out);
 }
 
+int legmedia_answer_keep(struct leg_media *m, const struct sdp_session *offer,
+			 struct sdp_session *out)
+{
+	const enum cfg_codec *allow = m->allow;
+	size_t allow_n = m->allow_n;
+	enum cfg_codec one = m->codec;
+	int err;
+
+	if (m->sent) {
+		m->allow = &one;
+		m->allow_n = 1;
+		err = legmedia_answer_local(m, offer, out);
+		m->allow = allow;
+		m->allow_n = allow_n;
+		if (err != ENOENT)
+			return err;
+	}
+	return legmedia_answer_local(m, offer, out);
+}
+
 int legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_offer,
 			  const struct sdp_session *answer_in, struct sdp_session *out)
 {

@@ -16,6 +16,7 @@
 #include "pbx/core.h"
 #include "pbx/flowproxy.h"
 #include "pbx/idhosts.h"
+#include "pbx/moh.h"
 #include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
@@ -347,6 +348,11 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
+	pbx->moh = moh_alloc(pbx->rtp);
+	if (!pbx->moh) {
+		err = ENOMEM;
+		goto out;
+	}
 	err = outregs_alloc(&pbx->outregs, pbx, cfg);
 	if (err)
 		goto out;
@@ -456,6 +462,7 @@ void pbx_free(struct pbx *pbx)
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
 	prompt_holds_free(pbx->holds);
+	moh_free(pbx->moh);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	flowproxy_free(pbx->proxy);

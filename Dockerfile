@@ -6,7 +6,7 @@
 # unprivileged user 10001, an empty /tmp, the directories asterisk.conf
 # points at, the English and French prompts and the music on hold.  The second stage is that
 # tree on `scratch`: no shell, no package manager, nothing to patch but
-# what kubevoxd uses, about 25 MB.
+# what kubevoxd uses, about 27 MB.
 #
 # No configuration is baked in: the Asterisk-style files are mounted at
 # /etc/kubevox (a ConfigMap and a Secret on Kubernetes; see

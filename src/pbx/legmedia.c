@@ -259,7 +259,16 @@ int legmedia_remote(struct leg_media *m, const struct sdp_session *sdp)
 	/* A re-INVITE may move the media: latch again on what comes next. */
 	rtp_leg_relatch(m->rtp);
 	rtp_leg_hold(m->rtp, sdp_is_hold(sdp, (unsigned)idx));
-	if (!sdp_first_codec(sdp, (unsigned)idx, &ch))
+	if (!sdp_first_codec(sdp, (unsigned)idx, &ch)) {
 		rtp_leg_set_dtmf_pt(m->rtp, ch.te_pt);
+		/* The phone's answer to our offer names what it receives: the
+		 * relay sends it what the other leg sends in that codec, and
+		 * KubeVox's own audio (music on hold) must match. */
+		if (m->sent_offer) {
+			m->codec = ch.codec;
+			m->pt = ch.pt;
+			m->te_pt = ch.te_pt;
+		}
+	}
 	return 0;
 }

@@ -8,7 +8,7 @@
 # reaches the holder; resuming (a=sendrecv) gets 200 a=sendrecv, the music
 # stops and the conversation flows both ways again.  Then the same from
 # the callee's side.  Every SDP KubeVox sends on a leg has a higher o=
-# version (RFC 3264 section 8).
+# version (RFC 3264 section 8).  A callee that talks PCMA hears A-law music.
 . "$(dirname "$0")/lib.sh"
 
 MOH_DIR=/usr/share/asterisk/moh
@@ -143,6 +143,29 @@ hears_music(b, inc.offer.media, a, a, 50, "callee hears music (caller inactive)"
 caller_reinvite(6, "sendrecv", "sendrecv")
 resumed("resumed-after-inactive")
 
+cseq = call.in_dialog("BYE")
+inc.answer_bye()
+r = call.expect_response(cseq, "BYE", "BYE")
+assert r.status == 200, r.start
+
+# A callee that answers PCMA hears the music in A-law (payload type 8),
+# and the caller's hold is answered with the codec in use.
+a.take()
+b.take()
+call = kvsip.OutCall(caller, "1002", kvsip.sdp_offer(a.port, session=3333))
+call.invite()
+inc = callee.expect_invite()
+inc.answer(kvsip.sdp_offer(b.port, codecs=((8, "PCMA/8000"),), session=4444))
+call.expect_final(200, "PCMA call")
+call.ack()
+inc.expect_ack()
+call.invite(kvsip.sdp_offer(a.port, direction="sendonly", version=2, session=3333))
+_, r = call.expect_final(200, "hold of the PCMA call")
+call.ack()
+codecs = kvsip.sdp_codecs(r.sdp())
+assert codecs and codecs[0][1] == "PCMA/8000", "hold answered with %r" % (codecs,)
+got = kvsip.music_from(b, inc.offer.media, 100, a)
+print("PCMA callee: %s" % kvsip.check_music(got, 8, WAV, "A-law music"))
 cseq = call.in_dialog("BYE")
 inc.answer_bye()
 r = call.expect_response(cseq, "BYE", "BYE")

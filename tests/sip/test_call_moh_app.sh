@@ -14,6 +14,9 @@
 #     KubeVox answers a=recvonly) and resumes (a=sendrecv), and the call
 #     goes on;
 #   a class that does not exist falls back to default, as Asterisk's;
+#   a file added to a class's directory is played at the next start, and a
+#     reload that moves a class to default's directory plays that without
+#     decoding it again;
 #   --check: a musiconhold.conf class without directory=, or with one that
 #     does not exist, is an error with file:line; unsupported modes and
 #     options are warnings.
@@ -193,5 +196,34 @@ kv_ok "MusicOnHold, Start/StopMusicOnHold, WaitExten(m) heard; hold during the d
 
 # One decoding per class and codec, however many calls played it.
 kv_assert_eq 2 "$(grep -c 'event=moh_loaded' "$KVD_LOG")" "moh_loaded events (default and jazz, ulaw)"
+
+# A new file in a class's directory is read at the next play (it sorts
+# first); a reload that points jazz at default's directory plays that,
+# without decoding it again.
+cat > "$KV_TMP/jazz.py" <<'PY'
+import os
+import sys
+import kvsip
+
+caller = kvsip.Phone(kvsip.kv_port(), "1001")
+a = kvsip.Rtp()
+caller.media = [a]
+c = kvsip.OutCall(caller, "610", kvsip.sdp_offer(a.port))
+c.connect("MusicOnHold(jazz,2)")
+c.answer_bye(timeout=20)
+a.quiet()
+got = [p for p, src in a.got if src == c.answer.media]
+music = got[:next(i for i in range(1, len(got)) if got[i].marker)]
+print("jazz now: %s" % kvsip.check_music(music, 0, sys.argv[1], "jazz"))
+PY
+cp "$MOH_DIR/reno_project-system.wav" "$KV_TMP/jazz/a-first.wav"
+kv_python_call "$KV_TMP/jazz/a-first.wav" < "$KV_TMP/jazz.py" || kv_fail "jazz with a new file"
+kv_assert_eq 3 "$(grep -c 'event=moh_loaded' "$KVD_LOG")" "moh_loaded events after a new file"
+sed -i "s|^directory=$KV_TMP/jazz\$|directory=$MOH_DIR|" "$KV_CONF/musiconhold.conf"
+grep -q "^directory=$MOH_DIR" "$KV_CONF/musiconhold.conf" || kv_fail "musiconhold.conf not edited"
+kv_wait_log 'event=config_reload result=ok'
+kv_python_call "$MOH_DIR/macroform-cold_day.wav" < "$KV_TMP/jazz.py" || kv_fail "jazz after the reload"
+kv_assert_eq 3 "$(grep -c 'event=moh_loaded' "$KVD_LOG")" "moh_loaded events after the reload"
+kv_ok "a class's new file is played, a reload changes the class, audio is decoded once per directory"
 kvd_stop
 kv_pass

@@ -189,6 +189,11 @@ static int answer_a(struct call *c, uint16_t scode)
 	return 0;
 }
 
+int apps_answer(struct call *c, uint16_t scode)
+{
+	return answer_a(c, scode);
+}
+
 static void wait_done(void *arg)
 {
 	struct call *c = arg;

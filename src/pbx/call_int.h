@@ -237,6 +237,10 @@ bool hold_reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 int  hold_music_a(struct call *c, const char *class);
 /* The caller's dialplan music stops (the leg goes idle). */
 void hold_music_a_off(struct call *c);
+/* Dial()'s m[(class)]: the caller hears the class instead of ringing, as
+ * early media (183) before an answer; dial.c stops it with
+ * hold_music_a_off() before it bridges or gives up. */
+int  hold_dial_music(struct call *c, const char *class);
 /* The leg goes: its music is let go. */
 void hold_leg_release(struct leg *l);
 
@@ -248,6 +252,9 @@ void dial_leg_release(struct leg *b);   /* its INVITE's state, when freed */
 
 /* apps.c */
 int  apps_chan_init(struct call *c);
+/* 200 (answer) or 183 (progress) to the caller with our SDP, sent when the
+ * dialplan stops running: 0 or an errno. */
+int  apps_answer(struct call *c, uint16_t scode);
 void apps_play_done(struct call *c);
 void apps_play_start(struct call *c);   /* a Playback() waiting for media */
 void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */

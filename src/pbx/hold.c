@@ -133,6 +133,19 @@ int hold_music_a(struct call *c, const char *class)
 	return 0;
 }
 
+int hold_dial_music(struct call *c, const char *class)
+{
+	/* app_dial's m: music on the caller's channel, which chan_pjsip
+	 * carries as early media when it is not answered. */
+	if (!c->answered && !c->early) {
+		int err = apps_answer(c, 183);
+
+		if (err)
+			return err;
+	}
+	return hold_music_a(c, class);
+}
+
 void hold_music_a_off(struct call *c)
 {
 	if (!c->a.moh)

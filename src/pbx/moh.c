@@ -23,35 +23,6 @@
 #define MOH_MAX_FILES 1000      /* per directory: more are left out */
 
 /* One class's audio in one codec: the directory as it was when read. */
-struct moh_audio {
-	struct list_node le;        /* moh->audios */
-	char *dir;
-	enum cfg_moh_sort sort;
-	enum cfg_codec codec;
-	uint64_t sig;               /* of the files' names, sizes and mtimes */
-	uint8_t *data;
-	size_t n_frames;
-	unsigned refs;              /* plays, until the relay let go */
-	bool stale;                 /* a newer read replaced it, or no class
-				     * uses it: freed at its last release */
-};
-
-struct moh_play {
-	struct moh *m;
-	struct moh_audio *a;
-	struct rtp_leg *leg;
-	char class[80];
-	struct list_node le;        /* moh->releasing, while waiting for sync */
-};
-
-struct moh {
-	struct rtp_engine *rtp;
-	struct list_node audios;
-	struct list_node releasing;
-	unsigned plays;
-	uint64_t loads;
-};
-
 struct mfile {
 	char name[256];
 	size_t base;                /* length of the name without extension */
@@ -62,13 +33,58 @@ struct mfile {
 
 typedef VEC(struct mfile) mfile_vec;
 
-struct moh *moh_alloc(struct rtp_engine *rtp)
+/* One class's audio in one codec: the directory as it was when read. */
+struct moh_audio {
+	struct list_node le;        /* moh->audios */
+	char *dir;
+	char class[80];             /* the class it was read for, for logs */
+	enum cfg_moh_sort sort;
+	enum cfg_codec codec;
+	uint64_t sig;               /* of the files' names, sizes and mtimes */
+	uint8_t *data;
+	size_t n_frames;
+	unsigned refs;              /* plays, until the relay let go */
+	bool stale;                 /* a newer read replaced it, or no class
+				     * uses it: freed at its last release */
+	/* Decoded by a worker thread (uv_queue_work), not on the loop. */
+	bool loading;
+	bool orphan;                /* moh_free() came first: freed when the
+				     * worker is done */
+	int load_err;
+	mfile_vec files;            /* what the worker decodes */
+	struct list_node waiters;   /* plays waiting for it */
+	uv_work_t work;
+	struct moh *m;
+};
+
+struct moh_play {
+	struct moh *m;
+	struct moh_audio *a;
+	struct rtp_leg *leg;
+	uint8_t pt;
+	bool pending;               /* on a->waiters until the audio is read */
+	char class[80];
+	struct list_node le;        /* a->waiters, or moh->releasing while
+				     * waiting for the relay's sync */
+};
+
+struct moh {
+	struct rtp_engine *rtp;
+	uv_loop_t *loop;
+	struct list_node audios;
+	struct list_node releasing;
+	unsigned plays;
+	uint64_t loads;
+};
+
+struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop)
 {
 	struct moh *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
 	m->rtp = rtp;
+	m->loop = loop;
 	list_init(&m->audios);
 	list_init(&m->releasing);
 	return m;
@@ -77,6 +93,7 @@ struct moh *moh_alloc(struct rtp_engine *rtp)
 static void audio_free(struct moh_audio *a)
 {
 	list_unlink(&a->le);
+	vec_free(&a->files);
 	free(a->data);
 	free(a->dir);
 	free(a);
@@ -84,14 +101,25 @@ static void audio_free(struct moh_audio *a)
 
 void moh_free(struct moh *m)
 {
-	struct list_node *it, *tmp;
+	struct list_node *it, *tmp, *w, *wtmp;
 
 	if (!m)
 		return;
 	list_foreach_safe(it, tmp, &m->releasing)
 		free(list_entry(it, struct moh_play, le));
-	list_foreach_safe(it, tmp, &m->audios)
-		audio_free(list_entry(it, struct moh_audio, le));
+	list_foreach_safe(it, tmp, &m->audios) {
+		struct moh_audio *a = list_entry(it, struct moh_audio, le);
+
+		list_foreach_safe(w, wtmp, &a->waiters)
+			free(list_entry(w, struct moh_play, le));
+		if (a->loading) {
+			/* The loop runs on until the worker is done. */
+			list_unlink(&a->le);
+			a->orphan = true;
+			continue;
+		}
+		audio_free(a);
+	}
 	free(m);
 }
 
@@ -205,7 +233,7 @@ static void order(mfile_vec *files, enum cfg_moh_sort sort)
 }
 
 /* Decode every file into one buffer; a file that fails is left out. */
-static int audio_load(struct moh_audio *a, const mfile_vec *files)
+static int audio_decode(struct moh_audio *a, const mfile_vec *files)
 {
 	VEC(uint8_t) buf = {0};
 
@@ -252,9 +280,65 @@ static void sweep(struct moh *m, const struct kv_config *cfg)
 			       cfg->moh_classes[i].sort == a->sort;
 		if (!used)
 			a->stale = true;
-		if (a->stale && !a->refs)
+		if (a->stale && !a->refs && !a->loading)
 			audio_free(a);
 	}
+}
+
+static int play(struct moh_play *p)
+{
+	struct rtp_frames f;
+
+	f.data = p->a->data;
+	f.size = PROMPT_FRAME_BYTES;
+	f.count = p->a->n_frames;
+	f.ts_step = 0;
+	return rtp_leg_play(p->leg, &f, p->pt, true, true);
+}
+
+/* On a worker thread: prompt.c's decoding is thread-safe, and nothing
+ * else touches the audio while it is loading. */
+static void decode_work(uv_work_t *w)
+{
+	struct moh_audio *a = w->data;
+
+	a->load_err = audio_decode(a, &a->files);
+}
+
+static void decode_done(uv_work_t *w, int status)
+{
+	struct moh_audio *a = w->data;
+	struct list_node *it, *tmp;
+
+	a->loading = false;
+	if (status)
+		a->load_err = ECANCELED;
+	if (a->orphan) {
+		audio_free(a);
+		return;
+	}
+	vec_free(&a->files);
+	if (a->load_err) {
+		log_event(LOG_WARN, "moh_load_failed", "class=%s directory=%s error=%d",
+			  a->class, a->dir, a->load_err);
+		/* Its plays stay silent; the next start reads the files again. */
+		a->stale = true;
+	} else {
+		a->m->loads++;
+		log_event(LOG_INFO, "moh_loaded", "class=%s directory=%s seconds=%zu codec=%s",
+			  a->class, a->dir, a->n_frames * PROMPT_FRAME_MS / 1000,
+			  a->codec == CFG_CODEC_PCMA ? "alaw" : "ulaw");
+	}
+	list_foreach_safe(it, tmp, &a->waiters) {
+		struct moh_play *p = list_entry(it, struct moh_play, le);
+
+		list_unlink(&p->le);
+		p->pending = false;
+		if (!a->load_err && play(p))
+			log_event(LOG_WARN, "moh_play_failed", "class=%s", p->class);
+	}
+	if (a->stale && !a->refs)
+		audio_free(a);
 }
 
 static int audio_get(struct moh *m, const struct cfg_moh_class *cl,
@@ -287,19 +371,29 @@ static int audio_get(struct moh *m, const struct cfg_moh_class *cl,
 		err = ENOMEM;
 		goto out;
 	}
+	if (!files.n) {
+		err = ENOENT;
+		goto out;
+	}
+	a->m = m;
 	a->codec = codec;
 	a->sort = cl->sort;
 	a->sig = sig;
+	snprintf(a->class, sizeof(a->class), "%s", cl->name);
+	list_init(&a->waiters);
 	order(&files, cl->sort);
-	err = audio_load(a, &files);
-	if (err)
+	a->files = files;
+	memset(&files, 0, sizeof(files));
+	a->work.data = a;
+	a->loading = true;
+	err = uv_queue_work(m->loop, &a->work, decode_work, decode_done);
+	if (err) {
+		err = ENOMEM;
+		a->loading = false;
+		vec_free(&a->files);
 		goto out;
-	m->loads++;
+	}
 	list_push_back(&m->audios, &a->le);
-	log_event(LOG_INFO, "moh_loaded", "class=%s directory=%s files=%zu seconds=%zu "
-		  "codec=%s", cl->name, cl->directory, files.n,
-		  a->n_frames * PROMPT_FRAME_MS / 1000,
-		  codec == CFG_CODEC_PCMA ? "alaw" : "ulaw");
 	*ap = a;
 	a = NULL;
  out:
@@ -318,7 +412,6 @@ int moh_start(struct moh *m, const struct kv_config *cfg, const char *class,
 	const struct cfg_moh_class *cl;
 	struct moh_audio *a = NULL;
 	struct moh_play *p;
-	struct rtp_frames f;
 	int err;
 
 	*pp = NULL;
@@ -334,22 +427,27 @@ int moh_start(struct moh *m, const struct kv_config *cfg, const char *class,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ENOMEM;
+	list_node_init(&p->le);
 	err = audio_get(m, cl, codec, &a);
 	if (!err) {
-		f.data = a->data;
-		f.size = PROMPT_FRAME_BYTES;
-		f.count = a->n_frames;
-		f.ts_step = 0;
-		err = rtp_leg_play(leg, &f, pt, true, true);
+		p->m = m;
+		p->a = a;
+		p->leg = leg;
+		p->pt = pt;
+		snprintf(p->class, sizeof(p->class), "%s", cl->name);
+		if (a->loading) {
+			/* Silence until the worker is done: the leg must not go
+			 * on relaying what the holder sends. */
+			rtp_leg_stop(leg);
+			p->pending = true;
+			list_push_back(&a->waiters, &p->le);
+		} else {
+			err = play(p);
+		}
 	}
 	if (!err) {
 		a->refs++;
 		m->plays++;
-		p->m = m;
-		p->a = a;
-		p->leg = leg;
-		snprintf(p->class, sizeof(p->class), "%s", cl->name);
-		list_node_init(&p->le);
 		*pp = p;
 	} else {
 		free(p);
@@ -379,6 +477,17 @@ void moh_release(struct moh_play *p)
 	m = p->m;
 	m->plays--;
 	p->leg = NULL;
+	if (p->pending) {
+		/* Never played: nothing for the relay to let go of. */
+		struct moh_audio *a = p->a;
+
+		list_unlink(&p->le);
+		a->refs--;
+		free(p);
+		if (a->stale && !a->refs && !a->loading)
+			audio_free(a);
+		return;
+	}
 	list_push_back(&m->releasing, &p->le);
 	/* Out of memory for the sync: the audio stays for good, rather than
 	 * freeing frames a worker may still send. */

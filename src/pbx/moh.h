@@ -10,6 +10,10 @@
  * on hold does not grow with the calls that hear it: each play costs a
  * small handle.
  *
+ * The files are decoded on a worker thread of loop (uv_queue_work), not on
+ * the loop itself, which answers SIP meanwhile: a leg whose class is still
+ * being read is silent until it is, then plays from the first frame.
+ *
  * The buffer is reference counted: each play holds it until the relay has
  * let go of it (an rtp_engine_sync() after the play ended), so a reload
  * that changes the class, or new files in its directory, never frees audio
@@ -36,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "config/config.h"
 #include "media/rtp.h"
 
@@ -50,17 +56,19 @@ struct moh_stats {
 };
 
 /* NULL on allocation failure. */
-struct moh *moh_alloc(struct rtp_engine *rtp);
-/* After rtp_engine_free() (its workers joined): frees everything. */
+struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop);
+/* After rtp_engine_free() (its workers joined): frees everything; audio a
+ * worker is still decoding goes when it is done (the loop must run on). */
 void moh_free(struct moh *m);
 
 /*
  * Music of class (NULL or "": "default") on leg, in codec (PCMU or PCMA)
  * with payload type pt, from the first frame of the class's first file.
  * A class cfg does not have falls back to "default", as Asterisk's
- * local_ast_moh_start().  0 and *pp; ENOENT (no such class, or no file
- * that decodes), ENOTSUP (another codec), ENOMEM, or rtp_leg_play()'s
- * error.
+ * local_ast_moh_start().  0 and *pp; ENOENT (no such class, or no sound
+ * file in its directory), ENOTSUP (another codec), ENOMEM, or
+ * rtp_leg_play()'s error.  Files that do not decode are left out (logged);
+ * when none does, the play stays silent.
  */
 int  moh_start(struct moh *m, const struct kv_config *cfg, const char *class,
 	       struct rtp_leg *leg, enum cfg_codec codec, uint8_t pt,

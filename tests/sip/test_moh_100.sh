@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_call_moh_100 - 100 calls on hold at once share one copy of the
+# test_moh_100 - 100 calls on hold at once share one copy of the
 # music: kubevoxd's resident memory (VmRSS of /proc/PID/status) is read
 # with no call (once a first hold has loaded the default class), with 100
 # bridged calls, then with the same 100 calls held by their callers; every

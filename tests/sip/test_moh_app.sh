@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_call_moh_app - music on hold from the dialplan, checked by what the
+# test_moh_app - music on hold from the dialplan, checked by what the
 # caller hears (each play starts with a marked packet; the music is
 # compared with the start of musiconhold.conf's first file, the prompt
 # with its WAV):

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/load.h"
 #include "config/mohconf.h"
 
 #define FILE_NAME "musiconhold.conf"

@@ -19,11 +19,11 @@
 
 #include <stdbool.h>
 
-#include "config/astconf.h"
-#include "config/config.h"
-#include "config/load.h"
+#include <stddef.h>
 
-void mohconf_load(struct cfg_load *ld, const struct astconf *ac);
+#include "config/config.h"
+
+/* The reader itself, mohconf_load(), is load.h's (private to config/). */
 
 /* The class of that name (case-insensitive, as Asterisk); NULL when none. */
 const struct cfg_moh_class *config_moh_class(const struct kv_config *cfg,

@@ -71,13 +71,15 @@ struct moh_play {
 struct moh {
 	struct rtp_engine *rtp;
 	uv_loop_t *loop;
+	struct kv_config *const *current;   /* the PBX's configuration now */
 	struct list_node audios;
 	struct list_node releasing;
 	unsigned plays;
 	uint64_t loads;
 };
 
-struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop)
+struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop,
+		      struct kv_config *const *current)
 {
 	struct moh *m = calloc(1, sizeof(*m));
 
@@ -85,6 +87,7 @@ struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop)
 		return NULL;
 	m->rtp = rtp;
 	m->loop = loop;
+	m->current = current;
 	list_init(&m->audios);
 	list_init(&m->releasing);
 	return m;
@@ -266,9 +269,12 @@ static int audio_decode(struct moh_audio *a, const mfile_vec *files)
 	return 0;
 }
 
-/* Audio no class of cfg plays is let go once no leg plays it. */
-static void sweep(struct moh *m, const struct kv_config *cfg)
+/* Audio no class of the current configuration plays (a call keeps the
+ * configuration it started with, but new plays use the current one's
+ * classes) is let go once no leg plays it. */
+static void sweep(struct moh *m)
 {
+	const struct kv_config *cfg = *m->current;
 	struct list_node *it, *tmp;
 
 	list_foreach_safe(it, tmp, &m->audios) {
@@ -453,7 +459,7 @@ int moh_start(struct moh *m, const struct kv_config *cfg, const char *class,
 		free(p);
 	}
 	/* After the play took its reference: what it plays stays. */
-	sweep(m, cfg);
+	sweep(m);
 	return err;
 }
 

@@ -55,8 +55,11 @@ struct moh_stats {
 	uint64_t loads;       /* directories decoded */
 };
 
-/* NULL on allocation failure. */
-struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop);
+/* current: where the PBX keeps its configuration (reloads replace it),
+ * whose classes decide which audio stays loaded.  NULL on allocation
+ * failure. */
+struct moh *moh_alloc(struct rtp_engine *rtp, uv_loop_t *loop,
+		      struct kv_config *const *current);
 /* After rtp_engine_free() (its workers joined): frees everything; audio a
  * worker is still decoding goes when it is done (the loop must run on). */
 void moh_free(struct moh *m);

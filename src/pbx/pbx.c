@@ -348,7 +348,7 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
-	pbx->moh = moh_alloc(pbx->rtp, loop);
+	pbx->moh = moh_alloc(pbx->rtp, loop, &pbx->cfg);
 	if (!pbx->moh) {
 		err = ENOMEM;
 		goto out;

@@ -4,9 +4,9 @@
 # the runtime file tree in /rootfs: kubevoxd, exactly the shared libraries
 # ldd says it needs with the dynamic loader, a passwd/group naming the
 # unprivileged user 10001, an empty /tmp, the directories asterisk.conf
-# points at, and the English and French prompts.  The second stage is that
+# points at, the English and French prompts and the music on hold.  The second stage is that
 # tree on `scratch`: no shell, no package manager, nothing to patch but
-# what kubevoxd uses, about 25 MB.
+# what kubevoxd uses, about 27 MB.
 #
 # No configuration is baked in: the Asterisk-style files are mounted at
 # /etc/kubevox (a ConfigMap and a Secret on Kubernetes; see
@@ -25,7 +25,9 @@ LABEL io.kubevox.image=build
 
 # GSM prompts: Asterisk's core sounds in GSM 6.10 take a tenth of the room
 # of the 8 kHz WAV ones and kubevoxd plays them to G.711 phones as they
-# are.  The plain asterisk-core-sounds-{en,fr} packages only add the en/
+# are.  Music on hold likewise: asterisk-moh-opsound-gsm (1.8 MB) rather
+# than the -wav package the tests use (17 MB, which would take the image
+# past 40 MB); kubevoxd decodes either once into G.711.  The plain asterisk-core-sounds-{en,fr} packages only add the en/
 # and fr/ links to the voice directories, which the copy below follows.
 # libcmocka-dev is there because CMakeLists.txt looks for it even when
 # only the daemon is built.
@@ -37,6 +39,7 @@ RUN apt-get update \
       libcmocka-dev \
       asterisk-core-sounds-en-gsm asterisk-core-sounds-en \
       asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr \
+      asterisk-moh-opsound-gsm \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -58,7 +61,8 @@ RUN set -eu; \
     done; \
     mkdir -p "$r/usr/bin" "$r/etc/kubevox" "$r/tmp" \
              "$r/var/log/kubevox" "$r/var/spool/kubevox" \
-             "$r/usr/share/asterisk/sounds/en" "$r/usr/share/asterisk/sounds/fr"; \
+             "$r/usr/share/asterisk/sounds/en" "$r/usr/share/asterisk/sounds/fr" \
+             "$r/usr/share/asterisk/moh"; \
     install -m 0755 -s build/kubevoxd "$r/usr/bin/kubevoxd"; \
     libs=$(ldd build/kubevoxd | awk '$2 == "=>" && $3 ~ /^\// { print $3 } \
                                      $1 ~ /^\// { print $1 }'); \
@@ -76,6 +80,8 @@ RUN set -eu; \
     cp -RL /usr/share/asterisk/sounds/fr/. "$r/usr/share/asterisk/sounds/fr/"; \
     test -s "$r/usr/share/asterisk/sounds/en/hello-world.gsm"; \
     test -s "$r/usr/share/asterisk/sounds/fr/hello-world.gsm"; \
+    cp -RL /usr/share/asterisk/moh/. "$r/usr/share/asterisk/moh/"; \
+    test -s "$r/usr/share/asterisk/moh/macroform-cold_day.gsm"; \
     chroot "$r" /usr/bin/kubevoxd -V
 
 FROM scratch

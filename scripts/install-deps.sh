@@ -9,8 +9,12 @@ BUILD_PKGS="build-essential cmake pkg-config libuv1-dev libssl-dev libhiredis-de
 # Playback prompts, 8 kHz WAV, in /usr/share/asterisk/sounds/{en,fr}: the
 # -wav packages hold the files (en_US_f_Allison, fr_CA_f_June), the plain
 # ones register the en and fr directory links through update-alternatives.
+# Music on hold: asterisk-moh-opsound-wav puts Asterisk's opsound classes
+# in /usr/share/asterisk/moh (musiconhold.conf's directory=moh under
+# Debian's astdatadir); `make run` plays them and the tests compare what
+# the relay sends with them.
 SOUND_PKGS="asterisk-core-sounds-en-wav asterisk-core-sounds-en
-  asterisk-core-sounds-fr-wav asterisk-core-sounds-fr"
+  asterisk-core-sounds-fr-wav asterisk-core-sounds-fr asterisk-moh-opsound-wav"
 # kamailio and inotify-tools: the front door's tests (k8s/front/front.sh).
 TEST_PKGS="sip-tester redis-server redis-sentinel clang libclang-rt-14-dev python3 curl
   iproute2 procps dnsmasq-base kamailio inotify-tools"

@@ -3,8 +3,9 @@
  * reference-counted struct kv_config, and look things up in it.
  *
  * The files are read in a fixed order (asterisk.conf, pjsip.conf, rtp.conf,
- * kubevox.conf, http.conf, extensions.conf, cdr.conf, voicemail.conf); all messages are
- * then sorted by file and line so that --check reads like a compiler's
+ * kubevox.conf, http.conf, extensions.conf, cdr.conf, voicemail.conf,
+ * musiconhold.conf); all messages are then sorted by file and line so that
+ * --check reads like a compiler's
  * output.  Everything the configuration points to lives in one arena
  * owned by it.
  */
@@ -23,6 +24,7 @@
 #include "util/hash.h"
 #include "config/extensions.h"
 #include "config/load.h"
+#include "config/mohconf.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 
@@ -66,6 +68,8 @@ static void defaults_set(struct cfg_load *ld)
 	cfg->rtpend = 31000;
 	cfg->astlogdir = load_strdup(ld, "/var/log/asterisk");
 	cfg->astspooldir = load_strdup(ld, "/var/spool/asterisk");
+	/* Debian's astdatadir, where its moh and sounds packages install. */
+	cfg->astdatadir = load_strdup(ld, "/usr/share/asterisk");
 	cfg->security.ban_failures = 20;
 	cfg->security.ban_window = 60;
 	cfg->security.ban_time = 300;
@@ -229,6 +233,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	file_read(&ld, dir, "extensions.conf", false, extensions_load);
 	file_read(&ld, dir, "cdr.conf", false, cdr_load);
 	file_read(&ld, dir, "voicemail.conf", false, mwiconf_load);
+	file_read(&ld, dir, "musiconhold.conf", false, mohconf_load);
 	/* No extensions.conf is an empty dialplan: every call gets 404. */
 	if (!cfg->dialplan)
 		dialplan_load(NULL, diag, &cfg->dialplan);

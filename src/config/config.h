@@ -93,6 +93,8 @@ struct cfg_endpoint {
 	struct cfg_transport *transport;   /* NULL: any */
 	char *callerid;               /* "Name" <num>, as written, or NULL */
 	char *language;               /* prompts' language, default "en" */
+	char *moh_suggest;            /* music class its holds play to the
+				       * other party, default "default" */
 	enum cfg_dtmf_mode dtmf_mode; /* default rfc4733 */
 	uint32_t rtp_timeout;         /* s without RTP before hang-up, 0 never */
 	uint32_t rtp_timeout_hold;    /* the same while on hold */
@@ -251,6 +253,18 @@ struct cfg_http {
 
 struct dialplan;
 
+/* musiconhold.conf: one class of mode=files (config/mohconf.c). */
+enum cfg_moh_sort { CFG_MOH_SORT_ALPHA, CFG_MOH_SORT_RANDOM, CFG_MOH_SORT_RANDSTART };
+
+struct cfg_moh_class {
+	char *name;
+	char *directory;              /* absolute: a relative directory= is
+				       * under astdatadir, as in Asterisk */
+	enum cfg_moh_sort sort;       /* default alpha */
+	const char *file;
+	int line;
+};
+
 /* cdr.conf, as Asterisk's cdr and cdr_csv modules read it (cdrconf.c
  * reads it, pbx/cdr.c writes the records). */
 struct cdr_config {
@@ -290,6 +304,7 @@ struct kv_config {
 	/* asterisk.conf [directories] */
 	char *astlogdir;              /* default /var/log/asterisk */
 	char *astspooldir;            /* default /var/spool/asterisk */
+	char *astdatadir;             /* default /usr/share/asterisk (Debian's) */
 
 	struct cfg_security security;
 	struct cfg_state state;
@@ -315,6 +330,8 @@ struct kv_config {
 	struct dialplan *dialplan;
 	/* cdr.conf: without it no CDR is written, as in Asterisk */
 	struct cdr_config cdr;
+	/* musiconhold.conf: the classes KubeVox plays (mode=files) */
+	struct cfg_moh_class *moh_classes;  size_t moh_classes_n;
 
 	/* Every file read (after includes), for change detection: full
 	 * paths (the config dir joined with the name the user wrote). */

@@ -573,25 +573,59 @@ int dp_background_parse(char *text, struct dp_background *b, struct dp_report *r
 	return 0;
 }
 
+struct waitexten_ctx {
+	struct dp_waitexten *w;
+	struct dp_report *rep;
+};
+
 static void waitexten_opt(char letter, char *optarg, void *arg)
 {
-	struct dp_report *rep = arg;
+	struct waitexten_ctx *x = arg;
 
-	warning(rep, "option '%c' (%s) is not supported (ignored)", letter,
-		letter == 'm' ? "music on hold" : "dial tone");
+	if (letter == 'm') {
+		x->w->moh = true;
+		x->w->moh_class = optarg ? str_trim(optarg) : "";
+		return;
+	}
+	warning(x->rep, "option '%c' (dial tone) is not supported (ignored)", letter);
 }
 
-void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep)
+void dp_waitexten_parse(char *text, struct dp_waitexten *w, struct dp_report *rep)
 {
 	char *argv[2] = { NULL, NULL }, *t;
 	int argc = dp_args_split(text, argv, 2);
+	struct waitexten_ctx x = { w, rep };
 
-	*ms = 0;
+	memset(w, 0, sizeof(*w));
+	w->moh_class = "";
 	t = argc ? str_trim(argv[0]) : "";
 	if (*t)
-		dp_wait_parse(t, ms, rep);
+		dp_wait_parse(t, &w->ms, rep);
 	if (argc > 1 && !opaque(rep, argv[1], strlen(argv[1])))
-		options_each(argv[1], "md", rep, waitexten_opt, rep);
+		options_each(argv[1], "md", rep, waitexten_opt, &x);
+}
+
+/* ---- MusicOnHold, StartMusicOnHold ---- */
+
+void dp_moh_parse(char *text, struct dp_moh *m, struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL };
+	int argc = dp_args_split(text, argv, 2);
+	int secs;
+
+	m->class = argc ? str_trim(argv[0]) : "";
+	m->duration_ms = 0;
+	if (argc < 2)
+		return;
+	argv[1] = str_trim(argv[1]);
+	if (!*argv[1] || opaque(rep, argv[1], strlen(argv[1])))
+		return;
+	if (sscanf(argv[1], "%d", &secs) != 1) {
+		problem(rep, false, "invalid duration '%s' (plays until hang-up)", argv[1]);
+		return;
+	}
+	if (secs > 0)
+		m->duration_ms = (uint64_t)secs * 1000;
 }
 
 /* ---- Read ---- */

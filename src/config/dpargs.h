@@ -209,11 +209,33 @@ int dp_background_parse(char *text, struct dp_background *b, struct dp_report *r
 
 /*
  * WaitExten([seconds][,options]), as pbx_builtin_waitexten() reads it:
- * *ms is 0 when the time is missing or not positive (the default then
- * applies: 10 s).  Not fatal: a time that is not a number; warned: the
- * options m (music on hold) and d (dial tone), not supported.
+ * ms is 0 when the time is missing or not positive (the default then
+ * applies: 10 s); option m[(class)] plays music on hold while waiting.
+ * Not fatal: a time that is not a number; warned: the option d (dial
+ * tone), not supported.
  */
-void dp_waitexten_parse(char *text, uint64_t *ms, struct dp_report *rep);
+struct dp_waitexten {
+	uint64_t ms;
+	bool moh;                /* option m */
+	const char *moh_class;   /* its class; "": the default */
+};
+
+void dp_waitexten_parse(char *text, struct dp_waitexten *w, struct dp_report *rep);
+
+/*
+ * MusicOnHold([class[,duration]]), as app_moh's play_moh_exec() reads
+ * it: the class as written ("": the channel's, i.e. default), the
+ * duration in whole seconds (sscanf "%d": "10s" is 10); 0 plays until
+ * hang-up.  StartMusicOnHold([class]) takes the class alone.  Not fatal:
+ * a duration that is not a number (app_moh warns and plays until
+ * hang-up).
+ */
+struct dp_moh {
+	const char *class;       /* "" none */
+	uint64_t duration_ms;    /* 0: until hang-up */
+};
+
+void dp_moh_parse(char *text, struct dp_moh *m, struct dp_report *rep);
 
 /*
  * Read(variable[,filename[&filename2...][,maxdigits[,options[,attempts[,timeout]]]]]),

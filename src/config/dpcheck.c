@@ -219,6 +219,8 @@ static void check_app(struct check *k, char *buf)
 	struct dp_background bg;
 	struct dp_read rd;
 	struct dp_saynumber sn;
+	struct dp_waitexten we;
+	struct dp_moh moh;
 	enum q850_cause cause;
 	struct dp_dial d;
 	char *argv[2];
@@ -252,7 +254,11 @@ static void check_app(struct check *k, char *buf)
 			check_msg(k, DIAG_ERROR, "unknown context '%s'", bg.context);
 		break;
 	case DP_APP_WAITEXTEN:
-		dp_waitexten_parse(buf, &ms, &k->rep);
+		dp_waitexten_parse(buf, &we, &k->rep);
+		break;
+	case DP_APP_MUSICONHOLD:
+	case DP_APP_STARTMUSICONHOLD:
+		dp_moh_parse(buf, &moh, &k->rep);
 		break;
 	case DP_APP_READ:
 		dp_read_parse(buf, &rd, &k->rep);

@@ -58,6 +58,8 @@ void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_http(struct cfg_load *ld, const struct astconf *ac);
 /* voicemail.conf [general] pollmailboxes, pollfreq (mwiconf.c). */
 void mwiconf_load(struct cfg_load *ld, const struct astconf *ac);
+/* musiconhold.conf (mohconf.c). */
+void mohconf_load(struct cfg_load *ld, const struct astconf *ac);
 /* [cluster] defaults from the environment and the transports: once every
  * file is read. */
 void sysconf_cluster_finish(struct cfg_load *ld);

@@ -52,7 +52,6 @@ static const char *const endpoint_unsupported[] = {
 	"max_audio_streams", "max_video_streams", "media_address",
 	"media_encryption", "media_encryption_optimistic",
 	"media_use_received_transport", "message_context", "moh_passthrough",
-	"moh_suggest",
 	"named_call_group", "named_pickup_group", "notify_early_inuse_ringing",
 	"one_touch_recording",
 	"outgoing_call_offer_pref", "overlap_context", "permit", "pickup_group",
@@ -1024,6 +1023,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 			opt_str(ld, v, &e->callerid);
 		} else if (is(v, "language")) {
 			opt_str(ld, v, &e->language);
+		} else if (is(v, "moh_suggest")) {
+			opt_str(ld, v, &e->moh_suggest);
 		} else if (is(v, "dtmf_mode")) {
 			dtmf_mode_parse(ld, v, kind, e);
 		} else if (is(v, "rtp_timeout")) {
@@ -1092,6 +1093,8 @@ static void endpoint_parse(struct pjsip *pj, const struct astconf_section *s)
 		e->context = load_strdup(ld, "default");
 	if (!e->language)
 		e->language = load_strdup(ld, "en");
+	if (!e->moh_suggest)
+		e->moh_suggest = load_strdup(ld, "default");
 }
 
 /*

@@ -66,6 +66,8 @@ void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 				dst = &cfg->astlogdir;
 			else if (!strcasecmp(v->name, "astspooldir"))
 				dst = &cfg->astspooldir;
+			else if (!strcasecmp(v->name, "astdatadir"))
+				dst = &cfg->astdatadir;
 			if (!dst)
 				continue;
 			if (!*v->value) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -652,6 +653,40 @@ void prompt_release(struct prompt_cache *pc, const struct prompt *p)
 		}
 	}
 	pthread_mutex_unlock(&pc->lock);
+}
+
+int prompt_decode_file(const char *path, enum cfg_codec codec, uint8_t **data,
+		       size_t *n_frames)
+{
+	const char *dot = strrchr(path, '.');
+	struct prompt_entry *e = NULL;
+	struct found f;
+	size_t i;
+	int err;
+
+	*data = NULL;
+	*n_frames = 0;
+	if (codec != CFG_CODEC_PCMU && codec != CFG_CODEC_PCMA)
+		return ENOTSUP;
+	for (i = 0; dot && i < sizeof(fmt_ext) / sizeof(fmt_ext[0]); i++) {
+		if (!strcasecmp(dot, fmt_ext[i]))
+			break;
+	}
+	if (!dot || i == sizeof(fmt_ext) / sizeof(fmt_ext[0]))
+		return EINVAL;
+	if (snprintf(f.path, sizeof(f.path), "%s", path) >= (int)sizeof(f.path))
+		return ENAMETOOLONG;
+	f.fmt = (enum prompt_fmt)i;
+	if (stat(f.path, &f.st))
+		return errno == ENOENT ? ENOENT : EIO;
+	err = entry_load(&f, codec, &e);
+	if (err)
+		return err;
+	*data = e->data;
+	*n_frames = e->p.n_frames;
+	e->data = NULL;
+	entry_free(e);
+	return 0;
 }
 
 void prompt_cache_stats(struct prompt_cache *pc, struct prompt_stats *st)

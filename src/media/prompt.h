@@ -83,4 +83,15 @@ void prompt_release(struct prompt_cache *pc, const struct prompt *p);
 
 void prompt_cache_stats(struct prompt_cache *pc, struct prompt_stats *st);
 
+/*
+ * One file decoded as prompt_get() decodes, but outside the cache, for
+ * audio its caller keeps whole and shares itself (music on hold): path is
+ * used as it is, its format told by its extension (.ulaw .alaw .wav
+ * .gsm).  On success *data (malloc'ed, the caller frees it) holds
+ * *n_frames frames of PROMPT_FRAME_BYTES.  Errors as prompt_get(), and
+ * EINVAL for another extension.
+ */
+int prompt_decode_file(const char *path, enum cfg_codec codec, uint8_t **data,
+		       size_t *n_frames);
+
 #endif

@@ -2,8 +2,8 @@
  * apps.c - the call as a dialplan channel: its variables (CALLERID(),
  * UNIQUEID, HANGUPCAUSE, ...) and the applications that act on the call:
  * Answer, Ringing, Progress, Wait, Hangup, Busy, Congestion, Dial,
- * Playback, Echo, and the IVR's: Background, WaitExten, Read, SayDigits,
- * SayNumber, with the caller's keys (RFC 4733 or SIP INFO, as the
+ * Playback, Echo, MusicOnHold (its music is hold.c's), and the IVR's:
+ * Background, WaitExten, Read, SayDigits, SayNumber, with the caller's keys (RFC 4733 or SIP INFO, as the
  * endpoint's dtmf_mode says) and the extension they dial collected as
  * Asterisk's __ast_pbx_run() does.  Control-flow applications are the
  * interpreter's.
@@ -223,6 +223,11 @@ static int answer_a(struct call *c, uint16_t scode)
 	else
 		c->answered = true;
 	return 0;
+}
+
+int apps_answer(struct call *c, uint16_t scode)
+{
+	return answer_a(c, scode);
 }
 
 static void wait_done(void *arg)
@@ -525,21 +530,60 @@ static void waitexten_timeout(void *arg)
 	struct call *c = arg;
 
 	c->ivr.state = IVR_NONE;
+	hold_music_a_off(c);
 	call_resume(c, dp_chan_resume(c->dp, dp_chan_timeout(c->dp)));
 }
 
 static enum dp_result app_waitexten(struct call *c, const char *args)
 {
 	char *buf = strdup(args ? args : "");
-	uint64_t ms;
+	struct dp_waitexten w;
 
 	if (!buf)
 		return DP_HANGUP;
-	dp_waitexten_parse(buf, &ms, NULL);
+	dp_waitexten_parse(buf, &w, NULL);
+	/* Option m: pbx_builtin_waitexten() indicates hold, with its class. */
+	if (w.moh)
+		hold_music_a(c, w.moh_class);
 	free(buf);
 	c->ivr.state = IVR_WAITEXTEN;
-	tmr_start(c->pbx->tmrq, &c->app_tmr, ms ? ms : c->rtimeout_ms,
+	tmr_start(c->pbx->tmrq, &c->app_tmr, w.ms ? w.ms : c->rtimeout_ms,
 		  waitexten_timeout, c);
+	return DP_ASYNC;
+}
+
+/* ---- MusicOnHold, StartMusicOnHold, StopMusicOnHold ---- */
+
+static void moh_done(void *arg)
+{
+	struct call *c = arg;
+
+	hold_music_a_off(c);
+	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+}
+
+/* app_moh: MusicOnHold() plays until hang-up or its duration, Start...()
+ * goes on with the dialplan under the music.  A class that cannot start
+ * is a warning and the next priority, as app_moh. */
+static enum dp_result app_moh(struct call *c, enum dp_app app, const char *args)
+{
+	char *buf = strdup(args ? args : "");
+	struct dp_moh m;
+	int err;
+
+	if (!buf)
+		return DP_HANGUP;
+	dp_moh_parse(buf, &m, NULL);
+	if (!c->answered && answer_a(c, 200)) {
+		free(buf);
+		return DP_HANGUP;
+	}
+	err = hold_music_a(c, m.class);
+	free(buf);
+	if (err || app == DP_APP_STARTMUSICONHOLD)
+		return DP_CONTINUE;
+	if (m.duration_ms)
+		tmr_start(c->pbx->tmrq, &c->app_tmr, m.duration_ms, moh_done, c);
 	return DP_ASYNC;
 }
 
@@ -854,6 +898,18 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	}
 	c->app = app;
 	xfer_app(c, app);
+	/* Music started by StartMusicOnHold() (or a WaitExten(m) left behind)
+	 * stops when another application takes the caller's media. */
+	switch (app) {
+	case DP_APP_DIAL: case DP_APP_PLAYBACK: case DP_APP_ECHO:
+	case DP_APP_BACKGROUND: case DP_APP_WAITEXTEN: case DP_APP_READ:
+	case DP_APP_SAYDIGITS: case DP_APP_SAYNUMBER: case DP_APP_MUSICONHOLD:
+	case DP_APP_STARTMUSICONHOLD: case DP_APP_STOPMUSICONHOLD:
+		hold_music_a_off(c);
+		break;
+	default:
+		break;
+	}
 
 	switch (app) {
 	case DP_APP_ANSWER:
@@ -899,6 +955,11 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 	case DP_APP_SAYDIGITS:
 	case DP_APP_SAYNUMBER:
 		return app_say(c, app, args);
+	case DP_APP_MUSICONHOLD:
+	case DP_APP_STARTMUSICONHOLD:
+		return app_moh(c, app, args);
+	case DP_APP_STOPMUSICONHOLD:
+		return DP_CONTINUE;
 	default:
 		return DP_CONTINUE;
 	}

@@ -481,6 +481,7 @@ static void leg_release(struct leg *l)
 		dial_leg_release(l);
 	if (l->dlg)
 		call_table_remove(c->calls, l);
+	hold_leg_release(l);
 	legmedia_free(&l->m);
 	if (l->inv_ctx)
 		sip_ctx_abandon(l->inv_ctx);
@@ -1010,8 +1011,8 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg);
 /* A re-INVITE (hold, unhold, new media address) from leg l's phone. */
 /* Headers of a 200 to a re-INVITE: a caller's refresh gets the session
  * interval back (RFC 4028 §9), or it would stop refreshing. */
-static const char *reinvite_headers(const struct call *c, const struct leg *l,
-				    char *buf, size_t size)
+const char *call_reinvite_headers(const struct call *c, const struct leg *l,
+				  char *buf, size_t size)
 {
 	if (l != &c->a || !c->se)
 		return call_allow;
@@ -1060,7 +1061,7 @@ static void reinvite_late(struct call *c, struct leg *l, struct sip_stx *stx,
 	}
 	b.p = body.p;
 	b.l = body.len;
-	sip_stx_reply(stx, 200, NULL, NULL, reinvite_headers(c, l, hdrs, sizeof(hdrs)),
+	sip_stx_reply(stx, 200, NULL, NULL, call_reinvite_headers(c, l, hdrs, sizeof(hdrs)),
 		      "application/sdp", &b);
 	sbuf_free(&body);
 	/* RFC 3261 §13.3.1.4: a 2xx never ACKed ends the session with BYE. */
@@ -1105,6 +1106,8 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		goto out;
 	}
 
+	if (bridged && o && hold_reinvite(c, l, stx, &in))
+		goto out;
 	if (!bridged || !o) {
 		/* Media ends here (Echo, Playback): answer it ourselves. */
 		free(l->offer);
@@ -1120,7 +1123,7 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 		sdp_encode(&body, out);
 		b.p = body.p;
 		b.l = body.len;
-		sip_stx_reply(stx, 200, NULL, NULL, reinvite_headers(c, l, hdrs, sizeof(hdrs)),
+		sip_stx_reply(stx, 200, NULL, NULL, call_reinvite_headers(c, l, hdrs, sizeof(hdrs)),
 			      "application/sdp", &b);
 		sbuf_free(&body);
 		goto out;
@@ -1203,7 +1206,7 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	b.p = body.p;
 	b.l = body.len;
 	sip_stx_reply(l->reinv_stx, 200, NULL, NULL,
-		      reinvite_headers(c, l, hdrs, sizeof(hdrs)), "application/sdp", &b);
+		      call_reinvite_headers(c, l, hdrs, sizeof(hdrs)), "application/sdp", &b);
 	sbuf_free(&body);
 	l->reinv_stx = NULL;
 	log_event(LOG_INFO, "call_reinvite", "uniqueid=%s from=%s hold=%s",

@@ -9,6 +9,7 @@
  *   dialopts.c  what Dial()'s options do once the call is dialled
  *   transfer.c  REFER (blind and attended) and INVITE with Replaces: legs
  *            move into a new call (call_leg_move)
+ *   hold.c   hold, resume and music on hold (MusicOnHold(), WaitExten(m))
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -47,6 +48,7 @@ enum leg_state {
 struct call;
 struct dial_uac;
 struct xfer;
+struct moh_play;
 
 struct leg {
 	struct call *call;
@@ -90,6 +92,10 @@ struct leg {
 	struct sdp_session *late_offer;
 	uint32_t late_cseq;
 	struct tmr late_tmr;            /* that ACK never came (re-INVITE) */
+
+	/* hold.c */
+	bool held;                      /* its phone put the bridge on hold */
+	struct moh_play *moh;           /* the music it hears, NULL none */
 };
 
 /* What a key of the caller does now (apps.c). */
@@ -256,6 +262,31 @@ struct call *call_alloc(struct calls *cs);
 struct leg *call_leg_find(struct calls *cs, const char *callid, size_t cl,
 			  const char *ltag, size_t tl);
 
+/* Headers of a 200 to a re-INVITE of leg l (Allow, session timer). */
+const char *call_reinvite_headers(const struct call *c, const struct leg *l,
+				  char *buf, size_t size);
+
+/* hold.c */
+/* A re-INVITE whose SDP (*in) holds or resumes, while bridged, or any
+ * while the bridge is on hold: answered here, music to the other party,
+ * the bridge back on resume.  true when handled (*in is taken). */
+bool hold_reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
+		   struct sdp_session **in);
+/* Music on the caller's leg (MusicOnHold(), StartMusicOnHold(),
+ * WaitExten(m)): 0 or moh_start()'s error. */
+int  hold_music_a(struct call *c, const char *class);
+/* The caller's dialplan music stops (the leg goes idle). */
+void hold_music_a_off(struct call *c);
+/* The music leg l hears stops (the leg goes idle): it moves to another
+ * call (transfer.c), whose relay mode is that call's to give. */
+void hold_leg_off(struct leg *l);
+/* Dial()'s m[(class)]: the caller hears the class instead of ringing, as
+ * early media (183) before an answer; dial.c stops it with
+ * hold_music_a_off() before it bridges or gives up. */
+int  hold_dial_music(struct call *c, const char *class);
+/* The leg goes: its music is let go. */
+void hold_leg_release(struct leg *l);
+
 /* dial.c */
 enum dp_result dial_start(struct call *c, const char *args);
 void dial_cancel_all(struct call *c, const char *status);
@@ -281,6 +312,9 @@ void dialopts_stop(struct call *c);      /* timers, prompt: the call ends */
 
 /* apps.c */
 int  apps_chan_init(struct call *c);
+/* 200 (answer) or 183 (progress) to the caller with our SDP, sent when the
+ * dialplan stops running: 0 or an errno. */
+int  apps_answer(struct call *c, uint16_t scode);
 void apps_play_done(struct call *c);
 void apps_play_start(struct call *c);   /* a Playback() waiting for media */
 void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */

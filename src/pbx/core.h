@@ -29,6 +29,7 @@ struct pbx_dns;
 struct flowproxy;
 struct idhosts;
 struct mwi;
+struct moh;
 struct outregs;
 struct prompt_holds;
 
@@ -53,6 +54,7 @@ struct pbx {
 	struct rtp_engine *rtp;         /* media relay */
 	struct prompt_cache *prompts;   /* Playback() audio */
 	struct prompt_holds *holds;     /* prompts the relay may still read */
+	struct moh *moh;                /* music on hold, shared by calls */
 	struct calls *calls;
 	struct flowproxy *proxy;        /* requests for phones of other replicas */
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */

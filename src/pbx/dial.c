@@ -126,6 +126,7 @@ static void dial_failed(struct call *c)
 	else
 		set_status(c, "CHANUNAVAIL", Q850_SUBSCRIBER_ABSENT);
 	tmr_cancel(c->pbx->tmrq, &c->app_tmr);
+	hold_music_a_off(c);
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
 		  c->dialstatus);
@@ -194,6 +195,7 @@ static void answered(struct call *c, struct leg *b, const struct sip_msg *resp)
 	}
 	legmedia_remote(&b->m, ans);
 	dialopts_callee_sdp(b, ans);
+	hold_music_a_off(c);
 	rtp_leg_connect(c->a.m.rtp, b->m.rtp);
 	call_media_timeouts(c);
 	/* After Answer() the caller already has our address and port, which
@@ -304,6 +306,7 @@ static void dial_timeout(void *arg)
 			c->b[i]->final = 480;
 	}
 	set_status(c, "NOANSWER", Q850_NO_ANSWER);
+	hold_music_a_off(c);
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
 	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
@@ -311,19 +314,21 @@ static void dial_timeout(void *arg)
 
 /*
  * Dial(...,m[(class)]): music on hold to the caller in place of ringing
- * until a callee answers (c->dopt.music, c->dopt.music_class; "" is the
- * default class).  The music is the music-on-hold module's to play (as
- * early media on c->a.m.rtp, the way Asterisk's ast_moh_start() sends
- * it on an unanswered channel); until it is there the caller gets the
- * ringing indication, its phone's own ringback, which is what
- * r does, rather than silence.
+ * until a callee answers or Dial() gives up (c->dopt.music_class; "" is
+ * the default class), as early media (183) like Asterisk's ast_moh_start()
+ * on an unanswered channel.  A class that cannot play leaves the ringing
+ * indication, the phone's own ringback, rather than silence.
  */
 static void dial_music_start(struct call *c)
 {
 	char q[100];
+	int err = hold_dial_music(c, c->dopt.music_class);
 
-	log_event(LOG_INFO, "dial_music", "uniqueid=%s class=%s playing=no", c->uniqueid,
-		  log_q(q, sizeof(q), c->dopt.music_class, strlen(c->dopt.music_class)));
+	log_event(LOG_INFO, "dial_music", "uniqueid=%s class=%s playing=%s", c->uniqueid,
+		  log_q(q, sizeof(q), c->dopt.music_class, strlen(c->dopt.music_class)),
+		  err ? "no" : "yes");
+	if (!err)
+		return;
 	call_reply_a(c, 180, NULL, NULL, NULL);
 	c->ringing = true;
 }

@@ -171,6 +171,26 @@ int legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
 	return stamp_answer(m, out);
 }
 
+int legmedia_answer_keep(struct leg_media *m, const struct sdp_session *offer,
+			 struct sdp_session *out)
+{
+	const enum cfg_codec *allow = m->allow;
+	size_t allow_n = m->allow_n;
+	enum cfg_codec one = m->codec;
+	int err;
+
+	if (m->sent) {
+		m->allow = &one;
+		m->allow_n = 1;
+		err = legmedia_answer_local(m, offer, out);
+		m->allow = allow;
+		m->allow_n = allow_n;
+		if (err != ENOENT)
+			return err;
+	}
+	return legmedia_answer_local(m, offer, out);
+}
+
 int legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_offer,
 			  const struct sdp_session *answer_in, struct sdp_session *out)
 {
@@ -239,7 +259,16 @@ int legmedia_remote(struct leg_media *m, const struct sdp_session *sdp)
 	/* A re-INVITE may move the media: latch again on what comes next. */
 	rtp_leg_relatch(m->rtp);
 	rtp_leg_hold(m->rtp, sdp_is_hold(sdp, (unsigned)idx));
-	if (!sdp_first_codec(sdp, (unsigned)idx, &ch))
+	if (!sdp_first_codec(sdp, (unsigned)idx, &ch)) {
 		rtp_leg_set_dtmf_pt(m->rtp, ch.te_pt);
+		/* The phone's answer to our offer names what it receives: the
+		 * relay sends it what the other leg sends in that codec, and
+		 * KubeVox's own audio (music on hold) must match. */
+		if (m->sent_offer) {
+			m->codec = ch.codec;
+			m->pt = ch.pt;
+			m->te_pt = ch.te_pt;
+		}
+	}
 	return 0;
 }

@@ -78,6 +78,11 @@ int  legmedia_offer(struct leg_media *m, const struct sdp_session *offer_in,
  * Playback); ENOENT when no codec is common. */
 int  legmedia_answer_local(struct leg_media *m, const struct sdp_session *offer,
 			   struct sdp_session *out);
+/* The same, but keeping the codec the leg already receives when the offer
+ * has it (a hold or resume answered by KubeVox: the relay does not
+ * transcode, so the phone must go on with what the other leg sends). */
+int  legmedia_answer_keep(struct leg_media *m, const struct sdp_session *offer,
+			  struct sdp_session *out);
 /* The other phone's answer, relayed to this leg's phone. */
 int  legmedia_answer_relay(struct leg_media *m, const struct sdp_session *our_offer,
 			   const struct sdp_session *answer_in, struct sdp_session *out);

@@ -18,6 +18,7 @@
 #include "pbx/flowproxy.h"
 #include "pbx/idhosts.h"
 #include "pbx/mwi.h"
+#include "pbx/moh.h"
 #include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
@@ -358,6 +359,11 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
+	pbx->moh = moh_alloc(pbx->rtp, loop, &pbx->cfg);
+	if (!pbx->moh) {
+		err = ENOMEM;
+		goto out;
+	}
 	err = outregs_alloc(&pbx->outregs, pbx, cfg);
 	if (err)
 		goto out;
@@ -477,6 +483,7 @@ void pbx_free(struct pbx *pbx)
 	pbx_dns_free(pbx->dns);
 	rtp_engine_free(pbx->rtp);
 	prompt_holds_free(pbx->holds);
+	moh_free(pbx->moh);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);
 	flowproxy_free(pbx->proxy);

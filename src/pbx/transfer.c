@@ -166,6 +166,9 @@ static void leg_move(struct leg *to, struct leg *from, struct call *z, bool uac)
 	char chan[sizeof(from->chan)];
 	const struct cfg_endpoint *ep = from->ep;
 
+	/* Music it heard was the old call's hold (the transferor's, typically,
+	 * before an attended transfer): the new call gives the relay a mode. */
+	hold_leg_off(from);
 	call_table_remove(c->calls, from);
 	tmr_cancel(c->pbx->tmrq, &from->noresp_tmr);
 	tmr_cancel(c->pbx->tmrq, &from->late_tmr);

@@ -1208,6 +1208,49 @@ def check_prompt_start(packets, wav_path, what, pt=0):
                                               len(samples) // 160)
 
 
+def check_music(packets, pt, wav_path, what):
+    """packets (RtpPacket, in arrival order) are the start of music on
+    hold whose first file is wav_path, in G.711 payload type pt: 160-byte
+    payloads, one SSRC, sequence numbers +1 and timestamps +160, the first
+    packet with the marker bit, and audio that matches the file's first
+    len(packets) * 20 ms.  Returns a summary."""
+    assert packets, "%s: no packet" % what
+    bad_pt = [p.pt for p in packets if p.pt != pt]
+    assert not bad_pt, "%s: payload types %r, expected %d" % (what, set(bad_pt), pt)
+    sizes = set(len(p.payload) for p in packets)
+    assert sizes == {160}, "%s: payload sizes %r, expected 160" % (what, sizes)
+    ssrcs = set(p.ssrc for p in packets)
+    assert len(ssrcs) == 1, "%s: %d SSRCs" % (what, len(ssrcs))
+    assert packets[0].marker, "%s: the first packet has no marker bit" % what
+    for a, b in zip(packets, packets[1:]):
+        assert (b.seq - a.seq) & 0xffff == 1, "%s: sequence %d after %d" % (
+            what, b.seq, a.seq)
+        assert (b.ts - a.ts) & 0xffffffff == 160, "%s: timestamp %d after %d" % (
+            what, b.ts, a.ts)
+    samples = wav_samples(wav_path)[:len(packets) * 160]
+    table = G711[pt]
+    got = [table[x] for p in packets for x in p.payload]
+    c = correlation(got, samples)
+    assert c >= 0.95, "%s: audio does not match the start of %s (correlation %.3f)" % (
+        what, wav_path, c)
+    return "%d packets, PT %d, seq +1, ts +160, marker first, correlation %.3f with %s" % (
+        len(packets), pt, c, os.path.basename(wav_path))
+
+
+def music_from(rtp, source, n, other, timeout=5.0):
+    """The first n packets rtp receives from source (KubeVox's side of the
+    leg) that the relay did not bring from the Rtp other (the relay keeps
+    a phone's SSRC, KubeVox's music has its own), waiting for them."""
+    def mine(got):
+        return [p for p, a in got if tuple(a) == tuple(source) and
+                p.ssrc != other.ssrc]
+    rtp.wait(lambda got: len(mine(got)) >= n, timeout)
+    got = mine(rtp.got)
+    assert len(got) >= n, "music: %d of %d packets from %r within %.0f s" % (
+        len(got), n, source, timeout)
+    return got[:n]
+
+
 # --- RFC 4733 telephone events ------------------------------------------
 
 def dtmf_event(event, end, volume, duration):

@@ -465,7 +465,8 @@ kv_conf_call_users()
 # test_call_*.sh names gets 15000+400k .. +399 (below the kernel's
 # ephemeral ports, where kv_free_port and SIPp take theirs), and every
 # other test the slot after them (they skip ports another one holds); the
-# test_trunk_call*.sh names get 100 ports each from 32000, which the
+# test_trunk_call*.sh names get 100 ports each from 32000 (test_moh_*.sh
+# 500 each from 2000), which the
 # slots stay below while there are at most 41 test_call_*.sh.  SIZE (ports,
 # at most 400, 100 for those) defaults to 100.  Sets KV_RTP_START and
 # KV_RTP_END.
@@ -474,6 +475,22 @@ kv_conf_rtp()
 	local size=${1:-100} k=0 f
 
 	case $KV_TEST in
+	test_moh_*)
+		# Music on hold's tests: slots of 500 ports from 2000, below
+		# kv_free_port's 6000-9000, so the test_call_*.sh slots (full up
+		# to the ephemeral ports) are not pushed further.
+		for f in "$KV_SRC"/tests/sip/test_moh_*.sh; do
+			[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
+			k=$((k + 1))
+		done
+		[ "$size" -le 500 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
+		KV_RTP_START=$((2000 + 500 * k))
+		KV_RTP_END=$((KV_RTP_START + size - 1))
+		[ "$KV_RTP_END" -lt 6000 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
+		printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
+			"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
+		return
+		;;
 	test_trunk_call*)
 		# Above test_call_*'s slots and the one the other call tests
 		# share: 100 ports each from 32000, below the ephemeral ports.

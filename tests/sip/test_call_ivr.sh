@@ -88,7 +88,7 @@ cp "$KV_CONF"/*.conf "$KV_TMP/bad/"
 cat >> "$KV_TMP/bad/extensions.conf" <<'CONF'
 
 [badivr]
-exten => s,1,WaitExten(3,m(default))
+exten => s,1,WaitExten(3,d)
  same => n,Read(,beep)
  same => n,SayNumber(12,x)
  same => n,Set(TIMEOUT(absolute)=60)
@@ -96,7 +96,7 @@ exten => s,1,WaitExten(3,m(default))
 CONF
 out=$(timeout -k 5 20 "$KV_BIN/kubevoxd" -C "$KV_TMP/bad" --check 2>&1) &&
 	kv_fail "--check accepted SayNumber(12,x)"
-kv_assert_match "extensions.conf:[0-9]*: warning: WaitExten: option 'm' \\(music on hold\\) is not supported" "$out" "WaitExten(m)"
+kv_assert_match "extensions.conf:[0-9]*: warning: WaitExten: option 'd' \\(dial tone\\) is not supported" "$out" "WaitExten(d)"
 kv_assert_match "extensions.conf:[0-9]*: Read: no variable to read into" "$out" "Read()"
 kv_assert_match "extensions.conf:[0-9]*: SayNumber: gender 'x' is not f, m, c or n" "$out" "SayNumber(,x)"
 kv_assert_match "extensions.conf:[0-9]*: warning: .*TIMEOUT\\(absolute\\) is not supported" "$out" "TIMEOUT(absolute)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_call_reinvite_glare - re-INVITE glare (RFC 3261 section 14.2) in a
-# call 1001 -> 1002: while the caller's re-INVITE (hold) is relayed and the
+# call 1001 -> 1002: while the caller's re-INVITE (a new version of its
+# SDP; a hold would be answered by KubeVox itself) is relayed and the
 # callee has not answered it, a re-INVITE from the callee gets 491 Request
 # Pending (which the callee ACKs); then the callee answers, the caller's
 # re-INVITE completes with 200 and both ACKs arrive.  The callee's retry
@@ -30,11 +31,10 @@ call.expect_final(200, "call")
 call.ack()
 inc.expect_ack()
 
-# The caller holds; the relayed re-INVITE reaches the callee, unanswered.
-hold = call.invite(kvsip.sdp_offer(a.port, direction="sendonly", version=2,
-                                   session=1111))
+# The caller re-INVITEs; the relayed re-INVITE reaches the callee, unanswered.
+hold = call.invite(kvsip.sdp_offer(a.port, version=2, session=1111))
 relayed = inc.expect_request("INVITE", "caller's re-INVITE relayed to the callee")
-assert relayed.sdp().direction == "sendonly", relayed.sdp().lines
+assert relayed.sdp().direction == "sendrecv", relayed.sdp().lines
 
 # Glare: the callee's own re-INVITE crosses it.
 cseq, branch = kvsip.dialog_invite(inc, kvsip.sdp_offer(
@@ -48,10 +48,10 @@ caller.expect_nothing(lambda m: isinstance(m, kvsip.Request) and m.method == "IN
 
 # The first one completes.
 callee.respond(relayed, 200, body=kvsip.sdp_offer(
-    b.port, codecs=PCMU, direction="recvonly", version=2, session=2222))
+    b.port, codecs=PCMU, version=2, session=2222))
 _, r = call.expect_final(200, "caller's re-INVITE after the glare")
 assert r.cseq == (hold, "INVITE"), r.get("cseq")
-assert r.sdp().direction == "recvonly", r.sdp().lines
+assert r.sdp().direction == "sendrecv", r.sdp().lines
 call.ack()
 inc.expect_ack()
 print("caller's re-INVITE: %s, a=%s" % (r.start, r.sdp().direction))

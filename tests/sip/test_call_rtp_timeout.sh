@@ -4,7 +4,7 @@
 # with BYE a few seconds later (not before 1.5 s of silence, within 10 s;
 # log event=rtp_timeout, then call_end), while a caller that keeps sending
 # for 5 s gets no BYE.  In a call 1001 -> 1002, the caller's hold
-# (a=inactive, relayed) switches to rtp_timeout_hold (0: never), so 4 s of
+# (a=inactive, answered by KubeVox) switches to rtp_timeout_hold (0: never), so 4 s of
 # silence on hold end nothing; once resumed, silence hangs up both legs.
 . "$(dirname "$0")/lib.sh"
 
@@ -81,11 +81,8 @@ kvsip.check_media(a, b, call.answer.media, inc.offer.media, "up")
 for version, direction in ((2, "inactive"), (3, "sendrecv")):
     call.invite(kvsip.sdp_offer(a.port, direction=direction, version=version,
                                 session=1111))
-    inc.answer_reinvite(kvsip.sdp_offer(b.port, codecs=PCMU, direction=direction,
-                                        version=version, session=2222))
     call.expect_final(200, "caller's re-INVITE a=%s" % direction)
     call.ack()
-    inc.expect_ack()
     if direction == "inactive":
         kvsip.kvd_pass_time(4.0, (caller, callee))
         caller.expect_nothing(is_bye(call), "BYE on hold (caller)", 0)

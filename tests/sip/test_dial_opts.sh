@@ -3,8 +3,9 @@
 # what --check says of the others:
 #   r: the caller gets 180 at once, before the callee has sent anything,
 #     and the callee's 183 with early media is not passed on; without r
-#     nothing comes before the callee rings; m(jazz) reaches the place where
-#     music is to start (dial_music, class jazz) and keeps early media away;
+#     nothing comes before the callee rings; m(jazz): the caller gets
+#     KubeVox's 183 and hears class jazz (musiconhold.conf) until the
+#     answer, the callee's early media kept away, then the two talk;
 #   g: when the callee hangs up, the caller goes on at the next priority
 #     with DIALSTATUS ANSWER (it hears the beep that GotoIf leads to);
 #     when the caller hangs up, the call ends as before;
@@ -22,6 +23,11 @@
 
 kv_conf_calls 1001 1002
 kv_conf_dialplan 10
+cat > "$KV_CONF/musiconhold.conf" <<'CONF'
+[jazz]
+mode=files
+directory=/usr/share/asterisk/moh
+CONF
 cat >> "$KV_CONF/extensions.conf" <<'CONF'
 exten => 811,1,Dial(PJSIP/1002,10,r)
  same => n,Hangup()
@@ -120,21 +126,34 @@ inc.expect_ack()
 kvsip.hang_up(call, inc)
 print("without r: 180 only once the callee rang")
 
-# m(jazz): the class reaches the place where music starts; the callee's
-# early media is not passed on there either.
+# m(jazz): KubeVox's 183 and the class's music until the answer; the
+# callee's early media is not passed on; then the two talk.
+a.take()
 call = kvsip.OutCall(caller, "818", kvsip.sdp_offer(a.port))
 call.invite()
 inc = callee.expect_invite()
 inc.respond(183, kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"),)))
+r = call.next_response()
+while r.status != 183:
+    r = call.next_response()
+kv_media = r.sdp().media
+got = kvsip.music_from(a, kv_media, 50, b)
+print("m: " + kvsip.check_music(got, 0, "/usr/share/asterisk/moh/macroform-cold_day.wav", "m"))
+kvsip.send_stream(b, inc.offer.media, "early", 5)
 inc.answer(kvsip.sdp_offer(b.port, codecs=((0, "PCMU/8000"),)))
 prov, _ = call.expect_final(200, "m: answered")
-assert 183 not in [p.status for p in prov], "m: %r" % [p.start for p in prov]
+assert [p.status for p in prov].count(183) <= 1, "m: %r" % [p.start for p in prov]
 call.ack()
 inc.expect_ack()
+a.quiet(0.3)
+early = [p for p, src in a.take() if p.payload.startswith(b"early")]
+assert not early, "m: %d packets of the callee's early media reached the caller" % len(early)
+b.take()
+kvsip.check_media(a, b, call.answer.media, inc.offer.media, "m: after the answer")
 kvsip.hang_up(call, inc)
-print("m: the callee's 183 not passed on")
+print("m: music until the answer, the callee's early media not passed on, then the bridge")
 PY
-kv_wait_log 'event=dial_music .*class=jazz' 1
+kv_wait_log 'event=dial_music .*class=jazz playing=yes' 1
 kv_ok "r: ringing at once, the callee's early media not relayed"
 # The next phone of 1002 is another contact: no fork to this one's port.
 kv_unregister_all 1002

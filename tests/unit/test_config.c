@@ -21,6 +21,7 @@
 
 #include "config/cfgval.h"
 #include "config/config.h"
+#include "config/mohconf.h"
 
 #ifndef KV_SOURCE_DIR
 #define KV_SOURCE_DIR "."
@@ -192,8 +193,14 @@ static void test_shipped(void **state)
 	assert_string_equal(cfg->user_agent, "KubeVox");
 	/* pjsip_auth.conf, included by pjsip.conf, is one of them: a change of
 	 * password (a Kubernetes Secret update) must trigger a reload too. */
-	assert_int_equal(cfg->files_n, 8);
+	assert_int_equal(cfg->files_n, 9);
 	assert_non_null(shipped_file(cfg, "/asterisk_config/pjsip_auth.conf"));
+	/* Music on hold: Debian's opsound files under astdatadir. */
+	assert_non_null(shipped_file(cfg, "/asterisk_config/musiconhold.conf"));
+	assert_int_equal(cfg->moh_classes_n, 1);
+	assert_string_equal(cfg->moh_classes[0].name, "default");
+	assert_string_equal(cfg->moh_classes[0].directory, "/usr/share/asterisk/moh");
+	assert_string_equal(ep(fx, "1001")->moh_suggest, "default");
 	/* CDRs go to cdr-csv/Master.csv, as Asterisk's default cdr.conf. */
 	assert_non_null(shipped_file(cfg, "/asterisk_config/cdr.conf"));
 	assert_true(cfg->cdr.enabled);
@@ -1064,6 +1071,72 @@ static void test_asterisk_conf(void **state)
 	assert_string_equal(fx->cfg->astspooldir, "/spool");
 }
 
+/* musiconhold.conf: classes of mode=files, a relative directory under
+ * astdatadir, every broken class an error with its line, what KubeVox
+ * does not do a warning; moh_suggest on endpoints. */
+static void test_moh_conf(void **state)
+{
+	struct fx *fx = *state;
+	const struct cfg_moh_class *cl;
+	char text[1024];
+
+	put(fx, "pjsip.conf", TRANSPORT "[1001]\ntype=endpoint\nmoh_suggest=jazz\n"
+	    "[1002]\ntype=endpoint\n");
+	put(fx, "data/moh/a.wav", "x");
+	put(fx, "data/jazz/b.gsm", "x");
+	put(fx, "data/empty/readme.txt", "x");
+	snprintf(text, sizeof(text), "[directories]\nastdatadir => %s/data\n", fx->dir);
+	put(fx, "asterisk.conf", text);
+	put(fx, "musiconhold.conf", "[general]\npreferchannelclass=no\n"
+	    "[default]\nmode=files\ndirectory=moh\n"
+	    "[Jazz]\nmode=files\ndirectory=jazz\nsort=randstart\nannouncement=x\n"
+	    "[quiet]\nmode=files\ndirectory=empty\n"
+	    "[radio]\nmode=mp3\ndirectory=moh\n"
+	    "[default]\nmode=files\ndirectory=jazz\n");
+	assert_int_equal(load(fx), 0);
+	{
+		char want[2048];
+
+		snprintf(want, sizeof(want),
+			 "musiconhold.conf:2: warning: option 'preferchannelclass' is not "
+			 "supported yet (ignored)\n"
+			 "musiconhold.conf:10: warning: option 'announcement' is not supported "
+			 "yet (ignored)\n"
+			 "musiconhold.conf:13: warning: no sound file (.ulaw .alaw .wav .gsm) "
+			 "in '%s/data/empty': the class plays nothing\n"
+			 "musiconhold.conf:15: warning: mode 'mp3' is not supported (only "
+			 "files): class [radio] ignored\n"
+			 "musiconhold.conf:17: warning: music on hold class [default] appears "
+			 "again (ignored)\n", fx->dir);
+		assert_string_equal(msgs(fx), want);
+	}
+	assert_int_equal(fx->cfg->moh_classes_n, 3);
+	cl = config_moh_class(fx->cfg, "jazz");
+	assert_non_null(cl);
+	assert_string_equal(cl->name, "Jazz");
+	assert_int_equal(cl->sort, CFG_MOH_SORT_RANDSTART);
+	snprintf(text, sizeof(text), "%s/data/jazz", fx->dir);
+	assert_string_equal(cl->directory, text);
+	cl = config_moh_class(fx->cfg, "default");
+	snprintf(text, sizeof(text), "%s/data/moh", fx->dir);
+	assert_string_equal(cl->directory, text);
+	assert_int_equal(cl->sort, CFG_MOH_SORT_ALPHA);
+	assert_null(config_moh_class(fx->cfg, "radio"));
+	assert_string_equal(ep(fx, "1001")->moh_suggest, "jazz");
+	assert_string_equal(ep(fx, "1002")->moh_suggest, "default");
+
+	put(fx, "musiconhold.conf", "[default]\nmode=files\ndirectory=/nonexistent\n"
+	    "[nomode]\ndirectory=moh\n[nodir]\nmode=files\n"
+	    "[badsort]\nmode=files\ndirectory=moh\nsort=shuffle\n");
+	assert_int_equal(load(fx), EINVAL);
+	assert_string_equal(msgs(fx),
+		"musiconhold.conf:3: cannot open music on hold directory '/nonexistent': "
+		"No such file or directory\n"
+		"musiconhold.conf:4: music on hold class [nomode] has no mode (mode=files)\n"
+		"musiconhold.conf:6: music on hold class [nodir] has no directory\n"
+		"musiconhold.conf:11: invalid sort 'shuffle' (expected alpha, random or randstart)\n");
+}
+
 /* Grammar errors of any file fail the load, reported per file. */
 static void test_grammar_errors(void **state)
 {
@@ -1468,6 +1541,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_dial_spaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moh_conf, setup, teardown),
 		cmocka_unit_test(test_check_fixture),
 		cmocka_unit_test_setup_teardown(test_random_configs, setup, teardown),
 		cmocka_unit_test(test_msg_format),

@@ -518,30 +518,72 @@ static void test_background(void **state)
 static void test_waitexten(void **state)
 {
 	struct dp_report rep = report(false);
+	struct dp_waitexten w;
 	char buf[64];
-	uint64_t ms;
 
 	rep.warn = collect_warn;
 	strcpy(buf, "");
-	dp_waitexten_parse(buf, &ms, &rep);
-	assert_int_equal(ms, 0);
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_int_equal(w.ms, 0);
+	assert_false(w.moh);
 	strcpy(buf, "3");
-	dp_waitexten_parse(buf, &ms, &rep);
-	assert_int_equal(ms, 3000);
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_int_equal(w.ms, 3000);
 	strcpy(buf, "1.5,");
-	dp_waitexten_parse(buf, &ms, &rep);
-	assert_int_equal(ms, 1500);
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_int_equal(w.ms, 1500);
 	assert_string_equal(problems, "");
-	strcpy(buf, "5,m(default)");
-	dp_waitexten_parse(buf, &ms, &rep);
-	assert_int_equal(ms, 5000);
-	assert_string_equal(problems, "warning: option 'm' (music on hold) is not "
+	strcpy(buf, "5,m(jazz)");
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_int_equal(w.ms, 5000);
+	assert_true(w.moh);
+	assert_string_equal(w.moh_class, "jazz");
+	strcpy(buf, "5,m");
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_true(w.moh);
+	assert_string_equal(w.moh_class, "");
+	assert_string_equal(problems, "");
+	strcpy(buf, "5,d");
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_false(w.moh);
+	assert_string_equal(problems, "warning: option 'd' (dial tone) is not "
 			    "supported (ignored)\n");
 	rep = report(false);
 	strcpy(buf, "soon");
-	dp_waitexten_parse(buf, &ms, &rep);
-	assert_int_equal(ms, 0);
+	dp_waitexten_parse(buf, &w, &rep);
+	assert_int_equal(w.ms, 0);
 	assert_string_equal(problems, "'soon' is not a number of seconds\n");
+}
+
+static void test_moh(void **state)
+{
+	struct dp_report rep = report(false);
+	struct dp_moh m;
+	char buf[64];
+
+	strcpy(buf, "");
+	dp_moh_parse(buf, &m, &rep);
+	assert_string_equal(m.class, "");
+	assert_int_equal(m.duration_ms, 0);
+	strcpy(buf, " jazz , 10");
+	dp_moh_parse(buf, &m, &rep);
+	assert_string_equal(m.class, "jazz");
+	assert_int_equal(m.duration_ms, 10000);
+	/* sscanf("%d"), as app_moh: "3s" is 3 seconds. */
+	strcpy(buf, ",3s");
+	dp_moh_parse(buf, &m, &rep);
+	assert_string_equal(m.class, "");
+	assert_int_equal(m.duration_ms, 3000);
+	assert_string_equal(problems, "");
+	strcpy(buf, "default,forever");
+	dp_moh_parse(buf, &m, &rep);
+	assert_int_equal(m.duration_ms, 0);
+	assert_string_equal(problems, "invalid duration 'forever' (plays until hang-up)\n");
+	/* As written, a substitution is judged once expanded. */
+	rep = report(true);
+	strcpy(buf, "default,${T}");
+	dp_moh_parse(buf, &m, &rep);
+	assert_string_equal(problems, "");
 }
 
 static void test_read(void **state)
@@ -925,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_gotoif),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_wait),
+		cmocka_unit_test(test_moh),
 		cmocka_unit_test(test_hangup),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_pjsip_header),

@@ -223,6 +223,38 @@ static void test_wav_pcm16(void **state)
 	prompt_release(fx->pc, p);
 }
 
+/* prompt_decode_file(): a path as it is, the format by its extension,
+ * decoded as prompt_get() decodes, outside the cache. */
+static void test_decode_file(void **state)
+{
+	struct fx *fx = *state;
+	struct prompt_stats st;
+	char path[256];
+	uint8_t *data;
+	size_t n;
+
+	mkdirs(fx, "moh");
+	write_snd(fx, "moh/song.WAV", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, 8100, 440);
+	write_bytes(fx, "moh/notes.txt", "x", 1);
+	cache(fx, 0);
+	rel_path(fx, "moh/song.WAV", path, sizeof(path));
+	assert_int_equal(prompt_decode_file(path, CFG_CODEC_PCMA, &data, &n), 0);
+	assert_int_equal(n, 51);                /* 8100 samples, rounded up */
+	for (size_t i = 0; i < 8100; i++)
+		assert_int_equal(data[i], g711_alaw_encode(sine(i, 440, 8000)));
+	for (size_t i = 8100; i < n * 160; i++)
+		assert_int_equal(data[i], G711_ALAW_SILENCE);
+	free(data);
+	stats(fx, &st);
+	assert_int_equal(st.entries, 0);        /* the cache is not involved */
+	assert_int_equal(prompt_decode_file(path, CFG_CODEC_OPUS, &data, &n), ENOTSUP);
+	rel_path(fx, "moh/notes.txt", path, sizeof(path));
+	assert_int_equal(prompt_decode_file(path, CFG_CODEC_PCMU, &data, &n), EINVAL);
+	assert_null(data);
+	rel_path(fx, "moh/none.wav", path, sizeof(path));
+	assert_int_equal(prompt_decode_file(path, CFG_CODEC_PCMU, &data, &n), ENOENT);
+}
+
 /* Frame count is duration / 20 ms rounded up; the tail is silence. */
 static void test_partial_last_frame(void **state)
 {
@@ -845,6 +877,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wav_pcm16, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decode_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_last_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_laws, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gsm_and_wav_codecs, setup, teardown),

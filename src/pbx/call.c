@@ -1011,14 +1011,37 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg);
 /* A re-INVITE (hold, unhold, new media address) from leg l's phone. */
 /* Headers of a 200 to a re-INVITE: a caller's refresh gets the session
  * interval back (RFC 4028 §9), or it would stop refreshing. */
-const char *call_reinvite_headers(const struct call *c, const struct leg *l,
-				  char *buf, size_t size)
+static const char *reinvite_headers(const struct call *c, const struct leg *l,
+				    char *buf, size_t size)
 {
 	if (l != &c->a || !c->se)
 		return call_allow;
 	snprintf(buf, size, "%sSession-Expires: %u;refresher=uac\r\nRequire: timer\r\n",
 		 call_allow, c->se);
 	return buf;
+}
+
+int call_reinvite_ok(struct call *c, struct leg *l, struct sip_stx *stx,
+		     const struct sdp_session *sdp)
+{
+	char hdrs[256];
+	struct sbuf body;
+	struct pl b;
+	int err;
+
+	sbuf_init(&body);
+	err = sdp_encode(&body, sdp);
+	if (err) {
+		sbuf_free(&body);
+		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
+		return err;
+	}
+	b.p = body.p;
+	b.l = body.len;
+	sip_stx_reply(stx, 200, NULL, NULL, reinvite_headers(c, l, hdrs, sizeof(hdrs)),
+		      "application/sdp", &b);
+	sbuf_free(&body);
+	return 0;
 }
 
 static void late_ack_timeout(void *arg)
@@ -1043,27 +1066,16 @@ static void late_ack_timeout(void *arg)
 static void reinvite_late(struct call *c, struct leg *l, struct sip_stx *stx,
 			  const struct sip_msg *req, struct sdp_session *out)
 {
-	char hdrs[256];
-	struct sbuf body;
-	struct pl b;
 
 	if (legmedia_reoffer(&l->m, out) || late_offer_keep(c, l, out, req->cseq.num)) {
 		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
-	sbuf_init(&body);
-	if (sdp_encode(&body, out)) {
-		sbuf_free(&body);
+	if (call_reinvite_ok(c, l, stx, out)) {
 		free(l->late_offer);
 		l->late_offer = NULL;
-		sip_stx_reply(stx, 500, NULL, NULL, NULL, NULL, NULL);
 		return;
 	}
-	b.p = body.p;
-	b.l = body.len;
-	sip_stx_reply(stx, 200, NULL, NULL, call_reinvite_headers(c, l, hdrs, sizeof(hdrs)),
-		      "application/sdp", &b);
-	sbuf_free(&body);
 	/* RFC 3261 §13.3.1.4: a 2xx never ACKed ends the session with BYE. */
 	tmr_start(c->pbx->tmrq, &l->late_tmr, CALL_ACK_WAIT_MS, late_ack_timeout, l);
 }
@@ -1074,9 +1086,6 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 	bool bridged = c->phase == CALL_BRIDGED;
 	struct leg *o = l->uac ? &c->a : c->peer;
 	struct sdp_session *in = NULL, *out = NULL;
-	char hdrs[256];
-	struct sbuf body;
-	struct pl b;
 	int err;
 
 	/* RFC 3261 §14.2: a second re-INVITE of the same side while its first
@@ -1119,13 +1128,7 @@ static void reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 			goto out;
 		}
 		call_media_timeouts(c);
-		sbuf_init(&body);
-		sdp_encode(&body, out);
-		b.p = body.p;
-		b.l = body.len;
-		sip_stx_reply(stx, 200, NULL, NULL, call_reinvite_headers(c, l, hdrs, sizeof(hdrs)),
-			      "application/sdp", &b);
-		sbuf_free(&body);
+		call_reinvite_ok(c, l, stx, out);
 		goto out;
 	}
 
@@ -1160,11 +1163,9 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	struct call *c = o->call;
 	struct leg *l = o->uac ? &c->a : c->peer;
 	struct sdp_session *ans = NULL, *out = NULL;
-	char hdrs[256];
-	struct sbuf sb, body;
+	struct sbuf sb;
 	struct sip_peer dst;
 	char branch[48];
-	struct pl b;
 
 	if (resp && resp->scode < 200)
 		return;
@@ -1201,13 +1202,7 @@ static void reinvite_answered(int err, const struct sip_msg *resp, void *arg)
 	l->reinv_offer = NULL;
 	legmedia_remote(&l->m, l->offer);
 	call_media_timeouts(c);
-	sbuf_init(&body);
-	sdp_encode(&body, out);
-	b.p = body.p;
-	b.l = body.len;
-	sip_stx_reply(l->reinv_stx, 200, NULL, NULL,
-		      call_reinvite_headers(c, l, hdrs, sizeof(hdrs)), "application/sdp", &b);
-	sbuf_free(&body);
+	call_reinvite_ok(c, l, l->reinv_stx, out);
 	l->reinv_stx = NULL;
 	log_event(LOG_INFO, "call_reinvite", "uniqueid=%s from=%s hold=%s",
 		  c->uniqueid, l->chan,

@@ -262,9 +262,10 @@ struct call *call_alloc(struct calls *cs);
 struct leg *call_leg_find(struct calls *cs, const char *callid, size_t cl,
 			  const char *ltag, size_t tl);
 
-/* Headers of a 200 to a re-INVITE of leg l (Allow, session timer). */
-const char *call_reinvite_headers(const struct call *c, const struct leg *l,
-				  char *buf, size_t size);
+/* 200 with sdp to a re-INVITE of leg l's phone (Allow, the session
+ * timer): 0, or sdp_encode()'s error after a 500 instead. */
+int  call_reinvite_ok(struct call *c, struct leg *l, struct sip_stx *stx,
+		      const struct sdp_session *sdp);
 
 /* hold.c */
 /* A re-INVITE whose SDP (*in) holds or resumes, while bridged, or any

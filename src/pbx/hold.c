@@ -72,9 +72,6 @@ bool hold_reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 {
 	struct leg *o = l->uac ? &c->a : c->peer;
 	struct sdp_session *out;
-	char hdrs[256];
-	struct sbuf body;
-	struct pl b;
 	bool hold;
 	int idx;
 
@@ -99,13 +96,7 @@ bool hold_reinvite(struct call *c, struct leg *l, struct sip_stx *stx,
 	*in = NULL;
 	legmedia_remote(&l->m, l->offer);
 	call_media_timeouts(c);
-	sbuf_init(&body);
-	sdp_encode(&body, out);
-	b.p = body.p;
-	b.l = body.len;
-	sip_stx_reply(stx, 200, NULL, NULL, call_reinvite_headers(c, l, hdrs, sizeof(hdrs)),
-		      "application/sdp", &b);
-	sbuf_free(&body);
+	call_reinvite_ok(c, l, stx, out);
 	free(out);
 	if (hold != l->held)
 		log_event(LOG_INFO, hold ? "call_hold" : "call_unhold",

@@ -165,14 +165,7 @@ import kvsip
 SOUNDS = os.path.dirname(os.environ["KV_PROMPT"])
 
 
-def plays(packets):
-    """The packets cut into plays: each play's first packet is marked."""
-    out = []
-    for p in packets:
-        if p.marker or not out:
-            out.append([])
-        out[-1].append(p)
-    return out
+plays = kvsip.prompt_plays
 
 
 def heard(a, call, names, what):

@@ -123,13 +123,7 @@ HELLO = os.environ["KV_PROMPT"]
 caller = kvsip.Phone(kvsip.kv_port(), "1001")
 
 
-def plays(packets):
-    out = []
-    for p in packets:
-        if p.marker or not out:
-            out.append([])
-        out[-1].append(p)
-    return out
+plays = kvsip.prompt_plays
 
 
 def call(dest, what):

@@ -461,60 +461,39 @@ kv_conf_call_users()
 }
 
 # kv_conf_rtp [SIZE]: rtp.conf with a port range this test has to itself,
-# so tests run in parallel never share media ports: slot k of the sorted
-# test_call_*.sh names gets 15000+400k .. +399 (below the kernel's
-# ephemeral ports, where kv_free_port and SIPp take theirs), and every
-# other test the slot after them (they skip ports another one holds); the
-# test_trunk_call*.sh names get 100 ports each from 32000 (test_moh_*.sh
-# 500 each from 2000), which the
-# slots stay below while there are at most 41 test_call_*.sh.  SIZE (ports,
-# at most 400, 100 for those) defaults to 100.  Sets KV_RTP_START and
+# so tests run in parallel never share media ports.  A family of tests
+# (names matching a glob, sorted) has slots of WIDTH ports from BASE:
+#   test_call_*.sh   400 each from 15000, and every test of no family the
+#                    slot after them (they skip ports another one holds);
+#   test_trunk_call* 100 each from 32000;
+#   test_moh_*.sh    500 each from 2000, below kv_free_port's 6000-9000;
+# all below the kernel's ephemeral ports, where kv_free_port and SIPp take
+# theirs.  41 test_call_*.sh fit below the trunks' slots.  SIZE (ports, at
+# most the slot's width) defaults to 100.  Sets KV_RTP_START and
 # KV_RTP_END.
 kv_conf_rtp()
 {
-	local size=${1:-100} k=0 f
-
 	case $KV_TEST in
-	test_moh_*)
-		# Music on hold's tests: slots of 500 ports from 2000, below
-		# kv_free_port's 6000-9000, so the test_call_*.sh slots (full up
-		# to the ephemeral ports) are not pushed further.
-		for f in "$KV_SRC"/tests/sip/test_moh_*.sh; do
-			[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
-			k=$((k + 1))
-		done
-		[ "$size" -le 500 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
-		KV_RTP_START=$((2000 + 500 * k))
-		KV_RTP_END=$((KV_RTP_START + size - 1))
-		[ "$KV_RTP_END" -lt 6000 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
-		printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
-			"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
-		return
-		;;
-	test_trunk_call*)
-		# Above test_call_*'s slots and the one the other call tests
-		# share: 100 ports each from 32000, below the ephemeral ports.
-		for f in "$KV_SRC"/tests/sip/test_trunk_call*.sh; do
-			[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
-			k=$((k + 1))
-		done
-		[ "$size" -le 100 ] || kv_fail "kv_conf_rtp: $size ports is more than a trunk slot"
-		KV_RTP_START=$((32000 + 100 * k))
-		KV_RTP_END=$((KV_RTP_START + size - 1))
-		[ "$KV_RTP_END" -lt 32768 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
-		printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
-			"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
-		return
-		;;
+	test_moh_*) kv__rtp_slot "${1:-100}" 'test_moh_*.sh' 2000 500 6000 ;;
+	test_trunk_call*) kv__rtp_slot "${1:-100}" 'test_trunk_call*.sh' 32000 100 32768 ;;
+	*) kv__rtp_slot "${1:-100}" 'test_call_*.sh' 15000 400 32000 ;;
 	esac
-	for f in "$KV_SRC"/tests/sip/test_call_*.sh; do
+}
+
+# kv__rtp_slot SIZE GLOB BASE WIDTH LIMIT: kv_conf_rtp's slot for this
+# test among GLOB's files (the one after them for a test that is not one).
+kv__rtp_slot()
+{
+	local size=$1 glob=$2 base=$3 width=$4 limit=$5 k=0 f
+
+	for f in "$KV_SRC"/tests/sip/$glob; do
 		[ "$(basename "$f" .sh)" = "$KV_TEST" ] && break
 		k=$((k + 1))
 	done
-	[ "$size" -le 400 ] || kv_fail "kv_conf_rtp: $size ports is more than a slot"
-	KV_RTP_START=$((15000 + 400 * k))
+	[ "$size" -le "$width" ] || kv_fail "kv_conf_rtp: $size ports is more than a slot of $glob"
+	KV_RTP_START=$((base + width * k))
 	KV_RTP_END=$((KV_RTP_START + size - 1))
-	[ "$KV_RTP_END" -lt 32000 ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
+	[ "$KV_RTP_END" -lt "$limit" ] || kv_fail "kv_conf_rtp: no slot left for $KV_TEST"
 	printf '; written by %s\n[general]\nrtpstart=%d\nrtpend=%d\n' \
 		"$KV_TEST" "$KV_RTP_START" "$KV_RTP_END" > "$KV_CONF/rtp.conf"
 }

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "pbx/authn.h"
 #include "pbx/call_int.h"
 #include "pbx/cdr.h"
 #include "pbx/prompthold.h"
+#include "pbx/xferx.h"
 #include "sip/print.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -966,6 +968,26 @@ void call_invite(struct calls *cs, struct sip_stx *stx, const struct sip_msg *re
 	c->a.ep = authn_identify(cs->pbx, c->cfg, req, src);
 	snprintf(c->a.chan, sizeof(c->a.chan), "PJSIP/%s-%08" PRIx64,
 		 c->a.ep ? c->a.ep->name : "unknown", cs->seq);
+	switch (xferx_verify(c->cfg->cluster.secret, req, (uint64_t)time(NULL))) {
+	case XFERX_UNSIGNED:
+		break;
+	case XFERX_OK:
+		/* Another replica completing an attended transfer (xferx.h):
+		 * the phone's credentials were checked where its REFER came. */
+		log_event(LOG_INFO, "call_replica_replaces", "callid=%.*s endpoint=%s",
+			  (int)req->callid.l, req->callid.p, c->a.ep ? c->a.ep->name : "-");
+		invite_authenticated(AUTHN_OK, NULL, c);
+		return;
+	case XFERX_BAD:
+		log_event(LOG_WARN, "call_replica_replaces_refused", "callid=%.*s",
+			  (int)req->callid.l, req->callid.p);
+		/* The transaction ends with its final answer (req with it). */
+		sip_stx_reply(stx, 403, "Forbidden - replica signature", NULL, NULL, NULL, NULL);
+		c->a.inv_stx = NULL;
+		c->phase = CALL_OVER;
+		call_free(c);
+		return;
+	}
 	authn_request(cs->pbx, c->cfg, stx, c->a.ep, src, invite_authenticated, c);
 }
 

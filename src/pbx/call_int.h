@@ -293,6 +293,15 @@ enum dp_result dial_start(struct call *c, const char *args);
 void dial_cancel_all(struct call *c, const char *status);
 void dial_leg_bye(struct leg *b);
 void dial_leg_release(struct leg *b);   /* its INVITE's state, when freed */
+/* A B leg straight to dst (another replica: transfer.c), channel
+ * PJSIP/name-N, with the headers hdrs() writes for its Call-ID (0 or an
+ * errno); c is CALL_DIALING with c->dial_starting set while legs start,
+ * then dial_direct_done(). */
+typedef int (dial_hdrs_h)(const char *callid, char *buf, size_t size, void *arg);
+int  dial_leg_direct(struct call *c, const struct cfg_endpoint *ep, const char *name,
+		     const char *ruri, const struct sip_peer *dst, dial_hdrs_h *hdrs,
+		     void *arg);
+void dial_direct_done(struct call *c);
 
 /* dialopts.c: what Dial()'s options do */
 struct dp_dial_opts;

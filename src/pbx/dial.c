@@ -43,7 +43,8 @@ struct dial_lookup {
 static void set_status(struct call *c, const char *status, enum q850_cause cause)
 {
 	snprintf(c->dialstatus, sizeof(c->dialstatus), "%s", status);
-	dp_chan_var_set(c->dp, "DIALSTATUS", status);
+	if (c->dp)
+		dp_chan_var_set(c->dp, "DIALSTATUS", status);
 	if (cause)
 		c->cause = cause;
 	xfer_dial_status(c, status);
@@ -130,7 +131,9 @@ static void dial_failed(struct call *c)
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=%s", c->uniqueid,
 		  c->dialstatus);
-	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+	/* A transfer's call dials with no dialplan (dial_leg_direct()): it
+	 * ends. */
+	call_resume(c, c->dp ? dp_chan_resume(c->dp, DP_CONTINUE) : DP_HANGUP);
 }
 
 static bool dial_pending(const struct call *c);
@@ -309,7 +312,9 @@ static void dial_timeout(void *arg)
 	hold_music_a_off(c);
 	c->phase = CALL_DIALPLAN;
 	log_event(LOG_INFO, "dial_end", "uniqueid=%s dialstatus=NOANSWER", c->uniqueid);
-	call_resume(c, dp_chan_resume(c->dp, DP_CONTINUE));
+	/* A transfer's call dials with no dialplan (dial_leg_direct()): it
+	 * ends. */
+	call_resume(c, c->dp ? dp_chan_resume(c->dp, DP_CONTINUE) : DP_HANGUP);
 }
 
 /*
@@ -405,6 +410,7 @@ struct dial_uac {
 	uint32_t cseq;
 	struct sbuf body;
 	bool guarded;                   /* hear from the phone in time */
+	char hdrs[640];                 /* more headers, CRLF-ended ("" none) */
 	struct sip_rquery *rq;          /* locating the host */
 	struct sip_targets *targets;
 	size_t ti;                      /* the next target to try */
@@ -531,6 +537,7 @@ static int leg_send(struct leg *b, const struct sbuf *auth)
 		    "Allow: " PBX_ALLOW "\r\n"
 		    "User-Agent: %s\r\n", to, u->callid, u->cseq, contact, sip_server_name);
 	sbuf_append(&sb, ids.p, ids.len);
+	sbuf_append_str(&sb, u->hdrs);
 	if (auth)
 		sbuf_append(&sb, auth->p, auth->len);
 	sbuf_printf(&sb, "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n",
@@ -1044,4 +1051,37 @@ enum dp_result dial_start(struct call *c, const char *args)
 	if (c->phase == CALL_DIALING)
 		dial_entertain(c);
 	return DP_ASYNC;
+}
+
+int dial_leg_direct(struct call *c, const struct cfg_endpoint *ep, const char *name,
+		    const char *ruri, const struct sip_peer *dst, dial_hdrs_h *hdrs, void *arg)
+{
+	struct leg *b;
+	int err;
+
+	b = leg_new(c, ep, &err);
+	if (!b)
+		return err;
+	snprintf(b->chan, sizeof(b->chan), "PJSIP/%s-%08" PRIx64, name, call_chan_seq(c));
+	b->dst = *dst;
+	/* Another replica: silence means it is gone, not to wait for timer B. */
+	b->req->guarded = true;
+	if (snprintf(b->req->ruri, sizeof(b->req->ruri), "%s", ruri) >= (int)sizeof(b->req->ruri))
+		err = ENAMETOOLONG;
+	if (!err)
+		err = hdrs(b->req->callid, b->req->hdrs, sizeof(b->req->hdrs), arg);
+	if (!err)
+		err = leg_send(b, NULL);
+	if (err) {
+		call_leg_free(b);
+		return err;
+	}
+	leg_add(c, b);
+	return 0;
+}
+
+void dial_direct_done(struct call *c)
+{
+	c->dial_starting = false;
+	dial_check_done(c);
 }

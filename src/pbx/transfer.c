@@ -36,10 +36,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "config/dpapp.h"
 #include "config/dpmatch.h"
 #include "pbx/call_int.h"
+#include "pbx/xferx.h"
+#include "sip/sa.h"
 #include "util/log.h"
 #include "util/sbuf.h"
 
@@ -62,6 +65,12 @@ struct xfer {
 	struct pbx *pbx;
 	struct tmr app_tmr;             /* an application took the call: the
 					 * sync once it has set its media */
+	/* Attended, the other call on another replica (xferx.h): z dials
+	 * the replicas; back is where the transferee's leg was in orig,
+	 * where it goes back when none has the dialog. */
+	bool cross;
+	struct leg *back;
+	bool back_uac;
 };
 
 /* The other party of leg l in a bridged call. */
@@ -297,6 +306,9 @@ void xfer_ringing(struct call *c)
 	notify(x->orig, x->t, x->nosub, 180, "Ringing");
 }
 
+static void cross_failed(struct xfer *x);
+static void cross_answered(struct xfer *x);
+
 void xfer_dial_status(struct call *c, const char *status)
 {
 	struct xfer *x = c->xfer;
@@ -310,6 +322,13 @@ void xfer_dial_status(struct call *c, const char *status)
 
 	if (!x || x->z != c || x->answered)
 		return;
+	if (x->cross) {
+		if (strcmp(status, "ANSWER")) {
+			cross_failed(x);
+			return;
+		}
+		cross_answered(x);
+	}
 	if (!strcmp(status, "ANSWER")) {
 		x->answered = true;
 		if (!rtp_engine_sync(c->pbx->rtp, bridge_synced, x)) {
@@ -654,7 +673,175 @@ enum xfer_replaces xfer_invite_replaces(struct call *c, const struct sip_msg *re
 	return XFER_REPLACED;
 }
 
+/* ---- attended, the other call on another replica ---- */
+
+/* The transferee's leg back in the transferor's call, bridged as before:
+ * no replica had the dialog. */
+static void cross_failed(struct xfer *x)
+{
+	struct call *c = x->orig, *z = x->z;
+	struct leg *o = x->back;
+
+	if (z->a.dlg && z->a.state == LEG_UP) {
+		leg_move(o, &z->a, c, x->back_uac);
+		c->peer = o == &c->a ? x->t : o;
+		c->phase = CALL_BRIDGED;
+		rtp_leg_connect(c->a.m.rtp, c->peer->m.rtp);
+		call_media_timeouts(c);
+	}
+	/* What is left of z is an attempt, not a call that was answered. */
+	z->answered = false;
+	cdr_note(z, "AttendedTransfer", "");
+	log_event(LOG_INFO, "xfer_cross_failed", "uniqueid=%s channel=%s new=%s "
+		  "dialstatus=%s", c->uniqueid, x->t->chan, z->uniqueid, z->dialstatus);
+	notify(c, x->t, x->nosub, 503, "Service Unavailable");
+	xfer_unlink(x);
+}
+
+/* A replica replaced the dialog: the CDRs as a local attended transfer's
+ * (the other call's records are that replica's). */
+static void cross_answered(struct xfer *x)
+{
+	struct call *c = x->orig, *z = x->z;
+
+	cdr_cut(c);
+	cdr_note(c, "AttendedTransfer", z->peer ? z->peer->chan : "");
+	cdr_note(z, "AttendedTransfer", x->t->chan);
+	log_event(LOG_INFO, "xfer_cross", "uniqueid=%s transferor=%s channel=%s "
+		  "dstchannel=%s new=%s", c->uniqueid, x->t->chan, z->a.chan,
+		  z->peer ? z->peer->chan : "-", z->uniqueid);
+}
+
+struct cross_sign {
+	const char *secret;
+	const char *rep;
+};
+
+static int cross_hdrs(const char *callid, char *buf, size_t size, void *arg)
+{
+	const struct cross_sign *s = arg;
+	int n = snprintf(buf, size, "Replaces: %s\r\n", s->rep);
+
+	if (n < 0 || (size_t)n >= size)
+		return ENOSPC;
+	return xferx_sign(s->secret, callid, s->rep, (uint64_t)time(NULL), buf + n,
+			  size - (size_t)n);
+}
+
+/*
+ * Leg t (REFER's) of call c names, by Replaces rep, a dialog this replica
+ * does not have: in a cluster the other call may be on any replica (the
+ * front spreads calls by Call-ID).  The transferee's leg o moves into a
+ * new call, as for a blind transfer, which sends an INVITE with Replaces
+ * to every other live replica at once; the one with the dialog answers,
+ * the others 481.  The first 2xx is bridged (the two relays stay in the
+ * path, a chain of B2BUAs); none, and o goes back into c.  false: no
+ * other replica, nothing sent.
+ */
+static bool attended_cross(struct call *c, struct leg *t, struct leg *o,
+			   struct sip_stx *stx, const char *rep, const char *target,
+			   bool nosub)
+{
+	struct state_replica r[CALL_MAX_FORKS];
+	size_t n = xferx_replicas(c->pbx->state, r, CALL_MAX_FORKS);
+	struct cross_sign sign = { c->cfg->cluster.secret, rep };
+	char num[80], name[80], ruri[160], ip[64];
+	struct sdp_session *sdp = NULL;
+	struct xfer *x = NULL;
+	struct call *z = NULL;
+	size_t started = 0;
+	/* The legs to the replicas speak for the transferee: its codecs. */
+	const struct cfg_endpoint *ep = o->ep ? o->ep : t->ep;
+
+	if (!n || !ep)
+		return false;
+	sip_stx_reply(stx, 202, NULL, NULL, nosub ? "Refer-Sub: false\r\n" : NULL,
+		      NULL, NULL);
+	notify(c, t, nosub, 100, "Trying");
+	z = new_call(c);
+	x = calloc(1, sizeof(*x));
+	sdp = malloc(sizeof(*sdp));
+	if (!z || !x || !sdp) {
+		free(sdp);
+		free(x);
+		notify(c, t, nosub, 503, "Service Unavailable");
+		if (z)
+			call_end(z, Q850_NETWORK_OUT_OF_ORDER);
+		return true;
+	}
+	x->pbx = c->pbx;
+	tmr_init(&x->app_tmr);
+	x->cross = true;
+	x->back = o;
+	x->back_uac = o->uac;
+	party_id(c, o, num, sizeof(num), name, sizeof(name));
+	snprintf(z->caller_num, sizeof(z->caller_num), "%s", num);
+	snprintf(z->caller_name, sizeof(z->caller_name), "%s", name);
+	snprintf(z->context, sizeof(z->context), "%s", c->context);
+	snprintf(z->dialed, sizeof(z->dialed), "%s", target);
+	leg_move(&z->a, o, z, false);
+	/* The other replica's relay is offered the codec the transferee
+	 * uses, neither relay transcoding. */
+	if (!legmedia_reoffer(&z->a.m, sdp)) {
+		free(z->a.offer);
+		z->a.offer = sdp;
+		sdp = NULL;
+	}
+	free(sdp);
+	orig_detach(c);
+	x->orig = c;
+	x->t = t;
+	x->z = z;
+	x->nosub = nosub;
+	c->xfer = z->xfer = x;
+	z->phase = CALL_DIALING;
+	z->dial_starting = true;
+	for (size_t i = 0; i < n; i++) {
+		struct sip_peer dst;
+		uint16_t port;
+		int err;
+
+		memset(&dst, 0, sizeof(dst));
+		dst.addr = r[i].advertise;
+		dst.proto = SIP_PROTO_UDP;
+		sip_sa_ip_port((const struct sockaddr *)&r[i].advertise, ip, sizeof(ip), &port);
+		snprintf(ruri, sizeof(ruri), r[i].advertise.ss_family == AF_INET6 ?
+			 "sip:%s@[%s]:%u" : "sip:%s@%s:%u", target[0] ? target : "s", ip, port);
+		err = dial_leg_direct(z, ep, r[i].name, ruri, &dst,
+				      cross_hdrs, &sign);
+		if (err)
+			log_event(LOG_WARN, "xfer_cross_leg", "uniqueid=%s replica=%s error=%d",
+				  z->uniqueid, r[i].name, err);
+		else
+			started++;
+	}
+	log_event(LOG_INFO, "xfer_cross_start", "uniqueid=%s transferor=%s transferee=%s "
+		  "new=%s replicas=%zu", c->uniqueid, t->chan, z->a.chan, z->uniqueid, started);
+	/* None started: Dial() is over at once, and o goes back. */
+	dial_direct_done(z);
+	return true;
+}
+
 /* ---- REFER ---- */
+
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* The Refer-To's user (the target's number), "" when there is none fit
+ * for a Request-URI. */
+static const char *refer_user(const struct sip_addr *addr, char *buf, size_t size)
+{
+	if (!addr->uri.user.l || !unescape(addr->uri.user.p, addr->uri.user.l, buf, size) ||
+	    strpbrk(buf, "@:;<>\" \t\r\n?,%"))
+		buf[0] = '\0';
+	return buf;
+}
 
 void xfer_refer(struct call *c, struct leg *l, struct sip_stx *stx,
 		const struct sip_msg *req)
@@ -708,7 +895,8 @@ void xfer_refer(struct call *c, struct leg *l, struct sip_stx *stx,
 		hv.p = amp + 1;
 	}
 	if (v.p) {
-		if (!unescape(v.p, v.l, rep, sizeof(rep))) {
+		/* It goes into a header of ours (another replica's INVITE). */
+		if (!unescape(v.p, v.l, rep, sizeof(rep)) || has_ctl(rep)) {
 			sip_stx_reply(stx, 400, "Bad Request - Replaces", NULL, NULL, NULL, NULL);
 			return;
 		}
@@ -717,9 +905,12 @@ void xfer_refer(struct call *c, struct leg *l, struct sip_stx *stx,
 			sip_stx_reply(stx, 400, "Bad Request - Replaces", NULL, NULL, NULL, NULL);
 			return;
 		}
+		if (err && attended_cross(c, l, o, stx, rep, refer_user(&addr, exten,
+									sizeof(exten)), nosub))
+			return;
 		if (err) {
-			/* Not a dialog of ours: RFC 3515 §2.4.5, a NOTIFY says
-			 * the attempt failed. */
+			/* Not a dialog of ours, nor of another replica: RFC 3515
+			 * §2.4.5, a NOTIFY says the attempt failed. */
 			sip_stx_reply(stx, 202, NULL, NULL, nosub ? "Refer-Sub: false\r\n" : NULL,
 				      NULL, NULL);
 			notify(c, l, nosub, 100, "Trying");

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# test_xfer_cluster_attended - an attended transfer whose two calls are on
+# different replicas (the front spreads calls by Call-ID):
+#  1. 1001 calls 1002 through r1 (X) and 1003 through r2 (Y), then REFERs
+#     on X naming Y in Replaces: r1 does not have Y, so it sends an INVITE
+#     with that Replaces, signed under the cluster secret, to r2, which
+#     replaces 1001 in Y.  1001 gets 202, NOTIFY 100 then 200, a BYE on
+#     each dialog; 1002 <-> 1003 talk through both relays, nothing to 1001;
+#  2. an INVITE with Replaces naming a live dialog, sent to r2 by a
+#     phone with a forged signature: 403; without one and without
+#     credentials: 401 (the usual digest), and the dialog is untouched;
+#  3. a REFER whose Replaces names a dialog on no replica: 202, NOTIFY 100
+#     then 503, and X goes on (1001 <-> 1002 talk).
+. "$(dirname "$0")/lib.sh"
+
+kv_conf_calls 1001 1002 1003
+kv_cluster_start 2
+
+kv_cluster_python <<'PY' || kv_fail "attended transfer across replicas"
+import urllib.parse
+
+import kvsip
+
+r1, r2 = kvsip.replica_addrs()
+port = kvsip.kv_port()
+PCMU = ((0, "PCMU/8000"), (101, "telephone-event/8000"))
+
+p2 = kvsip.Phone(port, "1002", host=r1)
+p3 = kvsip.Phone(port, "1003", host=r2)
+p2.sign_in()
+p3.sign_in()
+p1x = kvsip.Phone(port, "1001", host=r1)     # 1001's calls, one per replica
+p1y = kvsip.Phone(port, "1001", host=r2)
+a_x, a_y, b, c = kvsip.Rtp(), kvsip.Rtp(), kvsip.Rtp(), kvsip.Rtp()
+p1x.media.append(a_x)
+p1y.media.append(a_y)
+p2.media.append(b)
+p3.media.append(c)
+
+
+def call(phone, callee_phone, callee, ra, rb):
+    out = kvsip.OutCall(phone, callee, kvsip.sdp_offer(ra.port, codecs=PCMU))
+    out.invite()
+    inc = callee_phone.expect_invite(timeout=10)
+    inc.answer(kvsip.sdp_offer(rb.port, codecs=PCMU))
+    out.expect_final(200, "%s -> %s via %s" % (phone.user, callee, phone.server[0]))
+    out.ack()
+    inc.expect_ack()
+    return out, inc
+
+
+def talk(x, x_dest, y, y_dest, tag, others):
+    # The parties that stay are not signalled: probe until a packet passes.
+    for i in range(100):
+        x.send(x_dest, b"probe")
+        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
+            break
+    for r in (x, y):
+        r.quiet()
+        r.take()
+    for o in others:
+        o.take()
+    kvsip.send_stream(x, x_dest, tag + "-there", 10)
+    kvsip.expect_stream(y, tag + "-there", 10, 0, y_dest)
+    kvsip.send_stream(y, y_dest, tag + "-back", 10)
+    kvsip.expect_stream(x, tag + "-back", 10, 0, x_dest)
+    for o in others:
+        stray = [p for p, _ in o.take() if p.payload.startswith(tag.encode())]
+        assert not stray, "%s: %d packets reached the transferor" % (tag, len(stray))
+
+
+def refer(d, host, rep, want):
+    cseq = d.refer("<sip:1003@%s?Replaces=%s>" % (host, urllib.parse.quote(rep, safe="")))
+    r = d.expect_response(cseq, "REFER", "REFER with Replaces")
+    assert r.status == 202, r.start
+    code, state, _ = d.expect_refer_notify("first NOTIFY")
+    assert code == 100 and state.startswith("active"), (code, state)
+    code, state, _ = d.expect_refer_notify("final NOTIFY")
+    assert code == want and state.startswith("terminated"), (code, state)
+
+
+# 2 first, while Y is 1001's: forged and missing signatures on r2
+x, xi = call(p1x, p2, "1002", a_x, b)
+y, yi = call(p1y, p3, "1003", a_y, c)
+intruder = kvsip.Phone(port, "1002", password="", host=r2)
+rz = kvsip.Rtp()
+forged = kvsip.OutCall(intruder, "1003", kvsip.sdp_offer(rz.port, codecs=PCMU),
+                       headers=[("Replaces", y.replaces()),
+                                ("X-KubeVox-Replaces-Auth",
+                                 "ts=%d;mac=0123456789abcdef" % int(__import__("time").time()))])
+forged.invite()
+forged.expect_final(403, "INVITE with Replaces, forged signature")
+unsigned = kvsip.OutCall(intruder, "1003", kvsip.sdp_offer(rz.port, codecs=PCMU),
+                         headers=[("Replaces", y.replaces())])
+unsigned.invite()
+unsigned.expect_final(401, "INVITE with Replaces, no signature, no credentials")
+talk(a_y, y.answer.media, c, yi.offer.media, "kept", [])
+print("2: forged signature 403, none 401; 1001 <-> 1003 untouched")
+
+# 1. REFER on X (r1) naming Y (r2)
+refer(x, r1, y.replaces(), 200)
+x.answer_bye()
+y.answer_bye()
+talk(b, xi.offer.media, c, yi.offer.media, "xatt", [a_x, a_y])
+print("1: REFER on r1 naming r2's dialog: NOTIFY 100/200, BYE on both, 1002 <-> 1003")
+xi.bye()
+yi.answer_bye()
+print("1: 1002's BYE ends the chain to 1003")
+
+# 3. Replaces naming a dialog on no replica
+x, xi = call(p1x, p2, "1002", a_x, b)
+refer(x, r1, "nosuchcall@x;to-tag=1;from-tag=2", 503)
+talk(a_x, x.answer.media, b, xi.offer.media, "xnone", [])
+print("3: Replaces on no replica: NOTIFY 503, 1001 <-> 1002 go on")
+x.bye()
+xi.answer_bye()
+PY
+kv_ok "attended transfer across replicas; forged or missing signatures refused; unknown dialog 503"
+
+kv_cluster_stop
+kv_pass

@@ -18,6 +18,12 @@
  * do not change.  The transferor's calls keep only its legs and end with
  * a BYE once the final NOTIFY is out (Asterisk's deferred termination).
  *
+ * In a cluster the dialog a REFER's Replaces names may be on another
+ * replica (the front spreads calls by Call-ID): the transferee's leg
+ * moves into a new call that sends a signed INVITE with that Replaces to
+ * every other live replica (xferx.h), the one with the dialog answering;
+ * when none has it the leg moves back and the call goes on.
+ *
  * CDRs, as Asterisk's: the original call's record ends at the transfer
  * (lastapp BlindTransfer or AttendedTransfer, lastdata where to); the new
  * call has its own record from the transfer on (transferee, target, the

@@ -3,7 +3,7 @@
  * reference-counted struct kv_config, and look things up in it.
  *
  * The files are read in a fixed order (asterisk.conf, pjsip.conf, rtp.conf,
- * kubevox.conf, http.conf, extensions.conf, cdr.conf); all messages are
+ * kubevox.conf, http.conf, extensions.conf, cdr.conf, voicemail.conf); all messages are
  * then sorted by file and line so that --check reads like a compiler's
  * output.  Everything the configuration points to lives in one arena
  * owned by it.
@@ -23,6 +23,7 @@
 #include "util/hash.h"
 #include "config/extensions.h"
 #include "config/load.h"
+#include "config/vmconf.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 
@@ -53,9 +54,16 @@ static void cdr_load(struct cfg_load *ld, const struct astconf *ac)
 	cdr_config_parse(ac, &ld->cfg->cdr, ld->diag);
 }
 
+static void vm_load(struct cfg_load *ld, const struct astconf *ac)
+{
+	if (vm_config_parse(ac, ld->mem, &ld->cfg->vm, ld->diag) == ENOMEM)
+		ld->oom = true;
+}
+
 static void defaults_set(struct cfg_load *ld)
 {
 	cdr_config_init(&ld->cfg->cdr);
+	vm_config_init(&ld->cfg->vm);
 	struct kv_config *cfg = ld->cfg;
 
 	cfg->default_realm = load_strdup(ld, "asterisk");
@@ -226,6 +234,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	file_read(&ld, dir, "http.conf", false, sysconf_http);
 	file_read(&ld, dir, "extensions.conf", false, extensions_load);
 	file_read(&ld, dir, "cdr.conf", false, cdr_load);
+	file_read(&ld, dir, "voicemail.conf", false, vm_load);
 	/* No extensions.conf is an empty dialplan: every call gets 404. */
 	if (!cfg->dialplan)
 		dialplan_load(NULL, diag, &cfg->dialplan);

@@ -250,6 +250,30 @@ struct cdr_config {
 	bool newcdrcolumns;
 };
 
+/* voicemail.conf, as app_voicemail reads it (vmconf.c reads it,
+ * pbx/voicemail.c records and plays the messages). */
+struct vm_mailbox {
+	const char *context;
+	const char *mailbox;
+	const char *password;         /* "" when none; a leading '-' removed */
+	const char *fullname;
+	const char *email;
+	const char *pager;
+	const char *file;
+	int line;
+};
+
+struct vm_config {
+	bool present;                 /* voicemail.conf exists */
+	uint32_t maxmsg;              /* default 100 */
+	uint32_t maxsecs;             /* 0: VM_MAXSECS_CAP */
+	uint32_t minsecs;             /* default 0 */
+	uint32_t maxsilence;          /* seconds, 0: no silence detection */
+	uint32_t silencethreshold;    /* mean |sample| under it is silence: 256 */
+	struct vm_mailbox *boxes;     /* in file order */
+	size_t boxes_n;
+};
+
 struct kv_config {
 	unsigned refs;
 	char *dir;
@@ -293,6 +317,8 @@ struct kv_config {
 	struct dialplan *dialplan;
 	/* cdr.conf: without it no CDR is written, as in Asterisk */
 	struct cdr_config cdr;
+	/* voicemail.conf: no file, no mailboxes */
+	struct vm_config vm;
 
 	/* Every file read (after includes), for change detection: full
 	 * paths (the config dir joined with the name the user wrote). */

@@ -6,6 +6,7 @@
  *            (UAS), requests within dialogs, CANCEL and ACK
  *   dial.c   Dial(): the B legs (UAC), forking, first answer wins
  *   apps.c   the dialplan channel: variables and the call applications
+ *   voicemail.c  VoiceMail(), VoiceMailMain(), MAILBOX_EXISTS, VM_INFO
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -43,6 +44,7 @@ enum leg_state {
 
 struct call;
 struct dial_uac;
+struct vm_call;
 
 struct leg {
 	struct call *call;
@@ -95,6 +97,7 @@ enum ivr_state {
 	IVR_WAITEXTEN,    /* WaitExten(): waiting for the first key */
 	IVR_COLLECT,      /* the next key of an extension being dialled */
 	IVR_READ,         /* Read() */
+	IVR_VM,           /* VoiceMail(), VoiceMailMain(): voicemail.c's */
 };
 
 #define IVR_MAX_DIGITS 255
@@ -179,6 +182,9 @@ struct call {
 	char play_lang[32];             /* Background()'s langoverride;
 					 * "": the endpoint's language */
 	struct ivr ivr;
+	bool play_spool;                /* the list may name spool files
+					 * (absolute paths): voicemail only */
+	struct vm_call *vm;             /* VoiceMail(), VoiceMailMain() */
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
@@ -232,5 +238,12 @@ void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */
 uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req);
 void apps_hangup(struct call *c);       /* the call ends: before 'h' */
 void apps_free(struct call *c);         /* what apps.c allocated */
+/* For voicemail.c: play files ('&'-separated; a missing one is skipped,
+ * an absolute path is a spool file), DP_ASYNC until voicemail's
+ * vm_play_over(); cut a play short; answer the caller as Playback()
+ * does (0 or -1). */
+enum dp_result apps_play(struct call *c, const char *files);
+void apps_play_cut(struct call *c);
+int  apps_answer(struct call *c);
 
 #endif

@@ -54,6 +54,7 @@ struct pbx {
 	bool draining;                  /* SIGTERM: OPTIONS answer 503 */
 	struct outregs *outregs;        /* registrations to providers */
 	struct idhosts *idhosts;        /* identify match= host names */
+	struct vm *vm;                  /* voicemail's stores and events */
 };
 
 #endif

@@ -20,6 +20,7 @@
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
+#include "pbx/voicemail.h"
 #include "sip/print.h"
 #include "sip/sa.h"
 #include "state/failtab.h"
@@ -347,6 +348,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
+	err = vm_alloc(&pbx->vm, loop);
+	if (err)
+		goto out;
 	err = outregs_alloc(&pbx->outregs, pbx, cfg);
 	if (err)
 		goto out;
@@ -455,6 +459,8 @@ void pbx_free(struct pbx *pbx)
 	state_free(pbx->state);
 	calls_free(pbx->calls);
 	rtp_engine_free(pbx->rtp);
+	/* After the relay: recordings it still held are stored now. */
+	vm_free(pbx->vm);
 	prompt_holds_free(pbx->holds);
 	prompt_cache_free(pbx->prompts);
 	sip_stack_free(pbx->stack);

@@ -748,6 +748,7 @@ static enum dp_result leave_record(struct call *c)
 static enum dp_result main_menu(struct call *c);
 static enum dp_result main_intro(struct call *c);
 static enum dp_result options_menu(struct call *c);
+static void instructions(struct call *c, struct sbuf *files);
 
 static void say_num(struct call *c, unsigned n, struct sbuf *out)
 {
@@ -961,6 +962,7 @@ static enum dp_result main_intro(struct call *c)
 	}
 	if (!nnew && !nold)
 		add(&files, "vm-no&vm-messages");
+	instructions(c, &files);
 	if (sbuf_err(&files)) {
 		sbuf_free(&files);
 		return DP_HANGUP;
@@ -974,21 +976,34 @@ static enum dp_result main_intro(struct call *c)
 	return res;
 }
 
-/* vm_instructions_en(), the short form. */
+/* vm_instructions_en(), the short form: "press 1 for INBOX messages",
+ * then vm-opts (2 folders, 0 mailbox options, * help, # exit). */
+static void instructions(struct call *c, struct sbuf *files)
+{
+	struct vm_call *v = c->vm;
+
+	if (v->count) {
+		add(files, "vm-onefor");
+		sbuf_printf(files, "&vm-%s", folders[v->folder]);
+		add(files, "vm-messages");
+	}
+	add(files, "vm-opts");
+}
+
 static enum dp_result main_menu(struct call *c)
 {
 	struct vm_call *v = c->vm;
-	char files[128];
+	struct sbuf files;
+	enum dp_result res;
 
 	v->step = ST_MENU;
 	if (++v->repeats > VM_MENU_REPEATS)
 		return close_then(c, ST_GOODBYE, 0);
-	if (v->count)
-		snprintf(files, sizeof(files), "vm-onefor&vm-%s&vm-messages&vm-opts",
-			 folders[v->folder]);
-	else
-		snprintf(files, sizeof(files), "vm-opts");
-	return play(c, files);
+	sbuf_init(&files);
+	instructions(c, &files);
+	res = sbuf_err(&files) ? DP_HANGUP : play(c, sbuf_cstr(&files));
+	sbuf_free(&files);
+	return res;
 }
 
 static enum dp_result message_play(struct call *c)

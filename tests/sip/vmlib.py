@@ -46,7 +46,10 @@ def plays(packets):
 
 
 def heard(c, a):
-    return plays([p for p, src in a.got if src == c.answer.media])
+    """The plays heard since the last a.take(); the tail of a play cut by
+    a key (no marked first packet) is left out."""
+    return [g for g in plays([p for p, src in a.got if src == c.answer.media])
+            if g[0].marker]
 
 
 def call(phone, dest, what, codecs=kvsip.AUDIO):
@@ -138,3 +141,19 @@ def wait_for(pred, what, timeout=10.0):
             return
         time.sleep(0.05)
     raise AssertionError("%s: not within %.0f s" % (what, timeout))
+
+
+def check_start(c, a, name, what, packets=10):
+    """A play of name has begun (it is long: a key will cut it)."""
+    def started():
+        return [g for g in heard(c, a) if g[0].marker and len(g) >= packets]
+
+    a.wait(lambda got: started(), 10)
+    got = started()
+    assert got, "%s: nothing heard" % what
+    pk = got[0]
+    samples = kvsip.wav_samples(wav(name))
+    mine = [kvsip.G711[0][x] for p in pk for x in p.payload]
+    best = max(kvsip.correlation(mine[lag:], samples) for lag in range(0, 161 * 3, 160))
+    assert best >= 0.95, "%s: not the start of %s (%.3f)" % (what, name, best)
+    print("%s: %s begun (%d packets, %.3f)" % (what, name, len(pk), best))

@@ -1159,7 +1159,14 @@ static enum dp_result vm_main(struct call *c, const char *args)
 				  c->uniqueid, *o);
 	}
 	snprintf(v->context, sizeof(v->context), "default");
-	if (argc > 0 && *str_trim(argv[0])) {
+	if (argc > 0 && *str_trim(argv[0]) == '@') {
+		/* "@context": the mailbox is asked for, in that context. */
+		if (!vm_name_valid(str_trim(argv[0]) + 1)) {
+			free(buf);
+			return DP_HANGUP;
+		}
+		snprintf(v->context, sizeof(v->context), "%s", str_trim(argv[0]) + 1);
+	} else if (argc > 0 && *str_trim(argv[0])) {
 		if (!box_split(str_trim(argv[0]), box, sizeof(box), ctx, sizeof(ctx))) {
 			free(buf);
 			return DP_HANGUP;

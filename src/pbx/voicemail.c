@@ -626,46 +626,32 @@ static void job_done(struct vm_job *j)
 
 static enum dp_result vm_leave(struct call *c, const char *args)
 {
-	char *buf = strdup(args ? args : ""), *argv[2] = { NULL, NULL }, *cur, *one;
+	char *buf = strdup(args ? args : "");
 	struct vm_call *v = vc_alloc(c);
-	bool busy = false, unavail = false, silent = false;
+	struct dp_report rep = { .warn = NULL };
+	struct dp_voicemail a;
+	bool busy, unavail, silent;
 	struct sbuf files;
 	char p[VM_PATH];
 	enum dp_result res;
-	int argc;
 
 	if (!buf || !v) {
 		free(buf);
 		return DP_HANGUP;
 	}
-	argc = dp_args_split(buf, argv, 2);
-	for (const char *o = argc > 1 ? argv[1] : ""; *o; o++) {
-		if (*o == 'b')
-			busy = true;
-		else if (*o == 'u')
-			unavail = true;
-		else if (*o == 's')
-			silent = true;
-		else
-			log_event(LOG_WARN, "vm_option_unsupported", "uniqueid=%s option=%c",
-				  c->uniqueid, *o);
-	}
-	cur = argc > 0 ? argv[0] : "";
-	while ((one = strsep(&cur, "&"))) {
-		struct vm_target *t;
+	dp_voicemail_parse(buf, &a, &rep);
+	busy = a.busy;
+	unavail = a.unavail;
+	silent = a.silent;
+	for (unsigned i = 0; i < a.n && v->tn < VM_TARGETS_MAX; i++) {
+		struct vm_target *t = &v->t[v->tn];
 
-		one = str_trim(one);
-		if (!*one)
-			continue;
-		if (v->tn == VM_TARGETS_MAX)
-			break;
-		t = &v->t[v->tn];
-		if (!box_split(one, t->mailbox, sizeof(t->mailbox), t->context,
+		if (!box_split(a.boxes[i], t->mailbox, sizeof(t->mailbox), t->context,
 			       sizeof(t->context)) ||
 		    !vm_config_mailbox(&c->cfg->vm, t->context, t->mailbox)) {
 			/* leave_voicemail(): "No entry in voicemail config file" */
 			log_event(LOG_WARN, "vm_no_mailbox", "uniqueid=%s mailbox=%s",
-				  c->uniqueid, one);
+				  c->uniqueid, a.boxes[i]);
 			continue;
 		}
 		v->tn++;
@@ -1140,34 +1126,28 @@ static enum dp_result greeting_record(struct call *c)
 
 static enum dp_result vm_main(struct call *c, const char *args)
 {
-	char *buf = strdup(args ? args : ""), *argv[2] = { NULL, NULL };
+	char *buf = strdup(args ? args : "");
 	struct vm_call *v = vc_alloc(c);
+	struct dp_voicemailmain a;
 	char box[80], ctx[80];
-	int argc;
 
 	if (!buf || !v) {
 		free(buf);
 		return DP_HANGUP;
 	}
 	v->main = true;
-	argc = dp_args_split(buf, argv, 2);
-	for (const char *o = argc > 1 ? argv[1] : ""; *o; o++) {
-		if (*o == 's')
-			v->skip_pw = true;
-		else
-			log_event(LOG_WARN, "vm_option_unsupported", "uniqueid=%s option=%c",
-				  c->uniqueid, *o);
-	}
+	dp_voicemailmain_parse(buf, &a, NULL);
+	v->skip_pw = a.skip_password;
 	snprintf(v->context, sizeof(v->context), "default");
-	if (argc > 0 && *str_trim(argv[0]) == '@') {
+	if (*a.box == '@') {
 		/* "@context": the mailbox is asked for, in that context. */
-		if (!vm_name_valid(str_trim(argv[0]) + 1)) {
+		if (!vm_name_valid(a.box + 1)) {
 			free(buf);
 			return DP_HANGUP;
 		}
-		snprintf(v->context, sizeof(v->context), "%s", str_trim(argv[0]) + 1);
-	} else if (argc > 0 && *str_trim(argv[0])) {
-		if (!box_split(str_trim(argv[0]), box, sizeof(box), ctx, sizeof(ctx))) {
+		snprintf(v->context, sizeof(v->context), "%s", a.box + 1);
+	} else if (*a.box) {
+		if (!box_split(a.box, box, sizeof(box), ctx, sizeof(ctx))) {
 			free(buf);
 			return DP_HANGUP;
 		}

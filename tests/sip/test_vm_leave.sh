@@ -69,6 +69,13 @@ eastern=America/New_York|'vm-received' Q 'digits/at' IMp
 ../x => 1,Mallory
 1001 => 99,Again
 CONF
+cat >> "$KV_TMP/bad/extensions.conf" <<'CONF'
+
+[badvm]
+exten => s,1,VoiceMail(1001@default,uq)
+ same => n,VoiceMail(,u)
+ same => n,VoiceMailMain(1001,sp)
+CONF
 out=$(timeout -k 5 20 "$KV_BIN/kubevoxd" -C "$KV_TMP/bad" --check 2>&1) &&
 	kv_fail "--check accepted a broken voicemail.conf: $out"
 echo "$out"
@@ -79,6 +86,9 @@ kv_assert_match "voicemail.conf:6: warning: \\[zonemessages\\] is not supported 
 kv_assert_match "voicemail.conf:10: warning: mailbox '1001': option 'attach' is not supported yet" "$out" "attach"
 kv_assert_match "voicemail.conf:11: invalid mailbox '../x'" "$out" "../x"
 kv_assert_match "voicemail.conf:12: warning: mailbox '1001' appears again" "$out" "duplicate"
+kv_assert_match "extensions.conf:[0-9]*: warning: VoiceMail: option 'q' is not supported" "$out" "VoiceMail(,q)"
+kv_assert_match "extensions.conf:[0-9]*: VoiceMail: no mailbox" "$out" "VoiceMail()"
+kv_assert_match "extensions.conf:[0-9]*: warning: VoiceMailMain: option 'p' is not supported" "$out" "VoiceMailMain(,p)"
 kv_ok "--check: voicemail.conf errors as file:line, unsupported options warned"
 
 kvd_start

@@ -7,6 +7,7 @@
 #   (VMSTATUS FAILED); a full mailbox (maxmsg) plays vm-mailboxfull;
 #   the 'u' greeting is vm-theperson, the mailbox's digits, vm-isunavail,
 #   vm-intro and the beep; an unknown mailbox is FAILED at once;
+#   * during the greeting goes to the a extension (VMSTATUS USEREXIT);
 #   MAILBOX_EXISTS() and VM_INFO(...,count); the CDR's lastapp VoiceMail;
 #   --check: voicemail.conf's errors as file:line, unsupported options as
 #   warnings.
@@ -27,6 +28,9 @@ exten => 8003,1,VoiceMail(1001,s)
  same => n,Goto(vmstatus,${VMSTATUS},1)
 exten => 8004,1,VoiceMail(9999@default)
  same => n,Goto(vmstatus,${VMSTATUS},1)
+exten => 8006,1,VoiceMail(1001@default,u)
+ same => n,Hangup()
+exten => a,1,Goto(vmstatus,${VMSTATUS},1)
 exten => 8005,1,Answer()
  same => n,SayDigits(${MAILBOX_EXISTS(1002@default)}${MAILBOX_EXISTS(9999)}${VM_INFO(1002@default,count)}${VM_INFO(1002,exists)})
  same => n,Hangup()
@@ -35,6 +39,8 @@ exten => 8005,1,Answer()
 exten => SUCCESS,1,Playback(digits/1)
  same => n,Hangup()
 exten => FAILED,1,Playback(digits/0)
+ same => n,Hangup()
+exten => USEREXIT,1,Playback(digits/5)
  same => n,Hangup()
 CONF
 cat > "$KV_CONF/voicemail.conf" <<'CONF'
@@ -223,6 +229,16 @@ rec = kvsip.wav_samples(box_dir(spool, "1001") + "/msg0000.wav")
 corr = best_correlation(rec, samples_of(sent))
 assert corr >= 0.9, corr
 print("1001/msg0000: kept after the hang-up, correlation %.3f" % corr)
+
+# '*' during the greeting: the 'a' extension, VMSTATUS USEREXIT.
+c, a = call(caller, "8006", "leave, *")
+check_start(c, a, "vm-theperson", "greeting")
+a.take()
+key(c, a, 10)
+c.answer_bye(timeout=20)
+a.quiet()
+check_plays(heard(c, a), ["digits/5"], "* (VMSTATUS USEREXIT)")
+assert messages(spool, "1001") == ["msg0000"], messages(spool, "1001")
 
 # No such mailbox: FAILED at once.
 c, a = call(caller, "8004", "no mailbox")

@@ -179,11 +179,11 @@ struct call {
 					 * address comes with the ACK */
 	bool play_say;                  /* SayDigits/SayNumber: a missing
 					 * file is skipped, as Asterisk */
+	bool play_spool;                /* the list may name spool files
+					 * (absolute paths): voicemail only */
 	char play_lang[32];             /* Background()'s langoverride;
 					 * "": the endpoint's language */
 	struct ivr ivr;
-	bool play_spool;                /* the list may name spool files
-					 * (absolute paths): voicemail only */
 	struct vm_call *vm;             /* VoiceMail(), VoiceMailMain() */
 
 	/* CDR */

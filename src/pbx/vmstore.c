@@ -151,7 +151,7 @@ static int msg_index(const char *name)
 		if (name[i] < '0' || name[i] > '9')
 			return -1;
 	}
-	return atoi(name + 3);
+	return (int)strtol(name + 3, NULL, 10);
 }
 
 /* The numbers present in dir (present[] of VM_MAX_MSGS); the count. */

@@ -1327,7 +1327,6 @@ enum dp_result vm_play_over(struct call *c)
 		return DP_CONTINUE;
 	case ST_LOGIN:
 	case ST_PASSWORD:
-		return wait_key(c, VM_RESPONSE_MS);
 	case ST_MENU:
 	case ST_MESSAGE:
 	case ST_FOLDER:

@@ -410,12 +410,12 @@ static bool box_split(const char *s, char *box, size_t bs, char *ctx, size_t cs)
 	return vm_name_valid(box) && vm_name_valid(ctx);
 }
 
+/* A fresh state for the application starting (a second VoiceMail() in
+ * the same call starts from nothing too). */
 static struct vm_call *vc_alloc(struct call *c)
 {
-	if (!c->vm)
-		c->vm = calloc(1, sizeof(*c->vm));
-	else
-		memset(c->vm, 0, sizeof(*c->vm));
+	vm_call_free(c);
+	c->vm = calloc(1, sizeof(*c->vm));
 	return c->vm;
 }
 
@@ -487,8 +487,12 @@ static enum dp_result record_start(struct call *c, enum job_kind kind)
 	unsigned secs = vc->maxsecs ? vc->maxsecs : VM_MAXSECS_CAP;
 	struct vm_job *j;
 
-	if (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)
+	if (!c->a.m.rtp ||
+	    (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)) {
+		log_event(LOG_WARN, "vm_record_failed", "uniqueid=%s error=\"no G.711 media\"",
+			  c->uniqueid);
 		return DP_HANGUP;
+	}
 	j = job_alloc(vm_of(c), c, kind);
 	if (!j)
 		return DP_HANGUP;
@@ -1336,8 +1340,10 @@ enum dp_result vm_play_over(struct call *c)
 	case ST_GREET_BEEP:
 		return greeting_record(c);
 	case ST_GOODBYE:
+		/* vm_execmain() returns 0 after vm-goodbye: the dialplan goes
+		 * on (Asterisk's samples then hang up). */
 		c->ivr.state = IVR_NONE;
-		return DP_HANGUP;
+		return DP_CONTINUE;
 	default:
 		return DP_ASYNC;
 	}

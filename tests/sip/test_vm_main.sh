@@ -10,7 +10,9 @@
 #     password asked, "you have 1 INBOX message", 1 plays it, # leaves:
 #     the message heard moves to Old, as app_voicemail does;
 #   0 (mailbox options), 1: the unavailable greeting is recorded, and
-#     VoiceMail(...,u) then plays it.
+#     VoiceMail(...,u) then plays it;
+#   9 then 3 saves the message to Family, 2 then 3 changes to Family (Old
+#     is closed: the move is done), 1 plays it there.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_transports
@@ -174,6 +176,49 @@ print("the recorded unavailable greeting is played (%.3f)" % corr)
 assert c.bye().status == 200
 PY
 kv_ok "mailbox options: the unavailable greeting recorded and played by VoiceMail(u)"
+
+kv_python_call "$KV_TMP/spool" <<'PY' || kv_fail "save to a folder, change folder"
+import sys
+from vmlib import *
+
+spool = sys.argv[1]
+caller = kvsip.Phone(kvsip.kv_port(), "1001")
+c, a = call(caller, "8501", "VoiceMailMain, folders")
+wait_plays(c, a, 1, "password")
+a.take()
+for k in (4, 3, 2, 1, 11):
+    key(c, a, k)
+# INBOX is empty: the menu starts in Old.
+check_plays(wait_plays(c, a, 4, "counts"), ["vm-youhave", "digits/1", "vm-Old", "vm-message",
+                                             "vm-onefor", "vm-Old", "vm-messages"], "counts")
+a.take()
+key(c, a, 1)
+wait_plays(c, a, 4, "message 1 of Old")
+a.take()
+key(c, a, 9)                      # save it...
+check_start(c, a, "vm-savefolder", "9")
+a.take()
+key(c, a, 3)                      # ... to Family
+check_plays(wait_plays(c, a, 3, "saved"), ["vm-message", "vm-savedto", "vm-Family"], "saved")
+a.take()
+key(c, a, 2)                      # change folder...
+check_start(c, a, "vm-changeto", "2")
+a.take()
+key(c, a, 3)                      # ... to Family: Old is closed, the move done
+check_plays(wait_plays(c, a, 2, "Family"), ["vm-Family", "vm-messages"], "in Family")
+assert messages(spool, "1002", "Old") == [] and messages(spool, "1002", "Family") == ["msg0000"]
+a.take()
+key(c, a, 1)
+got = wait_plays(c, a, 4, "message 1 of Family")
+msg = [kvsip.G711[0][x] for p in got[3] for x in p.payload]
+corr = best_correlation(msg, samples_of(tone(880, 75)))
+assert corr >= 0.9, corr
+print("Family's message 1 is the 880 Hz message (%.3f)" % corr)
+a.take()
+key(c, a, 11)
+c.answer_bye(timeout=20)
+PY
+kv_ok "9 saves to a folder (moved when Old is closed), 2 changes folder, 1 listens there"
 
 kvd_stop
 kv_pass

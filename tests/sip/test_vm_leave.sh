@@ -258,8 +258,8 @@ kv_wait_log 'event=vm_record_end.*reason=maxsecs' 1
 kv_wait_log 'event=vm_stored.*mailbox=1001 msg=0' 1
 
 cdr=$KV_LOGDIR/cdr-csv/Master.csv
-kv_wait_file_lines() { for _ in $(seq 1 50); do [ "$(grep -c . "$1" 2>/dev/null)" -ge "$2" ] && return; sleep 0.1; done; }
-kv_wait_file_lines "$cdr" 7
+wait_lines() { for _ in $(seq 1 50); do [ "$(grep -c . "$1" 2>/dev/null)" -ge "$2" ] && return; sleep 0.1; done; }
+wait_lines "$cdr" 7
 python3 - "$cdr" <<'PY' || kv_fail "CDR"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))

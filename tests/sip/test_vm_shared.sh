@@ -3,7 +3,8 @@
 # voicemail spool, as pods share a ReadWriteMany volume: callers on both
 # leave messages into the same mailbox at the same moments, and every
 # message gets its own number (msg0000..msg0007, no gap, none overwritten):
-# each WAV holds the tone of exactly one of the calls.
+# each WAV holds the tone of exactly one of the calls.  Then replica b
+# stops (SIGTERM twice) while a caller is recording: the message is stored.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_transports
@@ -87,6 +88,35 @@ kv_ok "two replicas, one spool: 8 concurrent messages, 8 numbers, each call's ow
 kv_wait_log 'event=vm_stored context=default mailbox=1002' 4
 grep -c 'event=vm_stored' "$KV_TMP/kubevoxd-b.log" | grep -qx 4 || kv_fail "replica b stored $(grep -c 'event=vm_stored' "$KV_TMP/kubevoxd-b.log") messages"
 
-kvd_stop
+# Replica b stops while a caller is still recording: the calls end (a
+# second SIGTERM) and what was recorded is stored before it exits.
+kv_python_call "$KV_TMP/spool" <<'PY' || kv_fail "recording when b stops"
+from vmlib import *
+
+phone = kvsip.Phone(kvsip.kv_port(), "1003", host="127.0.0.2")
+c, a = call(phone, "8001", "b, recording")
+wait_plays(c, a, 1, "beep")
+send(c, a, tone(1000, 100))
+PY
+kill -TERM "$B_PID"
+for _ in $(seq 1 50); do
+	grep -q 'event=drain_start' "$KV_TMP/kubevoxd-b.log" && break
+	sleep 0.1
+done
 KVD_PID=$B_PID KVD_LOG=$KV_TMP/kubevoxd-b.log kvd_stop
+PYTHONPATH=$KV_SIP_DIR KV_PROMPT=/usr/share/asterisk/sounds/en/hello-world.wav \
+	python3 - "$KV_TMP/spool" <<'PY' || kv_fail "the message recorded when b stopped"
+import sys
+from vmlib import *
+
+spool = sys.argv[1]
+assert messages(spool, "1002") == ["msg%04d" % i for i in range(9)], messages(spool, "1002")
+rec = kvsip.wav_samples(box_dir(spool, "1002") + "/msg0008.wav")
+corr = best_correlation(rec, samples_of(tone(1000, 100)))
+assert corr >= 0.9 and len(rec) >= 1.5 * 8000, (corr, len(rec))
+print("msg0008: stored as b stopped, %d samples (%.3f)" % (len(rec), corr))
+PY
+kv_ok "a replica that stops stores the message being recorded"
+
+kvd_stop
 kv_pass

@@ -351,8 +351,14 @@ void vm_free(struct vm *vm)
 			continue;
 		}
 		j->c = NULL;
-		if (job_prepare(j))
+		if (job_prepare(j)) {
 			job_run(j);
+			for (size_t i = 0; j->kind == JOB_STORE && i < j->tn; i++)
+				log_event(j->t[i].err ? LOG_WARN : LOG_INFO, "vm_stored_at_exit",
+					  "context=%s mailbox=%s msg=%u error=%d",
+					  j->t[i].context, j->t[i].mailbox, j->t[i].msgnum,
+					  j->t[i].err);
+		}
 		job_free(j);
 	}
 	if (!working)

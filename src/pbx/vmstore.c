@@ -426,11 +426,25 @@ int vm_msg_move(const char *dir, unsigned n, const char *to, unsigned maxmsg)
 
 	if (!present)
 		return ENOMEM;
-	/* Always the source first, then the destination: two moves in
-	 * opposite directions cannot deadlock as long as every mover takes
-	 * INBOX before Old, which is the only move made. */
-	if ((err = folder_lock(dir, &fd)) || (err = mkdirs(to)) ||
-	    (err = folder_lock(to, &tfd)))
+	if (!strcmp(dir, to)) {
+		free(present);
+		return EINVAL;
+	}
+	/* Both folders, always in the order of their names: moves between
+	 * any folders in any direction, by any replica, cannot deadlock
+	 * (OFD locks have no deadlock detection). */
+	if ((err = mkdirs(to)))
+		goto out;
+	if (strcmp(dir, to) < 0) {
+		err = folder_lock(dir, &fd);
+		if (!err)
+			err = folder_lock(to, &tfd);
+	} else {
+		err = folder_lock(to, &tfd);
+		if (!err)
+			err = folder_lock(dir, &fd);
+	}
+	if (err)
 		goto out;
 	if (folder_scan(to, present) >= maxmsg) {
 		err = ENOSPC;

@@ -73,8 +73,9 @@ int vm_write_wav(const char *path, const int16_t *samples, size_t n);
 
 /* Remove message n of the folder and renumber the ones after it. */
 int vm_msg_delete(const char *dir, unsigned n);
-/* Move message n of dir to the end of folder to (Old), renumbering dir;
- * ENOSPC when to holds maxmsg messages. */
+/* Move message n of dir to the first free number of folder to (Old...),
+ * renumbering dir; both are locked, in the order of their names.  ENOSPC
+ * when to holds maxmsg messages, EINVAL when to is dir. */
 int vm_msg_move(const char *dir, unsigned n, const char *to, unsigned maxmsg);
 
 /* Asterisk's origdate: "Sun Dec  6 11:04:05 AM UTC 2026". */

@@ -333,6 +333,12 @@ static void test_store_delete_move(void **state)
 	assert_int_equal(vm_msg_move(inbox, 1, old, 100), 0);
 	assert_int_equal(mark_of(old, 1), 13);
 	assert_int_equal(vm_msg_move(inbox, 0, old, 2), ENOSPC);
+	assert_int_equal(vm_msg_move(inbox, 0, inbox, 100), EINVAL);
+	/* Back the other way (locks taken in the other order of the
+	 * arguments, the same order of names). */
+	assert_int_equal(vm_msg_move(old, 1, inbox, 100), 0);
+	assert_int_equal(mark_of(inbox, 1), 13);
+	assert_int_equal(vm_msg_move(inbox, 1, old, 100), 0);
 	vm_mailbox_counts(fx->dir, "default", "1002", &n, &o, &u);
 	assert_int_equal(n, 1);
 	assert_int_equal(o, 2);

@@ -12,7 +12,7 @@
  *
  * VoiceMailMain(): mailbox and password by DTMF, the counts announced as
  * vm_intro_en() says them, the main menu with app_voicemail's keys (1
- * listen, 2 change folder, 0 mailbox options, # or * exit; in a message 4
+ * listen, 2 change folder, 0 mailbox options, * help, # exit; in a message 4
  * previous, 5 repeat, 6 next, 7 delete/undelete, 9 save to a folder).  As
  * in Asterisk, deletions and the move of heard INBOX messages to Old
  * happen when the folder is closed (another folder, exit, hang-up), and
@@ -1047,9 +1047,9 @@ static enum dp_result menu_key(struct call *c, char d)
 	case '0':
 		return options_menu(c);
 	case '#':
-	case '*':
 		return close_then(c, ST_GOODBYE, 0);
 	default:
+		/* '*' is help: the instructions again, as any other key. */
 		v->repeats = 0;
 		return main_menu(c);
 	}
@@ -1080,9 +1080,6 @@ static enum dp_result message_key(struct call *c, char d)
 	case '9':
 		v->step = ST_SAVEFOLDER;
 		return play(c, "vm-savefolder");
-	case '#':
-	case '*':
-		return close_then(c, ST_GOODBYE, 0);
 	default:
 		return menu_key(c, d);
 	}

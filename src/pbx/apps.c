@@ -6,7 +6,8 @@
  * SayNumber, with the caller's keys (RFC 4733 or SIP INFO, as the
  * endpoint's dtmf_mode says) and the extension they dial collected as
  * Asterisk's __ast_pbx_run() does.  Control-flow applications are the
- * interpreter's.
+ * interpreter's; VoiceMail() and VoiceMailMain() are voicemail.c's, which
+ * plays and reads keys through the functions below.
  */
 #include <errno.h>
 #include <stdio.h>

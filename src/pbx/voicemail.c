@@ -397,9 +397,9 @@ static void spool_abs(const struct call *c, char *buf, size_t size)
 	char cwd[VM_PATH];
 
 	if (*s == '/' || !getcwd(cwd, sizeof(cwd)))
-		snprintf(buf, size, "%s", s);
+		pjoin(buf, size, "%s", s);
 	else
-		snprintf(buf, size, "%s/%s", cwd, s);
+		pjoin(buf, size, "%s/%s", cwd, s);
 }
 
 /* "mailbox[@context]" into its parts; false when it is not one. */

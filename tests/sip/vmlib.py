@@ -36,13 +36,7 @@ def tone(freq, packets, start=0, amp=8000):
 SILENCE = bytes([0xff] * 160)
 
 
-def plays(packets):
-    out = []
-    for p in packets:
-        if p.marker or not out:
-            out.append([])
-        out[-1].append(p)
-    return out
+plays = kvsip.prompt_plays
 
 
 def heard(c, a):

@@ -25,6 +25,7 @@
 #include "config/extensions.h"
 #include "config/load.h"
 #include "config/mohconf.h"
+#include "config/vmconf.h"
 
 typedef void (*interpret_fn)(struct cfg_load *ld, const struct astconf *ac);
 
@@ -55,9 +56,16 @@ static void cdr_load(struct cfg_load *ld, const struct astconf *ac)
 	cdr_config_parse(ac, &ld->cfg->cdr, ld->diag);
 }
 
+static void vm_load(struct cfg_load *ld, const struct astconf *ac)
+{
+	if (vm_config_parse(ac, ld->mem, &ld->cfg->vm, ld->diag) == ENOMEM)
+		ld->oom = true;
+}
+
 static void defaults_set(struct cfg_load *ld)
 {
 	cdr_config_init(&ld->cfg->cdr);
+	vm_config_init(&ld->cfg->vm);
 	struct kv_config *cfg = ld->cfg;
 
 	cfg->default_realm = load_strdup(ld, "asterisk");
@@ -79,8 +87,6 @@ static void defaults_set(struct cfg_load *ld)
 	cfg->http.enabled = false;
 	cfg->drain_timeout = 3600;
 	cfg->debug_freeze = false;
-	cfg->vm_pollmailboxes = false;
-	cfg->vm_pollfreq = 30;
 }
 
 /* Read one file; interpret it only when its grammar is sound, so that a
@@ -232,7 +238,7 @@ int config_load(const char *dir, struct kv_config **cfgp, struct diag *diag)
 	file_read(&ld, dir, "http.conf", false, sysconf_http);
 	file_read(&ld, dir, "extensions.conf", false, extensions_load);
 	file_read(&ld, dir, "cdr.conf", false, cdr_load);
-	file_read(&ld, dir, "voicemail.conf", false, mwiconf_load);
+	file_read(&ld, dir, "voicemail.conf", false, vm_load);
 	file_read(&ld, dir, "musiconhold.conf", false, mohconf_load);
 	/* No extensions.conf is an empty dialplan: every call gets 404. */
 	if (!cfg->dialplan)

@@ -280,6 +280,34 @@ struct cdr_config {
 	bool newcdrcolumns;
 };
 
+/* voicemail.conf, as app_voicemail reads it (vmconf.c reads it,
+ * pbx/voicemail.c records and plays the messages). */
+struct vm_mailbox {
+	const char *context;
+	const char *mailbox;
+	const char *password;         /* "" when none; a leading '-' removed */
+	const char *fullname;
+	const char *email;
+	const char *pager;
+	const char *file;
+	int line;
+};
+
+struct vm_config {
+	bool present;                 /* voicemail.conf exists */
+	uint32_t maxmsg;              /* default 100 */
+	uint32_t maxsecs;             /* 0: VM_MAXSECS_CAP */
+	uint32_t minsecs;             /* default 0 */
+	uint32_t maxsilence;          /* seconds, 0: no silence detection */
+	uint32_t silencethreshold;    /* mean |sample| under it is silence: 256 */
+	/* pollmailboxes, pollfreq: look at the spool for changes made
+	 * elsewhere (another replica, a script) every pollfreq s (30) */
+	bool pollmailboxes;
+	uint32_t pollfreq;
+	struct vm_mailbox *boxes;     /* in file order */
+	size_t boxes_n;
+};
+
 struct kv_config {
 	unsigned refs;
 	char *dir;
@@ -320,18 +348,14 @@ struct kv_config {
 	/* kubevox.conf [debug] allow_freeze: POST /debug/freeze (default no) */
 	bool debug_freeze;
 
-	/* voicemail.conf [general] pollmailboxes, pollfreq: look at the
-	 * spool for changes made by others (another replica, a script) every
-	 * pollfreq seconds (default no, 30) */
-	bool vm_pollmailboxes;
-	unsigned vm_pollfreq;
-
 	/* extensions.conf: never NULL after a successful load */
 	struct dialplan *dialplan;
 	/* cdr.conf: without it no CDR is written, as in Asterisk */
 	struct cdr_config cdr;
 	/* musiconhold.conf: the classes KubeVox plays (mode=files) */
 	struct cfg_moh_class *moh_classes;  size_t moh_classes_n;
+	/* voicemail.conf: no file, no mailboxes */
+	struct vm_config vm;
 
 	/* Every file read (after includes), for change detection: full
 	 * paths (the config dir joined with the name the user wrote). */

@@ -950,3 +950,60 @@ int dp_pjsip_header_parse(char *text, struct dp_pjsip_header *h,
 	}
 	return 0;
 }
+
+/* ---- VoiceMail, VoiceMailMain ---- */
+
+static void voicemail_opt(char letter, char *optarg, void *arg)
+{
+	struct dp_voicemail *v = arg;
+
+	if (letter == 'b')
+		v->busy = true;
+	else if (letter == 'u')
+		v->unavail = true;
+	else if (letter == 's')
+		v->silent = true;
+}
+
+int dp_voicemail_parse(char *text, struct dp_voicemail *v, struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL }, *cur, *one;
+	int argc = dp_args_split(text, argv, 2);
+
+	memset(v, 0, sizeof(*v));
+	cur = argc ? argv[0] : "";
+	while ((one = strsep(&cur, "&"))) {
+		one = str_trim(one);
+		if (!*one)
+			continue;
+		if (v->n == DP_VM_BOXES) {
+			warning(rep, "more than %d mailboxes (the others are ignored)",
+				DP_VM_BOXES);
+			break;
+		}
+		v->boxes[v->n++] = one;
+	}
+	if (!v->n)
+		problem(rep, false, "no mailbox");
+	if (argc > 1 && !opaque(rep, argv[1], strlen(argv[1])))
+		options_each(argv[1], "bus", rep, voicemail_opt, v);
+	return 0;
+}
+
+static void voicemailmain_opt(char letter, char *optarg, void *arg)
+{
+	((struct dp_voicemailmain *)arg)->skip_password = true;
+}
+
+int dp_voicemailmain_parse(char *text, struct dp_voicemailmain *v,
+			   struct dp_report *rep)
+{
+	char *argv[2] = { NULL, NULL };
+	int argc = dp_args_split(text, argv, 2);
+
+	memset(v, 0, sizeof(*v));
+	v->box = argc ? str_trim(argv[0]) : "";
+	if (argc > 1 && !opaque(rep, argv[1], strlen(argv[1])))
+		options_each(argv[1], "s", rep, voicemailmain_opt, v);
+	return 0;
+}

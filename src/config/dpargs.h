@@ -295,4 +295,27 @@ struct dp_pjsip_header {
 int dp_pjsip_header_parse(char *text, struct dp_pjsip_header *h,
 			  struct dp_report *rep);
 
+/*
+ * VoiceMail(mailbox[@context][&mailbox[@context]...][,options]), as
+ * app_voicemail reads it: b (busy greeting), u (unavailable greeting), s
+ * (no instructions); other options are warned about and ignored.  Up to
+ * DP_VM_BOXES mailboxes, trimmed; none is a problem for the checker (the
+ * application then fails with VMSTATUS FAILED).
+ */
+#define DP_VM_BOXES 8
+struct dp_voicemail {
+	char *boxes[DP_VM_BOXES];
+	unsigned n;
+	bool busy, unavail, silent;
+};
+int dp_voicemail_parse(char *text, struct dp_voicemail *v, struct dp_report *rep);
+/* VoiceMailMain([mailbox][@context][,options]): s (no password); box ""
+ * when it is to be asked for. */
+struct dp_voicemailmain {
+	char *box;
+	bool skip_password;
+};
+int dp_voicemailmain_parse(char *text, struct dp_voicemailmain *v,
+			   struct dp_report *rep);
+
 #endif

@@ -221,6 +221,8 @@ static void check_app(struct check *k, char *buf)
 	struct dp_saynumber sn;
 	struct dp_waitexten we;
 	struct dp_moh moh;
+	struct dp_voicemail vm;
+	struct dp_voicemailmain vmm;
 	enum q850_cause cause;
 	struct dp_dial d;
 	char *argv[2];
@@ -265,6 +267,12 @@ static void check_app(struct check *k, char *buf)
 		break;
 	case DP_APP_SAYNUMBER:
 		dp_saynumber_parse(buf, &sn, &k->rep);
+		break;
+	case DP_APP_VOICEMAIL:
+		dp_voicemail_parse(buf, &vm, &k->rep);
+		break;
+	case DP_APP_VOICEMAILMAIN:
+		dp_voicemailmain_parse(buf, &vmm, &k->rep);
 		break;
 	case DP_APP_SET:
 		check_set(k, buf);

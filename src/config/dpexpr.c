@@ -1177,7 +1177,8 @@ bool dpexpr_chr_inside(const char *s, char c)
 	return subst_chr(s, c, true) != NULL;
 }
 
-static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN", "PJSIP_HEADER", "TIMEOUT" };
+static const char *const funcs[] = { "CALLERID", "EXCEPTION", "LEN", "MAILBOX_EXISTS",
+				     "PJSIP_HEADER", "TIMEOUT", "VM_INFO" };
 
 bool dpexpr_func_known(const char *name, size_t len)
 {

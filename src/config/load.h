@@ -56,8 +56,6 @@ void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_rtp(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_kubevox(struct cfg_load *ld, const struct astconf *ac);
 void sysconf_http(struct cfg_load *ld, const struct astconf *ac);
-/* voicemail.conf [general] pollmailboxes, pollfreq (mwiconf.c). */
-void mwiconf_load(struct cfg_load *ld, const struct astconf *ac);
 /* musiconhold.conf (mohconf.c). */
 void mohconf_load(struct cfg_load *ld, const struct astconf *ac);
 /* [cluster] defaults from the environment and the transports: once every

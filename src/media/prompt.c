@@ -567,13 +567,13 @@ void prompt_cache_free(struct prompt_cache *pc)
 	free(pc);
 }
 
+static int cache_get(struct prompt_cache *pc, const struct found *fp,
+		     enum cfg_codec codec, const struct prompt **pp);
+
 int prompt_get(struct prompt_cache *pc, const char *lang, const char *name,
 	       enum cfg_codec codec, const struct prompt **pp)
 {
-	struct prompt_entry *e, *fresh = NULL;
-	struct file_id id;
 	struct found f;
-	uint64_t hash;
 	int err;
 
 	if (!pp)
@@ -590,6 +590,42 @@ int prompt_get(struct prompt_cache *pc, const char *lang, const char *name,
 	err = prompt_find(pc, lang, name, codec, &f);
 	if (err)
 		return err;
+	return cache_get(pc, &f, codec, pp);
+}
+
+int prompt_get_file(struct prompt_cache *pc, const char *path,
+		    enum cfg_codec codec, const struct prompt **pp)
+{
+	struct found f;
+	int n;
+
+	if (!pp)
+		return EINVAL;
+	*pp = NULL;
+	if (!pc || !path || *path != '/')
+		return EINVAL;
+	if (codec != CFG_CODEC_PCMU && codec != CFG_CODEC_PCMA)
+		return ENOTSUP;
+	n = snprintf(f.path, sizeof(f.path), "%s.wav", path);
+	if (n < 0 || (size_t)n >= sizeof(f.path))
+		return ENAMETOOLONG;
+	f.fmt = FMT_WAV;
+	if (stat(f.path, &f.st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? ENOENT : EIO;
+	return cache_get(pc, &f, codec, pp);
+}
+
+/* The prompt of a file found: from the cache while the file is the one
+ * it read, else read now. */
+static int cache_get(struct prompt_cache *pc, const struct found *fp,
+		     enum cfg_codec codec, const struct prompt **pp)
+{
+	struct prompt_entry *e, *fresh = NULL;
+	const struct found f = *fp;
+	struct file_id id;
+	uint64_t hash;
+	int err;
+
 	file_id_set(&id, &f.st);
 	hash = key_hash(f.path, codec);
 

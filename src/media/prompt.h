@@ -78,6 +78,13 @@ void prompt_cache_free(struct prompt_cache *pc);
  */
 int prompt_get(struct prompt_cache *pc, const char *lang, const char *name,
 	       enum cfg_codec codec, const struct prompt **pp);
+/*
+ * The WAV file path + ".wav", an absolute path chosen by KubeVox itself
+ * (a voicemail message or greeting, never a dialplan argument), cached
+ * and released like any prompt.  Errors as prompt_get().
+ */
+int prompt_get_file(struct prompt_cache *pc, const char *path,
+		    enum cfg_codec codec, const struct prompt **pp);
 /* p may be NULL. */
 void prompt_release(struct prompt_cache *pc, const struct prompt *p);
 

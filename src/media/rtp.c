@@ -188,6 +188,15 @@ static void leg_deliver(struct rtp_engine *e, struct rtp_leg *l, const struct le
 			l->m.evh(l, &ev, l->m.arg);
 		}
 	}
+	if (n->rec_done && leg_live(e, l) && l->m.recording &&
+	    n->rec_gen == l->m.cfg.rec_gen) {
+		l->m.recording = false;
+		if (l->m.evh) {
+			memset(&ev, 0, sizeof(ev));
+			ev.type = RTP_EV_RECORD_DONE;
+			l->m.evh(l, &ev, l->m.arg);
+		}
+	}
 	if (n->detached && !e->closing)
 		leg_detached(e, l);
 }
@@ -239,6 +248,7 @@ static void on_async(uv_async_t *h)
 		n = l->note;
 		l->note.ndtmf = 0;
 		l->note.timeout = l->note.play_done = l->note.detached = false;
+		l->note.rec_done = false;
 		l->note.queued = false;
 		l->note.next = NULL;
 		pthread_mutex_unlock(&e->lock);
@@ -500,6 +510,7 @@ void rtp_leg_free(struct rtp_leg *l)
 	pthread_mutex_lock(&e->lock);
 	leg_unpeer(l);
 	l->m.playing = false;
+	l->m.recording = false;
 	leg_target(l)->nlegs--;
 	if (l->m.state == LEG_ATTACHED) {
 		l->pend.detach = true;
@@ -593,6 +604,8 @@ int rtp_leg_connect(struct rtp_leg *a, struct rtp_leg *b)
 		leg_unpeer(b);
 	}
 	a->m.playing = b->m.playing = false;
+	a->m.recording = b->m.recording = false;
+	a->m.cfg.rec = b->m.cfg.rec = NULL;
 	a->m.cfg.mode = b->m.cfg.mode = LEG_RELAY;
 	a->m.cfg.peer = b;
 	b->m.cfg.peer = a;
@@ -611,7 +624,9 @@ static void leg_set_mode(struct rtp_leg *l, enum leg_mode mode)
 {
 	leg_unpeer(l);
 	l->m.playing = false;
+	l->m.recording = false;
 	l->m.cfg.mode = mode;
+	l->m.cfg.rec = NULL;
 }
 
 void rtp_leg_echo(struct rtp_leg *l)
@@ -655,6 +670,23 @@ int rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
 int rtp_leg_play_event(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt)
 {
 	return leg_play(l, f, pt, true, false, true);
+}
+
+int rtp_leg_record(struct rtp_leg *l, struct rtp_rec *rec)
+{
+	if (!rec || !rec->buf || !rec->cap || rec->pt > 127)
+		return EINVAL;
+	rec->len = rec->silent = 0;
+	rec->end = REC_RUNNING;
+	pthread_mutex_lock(&l->e->lock);
+	leg_set_mode(l, LEG_RECORD);
+	l->m.cfg.rec = rec;
+	l->m.cfg.rec_gen++;
+	l->m.recording = true;
+	leg_post(l);
+	pthread_mutex_unlock(&l->e->lock);
+	engine_kick(l->e);
+	return 0;
 }
 
 void rtp_leg_stop(struct rtp_leg *l)

@@ -29,6 +29,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "media/record.h"
+
 struct rtp_engine;
 struct rtp_leg;
 
@@ -42,6 +44,7 @@ enum rtp_ev_type {
 	RTP_EV_DTMF,         /* an RFC 4733 digit, once per key press */
 	RTP_EV_TIMEOUT,      /* no RTP for the leg's timeout; once per silence */
 	RTP_EV_PLAY_DONE,    /* every frame of rtp_leg_play() has been sent */
+	RTP_EV_RECORD_DONE,  /* rtp_leg_record() ended by itself: rec->end */
 };
 
 struct rtp_event {
@@ -155,6 +158,11 @@ int  rtp_leg_play(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt,
  * first frame marked, but every frame carries the timestamp of the
  * first (RFC 4733 §2.5.1.2: an event's packets share its start time). */
 int  rtp_leg_play_event(struct rtp_leg *l, const struct rtp_frames *f, uint8_t pt);
+/* Keeps what the phone sends with payload type rec->pt in rec (see
+ * record.h for who owns it when); nothing is sent to the phone.  Ends by
+ * itself (RTP_EV_RECORD_DONE) when rec is full or silence lasted, or when
+ * another mode replaces it.  EINVAL for a bad rec. */
+int  rtp_leg_record(struct rtp_leg *l, struct rtp_rec *rec);
 /* Idle: nothing is sent from the leg; a peer is disconnected (idle too). */
 void rtp_leg_stop(struct rtp_leg *l);
 /* On hold, nothing is relayed toward the leg (its phone is sendonly or

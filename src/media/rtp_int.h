@@ -44,7 +44,7 @@ union rtp_addr {
 	struct sockaddr_in6 in6;
 };
 
-enum leg_mode { LEG_IDLE, LEG_RELAY, LEG_ECHO, LEG_PLAY };
+enum leg_mode { LEG_IDLE, LEG_RELAY, LEG_ECHO, LEG_PLAY, LEG_RECORD };
 
 /* A leg's settings, as the main loop wants them.  Changes are sent to the
  * worker as a whole copy; the *_gen counters turn one-off actions (forget
@@ -67,6 +67,8 @@ struct rtp_cfg {
 	bool loop;
 	bool event;                  /* every frame one RFC 4733 event: one
 				      * timestamp for all */
+	struct rtp_rec *rec;         /* LEG_RECORD */
+	uint32_t rec_gen;
 };
 
 enum leg_state {
@@ -81,6 +83,7 @@ struct leg_main {
 	struct rtp_worker *move_to;
 	struct rtp_cfg cfg;          /* cfg.peer: the peer, wherever it runs */
 	bool playing;                /* a play whose end is to be reported */
+	bool recording;              /* the same for a recording */
 	rtp_event_h *evh;
 	void *arg;
 	struct list_node link;       /* on e->legs: every leg of the engine */
@@ -101,6 +104,8 @@ struct leg_note {
 	bool timeout;
 	bool play_done;
 	uint32_t play_gen;           /* of the play that ended */
+	bool rec_done;
+	uint32_t rec_gen;            /* of the recording that ended */
 	bool detached;
 	bool queued;
 	struct rtp_leg *next;        /* engine's note list */

@@ -145,6 +145,18 @@ static void note_play_done(struct rtp_worker *w, struct rtp_leg *l, uint32_t gen
 	w->notify = true;
 }
 
+static void note_rec_done(struct rtp_worker *w, struct rtp_leg *l, uint32_t gen)
+{
+	struct rtp_engine *e = w->e;
+
+	pthread_mutex_lock(&e->lock);
+	l->note.rec_done = true;
+	l->note.rec_gen = gen;
+	rtp_note_link(e, l);
+	pthread_mutex_unlock(&e->lock);
+	w->notify = true;
+}
+
 /* --- timers ----------------------------------------------------------- */
 
 static void idle_arm(struct rtp_worker *w, struct rtp_leg *l)
@@ -337,6 +349,25 @@ static int send_batch(struct rtp_worker *w, int fd, union rtp_addr *dst,
 	return sent;
 }
 
+/* The batch's audio into the leg's recording (DTMF and comfort noise
+ * have other payload types and are left out). */
+static void record_batch(struct rtp_worker *w, struct rtp_leg *l, int n)
+{
+	struct rtp_rec *rec = l->w.cfg.rec;
+	struct rtp_hdr h;
+
+	for (int i = 0; i < n; i++) {
+		const uint8_t *p = w->txiov[i].iov_base;
+
+		if (rtp_hdr_parse(p, w->txiov[i].iov_len, &h) || h.pt != rec->pt)
+			continue;
+		if (rec_input(rec, p + h.off, h.plen)) {
+			note_rec_done(w, l, l->w.cfg.rec_gen);
+			break;
+		}
+	}
+}
+
 static void sock_read(struct rtp_worker *w, struct rtp_sock *s)
 {
 	struct rtp_leg *l = s->leg, *p;
@@ -410,6 +441,10 @@ static void sock_read(struct rtp_worker *w, struct rtp_sock *s)
 					  out, &bytes);
 			w->cnt[C_ECHO] += (uint64_t)sent;
 		}
+		break;
+	case LEG_RECORD:
+		if (!k && lw->cfg.rec)
+			record_batch(w, l, out);
 		break;
 	case LEG_PLAY:
 		break;

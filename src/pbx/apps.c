@@ -6,7 +6,8 @@
  * Background, WaitExten, Read, SayDigits, SayNumber, with the caller's keys (RFC 4733 or SIP INFO, as the
  * endpoint's dtmf_mode says) and the extension they dial collected as
  * Asterisk's __ast_pbx_run() does.  Control-flow applications are the
- * interpreter's.
+ * interpreter's; VoiceMail() and VoiceMailMain() are voicemail.c's, which
+ * plays and reads keys through the functions below.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "pbx/call_int.h"
 #include "pbx/prompthold.h"
 #include "pbx/say.h"
+#include "pbx/voicemail.h"
 #include "util/log.h"
 #include "util/pl.h"
 
@@ -117,6 +119,8 @@ static int chan_var(struct dp_chan *dc, const char *name, size_t len,
 		sbuf_printf(out, "%.3f", c->dtimeout_ms / 1000.0);
 	} else if (IS("TIMEOUT(response)")) {
 		sbuf_printf(out, "%.3f", c->rtimeout_ms / 1000.0);
+	} else if (vm_func_known(name, len)) {
+		return vm_func(c, name, len, out);
 	} else if (IS("HANGUPCAUSE")) {
 		if (c->cause)
 			sbuf_printf(out, "%d", (int)c->cause);
@@ -279,6 +283,8 @@ static bool play_next(struct call *c)
 			*c->play_next++ = '\0';
 		if (c->a.m.codec != CFG_CODEC_PCMU && c->a.m.codec != CFG_CODEC_PCMA)
 			err = ENOTSUP;
+		else if (c->play_spool && *name == '/')
+			err = prompt_get_file(c->pbx->prompts, name, c->a.m.codec, &p);
 		else
 			err = prompt_get(c->pbx->prompts, play_language(c), name,
 					 c->a.m.codec, &p);
@@ -342,6 +348,9 @@ static enum dp_result play_over(struct call *c)
 	case DP_APP_PLAYBACK:
 		dp_chan_var_set(c->dp, "PLAYBACKSTATUS", status);
 		return DP_CONTINUE;
+	case DP_APP_VOICEMAIL:
+	case DP_APP_VOICEMAILMAIN:
+		return vm_play_over(c);
 	default:
 		return DP_CONTINUE;
 	}
@@ -358,6 +367,8 @@ static enum dp_result play_begin(struct call *c, const char *files, bool say)
 	c->play_next = c->play_list;
 	c->play_failed = false;
 	c->play_say = say;
+	/* Only voicemail's own lists may name files of the spool. */
+	c->play_spool = c->app == DP_APP_VOICEMAIL || c->app == DP_APP_VOICEMAILMAIN;
 	/* A caller that made no offer tells where its media goes in the ACK
 	 * of the 200 about to go out: frames sent before would be lost.  (An
 	 * early-media preview has no ACK: the relay latches on what the
@@ -430,6 +441,22 @@ static enum dp_result app_playback(struct call *c, const char *args)
  fail:
 	free(buf);
 	return DP_HANGUP;
+}
+
+enum dp_result apps_play(struct call *c, const char *files)
+{
+	c->play_lang[0] = '\0';
+	return play_begin(c, files, true);
+}
+
+void apps_play_cut(struct call *c)
+{
+	play_cut(c);
+}
+
+int apps_play_answer(struct call *c)
+{
+	return c->answered ? 0 : play_answer(c, false);
 }
 
 /* ---- Collecting an extension: __ast_pbx_run() after a key ---- */
@@ -765,6 +792,9 @@ static void key(struct call *c, char digit)
 	case IVR_READ:
 		res = read_key(c, digit);
 		break;
+	case IVR_VM:
+		res = vm_key(c, digit);
+		break;
 	default:
 		return;
 	}
@@ -874,11 +904,13 @@ void apps_hangup(struct call *c)
 		dp_chan_var_set(c->dp, c->ivr.var, c->ivr.digits);
 		dp_chan_var_set(c->dp, "READSTATUS", "HANGUP");
 	}
+	vm_hangup(c);
 	c->ivr.state = IVR_NONE;
 }
 
 void apps_free(struct call *c)
 {
+	vm_call_free(c);
 	free(c->ivr.var);
 	c->ivr.var = NULL;
 }
@@ -960,6 +992,9 @@ static enum dp_result chan_app(struct dp_chan *dc, enum dp_app app,
 		return app_moh(c, app, args);
 	case DP_APP_STOPMUSICONHOLD:
 		return DP_CONTINUE;
+	case DP_APP_VOICEMAIL:
+	case DP_APP_VOICEMAILMAIN:
+		return vm_app(c, app, args);
 	default:
 		return DP_CONTINUE;
 	}

@@ -22,6 +22,7 @@
 #include "pbx/call_int.h"
 #include "pbx/cdr.h"
 #include "pbx/prompthold.h"
+#include "pbx/voicemail.h"
 #include "pbx/xferx.h"
 #include "sip/print.h"
 #include "util/hash.h"
@@ -147,6 +148,9 @@ static void leg_media_event(struct rtp_leg *rl, const struct rtp_event *ev, void
 		break;
 	case RTP_EV_DTMF:
 		apps_dtmf(c, l, ev->digit);
+		break;
+	case RTP_EV_RECORD_DONE:
+		vm_record_done(c);
 		break;
 	case RTP_EV_TIMEOUT:
 		log_event(LOG_WARN, "rtp_timeout", "uniqueid=%s channel=%s",

@@ -10,6 +10,7 @@
  *   transfer.c  REFER (blind and attended) and INVITE with Replaces: legs
  *            move into a new call (call_leg_move)
  *   hold.c   hold, resume and music on hold (MusicOnHold(), WaitExten(m))
+ *   voicemail.c  VoiceMail(), VoiceMailMain(), MAILBOX_EXISTS, VM_INFO
  *
  * A leg's SDP and relay are legmedia.c's, which calls nothing here: its
  * relay events come back through the handler call_leg_media_init() gives.
@@ -49,6 +50,7 @@ struct call;
 struct dial_uac;
 struct xfer;
 struct moh_play;
+struct vm_call;
 
 struct leg {
 	struct call *call;
@@ -105,6 +107,7 @@ enum ivr_state {
 	IVR_WAITEXTEN,    /* WaitExten(): waiting for the first key */
 	IVR_COLLECT,      /* the next key of an extension being dialled */
 	IVR_READ,         /* Read() */
+	IVR_VM,           /* VoiceMail(), VoiceMailMain(): voicemail.c's */
 };
 
 #define IVR_MAX_DIGITS 255
@@ -207,6 +210,8 @@ struct call {
 					 * address comes with the ACK */
 	bool play_say;                  /* SayDigits/SayNumber: a missing
 					 * file is skipped, as Asterisk */
+	bool play_spool;                /* the list may name spool files
+					 * (absolute paths): voicemail only */
 	char play_lang[32];             /* Background()'s langoverride;
 					 * "": the endpoint's language */
 	struct ivr ivr;
@@ -215,6 +220,7 @@ struct call {
 	uint32_t dtimeout_ms, rtimeout_ms;
 
 	struct dial_opts_run dopt;
+	struct vm_call *vm;             /* VoiceMail(), VoiceMailMain() */
 
 	/* CDR */
 	struct timeval t_start, t_answer, t_end;
@@ -333,6 +339,13 @@ void apps_dtmf(struct call *c, struct leg *l, char digit);      /* RFC 4733 */
 uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req);
 void apps_hangup(struct call *c);       /* the call ends: before 'h' */
 void apps_free(struct call *c);         /* what apps.c allocated */
+/* For voicemail.c: play files ('&'-separated; a missing one is skipped,
+ * an absolute path is a spool file), DP_ASYNC until voicemail's
+ * vm_play_over(); cut a play short; answer the caller as Playback()
+ * does (0 or -1). */
+enum dp_result apps_play(struct call *c, const char *files);
+void apps_play_cut(struct call *c);
+int  apps_play_answer(struct call *c);
 
 /* transfer.c */
 /* A REFER within leg l's dialog: answered, and the transfer made. */

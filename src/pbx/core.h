@@ -62,6 +62,7 @@ struct pbx {
 	struct idhosts *idhosts;        /* identify match= host names */
 	struct pbx_dns *dns;            /* the one resolver (pbx/dns.h) */
 	struct mwi *mwi;                /* message waiting (RFC 3842) */
+	struct vm *vm;                  /* voicemail's stores and events */
 };
 
 #endif

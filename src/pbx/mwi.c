@@ -587,7 +587,7 @@ static void recount(struct mwi *m, struct mbox *b, enum scope scope)
  * through the replica holding its flow. */
 static enum scope change_scope(const struct mwi *m)
 {
-	return m->pbx->cfg->vm_pollmailboxes ? SCOPE_OWN : SCOPE_ALL;
+	return m->pbx->cfg->vm.pollmailboxes ? SCOPE_OWN : SCOPE_ALL;
 }
 
 static void recount_all(struct mwi *m)
@@ -603,7 +603,7 @@ static void poll_start(struct mwi *m)
 	const struct kv_config *cfg = m->pbx->cfg;
 
 	tmr_cancel(m->pbx->tmrq, &m->poll);
-	m->pollfreq = cfg->vm_pollmailboxes ? cfg->vm_pollfreq : 0;
+	m->pollfreq = cfg->vm.pollmailboxes ? cfg->vm.pollfreq : 0;
 	if (m->pollfreq)
 		tmr_start(m->pbx->tmrq, &m->poll, (uint64_t)m->pollfreq * 1000, poll_tick, m);
 }

@@ -2,63 +2,35 @@
  * mwibox.c - counting a mailbox's messages in the voicemail spool and
  * printing the message-summary body (RFC 3842).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pbx/mwibox.h"
-
-/* msgNNNN.txt: app_voicemail writes one per message, whatever the audio
- * formats; a .wav alone (being written, or left behind) is no message. */
-static bool is_message(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 8 || strncmp(name, "msg", 3) || strcmp(name + len - 4, ".txt"))
-		return false;
-	for (size_t i = 3; i < len - 4; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return false;
-	return true;
-}
-
-static unsigned count_folder(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (is_message(e->d_name))
-			n++;
-	closedir(d);
-	return n;
-}
+#include "pbx/vmstore.h"
 
 int mwibox_count(const char *spooldir, const char *mailbox, size_t len,
 		 struct mwi_counts *out)
 {
 	const char *at = memchr(mailbox, '@', len);
-	char path[1024];
-	int base;
+	char box[256], ctx[256];
+	size_t bl, cl;
 
 	memset(out, 0, sizeof(*out));
 	if (!at || at == mailbox || at + 1 == mailbox + len)
 		return EINVAL;
-	base = snprintf(path, sizeof(path), "%s/voicemail/%.*s/%.*s/", spooldir,
-			(int)(len - (size_t)(at + 1 - mailbox)), at + 1,
-			(int)(at - mailbox), mailbox);
-	if (base < 0 || (size_t)base + 8 >= sizeof(path))
+	bl = (size_t)(at - mailbox);
+	cl = len - bl - 1;
+	if (bl >= sizeof(box) || cl >= sizeof(ctx))
 		return ENAMETOOLONG;
-	snprintf(path + base, sizeof(path) - (size_t)base, "INBOX");
-	out->new_msgs = count_folder(path);
-	snprintf(path + base, sizeof(path) - (size_t)base, "Old");
-	out->old_msgs = count_folder(path);
-	snprintf(path + base, sizeof(path) - (size_t)base, "Urgent");
-	out->urgent_new = count_folder(path);
+	memcpy(box, mailbox, bl);
+	box[bl] = '\0';
+	memcpy(ctx, at + 1, cl);
+	ctx[cl] = '\0';
+	/* Voicemail's own count (msgNNNN.txt: a .wav alone, being written or
+	 * left behind, is no message). */
+	vm_mailbox_counts(spooldir, ctx, box, &out->new_msgs, &out->old_msgs,
+			  &out->urgent_new);
 	out->new_msgs += out->urgent_new;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * (banned source, Request-URI scheme, Require), then goes to its module.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,12 +18,14 @@
 #include "pbx/dns.h"
 #include "pbx/flowproxy.h"
 #include "pbx/idhosts.h"
-#include "pbx/mwi.h"
 #include "pbx/moh.h"
+#include "pbx/mwi.h"
 #include "pbx/outreg.h"
 #include "pbx/pbx.h"
 #include "pbx/prompthold.h"
 #include "pbx/registrar.h"
+#include "pbx/vmevents.h"
+#include "pbx/voicemail.h"
 #include "sip/print.h"
 #include "sip/sa.h"
 #include "state/failtab.h"
@@ -178,6 +181,19 @@ static void pbx_request(struct sip_stack *stack, struct sip_stx *stx,
 		pbx->stats.requests_by_method_other++;
 		reply_allow(stx, 501);
 	}
+}
+
+/* Voicemail stored, deleted or moved a message here: the phones whose
+ * lamps show that mailbox are told (pollmailboxes finds changes made
+ * elsewhere). */
+static void vm_changed(void *arg, const char *context, const char *mailbox)
+{
+	struct pbx *pbx = arg;
+	char box[512];
+	int n = snprintf(box, sizeof(box), "%s@%s", mailbox, context);
+
+	if (n > 0 && (size_t)n < sizeof(box))
+		mwi_mailbox_changed(pbx->mwi, box);
 }
 
 static void contact_expired(const struct loc_contact *c, void *arg)
@@ -364,6 +380,9 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 		err = ENOMEM;
 		goto out;
 	}
+	err = vm_alloc(&pbx->vm, loop);
+	if (err)
+		goto out;
 	err = outregs_alloc(&pbx->outregs, pbx, cfg);
 	if (err)
 		goto out;
@@ -373,6 +392,7 @@ int pbx_alloc(struct pbx **pbxp, uv_loop_t *loop, struct tmrq *q,
 	err = mwi_alloc(&pbx->mwi, pbx);
 	if (err)
 		goto out;
+	vm_set_changed_handler(pbx->vm, vm_changed, pbx);
 
 	for (size_t i = 0; i < cfg->transports_n; i++) {
 		const struct cfg_transport *t = &cfg->transports[i];
@@ -482,6 +502,8 @@ void pbx_free(struct pbx *pbx)
 	/* After the three that ask it have cancelled their queries. */
 	pbx_dns_free(pbx->dns);
 	rtp_engine_free(pbx->rtp);
+	/* After the relay: recordings it still held are stored now. */
+	vm_free(pbx->vm);
 	prompt_holds_free(pbx->holds);
 	moh_free(pbx->moh);
 	prompt_cache_free(pbx->prompts);

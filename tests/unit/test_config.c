@@ -193,7 +193,7 @@ static void test_shipped(void **state)
 	assert_string_equal(cfg->user_agent, "KubeVox");
 	/* pjsip_auth.conf, included by pjsip.conf, is one of them: a change of
 	 * password (a Kubernetes Secret update) must trigger a reload too. */
-	assert_int_equal(cfg->files_n, 9);
+	assert_int_equal(cfg->files_n, 10);
 	assert_non_null(shipped_file(cfg, "/asterisk_config/pjsip_auth.conf"));
 	/* Music on hold: Debian's opsound files under astdatadir. */
 	assert_non_null(shipped_file(cfg, "/asterisk_config/musiconhold.conf"));
@@ -205,6 +205,10 @@ static void test_shipped(void **state)
 	assert_non_null(shipped_file(cfg, "/asterisk_config/cdr.conf"));
 	assert_true(cfg->cdr.enabled);
 	assert_true(cfg->cdr.csv);
+	/* A mailbox per phone, as VoiceMail(${EXTEN}@default) wants. */
+	assert_non_null(shipped_file(cfg, "/asterisk_config/voicemail.conf"));
+	assert_int_equal(cfg->vm.boxes_n, 3);
+	assert_int_equal(cfg->vm.maxsecs, 180);
 
 	/* The derived nonce secret is the same on every load. */
 	assert_non_null(cfg->security.nonce_secret);

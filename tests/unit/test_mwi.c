@@ -187,15 +187,15 @@ static void test_config(void **state)
 	assert_false(e->mwi_subscribe_replaces_unsolicited);
 	assert_null(e->mwi_from_user);
 	/* No voicemail.conf: app_voicemail's defaults. */
-	assert_false(cfg->vm_pollmailboxes);
-	assert_int_equal(cfg->vm_pollfreq, 30);
+	assert_false(cfg->vm.pollmailboxes);
+	assert_int_equal(cfg->vm.pollfreq, 30);
 	config_unref(cfg);
 
 	put("voicemail.conf", "[general]\nformat=wav\npollmailboxes=yes\npollfreq=2\n"
 	    "[default]\n1001 => 1234,Alice\n");
 	assert_string_equal(load(&cfg, 0), "");
-	assert_true(cfg->vm_pollmailboxes);
-	assert_int_equal(cfg->vm_pollfreq, 2);
+	assert_true(cfg->vm.pollmailboxes);
+	assert_int_equal(cfg->vm.pollfreq, 2);
 	config_unref(cfg);
 
 	/* A name that would leave the spool directory is refused. */

@@ -1120,6 +1120,83 @@ static void test_timeout(void **state)
 	phone_close(&ph);
 }
 
+/* Record mode: the phone's audio of one payload type, in order, into the
+ * buffer; full is an event, a stop is not, and after either the buffer
+ * is left alone. */
+static void test_record(void **state)
+{
+	struct fx *fx = *state;
+	struct phone ph;
+	struct rtp_leg *l = leg_new(fx);
+	uint8_t buf[800], big[8000], out[256], other[160];
+	struct rtp_rec rec, rec2;
+	uint64_t rx;
+	size_t len;
+
+	phone_open(&ph);
+	set_remote(l, &ph);
+	rtp_leg_set_dtmf_pt(l, 101);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(rtp_leg_record(l, &rec), EINVAL);
+	rec.buf = buf;
+	rec.cap = sizeof(buf);
+	rec.pt = 0;
+	assert_int_equal(rtp_leg_record(l, &rec), 0);
+	sync_wait(fx);
+	memset(other, 0x55, sizeof(other));
+	for (uint16_t i = 1; i <= 6; i++) {
+		rx = stat_rx(fx);
+		len = mk_voice(out, i, (uint8_t)i);
+		phone_send(&ph, rtp_leg_port(l), out, len);
+		/* A key and an A-law packet between: not audio of the call's
+		 * codec, not recorded. */
+		len = mk_dtmf(out, 101, (uint16_t)(100 + i), 1000, 1, false, 160);
+		phone_send(&ph, rtp_leg_port(l), out, len);
+		len = mk_rtp(out, 8, false, (uint16_t)(200 + i), 0, 0x11223344, other, 160);
+		phone_send(&ph, rtp_leg_port(l), out, len);
+		WAIT_UNTIL(fx, stat_rx(fx) >= rx + 3);
+	}
+	WAIT_UNTIL(fx, count_events(fx, l, RTP_EV_RECORD_DONE) == 1);
+	sync_wait(fx);
+	assert_int_equal(rec.end, REC_FULL);
+	assert_int_equal(rec.len, 800);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(buf[i * 160], i + 1);
+		assert_int_equal(buf[i * 160 + 159], i + 1);
+	}
+	/* Keys are still heard while recording. */
+	len = mk_dtmf(out, 101, 120, 1000, 1, true, 640);
+	phone_send(&ph, rtp_leg_port(l), out, len);
+	WAIT_UNTIL(fx, count_events(fx, l, RTP_EV_DTMF) == 1);
+
+	/* Stopped by the main loop: no event, and nothing more written. */
+	memset(&rec2, 0, sizeof(rec2));
+	rec2.buf = big;
+	rec2.cap = sizeof(big);
+	assert_int_equal(rtp_leg_record(l, &rec2), 0);
+	sync_wait(fx);
+	for (uint16_t i = 10; i < 12; i++) {
+		rx = stat_rx(fx);
+		len = mk_voice(out, i, 9);
+		phone_send(&ph, rtp_leg_port(l), out, len);
+		WAIT_UNTIL(fx, stat_rx(fx) >= rx + 1);
+	}
+	rtp_leg_stop(l);
+	sync_wait(fx);
+	assert_int_equal(rec2.len, 320);
+	rx = stat_rx(fx);
+	len = mk_voice(out, 12, 9);
+	phone_send(&ph, rtp_leg_port(l), out, len);
+	WAIT_UNTIL(fx, stat_rx(fx) >= rx + 1);
+	sync_wait(fx);
+	assert_int_equal(rec2.len, 320);
+	assert_int_equal(rec2.end, REC_RUNNING);
+	assert_int_equal(count_events(fx, l, RTP_EV_RECORD_DONE), 1);
+
+	rtp_leg_free(l);
+	phone_close(&ph);
+}
+
 static void test_hold(void **state)
 {
 	struct fx *fx = *state;
@@ -1600,6 +1677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dtmf_events, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_record, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_and_free_peer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_exhaustion, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_set_range, fx_setup, fx_teardown),

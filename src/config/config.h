@@ -333,6 +333,10 @@ struct kv_config {
 	char *astlogdir;              /* default /var/log/asterisk */
 	char *astspooldir;            /* default /var/spool/asterisk */
 	char *astdatadir;             /* default /usr/share/asterisk (Debian's) */
+	/* asterisk.conf [options] systemname: what starts every uniqueid
+	 * ("NAME-1796550000.1"), so records of several servers never collide;
+	 * NULL: none, and in cluster mode the replica's name stands in */
+	char *systemname;
 
 	struct cfg_security security;
 	struct cfg_state state;

@@ -47,6 +47,17 @@ static bool num(struct cfg_load *ld, const struct astconf_var *v, uint32_t min,
 	return false;
 }
 
+/* A systemname goes into uniqueids, CDRs and log lines as it is. */
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 63)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789._-") == n;
+}
+
 void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 {
 	struct kv_config *cfg = ld->cfg;
@@ -56,7 +67,19 @@ void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 
 		/* The sample file ships "[directories](!)": a template,
 		 * which Asterisk ignores, keeping its built-in paths. */
-		if (s->template || strcasecmp(s->name, "directories"))
+		if (s->template)
+			continue;
+		if (!strcasecmp(s->name, "options")) {
+			const struct astconf_var *v = astconf_var(s, "systemname");
+
+			if (v && !name_ok(v->value))
+				msg(ld, DIAG_ERROR, v, "invalid systemname '%.64s' (letters, "
+				    "digits, '.', '_', '-'; at most 63)", v->value);
+			else if (v)
+				cfg->systemname = load_strdup(ld, v->value);
+			continue;
+		}
+		if (strcasecmp(s->name, "directories"))
 			continue;
 		for (size_t j = 0; j < s->vars_n; j++) {
 			const struct astconf_var *v = &s->vars[j];

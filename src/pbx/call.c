@@ -923,6 +923,7 @@ struct call *call_alloc(struct calls *cs)
 {
 	struct call *c = calloc(1, sizeof(*c));
 	struct timeval tv;
+	const char *sys;
 
 	if (!c)
 		return NULL;
@@ -938,8 +939,14 @@ struct call *call_alloc(struct calls *cs)
 	tmr_init(&c->a.noresp_tmr);
 	gettimeofday(&tv, NULL);
 	c->t_start = tv;
-	snprintf(c->uniqueid, sizeof(c->uniqueid), "%lld.%" PRIu64,
-		 (long long)tv.tv_sec, call_chan_seq(c));
+	/* Asterisk's uniqueid, with its systemname prefix when there is one:
+	 * replicas of a cluster are several systems writing records of one
+	 * PBX, so each puts its name in when the user set none. */
+	sys = c->cfg->systemname;
+	if (!sys && c->cfg->state.backend == CFG_STATE_REDIS)
+		sys = c->cfg->cluster.replica;
+	snprintf(c->uniqueid, sizeof(c->uniqueid), "%s%s%lld.%" PRIu64, sys ? sys : "",
+		 sys ? "-" : "", (long long)tv.tv_sec, call_chan_seq(c));
 	list_push_front(&cs->list, &c->le);
 	cs->n++;
 	return c;

@@ -159,7 +159,7 @@ struct call {
 	struct pbx *pbx;
 	struct kv_config *cfg;          /* the configuration it started with */
 	struct list_node le;            /* calls->list */
-	char uniqueid[40];
+	char uniqueid[128];             /* [systemname-]epoch.sequence */
 	enum call_phase phase;
 
 	struct leg a;
@@ -227,7 +227,7 @@ struct call {
 	char lastapp[32];
 	char *lastdata;
 	char dstchannel[96];
-	char linkedid[40];              /* "": the uniqueid (a transfer's new
+	char linkedid[128];              /* "": the uniqueid (a transfer's new
 					 * call keeps the first call's) */
 
 	/* transfer.c: a blind transfer that this call made or runs, and the

@@ -4,11 +4,13 @@
 # dstchannel, lastapp, lastdata, start, answer, end, duration, billsec,
 # disposition, amaflags, uniqueid): an answered call (ANSWERED), a busy
 # callee (BUSY) and an unanswered one (NO ANSWER, Dial timeout 2 s), in
-# that order; and a call_end log line with each disposition.
+# that order; and a call_end log line with each disposition.  asterisk.conf
+# names the system (systemname): every uniqueid starts with it.
 . "$(dirname "$0")/lib.sh"
 
 kv_conf_calls 1001 1002
 kv_conf_dialplan 2
+printf '[options]\nsystemname=pbx-test\n' >> "$KV_CONF/asterisk.conf"
 kvd_start
 
 kv_python_call <<'PY' || kv_fail "calls for the CDRs"
@@ -84,7 +86,8 @@ for row, disp in zip(rows, ("ANSWERED", "BUSY", "NO ANSWER")):
         assert date.match(answer) and start <= answer <= end, what
     else:
         assert answer == "" and billsec == "0", what
-    assert uid and uid not in uids, what
+    assert re.match(r"^pbx-test-\d+\.\d+$", uid), "uniqueid %r: not systemname-epoch.seq" % uid
+    assert uid not in uids, what
     uids.add(uid)
     print("%-9s src=%s dst=%s channel=%s dstchannel=%s duration=%s billsec=%s" % (
         disp, src, dst, channel, dstchannel, duration, billsec))

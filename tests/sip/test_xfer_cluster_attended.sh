@@ -130,5 +130,18 @@ m=$(grep -c 'event=xfer_replaces_refused ' "$KV_RLOG_3")
 [ "$n" = 1 ] && [ "$m" = 1 ] || kv_fail "r3: $n replaced, $m refused, expected 1 and 1"
 kv_ok "r1 asked r2 and r3 each time: r2 answered 481 twice, r3 replaced once"
 
+# Calls started on r1 and r3: their uniqueids carry the replica's name, as
+# Asterisk's carry its systemname, so the records of one PBX never collide.
+for i in 1 3; do
+	log=KV_RLOG_$i
+	ids=$(grep -o 'event=call_start uniqueid=[^ ]*' "${!log}" | sed 's/.*uniqueid=//')
+	[ -n "$ids" ] || kv_fail "r$i started no call"
+	bad=$(printf '%s\n' "$ids" | grep -v "^r$i-[0-9]*\.[0-9]*\$" || true)
+	[ -z "$bad" ] || kv_fail "r$i's uniqueids without its name: $bad"
+done
+dup=$(cat "$KV_RLOG_1" "$KV_RLOG_2" "$KV_RLOG_3" | grep -o 'event=call_start uniqueid=[^ ]*' | sort | uniq -d)
+[ -z "$dup" ] || kv_fail "uniqueids used twice in the cluster: $dup"
+kv_ok "uniqueids are the replica's name, then Asterisk's epoch.sequence: none repeats across replicas"
+
 kv_cluster_stop
 kv_pass

@@ -1073,6 +1073,21 @@ static void test_asterisk_conf(void **state)
 	assert_string_equal(msgs(fx), "");
 	assert_string_equal(fx->cfg->astlogdir, "/var/log/asterisk");
 	assert_string_equal(fx->cfg->astspooldir, "/spool");
+	assert_null(fx->cfg->systemname);
+	config_unref(fx->cfg);
+	fx->cfg = NULL;
+
+	/* systemname: the start of every uniqueid, so only what a CSV column
+	 * and a log value carry as they are. */
+	put(fx, "asterisk.conf", "[options]\nsystemname=pbx-paris.1\n");
+	assert_int_equal(load(fx), 0);
+	assert_string_equal(fx->cfg->systemname, "pbx-paris.1");
+	config_unref(fx->cfg);
+	fx->cfg = NULL;
+	put(fx, "asterisk.conf", "[options]\nsystemname=pbx paris\n");
+	assert_int_equal(load(fx), EINVAL);
+	assert_string_equal(msgs(fx), "asterisk.conf:2: invalid systemname 'pbx paris' "
+			    "(letters, digits, '.', '_', '-'; at most 63)\n");
 }
 
 /* musiconhold.conf: classes of mode=files, a relative directory under

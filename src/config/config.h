@@ -95,14 +95,6 @@ struct cfg_endpoint {
 	char *language;               /* prompts' language, default "en" */
 	char *moh_suggest;            /* music class its holds play to the
 				       * other party, default "default" */
-	enum cfg_dtmf_mode dtmf_mode; /* default rfc4733 */
-	uint32_t rtp_timeout;         /* s without RTP before hang-up, 0 never */
-	uint32_t rtp_timeout_hold;    /* the same while on hold */
-	enum cfg_timers timers;       /* RFC 4028 session timers, default yes */
-	uint32_t timers_min_se;       /* default 90 */
-	uint32_t timers_sess_expires; /* default 1800 */
-	bool trust_id_inbound;        /* caller ID from P-Asserted-Identity or
-				       * Remote-Party-ID (default no) */
 	enum cfg_codec allow[CFG_CODEC_COUNT];  /* preference order */
 	size_t allow_n;
 	/* Calls to the endpoint (a trunk), with res_pjsip's meaning. */
@@ -110,25 +102,33 @@ struct cfg_endpoint {
 	char *from_user;              /* From's user instead of the caller ID */
 	char *from_domain;            /* From's host instead of our address */
 	char *outbound_proxy;         /* sip: URI every INVITE goes through */
-	bool send_pai;                /* P-Asserted-Identity with the caller ID */
-	bool send_rpid;               /* Remote-Party-ID with the caller ID */
-	bool trust_id_outbound;       /* ... even when its presentation is
-				       * restricted (with Privacy: id) */
 	/* Unsolicited MWI (res_pjsip_mwi): mailboxes as "MAILBOX@CONTEXT,..."
 	 * or NULL; a SUBSCRIBE for one of them stops the unsolicited NOTIFYs
 	 * with mwi_subscribe_replaces_unsolicited, else it is refused; From's
 	 * user of those NOTIFYs (default "asterisk", as default_from_user). */
 	char *mailboxes;
-	bool mwi_subscribe_replaces_unsolicited;
 	char *mwi_from_user;
-	uint32_t sub_min_expiry;      /* shortest SUBSCRIBE Expires (s); 0: 60 */
-	bool allow_transfer;          /* REFER accepted (default yes) */
 	char *transfer_context;       /* where a blind transfer's target
 				       * runs; NULL: context */
-	bool refer_blind_progress;    /* NOTIFY up to the target's answer
-				       * (default yes), or 200 at once */
 	const char *file;
 	int line;
+	enum cfg_dtmf_mode dtmf_mode; /* default rfc4733 */
+	uint32_t rtp_timeout;         /* s without RTP before hang-up, 0 never */
+	uint32_t rtp_timeout_hold;    /* the same while on hold */
+	enum cfg_timers timers;       /* RFC 4028 session timers, default yes */
+	uint32_t timers_min_se;       /* default 90 */
+	uint32_t timers_sess_expires; /* default 1800 */
+	uint32_t sub_min_expiry;      /* shortest SUBSCRIBE Expires (s); 0: 60 */
+	bool trust_id_inbound;        /* caller ID from P-Asserted-Identity or
+				       * Remote-Party-ID (default no) */
+	bool send_pai;                /* P-Asserted-Identity with the caller ID */
+	bool send_rpid;               /* Remote-Party-ID with the caller ID */
+	bool trust_id_outbound;       /* ... even when its presentation is
+				       * restricted (with Privacy: id) */
+	bool mwi_subscribe_replaces_unsolicited;
+	bool allow_transfer;          /* REFER accepted (default yes) */
+	bool refer_blind_progress;    /* NOTIFY up to the target's answer
+				       * (default yes), or 200 at once */
 };
 
 struct cfg_identify {

@@ -594,9 +594,11 @@ void dp_waitexten_parse(char *text, struct dp_waitexten *w, struct dp_report *re
 {
 	char *argv[2] = { NULL, NULL }, *t;
 	int argc = dp_args_split(text, argv, 2);
-	struct waitexten_ctx x = { w, rep };
+	struct waitexten_ctx x;
 
 	memset(w, 0, sizeof(*w));
+	x.w = w;
+	x.rep = rep;
 	w->moh_class = "";
 	t = argc ? str_trim(argv[0]) : "";
 	if (*t)
@@ -606,6 +608,8 @@ void dp_waitexten_parse(char *text, struct dp_waitexten *w, struct dp_report *re
 }
 
 /* ---- MusicOnHold, StartMusicOnHold ---- */
+
+static bool number_int(const char *s, int *n);
 
 void dp_moh_parse(char *text, struct dp_moh *m, struct dp_report *rep)
 {
@@ -620,7 +624,7 @@ void dp_moh_parse(char *text, struct dp_moh *m, struct dp_report *rep)
 	argv[1] = str_trim(argv[1]);
 	if (!*argv[1] || opaque(rep, argv[1], strlen(argv[1])))
 		return;
-	if (sscanf(argv[1], "%d", &secs) != 1) {
+	if (!number_int(argv[1], &secs)) {
 		problem(rep, false, "invalid duration '%s' (plays until hang-up)", argv[1]);
 		return;
 	}

@@ -419,14 +419,15 @@ static bool unescape(const char *in, size_t len, char *out, size_t size)
 
 		if (ch == '%') {
 			char hex[3] = { 0 };
-			unsigned v;
+			unsigned long v;
 
 			if (i + 2 >= len || !isxdigit((unsigned char)in[i + 1]) ||
 			    !isxdigit((unsigned char)in[i + 2]))
 				return false;
 			hex[0] = in[i + 1];
 			hex[1] = in[i + 2];
-			if (sscanf(hex, "%2x", &v) != 1 || !v)
+			v = strtoul(hex, NULL, 16);
+			if (!v)
 				return false;
 			ch = (char)v;
 			i += 2;

@@ -58,6 +58,21 @@ static bool name_ok(const char *s)
 		      "0123456789._-") == n;
 }
 
+/* asterisk.conf [options]: systemname; the rest is Asterisk's business. */
+static void options_section(struct cfg_load *ld, const struct astconf_section *s)
+{
+	const struct astconf_var *v = astconf_var(s, "systemname");
+
+	if (!v)
+		return;
+	if (!name_ok(v->value)) {
+		msg(ld, DIAG_ERROR, v, "invalid systemname '%.64s' (letters, digits, '.', "
+		    "'_', '-'; at most 63)", v->value);
+		return;
+	}
+	ld->cfg->systemname = load_strdup(ld, v->value);
+}
+
 void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 {
 	struct kv_config *cfg = ld->cfg;
@@ -70,13 +85,7 @@ void sysconf_asterisk(struct cfg_load *ld, const struct astconf *ac)
 		if (s->template)
 			continue;
 		if (!strcasecmp(s->name, "options")) {
-			const struct astconf_var *v = astconf_var(s, "systemname");
-
-			if (v && !name_ok(v->value))
-				msg(ld, DIAG_ERROR, v, "invalid systemname '%.64s' (letters, "
-				    "digits, '.', '_', '-'; at most 63)", v->value);
-			else if (v)
-				cfg->systemname = load_strdup(ld, v->value);
+			options_section(ld, s);
 			continue;
 		}
 		if (strcasecmp(s->name, "directories"))

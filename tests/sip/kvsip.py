@@ -1251,6 +1251,40 @@ def music_from(rtp, source, n, other, timeout=5.0):
     return got[:n]
 
 
+# --- CDRs ----------------------------------------------------------------
+
+CDR_COLUMNS = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata "
+               "start answer end duration billsec disposition amaflags uniqueid "
+               "peeraccount linkedid sequence").split()
+
+
+def read_cdrs(path, n, timeout=5.0):
+    """The records of Master.csv (cdr.conf newcdrcolumns=yes) as dicts once
+    there are n of them; exactly n."""
+    import csv
+    deadline = time.monotonic() + timeout
+    rows = []
+    while time.monotonic() < deadline:
+        try:
+            rows = list(csv.reader(open(path, newline="")))
+        except FileNotFoundError:
+            rows = []
+        if len(rows) >= n:
+            break
+        time.sleep(0.1)
+    for row in rows:
+        print(",".join(row))
+    assert len(rows) == n, "%d records, expected %d" % (len(rows), n)
+    return [dict(zip(CDR_COLUMNS, row)) for row in rows]
+
+
+def check_cdr(rec, what, **want):
+    """rec's fields are want's; a value ending in * is a prefix."""
+    for k, v in want.items():
+        got = rec[k]
+        ok = got.startswith(v[:-1]) if v.endswith("*") else got == v
+        assert ok, "%s %s: %r, expected %r in %r" % (what, k, got, v, rec)
+
 # --- RFC 4733 telephone events ------------------------------------------
 
 def dtmf_event(event, end, volume, duration):

@@ -1251,6 +1251,59 @@ def music_from(rtp, source, n, other, timeout=5.0):
     return got[:n]
 
 
+# --- transfers -------------------------------------------------------------
+
+def place_call(pc, ra, pe, rb, codecs=AUDIO, user=None):
+    """pc's phone calls pe's (as user, default pe's own) with RTP sockets
+    ra and rb, answered and ACKed: (OutCall, InCall)."""
+    user = user or pe.user
+    out = OutCall(pc, user, sdp_offer(ra.port, codecs=codecs))
+    out.invite()
+    inc = pe.expect_invite(timeout=10)
+    inc.answer(sdp_offer(rb.port, codecs=codecs))
+    out.expect_final(200, "%s -> %s" % (pc.user, user))
+    out.ack()
+    inc.expect_ack()
+    return out, inc
+
+
+def talk_joined(x, x_dest, y, y_dest, tag, others=()):
+    """x and y, joined by a transfer, talk: tagged RTP both ways, and none
+    of it reaches the Rtp sockets in others (the transferor's).  Nothing
+    tells the parties that stay when the relay has joined them (they were
+    not signalled): probe until a packet passes first."""
+    for _ in range(100):
+        x.send(x_dest, b"probe")
+        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
+            break
+    for r in (x, y):
+        r.quiet()
+        r.take()
+    for o in others:
+        o.take()
+    send_stream(x, x_dest, tag + "-there", 10)
+    expect_stream(y, tag + "-there", 10, 0, y_dest)
+    send_stream(y, y_dest, tag + "-back", 10)
+    expect_stream(x, tag + "-back", 10, 0, x_dest)
+    for o in others:
+        stray = [p for p, _ in o.take() if p.payload.startswith(tag.encode())]
+        assert not stray, "%s: %d packets reached the transferor" % (tag, len(stray))
+
+
+def refer_replaces(d, target, host, replaces, want):
+    """A REFER on dialog d to target@host with Replaces (the dialog's
+    value, escaped here): 202, NOTIFY 100 (active), then the final NOTIFY
+    with status want (terminated)."""
+    import urllib.parse
+    rep = urllib.parse.quote(replaces, safe="")
+    cseq = d.refer("<sip:%s@%s?Replaces=%s>" % (target, host, rep))
+    r = d.expect_response(cseq, "REFER", "REFER with Replaces")
+    assert r.status == 202, r.start
+    code, state, _ = d.expect_refer_notify("first NOTIFY")
+    assert code == 100 and state.startswith("active"), (code, state)
+    code, state, _ = d.expect_refer_notify("final NOTIFY")
+    assert code == want and state.startswith("terminated"), (code, state)
+
 # --- CDRs ----------------------------------------------------------------
 
 CDR_COLUMNS = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata "

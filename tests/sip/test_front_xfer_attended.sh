@@ -15,7 +15,6 @@ kv_cluster_start 2
 kv_front_start
 
 kv_cluster_python <<'PY' || kv_fail "attended transfer behind the front, calls on two replicas"
-import urllib.parse
 
 import kvsip
 
@@ -32,34 +31,10 @@ p3.media.append(c)
 
 
 def call(callee_phone, ra, rb):
-    out = kvsip.OutCall(p1, callee_phone.user, kvsip.sdp_offer(ra.port, codecs=PCMU))
-    out.invite()
-    inc = callee_phone.expect_invite(timeout=10)
-    inc.answer(kvsip.sdp_offer(rb.port, codecs=PCMU))
-    out.expect_final(200, "1001 -> %s" % callee_phone.user)
-    out.ack()
-    inc.expect_ack()
-    return out, inc
+    return kvsip.place_call(p1, ra, callee_phone, rb, PCMU)
 
 
-def talk(x, x_dest, y, y_dest, tag, others):
-    # The parties that stay are not signalled: probe until a packet passes.
-    for i in range(100):
-        x.send(x_dest, b"probe")
-        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
-            break
-    for r in (x, y):
-        r.quiet()
-        r.take()
-    for o in others:
-        o.take()
-    kvsip.send_stream(x, x_dest, tag + "-there", 10)
-    kvsip.expect_stream(y, tag + "-there", 10, 0, y_dest)
-    kvsip.send_stream(y, y_dest, tag + "-back", 10)
-    kvsip.expect_stream(x, tag + "-back", 10, 0, x_dest)
-    for o in others:
-        stray = [p for p, _ in o.take() if p.payload.startswith(tag.encode())]
-        assert not stray, "%s: %d packets reached the transferor" % (tag, len(stray))
+talk = kvsip.talk_joined
 
 
 x, xi = call(p2, a_x, b)
@@ -72,14 +47,7 @@ else:
     raise AssertionError("30 calls to 1003 all on X's replica %s" % kvsip.replica_of(x))
 print("X on %s, Y on %s (after %d tries)" % (kvsip.replica_of(x), kvsip.replica_of(y), i + 1))
 
-rep = urllib.parse.quote(y.replaces(), safe="")
-cseq = x.refer("<sip:1003@%s?Replaces=%s>" % (p1.server[0], rep))
-r = x.expect_response(cseq, "REFER", "REFER with Replaces")
-assert r.status == 202, r.start
-code, state, _ = x.expect_refer_notify("first NOTIFY")
-assert code == 100 and state.startswith("active"), (code, state)
-code, state, _ = x.expect_refer_notify("final NOTIFY")
-assert code == 200 and state.startswith("terminated"), (code, state)
+kvsip.refer_replaces(x, "1003", p1.server[0], y.replaces(), 200)
 x.answer_bye()
 y.answer_bye()
 talk(b, xi.offer.media, c, yi.offer.media, "fxatt", [a_x, a_y])

@@ -55,49 +55,17 @@ for name, p in (("1001", p1), ("1002", p2), ("1003", p3)):
 
 
 def call(caller, callee, slot):
-    """caller's phone calls callee's: (OutCall, InCall), its RTP sockets."""
-    pc, pe = {"1001": p1, "1002": p2, "1003": p3}[caller], {"1001": p1, "1002": p2, "1003": p3}[callee]
-    ra, rb = rtp[caller][slot], rtp[callee][slot]
-    out = kvsip.OutCall(pc, callee, kvsip.sdp_offer(ra.port, codecs=PCMU))
-    out.invite()
-    inc = pe.expect_invite()
-    inc.answer(kvsip.sdp_offer(rb.port, codecs=PCMU))
-    out.expect_final(200, "%s -> %s" % (caller, callee))
-    out.ack()
-    inc.expect_ack()
-    return out, inc
+    """caller's phone calls callee's: (OutCall, InCall), on RTP slot."""
+    phones = {"1001": p1, "1002": p2, "1003": p3}
+    return kvsip.place_call(phones[caller], rtp[caller][slot], phones[callee],
+                            rtp[callee][slot], PCMU)
 
 
-def talk(x, x_dest, y, y_dest, tag, others):
-    # Nothing tells the parties that stay when the relay has joined them
-    # (they were not signalled at all): probe until a packet passes.
-    for i in range(100):
-        x.send(x_dest, b"probe")
-        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
-            break
-    for r in (x, y):
-        r.quiet()
-        r.take()
-    for o in others:
-        o.take()
-    kvsip.send_stream(x, x_dest, tag + "-there", 10)
-    kvsip.expect_stream(y, tag + "-there", 10, 0, y_dest)
-    kvsip.send_stream(y, y_dest, tag + "-back", 10)
-    kvsip.expect_stream(x, tag + "-back", 10, 0, x_dest)
-    for o in others:
-        stray = [p for p, _ in o.take() if p.payload.startswith(tag.encode())]
-        assert not stray, "%s: %d packets reached the transferor" % (tag, len(stray))
+talk = kvsip.talk_joined
 
 
 def refer_replaces(d, target, other, want):
-    rep = urllib.parse.quote(other.replaces(), safe="")
-    cseq = d.refer("<sip:%s@%s?Replaces=%s>" % (target, host, rep))
-    r = d.expect_response(cseq, "REFER", "REFER with Replaces")
-    assert r.status == 202, r.start
-    code, state, _ = d.expect_refer_notify("first NOTIFY")
-    assert code == 100 and state.startswith("active"), (code, state)
-    code, state, _ = d.expect_refer_notify("final NOTIFY")
-    assert code == want and state.startswith("terminated"), (code, state)
+    kvsip.refer_replaces(d, target, host, other.replaces(), want)
 
 
 # 1. REFER with Replaces, both calls placed by 1001

@@ -18,7 +18,6 @@ kv_conf_calls 1001 1002 1003
 kv_cluster_start 3
 
 kv_cluster_python <<'PY' || kv_fail "attended transfer across replicas"
-import urllib.parse
 
 import kvsip
 
@@ -40,44 +39,14 @@ p3.media.append(c)
 
 
 def call(phone, callee_phone, callee, ra, rb):
-    out = kvsip.OutCall(phone, callee, kvsip.sdp_offer(ra.port, codecs=PCMU))
-    out.invite()
-    inc = callee_phone.expect_invite(timeout=10)
-    inc.answer(kvsip.sdp_offer(rb.port, codecs=PCMU))
-    out.expect_final(200, "%s -> %s via %s" % (phone.user, callee, phone.server[0]))
-    out.ack()
-    inc.expect_ack()
-    return out, inc
+    return kvsip.place_call(phone, ra, callee_phone, rb, PCMU, callee)
 
 
-def talk(x, x_dest, y, y_dest, tag, others):
-    # The parties that stay are not signalled: probe until a packet passes.
-    for i in range(100):
-        x.send(x_dest, b"probe")
-        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
-            break
-    for r in (x, y):
-        r.quiet()
-        r.take()
-    for o in others:
-        o.take()
-    kvsip.send_stream(x, x_dest, tag + "-there", 10)
-    kvsip.expect_stream(y, tag + "-there", 10, 0, y_dest)
-    kvsip.send_stream(y, y_dest, tag + "-back", 10)
-    kvsip.expect_stream(x, tag + "-back", 10, 0, x_dest)
-    for o in others:
-        stray = [p for p, _ in o.take() if p.payload.startswith(tag.encode())]
-        assert not stray, "%s: %d packets reached the transferor" % (tag, len(stray))
+talk = kvsip.talk_joined
 
 
 def refer(d, host, rep, want):
-    cseq = d.refer("<sip:1003@%s?Replaces=%s>" % (host, urllib.parse.quote(rep, safe="")))
-    r = d.expect_response(cseq, "REFER", "REFER with Replaces")
-    assert r.status == 202, r.start
-    code, state, _ = d.expect_refer_notify("first NOTIFY")
-    assert code == 100 and state.startswith("active"), (code, state)
-    code, state, _ = d.expect_refer_notify("final NOTIFY")
-    assert code == want and state.startswith("terminated"), (code, state)
+    kvsip.refer_replaces(d, "1003", host, rep, want)
 
 
 # 2 first, while Y is 1001's: forged and missing signatures on r3

@@ -16,8 +16,6 @@ CONF
 kvd_start
 
 kv_python_call <<'PY' || kv_fail "attended transfer after a hold"
-import urllib.parse
-
 import kvsip
 
 MUSIC = "/usr/share/asterisk/moh/macroform-cold_day.wav"
@@ -32,27 +30,11 @@ p3.media.append(r3)
 
 
 def call(pc, ra, pe, rb, user):
-    out = kvsip.OutCall(pc, user, kvsip.sdp_offer(ra.port, codecs=PCMU))
-    out.invite()
-    inc = pe.expect_invite()
-    inc.answer(kvsip.sdp_offer(rb.port, codecs=PCMU))
-    out.expect_final(200, "1001 -> %s" % user)
-    out.ack()
-    inc.expect_ack()
-    return out, inc
+    return kvsip.place_call(pc, ra, pe, rb, PCMU, user)
 
 
 def talk(x, x_dest, y, y_dest, tag):
-    # The relay joins the parties that stay without telling them: probe
-    # until a packet passes, then count.
-    for _ in range(100):
-        x.send(x_dest, b"probe")
-        if y.wait(lambda got: any(p.payload == b"probe" for p, _ in got), 0.02):
-            break
-    for r in (x, y):
-        r.quiet()
-        r.take()
-    kvsip.check_media(x, y, x_dest, y_dest, tag)
+    kvsip.talk_joined(x, x_dest, y, y_dest, tag)
 
 
 x, xi = call(p1, r1x, p2, r2, "1002")
@@ -62,13 +44,7 @@ got = kvsip.music_from(r2, xi.offer.media, 25, r1x)
 print("1002 on hold: " + kvsip.check_music(got, 0, MUSIC, "hold"))
 
 y, yi = call(p1, r1y, p3, r3, "1003")
-rep = urllib.parse.quote(y.replaces(), safe="")
-cseq = x.refer("<sip:1003@127.0.0.1?Replaces=%s>" % rep)
-assert x.expect_response(cseq, "REFER", "REFER with Replaces").status == 202
-code, _, _ = x.expect_refer_notify("first NOTIFY")
-assert code == 100, code
-code, state, _ = x.expect_refer_notify("final NOTIFY")
-assert code == 200 and state.startswith("terminated"), (code, state)
+kvsip.refer_replaces(x, "1003", "127.0.0.1", y.replaces(), 200)
 x.answer_bye()
 y.answer_bye()
 talk(r2, xi.offer.media, r3, yi.offer.media, "joined")

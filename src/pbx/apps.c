@@ -808,6 +808,7 @@ void apps_dtmf(struct call *c, struct leg *l, char digit)
 		  l->chan, digit);
 	if (l == &c->a && (!l->ep || l->ep->dtmf_mode != CFG_DTMF_INFO))
 		key(c, digit);
+	dialopts_dtmf_bridged(c, l, digit, false);
 }
 
 /* res_pjsip_dtmf_info's get_event(): a key, or '\0' for none. */
@@ -892,6 +893,7 @@ uint16_t apps_info(struct call *c, struct leg *l, const struct sip_msg *req)
 		  c->uniqueid, l->chan, event);
 	if (l == &c->a && event != '!')
 		key(c, event);
+	dialopts_dtmf_bridged(c, l, event, true);
 	return 200;
 }
 

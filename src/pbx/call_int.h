@@ -145,6 +145,9 @@ struct dial_opts_run {
 	struct leg *dtmf_peer;            /* bridged with the caller after */
 	struct leg *dtmf_playing;         /* an event playing on this leg */
 	struct tmr dtmf_tmr;
+	/* keys of one phone turned into events for the other, in a bridge */
+	char dtmf_relay[16];
+	bool dtmf_relaying;               /* dtmf_next reads dtmf_relay */
 };
 
 enum call_phase {
@@ -325,6 +328,10 @@ bool dialopts_callee_gone(struct call *c);
 /* A play of leg l ended: true when it was one of the options'. */
 bool dialopts_play_done(struct call *c, struct leg *l);
 void dialopts_stop(struct call *c);      /* timers, prompt: the call ends */
+/* A key from leg from's phone (by_info: an INFO, else RFC 4733) while the
+ * call is bridged: the other phone gets it the way its endpoint takes
+ * keys. */
+void dialopts_dtmf_bridged(struct call *c, struct leg *from, char digit, bool by_info);
 
 /* apps.c */
 int  apps_chan_init(struct call *c);

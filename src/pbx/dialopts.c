@@ -92,6 +92,7 @@ static void dtmf_done(struct call *c)
 	r->dtmf_next = NULL;
 	r->dtmf_then = NULL;
 	r->dtmf_peer = NULL;
+	r->dtmf_relaying = false;
 	if (c->phase == CALL_OVER || !b || b->state == LEG_ENDED || !b->m.rtp ||
 	    !c->a.m.rtp)
 		return;
@@ -211,6 +212,60 @@ static void dtmf_start(struct call *c, struct leg *l, const char *s, const char 
 	r->dtmf_then = then && *then ? then : NULL;
 	r->dtmf_peer = peer;
 	dtmf_step(c);
+}
+
+/*
+ * As Asterisk's bridge between channels of different dtmf_mode: RFC 4733
+ * events are relayed as they came, so only an INFO phone needs them again,
+ * as INFO; a key that came by INFO becomes an INFO, or events (the relay
+ * pauses for each, as for D()'s digits).  A held call is left alone: its
+ * music would be cut.
+ */
+void dialopts_dtmf_bridged(struct call *c, struct leg *from, char digit, bool by_info)
+{
+	struct dial_opts_run *r = &c->dopt;
+	struct leg *o;
+	char path;
+	size_t n;
+
+	if (c->phase != CALL_BRIDGED || !c->peer || digit == '!')
+		return;
+	o = from == &c->a ? c->peer : &c->a;
+	if (o->state == LEG_ENDED || !o->m.rtp)
+		return;
+	path = dtmf_path(o);
+	if (path == 'i') {
+		if (send_info(c, o, digit >= 'a' && digit <= 'd' ? digit - 'a' + 'A' : digit))
+			log_event(LOG_WARN, "dtmf_bridged_failed", "uniqueid=%s channel=%s "
+				  "digit=%c via=info", c->uniqueid, o->chan, digit);
+		else
+			log_event(LOG_INFO, "dtmf_bridged", "uniqueid=%s channel=%s digit=%c "
+				  "via=info", c->uniqueid, o->chan, digit);
+		return;
+	}
+	if (path != 'r' || !by_info || c->a.held || c->peer->held || c->a.moh ||
+	    c->peer->moh)
+		return;
+	if (r->dtmf_relaying && r->dtmf_leg == o) {
+		/* Keys faster than their events: after the ones going out. */
+		n = strlen(r->dtmf_relay);
+		if (n + 1 < sizeof(r->dtmf_relay)) {
+			r->dtmf_relay[n] = digit;
+			r->dtmf_relay[n + 1] = '\0';
+		}
+		return;
+	}
+	if (r->dtmf_next) {
+		log_event(LOG_WARN, "dtmf_bridged_failed", "uniqueid=%s channel=%s digit=%c "
+			  "reason=busy", c->uniqueid, o->chan, digit);
+		return;
+	}
+	log_event(LOG_INFO, "dtmf_bridged", "uniqueid=%s channel=%s digit=%c via=rfc4733",
+		  c->uniqueid, o->chan, digit);
+	r->dtmf_relay[0] = digit;
+	r->dtmf_relay[1] = '\0';
+	r->dtmf_relaying = true;
+	dtmf_start(c, o, r->dtmf_relay, NULL, c->peer);
 }
 
 void dialopts_progress(struct call *c, struct leg *b)

@@ -20,6 +20,7 @@ int legmedia_init(struct leg_media *m, const struct legmedia_params *p)
 	m->cfg = p->cfg;
 	m->stack = p->stack;
 	m->dst = p->dst;
+	m->no_te = p->ep && p->ep->dtmf_mode == CFG_DTMF_INFO;
 	if (p->ep && p->ep->allow_n) {
 		m->allow = p->ep->allow;
 		m->allow_n = p->ep->allow_n;
@@ -87,7 +88,11 @@ static int relay_addr(const struct leg_media *m, struct sdp_session *s)
  * what the phone is told next (kept for a re-INVITE without SDP). */
 static int stamp(struct leg_media *m, struct sdp_session *s, bool offer)
 {
-	int err = relay_addr(m, s);
+	int err;
+
+	if (m->no_te)
+		sdp_drop_telephone_event(s);
+	err = relay_addr(m, s);
 
 	if (!err)
 		err = sdp_origin_apply(&m->origin, s);

@@ -40,6 +40,8 @@ struct leg_media {
 	const struct sip_peer *dst;     /* the leg's phone */
 	const enum cfg_codec *allow;    /* its endpoint's codecs */
 	size_t allow_n;
+	bool no_te;                     /* dtmf_mode=info: no telephone-event
+					 * in what the phone is told */
 
 	/* The phone made no offer: what the answer functions below build
 	 * for it is an offer of one codec instead (the call engine clears

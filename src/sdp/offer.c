@@ -691,3 +691,26 @@ int sdp_first_codec(const struct sdp_session *s, unsigned idx,
 	}
 	return codec == CFG_CODEC_COUNT ? ENOTSUP : 0;
 }
+
+void sdp_drop_telephone_event(struct sdp_session *s)
+{
+	for (unsigned i = 0; i < s->media_n; i++) {
+		struct sdp_media *m = &s->media[i];
+		unsigned n = 0, others = 0;
+
+		if (!sdp_media_is_audio(m) || !m->rtp)
+			continue;
+		for (unsigned j = 0; j < m->fmt_n; j++) {
+			if (sdp_fmt_codec(s, m, j) != CFG_CODEC_TELEPHONE_EVENT)
+				others++;
+		}
+		if (!others)
+			continue;
+		/* In place: fmt[j] is read before anything is written at j. */
+		for (unsigned j = 0; j < m->fmt_n; j++) {
+			if (sdp_fmt_codec(s, m, j) != CFG_CODEC_TELEPHONE_EVENT)
+				m->fmt[n++] = m->fmt[j];
+		}
+		m->fmt_n = n;
+	}
+}

@@ -115,6 +115,11 @@ int sdp_origin_init(struct sdp_origin_state *st, const char *user,
  * ENOMEM. */
 int sdp_origin_apply(struct sdp_origin_state *st, struct sdp_session *s);
 
+/* Every telephone-event format out of s's RTP audio streams (an endpoint
+ * with dtmf_mode=info is told of none, as res_pjsip does); a stream with
+ * nothing else keeps them. */
+void sdp_drop_telephone_event(struct sdp_session *s);
+
 /* The direction that answers an offered one (RFC 3264 §6.1). */
 enum sdp_dir sdp_dir_answer(enum sdp_dir offered);
 /* Direction of media idx: its own, else the session's, else sendrecv. */

@@ -274,11 +274,14 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from ivr import *
 
-# dtmf_mode=info: RFC 4733 key 1 is ignored, INFO Signal=2 is taken.
+# dtmf_mode=info: KubeVox's answer offers no telephone-event (as
+# res_pjsip), an RFC 4733 key 1 sent anyway (the type the phone offered)
+# is ignored, INFO Signal=2 is taken.
 info_phone = kvsip.Phone(kvsip.kv_port(), "1002")
 c, a = call(info_phone, "800", "menu, INFO")
+assert c.answer.pt_of("telephone-event") is None, "telephone-event offered to an INFO phone"
 wait_packets(a, c, 10, "menu")
-key(a, c, 1)
+kvsip.send_dtmf(a, c.answer.media, 1, 101)
 assert info(c, b"Signal=2\r\nDuration=160\r\n") == 200
 c.answer_bye(timeout=20)
 a.quiet()

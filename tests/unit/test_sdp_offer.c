@@ -757,6 +757,27 @@ static void test_offer_local(void **state)
 	assert_int_equal(sdp_offer_local(ulaw, 1, NULL), EINVAL);
 }
 
+/* dtmf_mode=info: the events go, with their rtpmap and fmtp lines; a
+ * stream of events only, and other media, stay as they are. */
+static void test_drop_telephone_event(void **state)
+{
+	(void)state;
+	dec(&in, HEAD
+	    "m=audio 4000 RTP/AVP 0 101 8 102\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\n"
+	    "a=rtpmap:102 telephone-event/16000\r\n"
+	    "a=fmtp:101 0-16\r\n"
+	    "m=audio 4002 RTP/AVP 101\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\n"
+	    "m=video 0 RTP/AVP 96\r\n");
+	sdp_drop_telephone_event(&in);
+	assert_string_equal(mline(&in, 0), "m=audio 4000 RTP/AVP 0 8");
+	assert_false(has(&in, "a=fmtp:101"));
+	assert_false(has(&in, "16000"));
+	assert_string_equal(mline(&in, 1), "m=audio 4002 RTP/AVP 101");
+	assert_string_equal(mline(&in, 2), "m=video 0 RTP/AVP 96");
+}
+
 static void test_offer_narrow(void **state)
 {
 	static const enum cfg_codec heard_alaw[] = {CFG_CODEC_PCMA, CFG_CODEC_TELEPHONE_EVENT};
@@ -817,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_b2bua_flow),
 		cmocka_unit_test(test_offer_local),
 		cmocka_unit_test(test_offer_narrow),
+		cmocka_unit_test(test_drop_telephone_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

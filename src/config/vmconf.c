@@ -2,7 +2,6 @@
  * vmconf.c - voicemail.conf into struct vm_config (see vmconf.h).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,27 +33,12 @@ bool vm_name_valid(const char *s)
 	return true;
 }
 
-static void msg(struct diag *diag, enum diag_severity sev, const char *file, int line,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void msg(struct diag *diag, enum diag_severity sev, const char *file, int line,
-		const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!diag)
-		return;
-	va_start(ap, fmt);
-	diag_vadd(diag, sev, file, line, NULL, fmt, ap);
-	va_end(ap);
-}
-
 static bool num(const struct astconf_var *v, uint32_t min, uint32_t max,
 		uint32_t *out, struct diag *diag)
 {
 	if (!cfgval_uint(v->value, min, max, out))
 		return true;
-	msg(diag, DIAG_ERROR, v->file, v->line,
+	diag_add(diag, DIAG_ERROR, v->file, v->line,
 	    "invalid %s '%s' (expected a number from %u to %u)", v->name, v->value,
 	    min, max);
 	return false;
@@ -72,7 +56,7 @@ static bool parse_general(const struct astconf_section *s, struct vm_config *out
 			/* "wav49|gsm|wav": the first format is what is recorded;
 			 * KubeVox records wav only. */
 			if (strcasecmp(v->value, "wav"))
-				msg(diag, DIAG_WARNING, v->file, v->line,
+				diag_add(diag, DIAG_WARNING, v->file, v->line,
 				    "format '%s' is not supported yet: messages are "
 				    "recorded as wav", v->value);
 		} else if (!strcasecmp(v->name, "maxmsg")) {
@@ -89,19 +73,19 @@ static bool parse_general(const struct astconf_section *s, struct vm_config *out
 			ok &= num(v, 0, 32767, &out->silencethreshold, diag);
 		} else if (!strcasecmp(v->name, "pollmailboxes")) {
 			if (cfgval_bool(v->value, &out->pollmailboxes)) {
-				msg(diag, DIAG_ERROR, v->file, v->line,
+				diag_add(diag, DIAG_ERROR, v->file, v->line,
 				    "invalid pollmailboxes '%.64s' (expected yes or no)", v->value);
 				ok = false;
 			}
 		} else if (!strcasecmp(v->name, "pollfreq")) {
 			ok &= num(v, 1, 86400, &out->pollfreq, diag);
 		} else {
-			msg(diag, DIAG_WARNING, v->file, v->line,
+			diag_add(diag, DIAG_WARNING, v->file, v->line,
 			    "option '%s' is not supported yet (ignored)", v->name);
 		}
 	}
 	if (out->maxsecs && out->minsecs > out->maxsecs)
-		msg(diag, DIAG_WARNING, s->file, s->line,
+		diag_add(diag, DIAG_WARNING, s->file, s->line,
 		    "minsecs (%u) is longer than maxsecs (%u): every message "
 		    "would be discarded", out->minsecs, out->maxsecs);
 	return ok;
@@ -140,13 +124,13 @@ static bool parse_mailbox(const struct astconf_section *s, const struct astconf_
 	char buf[1024], *cur = buf, *pw, *opts;
 
 	if (!vm_name_valid(v->name)) {
-		msg(diag, DIAG_ERROR, v->file, v->line,
+		diag_add(diag, DIAG_ERROR, v->file, v->line,
 		    "invalid mailbox '%s' in [%s] (it names a directory of the spool)",
 		    v->name, s->name);
 		return false;
 	}
 	if (strlen(v->value) >= sizeof(buf)) {
-		msg(diag, DIAG_ERROR, v->file, v->line, "mailbox '%s': line too long",
+		diag_add(diag, DIAG_ERROR, v->file, v->line, "mailbox '%s': line too long",
 		    v->name);
 		return false;
 	}
@@ -172,7 +156,7 @@ static bool parse_mailbox(const struct astconf_section *s, const struct astconf_
 			*eq = '\0';
 		o = cfgval_strip(o);
 		if (*o)
-			msg(diag, DIAG_WARNING, v->file, v->line,
+			diag_add(diag, DIAG_WARNING, v->file, v->line,
 			    "mailbox '%s': option '%s' is not supported yet (ignored)",
 			    v->name, o);
 	}
@@ -228,12 +212,12 @@ int vm_config_parse(const struct astconf *ac, struct arena *mem,
 			continue;
 		}
 		if (!strcasecmp(s->name, "zonemessages")) {
-			msg(diag, DIAG_WARNING, s->file, s->line,
+			diag_add(diag, DIAG_WARNING, s->file, s->line,
 			    "[zonemessages] is not supported yet (ignored)");
 			continue;
 		}
 		if (!vm_name_valid(s->name)) {
-			msg(diag, DIAG_ERROR, s->file, s->line,
+			diag_add(diag, DIAG_ERROR, s->file, s->line,
 			    "invalid voicemail context [%s] (it names a directory of "
 			    "the spool)", s->name);
 			ok = false;
@@ -245,7 +229,7 @@ int vm_config_parse(const struct astconf *ac, struct arena *mem,
 
 			if (vm_config_mailbox(out, s->name, v->name)) {
 				/* app_voicemail keeps the first one. */
-				msg(diag, DIAG_WARNING, v->file, v->line,
+				diag_add(diag, DIAG_WARNING, v->file, v->line,
 				    "mailbox '%s' appears again in [%s] (ignored)",
 				    v->name, s->name);
 				continue;

@@ -191,13 +191,6 @@ void vm_set_changed_handler(struct vm *vm, vm_changed_h *h, void *arg)
 	vm->arg = arg;
 }
 
-void vm_counts(const struct kv_config *cfg, const char *context, const char *mailbox,
-	       unsigned *new_msgs, unsigned *old_msgs, unsigned *urgent)
-{
-	vm_mailbox_counts(cfg->astspooldir, context && *context ? context : "default",
-			  mailbox, new_msgs, old_msgs, urgent);
-}
-
 static void job_free(struct vm_job *j)
 {
 	list_unlink(&j->le);

@@ -253,6 +253,16 @@ static void state_backend(struct sbuf *out, const struct pbx_snapshot *snap)
 	gauge(out, "kubevox_mwi_subscriptions",
 		"Message-summary subscriptions held by this replica.",
 		snap->stats.mwi_subscriptions);
+	gauge(out, "kubevox_moh_buffers",
+		"Music on hold decoded and shared: one buffer per class and codec.",
+		snap->moh_buffers);
+	gauge(out, "kubevox_moh_bytes",
+		"Bytes of those buffers, whatever the number of calls playing them.",
+		snap->moh_bytes);
+	gauge(out, "kubevox_moh_plays", "Legs hearing music on hold now.", snap->moh_plays);
+	counter(out, "kubevox_moh_loads_total",
+		"Music on hold directories decoded (start, reload, new files).",
+		snap->moh_loads);
 
 	for (size_t i = 0; i < snap->replicas_n; i++)
 		alive += snap->replicas[i].alive;

@@ -562,6 +562,15 @@ void pbx_snapshot(const struct pbx *pbx, struct pbx_snapshot *out)
 	out->tcp_connections = sip_transport_conn_count(sip_stack_transport(pbx->stack));
 	out->now = pbx->now();
 	outregs_snapshot(pbx->outregs, out);
+	if (pbx->moh) {
+		struct moh_stats ms;
+
+		moh_get_stats(pbx->moh, &ms);
+		out->moh_buffers = ms.classes;
+		out->moh_bytes = ms.bytes;
+		out->moh_plays = ms.plays;
+		out->moh_loads = ms.loads;
+	}
 }
 
 void pbx_calls_foreach(const struct pbx *pbx,

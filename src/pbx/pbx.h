@@ -69,6 +69,11 @@ struct pbx_snapshot {
 	struct pbx_registration registrations[PBX_SNAPSHOT_REGISTRATIONS];
 	size_t registrations_n;
 	size_t registrations_total;     /* > registrations_n: cut */
+	/* music on hold (pbx/moh.h): decoded buffers (class and codec), their
+	 * bytes, legs playing one now, directories decoded since start */
+	size_t moh_buffers, moh_bytes;
+	unsigned moh_plays;
+	uint64_t moh_loads;
 };
 
 /* Build the PBX on loop with cfg (a reference is taken): the SIP stack with

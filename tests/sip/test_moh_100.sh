@@ -20,6 +20,7 @@ kv_conf_call_users 1001 1002
 kv_conf_rtp 500
 kv_conf_dialplan 10
 kv_conf_dirs
+kv_conf_http
 cat > "$KV_CONF/musiconhold.conf" <<CONF
 ; written by $KV_TEST
 [default]
@@ -42,6 +43,15 @@ WAV = os.environ["KV_MOH_WAV"]
 caller = kvsip.Phone(kvsip.kv_port(), "1001")
 callee = kvsip.Phone(kvsip.kv_port(), "1002")
 callee.sign_in()
+
+
+def moh_metrics():
+    """kubevox_moh_* of /metrics (a loopback client needs no token)."""
+    import re
+    import urllib.request
+    url = "http://127.0.0.1:%s/metrics" % os.environ["KV_HTTP_PORT"]
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    return {k: int(v) for k, v in re.findall(r"^kubevox_moh_(\w+) (\d+)$", text, re.M)}
 
 
 def rss_kb():
@@ -90,6 +100,8 @@ down_first = up(1)
 hold(*down_first[0], 2)
 got = kvsip.music_from(down_first[0][1].b, down_first[0][1].offer.media, 25, down_first[0][0].a)
 print("warm-up: %s" % kvsip.check_music(got, 0, WAV, "warm-up"))
+one = moh_metrics()
+assert one["plays"] == 1 and one["buffers"] == 1 and one["bytes"] > 0, one
 down(down_first)
 settle()
 base = rss_kb()
@@ -107,6 +119,11 @@ for i, (call, inc) in enumerate(calls):
     got = kvsip.music_from(inc.b, inc.offer.media, 25, call.a)
     summary = kvsip.check_music(got, 0, WAV, "held call %d" % i)
 print("%d callees hear the music (last: %s)" % (N, summary))
+# The music is one buffer whatever the number of held calls.
+many = moh_metrics()
+assert many["plays"] == N and many["buffers"] == 1 and many["bytes"] == one["bytes"], (one, many)
+print("/metrics: %d plays of %d buffer of %d bytes, as with one held call" % (
+    many["plays"], many["buffers"], many["bytes"]))
 
 per_bridged = (bridged - base) / N
 per_held = (held - base) / N
